@@ -1,0 +1,43 @@
+import type { LogFields, Logger } from '../ports';
+
+// One JSON object per line on stdout/stderr: Lambda's JSON log format and CloudWatch Logs
+// Insights read the fields, and `buildId` is on every line that concerns a build.
+
+type Level = 'INFO' | 'WARN' | 'ERROR';
+export type LogSink = (line: string, level: Level) => void;
+
+const defaultSink: LogSink = (line, level) => {
+  if (level === 'ERROR') console.error(line);
+  else console.log(line);
+};
+
+/** Keys whose values never reach a log line, whatever the caller passed. */
+const SECRET_KEY = /secret|token|password|authorization|signature/i;
+
+function redact(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof Error) out[key] = { name: value.name, message: value.message, ...(value.cause ? { cause: String(value.cause) } : {}) };
+    else out[key] = SECRET_KEY.test(key) && value !== undefined ? '***' : value;
+  }
+  return out;
+}
+
+export function createLogger(base: LogFields = {}, sink: LogSink = defaultSink): Logger {
+  const write = (level: Level, message: string, fields?: LogFields) => {
+    sink(JSON.stringify({ level, time: new Date().toISOString(), message, ...redact({ ...base, ...fields }) }), level);
+  };
+  return {
+    info: (m, f) => write('INFO', m, f),
+    warn: (m, f) => write('WARN', m, f),
+    error: (m, f) => write('ERROR', m, f),
+    child: (fields) => createLogger({ ...base, ...fields }, sink),
+  };
+}
+
+/** For tests: keeps every line as an object. */
+export function memoryLogger(): Logger & { lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  return Object.assign(logger, { lines });
+}

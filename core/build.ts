@@ -1,0 +1,108 @@
+// The build record: DESIGN.md "Build record — DynamoDB". Attribute names are the original
+// system's so its documented queries keep working.
+
+export const ACTIVE_STATUSES = ['awaiting_approval', 'approved', 'launching', 'building', 'uploading'] as const;
+export const FINAL_STATUSES = ['completed', 'failed', 'terminated', 'cancelled', 'rejected', 'expired'] as const;
+export const STATUSES = [...ACTIVE_STATUSES, ...FINAL_STATUSES] as const;
+
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+export type Status = ActiveStatus | FinalStatus;
+
+/** Statuses in which a machine may exist (after launch, before an end). */
+export const RUNNING_STATUSES = ['launching', 'building', 'uploading'] as const satisfies readonly ActiveStatus[];
+export type RunningStatus = (typeof RUNNING_STATUSES)[number];
+
+/** EC2 states in the only order InstanceState may move. */
+export const INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+
+export const PHASES = ['cloning', 'building', 'uploading', 'completed', 'failed'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const TERMINATION_REASONS = ['forced', 'cancelled', 'unexpected', 'orphan', 'did-not-shut-down'] as const;
+export type TerminationReason = (typeof TERMINATION_REASONS)[number];
+
+export interface Build {
+  BuildID: string;
+  Status: Status;
+  Phase?: Phase;
+  BuildBranch: string;
+  BuildCommit?: string;
+  ActualCommit?: string;
+  Requester: string;
+  Approver?: string;
+  CancelledBy?: string;
+  DeniedBy?: string;
+  Channel: string;
+  /** The card's `ts`, always a string (a number would lose Slack's precision). */
+  ThreadTs: string;
+  InstanceID?: string;
+  InstanceType?: string;
+  AvailabilityZone?: string;
+  InstanceState?: InstanceState;
+  CreatedAt: string;
+  ApprovedAt?: string;
+  LaunchTime?: string;
+  BuildStartTime?: string;
+  CompletionTime?: string;
+  TerminatedAt?: string;
+  WarnedAt?: string;
+  CostEstimate: number;
+  CostMax: number;
+  ActualCost?: number;
+  BuildDurationSeconds?: number;
+  ForcedTermination?: boolean;
+  TerminationReason?: TerminationReason;
+  ExtendedHours?: number;
+  ErrorMessage?: string;
+  LogTail?: string;
+  ArtifactKey?: string;
+  ArtifactSha256?: string;
+  ArtifactBytes?: number;
+  LogKey?: string;
+  NotifiedStatus?: Status;
+  ExpirationTime?: number;
+}
+
+export type BuildAttribute = keyof Build;
+
+export function isActive(status: Status): status is ActiveStatus {
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
+}
+
+export function isFinal(status: Status): status is FinalStatus {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}
+
+export function isRunning(status: Status): status is RunningStatus {
+  return (RUNNING_STATUSES as readonly string[]).includes(status);
+}
+
+export function instanceStateRank(state: InstanceState): number {
+  return INSTANCE_STATES.indexOf(state);
+}
+
+/** The instance is gone or going: EC2 bills no more instance time from here. */
+export function isInstanceEnding(state: InstanceState): boolean {
+  return state === 'shutting-down' || state === 'terminated';
+}
+
+/** A final record is kept a year, then DynamoDB's TTL removes it. */
+export const RETENTION_DAYS = 365;
+
+export function expirationTime(now: Date): number {
+  return Math.floor(now.getTime() / 1000) + RETENTION_DAYS * 24 * 3600;
+}
+
+/** LogTail is capped at 4 KB; the end of the log is what matters. */
+export const LOG_TAIL_MAX_BYTES = 4096;
+
+const utf8 = new TextEncoder();
+
+export function capLogTail(text: string): string {
+  if (utf8.encode(text).length <= LOG_TAIL_MAX_BYTES) return text;
+  let out = text.slice(-LOG_TAIL_MAX_BYTES);
+  while (utf8.encode(out).length > LOG_TAIL_MAX_BYTES) out = out.slice(1);
+  return out;
+}

@@ -1,0 +1,94 @@
+import { isBuildId } from './build-id';
+
+// `/metal-build` argument parsing. Branch names are checked stricter than git on purpose: they
+// travel into user data and a shell on the build machine, so only a safe alphabet is let in.
+
+export const BRANCH_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
+export const COMMIT_PATTERN = /^[0-9a-fA-F]{7,40}$/;
+
+export type Command =
+  | { kind: 'build'; branch: string; commit?: string }
+  | { kind: 'status'; buildId?: string }
+  | { kind: 'list' }
+  | { kind: 'cancel'; buildId: string }
+  | { kind: 'help' };
+
+export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string };
+
+export const USAGE = [
+  '`/metal-build <branch> [commit]` — request a build (e.g. `/metal-build main abc1234`)',
+  '`/metal-build status [build-id]` — one build, or the active ones',
+  '`/metal-build list` — recent builds',
+  '`/metal-build cancel <build-id>` — cancel a build (requester or an approver)',
+  '`/metal-build help` — this help',
+].join('\n');
+
+/** Slack escapes these three in command text; everything else arrives as typed. */
+export function unescapeSlack(text: string): string {
+  return text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+}
+
+const show = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+
+export function checkBranch(branch: string): string | undefined {
+  if (branch.length > 200) return `branch name is ${branch.length} characters long; the limit is 200`;
+  if (branch.startsWith('-')) return `branch ${show(branch)} starts with "-"`;
+  const bad = [...branch].find((c) => !/[A-Za-z0-9._/-]/.test(c));
+  if (bad !== undefined) {
+    const name = bad === '\n' ? 'a newline' : /\s/.test(bad) ? 'white space' : `the character ${JSON.stringify(bad)}`;
+    return `branch ${show(branch)} contains ${name}; allowed are letters, digits, ".", "_", "/" and "-"`;
+  }
+  if (!BRANCH_PATTERN.test(branch)) return `branch ${show(branch)} must start with a letter or digit`;
+  if (branch.includes('..')) return `branch ${show(branch)} contains ".."`;
+  if (branch.includes('//')) return `branch ${show(branch)} contains "//"`;
+  if (branch.includes('@{')) return `branch ${show(branch)} contains "@{"`;
+  if (branch.endsWith('/')) return `branch ${show(branch)} ends with "/"`;
+  if (branch.endsWith('.')) return `branch ${show(branch)} ends with "."`;
+  if (branch.endsWith('.lock')) return `branch ${show(branch)} ends with ".lock"`;
+  if (branch.split('/').some((part) => part.startsWith('.'))) return `a part of branch ${show(branch)} starts with "."`;
+  return undefined;
+}
+
+export function checkCommit(commit: string): string | undefined {
+  if (!COMMIT_PATTERN.test(commit)) return `commit ${show(commit)} must be 7 to 40 hexadecimal characters`;
+  return undefined;
+}
+
+export function parseCommand(rawText: string): ParsedCommand {
+  const text = unescapeSlack(rawText);
+  // Split on spaces and tabs only: a newline inside an argument must be seen and refused.
+  const args = text.split(/[ \t]+/).filter((a) => a.length > 0);
+  const [first, ...rest] = args;
+  if (first === undefined || first === 'help') {
+    if (rest.length > 0) return { ok: false, problem: '`help` takes no arguments' };
+    return { ok: true, command: { kind: 'help' } };
+  }
+  const fail = (problem: string): ParsedCommand => ({ ok: false, problem });
+  switch (first) {
+    case 'status': {
+      if (rest.length > 1) return fail('`status` takes at most one build ID');
+      const [id] = rest;
+      if (id === undefined) return { ok: true, command: { kind: 'status' } };
+      if (!isBuildId(id)) return fail(`${show(id)} is not a build ID (they look like build-20261125-170052-a1b2)`);
+      return { ok: true, command: { kind: 'status', buildId: id } };
+    }
+    case 'list':
+      if (rest.length > 0) return fail('`list` takes no arguments');
+      return { ok: true, command: { kind: 'list' } };
+    case 'cancel': {
+      const [id] = rest;
+      if (id === undefined) return fail('`cancel` needs a build ID');
+      if (rest.length > 1) return fail('`cancel` takes one build ID');
+      if (!isBuildId(id)) return fail(`${show(id)} is not a build ID (they look like build-20261125-170052-a1b2)`);
+      return { ok: true, command: { kind: 'cancel', buildId: id } };
+    }
+  }
+  const branchProblem = checkBranch(first);
+  if (branchProblem) return fail(branchProblem);
+  if (args.length > 2) return fail(`too many arguments: expected a branch and an optional commit, got ${args.length}`);
+  const [commit] = rest;
+  if (commit === undefined) return { ok: true, command: { kind: 'build', branch: first } };
+  const commitProblem = checkCommit(commit);
+  if (commitProblem) return fail(commitProblem);
+  return { ok: true, command: { kind: 'build', branch: first, commit: commit.toLowerCase() } };
+}

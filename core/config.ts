@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { hourlyPrice } from './cost';
+
+// DESIGN.md "Configuration": the environment is parsed once per container; every bad value is
+// named in one error, so a deploy with three typos is fixed in one round, not three.
+
+export interface Config {
+  buildsTable: string;
+  eventBusName: string;
+  snsTopicArn?: string;
+  /** Local: both set. AWS: `slackSecretArn` names a JSON secret read at cold start. */
+  slackSigningSecret?: string;
+  slackBotToken?: string;
+  slackSecretArn?: string;
+  slackApiUrl: string;
+  artifactBucket: string;
+  repoUrl: string;
+  githubSecretArn?: string;
+  instanceType: string;
+  fallbackInstanceTypes: string[];
+  launchTemplateId?: string;
+  subnetIds: string[];
+  volumeSizeGb: number;
+  maxLifetimeHours: number;
+  warnAfterHours: number;
+  maxExtensionHours: number;
+  approvalTtlMinutes: number;
+  maxConcurrentBuilds: number;
+  approverIds: string[];
+  allowSelfApproval: boolean;
+  allowedChannelIds: string[];
+  expectedBuildHours: number;
+  transferGb: number;
+  priceOverrides: Record<string, number>;
+  region: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const splitList = (s: string | undefined) =>
+  (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+const list = z.string().optional().transform(splitList);
+
+const optional = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
+
+const withDefault = (value: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? value : s.trim()));
+
+const number = (value: number, check: (n: number) => boolean, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return value;
+      const n = Number(s);
+      if (!Number.isFinite(n) || !check(n)) {
+        ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${JSON.stringify(s)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const positive = (value: number) => number(value, (n) => n > 0, 'a positive number');
+const nonNegative = (value: number) => number(value, (n) => n >= 0, 'a number ≥ 0');
+const positiveInt = (value: number) => number(value, (n) => n > 0 && Number.isInteger(n), 'a whole number ≥ 1');
+
+const bool = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const v = (s ?? '').trim().toLowerCase();
+    if (v === '' || v === 'false' || v === '0' || v === 'no') return false;
+    if (v === 'true' || v === '1' || v === 'yes') return true;
+    ctx.addIssue({ code: 'custom', message: `expected true or false, got ${JSON.stringify(s)}` });
+    return z.NEVER;
+  });
+
+const priceOverrides = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    if (s === undefined || s.trim() === '') return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"c5n.metal": 3.888}' });
+      return z.NEVER;
+    }
+    const r = z.record(z.string(), z.number().positive()).safeParse(parsed);
+    if (!r.success) {
+      ctx.addIssue({ code: 'custom', message: 'expected a JSON object of instance type to USD per hour (> 0)' });
+      return z.NEVER;
+    }
+    return r.data;
+  });
+
+const schema = z.object({
+  BUILDS_TABLE: withDefault('labapp-metal-builds'),
+  EVENT_BUS_NAME: withDefault('labapp-metal-builds'),
+  SNS_TOPIC_ARN: optional,
+  SLACK_SIGNING_SECRET: optional,
+  SLACK_BOT_TOKEN: optional,
+  SLACK_SECRET_ARN: optional,
+  SLACK_API_URL: withDefault('https://slack.com/api/'),
+  ARTIFACT_BUCKET: withDefault('hedgehog-lab-artifacts'),
+  REPO_URL: withDefault('https://github.com/afewell-hh/labapp.git'),
+  GITHUB_SECRET_ARN: optional,
+  INSTANCE_TYPE: withDefault('c5n.metal'),
+  // Unset means the default fallback; set to "" means none.
+  FALLBACK_INSTANCE_TYPES: z
+    .string()
+    .optional()
+    .transform((s) => splitList(s === undefined ? 'm5zn.metal' : s)),
+  LAUNCH_TEMPLATE_ID: optional,
+  SUBNET_IDS: list,
+  VOLUME_SIZE_GB: positiveInt(500),
+  MAX_LIFETIME_HOURS: positive(3),
+  WARN_AFTER_HOURS: positive(2),
+  MAX_EXTENSION_HOURS: nonNegative(2),
+  APPROVAL_TTL_MINUTES: positive(30),
+  MAX_CONCURRENT_BUILDS: positiveInt(1),
+  APPROVER_IDS: list,
+  ALLOW_SELF_APPROVAL: bool,
+  ALLOWED_CHANNEL_IDS: list,
+  EXPECTED_BUILD_HOURS: positive(1.5),
+  TRANSFER_GB: nonNegative(0),
+  PRICE_OVERRIDES: priceOverrides,
+  AWS_REGION: withDefault('us-east-1'),
+});
+
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`));
+  }
+  const e = r.data;
+  const config: Config = {
+    buildsTable: e.BUILDS_TABLE,
+    eventBusName: e.EVENT_BUS_NAME,
+    snsTopicArn: e.SNS_TOPIC_ARN,
+    slackSigningSecret: e.SLACK_SIGNING_SECRET,
+    slackBotToken: e.SLACK_BOT_TOKEN,
+    slackSecretArn: e.SLACK_SECRET_ARN,
+    slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+    artifactBucket: e.ARTIFACT_BUCKET,
+    repoUrl: e.REPO_URL,
+    githubSecretArn: e.GITHUB_SECRET_ARN,
+    instanceType: e.INSTANCE_TYPE,
+    fallbackInstanceTypes: e.FALLBACK_INSTANCE_TYPES,
+    launchTemplateId: e.LAUNCH_TEMPLATE_ID,
+    subnetIds: e.SUBNET_IDS,
+    volumeSizeGb: e.VOLUME_SIZE_GB,
+    maxLifetimeHours: e.MAX_LIFETIME_HOURS,
+    warnAfterHours: e.WARN_AFTER_HOURS,
+    maxExtensionHours: e.MAX_EXTENSION_HOURS,
+    approvalTtlMinutes: e.APPROVAL_TTL_MINUTES,
+    maxConcurrentBuilds: e.MAX_CONCURRENT_BUILDS,
+    approverIds: e.APPROVER_IDS,
+    allowSelfApproval: e.ALLOW_SELF_APPROVAL,
+    allowedChannelIds: e.ALLOWED_CHANNEL_IDS,
+    expectedBuildHours: e.EXPECTED_BUILD_HOURS,
+    transferGb: e.TRANSFER_GB,
+    priceOverrides: e.PRICE_OVERRIDES,
+    region: e.AWS_REGION,
+  };
+  const problems: string[] = [];
+  const hasLocalSlack = config.slackSigningSecret !== undefined && config.slackBotToken !== undefined;
+  if (!hasLocalSlack && config.slackSecretArn === undefined)
+    problems.push('SLACK_SECRET_ARN: required unless both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set');
+  if (config.warnAfterHours >= config.maxLifetimeHours)
+    problems.push(
+      `WARN_AFTER_HOURS: must be below MAX_LIFETIME_HOURS (${config.maxLifetimeHours}), got ${config.warnAfterHours}`,
+    );
+  for (const type of [config.instanceType, ...config.fallbackInstanceTypes]) {
+    if (hourlyPrice(type, config.priceOverrides) === undefined)
+      problems.push(`PRICE_OVERRIDES: no price for ${type}; add {"${type}": <USD per hour>}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+const SECRET_KEYS: ReadonlyArray<keyof Config> = ['slackSigningSecret', 'slackBotToken'];
+
+/** The configuration as it may be logged: secrets replaced by their length. */
+export function maskConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of SECRET_KEYS) {
+    const v = config[key];
+    if (typeof v === 'string') out[key] = `***(${v.length} chars)`;
+  }
+  return out;
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { INSTANCE_STATES, PHASES } from './build';
+
+// DESIGN.md "Events": the bus contract. Every inbound event is parsed once with these schemas.
+
+export const BOT_SOURCE = 'labapp.metal-build';
+export const RUNNER_SOURCE = 'labapp.metal-build.runner';
+export const EC2_SOURCE = 'aws.ec2';
+
+export const DETAIL_TYPES = {
+  approved: 'Build Approved',
+  cancelRequested: 'Build Cancel Requested',
+  phase: 'Build Phase',
+  ec2State: 'EC2 Instance State-change Notification',
+} as const;
+
+const buildId = z.string().regex(/^build-\d{8}-\d{6}-[a-z0-9]{4}$/, 'not a BuildID');
+const isoTime = z.iso.datetime({ offset: true });
+
+export const buildApprovedDetail = z.object({ buildId }).strict();
+export type BuildApprovedDetail = z.infer<typeof buildApprovedDetail>;
+
+export const cancelRequestedDetail = z.object({ buildId, by: z.string().min(1) }).strict();
+export type CancelRequestedDetail = z.infer<typeof cancelRequestedDetail>;
+
+export const artifactSchema = z
+  .object({
+    bucket: z.string().min(1),
+    key: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    bytes: z.number().int().nonnegative(),
+  })
+  .strict();
+
+export const buildPhaseDetail = z
+  .object({
+    buildId,
+    instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/),
+    phase: z.enum(PHASES),
+    at: isoTime,
+    message: z.string().max(4000).optional(),
+    actualCommit: z.string().regex(/^[0-9a-f]{7,40}$/).optional(),
+    artifact: artifactSchema.optional(),
+    logKey: z.string().min(1).optional(),
+    logTail: z.string().optional(),
+    durationSeconds: z.number().nonnegative().optional(),
+  })
+  .strict();
+export type BuildPhaseDetail = z.infer<typeof buildPhaseDetail>;
+
+export const ec2StateDetail = z.object({
+  'instance-id': z.string().min(1),
+  state: z.enum(INSTANCE_STATES),
+});
+export type Ec2StateDetail = z.infer<typeof ec2StateDetail>;
+
+/** The EventBridge envelope as a Lambda target receives it. */
+export const envelope = z.object({
+  id: z.string().optional(),
+  source: z.string(),
+  'detail-type': z.string(),
+  time: isoTime.optional(),
+  detail: z.unknown(),
+});
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+/** Parse an envelope: the source and detail-type must be the expected ones, then the detail. */
+export function parseEvent<T>(
+  raw: unknown,
+  source: string,
+  detailType: string,
+  detail: z.ZodType<T>,
+): Parsed<{ detail: T; time?: string }> {
+  const env = envelope.safeParse(raw);
+  if (!env.success) return { ok: false, problem: `malformed envelope: ${z.prettifyError(env.error)}` };
+  if (env.data.source !== source) return { ok: false, problem: `unexpected source ${JSON.stringify(env.data.source)}` };
+  if (env.data['detail-type'] !== detailType)
+    return { ok: false, problem: `unexpected detail-type ${JSON.stringify(env.data['detail-type'])}` };
+  const d = detail.safeParse(env.data.detail);
+  if (!d.success) return { ok: false, problem: `malformed detail: ${z.prettifyError(d.error)}` };
+  return { ok: true, value: { detail: d.data, time: env.data.time } };
+}

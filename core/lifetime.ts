@@ -1,0 +1,99 @@
+import type { Build } from './build';
+import { isFinal, isRunning } from './build';
+
+// When a build or a machine has lived too long. Pure: the watchdog and the bot read the clock
+// and pass it in.
+
+export interface LifetimeLimits {
+  maxLifetimeHours: number;
+  warnAfterHours: number;
+  maxExtensionHours: number;
+  approvalTtlMinutes: number;
+}
+
+const HOUR = 3600_000;
+const MINUTE = 60_000;
+/** A build approved or running without a machine for this long is stuck. */
+export const STUCK_MINUTES = 10;
+/** A tagged machine whose record is missing or final this long is an orphan. */
+export const ORPHAN_GRACE_MINUTES = 15;
+/** A finished build's machine should power itself off within this. */
+export const SHUTDOWN_GRACE_MINUTES = 15;
+
+export function ageMs(since: string, now: Date): number {
+  return now.getTime() - Date.parse(since);
+}
+
+/** Hours a machine may live: the limit plus what approvers added. */
+export function lifetimeHours(limits: Pick<LifetimeLimits, 'maxLifetimeHours'>, extendedHours?: number): number {
+  return limits.maxLifetimeHours + (extendedHours ?? 0);
+}
+
+/** The moment the watchdog terminates this machine. */
+export function deadline(launchTime: string, limits: Pick<LifetimeLimits, 'maxLifetimeHours'>, extendedHours?: number): Date {
+  return new Date(Date.parse(launchTime) + lifetimeHours(limits, extendedHours) * HOUR);
+}
+
+export function isApprovalStale(build: Pick<Build, 'Status' | 'CreatedAt'>, limits: Pick<LifetimeLimits, 'approvalTtlMinutes'>, now: Date): boolean {
+  return build.Status === 'awaiting_approval' && ageMs(build.CreatedAt, now) >= limits.approvalTtlMinutes * MINUTE;
+}
+
+export type MachineVerdict = 'ok' | 'warn' | 'force';
+
+/** Age is measured from the machine's launch time, as EC2 reports it. */
+export function machineVerdict(
+  launchTime: string,
+  build: Pick<Build, 'WarnedAt' | 'ExtendedHours'>,
+  limits: LifetimeLimits,
+  now: Date,
+): MachineVerdict {
+  const age = ageMs(launchTime, now);
+  if (age >= lifetimeHours(limits, build.ExtendedHours) * HOUR) return 'force';
+  if (age >= limits.warnAfterHours * HOUR && !build.WarnedAt) return 'warn';
+  return 'ok';
+}
+
+/** Approved, but no machine after STUCK_MINUTES: the launch never happened. */
+export function isStuckWithoutLaunch(build: Pick<Build, 'Status' | 'InstanceID' | 'ApprovedAt' | 'CreatedAt'>, now: Date): boolean {
+  return (
+    build.Status === 'approved' &&
+    !build.InstanceID &&
+    ageMs(build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE
+  );
+}
+
+/**
+ * Running according to the record, but EC2 shows no live machine for it. `since` is the last
+ * moment the record changed in a way that proves life (launch); the grace absorbs EC2's
+ * eventual consistency right after RunInstances.
+ */
+export function isStuckWithoutMachine(
+  build: Pick<Build, 'Status' | 'LaunchTime' | 'ApprovedAt' | 'CreatedAt'>,
+  machineAlive: boolean,
+  now: Date,
+): boolean {
+  if (!isRunning(build.Status) || machineAlive) return false;
+  return ageMs(build.LaunchTime ?? build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE;
+}
+
+/** A tagged machine with no record, or a final one, for ORPHAN_GRACE_MINUTES. */
+export function isOrphan(
+  build: Pick<Build, 'Status' | 'CompletionTime' | 'TerminatedAt' | 'CreatedAt'> | undefined,
+  launchTime: string,
+  now: Date,
+): boolean {
+  const grace = ORPHAN_GRACE_MINUTES * MINUTE;
+  if (!build) return ageMs(launchTime, now) >= grace;
+  if (!isFinal(build.Status)) return false;
+  if (build.Status === 'completed' || build.Status === 'failed') return false; // did-not-shut-down covers these
+  return ageMs(build.CompletionTime ?? build.TerminatedAt ?? build.CreatedAt, now) >= grace;
+}
+
+/** A completed or failed build's machine still up SHUTDOWN_GRACE_MINUTES after it finished. */
+export function didNotShutDown(build: Pick<Build, 'Status' | 'CompletionTime'>, now: Date): boolean {
+  return (
+    (build.Status === 'completed' || build.Status === 'failed') &&
+    build.CompletionTime !== undefined &&
+    ageMs(build.CompletionTime, now) >= SHUTDOWN_GRACE_MINUTES * MINUTE
+  );
+}

@@ -1,0 +1,170 @@
+import type { Build, InstanceState, Status } from './build';
+import type { BuildApprovedDetail, CancelRequestedDetail } from './events';
+import type { Guard } from './transition';
+
+// The ports between the pure core and the world. Adapters: core/aws (store, bus, secrets),
+// core/slack (chat), events/ (compute, notifier), sandbox/ (stand-ins).
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+// ---- BuildStore -------------------------------------------------------------------------
+
+export type UpdateResult =
+  | { ok: true; build: Build }
+  /** The guard did not hold; `current` is the stored item (read back when the server did not return it). */
+  | { ok: false; current: Build | undefined };
+
+export type ClaimResult = { claimed: true } | { claimed: false; buildId: string };
+
+export interface BuildStore {
+  /** Slack retry deduplication: `#request#<triggerId>` written with attribute_not_exists, TTL 1 day. */
+  claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult>;
+  /** Insert a new record; false when the BuildID already exists (the caller retries with a new suffix). */
+  create(build: Build): Promise<boolean>;
+  get(buildId: string): Promise<Build | undefined>;
+  /** One conditional write: `set` lands only while `guard` holds. */
+  update(buildId: string, guard: Guard, set: Partial<Build>): Promise<UpdateResult>;
+  /** One InstanceIndex query. */
+  findByInstance(instanceId: string): Promise<Build | undefined>;
+  /** Newest first from StatusIndex; `createdBefore` bounds CreatedAt (exclusive) for age queries. */
+  byStatus(status: Status, options?: { limit?: number; createdBefore?: string }): Promise<Build[]>;
+  /** Every build in an active status (a handful: bounded by concurrency and approval TTL). */
+  active(): Promise<Build[]>;
+  /** The newest `limit` builds across statuses, a few per status merged: no Scan. */
+  recent(limit: number): Promise<Build[]>;
+  /** Concurrency step 1 (DESIGN.md "Concurrency"): idempotent for the same BuildID. */
+  takeSlot(buildId: string, max: number): Promise<boolean>;
+  releaseSlot(buildId: string): Promise<void>;
+  slots(): Promise<string[]>;
+}
+
+// ---- Chat ----------------------------------------------------------------------------------
+
+/** A Block Kit block; core/slack builds them, nothing else looks inside. */
+export type Block = Record<string, unknown>;
+
+export interface ChatPost {
+  channel: string;
+  text: string;
+  blocks?: Block[];
+  threadTs?: string;
+  broadcast?: boolean;
+}
+
+export interface ChatUpdate {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks?: Block[];
+}
+
+export interface ChatEphemeral {
+  channel: string;
+  user: string;
+  text: string;
+  blocks?: Block[];
+  threadTs?: string;
+}
+
+export interface Chat {
+  post(message: ChatPost): Promise<{ ts: string }>;
+  update(message: ChatUpdate): Promise<void>;
+  postEphemeral(message: ChatEphemeral): Promise<void>;
+}
+
+/** A Slack Web API answer with `ok: false`; `code` is Slack's `error` string. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: string,
+    readonly method: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Slack ${method} failed: ${code}`, options);
+    this.name = 'ChatError';
+  }
+}
+
+// ---- Bus -----------------------------------------------------------------------------------
+
+export type BusEvent =
+  | { detailType: 'Build Approved'; detail: BuildApprovedDetail }
+  | { detailType: 'Build Cancel Requested'; detail: CancelRequestedDetail };
+
+export interface Bus {
+  /** Throws when EventBridge refuses the entry (FailedEntryCount > 0). */
+  put(event: BusEvent): Promise<void>;
+}
+
+// ---- Compute -------------------------------------------------------------------------------
+
+export interface LaunchRequest {
+  buildId: string;
+  instanceType: string;
+  subnetId: string;
+  /** One per attempt, derived from BuildID, type and subnet: a redelivery gets the same instance. */
+  clientToken: string;
+  /** Base64 user data (cloud-init), free of secrets. */
+  userData: string;
+  tags: Record<string, string>;
+}
+
+export interface LaunchedInstance {
+  instanceId: string;
+  instanceType: string;
+  availabilityZone: string;
+  launchTime: string;
+}
+
+export type LaunchResult =
+  | { ok: true; instance: LaunchedInstance }
+  /** An expected refusal (capacity, unsupported type, quota): try the next subnet or type. */
+  | { ok: false; code: string; message: string };
+
+export interface Machine {
+  instanceId: string;
+  instanceType: string;
+  availabilityZone: string;
+  state: InstanceState;
+  launchTime: string;
+  tags: Record<string, string>;
+}
+
+export interface Compute {
+  /** Expected refusals are values; transient failures throw. */
+  launch(request: LaunchRequest): Promise<LaunchResult>;
+  terminate(instanceIds: string[]): Promise<void>;
+  /** Every machine tagged Project=labapp and AutoDelete=true in pending, running, stopping or stopped. */
+  listTagged(): Promise<Machine[]>;
+}
+
+// ---- Notifier ------------------------------------------------------------------------------
+
+export type Severity = 'INFO' | 'OK' | 'FAILED' | 'WARNING' | 'CRITICAL';
+
+export interface Notification {
+  severity: Severity;
+  subject: string;
+  message: string;
+  buildId: string;
+  status: string;
+}
+
+export interface Notifier {
+  notify(notification: Notification): Promise<void>;
+}
+
+// ---- Logger --------------------------------------------------------------------------------
+
+export type LogFields = Record<string, unknown> & { buildId?: string };
+
+export interface Logger {
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger that adds `fields` (above all `buildId`) to every line. */
+  child(fields: LogFields): Logger;
+}

@@ -1,0 +1,293 @@
+import type { Build, BuildAttribute, InstanceState, Status } from './build';
+import { capLogTail, expirationTime, instanceStateRank, isActive, isFinal, isInstanceEnding, isRunning } from './build';
+import type { BuildPhaseDetail } from './events';
+
+// DESIGN.md "Statuses and what each event does", as one total function. Every (status, event)
+// pair has an answer; a duplicate or late event is `none`, never an error. The caller writes
+// `set` under `guard` (a conditional write), so two deliveries racing each other cannot both win.
+
+export type BuildEvent =
+  | { type: 'approve'; by: string }
+  | { type: 'deny'; by: string }
+  /** The bot's cancel: before launch it ends the build, after launch it asks the cancel handler. */
+  | { type: 'cancel'; by: string }
+  | { type: 'launched'; instanceId: string; instanceType: string; availabilityZone: string; launchTime: string }
+  | { type: 'launch-failed'; message: string }
+  /** `actualCost` is the cost from LaunchTime to `at`, computed by the caller with core/cost. */
+  | { type: 'instance-state'; state: InstanceState; at: string; actualCost?: number }
+  | { type: 'phase'; detail: BuildPhaseDetail }
+  | { type: 'cancel-requested'; by: string }
+  | { type: 'force' }
+  | { type: 'expire' }
+  | { type: 'stuck'; message: string }
+  | { type: 'warn' }
+  | { type: 'extend'; by: string; hours: number; maxExtensionHours: number };
+
+/** What must still hold when the write lands. */
+export interface Guard {
+  /** The stored Status must be one of these. */
+  status: readonly Status[];
+  /** Each listed attribute must be absent. */
+  absent?: readonly BuildAttribute[];
+  /** Each listed attribute must equal the given value. */
+  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours'>>;
+  /** InstanceState must be absent or strictly earlier than this one. */
+  instanceStateBefore?: InstanceState;
+}
+
+export type Effect =
+  /** Give the concurrency slot back. */
+  | 'release-slot'
+  /** Terminate the record's InstanceID. */
+  | 'terminate-instance'
+  /** Put `Build Cancel Requested` on the bus. */
+  | 'put-cancel-requested';
+
+export type Decision =
+  | {
+      kind: 'write';
+      guard: Guard;
+      set: Partial<Build>;
+      /** The new status when it changes; the thread is told of it. */
+      to?: Status;
+      effects: Effect[];
+    }
+  /** Nothing to write, but something to do (the bot's cancel of a running build). */
+  | { kind: 'effects'; effects: Effect[] }
+  | { kind: 'none'; reason: string };
+
+const none = (reason: string): Decision => ({ kind: 'none', reason });
+
+function change(build: Build, to: Status, set: Partial<Build>, now: Date, effects: Effect[] = []): Decision {
+  const full: Partial<Build> = { ...set, Status: to };
+  if (isFinal(to)) full.ExpirationTime = expirationTime(now);
+  return { kind: 'write', guard: { status: [build.Status] }, set: full, to, effects };
+}
+
+function slotEffects(build: Build, to: Status): Effect[] {
+  // A slot is held from approval until the instance is terminated; a build that ends before any
+  // launch gives it back at once. The bot's approve takes the slot, never the transition.
+  if (isFinal(to) && !build.InstanceID) return ['release-slot'];
+  return [];
+}
+
+export function transition(build: Build, event: BuildEvent, now: Date): Decision {
+  const at = now.toISOString();
+  const s = build.Status;
+  switch (event.type) {
+    case 'approve':
+      if (s !== 'awaiting_approval') return none(`already ${s}`);
+      return change(build, 'approved', { Approver: event.by, ApprovedAt: at }, now);
+
+    case 'deny':
+      if (s !== 'awaiting_approval') return none(`already ${s}`);
+      return change(build, 'rejected', { DeniedBy: event.by }, now, slotEffects(build, 'rejected'));
+
+    case 'cancel':
+      if (s === 'awaiting_approval' || s === 'approved')
+        return change(build, 'cancelled', { CancelledBy: event.by }, now, ['release-slot']);
+      if (isRunning(s)) return { kind: 'effects', effects: ['put-cancel-requested'] };
+      return none(`already ${s}`);
+
+    case 'launched': {
+      if (s !== 'approved' || build.InstanceID) return none(`launch recorded in ${s}`);
+      const d = change(
+        build,
+        'launching',
+        {
+          InstanceID: event.instanceId,
+          InstanceType: event.instanceType,
+          AvailabilityZone: event.availabilityZone,
+          LaunchTime: event.launchTime,
+        },
+        now,
+      );
+      if (d.kind === 'write') d.guard = { status: ['approved'], absent: ['InstanceID'] };
+      return d;
+    }
+
+    case 'launch-failed':
+      if (s !== 'approved' || build.InstanceID) return none(`launch failure in ${s}`);
+      return change(
+        build,
+        'failed',
+        { ErrorMessage: event.message, CompletionTime: at },
+        now,
+        ['release-slot'],
+      );
+
+    case 'instance-state':
+      return instanceState(build, event, now);
+
+    case 'phase':
+      return phase(build, event.detail, now);
+
+    case 'cancel-requested':
+      if (!isRunning(s)) return none(`cancel requested in ${s}`);
+      return change(
+        build,
+        'cancelled',
+        { CancelledBy: event.by, TerminationReason: 'cancelled', CompletionTime: at },
+        now,
+        ['terminate-instance'],
+      );
+
+    case 'force':
+      if (!isRunning(s)) return none(`force in ${s}`);
+      return change(
+        build,
+        'terminated',
+        { ForcedTermination: true, TerminationReason: 'forced', CompletionTime: at },
+        now,
+        ['terminate-instance'],
+      );
+
+    case 'expire':
+      if (s !== 'awaiting_approval') return none(`expire in ${s}`);
+      return change(build, 'expired', {}, now);
+
+    case 'stuck':
+      if (!isActive(s) || s === 'awaiting_approval') return none(`stuck in ${s}`);
+      return change(
+        build,
+        'failed',
+        { ErrorMessage: event.message, CompletionTime: at },
+        now,
+        // A machine that may exist is terminated too: nothing is left running.
+        build.InstanceID ? ['terminate-instance', 'release-slot'] : ['release-slot'],
+      );
+
+    case 'warn':
+      if (!isRunning(s) || build.WarnedAt) return none('already warned or not running');
+      return { kind: 'write', guard: { status: [s], absent: ['WarnedAt'] }, set: { WarnedAt: at }, effects: [] };
+
+    case 'extend': {
+      if (!isRunning(s)) return none(`cannot extend a build that is ${s}`);
+      const current = build.ExtendedHours ?? 0;
+      const next = current + event.hours;
+      if (next > event.maxExtensionHours) return none(`extension limit of ${event.maxExtensionHours} h reached`);
+      // Conditional on the old value, so two clicks at once add one hour, not two.
+      const guard: Guard =
+        build.ExtendedHours === undefined
+          ? { status: [s], absent: ['ExtendedHours'] }
+          : { status: [s], equals: { ExtendedHours: current } };
+      return { kind: 'write', guard, set: { ExtendedHours: next }, effects: [] };
+    }
+  }
+}
+
+function instanceState(
+  build: Build,
+  event: Extract<BuildEvent, { type: 'instance-state' }>,
+  now: Date,
+): Decision {
+  const forward = !build.InstanceState || instanceStateRank(event.state) > instanceStateRank(build.InstanceState);
+  const ending = isInstanceEnding(event.state);
+  const firstEnd = ending && !build.TerminatedAt;
+  if (!forward && !firstEnd) return none(`instance state ${event.state} is not ahead of ${build.InstanceState}`);
+
+  const set: Partial<Build> = {};
+  const guard: Guard = { status: [build.Status] };
+  if (forward) {
+    set.InstanceState = event.state;
+    guard.instanceStateBefore = event.state;
+  }
+  const effects: Effect[] = [];
+  let to: Status | undefined;
+  if (firstEnd) {
+    set.TerminatedAt = event.at;
+    if (event.actualCost !== undefined) set.ActualCost = event.actualCost;
+    guard.absent = ['TerminatedAt'];
+    effects.push('release-slot');
+    if (isActive(build.Status)) {
+      to = 'terminated';
+      set.Status = to;
+      set.TerminationReason = 'unexpected';
+      set.CompletionTime ??= event.at;
+      set.ExpirationTime = expirationTime(now);
+    }
+  }
+  return { kind: 'write', guard, set, ...(to ? { to } : {}), effects };
+}
+
+function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
+  const s = build.Status;
+  if (!build.InstanceID || d.instanceId !== build.InstanceID)
+    return none(`phase from ${d.instanceId}, but the build's instance is ${build.InstanceID ?? 'none'}`);
+  const onInstance: Guard['equals'] = { InstanceID: build.InstanceID };
+
+  switch (d.phase) {
+    case 'cloning':
+    case 'building': {
+      if (s !== 'launching' && s !== 'building') return none(`phase ${d.phase} in ${s}`);
+      const set: Partial<Build> = { Phase: d.phase };
+      if (d.actualCommit) set.ActualCommit = d.actualCommit;
+      if (d.phase === 'building' && !build.BuildStartTime) set.BuildStartTime = d.at;
+      if (s === 'building' && build.Phase === 'building' && d.phase === 'cloning') return none('cloning after building');
+      if (s === 'building' && build.Phase === d.phase) return none(`phase ${d.phase} again`);
+      return {
+        kind: 'write',
+        guard: { status: [s], equals: onInstance },
+        set: s === 'building' ? set : { ...set, Status: 'building' },
+        ...(s === 'building' ? {} : { to: 'building' as const }),
+        effects: [],
+      };
+    }
+    case 'uploading':
+      if (s !== 'building') return none(`phase uploading in ${s}`);
+      return withGuard(change(build, 'uploading', { Phase: 'uploading' }, now), onInstance);
+
+    case 'completed': {
+      const set: Partial<Build> = {
+        Phase: 'completed',
+        CompletionTime: d.at,
+        ...(d.artifact ? { ArtifactKey: d.artifact.key, ArtifactSha256: d.artifact.sha256, ArtifactBytes: d.artifact.bytes } : {}),
+        ...(d.durationSeconds !== undefined ? { BuildDurationSeconds: d.durationSeconds } : {}),
+        ...(d.actualCommit ? { ActualCommit: d.actualCommit } : {}),
+        ...(d.logKey ? { LogKey: d.logKey } : {}),
+      };
+      if (s === 'building' || s === 'uploading') return withGuard(change(build, 'completed', set, now), onInstance);
+      if (lateAfterUnexpectedEnd(build, d.at)) return lateFinish(build, 'completed', set, now);
+      return none(`phase completed in ${s}`);
+    }
+    case 'failed': {
+      const set: Partial<Build> = {
+        Phase: 'failed',
+        CompletionTime: d.at,
+        ErrorMessage: d.message ?? 'The build failed (the runner gave no message).',
+        ...(d.logTail !== undefined ? { LogTail: capLogTail(d.logTail) } : {}),
+        ...(d.logKey ? { LogKey: d.logKey } : {}),
+        ...(d.durationSeconds !== undefined ? { BuildDurationSeconds: d.durationSeconds } : {}),
+      };
+      if (s === 'launching' || s === 'building' || s === 'uploading')
+        return withGuard(change(build, 'failed', set, now), onInstance);
+      if (lateAfterUnexpectedEnd(build, d.at)) return lateFinish(build, 'failed', set, now);
+      return none(`phase failed in ${s}`);
+    }
+  }
+}
+
+/** The one exception to "a final status never changes": the build did finish, its event was late. */
+function lateAfterUnexpectedEnd(build: Build, at: string): boolean {
+  return (
+    build.Status === 'terminated' &&
+    build.TerminationReason === 'unexpected' &&
+    build.TerminatedAt !== undefined &&
+    Date.parse(at) <= Date.parse(build.TerminatedAt)
+  );
+}
+
+function lateFinish(build: Build, to: 'completed' | 'failed', set: Partial<Build>, now: Date): Decision {
+  return {
+    kind: 'write',
+    guard: { status: ['terminated'], equals: { TerminationReason: 'unexpected', InstanceID: build.InstanceID } },
+    set: { ...set, Status: to, ExpirationTime: expirationTime(now) },
+    to,
+    effects: [],
+  };
+}
+
+function withGuard(d: Decision, equals: Guard['equals']): Decision {
+  if (d.kind === 'write') d.guard = { ...d.guard, equals: { ...d.guard.equals, ...equals } };
+  return d;
+}

@@ -1,0 +1,32 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'bench/results.json', 'test-results/', 'events/runner-script.generated.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // The dependency rule of DESIGN.md "Layout", enforced.
+    files: ['core/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@slack/*', '../*', './aws/*', './slack/*', 'node:*'] }] },
+  },
+  {
+    files: ['core/aws/*.ts', 'core/slack/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../../*'] }] },
+  },
+  {
+    files: ['bot/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../events/*', '../sandbox/*'] }] },
+  },
+  {
+    files: ['events/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../bot/*', '../sandbox/*'] }] },
+  },
+);
