@@ -1,0 +1,296 @@
+import type { AttributeValue, DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Build, Status } from '../build';
+import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '../build';
+import type { BuildStore, ClaimResult, UpdateResult } from '../ports';
+import type { Guard } from '../transition';
+import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
+
+// The BuildStore on DynamoDB (DESIGN.md "Build record — DynamoDB" and "Concurrency"). Every
+// write is one conditional single-item write; reads of lists go through StatusIndex, never Scan.
+// Errors other than a failed condition (throttling, network) are thrown unchanged: the request
+// path answers with an error, the events path is retried by EventBridge.
+
+export const SLOTS_ID = '#slots';
+export const REQUEST_PREFIX = '#request#';
+const SLOTS_ATTRIBUTE = 'Active';
+const CLAIM_TTL_SECONDS = 24 * 3600;
+
+const marshallOptions = { removeUndefinedValues: true };
+
+/** Collects aliased names and values: `Status` is reserved, so every name is aliased. */
+class Expression {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, AttributeValue> = {};
+  private nameIds = new Map<string, string>();
+  private valueCount = 0;
+
+  name(attribute: string): string {
+    let id = this.nameIds.get(attribute);
+    if (!id) {
+      id = `#n${this.nameIds.size}`;
+      this.nameIds.set(attribute, id);
+      this.names[id] = attribute;
+    }
+    return id;
+  }
+
+  value(value: unknown): string {
+    const id = `:v${this.valueCount++}`;
+    this.values[id] = convertToAttr(value, marshallOptions);
+    return id;
+  }
+
+  /** The parts of a request; empty maps are left out because DynamoDB rejects them. */
+  parts() {
+    return {
+      ...(this.nameIds.size > 0 ? { ExpressionAttributeNames: this.names } : {}),
+      ...(this.valueCount > 0 ? { ExpressionAttributeValues: this.values } : {}),
+    };
+  }
+}
+
+function isConditionFailure(error: unknown): error is Error & { Item?: Record<string, AttributeValue> } {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+function toBuild(item: Record<string, AttributeValue>): Build {
+  const build = unmarshall(item) as Build;
+  // A ThreadTs written as a number elsewhere would have lost Slack's precision; keep reads uniform.
+  if (build.ThreadTs !== undefined) build.ThreadTs = String(build.ThreadTs);
+  return build;
+}
+
+function toItem(build: Partial<Build>): Record<string, AttributeValue> {
+  const copy = { ...build };
+  if (copy.ThreadTs !== undefined) copy.ThreadTs = String(copy.ThreadTs);
+  return marshall(copy, marshallOptions);
+}
+
+/** The Guard as a condition expression, plus `attribute_exists(BuildID)` so no write creates an item. */
+function guardCondition(guard: Guard, x: Expression): string {
+  const parts = [`attribute_exists(${x.name(PARTITION_KEY)})`];
+  parts.push(`${x.name('Status')} IN (${guard.status.map((s) => x.value(s)).join(', ')})`);
+  for (const attribute of guard.absent ?? []) parts.push(`attribute_not_exists(${x.name(attribute)})`);
+  for (const [attribute, value] of Object.entries(guard.equals ?? {})) {
+    if (value !== undefined) parts.push(`${x.name(attribute)} = ${x.value(value)}`);
+  }
+  if (guard.instanceStateBefore !== undefined) {
+    const state = x.name('InstanceState');
+    const earlier = INSTANCE_STATES.slice(0, instanceStateRank(guard.instanceStateBefore));
+    parts.push(
+      earlier.length === 0
+        ? `attribute_not_exists(${state})`
+        : `(attribute_not_exists(${state}) OR ${state} IN (${earlier.map((s) => x.value(s)).join(', ')}))`,
+    );
+  }
+  return parts.join(' AND ');
+}
+
+const newestFirst = (a: Build, b: Build) => (a.CreatedAt < b.CreatedAt ? 1 : a.CreatedAt > b.CreatedAt ? -1 : 0);
+
+export class DynamoBuildStore implements BuildStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  private key(id: string): Record<string, AttributeValue> {
+    return { [PARTITION_KEY]: { S: id } };
+  }
+
+  private async getItem(id: string): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.key(id), ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult> {
+    return this.claim(`${REQUEST_PREFIX}${triggerId}`, buildId, now, 1);
+  }
+
+  private async claim(id: string, buildId: string, now: Date, attempt: number): Promise<ClaimResult> {
+    const x = new Expression();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({
+            [PARTITION_KEY]: id,
+            For: buildId,
+            [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + CLAIM_TTL_SECONDS,
+          }),
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? (await this.getItem(id));
+      const holder = item ? (unmarshall(item) as { For?: string }).For : undefined;
+      // The claim expired between the write and the read: it is free again.
+      if (holder === undefined && attempt === 1) return this.claim(id, buildId, now, 2);
+      // Our own claim seen again (an SDK retry of a write that had landed) is still ours.
+      if (holder === buildId) return { claimed: true };
+      return { claimed: false, buildId: holder ?? '' };
+    }
+  }
+
+  async create(build: Build): Promise<boolean> {
+    const x = new Expression();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem(build),
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+          ...x.parts(),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async get(buildId: string): Promise<Build | undefined> {
+    const item = await this.getItem(buildId);
+    return item ? toBuild(item) : undefined;
+  }
+
+  async update(buildId: string, guard: Guard, set: Partial<Build>): Promise<UpdateResult> {
+    // No status can match an empty list, and DynamoDB cannot say `IN ()`.
+    if (guard.status.length === 0) return { ok: false, current: await this.get(buildId) };
+    const x = new Expression();
+    const assignments = Object.entries(set)
+      .filter(([attribute, value]) => attribute !== PARTITION_KEY && value !== undefined)
+      .map(([attribute, value]) => `${x.name(attribute)} = ${x.value(attribute === 'ThreadTs' ? String(value) : value)}`);
+    const condition = guardCondition(guard, x);
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          ...(assignments.length > 0 ? { UpdateExpression: `SET ${assignments.join(', ')}` } : {}),
+          ConditionExpression: condition,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      );
+      // With no SET, DynamoDB returns no attributes; the guard held, so the stored item is current.
+      const build = out.Attributes ? toBuild(out.Attributes) : await this.get(buildId);
+      if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
+      return { ok: true, build };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // dynalite ignores ReturnValuesOnConditionCheckFailure: read the item instead.
+      const item = error.Item ?? (await this.getItem(buildId));
+      return { ok: false, current: item ? toBuild(item) : undefined };
+    }
+  }
+
+  private async query(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<Build[]> {
+    const builds: Build[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          ...(limit !== undefined ? { Limit: limit - builds.length } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      builds.push(...(out.Items ?? []).map(toBuild));
+      start = out.LastEvaluatedKey;
+    } while (start && (limit === undefined || builds.length < limit));
+    return builds;
+  }
+
+  async findByInstance(instanceId: string): Promise<Build | undefined> {
+    const x = new Expression();
+    const builds = await this.query({
+      IndexName: INSTANCE_INDEX.name,
+      KeyConditionExpression: `${x.name(INSTANCE_INDEX.partitionKey)} = ${x.value(instanceId)}`,
+      ...x.parts(),
+    });
+    return builds.sort(newestFirst)[0];
+  }
+
+  async byStatus(status: Status, options: { limit?: number; createdBefore?: string } = {}): Promise<Build[]> {
+    if (options.limit !== undefined && options.limit <= 0) return [];
+    const x = new Expression();
+    let keyCondition = `${x.name(STATUS_INDEX.partitionKey)} = ${x.value(status)}`;
+    if (options.createdBefore !== undefined)
+      keyCondition += ` AND ${x.name(STATUS_INDEX.sortKey ?? 'CreatedAt')} < ${x.value(options.createdBefore)}`;
+    return this.query(
+      { IndexName: STATUS_INDEX.name, KeyConditionExpression: keyCondition, ScanIndexForward: false, ...x.parts() },
+      options.limit,
+    );
+  }
+
+  async active(): Promise<Build[]> {
+    const lists = await Promise.all(ACTIVE_STATUSES.map((status) => this.byStatus(status)));
+    return lists.flat().sort(newestFirst);
+  }
+
+  async recent(limit: number): Promise<Build[]> {
+    if (limit <= 0) return [];
+    // The newest `limit` overall are among the newest `limit` of each status.
+    const lists = await Promise.all(STATUSES.map((status) => this.byStatus(status, { limit })));
+    return lists.flat().sort(newestFirst).slice(0, limit);
+  }
+
+  async takeSlot(buildId: string, max: number): Promise<boolean> {
+    const x = new Expression();
+    const active = x.name(SLOTS_ATTRIBUTE);
+    const id = x.value(buildId);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(SLOTS_ID),
+          UpdateExpression: `ADD ${active} ${x.value(new Set([buildId]))}`,
+          // Holding a slot already passes: both clicks of a double approval go through.
+          ConditionExpression: `attribute_not_exists(${active}) OR size(${active}) < ${x.value(max)} OR contains(${active}, ${id})`,
+          ...x.parts(),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseSlot(buildId: string): Promise<void> {
+    const x = new Expression();
+    const active = x.name(SLOTS_ATTRIBUTE);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(SLOTS_ID),
+          UpdateExpression: `DELETE ${active} ${x.value(new Set([buildId]))}`,
+          // Only when held: releasing twice (redelivered events) writes nothing the second time.
+          ConditionExpression: `contains(${active}, ${x.value(buildId)})`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async slots(): Promise<string[]> {
+    const item = await this.getItem(SLOTS_ID);
+    const active = item ? (unmarshall(item)[SLOTS_ATTRIBUTE] as Set<string> | undefined) : undefined;
+    return active ? [...active].sort() : [];
+  }
+}

@@ -1,0 +1,98 @@
+import type { Build, Status } from '../../core/build';
+import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../core/build';
+import type { BuildStore, ClaimResult, UpdateResult } from '../../core/ports';
+import type { Guard } from '../../core/transition';
+
+// The BuildStore in memory, for unit tests: the same semantics as DynamoBuildStore (the contract
+// suite in test/core-aws runs against both). Every method copies on the way in and out, as a
+// round trip through DynamoDB would, so a caller never mutates what is stored.
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+const newestFirst = (a: Build, b: Build) => (a.CreatedAt < b.CreatedAt ? 1 : a.CreatedAt > b.CreatedAt ? -1 : 0);
+
+/** What the DynamoDB condition expression checks, evaluated on a stored record. */
+export function guardHolds(build: Build, guard: Guard): boolean {
+  if (!guard.status.includes(build.Status)) return false;
+  for (const attribute of guard.absent ?? []) if (build[attribute] !== undefined) return false;
+  for (const [attribute, value] of Object.entries(guard.equals ?? {})) {
+    if (value !== undefined && build[attribute as keyof Build] !== value) return false;
+  }
+  if (guard.instanceStateBefore !== undefined && build.InstanceState !== undefined) {
+    if (instanceStateRank(build.InstanceState) >= instanceStateRank(guard.instanceStateBefore)) return false;
+  }
+  return true;
+}
+
+export class MemoryBuildStore implements BuildStore {
+  readonly builds = new Map<string, Build>();
+  readonly claims = new Map<string, { For: string; ExpirationTime: number }>();
+  private readonly slotHolders = new Set<string>();
+
+  async claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult> {
+    const held = this.claims.get(triggerId);
+    if (held && held.For !== buildId) return { claimed: false, buildId: held.For };
+    this.claims.set(triggerId, { For: buildId, ExpirationTime: Math.floor(now.getTime() / 1000) + 24 * 3600 });
+    return { claimed: true };
+  }
+
+  async create(build: Build): Promise<boolean> {
+    if (this.builds.has(build.BuildID)) return false;
+    this.builds.set(build.BuildID, { ...copy(build), ThreadTs: String(build.ThreadTs) });
+    return true;
+  }
+
+  async get(buildId: string): Promise<Build | undefined> {
+    const build = this.builds.get(buildId);
+    return build && copy(build);
+  }
+
+  async update(buildId: string, guard: Guard, set: Partial<Build>): Promise<UpdateResult> {
+    const build = this.builds.get(buildId);
+    if (!build || !guardHolds(build, guard)) return { ok: false, current: build && copy(build) };
+    const next: Build = { ...build };
+    for (const [attribute, value] of Object.entries(copy(set))) {
+      if (attribute === 'BuildID' || value === undefined) continue;
+      (next as unknown as Record<string, unknown>)[attribute] = attribute === 'ThreadTs' ? String(value) : value;
+    }
+    this.builds.set(buildId, next);
+    return { ok: true, build: copy(next) };
+  }
+
+  async findByInstance(instanceId: string): Promise<Build | undefined> {
+    const found = [...this.builds.values()].filter((b) => b.InstanceID === instanceId).sort(newestFirst)[0];
+    return found && copy(found);
+  }
+
+  async byStatus(status: Status, options: { limit?: number; createdBefore?: string } = {}): Promise<Build[]> {
+    const { limit, createdBefore } = options;
+    const builds = [...this.builds.values()]
+      .filter((b) => b.Status === status && (createdBefore === undefined || b.CreatedAt < createdBefore))
+      .sort(newestFirst);
+    return copy(limit === undefined ? builds : builds.slice(0, Math.max(0, limit)));
+  }
+
+  async active(): Promise<Build[]> {
+    const lists = await Promise.all(ACTIVE_STATUSES.map((status) => this.byStatus(status)));
+    return lists.flat().sort(newestFirst);
+  }
+
+  async recent(limit: number): Promise<Build[]> {
+    const lists = await Promise.all(STATUSES.map((status) => this.byStatus(status, { limit })));
+    return lists.flat().sort(newestFirst).slice(0, Math.max(0, limit));
+  }
+
+  async takeSlot(buildId: string, max: number): Promise<boolean> {
+    if (!this.slotHolders.has(buildId) && this.slotHolders.size >= max) return false;
+    this.slotHolders.add(buildId);
+    return true;
+  }
+
+  async releaseSlot(buildId: string): Promise<void> {
+    this.slotHolders.delete(buildId);
+  }
+
+  async slots(): Promise<string[]> {
+    return [...this.slotHolders].sort();
+  }
+}
