@@ -33,25 +33,32 @@ const show = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…
 export function checkBranch(branch: string): string | undefined {
   if (branch.length > 200) return `branch name is ${branch.length} characters long; the limit is 200`;
   if (branch.startsWith('-')) return `branch ${show(branch)} starts with "-"`;
+  // Named before the alphabet check: "@" alone is refused too, but "@{" is the exact problem.
+  if (branch.includes('@{')) return `branch ${show(branch)} contains "@{"`;
   const bad = [...branch].find((c) => !/[A-Za-z0-9._/-]/.test(c));
   if (bad !== undefined) {
     const name = bad === '\n' ? 'a newline' : /\s/.test(bad) ? 'white space' : `the character ${JSON.stringify(bad)}`;
     return `branch ${show(branch)} contains ${name}; allowed are letters, digits, ".", "_", "/" and "-"`;
   }
-  if (!BRANCH_PATTERN.test(branch)) return `branch ${show(branch)} must start with a letter or digit`;
+  // ".." before the first-character rule: for "../x" the traversal is the problem worth naming.
   if (branch.includes('..')) return `branch ${show(branch)} contains ".."`;
+  if (!BRANCH_PATTERN.test(branch)) return `branch ${show(branch)} must start with a letter or digit`;
   if (branch.includes('//')) return `branch ${show(branch)} contains "//"`;
-  if (branch.includes('@{')) return `branch ${show(branch)} contains "@{"`;
   if (branch.endsWith('/')) return `branch ${show(branch)} ends with "/"`;
   if (branch.endsWith('.')) return `branch ${show(branch)} ends with "."`;
   if (branch.endsWith('.lock')) return `branch ${show(branch)} ends with ".lock"`;
-  if (branch.split('/').some((part) => part.startsWith('.'))) return `a part of branch ${show(branch)} starts with "."`;
+  const parts = branch.split('/');
+  if (parts.some((part) => part.startsWith('.'))) return `a part of branch ${show(branch)} starts with "."`;
+  if (parts.some((part) => part.endsWith('.lock'))) return `a part of branch ${show(branch)} ends with ".lock"`;
   return undefined;
 }
 
 export function checkCommit(commit: string): string | undefined {
-  if (!COMMIT_PATTERN.test(commit)) return `commit ${show(commit)} must be 7 to 40 hexadecimal characters`;
-  return undefined;
+  if (COMMIT_PATTERN.test(commit)) return undefined;
+  const bad = [...commit].find((c) => !/[0-9a-fA-F]/.test(c));
+  if (bad !== undefined)
+    return `commit ${show(commit)} contains ${JSON.stringify(bad)}, which is not hexadecimal; a commit is 7 to 40 hexadecimal characters`;
+  return `commit ${show(commit)} is ${commit.length} characters long; a commit is 7 to 40 hexadecimal characters`;
 }
 
 export function parseCommand(rawText: string): ParsedCommand {

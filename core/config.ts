@@ -98,15 +98,19 @@ const priceOverrides = z
       ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"c5n.metal": 3.888}' });
       return z.NEVER;
     }
-    const r = z.record(z.string(), z.number().positive()).safeParse(parsed);
-    if (!r.success) {
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       ctx.addIssue({ code: 'custom', message: 'expected a JSON object of instance type to USD per hour (> 0)' });
       return z.NEVER;
     }
-    return r.data;
+    const prices: Record<string, number> = {};
+    for (const [type, price] of Object.entries(parsed)) {
+      if (typeof price === 'number' && Number.isFinite(price) && price > 0) prices[type] = price;
+      else ctx.addIssue({ code: 'custom', message: `${JSON.stringify(type)}: expected USD per hour > 0, got ${JSON.stringify(price)}` });
+    }
+    return prices;
   });
 
-const schema = z.object({
+const fields = {
   BUILDS_TABLE: withDefault('labapp-metal-builds'),
   EVENT_BUS_NAME: withDefault('labapp-metal-builds'),
   SNS_TOPIC_ARN: optional,
@@ -138,15 +142,31 @@ const schema = z.object({
   TRANSFER_GB: nonNegative(0),
   PRICE_OVERRIDES: priceOverrides,
   AWS_REGION: withDefault('us-east-1'),
-});
+};
+
+type Env = { [K in keyof typeof fields]: z.output<(typeof fields)[K]> };
+
+/**
+ * Each variable on its own, so one bad value does not hide the others, nor the checks across
+ * variables below (an object schema stops before its refinements at the first bad field).
+ */
+function parseFields(env: Readonly<Record<string, string | undefined>>): { e: Partial<Env>; problems: string[] } {
+  const e: Partial<Record<keyof Env, unknown>> = {};
+  const problems: string[] = [];
+  for (const key of Object.keys(fields) as (keyof Env)[]) {
+    const r = fields[key].safeParse(env[key]);
+    if (r.success) e[key] = r.data;
+    else problems.push(...r.error.issues.map((i) => `${key}: ${i.message}`));
+  }
+  return { e: e as Partial<Env>, problems };
+}
 
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
-  const r = schema.safeParse(env);
-  if (!r.success) {
-    throw new ConfigError(r.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`));
-  }
-  const e = r.data;
-  const config: Config = {
+  const { e: parsed, problems } = parseFields(env);
+  crossCheck(parsed, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const e = parsed as Env;
+  return {
     buildsTable: e.BUILDS_TABLE,
     eventBusName: e.EVENT_BUS_NAME,
     snsTopicArn: e.SNS_TOPIC_ARN,
@@ -175,20 +195,21 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     priceOverrides: e.PRICE_OVERRIDES,
     region: e.AWS_REGION,
   };
-  const problems: string[] = [];
-  const hasLocalSlack = config.slackSigningSecret !== undefined && config.slackBotToken !== undefined;
-  if (!hasLocalSlack && config.slackSecretArn === undefined)
+}
+
+/** Rules across variables; each runs only when the variables it needs parsed. */
+function crossCheck(e: Partial<Env>, problems: string[]): void {
+  const hasLocalSlack = e.SLACK_SIGNING_SECRET !== undefined && e.SLACK_BOT_TOKEN !== undefined;
+  if (!hasLocalSlack && e.SLACK_SECRET_ARN === undefined)
     problems.push('SLACK_SECRET_ARN: required unless both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set');
-  if (config.warnAfterHours >= config.maxLifetimeHours)
-    problems.push(
-      `WARN_AFTER_HOURS: must be below MAX_LIFETIME_HOURS (${config.maxLifetimeHours}), got ${config.warnAfterHours}`,
-    );
-  for (const type of [config.instanceType, ...config.fallbackInstanceTypes]) {
-    if (hourlyPrice(type, config.priceOverrides) === undefined)
-      problems.push(`PRICE_OVERRIDES: no price for ${type}; add {"${type}": <USD per hour>}`);
+  if (e.WARN_AFTER_HOURS !== undefined && e.MAX_LIFETIME_HOURS !== undefined && e.WARN_AFTER_HOURS >= e.MAX_LIFETIME_HOURS)
+    problems.push(`WARN_AFTER_HOURS: must be below MAX_LIFETIME_HOURS (${e.MAX_LIFETIME_HOURS}), got ${e.WARN_AFTER_HOURS}`);
+  if (e.PRICE_OVERRIDES !== undefined) {
+    for (const type of [e.INSTANCE_TYPE, ...(e.FALLBACK_INSTANCE_TYPES ?? [])]) {
+      if (type !== undefined && hourlyPrice(type, e.PRICE_OVERRIDES) === undefined)
+        problems.push(`PRICE_OVERRIDES: no price for ${type}; add {"${type}": <USD per hour>}`);
+    }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
 }
 
 const SECRET_KEYS: ReadonlyArray<keyof Config> = ['slackSigningSecret', 'slackBotToken'];

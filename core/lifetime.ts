@@ -76,15 +76,23 @@ export function isStuckWithoutMachine(
   return ageMs(build.LaunchTime ?? build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE;
 }
 
-/** A tagged machine with no record, or a final one, for ORPHAN_GRACE_MINUTES. */
+/**
+ * A tagged machine with no record, or a final one, for ORPHAN_GRACE_MINUTES. Given the machine's
+ * `instanceId`, a second machine of an active build (a launch retried after a lost answer) is one
+ * too, once it is older than the grace: the record names another instance, nothing would end it.
+ */
 export function isOrphan(
-  build: Pick<Build, 'Status' | 'CompletionTime' | 'TerminatedAt' | 'CreatedAt'> | undefined,
+  build: Pick<Build, 'Status' | 'CompletionTime' | 'TerminatedAt' | 'CreatedAt'> & Partial<Pick<Build, 'InstanceID'>> | undefined,
   launchTime: string,
   now: Date,
+  instanceId?: string,
 ): boolean {
   const grace = ORPHAN_GRACE_MINUTES * MINUTE;
   if (!build) return ageMs(launchTime, now) >= grace;
-  if (!isFinal(build.Status)) return false;
+  if (!isFinal(build.Status)) {
+    const stray = instanceId !== undefined && build.InstanceID !== undefined && build.InstanceID !== instanceId;
+    return stray && ageMs(launchTime, now) >= grace;
+  }
   if (build.Status === 'completed' || build.Status === 'failed') return false; // did-not-shut-down covers these
   return ageMs(build.CompletionTime ?? build.TerminatedAt ?? build.CreatedAt, now) >= grace;
 }

@@ -144,7 +144,8 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
 
     case 'expire':
       if (s !== 'awaiting_approval') return none(`expire in ${s}`);
-      return change(build, 'expired', {}, now);
+      // Normally no slot is held here; a crash between the bot's two approval writes may leave one.
+      return change(build, 'expired', {}, now, slotEffects(build, 'expired'));
 
     case 'stuck':
       if (!isActive(s) || s === 'awaiting_approval') return none(`stuck in ${s}`);
@@ -163,6 +164,7 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
 
     case 'extend': {
       if (!isRunning(s)) return none(`cannot extend a build that is ${s}`);
+      if (!(event.hours > 0)) return none(`an extension must add time, got ${event.hours} h`);
       const current = build.ExtendedHours ?? 0;
       const next = current + event.hours;
       if (next > event.maxExtensionHours) return none(`extension limit of ${event.maxExtensionHours} h reached`);

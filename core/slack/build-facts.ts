@@ -1,0 +1,104 @@
+import type { Build, Status } from '../build';
+import type { Config } from '../config';
+import type { CostEstimate } from '../cost';
+import { costBetween, estimate } from '../cost';
+import { deadline, lifetimeHours } from '../lifetime';
+
+// What the views say about a build beyond its stored attributes: figures derived from the
+// record, the configuration and the current time. The caller passes the time in.
+
+export interface ViewContext {
+  config: Config;
+  now: Date;
+}
+
+export const STATUS_EMOJI: Readonly<Record<Status, string>> = {
+  awaiting_approval: '⏳',
+  approved: '👍',
+  launching: '🚀',
+  building: '🔨',
+  uploading: '⬆️',
+  completed: '✅',
+  failed: '❌',
+  terminated: '🛑',
+  cancelled: '🚫',
+  rejected: '👎',
+  expired: '⌛',
+};
+
+export const STATUS_LABEL: Readonly<Record<Status, string>> = {
+  awaiting_approval: 'Awaiting approval',
+  approved: 'Approved',
+  launching: 'Launching',
+  building: 'Building',
+  uploading: 'Uploading',
+  completed: 'Completed',
+  failed: 'Failed',
+  terminated: 'Terminated',
+  cancelled: 'Cancelled',
+  rejected: 'Denied',
+  expired: 'Expired',
+};
+
+export function instanceTypeOf(build: Build, config: Config): string {
+  return build.InstanceType ?? config.instanceType;
+}
+
+/** The quote for the configured machine; undefined only when no price is known. */
+export function quote(config: Config): CostEstimate | undefined {
+  const r = estimate({
+    instanceType: config.instanceType,
+    volumeGb: config.volumeSizeGb,
+    expectedHours: config.expectedBuildHours,
+    maxLifetimeHours: config.maxLifetimeHours,
+    maxExtensionHours: config.maxExtensionHours,
+    transferGb: config.transferGb,
+    priceOverrides: config.priceOverrides,
+  });
+  return r.ok ? r.estimate : undefined;
+}
+
+/** ActualCost once EC2 reported the end; until then instance + disk from LaunchTime to now. */
+export function costSoFar(build: Build, ctx: ViewContext): number | undefined {
+  if (build.ActualCost !== undefined) return build.ActualCost;
+  if (!build.LaunchTime) return undefined;
+  const { config } = ctx;
+  return costBetween(
+    instanceTypeOf(build, config),
+    config.volumeSizeGb,
+    build.LaunchTime,
+    build.TerminatedAt ?? ctx.now.toISOString(),
+    config.priceOverrides,
+    config.instanceType,
+  );
+}
+
+/** Machine time so far: from LaunchTime to its end, the build's end, or now. */
+export function elapsedMs(build: Build, ctx: ViewContext): number | undefined {
+  if (!build.LaunchTime) return undefined;
+  const end = build.TerminatedAt ?? build.CompletionTime ?? ctx.now.toISOString();
+  return Date.parse(end) - Date.parse(build.LaunchTime);
+}
+
+export function limitHoursOf(build: Build, config: Config): number {
+  return lifetimeHours(config, build.ExtendedHours);
+}
+
+/** When the watchdog terminates the machine, counting extensions. */
+export function deadlineOf(build: Build, config: Config): Date | undefined {
+  return build.LaunchTime ? deadline(build.LaunchTime, config, build.ExtendedHours) : undefined;
+}
+
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** DESIGN.md "S3 layout": the build streams its log here while it runs. */
+export function logGroupName(buildId: string): string {
+  return `/labapp/metal-builds/${buildId}`;
+}
+
+/** How to ask again, for messages about a build that never ran. */
+export function commandFor(build: Build): string {
+  return `/metal-build ${build.BuildBranch}${build.BuildCommit ? ` ${build.BuildCommit}` : ''}`;
+}

@@ -1,0 +1,226 @@
+import type { Build } from '../build';
+import { isFinal, isRunning } from '../build';
+import type { CostEstimate, CostLine } from '../cost';
+import { formatUsd } from '../cost';
+import type { Block } from '../ports';
+import type { ViewContext } from './build-facts';
+import {
+  STATUS_EMOJI,
+  STATUS_LABEL,
+  costSoFar,
+  deadlineOf,
+  elapsedMs,
+  instanceTypeOf,
+  limitHoursOf,
+  quote,
+} from './build-facts';
+import { ACTION_IDS, actions, button } from './buttons';
+import { code, escapeMrkdwn, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
+
+// The card: one channel message per build, updated in place for every status. Its `ts` is the
+// build's thread. What a person needs to decide (cost, limits, what else runs) is on it while
+// it waits for approval; afterwards it shows where the build is and what it has cost.
+
+export interface CardContext extends ViewContext {
+  /** Builds already running, shown while this one awaits approval. */
+  running?: Build[];
+}
+
+const HEADER_MAX = 150;
+
+const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${value}` });
+
+function commitText(build: Build): string {
+  if (build.BuildCommit) return code(build.BuildCommit);
+  return build.ActualCommit ? `branch head (${code(build.ActualCommit.slice(0, 12))})` : 'branch head';
+}
+
+function approvalRule(ctx: ViewContext): string {
+  const { approverIds, allowSelfApproval } = ctx.config;
+  if (approverIds.length > 0) return `approvers: ${approverIds.map(mention).join(', ')}`;
+  return allowSelfApproval ? 'anyone in the channel may approve' : 'anyone in the channel but the requester may approve';
+}
+
+function statusLine(build: Build, ctx: ViewContext): string {
+  const head = `${STATUS_EMOJI[build.Status]} *${STATUS_LABEL[build.Status]}*`;
+  switch (build.Status) {
+    case 'awaiting_approval':
+      return `${head} — ${approvalRule(ctx)}`;
+    case 'approved':
+      return `${head} by ${mention(build.Approver ?? 'unknown')} — launching the machine`;
+    case 'launching':
+      return `${head} — the machine is starting`;
+    case 'building':
+      return build.Phase === 'cloning' ? `${head} — cloning the repository` : head;
+    case 'uploading':
+      return `${head} — the OVA is on its way to S3`;
+    case 'completed':
+      return `${head} — the artifact is in the thread`;
+    case 'failed':
+      return `${head} — ${escapeMrkdwn(truncate(build.ErrorMessage ?? 'no message', 500))}`;
+    case 'terminated':
+      return build.TerminationReason === 'forced'
+        ? `${head} — reached its limit of ${formatHours(limitHoursOf(build, ctx.config))}`
+        : `${head} — the machine ended before the build finished`;
+    case 'cancelled':
+      return `${head} by ${mention(build.CancelledBy ?? 'unknown')}`;
+    case 'rejected':
+      return `${head} by ${mention(build.DeniedBy ?? 'unknown')}`;
+    case 'expired':
+      return `${head} — no approval within ${ctx.config.approvalTtlMinutes} minutes`;
+  }
+}
+
+function costLine(line: CostLine, transferGb: number): string {
+  const parts = [`instance ${formatUsd(line.instance)}`, `disk ${formatUsd(line.disk)}`];
+  if (transferGb > 0) parts.push(`transfer ${formatUsd(line.transfer)} (${transferGb} GB)`);
+  return `• ${line.label[0]?.toUpperCase()}${line.label.slice(1)} (${formatHours(line.hours)}): *${formatUsd(line.total)}* — ${parts.join(' + ')}`;
+}
+
+function costSection(estimate: CostEstimate, ctx: ViewContext): Block {
+  const { config } = ctx;
+  return section(
+    [
+      `*Cost estimate* — ${estimate.instanceType} at ${formatUsd(estimate.hourlyInstance)}/h, ` +
+        `${config.volumeSizeGb} GB gp3 at $${estimate.hourlyDisk.toFixed(3)}/h`,
+      costLine(estimate.expected, config.transferGb),
+      costLine(estimate.max, config.transferGb),
+      costLine(estimate.maxWithExtensions, config.transferGb),
+    ].join('\n'),
+  );
+}
+
+function safetySection(build: Build, ctx: ViewContext): Block {
+  const { config } = ctx;
+  const expiresAt = new Date(Date.parse(build.CreatedAt) + config.approvalTtlMinutes * 60_000);
+  return section(
+    [
+      '*Safety limits*',
+      `• Warning after ${formatHours(config.warnAfterHours)}; forced termination at ${formatHours(config.maxLifetimeHours)}`,
+      config.maxExtensionHours > 0
+        ? `• Approvers can extend by up to ${formatHours(config.maxExtensionHours)} more, 1 h at a time`
+        : '• No extensions',
+      `• The machine terminates itself when the build ends`,
+      `• This request expires at ${formatUtcTime(expiresAt, ctx.now)} (${config.approvalTtlMinutes} min without approval)`,
+    ].join('\n'),
+  );
+}
+
+function runningSection(build: Build, ctx: CardContext): Block {
+  const others = (ctx.running ?? []).filter((b) => b.BuildID !== build.BuildID);
+  const limit = ctx.config.maxConcurrentBuilds;
+  if (others.length === 0) return section(`*Builds already running*: none (limit ${limit} at a time)`);
+  const lines = others
+    .slice(0, 10)
+    .map((b) => `• ${code(b.BuildID)} · ${code(b.BuildBranch)} · ${STATUS_LABEL[b.Status].toLowerCase()} · ${mention(b.Requester)}`);
+  const full = others.length >= limit ? ' — all slots are taken' : '';
+  return section([`*Builds already running* (limit ${limit} at a time${full})`, ...lines].join('\n'));
+}
+
+function progressSection(build: Build, ctx: ViewContext): Block | undefined {
+  const lines: string[] = [];
+  if (build.Approver && build.ApprovedAt)
+    lines.push(`*Approved by* ${mention(build.Approver)} at ${formatUtcTime(new Date(build.ApprovedAt), ctx.now)}`);
+  if (build.InstanceID) {
+    const where = [code(build.InstanceID), instanceTypeOf(build, ctx.config), build.AvailabilityZone].filter(Boolean);
+    lines.push(`*Machine* ${where.join(' · ')}${build.InstanceState ? ` (${build.InstanceState})` : ''}`);
+  }
+  const elapsed = elapsedMs(build, ctx);
+  const cost = costSoFar(build, ctx);
+  if (elapsed !== undefined && cost !== undefined) {
+    const costLabel = build.ActualCost !== undefined ? 'cost' : 'cost so far';
+    lines.push(`*Elapsed* ${formatDuration(elapsed)} · *${costLabel}* ${formatUsd(cost)}`);
+  }
+  const end = deadlineOf(build, ctx.config);
+  if (end && isRunning(build.Status))
+    lines.push(`*Terminated automatically at* ${formatUtcTime(end, ctx.now)} (${formatHours(limitHoursOf(build, ctx.config))} limit)`);
+  return lines.length > 0 ? section(lines.join('\n')) : undefined;
+}
+
+function approveConfirmText(build: Build, estimate: CostEstimate | undefined, ctx: ViewContext): string {
+  const { config } = ctx;
+  const max = estimate ? formatUsd(estimate.max.total) : formatUsd(build.CostMax);
+  const withExtensions = estimate ? formatUsd(estimate.maxWithExtensions.total) : max;
+  return (
+    `Launches a ${config.instanceType} in ${config.region}. Maximum cost ${max} ` +
+    `(${formatHours(config.maxLifetimeHours)} limit); maximum with extensions ${withExtensions} ` +
+    `(${formatHours(config.maxLifetimeHours + config.maxExtensionHours)}).`
+  );
+}
+
+export function cancelButton(build: Build, ctx: ViewContext): Block {
+  const cost = costSoFar(build, ctx);
+  const text = build.InstanceID
+    ? `Terminates ${build.InstanceID} and stops the build.${cost !== undefined ? ` Cost so far ${formatUsd(cost)}.` : ''}`
+    : 'No machine has been launched yet; the build will not start.';
+  return button(ACTION_IDS.cancel, 'Cancel build', build.BuildID, {
+    style: 'danger',
+    confirm: { title: 'Cancel this build?', text, confirm: 'Cancel build', deny: 'Keep it' },
+  });
+}
+
+function cardActions(build: Build, estimate: CostEstimate | undefined, ctx: ViewContext): Block | undefined {
+  if (build.Status === 'awaiting_approval')
+    return actions('build_actions', [
+      button(ACTION_IDS.approve, 'Approve', build.BuildID, {
+        style: 'primary',
+        confirm: {
+          title: 'Approve this build?',
+          text: approveConfirmText(build, estimate, ctx),
+          confirm: 'Approve and launch',
+          deny: 'Back',
+        },
+      }),
+      button(ACTION_IDS.deny, 'Deny', build.BuildID, { style: 'danger' }),
+    ]);
+  if (build.Status === 'approved' || isRunning(build.Status)) return actions('build_actions', [cancelButton(build, ctx)]);
+  return undefined;
+}
+
+function fallbackText(build: Build, estimate: CostEstimate | undefined, ctx: ViewContext): string {
+  const what = `metal-build ${build.BuildBranch}${build.BuildCommit ? ` @ ${build.BuildCommit}` : ''} (${build.BuildID})`;
+  const status = `${STATUS_EMOJI[build.Status]} ${STATUS_LABEL[build.Status].toLowerCase()}`;
+  if (build.Status === 'awaiting_approval') {
+    const expected = formatUsd(estimate?.expected.total ?? build.CostEstimate);
+    const max = formatUsd(estimate?.max.total ?? build.CostMax);
+    return `${what}: ${status}, expected ${expected}, maximum ${max}`;
+  }
+  const cost = costSoFar(build, ctx);
+  const costText = cost === undefined ? '' : `, ${build.ActualCost !== undefined || isFinal(build.Status) ? 'cost' : 'cost so far'} ${formatUsd(cost)}`;
+  return `${what}: ${status}${costText}`;
+}
+
+export function buildCard(build: Build, ctx: CardContext): { text: string; blocks: Block[] } {
+  const { config } = ctx;
+  const estimate = quote(config);
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(`metal-build · ${build.BuildBranch}`, HEADER_MAX), emoji: true } },
+    section(statusLine(build, ctx)),
+    {
+      type: 'section',
+      fields: [
+        field('Branch', code(build.BuildBranch)),
+        field('Commit', commitText(build)),
+        field('Requested by', mention(build.Requester)),
+        field('Instance type', instanceTypeOf(build, config)),
+        field('Region', config.region),
+        field('Disk', `${config.volumeSizeGb} GB gp3`),
+        field('Expected duration', formatHours(config.expectedBuildHours)),
+      ],
+    },
+  ];
+  if (build.Status === 'awaiting_approval') {
+    blocks.push({ type: 'divider' });
+    blocks.push(estimate ? costSection(estimate, ctx) : section(`*Cost estimate*: maximum ${formatUsd(build.CostMax)}`));
+    blocks.push(safetySection(build, ctx), runningSection(build, ctx));
+  } else {
+    const progress = progressSection(build, ctx);
+    if (progress) blocks.push(progress);
+  }
+  const buttons = cardActions(build, estimate, ctx);
+  if (buttons) blocks.push(buttons);
+  blocks.push(context(`${code(build.BuildID)} · requested ${formatUtcTime(new Date(build.CreatedAt), ctx.now)}`));
+  return { text: fallbackText(build, estimate, ctx), blocks };
+}

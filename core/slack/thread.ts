@@ -1,0 +1,191 @@
+import type { Build } from '../build';
+import { formatUsd } from '../cost';
+import type { Block } from '../ports';
+import type { ViewContext } from './build-facts';
+import {
+  STATUS_EMOJI,
+  commandFor,
+  costSoFar,
+  elapsedMs,
+  instanceTypeOf,
+  limitHoursOf,
+  logGroupName,
+  deadlineOf,
+  s3Uri,
+} from './build-facts';
+import { ACTION_IDS, actions, button } from './buttons';
+import { cancelButton } from './card';
+import { code, codeBlock, escapeMrkdwn, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
+
+// One reply in the card's thread per status change (DESIGN.md "Messages"). The endings a
+// requester must not miss are broadcast to the channel and mention them.
+
+export interface ThreadMessage {
+  text: string;
+  blocks?: Block[];
+  broadcast: boolean;
+}
+
+/** Slack refuses a section whose text is longer. */
+export const SECTION_TEXT_MAX = 3000;
+
+const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) } });
+const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+const ref = (build: Build) => `${code(build.BuildID)} (${code(build.BuildBranch)})`;
+
+function costText(build: Build, ctx: ViewContext): string | undefined {
+  const cost = costSoFar(build, ctx);
+  if (cost === undefined) return undefined;
+  return build.ActualCost !== undefined
+    ? `Cost ${formatUsd(cost)}.`
+    : `Cost so far ${formatUsd(cost)} (final once the machine is terminated).`;
+}
+
+const sentences = (...parts: Array<string | undefined | false>) => parts.filter(Boolean).join(' ');
+
+function completed(build: Build, ctx: ViewContext): ThreadMessage {
+  const { config } = ctx;
+  const seconds = build.BuildDurationSeconds;
+  const duration = seconds !== undefined ? seconds * 1000 : elapsedMs(build, ctx);
+  const headline = sentences(
+    `${STATUS_EMOJI.completed} ${mention(build.Requester)} build ${ref(build)} *completed*`,
+    duration !== undefined ? `in ${formatDuration(duration)}.` : undefined,
+  );
+  const blocks: Block[] = [section(headline.endsWith('.') ? headline : `${headline}.`)];
+  let download: string | undefined;
+  if (build.ArtifactKey) {
+    const uri = s3Uri(config.artifactBucket, build.ArtifactKey);
+    download = `aws s3 cp ${uri} .`;
+    const facts = [
+      `*Artifact* ${code(uri)}${build.ArtifactBytes !== undefined ? ` (${formatGb(build.ArtifactBytes)})` : ''}`,
+      build.ArtifactSha256 ? `*SHA-256* ${code(build.ArtifactSha256)}` : undefined,
+      build.ActualCommit ? `*Commit* ${code(build.ActualCommit)}` : undefined,
+    ];
+    blocks.push(section(facts.filter(Boolean).join('\n')));
+    blocks.push(section(`*Download*\n${codeBlock(download, SECTION_TEXT_MAX - 20)}`));
+  } else {
+    blocks.push(section('The runner reported no artifact.'));
+  }
+  const cost = costText(build, ctx);
+  if (cost) blocks.push(context(cost));
+  const text = sentences(headline, download ? `Download: ${download}` : undefined, cost);
+  return { text, blocks, broadcast: true };
+}
+
+function failed(build: Build, ctx: ViewContext): ThreadMessage {
+  const { config } = ctx;
+  const error = build.ErrorMessage ?? 'The build failed (no message).';
+  const headline = `${STATUS_EMOJI.failed} ${mention(build.Requester)} build ${ref(build)} *failed*: ${escapeMrkdwn(truncate(error, 1500))}`;
+  const blocks: Block[] = [section(headline)];
+  if (build.LogTail) {
+    const title = '*Last log lines*\n';
+    blocks.push(section(title + codeBlock(build.LogTail, SECTION_TEXT_MAX - title.length)));
+  }
+  const where = [
+    build.LogKey ? `*Full log* ${code(`aws s3 cp ${s3Uri(config.artifactBucket, build.LogKey)} .`)}` : undefined,
+    build.InstanceID ? `*CloudWatch Logs* group ${code(logGroupName(build.BuildID))}` : undefined,
+  ].filter(Boolean);
+  if (where.length > 0) blocks.push(section(where.join('\n')));
+  const cost = costText(build, ctx);
+  if (cost) blocks.push(context(cost));
+  const text = `${STATUS_EMOJI.failed} ${mention(build.Requester)} metal-build ${build.BuildID} (${build.BuildBranch}) failed: ${escapeMrkdwn(truncate(error, 300))}`;
+  return { text, blocks, broadcast: true };
+}
+
+function terminated(build: Build, ctx: ViewContext): ThreadMessage {
+  const why =
+    build.TerminationReason === 'forced'
+      ? `it reached its limit of ${formatHours(limitHoursOf(build, ctx.config))}.`
+      : build.TerminationReason === 'unexpected' || build.TerminationReason === undefined
+        ? `the machine${build.InstanceID ? ` ${code(build.InstanceID)}` : ''} shut down or was terminated outside metal-build before the build finished.`
+        : `reason: ${build.TerminationReason}.`;
+  const logs = build.InstanceID ? `Logs: CloudWatch group ${code(logGroupName(build.BuildID))}.` : undefined;
+  const text = sentences(
+    `${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`,
+    costText(build, ctx),
+    logs,
+  );
+  return { text, broadcast: true };
+}
+
+/** The thread reply for the build's current status. */
+export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
+  const { config } = ctx;
+  const quiet = (text: string): ThreadMessage => ({ text, broadcast: false });
+  switch (build.Status) {
+    case 'awaiting_approval':
+      return quiet(`${STATUS_EMOJI.awaiting_approval} Waiting for approval.`);
+    case 'approved':
+      return quiet(
+        `${STATUS_EMOJI.approved} Approved by ${mention(build.Approver ?? 'unknown')}. Launching a ${instanceTypeOf(build, config)} in ${config.region}…`,
+      );
+    case 'launching': {
+      const end = deadlineOf(build, config);
+      return quiet(
+        sentences(
+          `${STATUS_EMOJI.launching} Machine ${code(build.InstanceID ?? 'unknown')} (${instanceTypeOf(build, config)}) is starting${build.AvailabilityZone ? ` in ${build.AvailabilityZone}` : ''}.`,
+          end && `If it is still running at ${formatUtcTime(end, ctx.now)} (${formatHours(limitHoursOf(build, config))}), it is terminated.`,
+        ),
+      );
+    }
+    case 'building': {
+      const commit = build.ActualCommit ?? build.BuildCommit;
+      return quiet(
+        `${STATUS_EMOJI.building} Building ${commit ? `commit ${code(commit)}` : 'the branch head'} of ${code(build.BuildBranch)}. ` +
+          `Live log: CloudWatch group ${code(logGroupName(build.BuildID))}.`,
+      );
+    }
+    case 'uploading':
+      return quiet(`${STATUS_EMOJI.uploading} Build finished; uploading the OVA to ${code(s3Uri(config.artifactBucket, ''))}…`);
+    case 'completed':
+      return completed(build, ctx);
+    case 'failed':
+      return failed(build, ctx);
+    case 'terminated':
+      return terminated(build, ctx);
+    case 'cancelled':
+      return quiet(
+        sentences(
+          `${STATUS_EMOJI.cancelled} Cancelled by ${mention(build.CancelledBy ?? 'unknown')}.`,
+          build.InstanceID ? `Machine ${code(build.InstanceID)} is being terminated.` : 'No machine was launched.',
+          build.InstanceID ? costText(build, ctx) : undefined,
+        ),
+      );
+    case 'rejected':
+      return quiet(`${STATUS_EMOJI.rejected} Denied by ${mention(build.DeniedBy ?? 'unknown')}. No machine was launched.`);
+    case 'expired':
+      return {
+        text:
+          `${STATUS_EMOJI.expired} ${mention(build.Requester)} build request ${ref(build)} *expired*: ` +
+          `no approval within ${config.approvalTtlMinutes} minutes. To ask again: ${code(commandFor(build))}`,
+        broadcast: true,
+      };
+  }
+}
+
+/** The watchdog's warning: the machine nears its limit; extend or cancel. */
+export function warningMessage(
+  build: Build,
+  ctx: ViewContext & { deadline: Date },
+): { text: string; blocks: Block[]; broadcast: true } {
+  const { config } = ctx;
+  const elapsed = elapsedMs(build, ctx);
+  const cost = costSoFar(build, ctx);
+  const left = Math.max(0, config.maxExtensionHours - (build.ExtendedHours ?? 0));
+  const text = sentences(
+    `⚠️ ${mention(build.Requester)} build ${ref(build)}`,
+    elapsed !== undefined ? `has run ${formatDuration(elapsed)};` : 'is still running;',
+    `it will be terminated at ${formatUtcTime(ctx.deadline, ctx.now)} (in ${formatDuration(ctx.deadline.getTime() - ctx.now.getTime())}) unless extended.`,
+    cost !== undefined ? `Cost so far ${formatUsd(cost)}.` : undefined,
+  );
+  const buttons: Block[] = [];
+  if (left > 0) buttons.push(button(ACTION_IDS.extend, 'Extend 1 h', build.BuildID, { style: 'primary' }));
+  buttons.push(cancelButton(build, ctx));
+  const blocks: Block[] = [
+    section(text),
+    actions('warning_actions', buttons),
+    context(left > 0 ? `Extensions left: ${formatHours(left)} (1 h per click, approvers only).` : 'No extensions left.'),
+  ];
+  return { text, blocks, broadcast: true };
+}

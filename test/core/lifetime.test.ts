@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import type { LifetimeLimits } from '../../core/lifetime';
+import {
+  deadline,
+  didNotShutDown,
+  isApprovalStale,
+  isOrphan,
+  isStuckWithoutLaunch,
+  isStuckWithoutMachine,
+  machineVerdict,
+} from '../../core/lifetime';
+import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID, T0 } from '../support/build-fixture';
+
+const LIMITS: LifetimeLimits = { maxLifetimeHours: 3, warnAfterHours: 2, maxExtensionHours: 2, approvalTtlMinutes: 30 };
+const MS = 1 / 60_000;
+/** `at` in minutes from T0; `at(m - MS)` is one millisecond earlier. */
+const when = (minutes: number) => new Date(at(minutes));
+
+describe('machineVerdict: warn and force, measured from launch', () => {
+  const verdict = (minutes: number, build: { WarnedAt?: string; ExtendedHours?: number } = {}) =>
+    machineVerdict(T0, build, LIMITS, when(minutes));
+
+  it('warns at WARN_AFTER_HOURS, once', () => {
+    expect(verdict(120 - MS)).toBe('ok');
+    expect(verdict(120)).toBe('warn');
+    expect(verdict(150, { WarnedAt: at(120) })).toBe('ok');
+  });
+
+  it('forces at MAX_LIFETIME_HOURS, warned or not', () => {
+    expect(verdict(180 - MS, { WarnedAt: at(120) })).toBe('ok');
+    expect(verdict(180, { WarnedAt: at(120) })).toBe('force');
+    expect(verdict(180)).toBe('force');
+  });
+
+  it('moves the limit by the hours approvers added', () => {
+    expect(verdict(180, { WarnedAt: at(120), ExtendedHours: 1 })).toBe('ok');
+    expect(verdict(240 - MS, { WarnedAt: at(120), ExtendedHours: 1 })).toBe('ok');
+    expect(verdict(240, { WarnedAt: at(120), ExtendedHours: 1 })).toBe('force');
+    expect(verdict(300 - MS, { WarnedAt: at(120), ExtendedHours: 2 })).toBe('ok');
+    expect(verdict(300, { WarnedAt: at(120), ExtendedHours: 2 })).toBe('force');
+    expect(deadline(T0, LIMITS, 2).toISOString()).toBe(at(300));
+    expect(deadline(T0, LIMITS).toISOString()).toBe(at(180));
+  });
+});
+
+describe('watchdog rules', () => {
+  it('a request is stale APPROVAL_TTL_MINUTES after it was made, only while awaiting approval', () => {
+    expect(isApprovalStale(aBuild(), LIMITS, when(30 - MS))).toBe(false);
+    expect(isApprovalStale(aBuild(), LIMITS, when(30))).toBe(true);
+    expect(isApprovalStale(anApprovedBuild(), LIMITS, when(60))).toBe(false);
+  });
+
+  it('an approved build without an InstanceID is stuck 10 minutes after approval', () => {
+    const approved = anApprovedBuild(); // approved at minute 1
+    expect(isStuckWithoutLaunch(approved, when(11 - MS))).toBe(false);
+    expect(isStuckWithoutLaunch(approved, when(11))).toBe(true);
+    expect(isStuckWithoutLaunch({ ...approved, InstanceID: INSTANCE_ID }, when(60))).toBe(false);
+    expect(isStuckWithoutLaunch(aLaunchedBuild('launching'), when(60))).toBe(false);
+    expect(isStuckWithoutLaunch(aBuild(), when(60))).toBe(false);
+  });
+
+  it('a running build whose machine is not alive is stuck 10 minutes after launch', () => {
+    const running = aLaunchedBuild('building'); // launched at minute 2
+    expect(isStuckWithoutMachine(running, false, when(12 - MS))).toBe(false);
+    expect(isStuckWithoutMachine(running, false, when(12))).toBe(true);
+    expect(isStuckWithoutMachine(running, true, when(120))).toBe(false);
+    expect(isStuckWithoutMachine(aLaunchedBuild('uploading'), false, when(120))).toBe(true);
+    expect(isStuckWithoutMachine(anApprovedBuild(), false, when(120))).toBe(false);
+    expect(isStuckWithoutMachine({ ...running, Status: 'completed' }, false, when(120))).toBe(false);
+  });
+
+  it('a machine without a record is an orphan 15 minutes after its launch', () => {
+    expect(isOrphan(undefined, T0, when(15 - MS))).toBe(false);
+    expect(isOrphan(undefined, T0, when(15))).toBe(true);
+  });
+
+  it('a machine of an ended build is an orphan 15 minutes after the end; completed/failed are did-not-shut-down', () => {
+    const cancelled = aLaunchedBuild('building', { Status: 'cancelled', CompletionTime: at(30) });
+    expect(isOrphan(cancelled, T0, when(45 - MS))).toBe(false);
+    expect(isOrphan(cancelled, T0, when(45))).toBe(true);
+    const forced = aLaunchedBuild('building', { Status: 'terminated', TerminationReason: 'forced', CompletionTime: at(180) });
+    expect(isOrphan(forced, T0, when(195))).toBe(true);
+    // Ended before any launch (no CompletionTime): counted from the request.
+    expect(isOrphan(aBuild({ Status: 'rejected' }), at(5), when(15))).toBe(true);
+    for (const status of ['completed', 'failed'] as const)
+      expect(isOrphan(aLaunchedBuild('building', { Status: status, CompletionTime: at(30) }), T0, when(600))).toBe(false);
+    expect(isOrphan(aLaunchedBuild('building'), T0, when(600))).toBe(false);
+  });
+
+  it('a second machine of an active build is an orphan 15 minutes after its launch', () => {
+    const running = aLaunchedBuild('building');
+    const stray = 'i-0fffffffffffffff0';
+    expect(isOrphan(running, at(3), when(18 - MS), stray)).toBe(false);
+    expect(isOrphan(running, at(3), when(18), stray)).toBe(true);
+    expect(isOrphan(running, at(2), when(600), INSTANCE_ID)).toBe(false);
+    // Not yet recorded (the launch is writing it): the stuck rule covers this build.
+    expect(isOrphan(anApprovedBuild(), at(3), when(600), stray)).toBe(false);
+  });
+
+  it('a completed or failed build’s machine still up 15 minutes after CompletionTime did not shut down', () => {
+    for (const status of ['completed', 'failed'] as const) {
+      const ended = aLaunchedBuild('building', { Status: status, CompletionTime: at(90) });
+      expect(didNotShutDown(ended, when(105 - MS))).toBe(false);
+      expect(didNotShutDown(ended, when(105))).toBe(true);
+    }
+    expect(didNotShutDown(aLaunchedBuild('building', { Status: 'cancelled', CompletionTime: at(90) }), when(200))).toBe(false);
+    expect(didNotShutDown(aLaunchedBuild('building'), when(200))).toBe(false);
+  });
+});
