@@ -73,6 +73,11 @@ export function costSoFar(build: Build, ctx: ViewContext): number | undefined {
   );
 }
 
+/** The machine is gone: the cost no longer grows. */
+export function isCostFinal(build: Build): boolean {
+  return build.ActualCost !== undefined || build.TerminatedAt !== undefined;
+}
+
 /** Machine time so far: from LaunchTime to its end, the build's end, or now. */
 export function elapsedMs(build: Build, ctx: ViewContext): number | undefined {
   if (!build.LaunchTime) return undefined;

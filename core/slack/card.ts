@@ -1,5 +1,5 @@
 import type { Build } from '../build';
-import { isFinal, isRunning } from '../build';
+import { isRunning } from '../build';
 import type { CostEstimate, CostLine } from '../cost';
 import { formatUsd } from '../cost';
 import type { Block } from '../ports';
@@ -11,6 +11,7 @@ import {
   deadlineOf,
   elapsedMs,
   instanceTypeOf,
+  isCostFinal,
   limitHoursOf,
   quote,
 } from './build-facts';
@@ -83,7 +84,7 @@ function costSection(estimate: CostEstimate, ctx: ViewContext): Block {
   const { config } = ctx;
   return section(
     [
-      `*Cost estimate* — ${estimate.instanceType} at ${formatUsd(estimate.hourlyInstance)}/h, ` +
+      `*Cost estimate* — ${estimate.instanceType} at $${Number(estimate.hourlyInstance.toFixed(4))}/h, ` +
         `${config.volumeSizeGb} GB gp3 at $${estimate.hourlyDisk.toFixed(3)}/h`,
       costLine(estimate.expected, config.transferGb),
       costLine(estimate.max, config.transferGb),
@@ -130,7 +131,7 @@ function progressSection(build: Build, ctx: ViewContext): Block | undefined {
   const elapsed = elapsedMs(build, ctx);
   const cost = costSoFar(build, ctx);
   if (elapsed !== undefined && cost !== undefined) {
-    const costLabel = build.ActualCost !== undefined ? 'cost' : 'cost so far';
+    const costLabel = isCostFinal(build) ? 'cost' : 'cost so far';
     lines.push(`*Elapsed* ${formatDuration(elapsed)} · *${costLabel}* ${formatUsd(cost)}`);
   }
   const end = deadlineOf(build, ctx.config);
@@ -188,7 +189,7 @@ function fallbackText(build: Build, estimate: CostEstimate | undefined, ctx: Vie
     return `${what}: ${status}, expected ${expected}, maximum ${max}`;
   }
   const cost = costSoFar(build, ctx);
-  const costText = cost === undefined ? '' : `, ${build.ActualCost !== undefined || isFinal(build.Status) ? 'cost' : 'cost so far'} ${formatUsd(cost)}`;
+  const costText = cost === undefined ? '' : `, ${isCostFinal(build) ? 'cost' : 'cost so far'} ${formatUsd(cost)}`;
   return `${what}: ${status}${costText}`;
 }
 

@@ -8,6 +8,7 @@ import {
   costSoFar,
   elapsedMs,
   instanceTypeOf,
+  isCostFinal,
   limitHoursOf,
   logGroupName,
   deadlineOf,
@@ -37,7 +38,7 @@ const ref = (build: Build) => `${code(build.BuildID)} (${code(build.BuildBranch)
 function costText(build: Build, ctx: ViewContext): string | undefined {
   const cost = costSoFar(build, ctx);
   if (cost === undefined) return undefined;
-  return build.ActualCost !== undefined
+  return isCostFinal(build)
     ? `Cost ${formatUsd(cost)}.`
     : `Cost so far ${formatUsd(cost)} (final once the machine is terminated).`;
 }

@@ -1,0 +1,554 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+// The Slack Web API stand-in (DESIGN.md "Sandbox contract"): one implementation for the tests
+// and the sandbox. It answers as Slack does for the methods metal-build uses, keeps the
+// channel's messages, threads and ephemerals, and records every call for assertions.
+//
+// Lists returned by the helpers are oldest first (`messages`, `ephemerals`) or parent first
+// (`replies`); `conversations.history` over HTTP answers newest first, as Slack does.
+
+export const SANDBOX_BOT_TOKEN = 'xoxb-test-sandbox-token';
+export const SANDBOX_TEAM_ID = 'T0SANDBOX';
+export const SANDBOX_TEAM_DOMAIN = 'sandbox';
+export const SANDBOX_APP_ID = 'A0METALBUILD';
+export const SANDBOX_CHANNEL = 'C0SANDBOX';
+export const NOT_MEMBER_CHANNEL = 'C0NOTMEMBER';
+export const REQUESTER = 'U0REQUESTER';
+export const APPROVER = 'U0APPROVER';
+export const BOT_USER = 'U0BOT';
+export const BOT_ID = 'B0BOT';
+
+export interface SlackUser {
+  id: string;
+  name: string;
+  real_name: string;
+  is_bot: boolean;
+}
+
+export const SANDBOX_USERS: Readonly<Record<string, SlackUser>> = {
+  [REQUESTER]: { id: REQUESTER, name: 'riley', real_name: 'Riley', is_bot: false },
+  [APPROVER]: { id: APPROVER, name: 'avery', real_name: 'Avery', is_bot: false },
+  [BOT_USER]: { id: BOT_USER, name: 'metal-build', real_name: 'metal-build', is_bot: true },
+};
+
+export const SANDBOX_CHANNELS: Readonly<Record<string, { name: string; botIsMember: boolean }>> = {
+  [SANDBOX_CHANNEL]: { name: 'builds', botIsMember: true },
+  [NOT_MEMBER_CHANNEL]: { name: 'random', botIsMember: false },
+};
+
+export interface SlackMessage {
+  type: 'message';
+  ts: string;
+  user: string;
+  bot_id: string;
+  app_id: string;
+  team: string;
+  text: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  thread_ts?: string;
+  subtype?: 'thread_broadcast';
+  edited?: { user: string; ts: string };
+  /** On a thread's parent, as Slack adds them. */
+  reply_count?: number;
+  reply_users?: string[];
+  latest_reply?: string;
+}
+
+export interface SlackEphemeral {
+  channel: string;
+  user: string;
+  ts: string;
+  text: string;
+  blocks?: unknown[];
+  thread_ts?: string;
+}
+
+export interface SlackCall {
+  method: string;
+  /** The arguments as parsed (blocks decoded), without the token. */
+  args: Record<string, unknown>;
+  at: number;
+  /** Set when the answer was ok:false. */
+  error?: string;
+}
+
+export type SlackChange =
+  | { type: 'message'; channel: string; message: SlackMessage }
+  | { type: 'message_changed'; channel: string; message: SlackMessage }
+  | { type: 'ephemeral'; ephemeral: SlackEphemeral }
+  | { type: 'reset' };
+
+export interface SlackApiState {
+  token: string;
+  calls: SlackCall[];
+  callsTo(method: string): SlackCall[];
+  /** The channel as its history shows it: top-level messages and broadcast replies, oldest first. */
+  messages(channel: string): SlackMessage[];
+  /** A thread, parent first, then replies oldest first. */
+  replies(channel: string, ts: string): SlackMessage[];
+  /** Ephemeral messages, oldest first; only `user`'s when given. */
+  ephemerals(user?: string): SlackEphemeral[];
+  /** Keep an ephemeral that did not come through chat.postEphemeral (a slash command's ack body). */
+  recordEphemeral(ephemeral: Omit<SlackEphemeral, 'ts'>): SlackEphemeral;
+  /** The next call to `method` answers `{ ok: false, error }`. */
+  failNext(method: string, error: string): void;
+  onChange(listener: (change: SlackChange) => void): () => void;
+  reset(): void;
+}
+
+export interface SlackApiHandler extends SlackApiState {
+  /** Answers `POST|GET /api/<method>`; false when the path is not under /api/. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+}
+
+export interface SlackApi extends SlackApiState {
+  /** Base URL ending in '/api/': WebClient's slackApiUrl. */
+  url: string;
+  origin: string;
+  close(): Promise<void>;
+}
+
+type Args = Record<string, unknown>;
+type Answer = { ok: true } & Record<string, unknown>;
+class SlackFailure {
+  constructor(
+    readonly error: string,
+    readonly detail?: string,
+  ) {}
+}
+const fail = (error: string, detail?: string): never => {
+  throw new SlackFailure(error, detail);
+};
+
+// ---- arguments ------------------------------------------------------------------------------
+
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+
+const truthy = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 1;
+
+/** `blocks`/`attachments` arrive as JSON strings in form bodies and as arrays in JSON bodies. */
+function jsonList(v: unknown, error: string): unknown[] | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  let value = v;
+  if (typeof v === 'string') {
+    try {
+      value = JSON.parse(v);
+    } catch {
+      return fail(error, 'not valid JSON');
+    }
+  }
+  if (!Array.isArray(value)) return fail(error, 'expected an array');
+  return value;
+}
+
+// ---- Block Kit limits (the ones a message of ours could break) -------------------------------
+
+const textOf = (o: unknown): string | undefined => (o && typeof o === 'object' ? str((o as Args).text) : undefined);
+
+function checkLength(what: string, value: string | undefined, max: number): void {
+  if (value !== undefined && value.length > max) fail('invalid_blocks', `${what} must be at most ${max} characters`);
+}
+
+function checkElement(el: Args, where: string): void {
+  if (el.type !== 'button') return;
+  checkLength(`${where} button text`, textOf(el.text), 75);
+  checkLength(`${where} action_id`, str(el.action_id), 255);
+  checkLength(`${where} value`, str(el.value), 2000);
+  if (el.style !== undefined && el.style !== 'primary' && el.style !== 'danger') fail('invalid_blocks', `${where} style`);
+  const confirm = el.confirm as Args | undefined;
+  if (confirm) {
+    checkLength(`${where} confirm title`, textOf(confirm.title), 100);
+    checkLength(`${where} confirm text`, textOf(confirm.text), 300);
+    checkLength(`${where} confirm button`, textOf(confirm.confirm), 30);
+    checkLength(`${where} deny button`, textOf(confirm.deny), 30);
+  }
+}
+
+function checkBlocks(blocks: unknown[]): void {
+  if (blocks.length > 50) fail('invalid_blocks', 'no more than 50 blocks');
+  const ids = new Set<string>();
+  blocks.forEach((raw, i) => {
+    const where = `blocks[${i}]`;
+    if (!raw || typeof raw !== 'object' || typeof (raw as Args).type !== 'string') return fail('invalid_blocks', `${where} needs a type`);
+    const block = raw as Args;
+    const id = str(block.block_id);
+    if (id !== undefined) {
+      checkLength(`${where} block_id`, id, 255);
+      if (ids.has(id)) fail('invalid_blocks', `${where} repeats block_id ${id}`);
+      ids.add(id);
+    }
+    switch (block.type) {
+      case 'header':
+        if ((block.text as Args | undefined)?.type !== 'plain_text') fail('invalid_blocks', `${where} header text must be plain_text`);
+        checkLength(`${where} header text`, textOf(block.text), 150);
+        break;
+      case 'section': {
+        const fields = block.fields as unknown[] | undefined;
+        if (block.text === undefined && fields === undefined) fail('invalid_blocks', `${where} needs text or fields`);
+        checkLength(`${where} text`, textOf(block.text), 3000);
+        if (fields && fields.length > 10) fail('invalid_blocks', `${where} no more than 10 fields`);
+        fields?.forEach((f, j) => checkLength(`${where} fields[${j}]`, textOf(f), 2000));
+        break;
+      }
+      case 'actions': {
+        const elements = (block.elements as Args[] | undefined) ?? [];
+        if (elements.length < 1 || elements.length > 25) fail('invalid_blocks', `${where} needs 1 to 25 elements`);
+        elements.forEach((el, j) => checkElement(el, `${where}.elements[${j}]`));
+        break;
+      }
+      case 'context': {
+        const elements = (block.elements as unknown[] | undefined) ?? [];
+        if (elements.length < 1 || elements.length > 10) fail('invalid_blocks', `${where} needs 1 to 10 elements`);
+        break;
+      }
+    }
+  });
+}
+
+// ---- the API --------------------------------------------------------------------------------
+
+export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHandler {
+  const now = options.now ?? (() => new Date());
+  const token = SANDBOX_BOT_TOKEN;
+  const calls: SlackCall[] = [];
+  const store = new Map<string, SlackMessage[]>();
+  let ephemeralList: SlackEphemeral[] = [];
+  const failures = new Map<string, string[]>();
+  const listeners = new Set<(change: SlackChange) => void>();
+
+  let lastSeconds = 0;
+  let sequence = 0;
+  /** Slack's ts: seconds and a 6-digit part, unique and increasing within the workspace. */
+  const nextTs = (): string => {
+    const seconds = Math.floor(now().getTime() / 1000);
+    if (seconds > lastSeconds) {
+      lastSeconds = seconds;
+      sequence = 1;
+    } else if (++sequence > 999_999) {
+      lastSeconds += 1;
+      sequence = 1;
+    }
+    return `${lastSeconds}.${String(sequence).padStart(6, '0')}`;
+  };
+
+  const emit = (change: SlackChange) => {
+    for (const listener of listeners) listener(change);
+  };
+
+  const channelMessages = (channel: string): SlackMessage[] => {
+    let list = store.get(channel);
+    if (!list) store.set(channel, (list = []));
+    return list;
+  };
+
+  /** A copy, with the thread summary Slack puts on a parent. */
+  const view = (channel: string, m: SlackMessage): SlackMessage => {
+    const copy: SlackMessage = structuredClone(m);
+    if (m.thread_ts === undefined) {
+      const replies = channelMessages(channel).filter((r) => r.thread_ts === m.ts);
+      if (replies.length > 0) {
+        copy.thread_ts = m.ts;
+        copy.reply_count = replies.length;
+        copy.reply_users = [...new Set(replies.map((r) => r.user))];
+        copy.latest_reply = replies[replies.length - 1]?.ts;
+      }
+    }
+    return copy;
+  };
+
+  const inHistory = (m: SlackMessage) => m.thread_ts === undefined || m.subtype === 'thread_broadcast';
+
+  const history = (channel: string) => channelMessages(channel).filter(inHistory).map((m) => view(channel, m));
+
+  const thread = (channel: string, ts: string): SlackMessage[] | undefined => {
+    const list = channelMessages(channel);
+    const found = list.find((m) => m.ts === ts);
+    if (!found) return undefined;
+    const parentTs = found.thread_ts ?? found.ts;
+    const parent = list.find((m) => m.ts === parentTs);
+    if (!parent) return undefined;
+    return [view(channel, parent), ...list.filter((m) => m.thread_ts === parentTs).map((m) => view(channel, m))];
+  };
+
+  /** Channel IDs, or names as chat.postMessage also takes them. */
+  const resolveChannel = (v: unknown, options: { mustBeMember: boolean }): string => {
+    const given = str(v);
+    if (!given) return fail('channel_not_found');
+    const byName = Object.entries(SANDBOX_CHANNELS).find(([, c]) => `#${c.name}` === given || c.name === given);
+    const id = SANDBOX_CHANNELS[given] ? given : byName?.[0];
+    if (!id) return fail('channel_not_found');
+    if (options.mustBeMember && !SANDBOX_CHANNELS[id]?.botIsMember) return fail('not_in_channel');
+    return id;
+  };
+
+  const messageContent = (args: Args) => {
+    const blocks = jsonList(args.blocks, 'invalid_blocks');
+    const attachments = jsonList(args.attachments, 'invalid_attachments');
+    if (blocks) checkBlocks(blocks);
+    const text = str(args.text);
+    if (text !== undefined && text.length > 40_000) fail('msg_too_long');
+    return { text, blocks, attachments };
+  };
+
+  const methods: Record<string, (args: Args, origin: string) => Answer> = {
+    'auth.test': (_args, origin) => ({
+      ok: true,
+      url: `${origin}/`,
+      team: 'Sandbox',
+      user: 'metal-build',
+      team_id: SANDBOX_TEAM_ID,
+      user_id: BOT_USER,
+      bot_id: BOT_ID,
+      is_enterprise_install: false,
+    }),
+
+    'chat.postMessage': (args) => {
+      const channel = resolveChannel(args.channel, { mustBeMember: true });
+      const { text, blocks, attachments } = messageContent(args);
+      if (!text && !blocks?.length && !attachments?.length) fail('no_text');
+      const threadTs = str(args.thread_ts) || undefined;
+      if (threadTs !== undefined) {
+        const parent = channelMessages(channel).find((m) => m.ts === threadTs);
+        if (!parent) fail('thread_not_found');
+      }
+      const message: SlackMessage = {
+        type: 'message',
+        ts: nextTs(),
+        user: BOT_USER,
+        bot_id: BOT_ID,
+        app_id: SANDBOX_APP_ID,
+        team: SANDBOX_TEAM_ID,
+        text: text ?? '',
+        ...(blocks ? { blocks } : {}),
+        ...(attachments ? { attachments } : {}),
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(threadTs && truthy(args.reply_broadcast) ? { subtype: 'thread_broadcast' as const } : {}),
+      };
+      channelMessages(channel).push(message);
+      emit({ type: 'message', channel, message: view(channel, message) });
+      return { ok: true, channel, ts: message.ts, message: view(channel, message) };
+    },
+
+    'chat.update': (args) => {
+      const channel = resolveChannel(args.channel, { mustBeMember: true });
+      const ts = str(args.ts);
+      const message = channelMessages(channel).find((m) => m.ts === ts);
+      if (!ts || !message) return fail('message_not_found');
+      if (message.user !== BOT_USER) fail('cant_update_message');
+      const { text, blocks, attachments } = messageContent(args);
+      if (text === undefined && blocks === undefined && attachments === undefined) fail('no_text');
+      if (text !== undefined) message.text = text;
+      // As on Slack: left out, the old blocks stay; an empty list removes them.
+      if (blocks !== undefined) {
+        if (blocks.length > 0) message.blocks = blocks;
+        else delete message.blocks;
+      }
+      if (attachments !== undefined) message.attachments = attachments;
+      message.edited = { user: BOT_USER, ts: nextTs() };
+      emit({ type: 'message_changed', channel, message: view(channel, message) });
+      return { ok: true, channel, ts: message.ts, text: message.text, message: view(channel, message) };
+    },
+
+    'chat.postEphemeral': (args) => {
+      const channel = resolveChannel(args.channel, { mustBeMember: true });
+      const user = str(args.user);
+      if (!user || !SANDBOX_USERS[user] || SANDBOX_USERS[user]?.is_bot) fail('user_not_in_channel');
+      const { text, blocks, attachments } = messageContent(args);
+      if (!text && !blocks?.length && !attachments?.length) fail('no_text');
+      const ephemeral = record({
+        channel,
+        user: user as string,
+        text: text ?? '',
+        ...(blocks ? { blocks } : {}),
+        ...(str(args.thread_ts) ? { thread_ts: str(args.thread_ts) } : {}),
+      });
+      return { ok: true, message_ts: ephemeral.ts };
+    },
+
+    'chat.getPermalink': (args, origin) => {
+      const channel = resolveChannel(args.channel, { mustBeMember: false });
+      const ts = str(args.message_ts);
+      const message = channelMessages(channel).find((m) => m.ts === ts);
+      if (!ts || !message) return fail('message_not_found');
+      const base = `${origin}/archives/${channel}/p${ts.replace('.', '')}`;
+      const permalink = message.thread_ts ? `${base}?thread_ts=${message.thread_ts}&cid=${channel}` : base;
+      return { ok: true, channel, permalink };
+    },
+
+    'conversations.history': (args) => {
+      const channel = resolveChannel(args.channel, { mustBeMember: true });
+      const limit = Math.min(Math.max(Number(str(args.limit) ?? 100) || 100, 1), 999);
+      const inclusive = truthy(args.inclusive);
+      const oldest = Number(str(args.oldest) ?? 0);
+      const latest = Number(str(args.latest) ?? Infinity);
+      const within = (m: SlackMessage) => {
+        const t = Number(m.ts);
+        return inclusive ? t >= oldest && t <= latest : t > oldest && t < latest;
+      };
+      const newestFirst = history(channel).filter((m) => (args.oldest === undefined && args.latest === undefined) || within(m)).reverse();
+      return {
+        ok: true,
+        messages: newestFirst.slice(0, limit),
+        has_more: newestFirst.length > limit,
+        pin_count: 0,
+        response_metadata: { next_cursor: '' },
+      };
+    },
+
+    'conversations.replies': (args) => {
+      const channel = resolveChannel(args.channel, { mustBeMember: true });
+      const ts = str(args.ts);
+      const messages = ts ? thread(channel, ts) : undefined;
+      if (!messages) return fail('thread_not_found');
+      return { ok: true, messages, has_more: false, response_metadata: { next_cursor: '' } };
+    },
+
+    'users.info': (args) => {
+      const user = SANDBOX_USERS[str(args.user) ?? ''];
+      if (!user) return fail('user_not_found');
+      return {
+        ok: true,
+        user: {
+          ...user,
+          team_id: SANDBOX_TEAM_ID,
+          deleted: false,
+          tz: 'Etc/UTC',
+          profile: { real_name: user.real_name, display_name: user.name },
+        },
+      };
+    },
+  };
+
+  function record(e: Omit<SlackEphemeral, 'ts'>): SlackEphemeral {
+    const ephemeral: SlackEphemeral = { ...e, ts: nextTs() };
+    ephemeralList.push(ephemeral);
+    emit({ type: 'ephemeral', ephemeral: structuredClone(ephemeral) });
+    return ephemeral;
+  }
+
+  function dispatch(method: string, args: Args, authorization: string | undefined, origin: string): Record<string, unknown> {
+    const given = authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? str(args.token);
+    const { token: _token, ...recorded } = args;
+    // Decoded for the record, so calls show blocks as objects whatever the body's encoding.
+    for (const key of ['blocks', 'attachments'] as const) {
+      if (typeof recorded[key] === 'string') {
+        try {
+          recorded[key] = JSON.parse(recorded[key]);
+        } catch {
+          // Left as sent; the method answers invalid_blocks.
+        }
+      }
+    }
+    const call: SlackCall = { method, args: recorded, at: now().getTime() };
+    calls.push(call);
+    try {
+      if (!given) fail('not_authed');
+      if (given !== token) fail('invalid_auth');
+      const injected = failures.get(method)?.shift();
+      if (injected) fail(injected);
+      const run = methods[method];
+      if (!run) return fail('unknown_method');
+      return run(args, origin);
+    } catch (error) {
+      if (!(error instanceof SlackFailure)) throw error;
+      call.error = error.error;
+      return {
+        ok: false,
+        error: error.error,
+        ...(error.detail ? { response_metadata: { messages: [`[ERROR] ${error.detail}`] } } : {}),
+      };
+    }
+  }
+
+  function parseBody(raw: string, contentType: string): Args {
+    if (raw.trim() === '') return {};
+    if (contentType.startsWith('application/json')) {
+      const parsed: unknown = JSON.parse(raw);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SlackFailure('invalid_json');
+      return parsed as Args;
+    }
+    return Object.fromEntries(new URLSearchParams(raw));
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = url.pathname.match(/^\/api\/([A-Za-z0-9_.]+)$/);
+    if (!url.pathname.startsWith('/api/')) return false;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let answer: Record<string, unknown>;
+      try {
+        const body = parseBody(Buffer.concat(chunks).toString('utf8'), req.headers['content-type'] ?? '');
+        const args: Args = { ...Object.fromEntries(url.searchParams), ...body };
+        const origin = `http://${req.headers.host ?? 'localhost'}`;
+        answer = match?.[1] ? dispatch(match[1], args, req.headers.authorization, origin) : { ok: false, error: 'unknown_method' };
+      } catch (error) {
+        answer = { ok: false, error: error instanceof SlackFailure ? error.error : 'invalid_form_data' };
+      }
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(answer));
+    });
+    return true;
+  }
+
+  return {
+    token,
+    calls,
+    callsTo: (method) => calls.filter((c) => c.method === method),
+    messages: (channel) => history(channel),
+    replies: (channel, ts) => thread(channel, ts) ?? [],
+    ephemerals: (user) => ephemeralList.filter((e) => user === undefined || e.user === user).map((e) => structuredClone(e)),
+    recordEphemeral: (e) => structuredClone(record(e)),
+    failNext: (method, error) => {
+      const queue = failures.get(method) ?? [];
+      queue.push(error);
+      failures.set(method, queue);
+    },
+    onChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    reset: () => {
+      calls.length = 0;
+      store.clear();
+      ephemeralList = [];
+      failures.clear();
+      emit({ type: 'reset' });
+    },
+    handle,
+  };
+}
+
+/** The stand-in on its own loopback server (port 0: any free port). */
+export async function startSlackApi(options: { port?: number; host?: string; now?: () => Date } = {}): Promise<SlackApi> {
+  const host = options.host ?? '127.0.0.1';
+  const api = createSlackApi(options.now ? { now: options.now } : {});
+  const server = createServer((req, res) => {
+    if (!api.handle(req, res)) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const origin = `http://${shownHost}:${port}`;
+  const { handle: _handle, ...state } = api;
+  return Object.assign(state, {
+    url: `${origin}/api/`,
+    origin,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  });
+}
