@@ -1,0 +1,36 @@
+import { applyEvent } from '../core/apply';
+import { BOT_SOURCE, DETAIL_TYPES, cancelRequestedDetail } from '../core/events';
+import type { EventDeps } from './deps';
+import { loadEventDeps } from './deps';
+import { runEffects, tell } from './effects';
+import { parseOrDrop } from './inbound';
+
+// `Build Cancel Requested` (the bot, for a build whose machine exists): the build becomes
+// `cancelled` first, then its machine is terminated. The conditional write decides, so a
+// redelivery or a race with the build's own end terminates nothing twice.
+
+export function createHandler(deps: EventDeps) {
+  return async function cancel(event: unknown): Promise<void> {
+    const log = deps.log.child({ handler: 'cancel' });
+    const inbound = parseOrDrop(event, BOT_SOURCE, DETAIL_TYPES.cancelRequested, cancelRequestedDetail, log);
+    if (!inbound) return;
+    const { buildId, by } = inbound.detail;
+    const blog = log.child({ buildId });
+    const applied = await applyEvent(deps.store, buildId, { type: 'cancel-requested', by }, deps.clock.now());
+    if (applied.outcome === 'missing') {
+      blog.warn('cancel for an unknown build; dropped');
+      return;
+    }
+    if (applied.outcome === 'changed') {
+      blog.info('cancelled; terminating the machine', { by, instanceId: applied.build.InstanceID });
+      await runEffects(deps, applied.build, applied.decision.effects);
+    } else {
+      blog.info('cancel changes nothing', { status: applied.build.Status, reason: 'reason' in applied ? applied.reason : undefined });
+    }
+    await tell(deps, applied.build, { sns: true }, blog);
+  };
+}
+
+export async function handler(event: unknown, _context: unknown): Promise<void> {
+  await createHandler(await loadEventDeps())(event);
+}

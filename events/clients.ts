@@ -1,0 +1,28 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SNSClient } from '@aws-sdk/client-sns';
+
+// One client of each per container, created on first use (importing reads no environment).
+// No endpoint is set here: the SDK reads AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_SNS itself, so
+// local servers work without code for them.
+
+let ec2: EC2Client | undefined;
+let sns: SNSClient | undefined;
+
+export function getEc2Client(): EC2Client {
+  // Events functions may wait: the SDK's standard retries (throttling, 5xx) stay on.
+  ec2 ??= new EC2Client({});
+  return ec2;
+}
+
+export function getSnsClient(): SNSClient {
+  sns ??= new SNSClient({});
+  return sns;
+}
+
+/** Tests: forget the clients so the next call reads the environment again. */
+export function resetEventClients(): void {
+  ec2?.destroy();
+  sns?.destroy();
+  ec2 = undefined;
+  sns = undefined;
+}

@@ -1,0 +1,63 @@
+import { getDynamoClient } from '../core/aws/clients';
+import { DynamoBuildStore } from '../core/aws/dynamo-store';
+import { createLogger } from '../core/aws/logger';
+import { loadSlackCredentials } from '../core/aws/slack-secret';
+import type { Config } from '../core/config';
+import { parseConfig } from '../core/config';
+import type { BuildStore, Bus, Chat, Clock, Compute, Logger, Notifier } from '../core/ports';
+import { systemClock } from '../core/ports';
+import { SlackChat } from '../core/slack/chat';
+import { createSlackWebClient } from '../core/slack/web-client';
+import { getEc2Client, getSnsClient } from './clients';
+import { Ec2Compute } from './ec2-compute';
+import { SnsNotifier } from './sns-notifier';
+
+// What every EventBridge-facing function needs. Tests and the sandbox pass their own; the
+// Lambda entries build the real ones once per container, on the first invocation.
+
+export interface EventDeps {
+  config: Config;
+  store: BuildStore;
+  chat: Chat;
+  /** No event handler puts events today; kept so the sandbox can pass one without a type change. */
+  bus?: Bus;
+  compute: Compute;
+  notifier: Notifier;
+  clock: Clock;
+  log: Logger;
+}
+
+let loading: Promise<EventDeps> | undefined;
+
+/** The real adapters, built once per container. A failed build (secret unreadable) is retried next time. */
+export function loadEventDeps(): Promise<EventDeps> {
+  if (!loading) {
+    const attempt = buildEventDeps();
+    loading = attempt;
+    attempt.catch(() => {
+      if (loading === attempt) loading = undefined;
+    });
+  }
+  return loading;
+}
+
+async function buildEventDeps(): Promise<EventDeps> {
+  const log = createLogger({ service: 'metal-build-events' });
+  const config = parseConfig(process.env);
+  const credentials = await loadSlackCredentials(config);
+  return {
+    config,
+    store: new DynamoBuildStore(getDynamoClient('background'), config.buildsTable),
+    chat: new SlackChat(createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'background' })),
+    // An unset LAUNCH_TEMPLATE_ID is reported by the launch handler as the build's failure.
+    compute: new Ec2Compute(getEc2Client(), config.launchTemplateId ?? ''),
+    notifier: new SnsNotifier(getSnsClient(), config.snsTopicArn, log),
+    clock: systemClock,
+    log,
+  };
+}
+
+/** Tests: build the real dependencies again on the next call. */
+export function resetEventDeps(): void {
+  loading = undefined;
+}

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import type { Build } from '../core/build';
+import type { Config } from '../core/config';
+
+// The pure part of the launch handler: which (type, subnet) pairs to try and in what order, the
+// idempotency token of each, the tags, and what an EC2 refusal means for the next attempt.
+
+export interface LaunchAttempt {
+  instanceType: string;
+  /** '' when SUBNET_IDS is empty: the launch template's network settings decide. */
+  subnetId: string;
+  clientToken: string;
+}
+
+/** Each subnet for INSTANCE_TYPE, then each subnet for each fallback type, in configured order. */
+export function launchAttempts(buildId: string, config: Pick<Config, 'instanceType' | 'fallbackInstanceTypes' | 'subnetIds'>): LaunchAttempt[] {
+  const types = [...new Set([config.instanceType, ...config.fallbackInstanceTypes])];
+  const subnets = config.subnetIds.length > 0 ? config.subnetIds : [''];
+  return types.flatMap((instanceType) =>
+    subnets.map((subnetId) => ({ instanceType, subnetId, clientToken: clientToken(buildId, instanceType, subnetId) })),
+  );
+}
+
+/**
+ * EC2 keeps a ClientToken for a while and answers a repeat with the instance the first call
+ * made, so a redelivered `Build Approved` cannot start a second machine. One token per
+ * attempt: EC2 refuses a token reused with other parameters. The BuildID stays readable (for
+ * CloudTrail) and the pair is hashed to stay within EC2's 64 characters.
+ */
+export function clientToken(buildId: string, instanceType: string, subnetId: string): string {
+  const digest = createHash('sha256').update(`${instanceType}\n${subnetId}`).digest('hex').slice(0, 16);
+  return `${buildId}-${digest}`.slice(0, 64);
+}
+
+export function maxLifetimeMinutes(config: Pick<Config, 'maxLifetimeHours' | 'maxExtensionHours'>): number {
+  return Math.round((config.maxLifetimeHours + config.maxExtensionHours) * 60);
+}
+
+/** The original system's tags (its cleanup and cost reports rely on them), on instance and volume. */
+export function launchTags(build: Pick<Build, 'BuildID' | 'Requester'>, config: Pick<Config, 'maxLifetimeHours'>): Record<string, string> {
+  return {
+    Project: 'labapp',
+    Purpose: 'prewarmed-build',
+    BuildID: build.BuildID,
+    AutoDelete: 'true',
+    // The base limit, as the original tag said; extensions are in the record (ExtendedHours).
+    MaxLifetime: `${config.maxLifetimeHours}hours`,
+    Requester: build.Requester,
+    Name: `labapp-metal-build-${build.BuildID}`,
+  };
+}
+
+export type RefusalKind = 'capacity' | 'unsupported' | 'quota' | 'rejected';
+
+const CAPACITY_CODES = new Set(['InsufficientInstanceCapacity', 'InsufficientHostCapacity', 'InsufficientCapacity']);
+const QUOTA_CODES = new Set(['VcpuLimitExceeded', 'InstanceLimitExceeded', 'MaxSpotInstanceCountExceeded']);
+const UNSUPPORTED_CODES = new Set(['Unsupported']);
+const UNSUPPORTED_TEXT = /not supported in your requested Availability Zone/i;
+/**
+ * The launch request itself is wrong (template, subnet, permissions, parameters). Another
+ * subnet or type may still work (a subnet can be missing, a type can clash with the template),
+ * so these are refusals like the others; if every attempt is refused the build fails at once
+ * with EC2's words instead of waiting for the watchdog's "stuck" rule.
+ */
+const REJECTED_CODE = /^(UnauthorizedOperation|InvalidParameterValue|InvalidParameterCombination|InvalidParameter|InvalidLaunchTemplate(Id|Name)\..+|InvalidSubnetID\..+|InvalidAMIID\..+|InvalidUserData\..+|InvalidBlockDeviceMapping|InvalidSecurityGroupID\..+|InvalidGroup\..+|InvalidKeyPair\..+|InvalidInstanceType)$/;
+
+/** What an EC2 error code means for the launch; undefined: not a refusal (throw, EventBridge retries). */
+export function classifyRefusal(code: string, message: string): RefusalKind | undefined {
+  if (CAPACITY_CODES.has(code)) return 'capacity';
+  if (QUOTA_CODES.has(code)) return 'quota';
+  if (UNSUPPORTED_CODES.has(code) || UNSUPPORTED_TEXT.test(message)) return 'unsupported';
+  if (REJECTED_CODE.test(code)) return 'rejected';
+  return undefined;
+}
+
+/** vCPUs of the metal types this project uses, for the quota advice. */
+export const METAL_VCPUS: Readonly<Record<string, number>> = { 'c5n.metal': 72, 'm5zn.metal': 48 };
+
+export const ON_DEMAND_QUOTA_NAME = 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances';
+
+export interface Refusal {
+  instanceType: string;
+  subnetId: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * Quotas are per region and instance family, not per subnet: after a quota refusal the other
+ * subnets of the same type are skipped (they would be refused the same way).
+ */
+export function skipsOtherSubnets(code: string, message: string): boolean {
+  return classifyRefusal(code, message) === 'quota';
+}
+
+/** The build's ErrorMessage when no attempt launched: every reason, and what to do about quotas. */
+export function launchFailureMessage(refusals: readonly Refusal[]): string {
+  const lines = refusals.map(
+    (r) => `• ${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''}: ${r.code}: ${oneLine(r.message)}`,
+  );
+  const quotaTypes = [...new Set(refusals.filter((r) => classifyRefusal(r.code, r.message) === 'quota').map((r) => r.instanceType))];
+  const advice: string[] = [];
+  if (quotaTypes.length > 0) {
+    const needs = quotaTypes
+      .map((t) => (METAL_VCPUS[t] ? `${t} needs ${METAL_VCPUS[t]} vCPUs` : `${t}`))
+      .join(', ');
+    advice.push(
+      `The account's on-demand vCPU quota is too low (${needs}). Raise the Service Quotas limit "${ON_DEMAND_QUOTA_NAME}" (L-1216C47A) in this region to at least that many vCPUs, then request the build again.`,
+    );
+  }
+  if (refusals.some((r) => classifyRefusal(r.code, r.message) === 'capacity'))
+    advice.push('AWS had no capacity for these types in these Availability Zones; try again later or add subnets in other zones (SUBNET_IDS).');
+  return [`No machine could be launched (${refusals.length} attempt${refusals.length === 1 ? '' : 's'}):`, ...lines, ...advice].join('\n');
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
+}

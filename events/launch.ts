@@ -1,0 +1,138 @@
+import { applyEvent } from '../core/apply';
+import type { Build } from '../core/build';
+import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../core/events';
+import type { LaunchedInstance, Logger } from '../core/ports';
+import { logGroupName } from '../core/slack/build-facts';
+import { code } from '../core/slack/mrkdwn';
+import type { EventDeps } from './deps';
+import { loadEventDeps } from './deps';
+import { runEffects, tell } from './effects';
+import { parseOrDrop } from './inbound';
+import type { Refusal } from './launch-plan';
+import { launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch-plan';
+import { renderUserData } from './user-data';
+
+// `Build Approved` → a machine. Tries each subnet for INSTANCE_TYPE, then each fallback type;
+// the first machine EC2 gives is recorded (`launched`), and when none can be had the build
+// fails with every reason. Redelivery is safe: the attempts and their ClientTokens are the same,
+// so EC2 answers with the machine it already started instead of a second one.
+
+export function createHandler(deps: EventDeps) {
+  return async function launch(event: unknown): Promise<void> {
+    const log = deps.log.child({ handler: 'launch' });
+    const inbound = parseOrDrop(event, BOT_SOURCE, DETAIL_TYPES.approved, buildApprovedDetail, log);
+    if (!inbound) return;
+    const buildId = inbound.detail.buildId;
+    const blog = log.child({ buildId });
+    const build = await deps.store.get(buildId);
+    if (!build) {
+      blog.warn('no such build; event dropped');
+      return;
+    }
+    if (build.Status !== 'approved' || build.InstanceID) {
+      blog.info('nothing to launch', { status: build.Status, instanceId: build.InstanceID });
+      await tell(deps, build, { sns: true }, blog);
+      return;
+    }
+    if (!deps.config.launchTemplateId) {
+      await fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
+      return;
+    }
+
+    const { config } = deps;
+    const userData = renderUserData({
+      buildId,
+      branch: build.BuildBranch,
+      ...(build.BuildCommit ? { commit: build.BuildCommit } : {}),
+      repoUrl: config.repoUrl,
+      bucket: config.artifactBucket,
+      eventBusName: config.eventBusName,
+      region: config.region,
+      maxLifetimeMinutes: maxLifetimeMinutes(config),
+      ...(config.githubSecretArn ? { githubSecretArn: config.githubSecretArn } : {}),
+      logGroup: logGroupName(buildId),
+    });
+    const tags = launchTags(build, config);
+    const refusals: Refusal[] = [];
+    const skippedTypes = new Set<string>();
+    for (const attempt of launchAttempts(buildId, config)) {
+      if (skippedTypes.has(attempt.instanceType)) continue;
+      const result = await deps.compute.launch({ buildId, ...attempt, userData, tags });
+      if (result.ok) {
+        await launched(deps, build, result.instance, refusals, blog);
+        return;
+      }
+      blog.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, message: result.message });
+      refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
+      if (skipsOtherSubnets(result.code, result.message)) skippedTypes.add(attempt.instanceType);
+    }
+    await fail(deps, build, launchFailureMessage(refusals), blog);
+  };
+}
+
+async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, refusals: Refusal[], log: Logger): Promise<void> {
+  const now = deps.clock.now();
+  const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance }, now);
+  if (applied.outcome === 'changed') {
+    log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
+    await runEffects(deps, applied.build, applied.decision.effects);
+    await tell(deps, applied.build, { sns: true }, log);
+    if (refusals.length > 0) await fallbackNote(deps, applied.build, instance, refusals, log);
+    return;
+  }
+  const current = applied.outcome === 'missing' ? undefined : applied.build;
+  if (current?.InstanceID === instance.instanceId) {
+    // Another delivery of the same event recorded this same machine (same ClientToken).
+    await tell(deps, current, { sns: true }, log);
+    return;
+  }
+  // The write lost: the build was cancelled (or deleted) while EC2 was starting the machine.
+  // Nothing else would end it before the watchdog's orphan rule, so end it now.
+  log.warn('the build changed while launching; terminating the machine just launched', {
+    instanceId: instance.instanceId,
+    status: current?.Status ?? 'missing',
+  });
+  await deps.compute.terminate([instance.instanceId]);
+  if (!current) return;
+  try {
+    await deps.chat.post({
+      channel: current.Channel,
+      threadTs: current.ThreadTs,
+      text:
+        `🧹 The build was ${current.Status} while its machine was starting: ` +
+        `${code(instance.instanceId)} (${instance.instanceType} in ${instance.availabilityZone}) was terminated right away.`,
+    });
+  } catch (error) {
+    // The machine is gone, which is what matters; a redelivery would find the build final and not reach here.
+    log.error('could not tell the thread about the terminated machine', { instanceId: instance.instanceId, error });
+  }
+}
+
+/** Which types and zones did not work before the one that did: the thread says what was used and why. */
+async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedInstance, refusals: Refusal[], log: Logger): Promise<void> {
+  const tried = refusals.map((r) => `${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''} (${r.code})`).join(', ');
+  try {
+    await deps.chat.post({
+      channel: build.Channel,
+      threadTs: build.ThreadTs,
+      text: `ℹ️ Launched ${instance.instanceType} in ${instance.availabilityZone} after EC2 refused: ${tried}.`,
+    });
+  } catch (error) {
+    // Informational only: the launch message itself has been posted.
+    log.warn('could not post the fallback note', { error });
+  }
+}
+
+async function fail(deps: EventDeps, build: Build, message: string, log: Logger): Promise<void> {
+  const applied = await applyEvent(deps.store, build, { type: 'launch-failed', message }, deps.clock.now());
+  if (applied.outcome === 'missing') return;
+  if (applied.outcome === 'changed') {
+    log.error('no machine could be launched', { message });
+    await runEffects(deps, applied.build, applied.decision.effects);
+  }
+  await tell(deps, applied.build, { sns: true }, log);
+}
+
+export async function handler(event: unknown, _context: unknown): Promise<void> {
+  await createHandler(await loadEventDeps())(event);
+}

@@ -1,0 +1,93 @@
+import { applyEvent } from '../core/apply';
+import type { Build } from '../core/build';
+import { isRunning } from '../core/build';
+import type { Machine } from '../core/ports';
+import {
+  STUCK_MINUTES,
+  ageMs,
+  deadline,
+  isApprovalStale,
+  isStuckWithoutLaunch,
+  isStuckWithoutMachine,
+  machineVerdict,
+} from '../core/lifetime';
+import type { BuildEvent } from '../core/transition';
+import { refreshCard } from '../core/slack/announce';
+import { warningMessage } from '../core/slack/thread';
+import { runEffects, tell } from './effects';
+import { warningNotice } from './notifications';
+import type { WatchdogRun } from './watchdog-run';
+
+// The watchdog's rules for each active build: stale approvals expire, approved builds without a
+// machine and running builds whose machine is gone are stuck (failed), and a running machine is
+// warned about once and force-terminated at its limit. Age is the machine's, as EC2 reports it.
+
+/** The card of a running build is redrawn (elapsed time, cost so far) every this many minutes. */
+export const CARD_REFRESH_MINUTES = 5;
+
+export async function checkBuild(run: WatchdogRun, build: Build, machine: Machine | undefined): Promise<void> {
+  const { deps, now } = run;
+  const { config } = deps;
+  if (build.Status === 'awaiting_approval') {
+    if (isApprovalStale(build, config, now)) await end(run, build, { type: 'expire' });
+    return;
+  }
+  if (build.Status === 'approved') {
+    if (isStuckWithoutLaunch(build, now))
+      await end(run, build, {
+        type: 'stuck',
+        message: `Stuck: approved, but no machine was launched within ${STUCK_MINUTES} minutes (the launch never ran or kept failing).`,
+      });
+    return;
+  }
+  if (!isRunning(build.Status) || run.machines === undefined) return;
+  if (!machine) {
+    if (isStuckWithoutMachine(build, false, now))
+      await end(run, build, {
+        type: 'stuck',
+        message:
+          `Stuck: EC2 shows no live machine for this build (${build.InstanceID ?? 'none recorded'}), ` +
+          `${STUCK_MINUTES} minutes or more after launch, and no end of the build or the machine was reported.`,
+      });
+    return;
+  }
+  const verdict = machineVerdict(machine.launchTime, build, config, now);
+  if (verdict === 'force') await end(run, build, { type: 'force' });
+  else if (verdict === 'warn') await warn(run, build, machine);
+  else if (Math.floor(ageMs(machine.launchTime, now) / 60_000) % CARD_REFRESH_MINUTES === 0)
+    await refreshCard(deps, build, { config, now });
+}
+
+/**
+ * A status change by the watchdog. The conditional write decides who acts: of two overlapping
+ * runs only the winner terminates and tells; the loser sees the new status and does nothing.
+ */
+async function end(run: WatchdogRun, build: Build, event: BuildEvent): Promise<void> {
+  const { deps, now } = run;
+  const log = run.log.child({ buildId: build.BuildID });
+  const applied = await applyEvent(deps.store, build, event, now);
+  if (applied.outcome !== 'changed') {
+    log.info('watchdog rule already settled', { rule: event.type, status: applied.outcome === 'missing' ? 'missing' : applied.build.Status });
+    return;
+  }
+  log.warn('watchdog changed a build', { rule: event.type, from: build.Status, to: applied.build.Status, instanceId: build.InstanceID });
+  await runEffects(deps, applied.build, applied.decision.effects);
+  await tell(deps, applied.build, { sns: true }, log);
+}
+
+/** Once per build (WarnedAt is written conditionally): a broadcast with extend and cancel, and SNS. */
+async function warn(run: WatchdogRun, build: Build, machine: Machine): Promise<void> {
+  const { deps, now } = run;
+  const { config } = deps;
+  const applied = await applyEvent(deps.store, build, { type: 'warn' }, now);
+  if (applied.outcome !== 'changed') return;
+  const warned = applied.build;
+  const ctx = { config, now };
+  run.log.warn('machine nears its limit; warned', { buildId: build.BuildID, instanceId: machine.instanceId });
+  // Each on its own: mail still goes out when Slack fails, and the other way round.
+  await run.step('warning message', build.BuildID, async () => {
+    const message = warningMessage(warned, { ...ctx, deadline: deadline(machine.launchTime, config, warned.ExtendedHours) });
+    await deps.chat.post({ channel: warned.Channel, threadTs: warned.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true });
+  });
+  await run.step('warning notification', build.BuildID, () => deps.notifier.notify(warningNotice(warned, ctx)));
+}

@@ -1,0 +1,43 @@
+import type { Build } from '../core/build';
+import { FINAL_STATUSES, RETENTION_DAYS } from '../core/build';
+import { tell } from './effects';
+import type { WatchdogRun } from './watchdog-run';
+
+// Final builds whose thread message never went out (NotifiedStatus behind): the bot logs a
+// Slack failure and moves on, the watchdog's own changes have no redelivery, and an event
+// handler's retries can run out. The newest few builds of each final status are checked, so the
+// cost does not grow with history.
+
+/** How many of the newest builds per final status are looked at. */
+export const CATCH_UP_PER_STATUS = 5;
+/** Leave the handler that made the change time to tell the thread itself (no double message). */
+export const CATCH_UP_AFTER_MS = 2 * 60_000;
+/** Beyond this, a lost message is left lost. */
+export const CATCH_UP_WITHIN_MS = 24 * 3600_000;
+
+/**
+ * When the build became final: every final transition sets ExpirationTime to that moment plus
+ * RETENTION_DAYS (core/transition), so no attribute of its own is needed.
+ */
+export function finalSince(build: Build): number | undefined {
+  return build.ExpirationTime === undefined ? undefined : (build.ExpirationTime - RETENTION_DAYS * 24 * 3600) * 1000;
+}
+
+export async function catchUp(run: WatchdogRun): Promise<void> {
+  const { deps, now } = run;
+  for (const status of FINAL_STATUSES) {
+    const builds = await run.step('catch-up query', undefined, () => deps.store.byStatus(status, { limit: CATCH_UP_PER_STATUS }));
+    for (const build of builds ?? []) {
+      if (build.NotifiedStatus === build.Status) continue;
+      const since = finalSince(build);
+      if (since === undefined) continue;
+      const age = now.getTime() - since;
+      if (age < CATCH_UP_AFTER_MS || age > CATCH_UP_WITHIN_MS) continue;
+      await run.step('catch-up message', build.BuildID, async () => {
+        run.log.info('telling the thread a status it missed', { buildId: build.BuildID, status: build.Status, notified: build.NotifiedStatus });
+        // The SNS mail went out (or was tried) with the change itself; only the thread is behind.
+        await tell(deps, build, { sns: false }, run.log.child({ buildId: build.BuildID }));
+      });
+    }
+  }
+}

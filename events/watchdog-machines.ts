@@ -1,0 +1,85 @@
+import type { Build } from '../core/build';
+import { didNotShutDown, isOrphan } from '../core/lifetime';
+import type { Machine } from '../core/ports';
+import { code } from '../core/slack/mrkdwn';
+import type { StrayReason } from './notifications';
+import { strayMachineNotice } from './notifications';
+import type { WatchdogRun } from './watchdog-run';
+
+// The watchdog's rules for tagged machines that are not the machine of a running build: EC2 is
+// the ground truth, so a machine nobody accounts for is found here even when every event about
+// it was lost. Orphans (no record, a final record, or a second machine of a build) and machines
+// of finished builds that did not power off are terminated.
+
+/** The build a machine belongs to: by its BuildID tag (a record read), else by InstanceIndex. */
+export async function ownerOf(run: WatchdogRun, machine: Machine, active: ReadonlyMap<string, Build>): Promise<Build | undefined> {
+  const tagged = machine.tags.BuildID;
+  if (tagged) return active.get(tagged) ?? (await run.deps.store.get(tagged));
+  return run.deps.store.findByInstance(machine.instanceId);
+}
+
+export async function checkMachine(run: WatchdogRun, machine: Machine, build: Build | undefined): Promise<void> {
+  const { now } = run;
+  if (build && (build.Status === 'completed' || build.Status === 'failed')) {
+    if (!didNotShutDown(build, now)) return;
+    if (build.InstanceID === machine.instanceId) await leftover(run, machine, build);
+    else await stray(run, machine, build, 'orphan');
+    return;
+  }
+  if (isOrphan(build, machine.launchTime, now, machine.instanceId)) await stray(run, machine, build, 'orphan');
+}
+
+/**
+ * A finished build's machine still up: recorded once as TerminationReason did-not-shut-down
+ * (no status change), conditionally, so of two overlapping runs one tells. If it is still
+ * listed on a later run, the earlier termination did not take: terminate again, quietly.
+ */
+async function leftover(run: WatchdogRun, machine: Machine, build: Build): Promise<void> {
+  const { deps } = run;
+  const log = run.log.child({ buildId: build.BuildID });
+  if (build.TerminationReason) {
+    log.warn('machine of a finished build still up after an earlier termination; terminating again', {
+      instanceId: machine.instanceId,
+      reason: build.TerminationReason,
+    });
+    await deps.compute.terminate([machine.instanceId]);
+    return;
+  }
+  const written = await deps.store.update(
+    build.BuildID,
+    { status: [build.Status], absent: ['TerminationReason'], equals: { InstanceID: machine.instanceId } },
+    { TerminationReason: 'did-not-shut-down' },
+  );
+  if (!written.ok) return;
+  await stray(run, machine, written.build, 'did-not-shut-down');
+}
+
+/** Terminate first (what matters), then tell the operators and, when there is one, the thread. */
+async function stray(run: WatchdogRun, machine: Machine, build: Build | undefined, reason: StrayReason): Promise<void> {
+  const { deps, now } = run;
+  const buildId = build?.BuildID ?? machine.tags.BuildID;
+  run.log.warn('terminating a machine nothing accounts for', {
+    ...(buildId ? { buildId } : {}),
+    instanceId: machine.instanceId,
+    reason,
+    status: build?.Status ?? 'missing',
+  });
+  await deps.compute.terminate([machine.instanceId]);
+  await run.step('stray machine notification', buildId, () =>
+    deps.notifier.notify(strayMachineNotice(machine, build, reason, { config: deps.config, now })),
+  );
+  if (!build) return;
+  await run.step('stray machine thread note', build.BuildID, async () => {
+    await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: strayNote(machine, build, reason) });
+  });
+}
+
+function strayNote(machine: Machine, build: Build, reason: StrayReason): string {
+  const why =
+    reason === 'did-not-shut-down'
+      ? 'it was still up 15 minutes after the build ended (it should have powered itself off)'
+      : build.InstanceID && build.InstanceID !== machine.instanceId
+        ? `it was a second machine for this build (the build's machine is ${code(build.InstanceID)})`
+        : `it was still up 15 minutes after the build became ${build.Status}`;
+  return `🧹 The watchdog terminated machine ${code(machine.instanceId)} (${machine.instanceType}): ${why}.`;
+}

@@ -1,0 +1,62 @@
+import type { Build } from '../core/build';
+import { isRunning } from '../core/build';
+import type { EventDeps } from './deps';
+import { loadEventDeps } from './deps';
+import { checkBuild } from './watchdog-builds';
+import { catchUp } from './watchdog-catch-up';
+import { checkMachine, ownerOf } from './watchdog-machines';
+import { WatchdogError, WatchdogRun } from './watchdog-run';
+import { reconcileSlots } from './watchdog-slots';
+
+// rate(1 minute). EC2 is the ground truth: the live tagged machines (paginated
+// DescribeInstances) are joined with the active builds (StatusIndex queries, never a Scan), and
+// each machine nobody accounts for costs one record read. Every rule is a conditional write
+// derived from what is there now, so runs may overlap or repeat without acting twice.
+//
+// Each step's failure is logged with its BuildID and the others still run. If any step failed,
+// the run throws at the end: the invocation counts as an error (alarm), and the next minute's
+// run retries every rule anyway.
+
+export function createHandler(deps: EventDeps) {
+  // The input (EventBridge's Scheduled Event) carries nothing the watchdog needs.
+  return async function watchdog(_event?: unknown): Promise<void> {
+    const run = new WatchdogRun(deps, deps.clock.now(), deps.log.child({ handler: 'watchdog' }));
+    const { store, compute } = deps;
+
+    // Slots before the active builds (see watchdog-slots.ts).
+    const slots = await run.step('read slots', undefined, () => store.slots());
+    run.machines = await run.step('list machines', undefined, () => compute.listTagged());
+    const active = await run.step('read active builds', undefined, () => store.active());
+
+    const activeById = new Map<string, Build>((active ?? []).map((b) => [b.BuildID, b]));
+    const machineOf = new Map((run.machines ?? []).map((m) => [m.instanceId, m]));
+    const accounted = new Set<string>();
+    for (const build of active ?? []) {
+      const machine = build.InstanceID ? machineOf.get(build.InstanceID) : undefined;
+      if (machine && isRunning(build.Status)) accounted.add(machine.instanceId);
+      await run.step(`check ${build.Status} build`, build.BuildID, () => checkBuild(run, build, machine));
+    }
+
+    for (const machine of run.machines ?? []) {
+      if (accounted.has(machine.instanceId)) continue;
+      await run.step('check machine', machine.tags.BuildID, async () => {
+        await checkMachine(run, machine, await ownerOf(run, machine, activeById));
+      });
+    }
+
+    if (slots && active) await reconcileSlots(run, slots, new Set(activeById.keys()));
+    await catchUp(run);
+
+    run.log.info('watchdog run done', {
+      machines: run.machines?.length,
+      activeBuilds: active?.length,
+      slots: slots?.length,
+      failures: run.failures.length,
+    });
+    if (run.failures.length > 0) throw new WatchdogError(run.failures);
+  };
+}
+
+export async function handler(event: unknown, _context: unknown): Promise<void> {
+  await createHandler(await loadEventDeps())(event);
+}

@@ -1,0 +1,163 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { memoryLogger } from '../../core/aws/logger';
+import { Ec2Compute } from '../../events/ec2-compute';
+import { SUBJECT_MAX, SnsNotifier, snsSubject } from '../../events/sns-notifier';
+import { CAPACITY_MESSAGE, FakeEc2, ec2Error } from './fake-ec2';
+
+// The real EC2 and SNS adapters over aws-sdk-client-mock: exact requests, error mapping.
+
+const NOW = new Date('2026-11-25T17:00:52.000Z');
+const TAGS = { Project: 'labapp', AutoDelete: 'true', BuildID: 'build-20261125-170052-a1b2' };
+
+describe('Ec2Compute', () => {
+  const ec2 = new FakeEc2(() => NOW);
+  const compute = new Ec2Compute(ec2.client, 'lt-0123456789abcdef0');
+  beforeEach(() => ec2.reset());
+
+  const request = {
+    buildId: 'build-20261125-170052-a1b2',
+    instanceType: 'c5n.metal',
+    subnetId: 'subnet-0aaaaaaaaaaaaaaaa',
+    clientToken: 'build-20261125-170052-a1b2-0123456789abcdef',
+    userData: Buffer.from('#cloud-config\n').toString('base64'),
+    tags: TAGS,
+  };
+
+  it('launches with the template, one machine, the token, user data and tags on instance and volume', async () => {
+    const result = await compute.launch(request);
+    expect(result).toEqual({
+      ok: true,
+      instance: { instanceId: expect.stringMatching(/^i-0/), instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: NOW.toISOString() },
+    });
+    const tags = Object.entries(TAGS).map(([Key, Value]) => ({ Key, Value }));
+    expect(ec2.runRequests()).toEqual([
+      {
+        LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0' },
+        InstanceType: 'c5n.metal',
+        SubnetId: 'subnet-0aaaaaaaaaaaaaaaa',
+        MinCount: 1,
+        MaxCount: 1,
+        ClientToken: request.clientToken,
+        UserData: request.userData,
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: tags },
+          { ResourceType: 'volume', Tags: tags },
+        ],
+      },
+    ]);
+  });
+
+  it('leaves SubnetId out when none is configured', async () => {
+    await compute.launch({ ...request, subnetId: '' });
+    expect(ec2.runRequests()[0]).not.toHaveProperty('SubnetId');
+  });
+
+  it('returns expected refusals as values and throws anything else', async () => {
+    ec2.refuse('c5n.metal', undefined, 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
+    expect(await compute.launch(request)).toEqual({
+      ok: false,
+      code: 'InsufficientInstanceCapacity',
+      message: CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'),
+    });
+    ec2.failNext('run', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    await expect(compute.launch(request)).rejects.toThrow('Request limit exceeded.');
+  });
+
+  it('terminates, and takes an instance EC2 no longer knows as already terminated', async () => {
+    ec2.add({ id: 'i-0aaaaaaaaaaaaaaa1', tags: TAGS });
+    await compute.terminate(['i-0aaaaaaaaaaaaaaa1']);
+    await compute.terminate(['i-0ffffffffffffffff']);
+    await compute.terminate([]);
+    expect(ec2.terminateRequests()).toEqual([['i-0aaaaaaaaaaaaaaa1'], ['i-0ffffffffffffffff']]);
+    expect(ec2.instances.get('i-0aaaaaaaaaaaaaaa1')?.state).toBe('shutting-down');
+    ec2.failNext('terminate', ec2Error('InternalError', 'An internal error has occurred', 'server'));
+    await expect(compute.terminate(['i-0aaaaaaaaaaaaaaa1'])).rejects.toThrow('internal error');
+  });
+
+  it('lists tagged live machines through every page, with the documented filters', async () => {
+    for (let i = 1; i <= 5; i++) ec2.add({ id: `i-0aaaaaaaaaaaaaaa${i}`, tags: { ...TAGS, BuildID: `build-20261125-170052-000${i}` } });
+    ec2.add({ id: 'i-0bbbbbbbbbbbbbbb1', tags: { Project: 'labapp' } }); // not AutoDelete
+    ec2.add({ id: 'i-0bbbbbbbbbbbbbbb2', tags: TAGS, state: 'terminated' });
+    ec2.add({ id: 'i-0bbbbbbbbbbbbbbb3', tags: TAGS, state: 'stopped' });
+    const machines = await compute.listTagged();
+    expect(machines.map((m) => m.instanceId).sort()).toEqual([
+      'i-0aaaaaaaaaaaaaaa1',
+      'i-0aaaaaaaaaaaaaaa2',
+      'i-0aaaaaaaaaaaaaaa3',
+      'i-0aaaaaaaaaaaaaaa4',
+      'i-0aaaaaaaaaaaaaaa5',
+      'i-0bbbbbbbbbbbbbbb3',
+    ]);
+    expect(machines[0]).toEqual({
+      instanceId: 'i-0aaaaaaaaaaaaaaa1',
+      instanceType: 'c5n.metal',
+      availabilityZone: 'us-east-1a',
+      state: 'running',
+      launchTime: NOW.toISOString(),
+      tags: { ...TAGS, BuildID: 'build-20261125-170052-0001' },
+    });
+    const describes = ec2.describeRequests();
+    expect(describes.length).toBe(3);
+    expect(describes[0]?.Filters).toEqual([
+      { Name: 'tag:Project', Values: ['labapp'] },
+      { Name: 'tag:AutoDelete', Values: ['true'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ]);
+  });
+});
+
+describe('SnsNotifier', () => {
+  const client = new SNSClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sns = mockClient(client);
+  beforeEach(() => {
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  });
+  const topic = 'arn:aws:sns:us-east-1:123456789012:labapp-metal-builds';
+
+  it('publishes with a severity-prefixed subject and BuildID/Status attributes', async () => {
+    await new SnsNotifier(client, topic, memoryLogger()).notify({
+      severity: 'CRITICAL',
+      subject: 'metal-build build-20261125-170052-a1b2 force-terminated',
+      message: 'body',
+      buildId: 'build-20261125-170052-a1b2',
+      status: 'terminated',
+    });
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TopicArn: topic,
+        Subject: '[CRITICAL] metal-build build-20261125-170052-a1b2 force-terminated',
+        Message: 'body',
+        MessageAttributes: {
+          BuildID: { DataType: 'String', StringValue: 'build-20261125-170052-a1b2' },
+          Status: { DataType: 'String', StringValue: 'terminated' },
+        },
+      },
+    ]);
+  });
+
+  it('keeps subjects within 100 printable ASCII characters on one line', () => {
+    for (const severity of ['INFO', 'OK', 'FAILED', 'WARNING', 'CRITICAL'] as const) {
+      const subject = snsSubject({ severity, subject: `Lange Zeile — ünïcode\nmit Umbruch ${'x'.repeat(200)}` });
+      expect(subject.startsWith(`[${severity}] `)).toBe(true);
+      expect(subject.length).toBeLessThanOrEqual(SUBJECT_MAX);
+      expect(subject).toMatch(/^[\x20-\x7e]+$/);
+    }
+  });
+
+  it('without a topic only logs', async () => {
+    const log = memoryLogger();
+    await new SnsNotifier(client, undefined, log).notify({ severity: 'INFO', subject: 's', message: 'm', buildId: 'b', status: 'launching' });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(log.lines).toEqual([expect.objectContaining({ message: 'notification (no SNS topic configured)', buildId: 'b', subject: '[INFO] s' })]);
+  });
+
+  it('passes SNS failures on (the handler throws, EventBridge retries)', async () => {
+    sns.on(PublishCommand).rejects(new Error('Throttling'));
+    await expect(
+      new SnsNotifier(client, topic, memoryLogger()).notify({ severity: 'OK', subject: 's', message: 'm', buildId: 'b', status: 'completed' }),
+    ).rejects.toThrow('Throttling');
+  });
+});

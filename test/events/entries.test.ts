@@ -1,0 +1,106 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resetClients } from '../../core/aws/clients';
+import { memoryLogger } from '../../core/aws/logger';
+import { ConfigError } from '../../core/config';
+import * as buildPhase from '../../events/build-phase';
+import * as cancel from '../../events/cancel';
+import { getEc2Client, getSnsClient, resetEventClients } from '../../events/clients';
+import { loadEventDeps, resetEventDeps } from '../../events/deps';
+import { Ec2Compute } from '../../events/ec2-compute';
+import * as instanceState from '../../events/instance-state';
+import * as launch from '../../events/launch';
+import { SnsNotifier } from '../../events/sns-notifier';
+import * as watchdog from '../../events/watchdog';
+import type { LocalDynamo } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import { SANDBOX_BOT_TOKEN } from '../support/slack-api';
+import { aLaunchedBuild, at } from '../support/build-fixture';
+import { cancelRequested } from './event-fixtures';
+
+// The Lambda entries: a factory and a two-argument `handler` each, real dependencies built once
+// per container from the environment on the first invocation (never at import).
+
+const ENTRIES = { launch, 'instance-state': instanceState, 'build-phase': buildPhase, watchdog, cancel };
+
+describe('Lambda entries', () => {
+  it.each(Object.entries(ENTRIES))('%s exports createHandler and a 2-argument handler', (_name, entry) => {
+    expect(typeof entry.createHandler).toBe('function');
+    expect(typeof entry.handler).toBe('function');
+    expect(entry.handler.length).toBe(2);
+  });
+});
+
+describe('real dependencies', () => {
+  let dynamo: LocalDynamo;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+  });
+  afterAll(() => dynamo.close());
+  afterEach(() => {
+    process.env = { ...saved };
+    resetEventDeps();
+    resetClients();
+    resetEventClients();
+  });
+
+  it('are built once per container from the environment, and serve the real handler', async () => {
+    Object.assign(process.env, {
+      SLACK_SIGNING_SECRET: 'test-signing-secret',
+      SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+      SLACK_API_URL: 'http://127.0.0.1:9/api/',
+      BUILDS_TABLE: dynamo.tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    });
+    const first = loadEventDeps();
+    expect(loadEventDeps()).toBe(first);
+    const deps = await first;
+    expect(deps.config.buildsTable).toBe(dynamo.tableName);
+
+    const build = aLaunchedBuild('building', { Status: 'completed', NotifiedStatus: 'completed' });
+    await dynamo.store.create(build);
+    // A cancel for a finished build reads the table through the real store and changes nothing.
+    await cancel.handler(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)), {});
+    expect(await dynamo.store.get(build.BuildID)).toEqual(build);
+  });
+
+  it('a bad environment fails the invocation and is read again on the next one', async () => {
+    Object.assign(process.env, { SLACK_SIGNING_SECRET: 'x', SLACK_BOT_TOKEN: 'y', MAX_LIFETIME_HOURS: 'three' });
+    await expect(loadEventDeps()).rejects.toBeInstanceOf(ConfigError);
+    process.env.MAX_LIFETIME_HOURS = '3';
+    await expect(loadEventDeps()).resolves.toMatchObject({ config: { maxLifetimeHours: 3 } });
+  });
+
+  it('EC2 and SNS clients are one per container and reach AWS_ENDPOINT_URL_EC2 / _SNS', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        seen.push(`${req.headers.host} ${new URLSearchParams(body).get('Action') ?? req.headers['x-amz-target'] ?? '?'}`);
+        res.writeHead(400, { 'content-type': 'text/xml' });
+        res.end('<Response><Errors><Error><Code>Refused</Code><Message>local</Message></Error></Errors><RequestID>r</RequestID></Response>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      process.env.AWS_ENDPOINT_URL_EC2 = `http://127.0.0.1:${port}`;
+      process.env.AWS_ENDPOINT_URL_SNS = `http://127.0.0.1:${port}`;
+      expect(getEc2Client()).toBe(getEc2Client());
+      expect(getSnsClient()).toBe(getSnsClient());
+      await expect(new Ec2Compute(getEc2Client(), 'lt-0').listTagged()).rejects.toThrow();
+      await expect(
+        new SnsNotifier(getSnsClient(), 'arn:aws:sns:us-east-1:123456789012:t', memoryLogger()).notify({ severity: 'INFO', subject: 's', message: 'm', buildId: 'b', status: 's' }),
+      ).rejects.toThrow();
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toBe(`127.0.0.1:${port} DescribeInstances`);
+      expect(seen[1]).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port} .*Publish`));
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

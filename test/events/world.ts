@@ -1,0 +1,159 @@
+import type { PublishCommandInput } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { mockClient } from 'aws-sdk-client-mock';
+import { memoryLogger } from '../../core/aws/logger';
+import type { Build, InstanceState } from '../../core/build';
+import { isRunning } from '../../core/build';
+import type { Config } from '../../core/config';
+import { parseConfig } from '../../core/config';
+import { SlackChat } from '../../core/slack/chat';
+import { createSlackWebClient } from '../../core/slack/web-client';
+import type { EventDeps } from '../../events/deps';
+import { Ec2Compute } from '../../events/ec2-compute';
+import { launchTags } from '../../events/launch-plan';
+import { SnsNotifier } from '../../events/sns-notifier';
+import type { LocalDynamo } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import type { SlackApi, SlackMessage } from '../support/slack-api';
+import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
+import { T0 } from '../support/build-fixture';
+import { FakeEc2 } from './fake-ec2';
+
+// The events handlers' world for a test file: dynalite for the table, the Slack stand-in, EC2
+// and SNS through aws-sdk-client-mock under the REAL Ec2Compute and SnsNotifier. Each case
+// asserts what is left: table items, Slack calls, EC2 and SNS requests.
+
+export const LAUNCH_TEMPLATE_ID = 'lt-0123456789abcdef0';
+export const SUBNETS = ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'] as const;
+export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:labapp-metal-builds';
+export const GITHUB_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp/github-token-AbCdEf';
+
+export interface World {
+  dynamo: LocalDynamo;
+  slack: SlackApi;
+  ec2: FakeEc2;
+  sns: AwsClientStub<SNSClient>;
+  log: ReturnType<typeof memoryLogger>;
+  config: Config;
+  deps: EventDeps;
+  /** The handlers' clock. */
+  clock: { now: () => Date; set(iso: string): void; minutesAfterT0(minutes: number): void };
+  /** Replace the configuration (environment on top of the defaults). */
+  configure(env: Record<string, string>): void;
+  /**
+   * A record as the earlier steps would have left it: its card posted in the stand-in (ThreadTs),
+   * NotifiedStatus = Status, the slot held while it may hold one, and its machine running in EC2.
+   */
+  seed(build: Build, options?: { machine?: boolean; slot?: boolean; instanceState?: InstanceState }): Promise<Build>;
+  get(buildId: string): Promise<Build | undefined>;
+  /** The build records (no #slots / #request# items). */
+  builds(): Promise<Build[]>;
+  slots(): Promise<string[]>;
+  /** Thread replies of the build's card, oldest first (the card itself left out). */
+  replies(build: Pick<Build, 'Channel' | 'ThreadTs'>): SlackMessage[];
+  published(): PublishCommandInput[];
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const BASE_ENV: Record<string, string> = {
+  SLACK_SIGNING_SECRET: 'test-signing-secret',
+  SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+  LAUNCH_TEMPLATE_ID,
+  SUBNET_IDS: SUBNETS.join(','),
+  SNS_TOPIC_ARN: TOPIC_ARN,
+  GITHUB_SECRET_ARN,
+  ARTIFACT_BUCKET: 'hedgehog-lab-artifacts',
+};
+
+export async function startWorld(): Promise<World> {
+  const [dynamo, slack] = await Promise.all([startDynalite(), startSlackApi()]);
+  let now = new Date(T0);
+  const clock = {
+    now: () => new Date(now),
+    set: (iso: string) => {
+      now = new Date(iso);
+    },
+    minutesAfterT0: (minutes: number) => {
+      now = new Date(Date.parse(T0) + minutes * 60_000);
+    },
+  };
+  const ec2 = new FakeEc2(clock.now);
+  const snsClient = new SNSClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sns = mockClient(snsClient);
+  const log = memoryLogger();
+  const chat = new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'background' }));
+
+  const makeConfig = (env: Record<string, string>) =>
+    parseConfig({ ...BASE_ENV, SLACK_API_URL: slack.url, BUILDS_TABLE: dynamo.tableName, ...env });
+
+  const world: World = {
+    dynamo,
+    slack,
+    ec2,
+    sns,
+    log,
+    config: makeConfig({}),
+    deps: undefined as unknown as EventDeps,
+    clock,
+    configure(env) {
+      world.config = makeConfig(env);
+      world.deps = {
+        config: world.config,
+        store: dynamo.store,
+        chat,
+        compute: new Ec2Compute(ec2.client, world.config.launchTemplateId ?? ''),
+        notifier: new SnsNotifier(snsClient, world.config.snsTopicArn, log),
+        clock,
+        log,
+      };
+    },
+    async seed(build, options = {}) {
+      const card = await chat.post({ channel: build.Channel ?? SANDBOX_CHANNEL, text: `card of ${build.BuildID}` });
+      const record: Build = { NotifiedStatus: build.Status, ...build, ThreadTs: card.ts };
+      if (!(await dynamo.store.create(record))) throw new Error(`seed: ${build.BuildID} exists`);
+      const holdsSlot = options.slot ?? (build.Status === 'approved' || isRunning(build.Status));
+      if (holdsSlot) await dynamo.store.takeSlot(build.BuildID, 10);
+      if (record.InstanceID && (options.machine ?? isRunning(record.Status))) {
+        ec2.add({
+          id: record.InstanceID,
+          type: record.InstanceType ?? 'c5n.metal',
+          zone: record.AvailabilityZone ?? 'us-east-1a',
+          state: options.instanceState ?? 'running',
+          launchTime: record.LaunchTime ?? clock.now().toISOString(),
+          tags: launchTags(record, world.config),
+        });
+      }
+      return record;
+    },
+    get: (buildId) => dynamo.store.get(buildId),
+    async builds() {
+      return (await dynamo.items()).filter((i) => typeof i.BuildID === 'string' && !i.BuildID.startsWith('#')) as unknown as Build[];
+    },
+    slots: () => dynamo.store.slots(),
+    replies: (build) => slack.replies(build.Channel, build.ThreadTs).slice(1),
+    published: () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input),
+    async reset() {
+      await dynamo.reset();
+      slack.reset();
+      ec2.reset();
+      sns.reset();
+      sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
+      log.lines.length = 0;
+      clock.set(T0);
+      world.configure({});
+    },
+    async close() {
+      await Promise.all([dynamo.close(), slack.close()]);
+    },
+  };
+  world.configure({});
+  sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
+  return world;
+}
+
+/** Log lines at a level, as objects. */
+export function logLines(world: World, level?: 'INFO' | 'WARN' | 'ERROR'): Array<Record<string, unknown>> {
+  return world.log.lines.filter((l) => level === undefined || l.level === level);
+}
