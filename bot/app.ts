@@ -1,0 +1,134 @@
+import type { Logger as BoltLogger } from '@slack/bolt';
+import { App, AwsLambdaReceiver, LogLevel } from '@slack/bolt';
+import { parseCommand } from '../core/command';
+import type { Logger } from '../core/ports';
+import { approveBuild } from './approval';
+import { cancelBuild } from './cancellation';
+import type { BotDeps } from './deps';
+import { denyBuild } from './denial';
+import { extendBuild } from './extension';
+import type { Click } from './interaction';
+import { parseClick, parseSlashCommand } from './interaction';
+import * as replies from './replies';
+import { requestBuild } from './request';
+import { listBuilds, showStatus } from './status';
+
+// Bolt on Lambda (DESIGN.md "Bolt on Lambda"): the receiver verifies Slack's signature, a fixed
+// `authorize` hands out the bot token (no auth.test, ever), no conversation store. Every listener
+// finishes before the HTTP answer, so each one is a few table reads and writes and one Slack call.
+
+export const COMMAND = '/metal-build';
+
+export type SlackLambdaHandler = ReturnType<AwsLambdaReceiver['toHandler']>;
+
+/** A button's work: the text returned goes to the clicker alone (chat.postEphemeral). */
+type ButtonAction = (deps: BotDeps, click: Click) => Promise<string | undefined>;
+
+const BUTTONS: Record<string, ButtonAction> = {
+  approve_build: approveBuild,
+  deny_build: denyBuild,
+  cancel_build: (deps, click) => cancelBuild(deps, click.user, click.buildId),
+  extend_build: extendBuild,
+};
+
+export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaHandler } {
+  const logger = boltLogger(deps.log);
+  const receiver = new AwsLambdaReceiver({
+    signingSecret: deps.credentials.signingSecret,
+    logger,
+    // Bolt's default prints the signature header; the fact of the refusal is all that matters.
+    invalidRequestSignatureHandler: ({ ts }) =>
+      deps.log.warn('refused a request with an invalid or stale Slack signature', { requestTimestamp: ts }),
+  });
+  const app = new App({
+    receiver,
+    logger,
+    convoStore: false,
+    tokenVerificationEnabled: false,
+    authorize: async () => ({ botToken: deps.credentials.botToken }),
+  });
+
+  app.command(COMMAND, async ({ body, ack }) => {
+    await ack({ response_type: 'ephemeral', text: await answerCommand(deps, body) });
+  });
+  for (const [actionId, action] of Object.entries(BUTTONS)) {
+    app.action(actionId, async ({ body, ack }) => {
+      await ack();
+      await answerClick(deps, actionId, body, action);
+    });
+  }
+  return { app, handler: receiver.toHandler() };
+}
+
+async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
+  const command = parseSlashCommand(body);
+  if (!command) {
+    deps.log.warn('dropped a slash command without user, channel or trigger_id');
+    return replies.help();
+  }
+  const parsed = parseCommand(command.text);
+  if (!parsed.ok) return replies.badArguments(parsed.problem);
+  const c = parsed.command;
+  try {
+    switch (c.kind) {
+      case 'help':
+        return replies.help();
+      case 'build':
+        return await requestBuild(deps, { ...command, branch: c.branch, ...(c.commit ? { commit: c.commit } : {}) });
+      case 'status':
+        return await showStatus(deps, c.buildId);
+      case 'list':
+        return await listBuilds(deps);
+      case 'cancel':
+        return await cancelBuild(deps, command.user, c.buildId);
+    }
+  } catch (error) {
+    const buildId = 'buildId' in c ? c.buildId : undefined;
+    deps.log.error(`/metal-build ${c.kind} failed`, { error, user: command.user, ...(buildId ? { buildId } : {}) });
+    return replies.failed(buildId);
+  }
+}
+
+async function answerClick(deps: BotDeps, actionId: string, body: unknown, action: ButtonAction): Promise<void> {
+  const click = parseClick(body);
+  if (!click) {
+    deps.log.warn('dropped a button click without user or BuildID', { actionId });
+    return;
+  }
+  const log = deps.log.child({ buildId: click.buildId });
+  let reply: string | undefined;
+  try {
+    reply = await action(deps, click);
+  } catch (error) {
+    log.error(`${actionId} failed`, { error, user: click.user });
+    reply = replies.failed(click.buildId);
+  }
+  if (reply === undefined) return;
+  if (!click.channel) {
+    log.warn('no channel to answer a click in', { actionId, user: click.user, reply });
+    return;
+  }
+  try {
+    await deps.chat.postEphemeral({ channel: click.channel, user: click.user, text: reply });
+  } catch (error) {
+    log.error('could not answer a click', { error, actionId, user: click.user });
+  }
+}
+
+/** Bolt's own log lines, as structured lines of ours; its debug chatter is dropped. */
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const text = (parts: unknown[]) =>
+    parts.map((p) => (p instanceof Error ? p.message : typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  return {
+    debug: () => {},
+    info: (...parts: unknown[]) => log.info(text(parts), { source: 'bolt' }),
+    warn: (...parts: unknown[]) => log.warn(text(parts), { source: 'bolt' }),
+    error: (...parts: unknown[]) => log.error(text(parts), { source: 'bolt' }),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,40 @@
+import { applyEvent } from '../core/apply';
+import type { BotDeps } from './deps';
+import { runEffects, tellThread } from './effects';
+import { mayStop } from './permissions';
+import * as replies from './replies';
+
+// cancel_build and `/metal-build cancel <id>`, by the requester or an approver. Before launch the
+// build ends here and its slot is freed; after launch the bot has no EC2 permission, so it asks
+// the cancel handler through the bus and that handler records `cancelled`.
+
+export async function cancelBuild(deps: BotDeps, user: string, buildId: string): Promise<string> {
+  const { config, store, clock } = deps;
+  const now = clock.now();
+  const log = deps.log.child({ buildId, user });
+  const build = await store.get(buildId);
+  if (!build) return replies.noBuild(buildId);
+
+  const permission = mayStop(config, user, build, 'cancel');
+  if (!permission.ok) {
+    log.info('cancel refused', { requester: build.Requester });
+    return permission.reason;
+  }
+
+  const applied = await applyEvent(store, build, { type: 'cancel', by: user }, now);
+  switch (applied.outcome) {
+    case 'missing':
+      return replies.noBuild(buildId);
+    case 'unchanged':
+      return replies.already(applied.build);
+    case 'effects':
+      await runEffects(deps, applied.build, applied.decision.effects, user);
+      log.info('cancel requested for a running build', { status: applied.build.Status });
+      return replies.terminating(buildId);
+    case 'changed':
+      await runEffects(deps, applied.build, applied.decision.effects, user);
+      log.info('build cancelled before launch', { from: applied.before.Status });
+      await tellThread(deps, applied.build, now);
+      return replies.cancelled(buildId);
+  }
+}

@@ -1,0 +1,42 @@
+import type { Config } from '../core/config';
+import { parseConfig } from '../core/config';
+import type { Bus, BuildStore, Chat, Clock, Logger } from '../core/ports';
+import { systemClock } from '../core/ports';
+import { getDynamoClient, getEventBridgeClient } from '../core/aws/clients';
+import { DynamoBuildStore } from '../core/aws/dynamo-store';
+import { EventBridgeBus } from '../core/aws/event-bus';
+import { createLogger } from '../core/aws/logger';
+import type { SlackCredentials } from '../core/aws/slack-secret';
+import { loadSlackCredentials } from '../core/aws/slack-secret';
+import { SlackChat } from '../core/slack/chat';
+import { createSlackWebClient } from '../core/slack/web-client';
+
+// What the bot needs from the world. The sandbox and the tests pass their own; `loadBotDeps`
+// builds the real ones (short 'request' profiles: the bot answers inside Slack's 3 s).
+
+export interface BotDeps {
+  config: Config;
+  credentials: SlackCredentials;
+  store: BuildStore;
+  chat: Chat;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  /** BuildID suffixes; Math.random unless a test wants to force a collision. */
+  random?: () => number;
+}
+
+export async function loadBotDeps(env: Readonly<Record<string, string | undefined>> = process.env): Promise<BotDeps> {
+  const config = parseConfig(env);
+  const credentials = await loadSlackCredentials(config);
+  const webClient = createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'request' });
+  return {
+    config,
+    credentials,
+    store: new DynamoBuildStore(getDynamoClient('request'), config.buildsTable),
+    chat: new SlackChat(webClient),
+    bus: new EventBridgeBus(getEventBridgeClient('request'), config.eventBusName),
+    clock: systemClock,
+    log: createLogger({ fn: 'bot' }),
+  };
+}

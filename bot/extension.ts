@@ -1,0 +1,75 @@
+import type { Build } from '../core/build';
+import { applyEvent } from '../core/apply';
+import { estimate, formatUsd } from '../core/cost';
+import { refreshCard } from '../core/slack/announce';
+import { deadlineOf, instanceTypeOf, limitHoursOf } from '../core/slack/build-facts';
+import { formatHours, formatUtcTime, mention } from '../core/slack/mrkdwn';
+import type { Config } from '../core/config';
+import type { BotDeps } from './deps';
+import type { Click } from './interaction';
+import { maySpend } from './permissions';
+import * as replies from './replies';
+
+// extend_build (the watchdog's warning): one more hour for a running build, approvers only, up
+// to MAX_EXTENSION_HOURS in all. The write is conditional on the old ExtendedHours, so two
+// clicks at once add one hour, and the loser is told why.
+
+export const EXTENSION_HOURS = 1;
+
+export async function extendBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
+  const { config, store, chat, clock } = deps;
+  const now = clock.now();
+  const log = deps.log.child({ buildId: click.buildId, user: click.user });
+  const build = await store.get(click.buildId);
+  if (!build) return replies.noBuild(click.buildId);
+
+  const permission = maySpend(config, click.user, build, 'extend');
+  if (!permission.ok) {
+    log.info('extension refused', { requester: build.Requester });
+    return permission.reason;
+  }
+
+  const applied = await applyEvent(
+    store,
+    build,
+    { type: 'extend', by: click.user, hours: EXTENSION_HOURS, maxExtensionHours: config.maxExtensionHours },
+    now,
+  );
+  if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
+  if (applied.outcome !== 'changed') {
+    const reason = applied.outcome === 'unchanged' ? applied.reason : `it is ${applied.build.Status}`;
+    log.info('extension not possible', { reason });
+    return replies.extensionRefused(click.buildId, reason);
+  }
+
+  const extended = applied.build;
+  log.info('build extended', { extendedHours: extended.ExtendedHours });
+  try {
+    await chat.post({ channel: extended.Channel, threadTs: extended.ThreadTs, text: extensionMessage(extended, click.user, config, now) });
+  } catch (error) {
+    log.error('extended, but the thread could not be told', { error });
+  }
+  await refreshCard(deps, extended, { config, now });
+  return undefined;
+}
+
+export function extensionMessage(build: Build, by: string, config: Config, now: Date): string {
+  const limit = limitHoursOf(build, config);
+  const end = deadlineOf(build, config);
+  const cost = estimate({
+    instanceType: instanceTypeOf(build, config),
+    volumeGb: config.volumeSizeGb,
+    expectedHours: limit,
+    maxLifetimeHours: limit,
+    maxExtensionHours: 0,
+    transferGb: config.transferGb,
+    priceOverrides: config.priceOverrides,
+  });
+  const left = Math.max(0, config.maxExtensionHours - (build.ExtendedHours ?? 0));
+  return (
+    `⏱️ Extended by ${formatHours(EXTENSION_HOURS)} by ${mention(by)}; new limit ${formatHours(limit)}` +
+    `${end ? ` (terminated at ${formatUtcTime(end, now)})` : ''}` +
+    `${cost.ok ? `, max cost ${formatUsd(cost.estimate.max.total)}` : ''}. ` +
+    (left > 0 ? `${formatHours(left)} of extensions left.` : 'No extensions left.')
+  );
+}

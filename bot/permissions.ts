@@ -1,0 +1,31 @@
+import type { Build } from '../core/build';
+import type { Config } from '../core/config';
+import * as replies from './replies';
+
+// Who may press which button (docs/bot.md "Who may do what"). APPROVER_IDS empty means anyone
+// in the channel is an approver; the requester is never their own approver unless
+// ALLOW_SELF_APPROVAL says so.
+
+export type Permission = { ok: true } | { ok: false; reason: string };
+
+type Rules = Pick<Config, 'approverIds' | 'allowSelfApproval'>;
+
+const allowed: Permission = { ok: true };
+
+export function isApprover(rules: Rules, user: string): boolean {
+  return rules.approverIds.length === 0 || rules.approverIds.includes(user);
+}
+
+/** Approve and extend spend money: an approver other than the requester (unless self-approval is on). */
+export function maySpend(rules: Rules, user: string, build: Build, verb: 'approve' | 'extend'): Permission {
+  if (!isApprover(rules, user)) return { ok: false, reason: replies.notAnApprover(verb, rules.approverIds) };
+  if (user === build.Requester && !rules.allowSelfApproval)
+    return { ok: false, reason: replies.selfApproval(verb, build.BuildID) };
+  return allowed;
+}
+
+/** Deny and cancel stop spending: an approver, or the requester withdrawing their own build. */
+export function mayStop(rules: Rules, user: string, build: Build, verb: 'deny' | 'cancel'): Permission {
+  if (user === build.Requester || isApprover(rules, user)) return allowed;
+  return { ok: false, reason: replies.notRequesterOrApprover(verb, build, rules.approverIds) };
+}

@@ -1,0 +1,89 @@
+import type { Build } from '../core/build';
+import { USAGE } from '../core/command';
+
+// Every text the bot sends to one person: in the ack body of a slash command, or through
+// chat.postEphemeral after a button click (DESIGN.md "Messages"). None of them changes anything.
+
+const mention = (user: string) => `<@${user}>`;
+const mentions = (users: readonly string[]) => users.map(mention).join(', ');
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+export const help = (): string =>
+  [
+    '*metal-build* runs the Hedgehog Lab OVA build on a bare-metal EC2 machine once someone approves its cost.',
+    USAGE,
+  ].join('\n');
+
+export const badArguments = (problem: string): string => `:warning: ${capitalize(problem)}.\n*Usage*\n${USAGE}`;
+
+export const channelNotAllowed = (allowed: readonly string[]): string =>
+  `:no_entry: Builds cannot be requested in this channel. Use ${allowed.map((c) => `<#${c}>`).join(' or ')}.`;
+
+export const inviteMe = (): string =>
+  ':wave: I am not a member of this channel, so I cannot post the build card here. ' +
+  'Invite me with `/invite @metal-build`, then run the command again. Nothing was requested.';
+
+export const requested = (buildId: string): string => `Requested ${buildId} — waiting for approval.`;
+
+/** Slack retried a command already answered: the first attempt's build stands. */
+export const alreadyHandled = (buildId: string, build: Build | undefined): string =>
+  build
+    ? `This request was already handled as ${buildId} (${build.Status}).`
+    : `This request was already handled (as ${buildId || 'an earlier attempt'}); see the first answer.`;
+
+export const noBuild = (buildId: string): string => `There is no build ${buildId}.`;
+
+export const notAnApprover = (verb: string, approverIds: readonly string[]): string =>
+  `:no_entry: Only approvers can ${verb} builds: ${mentions(approverIds)}.`;
+
+export const selfApproval = (verb: string, buildId: string): string =>
+  `:no_entry: You requested ${buildId}, so someone else has to ${verb} it.`;
+
+export const notRequesterOrApprover = (verb: string, build: Build, approverIds: readonly string[]): string =>
+  `:no_entry: Only the requester (${mention(build.Requester)}) or an approver (${mentions(approverIds)}) can ${verb} ${build.BuildID}.`;
+
+/** Who did what to a build, for "already …" answers. */
+function byWhom(build: Build): string {
+  const who =
+    build.Status === 'rejected'
+      ? build.DeniedBy
+      : build.Status === 'cancelled'
+        ? build.CancelledBy
+        : build.Status === 'expired' || build.Status === 'awaiting_approval'
+          ? undefined
+          : build.Approver;
+  if (!who) return '';
+  const direct = build.Status === 'approved' || build.Status === 'rejected' || build.Status === 'cancelled';
+  return direct ? ` by ${mention(who)}` : ` (approved by ${mention(who)})`;
+}
+
+export const already = (build: Build): string => `${build.BuildID} is already ${build.Status}${byWhom(build)}.`;
+
+export const expired = (build: Build, ttlMinutes: number): string =>
+  `:hourglass: ${build.BuildID} expired: it waited more than ${ttlMinutes} minutes for approval. ` +
+  `Request it again with \`/metal-build ${build.BuildBranch}${build.BuildCommit ? ` ${build.BuildCommit}` : ''}\`.`;
+
+export const noSlot = (max: number, holders: readonly string[]): string =>
+  `:traffic_light: ${holders.length} build(s) already running (the limit is ${max}): ${holders.join(', ')}. ` +
+  'Approve this one when one of them has ended; nothing was changed.';
+
+export const launchNotRequested = (buildId: string): string =>
+  `:warning: ${buildId} is approved, but the launch request could not be sent. ` +
+  'No machine will start; the watchdog marks the build failed within about 10 minutes, then request it again.';
+
+export const cancelled = (buildId: string): string => `Cancelled ${buildId}.`;
+
+export const terminating = (buildId: string): string =>
+  `Terminating ${buildId}… the thread says when the machine is gone.`;
+
+export const extensionRefused = (buildId: string, reason: string): string =>
+  `:no_entry: ${buildId} was not extended: ${reason}.`;
+
+export const noActiveBuilds = (): string => 'No active builds. `/metal-build list` shows recent ones.';
+
+export const noBuildsYet = (): string => 'No builds yet. Request one with `/metal-build <branch> [commit]`.';
+
+/** An unexpected failure (a timeout, a throttled table): the person learns it did not go through. */
+export const failed = (buildId?: string): string =>
+  `:boom: That did not go through: something failed on our side${buildId ? ` (${buildId})` : ''}. ` +
+  'Check the card and its thread, then try again in a moment.';

@@ -1,0 +1,107 @@
+import type { Build } from '../core/build';
+import { newBuildId } from '../core/build-id';
+import { usd } from '../core/cost';
+import type { Logger } from '../core/ports';
+import { ChatError } from '../core/ports';
+import { quote } from '../core/slack/build-facts';
+import { buildCard } from '../core/slack/card';
+import type { BotDeps } from './deps';
+import * as replies from './replies';
+
+// `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
+// the claim and creates nothing), post the card, then write the record with the card's ts as
+// ThreadTs. The arguments were validated by core/command before this runs.
+
+export interface BuildRequest {
+  user: string;
+  channel: string;
+  triggerId: string;
+  branch: string;
+  commit?: string;
+}
+
+/** Slack's answers to a post in a channel the bot cannot write to. */
+const NOT_A_MEMBER = new Set(['not_in_channel', 'channel_not_found']);
+
+/** A BuildID is taken at most once a second by chance (36⁴ suffixes); a few tries suffice. */
+const MAX_ID_ATTEMPTS = 5;
+
+export async function requestBuild(deps: BotDeps, request: BuildRequest): Promise<string> {
+  const { config, store, clock } = deps;
+  if (config.allowedChannelIds.length > 0 && !config.allowedChannelIds.includes(request.channel))
+    return replies.channelNotAllowed(config.allowedChannelIds);
+
+  const now = clock.now();
+  const buildId = newBuildId(now, deps.random ?? Math.random);
+  const claim = await store.claimRequest(request.triggerId, buildId, now);
+  if (!claim.claimed) {
+    deps.log.info('Slack retried a command already handled', { buildId: claim.buildId, user: request.user });
+    return replies.alreadyHandled(claim.buildId, claim.buildId ? await store.get(claim.buildId) : undefined);
+  }
+
+  const log = deps.log.child({ buildId });
+  try {
+    return await postAndRecord(deps, request, buildId, now, log);
+  } catch (error) {
+    log.error('build request failed', { error, user: request.user });
+    return replies.failed();
+  }
+}
+
+async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: string, now: Date, log: Logger): Promise<string> {
+  const { config, store, chat } = deps;
+  const estimate = quote(config);
+  // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
+  if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
+  const running = (await store.active()).filter((b) => b.Status !== 'awaiting_approval');
+  const card = (b: Build) => buildCard(b, { config, now, running });
+
+  let build: Build = {
+    BuildID: buildId,
+    Status: 'awaiting_approval',
+    BuildBranch: request.branch,
+    ...(request.commit ? { BuildCommit: request.commit } : {}),
+    Requester: request.user,
+    Channel: request.channel,
+    ThreadTs: '',
+    CreatedAt: now.toISOString(),
+    CostEstimate: usd(estimate.expected.total),
+    CostMax: usd(estimate.max.total),
+    NotifiedStatus: 'awaiting_approval',
+  };
+
+  try {
+    build.ThreadTs = (await chat.post({ channel: build.Channel, ...card(build) })).ts;
+  } catch (error) {
+    if (error instanceof ChatError && NOT_A_MEMBER.has(error.code)) {
+      log.info('cannot post in the channel; nothing recorded', { channel: build.Channel, code: error.code });
+      return replies.inviteMe();
+    }
+    throw error;
+  }
+
+  try {
+    for (let attempt = 1; !(await store.create(build)); attempt++) {
+      if (attempt >= MAX_ID_ATTEMPTS) throw new Error(`no free BuildID after ${attempt} attempts`);
+      // The card's buttons name the taken ID: point them at the new one.
+      const next = newBuildId(now, deps.random ?? Math.random);
+      log.warn('BuildID taken; retrying with a new suffix', { next });
+      build = { ...build, BuildID: next };
+      await chat.update({ channel: build.Channel, ts: build.ThreadTs, ...card(build) });
+    }
+  } catch (error) {
+    // The card must not offer an Approve button for a build that was never recorded.
+    await chat
+      .update({ channel: build.Channel, ts: build.ThreadTs, text: `${build.BuildID} could not be recorded; request it again.` })
+      .catch((e: unknown) => log.warn('could not withdraw the card of an unrecorded build', { error: e }));
+    throw error;
+  }
+  deps.log.info('build requested', {
+    buildId: build.BuildID,
+    user: request.user,
+    branch: build.BuildBranch,
+    commit: build.BuildCommit,
+    costMax: build.CostMax,
+  });
+  return replies.requested(build.BuildID);
+}

@@ -1,0 +1,27 @@
+import { isFinal } from '../core/build';
+import type { BotDeps } from './deps';
+
+// DESIGN.md "Concurrency", step 1: take a slot before the approve transition. When the slots are
+// full, holders whose build has ended (or vanished) are given back first: a crash between an
+// end and its release must not block every later approval until the watchdog's next run.
+// Holders still awaiting approval are left alone: another approver may be between the two steps.
+
+export type SlotResult = { ok: true } | { ok: false; holders: string[] };
+
+export async function takeSlot(deps: Pick<BotDeps, 'store' | 'config' | 'log'>, buildId: string): Promise<SlotResult> {
+  const { store, config, log } = deps;
+  if (await store.takeSlot(buildId, config.maxConcurrentBuilds)) return { ok: true };
+  const holders = await store.slots();
+  const builds = await Promise.all(holders.map((id) => store.get(id)));
+  const stale = holders.filter((_, i) => {
+    const holder = builds[i];
+    return !holder || isFinal(holder.Status);
+  });
+  if (stale.length === 0) return { ok: false, holders };
+  for (const id of stale) {
+    log.warn('gave back the slot of a build that has ended', { buildId: id, for: buildId });
+    await store.releaseSlot(id);
+  }
+  if (await store.takeSlot(buildId, config.maxConcurrentBuilds)) return { ok: true };
+  return { ok: false, holders: await store.slots() };
+}

@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { USAGE } from '../../core/command';
+import { handler } from '../../bot/handler';
+import { lambdaContext, parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../support/slack-request';
+import { SANDBOX_BOT_TOKEN } from '../support/slack-api';
+
+// The real entry: builds its adapters from the environment on the first invocation, once per
+// container, and forgets a failed start so the next invocation tries again.
+
+const saved = { ...process.env };
+afterEach(() => {
+  process.env = { ...saved };
+});
+
+async function help() {
+  return parseLambdaResult(await handler(slashCommandEvent({ text: 'help' }), lambdaContext()));
+}
+
+describe('bot/handler', () => {
+  it('takes exactly (event, context)', () => {
+    expect(handler.length).toBe(2);
+  });
+
+  it('a bad configuration fails the invocation; once fixed, the next one starts; after that the deps are kept', async () => {
+    Object.assign(process.env, {
+      SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
+      SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+      SLACK_API_URL: 'http://127.0.0.1:9/api/',
+      VOLUME_SIZE_GB: 'lots',
+    });
+    await expect(help()).rejects.toThrow(/VOLUME_SIZE_GB/);
+
+    process.env.VOLUME_SIZE_GB = '500';
+    const first = await help();
+    expect(first.statusCode).toBe(200);
+    expect(first.json?.text).toContain(USAGE);
+
+    // Built once per container: the environment is not read again.
+    process.env.VOLUME_SIZE_GB = 'lots';
+    expect((await help()).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { USAGE } from '../../core/command';
+import { APPROVER, REQUESTER } from '../support/slack-api';
+import type { World } from './world';
+import { startWorld } from './world';
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world?.close();
+});
+beforeEach(async () => {
+  await world.reset();
+});
+
+/** Read-only commands: they answer in the ack body and write, post and put nothing. */
+function expectNoSideEffects() {
+  expect(world.slack.calls).toEqual([]);
+  expect(world.bus()).toEqual([]);
+}
+
+describe('help', () => {
+  it.each([['help'], [''], ['   ']])('%j answers the usage ephemerally', async (text) => {
+    const answer = await world.bot().command(text);
+    expect(answer.statusCode).toBe(200);
+    expect(answer.responseType).toBe('ephemeral');
+    expect(answer.text).toContain(USAGE);
+    expectNoSideEffects();
+    expect(await world.dynamo.items()).toEqual([]);
+  });
+});
+
+describe('status', () => {
+  it('without builds says there are none', async () => {
+    const answer = await world.bot().command('status');
+    expect(answer).toEqual({ statusCode: 200, responseType: 'ephemeral', text: 'No active builds. `/metal-build list` shows recent ones.' });
+    expectNoSideEffects();
+  });
+
+  it('without an ID lists the active builds, one line each', async () => {
+    const bot = world.bot();
+    const waiting = await bot.request();
+    const approved = await bot.request('feature/x');
+    await bot.click('approve_build', approved, APPROVER);
+    const denied = await bot.request('feature/y');
+    await bot.click('deny_build', denied, APPROVER);
+    world.slack.reset();
+    world.events.clear();
+
+    const answer = await bot.command('status');
+    const lines = answer.text!.split('\n');
+    expect(lines[0]).toBe('*Active builds* (2)');
+    expect(lines).toHaveLength(3);
+    const waitingLine = lines.find((l) => l.includes(waiting));
+    expect(waitingLine).toContain('⏳');
+    expect(waitingLine).toContain('`main`');
+    expect(waitingLine).toContain('awaiting approval');
+    expect(waitingLine).toContain(`<@${REQUESTER}>`);
+    expect(waitingLine).toMatch(/\d+ s ago/);
+    expect(waitingLine).toContain('est. $5.91');
+    expect(lines.find((l) => l.includes(approved))).toContain('approved');
+    expect(answer.text).not.toContain(denied);
+    expectNoSideEffects();
+  });
+
+  it('with an ID shows that build', async () => {
+    const bot = world.bot();
+    const id = await bot.request();
+    await bot.click('approve_build', id, APPROVER);
+    await world.launch(id);
+    world.slack.reset();
+    world.events.clear();
+
+    const answer = await bot.command(`status ${id}`);
+    expect(answer.text).toContain(id);
+    expect(answer.text).toContain('launching');
+    expect(answer.text).toContain('Commit: `abc1234`');
+    expect(answer.text).toContain(`Approved by <@${APPROVER}>`);
+    expect(answer.text).toContain('Machine: `i-0123456789abcdef0` · c5n.metal');
+    expect(answer.text).toContain('Terminated automatically at');
+    expect(answer.text).toContain('Maximum cost $11.83');
+    expectNoSideEffects();
+  });
+
+  it('with an unknown ID says there is no such build', async () => {
+    const answer = await world.bot().command('status build-20260101-000000-zzzz');
+    expect(answer.text).toBe('There is no build build-20260101-000000-zzzz.');
+    expectNoSideEffects();
+  });
+});
+
+describe('list', () => {
+  it('without builds says so', async () => {
+    const answer = await world.bot().command('list');
+    expect(answer.text).toBe('No builds yet. Request one with `/metal-build <branch> [commit]`.');
+  });
+
+  it('shows the newest builds across statuses, newest first, at most ten', async () => {
+    const bot = world.bot();
+    const ids: string[] = [];
+    for (let i = 0; i < 11; i++) {
+      world.clockOffsetMinutes = i; // distinct CreatedAt, so the order is defined
+      ids.push(await bot.request(`feature/${i}`));
+    }
+    await bot.click('deny_build', ids[10]!, APPROVER);
+    world.slack.reset();
+
+    const answer = await bot.command('list');
+    const lines = answer.text!.split('\n');
+    expect(lines[0]).toBe('*Recent builds* (newest first)');
+    expect(lines.slice(1).map((l) => ids.find((id) => l.includes(id)))).toEqual(ids.slice(1).reverse());
+    expect(lines[1]).toContain('👎');
+    expect(lines[1]).toContain('denied');
+    expect(lines[1]).toContain('`feature/10`');
+    expectNoSideEffects();
+  });
+});

@@ -1,0 +1,177 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { applyEvent } from '../../core/apply';
+import type { Build } from '../../core/build';
+import { DynamoBuildStore } from '../../core/aws/dynamo-store';
+import { EventBridgeBus } from '../../core/aws/event-bus';
+import { memoryLogger } from '../../core/aws/logger';
+import { parseConfig } from '../../core/config';
+import { SlackChat } from '../../core/slack/chat';
+import { createSlackWebClient } from '../../core/slack/web-client';
+import type { SlackLambdaHandler } from '../../bot/app';
+import type { BotDeps } from '../../bot/deps';
+import { createHandler } from '../../bot/handler';
+import { INSTANCE_ID } from '../support/build-fixture';
+import type { LocalDynamo } from '../support/dynalite';
+import { startDynalite } from '../support/dynalite';
+import type { LocalEventBridge } from '../support/eventbridge-stand-in';
+import { startEventBridge } from '../support/eventbridge-stand-in';
+import type { SlackApi } from '../support/slack-api';
+import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
+import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../support/slack-request';
+
+// The bot's world for a test file: dynalite, the Slack stand-in and the EventBridge stand-in, and
+// the bot built from its factory over the REAL adapters pointed at them. Each case asserts what
+// is left afterwards: table items, Slack calls, events put.
+
+export type Env = Record<string, string>;
+
+export interface World {
+  dynamo: LocalDynamo;
+  slack: SlackApi;
+  events: LocalEventBridge;
+  log: ReturnType<typeof memoryLogger>;
+  /**
+   * The bot's clock: the wall clock moved ahead by `clockOffsetMinutes`, or `frozenAt`. Slack
+   * signatures always use the wall clock, as Bolt checks them against it.
+   */
+  clockOffsetMinutes: number;
+  frozenAt?: Date;
+  /** A bot with these environment variables on top of the defaults (APPROVER_IDS = Avery). */
+  bot(env?: Env, options?: { random?: () => number }): Bot;
+  /** The build records (no #slots / #request# items). */
+  builds(): Promise<Build[]>;
+  build(buildId: string): Promise<Build | undefined>;
+  slots(): Promise<string[]>;
+  /** What the launch handler records once EC2 answered RunInstances. */
+  launch(buildId: string): Promise<Build>;
+  /** What was put on the bus: (detail-type, detail), all from the bot's source. */
+  bus(): Array<[string, unknown]>;
+  /** Texts of the ephemeral messages sent to `user` (chat.postEphemeral). */
+  ephemerals(user: string): string[];
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Answer {
+  statusCode: number;
+  /** The ack body's text (ephemeral answers to a slash command). */
+  text?: string;
+  responseType?: string;
+}
+
+export interface Bot {
+  deps: BotDeps;
+  handler: SlackLambdaHandler;
+  command(text: string, options?: { user?: string; channel?: string; triggerId?: string; retryNum?: number }): Promise<Answer>;
+  click(actionId: string, buildId: string, user: string, options?: { channel?: string }): Promise<Answer>;
+  /** `/metal-build main abc1234` by Riley (or `user`); the new BuildID. */
+  request(text?: string, user?: string): Promise<string>;
+}
+
+export const DEFAULT_ENV: Env = {
+  SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
+  SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+  APPROVER_IDS: APPROVER,
+};
+
+let triggerCount = 0;
+
+export async function startWorld(): Promise<World> {
+  const [dynamo, slack, events] = await Promise.all([startDynalite(), startSlackApi(), startEventBridge()]);
+  const log = memoryLogger();
+  const eventBridgeClient = new EventBridgeClient({
+    endpoint: events.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const store = new DynamoBuildStore(dynamo.client, dynamo.tableName);
+
+  const world: World = {
+    dynamo,
+    slack,
+    events,
+    log,
+    clockOffsetMinutes: 0,
+    bot(env = {}, options = {}) {
+      const config = parseConfig({ ...DEFAULT_ENV, SLACK_API_URL: slack.url, BUILDS_TABLE: dynamo.tableName, ...env });
+      const deps: BotDeps = {
+        config,
+        credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
+        store: config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable),
+        chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'request' })),
+        bus: new EventBridgeBus(eventBridgeClient, config.eventBusName),
+        clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },
+        log,
+        ...(options.random ? { random: options.random } : {}),
+      };
+      const handler = createHandler(deps);
+      const bot: Bot = {
+        deps,
+        handler,
+        async command(text, o = {}) {
+          const event = slashCommandEvent(
+            { text, user: o.user ?? REQUESTER, channel: o.channel ?? SANDBOX_CHANNEL, triggerId: o.triggerId ?? `trigger-${++triggerCount}` },
+            o.retryNum !== undefined ? { retryNum: o.retryNum } : {},
+          );
+          return invoke(handler, event);
+        },
+        async click(actionId, buildId, user, o = {}) {
+          const event = blockActionEvent({ actionId, value: buildId, user, channel: o.channel ?? SANDBOX_CHANNEL });
+          return invoke(handler, event);
+        },
+        async request(text = 'main abc1234', user = REQUESTER) {
+          const before = new Set((await world.builds()).map((b) => b.BuildID));
+          const a = await bot.command(text, { user });
+          const created = (await world.builds()).filter((b) => !before.has(b.BuildID));
+          if (a.statusCode !== 200 || created.length !== 1) throw new Error(`request failed: ${JSON.stringify(a)}`);
+          return created[0]!.BuildID;
+        },
+      };
+      return bot;
+    },
+    async builds() {
+      return (await dynamo.items()).filter((i) => typeof i.BuildID === 'string' && !i.BuildID.startsWith('#')) as unknown as Build[];
+    },
+    build: (buildId) => store.get(buildId),
+    slots: () => store.slots(),
+    async launch(buildId) {
+      const applied = await applyEvent(
+        store,
+        buildId,
+        { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: new Date().toISOString() },
+        new Date(),
+      );
+      if (applied.outcome !== 'changed') throw new Error(`launch of ${buildId}: ${applied.outcome}`);
+      return applied.build;
+    },
+    bus: () =>
+      events.entries.map((e) => {
+        if (e.source !== 'labapp.metal-build') throw new Error(`unexpected source ${e.source}`);
+        return [e.detailType, e.detail];
+      }),
+    ephemerals: (user) => slack.ephemerals(user).map((e) => e.text),
+    async reset() {
+      await dynamo.reset();
+      slack.reset();
+      events.clear();
+      log.lines.length = 0;
+      world.clockOffsetMinutes = 0;
+      delete world.frozenAt;
+    },
+    async close() {
+      eventBridgeClient.destroy();
+      await Promise.all([dynamo.close(), slack.close(), events.close()]);
+    },
+  };
+  return world;
+}
+
+/** Run the handler as Lambda would and read its answer. */
+export async function invoke(handler: SlackLambdaHandler, event: Parameters<SlackLambdaHandler>[0]): Promise<Answer> {
+  const parsed = parseLambdaResult(await handler(event, lambdaContext()));
+  return {
+    statusCode: parsed.statusCode,
+    ...(parsed.json?.text !== undefined ? { text: parsed.json.text } : {}),
+    ...(parsed.json?.response_type !== undefined ? { responseType: parsed.json.response_type } : {}),
+  };
+}
