@@ -23,7 +23,9 @@ export class Ec2Compute implements Compute {
     try {
       const out = await this.client.send(
         new RunInstancesCommand({
-          LaunchTemplate: { LaunchTemplateId: this.launchTemplateId },
+          // CloudFormation adds a template version on each stack change but leaves the default at
+          // version 1: `$Latest` is the version the stack last wrote.
+          LaunchTemplate: { LaunchTemplateId: this.launchTemplateId, Version: '$Latest' },
           InstanceType: request.instanceType as never,
           ...(request.subnetId ? { SubnetId: request.subnetId } : {}),
           MinCount: 1,

@@ -34,7 +34,7 @@ describe('Ec2Compute', () => {
     const tags = Object.entries(TAGS).map(([Key, Value]) => ({ Key, Value }));
     expect(ec2.runRequests()).toEqual([
       {
-        LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0' },
+        LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0', Version: '$Latest' },
         InstanceType: 'c5n.metal',
         SubnetId: 'subnet-0aaaaaaaaaaaaaaaa',
         MinCount: 1,

@@ -47,7 +47,7 @@ describe('launch (Build Approved)', () => {
       { Key: 'Name', Value: `labapp-metal-build-${build.BuildID}` },
     ];
     expect(run).toEqual({
-      LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID },
+      LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: '$Latest' },
       InstanceType: 'c5n.metal',
       SubnetId: SUBNETS[0],
       MinCount: 1,

@@ -1,0 +1,252 @@
+import { ArnFormat, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { Construct } from 'constructs';
+import { DETAIL_TYPES, RUNNER_SOURCE } from '../core/events';
+import type { Settings } from './settings';
+
+// Everything the bare-metal build machine is made of: its network, its firewall, its launch
+// template and the one role it runs with. DESIGN.md "The flow", "Events", "S3 layout".
+
+/** Canonical's public parameter: resolved by CloudFormation at deploy, so synth needs no lookup. */
+export const UBUNTU_2204_AMI_PARAMETER = '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id';
+
+/** The runner streams each build's log to `<prefix><build-id>` (DESIGN.md "S3 layout"). */
+export const BUILD_LOG_GROUP_PREFIX = '/labapp/metal-builds/';
+
+/** Every machine carries it (launch template and launch); termination rights are scoped by it. */
+export const PROJECT_TAG = { key: 'Project', value: 'labapp' } as const;
+
+/** Ubuntu AMIs (and builder AMIs made from them) boot from /dev/sda1. */
+const ROOT_DEVICE = '/dev/sda1';
+
+/**
+ * Acknowledges cdk-nag's wildcard finding (AwsSolutions-IAM5) for exactly these resources on this
+ * role, each finding by its own ID: a new wildcard elsewhere still fails the check.
+ */
+function acknowledgeWildcards(role: iam.Role, resources: string[], reason: string): void {
+  const stack = Stack.of(role);
+  for (const resource of resources)
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`, reason });
+}
+
+export interface BuildMachineProps {
+  settings: Settings;
+  bus: events.IEventBus;
+  bucket: s3.IBucket;
+  githubSecret?: secretsmanager.ISecret;
+}
+
+export class BuildMachine extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly role: iam.Role;
+  readonly launchTemplate: ec2.LaunchTemplate;
+  readonly imageId: string;
+
+  constructor(scope: Construct, id: string, props: BuildMachineProps) {
+    super(scope, id);
+    const { settings } = props;
+    const stack = Stack.of(this);
+
+    // Public subnets only: the machine reaches GitHub, S3, EventBridge and Session Manager through
+    // the internet gateway with its own public IP. A NAT gateway would cost more per month than a
+    // build and protect nothing the security group does not.
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: settings.logRetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.42.0.0/16'),
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: true }],
+      // The default security group is used by nothing; restricting it would add a custom-resource Lambda.
+      restrictDefaultSecurityGroup: false,
+      // What a machine running third-party build scripts talked to, for an investigation afterwards.
+      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.ALL } },
+    });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: this.vpc,
+      description: 'metal-build machines: no ingress (Session Manager), all egress (git, S3, apt, EventBridge)',
+      allowAllOutbound: true,
+    });
+    for (const cidr of settings.sshAllowedCidrs) {
+      const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
+      this.securityGroup.addIngressRule(peer, ec2.Port.tcp(22), `SSH from ${cidr} (context sshAllowedCidrs)`);
+    }
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'metal-build machine: artifacts, its own Build Phase events, its build log, Session Manager',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    const artifactObjects = ['releases/*', 'builds/*'].map((prefix) => props.bucket.arnForObjects(prefix));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'Artifacts',
+        // AbortMultipartUpload: a failed multi-GB upload removes its parts instead of leaving them billed.
+        actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+        resources: artifactObjects,
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ArtifactListing',
+        // Without ListBucket, S3 answers a missing key with 403 instead of 404, so the runner could not
+        // tell "no such release yet" from "denied" before refusing to overwrite a release.
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['releases/*', 'builds/*'] } },
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'BuildPhaseEventsOnly',
+        actions: ['events:PutEvents'],
+        resources: [props.bus.eventBusArn],
+        // The machine may only speak as the runner, and only say "Build Phase": it cannot forge an
+        // approval or a cancel request.
+        conditions: { StringEquals: { 'events:source': RUNNER_SOURCE, 'events:detail-type': DETAIL_TYPES.phase } },
+      }),
+    );
+    const buildLogGroups = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${BUILD_LOG_GROUP_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'BuildLogs',
+        actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [buildLogGroups],
+      }),
+    );
+    props.githubSecret?.grantRead(this.role);
+    acknowledgeWildcards(
+      this.role,
+      artifactObjects,
+      'Object keys contain the build ID or release version, known only at run time; the role reaches these two prefixes and nothing else in the bucket.',
+    );
+    acknowledgeWildcards(
+      this.role,
+      [buildLogGroups],
+      'One log group per build, named by its build ID at run time; the role reaches /labapp/metal-builds/ groups and no other.',
+    );
+
+    this.imageId = settings.builderAmiId ?? ec2.MachineImage.fromSsmParameter(UBUNTU_2204_AMI_PARAMETER).getImage(this).imageId;
+    const machineImage: ec2.IMachineImage = {
+      getImage: () => ({ imageId: this.imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() }),
+    };
+
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      launchTemplateName: 'labapp-metal-build',
+      versionDescription: 'metal-build machine (the launch function sets type, subnet, tags and user data)',
+      machineImage,
+      role: this.role,
+      securityGroup: this.securityGroup,
+      // IMDSv2 only (a token per session), and one hop: processes on the machine reach the
+      // instance's credentials, a container behind a network bridge on it does not.
+      requireImdsv2: true,
+      httpEndpoint: true,
+      httpPutResponseHopLimit: 1,
+      blockDevices: [
+        {
+          deviceName: ROOT_DEVICE,
+          volume: ec2.BlockDeviceVolume.ebs(settings.config.volumeSizeGb, {
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+            encrypted: true,
+            deleteOnTermination: true,
+          }),
+        },
+      ],
+      // `shutdown -h` at the end of the build (or at the lifetime limit) ends the bill.
+      instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
+    });
+    // User data comes with each launch (it carries the build's parameters); the template has none.
+    (this.launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate).addPropertyDeletionOverride('LaunchTemplateData.UserData');
+    // The launch function names each machine after its build; this is the name until it does.
+    Tags.of(this.launchTemplate).add('Name', 'labapp-metal-build');
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason: 'Session Manager replaces SSH; this AWS-maintained policy is exactly what its agent needs and follows its changes.',
+    });
+  }
+
+  /** RunInstances with this template only, tagging at launch only, passing this role only. */
+  grantLaunch(role: iam.Role): void {
+    const stack = Stack.of(this);
+    const ec2Arn = (resource: string, name: string, account?: string) =>
+      stack.formatArn({ service: 'ec2', resource, resourceName: name, ...(account !== undefined && { account }) });
+    const templateArn = ec2Arn('launch-template', this.launchTemplate.launchTemplateId!);
+    const created = ['instance', 'volume', 'network-interface'].map((r) => ec2Arn(r, '*'));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunInstancesFromTheTemplateOnly',
+        actions: ['ec2:RunInstances'],
+        resources: created,
+        conditions: { ArnLike: { 'ec2:LaunchTemplate': templateArn } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunInstancesNamedResources',
+        actions: ['ec2:RunInstances'],
+        resources: [
+          templateArn,
+          ec2Arn('security-group', this.securityGroup.securityGroupId),
+          ...this.vpc.publicSubnets.map((s) => ec2Arn('subnet', s.subnetId)),
+          // AMIs are regional and have no account in their ARN.
+          ec2Arn('image', this.imageId, ''),
+        ],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagOnLaunchOnly',
+        actions: ['ec2:CreateTags'],
+        resources: created,
+        conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassTheMachineRoleOnly',
+        actions: ['iam:PassRole'],
+        resources: [this.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }),
+    );
+    acknowledgeWildcards(
+      role,
+      created,
+      'RunInstances creates the instance, its volume and its network interface, whose IDs do not exist before the call; the ec2:LaunchTemplate condition (and ec2:CreateAction for tags) limits them to launches from this template.',
+    );
+  }
+
+  /** TerminateInstances on Project=labapp machines; DescribeInstances when the caller must find them. */
+  grantTerminate(role: iam.Role, options: { describe: boolean }): void {
+    const instances = Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'TerminateBuildMachinesOnly',
+        actions: ['ec2:TerminateInstances'],
+        resources: [instances],
+        conditions: { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value } },
+      }),
+    );
+    acknowledgeWildcards(
+      role,
+      [instances],
+      'Machines are launched per build, so their IDs are not known here; the aws:ResourceTag/Project = labapp condition limits termination to build machines.',
+    );
+    if (!options.describe) return;
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    acknowledgeWildcards(role, ['*'], 'ec2:DescribeInstances supports no resource-level permissions: its only resource is "*".');
+  }
+}

@@ -1,0 +1,166 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ConfigError, parseConfig, type Config } from '../core/config';
+
+// The deploy's knobs come from CDK context (`npx cdk deploy -c key=value`, or cdk.json). Every value
+// is checked at synth, all problems in one error, so a bad deploy fails before CloudFormation runs.
+
+/**
+ * Context keys that set a knob the functions read, and the environment variable each becomes
+ * (core/config.ts owns the defaults). A key that is not given leaves the variable unset, so the
+ * default lives in one place.
+ */
+export const CONFIG_CONTEXT_KEYS = {
+  instanceType: 'INSTANCE_TYPE',
+  fallbackInstanceTypes: 'FALLBACK_INSTANCE_TYPES',
+  volumeSize: 'VOLUME_SIZE_GB',
+  maxLifetimeHours: 'MAX_LIFETIME_HOURS',
+  warnAfterHours: 'WARN_AFTER_HOURS',
+  maxExtensionHours: 'MAX_EXTENSION_HOURS',
+  approvalTtlMinutes: 'APPROVAL_TTL_MINUTES',
+  maxConcurrentBuilds: 'MAX_CONCURRENT_BUILDS',
+  approverIds: 'APPROVER_IDS',
+  allowSelfApproval: 'ALLOW_SELF_APPROVAL',
+  allowedChannelIds: 'ALLOWED_CHANNEL_IDS',
+  expectedBuildHours: 'EXPECTED_BUILD_HOURS',
+  transferGb: 'TRANSFER_GB',
+  priceOverrides: 'PRICE_OVERRIDES',
+  repoUrl: 'REPO_URL',
+  artifactBucket: 'ARTIFACT_BUCKET',
+} as const;
+
+/** Context keys that shape the infrastructure itself. */
+export const INFRA_CONTEXT_KEYS = [
+  'createArtifactBucket',
+  'notificationEmail',
+  'sshAllowedCidrs',
+  'builderAmiId',
+  'githubToken',
+  'logRetentionDays',
+] as const;
+
+export const DEFAULT_LOG_RETENTION_DAYS = 30;
+
+export interface Settings {
+  /** Environment variables set from context (validated); unset knobs keep core/config.ts defaults. */
+  knobs: Record<string, string>;
+  /** The configuration the functions will parse, as far as it is known at synth. */
+  config: Config;
+  /** Create the artifact bucket instead of importing `config.artifactBucket` by name. */
+  createArtifactBucket: boolean;
+  /** Only when `artifactBucket` was given: a created bucket then gets this name. */
+  artifactBucketName?: string;
+  notificationEmail?: string;
+  sshAllowedCidrs: string[];
+  builderAmiId?: string;
+  /** Create a Secrets Manager secret for a GitHub token (private repositories). */
+  githubToken: boolean;
+  logRetentionDays: RetentionDays;
+}
+
+export type ContextReader = (key: string) => unknown;
+
+/** A context value as text: `-c` gives strings, cdk.json may give numbers, booleans, lists or objects. */
+function text(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) return value.map(String).join(',');
+  if (typeof value === 'object') return JSON.stringify(value);
+  const s = String(value).trim();
+  return s === '' ? undefined : s;
+}
+
+const list = (value: unknown) =>
+  (text(value) ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+
+function flag(key: string, value: unknown, problems: string[]): boolean {
+  const s = text(value)?.toLowerCase();
+  if (s === undefined || s === 'false') return false;
+  if (s === 'true') return true;
+  problems.push(`${key}: expected true or false, got ${JSON.stringify(value)}`);
+  return false;
+}
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const IPV6_CIDR = /^[0-9a-fA-F:]+:[0-9a-fA-F:]*\/(\d{1,3})$/;
+
+/** Why a CIDR may not reach the machines' SSH port, or undefined when it may. */
+export function sshCidrProblem(cidr: string): string | undefined {
+  const v4 = IPV4_CIDR.exec(cidr);
+  const v6 = v4 ? null : IPV6_CIDR.exec(cidr);
+  if (!v4 && !v6) return `${JSON.stringify(cidr)} is not an IPv4 or IPv6 CIDR such as 203.0.113.7/32`;
+  if (v4 && (v4.slice(1, 5).some((o) => Number(o) > 255) || Number(v4[5]) > 32))
+    return `${JSON.stringify(cidr)} is not a valid IPv4 CIDR`;
+  if (v6 && Number(v6[1]) > 128) return `${JSON.stringify(cidr)} is not a valid IPv6 CIDR`;
+  // A /0 is the whole internet (0.0.0.0/0, ::/0, or any address written with /0): the original
+  // launcher's worst default. Session Manager needs no open port at all.
+  if (Number((v4 ?? v6)![v4 ? 5 : 1]) === 0)
+    return `${cidr} would open SSH to the whole internet; use Session Manager (aws ssm start-session) or your own network's CIDR`;
+  return undefined;
+}
+
+const RETENTION_VALUES = new Set<number>(Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'));
+
+/** Reads and checks every context key; throws one Error naming every problem. */
+export function readSettings(get: ContextReader): Settings {
+  const problems: string[] = [];
+
+  const knobs: Record<string, string> = {};
+  for (const [key, envName] of Object.entries(CONFIG_CONTEXT_KEYS)) {
+    const value = get(key);
+    // An explicit empty list is meaningful for FALLBACK_INSTANCE_TYPES ("no fallback").
+    if (value === '' && envName === 'FALLBACK_INSTANCE_TYPES') knobs[envName] = '';
+    const s = text(value);
+    if (s !== undefined) knobs[envName] = s;
+  }
+
+  let config: Config | undefined;
+  try {
+    // The secret's ARN is only known at deploy time; any value satisfies the check here.
+    config = parseConfig({ ...knobs, SLACK_SECRET_ARN: 'arn:aws:secretsmanager:synth' });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const byEnv = new Map<string, string>(Object.entries(CONFIG_CONTEXT_KEYS).map(([k, e]) => [e, k]));
+    for (const problem of error.problems) {
+      const envName = problem.slice(0, problem.indexOf(':'));
+      const key = byEnv.get(envName);
+      problems.push(key ? `${key} (${envName})${problem.slice(envName.length)}` : problem);
+    }
+  }
+
+  const createArtifactBucket = flag('createArtifactBucket', get('createArtifactBucket'), problems);
+  const githubToken = flag('githubToken', get('githubToken'), problems);
+
+  const notificationEmail = text(get('notificationEmail'));
+  if (notificationEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(notificationEmail))
+    problems.push(`notificationEmail: ${JSON.stringify(notificationEmail)} is not an email address`);
+
+  const sshAllowedCidrs = list(get('sshAllowedCidrs'));
+  for (const cidr of sshAllowedCidrs) {
+    const problem = sshCidrProblem(cidr);
+    if (problem) problems.push(`sshAllowedCidrs: ${problem}`);
+  }
+
+  const builderAmiId = text(get('builderAmiId'));
+  if (builderAmiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(builderAmiId))
+    problems.push(`builderAmiId: ${JSON.stringify(builderAmiId)} is not an AMI ID such as ami-0123456789abcdef0`);
+
+  const retentionText = text(get('logRetentionDays'));
+  const logRetentionDays = retentionText === undefined ? DEFAULT_LOG_RETENTION_DAYS : Number(retentionText);
+  if (!RETENTION_VALUES.has(logRetentionDays))
+    problems.push(
+      `logRetentionDays: CloudWatch Logs accepts ${[...RETENTION_VALUES].filter((d) => d > 0).join(', ')}; got ${JSON.stringify(retentionText)}`,
+    );
+
+  if (problems.length > 0 || config === undefined) throw new Error(`invalid context:\n- ${problems.join('\n- ')}`);
+
+  return {
+    knobs,
+    config,
+    createArtifactBucket,
+    artifactBucketName: knobs.ARTIFACT_BUCKET,
+    notificationEmail,
+    sshAllowedCidrs,
+    builderAmiId,
+    githubToken,
+    logRetentionDays: logRetentionDays as RetentionDays,
+  };
+}

@@ -1,0 +1,329 @@
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { INDEXES, PARTITION_KEY, TABLE_DEFAULT_NAME, TTL_ATTRIBUTE } from '../core/aws/table-schema';
+import { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from '../core/events';
+import { Alarms } from './alarms';
+import { BUILD_LOG_GROUP_PREFIX, BuildMachine } from './build-machine';
+import type { LambdaName } from './bundling';
+import { createFunction, type CodeProvider } from './functions';
+import type { Settings } from './settings';
+
+// The whole system in one account: DESIGN.md "The flow". One stack per account: the table, bus,
+// secrets and functions have fixed names so the operator commands in docs/deploy.md just work.
+
+export const STACK_NAME = 'labapp-metal-build';
+export const SLACK_SECRET_NAME = 'labapp-metal-build/slack';
+export const GITHUB_SECRET_NAME = 'labapp-metal-build/github-token';
+export const TOPIC_NAME = 'labapp-metal-builds';
+
+/**
+ * Exactly what core/aws/dynamo-store.ts calls: no Scan (DESIGN.md: `list` reads StatusIndex), no
+ * DeleteItem, no batch or transaction.
+ */
+export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+
+type EventFunction = Exclude<LambdaName, 'bot'>;
+
+interface FunctionPlan {
+  description: string;
+  memorySize: number;
+  timeout: Duration;
+}
+
+const PLANS: Record<LambdaName, FunctionPlan> = {
+  // 1024 MB buys CPU, and CPU shortens the cold start Slack's 3-second limit includes.
+  bot: { description: 'Slack /metal-build and buttons (Function URL)', memorySize: 1024, timeout: Duration.seconds(10) },
+  launch: { description: 'Build Approved → RunInstances', memorySize: 512, timeout: Duration.minutes(2) },
+  'instance-state': { description: 'EC2 state changes → the build record', memorySize: 512, timeout: Duration.minutes(1) },
+  'build-phase': { description: "The runner's Build Phase events → the build record", memorySize: 512, timeout: Duration.minutes(1) },
+  watchdog: { description: 'Every minute: lifetimes, orphans, stuck builds, stale approvals', memorySize: 512, timeout: Duration.minutes(1) },
+  cancel: { description: 'Build Cancel Requested → TerminateInstances', memorySize: 512, timeout: Duration.minutes(1) },
+};
+
+/**
+ * Retries per EventBridge-invoked function. `target` is EventBridge's delivery retry; `lambda` is
+ * Lambda's retry of a failed asynchronous invocation. A watchdog tick is superseded a minute later,
+ * so it is not retried: a failure goes straight to the queue (and the alarms).
+ */
+const RETRIES: Record<EventFunction, { target: number; targetAge: Duration; lambda: number; lambdaAge: Duration }> = {
+  launch: { target: 8, targetAge: Duration.hours(1), lambda: 2, lambdaAge: Duration.hours(1) },
+  cancel: { target: 8, targetAge: Duration.hours(1), lambda: 2, lambdaAge: Duration.hours(1) },
+  'instance-state': { target: 8, targetAge: Duration.hours(6), lambda: 2, lambdaAge: Duration.hours(6) },
+  'build-phase': { target: 8, targetAge: Duration.hours(6), lambda: 2, lambdaAge: Duration.hours(6) },
+  watchdog: { target: 1, targetAge: Duration.minutes(2), lambda: 0, lambdaAge: Duration.minutes(2) },
+};
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+
+export interface MetalBuildStackProps extends StackProps {
+  settings: Settings;
+  /** Stub code for template tests; without it every function is bundled from its entry file. */
+  code?: CodeProvider;
+}
+
+export class MetalBuildStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly bus: events.EventBus;
+  readonly topic: sns.Topic;
+  readonly slackSecret: secretsmanager.Secret;
+  readonly githubSecret?: secretsmanager.Secret;
+  readonly bucket: s3.IBucket;
+  readonly buildMachine: BuildMachine;
+  readonly functions: Record<LambdaName, lambda.Function>;
+  readonly roles: Record<LambdaName, iam.Role>;
+  readonly deadLetterQueues: Record<EventFunction, sqs.Queue>;
+  readonly functionUrl: lambda.FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: MetalBuildStackProps) {
+    super(scope, id, {
+      description: 'metal-build: Slack ChatOps for bare-metal Hedgehog Lab OVA builds',
+      ...props,
+    });
+    const { settings } = props;
+    Tags.of(this).add('Project', 'labapp');
+
+    this.table = new dynamodb.Table(this, 'Builds', {
+      tableName: TABLE_DEFAULT_NAME,
+      partitionKey: { name: PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      // The build history (costs, who approved what) outlives the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of INDEXES) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...(index.sortKey && { sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING } }),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: settings.config.eventBusName });
+
+    this.topic = new sns.Topic(this, 'Notifications', { topicName: TOPIC_NAME, displayName: 'metal-build', enforceSSL: true });
+    if (settings.notificationEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(settings.notificationEmail));
+
+    // A random signing secret until the real one is filled in: requests fail signature checks
+    // (closed) rather than being verified against a placeholder anyone could read.
+    this.slackSecret = new secretsmanager.Secret(this, 'SlackSecret', {
+      secretName: SLACK_SECRET_NAME,
+      description: 'Slack app credentials for metal-build: {"signingSecret","botToken"}. Fill in after deploy (docs/deploy.md).',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }),
+        generateStringKey: 'signingSecret',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+    Validations.of(this.slackSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Slack issues these credentials; they are rotated in the Slack app settings and pasted here, Secrets Manager cannot rotate them.',
+    });
+    if (settings.githubToken) {
+      this.githubSecret = new secretsmanager.Secret(this, 'GithubToken', {
+        secretName: GITHUB_SECRET_NAME,
+        description: 'GitHub token (plain string) the build machine uses to clone a private repository. Fill in after deploy.',
+        generateSecretString: { excludePunctuation: true, passwordLength: 40 },
+      });
+      Validations.of(this.githubSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'GitHub issues the token; it is rotated on GitHub and pasted here, Secrets Manager cannot rotate it.',
+      });
+    }
+
+    this.bucket = settings.createArtifactBucket ? this.createArtifactBucket(settings) : s3.Bucket.fromBucketName(this, 'Artifacts', settings.config.artifactBucket);
+
+    this.buildMachine = new BuildMachine(this, 'BuildMachine', {
+      settings,
+      bus: this.bus,
+      bucket: this.bucket,
+      githubSecret: this.githubSecret,
+    });
+
+    const environment: Record<string, string> = {
+      ...settings.knobs,
+      BUILDS_TABLE: this.table.tableName,
+      EVENT_BUS_NAME: this.bus.eventBusName,
+      SNS_TOPIC_ARN: this.topic.topicArn,
+      SLACK_SECRET_ARN: this.slackSecret.secretArn,
+      ARTIFACT_BUCKET: this.bucket.bucketName,
+      // The launch template and the cost estimate must agree on the disk.
+      VOLUME_SIZE_GB: String(settings.config.volumeSizeGb),
+      LAUNCH_TEMPLATE_ID: this.buildMachine.launchTemplate.launchTemplateId!,
+      SUBNET_IDS: Fn.join(',', this.buildMachine.vpc.publicSubnets.map((s) => s.subnetId)),
+      // Only the ARN: the launch function hands it to the machine, which alone may read it.
+      ...(this.githubSecret && { GITHUB_SECRET_ARN: this.githubSecret.secretArn }),
+    };
+
+    this.deadLetterQueues = Object.fromEntries(
+      (Object.keys(RETRIES) as EventFunction[]).map((name) => [
+        name,
+        new sqs.Queue(this, `${pascal(name)}Dlq`, {
+          queueName: `labapp-metal-build-${name}-dlq`,
+          encryption: sqs.QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+          retentionPeriod: Duration.days(14),
+        }),
+      ]),
+    ) as Record<EventFunction, sqs.Queue>;
+
+    const names = Object.keys(PLANS) as LambdaName[];
+    this.roles = Object.fromEntries(
+      names.map((name) => [
+        name,
+        new iam.Role(this, `${pascal(name)}Role`, {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+          description: `metal-build ${name} function`,
+        }),
+      ]),
+    ) as Record<LambdaName, iam.Role>;
+
+    this.functions = Object.fromEntries(
+      names.map((name) => {
+        const retries = name === 'bot' ? undefined : RETRIES[name];
+        const fn = createFunction(
+          this,
+          pascal(name),
+          {
+            name,
+            ...PLANS[name],
+            role: this.roles[name],
+            environment,
+            logRetention: settings.logRetentionDays,
+            ...(retries && {
+              asyncFailure: {
+                queue: this.deadLetterQueues[name as EventFunction],
+                retryAttempts: retries.lambda,
+                maxEventAge: retries.lambdaAge,
+              },
+            }),
+          },
+          props.code,
+        );
+        return [name, fn];
+      }),
+    ) as Record<LambdaName, lambda.Function>;
+
+    this.grantPermissions();
+    this.functionUrl = this.functions.bot.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    this.addRules();
+
+    new Alarms(this, 'Alarms', {
+      topic: this.topic,
+      functions: this.functions,
+      deadLetterQueues: this.deadLetterQueues,
+      watchdog: this.functions.watchdog,
+    });
+
+    new CfnOutput(this, 'SlackRequestUrl', {
+      description: 'Paste into the Slack app: slash command /metal-build and Interactivity Request URL',
+      value: Fn.join('', [this.functionUrl.url, 'slack/events']),
+    });
+    new CfnOutput(this, 'BotFunctionUrl', { description: 'The bot function URL', value: this.functionUrl.url });
+    new CfnOutput(this, 'BuildsTableName', { value: this.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
+    new CfnOutput(this, 'NotificationTopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'BuildLogGroupPrefix', { description: 'Each build logs to <prefix><build-id>', value: BUILD_LOG_GROUP_PREFIX });
+    new CfnOutput(this, 'SlackSecretArn', { description: 'Fill in signingSecret and botToken', value: this.slackSecret.secretArn });
+    new CfnOutput(this, 'ArtifactBucketName', { value: this.bucket.bucketName });
+    new CfnOutput(this, 'LaunchTemplateId', { value: this.buildMachine.launchTemplate.launchTemplateId! });
+    if (this.githubSecret) new CfnOutput(this, 'GithubTokenSecretArn', { value: this.githubSecret.secretArn });
+  }
+
+  private createArtifactBucket(settings: Settings): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'Artifacts', {
+      bucketName: settings.artifactBucketName,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [
+        // Branch builds are for testing; releases/ is kept for good.
+        { id: 'expire-branch-builds', prefix: 'builds/', expiration: Duration.days(30), noncurrentVersionExpiration: Duration.days(7) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      // Releases are the product: never deleted with the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Writes come only from the build machine role; CloudTrail data events are the place for an access audit, not a second bucket of access logs.',
+    });
+    return bucket;
+  }
+
+  private grantPermissions(): void {
+    const tableResources = [this.table.tableArn, ...INDEXES.map((index) => `${this.table.tableArn}/index/${index.name}`)];
+    for (const [name, role] of Object.entries(this.roles) as Array<[LambdaName, iam.Role]>) {
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'BuildsTable', actions: TABLE_ACTIONS, resources: tableResources }));
+      // Every function posts to the build's Slack thread.
+      this.slackSecret.grantRead(role);
+      if (name !== 'bot') this.topic.grantPublish(role);
+    }
+    this.roles.bot.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'BotEventsOnly',
+        actions: ['events:PutEvents'],
+        resources: [this.bus.eventBusArn],
+        conditions: {
+          StringEquals: { 'events:source': BOT_SOURCE, 'events:detail-type': [DETAIL_TYPES.approved, DETAIL_TYPES.cancelRequested] },
+        },
+      }),
+    );
+    this.buildMachine.grantLaunch(this.roles.launch);
+    // Launch terminates the machine it just started when the build was cancelled meanwhile.
+    this.buildMachine.grantTerminate(this.roles.launch, { describe: false });
+    this.buildMachine.grantTerminate(this.roles.watchdog, { describe: true });
+    this.buildMachine.grantTerminate(this.roles.cancel, { describe: true });
+  }
+
+  private addRules(): void {
+    const target = (name: EventFunction) =>
+      new targets.LambdaFunction(this.functions[name], {
+        deadLetterQueue: this.deadLetterQueues[name],
+        retryAttempts: RETRIES[name].target,
+        maxEventAge: RETRIES[name].targetAge,
+      });
+    new events.Rule(this, 'BuildApprovedRule', {
+      ruleName: 'labapp-metal-build-approved',
+      eventBus: this.bus,
+      eventPattern: { source: [BOT_SOURCE], detailType: [DETAIL_TYPES.approved] },
+      targets: [target('launch')],
+    });
+    new events.Rule(this, 'CancelRequestedRule', {
+      ruleName: 'labapp-metal-build-cancel-requested',
+      eventBus: this.bus,
+      eventPattern: { source: [BOT_SOURCE], detailType: [DETAIL_TYPES.cancelRequested] },
+      targets: [target('cancel')],
+    });
+    new events.Rule(this, 'BuildPhaseRule', {
+      ruleName: 'labapp-metal-build-phase',
+      eventBus: this.bus,
+      eventPattern: { source: [RUNNER_SOURCE], detailType: [DETAIL_TYPES.phase] },
+      targets: [target('build-phase')],
+    });
+    // AWS sends EC2 state changes to the default bus only.
+    new events.Rule(this, 'InstanceStateRule', {
+      ruleName: 'labapp-metal-build-instance-state',
+      eventPattern: { source: [EC2_SOURCE], detailType: [DETAIL_TYPES.ec2State] },
+      targets: [target('instance-state')],
+    });
+    new events.Rule(this, 'WatchdogSchedule', {
+      ruleName: 'labapp-metal-build-watchdog',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [target('watchdog')],
+    });
+  }
+}
