@@ -1,0 +1,281 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUCKET, BUILD_ID, INSTANCE_ID, LOG_KEY, SHA, removeRuns, runRunner, type RunOptions, type RunResult } from './runner-harness';
+
+// packer/runner.sh run for real by bash, every host command stubbed (test/packer/stub.sh).
+// Each event the runner puts is parsed with core/events.ts's buildPhaseDetail by the harness:
+// a malformed event fails the run's test.
+
+// Each run spawns about a hundred short processes: seconds on an idle machine, much more on a
+// loaded CI runner. The timeouts are for hangs, not for speed.
+const RUN = { timeout: 120_000 };
+
+afterAll(removeRuns);
+
+const s3Key = (key: string) => `${BUCKET}/${key}`;
+const phases = (r: RunResult) => r.events.map((e) => e.phase);
+const gitCall = (r: RunResult, sub: string) => r.calls.filter((c) => c.name === 'git' && c.argv.includes(sub));
+/** Files under the run's folder whose name says an injected command ran. */
+const pwned = (r: RunResult) => (readdirSync(r.dir, { recursive: true }) as string[]).filter((f) => f.includes('pwned'));
+
+/** A failed run: one `failed` event, last, with the log's tail; the log in S3; powered off. */
+function expectFailedRun(r: RunResult, before: string[], message: RegExp) {
+  expect(r.code).not.toBe(0);
+  expect(phases(r)).toEqual([...before, 'failed']);
+  const failed = r.events.at(-1)!;
+  expect(failed.message).toMatch(message);
+  expect(failed.logKey).toBe(LOG_KEY);
+  expect(failed.logTail).toBeTruthy();
+  expect(Buffer.byteLength(failed.logTail!, 'utf8')).toBeLessThanOrEqual(4096);
+  expect(failed.logTail).toContain(failed.message!.slice(0, 60));
+  const uploadedLog = r.s3.get(s3Key(LOG_KEY));
+  expect(uploadedLog).toContain(`FAILED: ${failed.message}`);
+  expect(r.calls.at(-1)).toMatchObject({ name: 'shutdown', argv: ['-h', 'now'] });
+}
+
+describe('runner: a successful branch build', RUN, () => {
+  let r: RunResult;
+  beforeAll(async () => {
+    r = await runRunner({ config: { commit: 'abc1234' } });
+  }, RUN.timeout);
+
+  it('reports cloning, building, uploading, completed, in that order, and exits 0', () => {
+    expect(r.code).toBe(0);
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    for (const e of r.events) expect(e).toMatchObject({ buildId: BUILD_ID, instanceId: INSTANCE_ID });
+    expect(r.events[1]!.actualCommit).toBe(SHA);
+  });
+
+  it('schedules the power-off at the lifetime before anything else, and powers off at the end', () => {
+    expect(r.calls[0]).toMatchObject({ name: 'shutdown', argv: ['-h', '+300'] });
+    expect(r.calls.at(-1)).toMatchObject({ name: 'shutdown', argv: ['-h', 'now'] });
+    expect(r.of('apt-get')).toEqual([]);
+  });
+
+  it('clones the branch, checks out the commit and builds version 0.0.0-<short sha>', () => {
+    expect(gitCall(r, 'clone')[0]!.argv).toEqual([
+      '-c', 'credential.helper=', 'clone', '--quiet', '--branch', 'main', '--', 'https://github.com/afewell-hh/labapp.git', r.srcDir,
+    ]);
+    expect(gitCall(r, 'checkout')[0]!.argv).toEqual(['-C', r.srcDir, 'checkout', '--quiet', '--detach', 'abc1234']);
+    expect(r.of('packer', 'init')[0]).toMatchObject({ cwd: r.srcDir, argv: ['init', 'packer/prewarmed-build.pkr.hcl'] });
+    const build = r.of('packer', 'build')[0]!;
+    expect(build.cwd).toBe(r.srcDir);
+    expect(build.argv).toEqual(expect.arrayContaining(['-force', '-var', 'version=0.0.0-0123456']));
+    expect(build.argv.at(-1)).toBe('packer/prewarmed-build.pkr.hcl');
+  });
+
+  it('publishes the OVA, its checksum and metadata under builds/<build-id>/ and says so in `completed`', () => {
+    const prefix = `builds/${BUILD_ID}/hedgehog-lab-prewarmed-0.0.0-0123456`;
+    const ova = r.s3.get(s3Key(`${prefix}.ova`))!;
+    const sha256 = createHash('sha256').update(ova).digest('hex');
+    expect(r.s3.get(s3Key(`${prefix}.ova.sha256`))).toBe(`${sha256}  hedgehog-lab-prewarmed-0.0.0-0123456.ova\n`);
+    const metadata = JSON.parse(r.s3.get(s3Key(`${prefix}.json`))!) as Record<string, unknown>;
+    expect(metadata).toMatchObject({
+      version: '0.0.0-0123456',
+      buildId: BUILD_ID,
+      branch: 'main',
+      commit: SHA,
+      requestedCommit: 'abc1234',
+      sha256,
+      bytes: Buffer.byteLength(ova),
+      instanceType: 'c5n.metal',
+    });
+    expect(Date.parse(String(metadata.finished))).toBeGreaterThanOrEqual(Date.parse(String(metadata.started)));
+    expect(r.events.at(-1)).toMatchObject({
+      phase: 'completed',
+      actualCommit: SHA,
+      logKey: LOG_KEY,
+      artifact: { bucket: BUCKET, key: `${prefix}.ova`, sha256, bytes: Buffer.byteLength(ova) },
+    });
+    expect(r.events.at(-1)!.durationSeconds).toBeGreaterThanOrEqual(0);
+    expect([...r.s3.keys()].some((k) => k.includes('releases/'))).toBe(false);
+  });
+
+  it('uploads with 100 MB multipart threshold and chunks', () => {
+    const upload = r.of('aws', 's3', 'cp').find((c) => c.argv.at(-1)!.endsWith('.ova'))!;
+    const awsConfig = readFileSync(upload.awsConfigFile, 'utf8');
+    expect(awsConfig).toMatch(/multipart_threshold = 100MB/);
+    expect(awsConfig).toMatch(/multipart_chunksize = 100MB/);
+  });
+
+  it('streams the log to CloudWatch (with a retention) and uploads it to builds/<id>/logs/build.log', () => {
+    const group = `/labapp/metal-builds/${BUILD_ID}`;
+    expect(r.of('aws', 'logs', 'create-log-group')[0]!.argv).toEqual(['logs', 'create-log-group', '--log-group-name', group]);
+    expect(r.of('aws', 'logs', 'put-retention-policy')[0]!.argv).toEqual(expect.arrayContaining(['--retention-in-days', '30']));
+    expect(r.cloudwatch.join('\n')).toContain('metal-build runner starting');
+    expect(r.cloudwatch.join('\n')).toContain('build completed');
+    expect(r.s3.get(s3Key(LOG_KEY))).toContain('event: completed');
+  });
+});
+
+describe('runner: failures', RUN, () => {
+  it.concurrent('at clone: one failed event, log uploaded, power-off, no build', async () => {
+    const r = await runRunner({ fail: ['clone'] });
+    expectFailedRun(r, ['cloning'], /git clone of branch 'main' .* failed \(exit 128\)/);
+    expect(r.events.at(-1)!.logTail).toContain('Remote branch main not found');
+    expect(r.of('packer')).toEqual([]);
+  });
+
+  it.concurrent('at packer: one failed event whose logTail is the end of the log, at most 4 KB', async () => {
+    const r = await runRunner({ fail: ['packer'], packerLines: 500 });
+    expectFailedRun(r, ['cloning', 'building'], /packer build failed \(exit 1\)/);
+    const failed = r.events.at(-1)!;
+    expect(failed.actualCommit).toBe(SHA);
+    expect(failed.logTail).toContain("Build 'qemu.ubuntu' errored");
+    expect(failed.logTail).toContain('état ✓');
+    expect(Buffer.byteLength(failed.logTail!, 'utf8')).toBeGreaterThan(3000);
+    expect(r.of('aws', 's3', 'cp').map((c) => c.argv.at(-1))).toEqual([`s3://${BUCKET}/${LOG_KEY}`]);
+  });
+
+  it.concurrent('at upload: one failed event after uploading', async () => {
+    const r = await runRunner({ fail: ['upload'] });
+    expectFailedRun(r, ['cloning', 'building', 'uploading'], /upload of s3:\/\/.*\.ova failed/);
+    expect(r.events.filter((e) => e.phase === 'completed')).toEqual([]);
+  });
+
+  it.concurrent('without KVM: fails clearly before cloning', async () => {
+    const r = await runRunner({ fail: ['kvm'] });
+    expectFailedRun(r, [], /KVM is not available .*\/dev\/kvm does not exist.*\.metal instance/);
+    expect(gitCall(r, 'clone')).toEqual([]);
+  });
+
+  it.concurrent('with less than 300 GB free: fails clearly before cloning', async () => {
+    const r = await runRunner({ diskGb: 120 });
+    expectFailedRun(r, [], /not enough free disk: 120 GB free .* needs 300 GB/);
+    expect(gitCall(r, 'clone')).toEqual([]);
+  });
+
+  it.concurrent('when stopped by a signal (lifetime reached): one failed event, log uploaded, power-off', async () => {
+    const r = await runRunner({ fail: ['packer-signal'] });
+    expectFailedRun(r, ['cloning', 'building'], /stopped by a signal while packer build/);
+  });
+
+  it.concurrent('still reports when put-events refuses an entry once (retried)', async () => {
+    const r = await runRunner({ fail: ['put-events-once'] });
+    expect(r.code).toBe(0);
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    expect(r.log).toMatch(/put-events for cloning failed \(attempt 1\)/);
+  });
+});
+
+describe('runner: hostile branch and commit values stay inert', RUN, () => {
+  const cases: [string, string][] = [
+    ['$(touch pwned1)', '`touch pwned2`'],
+    ['main;touch pwned3', 'abc1234\ntouch pwned4'],
+    [`it's "quoted"\n$(touch pwned5) && touch pwned6`, `'; touch pwned7; '`],
+  ];
+  it.concurrent.each(cases)('branch %j, commit %j', async (branch, commit) => {
+    const r = await runRunner({ config: { branch, commit } });
+    expect(pwned(r)).toEqual([]);
+    const clone = gitCall(r, 'clone')[0]!.argv;
+    expect(clone[clone.indexOf('--branch') + 1]).toBe(branch);
+    expect(gitCall(r, 'checkout')[0]!.argv.at(-1)).toBe(commit);
+    const metadata = [...r.s3.entries()].find(([k]) => k.endsWith('.json'))![1];
+    expect(JSON.parse(metadata)).toMatchObject({ branch, requestedCommit: commit });
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+  });
+
+  it.concurrent('refuses a value that git would read as an option', async () => {
+    const r = await runRunner({ config: { branch: '--upload-pack=touch pwned' } });
+    expectFailedRun(r, [], /refusing branch .* starts with '-'/);
+    expect(r.of('git')).toEqual([]);
+    expect(pwned(r)).toEqual([]);
+  });
+});
+
+describe('runner: the GitHub token', RUN, () => {
+  const token = `ghp_${'x'.repeat(36)}`;
+  let r: RunResult;
+  beforeAll(async () => {
+    r = await runRunner({ token, config: { githubSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:github-token-AbCdEf' } });
+  }, RUN.timeout);
+
+  it('is read from Secrets Manager at run time and reaches git through GIT_ASKPASS', () => {
+    expect(r.code).toBe(0);
+    expect(r.of('aws', 'secretsmanager', 'get-secret-value')[0]!.argv).toEqual(
+      expect.arrayContaining(['--secret-id', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:github-token-AbCdEf']),
+    );
+    expect(existsSync(join(r.dir, 'stub', 'askpass-ok'))).toBe(true);
+  });
+
+  it('appears in no argument, log, event, S3 object, CloudWatch line or .git/config', () => {
+    for (const call of r.calls) expect(call.argv.join(' ')).not.toContain(token);
+    expect(r.log).not.toContain(token);
+    expect(JSON.stringify(r.events)).not.toContain(token);
+    for (const body of r.s3.values()) expect(body).not.toContain(token);
+    expect(r.cloudwatch.join('\n')).not.toContain(token);
+    expect(readFileSync(join(r.srcDir, '.git', 'config'), 'utf8')).not.toContain(token);
+    expect(readFileSync(join(r.workDir, 'git-askpass'), 'utf8')).not.toContain(token);
+  });
+});
+
+describe('runner: releases', RUN, () => {
+  const releaseRun = (options: RunOptions = {}) => runRunner({ ...options, config: { branch: 'v1.2.3' } });
+
+  it.concurrent('a vX.Y.Z build publishes releases/vX.Y.Z/ with version X.Y.Z', async () => {
+    const r = await releaseRun();
+    expect(r.code).toBe(0);
+    expect(r.of('packer', 'build')[0]!.argv).toContain('version=1.2.3');
+    const keys = [...r.s3.keys()].sort();
+    expect(keys).toEqual(
+      [
+        'releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.json',
+        'releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova',
+        'releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova.sha256',
+        LOG_KEY,
+      ]
+        .map(s3Key)
+        .sort(),
+    );
+    expect(r.events.at(-1)!.artifact!.key).toBe('releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova');
+    expect(r.of('aws', 's3api', 'list-objects-v2')[0]!.argv).toEqual(expect.arrayContaining(['--prefix', 'releases/v1.2.3/']));
+  });
+
+  it.concurrent('an existing release is refused before any build, and nothing is written under releases/', async () => {
+    const r = await releaseRun({ releaseExists: 'always' });
+    expectFailedRun(r, [], /release v1\.2\.3 already exists .* never overwritten/);
+    expect(r.of('packer')).toEqual([]);
+    expect([...r.s3.keys()]).toEqual([s3Key(LOG_KEY)]);
+  });
+
+  it.concurrent('a release that appears during the build is not overwritten either', async () => {
+    const r = await releaseRun({ releaseExists: 'after-build' });
+    expectFailedRun(r, ['cloning', 'building', 'uploading'], /release v1\.2\.3 already exists/);
+    expect(r.of('packer', 'build')).toHaveLength(1);
+    expect([...r.s3.keys()]).toEqual([s3Key(LOG_KEY)]);
+  });
+});
+
+describe('runner: a machine without the builder AMI', RUN, () => {
+  it.concurrent('installs the missing tools (apt, AWS CLI v2, pinned Packer), then builds', async () => {
+    const r = await runRunner({ bare: true });
+    expect(r.code).toBe(0);
+    const install = r.of('apt-get').find((c) => c.argv.includes('install'))!;
+    expect(install.argv.slice(install.argv.indexOf('install') + 1).filter((a) => !a.startsWith('-'))).toEqual([
+      'git', 'unzip', 'cpu-checker', 'qemu-kvm', 'qemu-utils',
+    ]);
+    const downloads = r.of('curl').map((c) => c.argv.at(-1));
+    expect(downloads).toEqual(
+      expect.arrayContaining([
+        'https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip',
+        'https://releases.hashicorp.com/packer/1.11.2/packer_1.11.2_linux_amd64.zip',
+        'https://releases.hashicorp.com/packer/1.11.2/packer_1.11.2_SHA256SUMS',
+      ]),
+    );
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+  });
+
+  it.concurrent('`runner.sh --install-tools` (the AMI build) installs the same tools and the QEMU plugin, and builds nothing', async () => {
+    const r = await runRunner({ bare: true, installTools: true });
+    expect(r.code).toBe(0);
+    expect(r.of('apt-get').find((c) => c.argv.includes('install'))!.argv).toEqual(
+      expect.arrayContaining(['git', 'unzip', 'cpu-checker', 'qemu-kvm', 'qemu-utils']),
+    );
+    expect(r.of('packer', 'plugins')[0]!.argv).toEqual(['plugins', 'install', 'github.com/hashicorp/qemu', 'v1.1.0']);
+    expect(r.of('shutdown')).toEqual([]);
+    expect(r.of('git')).toEqual([]);
+    expect(r.events).toEqual([]);
+  });
+});
