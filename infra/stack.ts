@@ -19,7 +19,7 @@ import { createFunction, type CodeProvider } from './functions';
 import type { Settings } from './settings';
 
 // The whole system in one account: DESIGN.md "The flow". One stack per account: the table, bus,
-// secrets and functions have fixed names so the operator commands in docs/deploy.md just work.
+// secrets and functions have fixed names so the operator commands in README.md "Deploy" just work.
 
 export const STACK_NAME = 'labapp-metal-build';
 export const SLACK_SECRET_NAME = 'labapp-metal-build/slack';
@@ -119,7 +119,7 @@ export class MetalBuildStack extends Stack {
     // (closed) rather than being verified against a placeholder anyone could read.
     this.slackSecret = new secretsmanager.Secret(this, 'SlackSecret', {
       secretName: SLACK_SECRET_NAME,
-      description: 'Slack app credentials for metal-build: {"signingSecret","botToken"}. Fill in after deploy (docs/deploy.md).',
+      description: 'Slack app credentials for metal-build: {"signingSecret","botToken"}. Fill in after deploy (README.md "Deploy").',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }),
         generateStringKey: 'signingSecret',
