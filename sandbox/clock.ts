@@ -1,0 +1,156 @@
+import type { Clock } from '../core/ports';
+
+// Simulated time. The world (EC2, the runner, the watchdog) only moves when the clock steps, and
+// a step runs every task due in it in time order, waiting after each for the deliveries it
+// caused. So "advance 90 minutes" gives the same story as 90 real minutes, in order, and an
+// HTTP answer to /sandbox/clock is only sent once the world has caught up.
+
+export const MINUTE_MS = 60_000;
+/** Wall-clock milliseconds between steps when time runs by itself. */
+const TICK_MS = 250;
+/**
+ * At most this much wall time is made up in one step: a world slower than `speed` (handlers
+ * taking longer than a simulated minute lasts) falls behind instead of piling up a backlog.
+ */
+const MAX_CATCH_UP_MS = 2_000;
+
+type Task = () => void | Promise<void>;
+
+interface Timer {
+  at: number;
+  seq: number;
+  task: Task;
+}
+
+export interface SimulatedClockOptions {
+  start: Date;
+  /** Simulated milliseconds per wall-clock millisecond; 0 = time moves only through `advance`. */
+  speed: number;
+  /** Resolves when everything the last task set in motion (bus deliveries) has finished. */
+  settle?: () => Promise<void>;
+  /** Where a failing task is reported; a failure never stops the clock. */
+  onError?: (error: unknown, what: string) => void;
+}
+
+export class SimulatedClock implements Clock {
+  readonly speed: number;
+  private current: number;
+  private lastMinute: number;
+  private timers: Timer[] = [];
+  private seq = 0;
+  private minuteListeners: Array<(at: Date) => void | Promise<void>> = [];
+  private queue: Promise<void> = Promise.resolve();
+  private busy = false;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private lastWall = Date.now();
+  private readonly settle: () => Promise<void>;
+  private readonly onError: (error: unknown, what: string) => void;
+
+  constructor(options: SimulatedClockOptions) {
+    this.speed = options.speed;
+    this.current = options.start.getTime();
+    this.lastMinute = Math.floor(this.current / MINUTE_MS);
+    this.settle = options.settle ?? (async () => {});
+    this.onError = options.onError ?? (() => {});
+  }
+
+  now(): Date {
+    return new Date(this.current);
+  }
+
+  /** Run `task` once simulated time reaches now + `minutes`. Returns a cancel function. */
+  after(minutes: number, task: Task): () => void {
+    const timer: Timer = { at: this.current + minutes * MINUTE_MS, seq: this.seq++, task };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== timer);
+    };
+  }
+
+  /** Called once for every simulated minute boundary crossed (the watchdog's rate(1 minute)). */
+  everyMinute(listener: (at: Date) => void | Promise<void>): void {
+    this.minuteListeners.push(listener);
+  }
+
+  /** Move simulated time forward by `minutes`, running everything due on the way. */
+  advance(minutes: number): Promise<Date> {
+    return this.enqueue(() => this.stepTo(this.current + minutes * MINUTE_MS)).then(() => this.now());
+  }
+
+  /** Let time run by itself at `speed` (no-op for speed 0). */
+  start(): void {
+    if (this.speed <= 0 || this.ticker) return;
+    this.lastWall = Date.now();
+    this.ticker = setInterval(() => {
+      // A step still running (slow handlers) is not overtaken: the next one makes up the time.
+      if (this.busy) return;
+      const wall = Date.now();
+      const elapsed = Math.min(wall - this.lastWall, MAX_CATCH_UP_MS);
+      this.lastWall = wall;
+      this.enqueue(() => this.stepTo(this.current + elapsed * this.speed)).catch((error: unknown) => this.onError(error, 'step'));
+    }, TICK_MS);
+    this.ticker.unref();
+  }
+
+  stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+
+  /** Resolves once the steps queued so far are done. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(async () => {
+      this.busy = true;
+      try {
+        await this.settle();
+        await step();
+      } finally {
+        this.busy = false;
+      }
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private nextTimer(limit: number): Timer | undefined {
+    let next: Timer | undefined;
+    for (const t of this.timers) {
+      if (t.at > limit) continue;
+      if (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq)) next = t;
+    }
+    return next;
+  }
+
+  private async stepTo(target: number): Promise<void> {
+    for (;;) {
+      const minuteAt = (this.lastMinute + 1) * MINUTE_MS;
+      // Tasks due at a minute boundary run before that minute's watchdog, as a machine that
+      // changed state at 12:00:00 is seen by the 12:00 run.
+      const timer = this.nextTimer(Math.min(target, minuteAt));
+      if (timer) {
+        this.timers = this.timers.filter((t) => t !== timer);
+        this.current = Math.max(this.current, timer.at);
+        await this.run(timer.task, 'timer');
+        continue;
+      }
+      if (minuteAt > target) break;
+      this.current = minuteAt;
+      this.lastMinute += 1;
+      for (const listener of this.minuteListeners) await this.run(() => listener(new Date(minuteAt)), 'minute');
+    }
+    this.current = Math.max(this.current, target);
+  }
+
+  private async run(task: Task, what: string): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      this.onError(error, what);
+    }
+    await this.settle();
+  }
+}

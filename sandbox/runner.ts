@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type { BuildPhaseDetail } from '../core/events';
+import { buildPhaseDetail } from '../core/events';
+import type { Phase } from '../core/build';
+import type { BuildStore } from '../core/ports';
+import type { SimulatedClock } from './clock';
+import type { SimInstance, SimulatedEc2 } from './ec2';
+
+// The on-instance runner, simulated: once its machine is running it reports `Build Phase` events
+// as packer/'s runner does (cloning, building for about 80 minutes, uploading, completed) and
+// then powers the machine off. SANDBOX_OUTCOME decides how the build step ends; it is read when
+// that step ends, so changing it on the page affects builds already running.
+
+export const OUTCOMES = ['success', 'failure', 'hang', 'no-capacity'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export function isOutcome(value: unknown): value is Outcome {
+  return typeof value === 'string' && (OUTCOMES as readonly string[]).includes(value);
+}
+
+/** Minutes after the machine is running. */
+export const TIMELINE = { cloning: 1, building: 3, buildMinutes: 80, uploadMinutes: 5, powerOffAfter: 1 } as const;
+
+export const FAILURE_MESSAGE = 'packer build failed: Script exited with non-zero exit status: 1 (scripts/prewarm.sh)';
+export const FAILURE_LOG_TAIL = [
+  '==> qemu.hedgehog-lab: Provisioning with shell script: scripts/prewarm.sh',
+  '    qemu.hedgehog-lab: + kubectl wait --for=condition=Ready pods --all -A --timeout=600s',
+  '    qemu.hedgehog-lab: pod/fabric-boot-0 condition met',
+  '    qemu.hedgehog-lab: error: timed out waiting for the condition on pods/fabric-ctrl-7d9c5',
+  '==> qemu.hedgehog-lab: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]',
+  "Build 'qemu.hedgehog-lab' errored after 1 hour 20 minutes: Script exited with non-zero exit status: 1",
+  '==> Builds finished but no artifacts were created.',
+].join('\n');
+
+/** About the size of the pre-warmed OVA. */
+const ARTIFACT_BYTES = 29_318_356_992;
+
+export interface SimulatedRunnerOptions {
+  clock: SimulatedClock;
+  ec2: SimulatedEc2;
+  /** Read only, for what the real runner learns from its user data (branch, commit). */
+  store: BuildStore;
+  artifactBucket: string;
+  outcome: () => Outcome;
+  /** PutEvents of one `Build Phase` (source labapp.metal-build.runner). */
+  put: (detail: BuildPhaseDetail) => Promise<void>;
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The full commit the runner "checked out": the requested one, completed to 40 characters. */
+export function checkedOutCommit(branch: string, commit: string | undefined): string {
+  const given = commit?.toLowerCase() ?? '';
+  return (given + sha(`${branch}@${given}`)).slice(0, 40);
+}
+
+/** DESIGN.md "S3 layout". */
+export function artifactKey(buildId: string, branch: string, commit: string): string {
+  const release = /^v(\d+\.\d+\.\d+)$/.exec(branch);
+  if (release) return `releases/${branch}/hedgehog-lab-prewarmed-${release[1]}.ova`;
+  return `builds/${buildId}/hedgehog-lab-prewarmed-0.0.0-${commit.slice(0, 7)}.ova`;
+}
+
+export class SimulatedRunner {
+  constructor(private readonly options: SimulatedRunnerOptions) {}
+
+  /** Called when a machine reaches `running`: the runner's boot. */
+  start(machine: SimInstance): void {
+    const buildId = machine.tags.BuildID;
+    if (!buildId) return;
+    const { clock } = this.options;
+    const startedAt = clock.now();
+    const instanceId = machine.instanceId;
+    const alive = () => this.options.ec2.get(instanceId)?.state === 'running';
+
+    let commit = '';
+    let branch = 'main';
+    const phase = async (p: Phase, extra: Partial<BuildPhaseDetail> = {}) => {
+      const now = clock.now();
+      const detail = buildPhaseDetail.parse({
+        buildId,
+        instanceId,
+        phase: p,
+        at: now.toISOString(),
+        ...extra,
+      });
+      await this.options.put(detail);
+    };
+    const finished = () => ({
+      durationSeconds: Math.round((clock.now().getTime() - startedAt.getTime()) / 1000),
+      logKey: `builds/${buildId}/logs/build.log`,
+    });
+    const powerOff = () => clock.after(TIMELINE.powerOffAfter, () => this.options.ec2.powerOff(instanceId));
+
+    const endOfBuild = async () => {
+      if (!alive()) return;
+      const outcome = this.options.outcome();
+      if (outcome === 'hang') {
+        // Stuck inside the build step: look again in a minute (the outcome may be changed live).
+        clock.after(1, endOfBuild);
+        return;
+      }
+      if (outcome === 'failure') {
+        await phase('failed', { message: FAILURE_MESSAGE, logTail: FAILURE_LOG_TAIL, actualCommit: commit, ...finished() });
+        powerOff();
+        return;
+      }
+      await phase('uploading', { actualCommit: commit, message: 'Uploading the OVA to S3' });
+      clock.after(TIMELINE.uploadMinutes, async () => {
+        if (!alive()) return;
+        const key = artifactKey(buildId, branch, commit);
+        await phase('completed', {
+          actualCommit: commit,
+          artifact: { bucket: this.options.artifactBucket, key, sha256: sha(key), bytes: ARTIFACT_BYTES },
+          ...finished(),
+        });
+        powerOff();
+      });
+    };
+
+    clock.after(TIMELINE.cloning, async () => {
+      if (!alive()) return;
+      const build = await this.options.store.get(buildId);
+      branch = build?.BuildBranch ?? branch;
+      commit = checkedOutCommit(branch, build?.BuildCommit);
+      await phase('cloning', { message: `Cloning ${branch}` });
+    });
+    clock.after(TIMELINE.building, async () => {
+      if (!alive()) return;
+      await phase('building', { actualCommit: commit, message: 'packer build (pre-warmed OVA)' });
+      clock.after(TIMELINE.buildMinutes, endOfBuild);
+    });
+  }
+}

@@ -1,0 +1,234 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { FunctionUrlHandler } from './function-url';
+import { invokeFunctionUrl } from './function-url';
+import type { Outcome } from './runner';
+import { OUTCOMES } from './runner';
+import type { Click } from './slack-platform';
+
+// The sandbox's one HTTP port: the page and its live updates, the bot's Function URL at
+// /slack/events, the Slack Web API stand-in at /api/<method>, and the sandbox's own controls.
+// Every JSON body is parsed with a schema; a bad one is answered 400 with what is wrong.
+
+const PAGE_DIR = new URL('./page/', import.meta.url);
+const PAGE_FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/page.js': { file: 'page.js', type: 'text/javascript; charset=utf-8' },
+  '/page.css': { file: 'page.css', type: 'text/css; charset=utf-8' },
+};
+const MAX_BODY_BYTES = 1024 * 1024;
+/** A longer jump would run the watchdog ten thousand times and more for one request. */
+export const MAX_ADVANCE_MINUTES = 7 * 24 * 60;
+
+export interface SandboxEndpoints {
+  /** Answers /api/<method>; false when it is not one. */
+  slackApi(req: IncomingMessage, res: ServerResponse): boolean;
+  bot: FunctionUrlHandler;
+  /** After the bot answered: the table may have changed. */
+  botAnswered(): void;
+  state(user: string): Promise<unknown>;
+  advance(minutes: number): Promise<Date>;
+  outcome(): Outcome;
+  setOutcome(outcome: Outcome): void;
+  users: readonly string[];
+  channel: string;
+  slash(user: string, text: string): Promise<{ status: number; tookMs: number }>;
+  click(click: Click): Promise<{ status: number; tookMs: number }>;
+  respond(id: string, body: unknown): boolean;
+  onChange(listener: () => void): () => void;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, 'body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
+  const raw = (await readBody(req)).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = raw.trim() === '' ? {} : JSON.parse(raw);
+  } catch {
+    throw new HttpError(400, 'the body is not JSON');
+  }
+  const r = schema.safeParse(parsed);
+  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+const clockBody = z.object({ advanceMinutes: z.number().positive().max(MAX_ADVANCE_MINUTES) });
+const outcomeBody = z.object({ outcome: z.string() });
+
+export interface SandboxRoutes {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Ends the live-update streams. */
+  close(): void;
+}
+
+export function createSandboxRoutes(endpoints: SandboxEndpoints): SandboxRoutes {
+  const user = z.enum(endpoints.users as [string, ...string[]]);
+  const slashBody = z.object({ user, text: z.string().max(4000) });
+  const clickBody = z.object({
+    user,
+    channel: z.string().default(endpoints.channel),
+    messageTs: z.string().regex(/^\d+\.\d+$/),
+    ephemeral: z.boolean().default(false),
+    actionId: z.string().min(1).max(255),
+    blockId: z.string().max(255).optional(),
+    value: z.string().max(2000).optional(),
+    text: z.string().max(200).default(''),
+  });
+
+  const streams = new Set<ServerResponse>();
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  let version = 0;
+  // Many changes land together (a post, an update, a table write): one event per burst.
+  const unsubscribe = endpoints.onChange(() => {
+    version += 1;
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      for (const res of streams) res.write(`event: change\ndata: ${version}\n\n`);
+    }, 50);
+  });
+  const keepAlive = setInterval(() => {
+    for (const res of streams) res.write(': keep-alive\n\n');
+  }, 15_000);
+  keepAlive.unref();
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path.startsWith('/api/')) {
+      if (!endpoints.slackApi(req, res)) json(res, 404, { ok: false, error: 'unknown_method' });
+      return;
+    }
+    if (path === '/slack/events') {
+      if (method !== 'POST') throw new HttpError(405, 'POST only');
+      const body = await readBody(req);
+      await invokeFunctionUrl(endpoints.bot, 'metal-build-bot', req, body, res);
+      endpoints.botAnswered();
+      return;
+    }
+    const page = PAGE_FILES[path];
+    if (page && method === 'GET') {
+      const content = await readFile(new URL(page.file, PAGE_DIR));
+      res.writeHead(200, {
+        'content-type': page.type,
+        'cache-control': 'no-store',
+        // The page draws everything with DOM calls; nothing inline, nothing from elsewhere.
+        'content-security-policy': "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'",
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(content);
+      return;
+    }
+    if (path === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (path === '/sandbox/stream' && method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(`retry: 1000\nevent: change\ndata: ${version}\n\n`);
+      streams.add(res);
+      req.on('close', () => streams.delete(res));
+      return;
+    }
+    if (path === '/sandbox/state' && method === 'GET') {
+      const who = url.searchParams.get('user') ?? endpoints.users[0] ?? '';
+      if (!user.safeParse(who).success) throw new HttpError(400, `unknown user ${JSON.stringify(who)}; one of ${endpoints.users.join(', ')}`);
+      json(res, 200, await endpoints.state(who));
+      return;
+    }
+    if (method !== 'POST') throw new HttpError(404, `no such page: ${path}`);
+    switch (path) {
+      case '/sandbox/clock': {
+        const { advanceMinutes } = await readJson(req, clockBody);
+        const now = await endpoints.advance(advanceMinutes);
+        json(res, 200, { now: now.toISOString() });
+        return;
+      }
+      case '/sandbox/outcome': {
+        const { outcome } = await readJson(req, outcomeBody);
+        if (!(OUTCOMES as readonly string[]).includes(outcome))
+          throw new HttpError(400, `unknown outcome ${JSON.stringify(outcome)}; one of ${OUTCOMES.join(', ')}`);
+        endpoints.setOutcome(outcome as Outcome);
+        json(res, 200, { outcome: endpoints.outcome() });
+        return;
+      }
+      case '/sandbox/slash': {
+        const { user: who, text } = await readJson(req, slashBody);
+        json(res, 200, await endpoints.slash(who, text));
+        return;
+      }
+      case '/sandbox/action': {
+        const click = await readJson(req, clickBody);
+        json(res, 200, await endpoints.click(click));
+        return;
+      }
+    }
+    const response = /^\/sandbox\/response\/([0-9a-f]+)$/.exec(path);
+    if (response?.[1]) {
+      const raw = (await readBody(req)).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        throw new HttpError(400, 'the body is not JSON');
+      }
+      if (!endpoints.respond(response[1], body)) throw new HttpError(404, 'unknown response_url');
+      json(res, 200, { ok: true });
+      return;
+    }
+    throw new HttpError(404, `no such endpoint: ${method} ${path}`);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : 500;
+      const message = error instanceof Error ? error.message : String(error);
+      if (!res.headersSent) json(res, status, { error: message });
+      else res.end();
+    });
+  };
+  const close = () => {
+    unsubscribe();
+    clearInterval(keepAlive);
+    if (pending) clearTimeout(pending);
+    for (const res of streams) res.end();
+    streams.clear();
+  };
+  return { handle, close };
+}
