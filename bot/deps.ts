@@ -35,8 +35,17 @@ export async function loadBotDeps(env: Readonly<Record<string, string | undefine
     credentials,
     store: new DynamoBuildStore(getDynamoClient('request'), config.buildsTable),
     chat: new SlackChat(webClient),
-    bus: new EventBridgeBus(getEventBridgeClient('request'), config.eventBusName),
+    bus: lazyBus(config.eventBusName),
     clock: systemClock,
     log: createLogger({ fn: 'bot' }),
   };
+}
+
+/**
+ * Only approvals and cancellations put events: the EventBridge client (a few ms to build) is
+ * built on the first put, not on every cold start (`npm run bench` measures the command's).
+ */
+function lazyBus(busName: string): Bus {
+  let bus: Bus | undefined;
+  return { put: (event) => (bus ??= new EventBridgeBus(getEventBridgeClient('request'), busName)).put(event) };
 }

@@ -1,4 +1,5 @@
 import type { Build } from '../core/build';
+import { isActive } from '../core/build';
 import { newBuildId } from '../core/build-id';
 import { usd } from '../core/cost';
 import type { Logger } from '../core/ports';
@@ -48,12 +49,22 @@ export async function requestBuild(deps: BotDeps, request: BuildRequest): Promis
   }
 }
 
+/**
+ * The builds already running, for the card: those holding a concurrency slot (approved or with
+ * a machine), which is also what limits this one. One read when nothing runs, where the five
+ * StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
+ */
+async function runningBuilds(store: BotDeps['store']): Promise<Build[]> {
+  const holders = await Promise.all((await store.slots()).map((id) => store.get(id)));
+  return holders.filter((b): b is Build => b !== undefined && isActive(b.Status) && b.Status !== 'awaiting_approval');
+}
+
 async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: string, now: Date, log: Logger): Promise<string> {
   const { config, store, chat } = deps;
   const estimate = quote(config);
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
   if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
-  const running = (await store.active()).filter((b) => b.Status !== 'awaiting_approval');
+  const running = await runningBuilds(store);
   const card = (b: Build) => buildCard(b, { config, now, running });
 
   let build: Build = {

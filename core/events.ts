@@ -1,18 +1,9 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { INSTANCE_STATES, PHASES } from './build';
 
 // DESIGN.md "Events": the bus contract. Every inbound event is parsed once with these schemas.
 
-export const BOT_SOURCE = 'labapp.metal-build';
-export const RUNNER_SOURCE = 'labapp.metal-build.runner';
-export const EC2_SOURCE = 'aws.ec2';
-
-export const DETAIL_TYPES = {
-  approved: 'Build Approved',
-  cancelRequested: 'Build Cancel Requested',
-  phase: 'Build Phase',
-  ec2State: 'EC2 Instance State-change Notification',
-} as const;
+export { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from './event-names';
 
 const buildId = z.string().regex(/^build-\d{8}-\d{6}-[a-z0-9]{4}$/, 'not a BuildID');
 const isoTime = z.iso.datetime({ offset: true });

@@ -20,6 +20,12 @@ export type UpdateResult =
 
 export type ClaimResult = { claimed: true } | { claimed: false; buildId: string };
 
+export interface ByStatusOptions {
+  limit?: number;
+  createdBefore?: string;
+  createdSince?: string;
+}
+
 export interface BuildStore {
   /** Slack retry deduplication: `#request#<triggerId>` written with attribute_not_exists, TTL 1 day. */
   claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult>;
@@ -30,8 +36,11 @@ export interface BuildStore {
   update(buildId: string, guard: Guard, set: Partial<Build>): Promise<UpdateResult>;
   /** One InstanceIndex query. */
   findByInstance(instanceId: string): Promise<Build | undefined>;
-  /** Newest first from StatusIndex; `createdBefore` bounds CreatedAt (exclusive) for age queries. */
-  byStatus(status: Status, options?: { limit?: number; createdBefore?: string }): Promise<Build[]>;
+  /**
+   * Newest first from StatusIndex; `createdBefore` bounds CreatedAt (exclusive) for age queries,
+   * `createdSince` (inclusive) keeps old history out of the read: it is part of the key condition.
+   */
+  byStatus(status: Status, options?: ByStatusOptions): Promise<Build[]>;
   /** Every build in an active status (a handful: bounded by concurrency and approval TTL). */
   active(): Promise<Build[]>;
   /** The newest `limit` builds across statuses, a few per status merged: no Scan. */

@@ -7,7 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { ESBUILD_OPTIONS, LAMBDA_ENTRIES, type LambdaName } from './bundling';
+import { ESBUILD_OPTIONS, LAMBDA_ENTRIES, RUNTIME_NODE_OPTIONS, type LambdaName } from './bundling';
 
 /**
  * The newest Node.js runtime aws-cdk-lib offers (a test fails when a newer one appears, so the
@@ -33,6 +33,7 @@ export function nodejsBundling(): BundlingOptions {
     sourceMap: ESBUILD_OPTIONS.sourcemap,
     // Empty: the AWS SDK is bundled (a pinned, tested version), not taken from the runtime.
     externalModules: ESBUILD_OPTIONS.external,
+    mainFields: ESBUILD_OPTIONS.mainFields,
     logLevel: LOG_LEVELS[ESBUILD_OPTIONS.logLevel],
     esbuildArgs: { '--legal-comments': ESBUILD_OPTIONS.legalComments },
     // The installed esbuild bundles locally: no Docker, no network.
@@ -71,8 +72,8 @@ export function createFunction(scope: Construct, id: string, spec: FunctionSpec,
     role: spec.role,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
-    // Source maps turn minified stack traces back into file:line.
-    environment: { ...spec.environment, NODE_OPTIONS: '--enable-source-maps' },
+    // Source maps turn minified stack traces back into file:line; not in the bot (see RUNTIME_NODE_OPTIONS).
+    environment: { ...spec.environment, ...(RUNTIME_NODE_OPTIONS[spec.name] ? { NODE_OPTIONS: RUNTIME_NODE_OPTIONS[spec.name] } : {}) },
     ...(spec.asyncFailure && {
       deadLetterQueue: spec.asyncFailure.queue,
       retryAttempts: spec.asyncFailure.retryAttempts,

@@ -3,7 +3,7 @@ import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from 
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Build, Status } from '../build';
 import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '../build';
-import type { BuildStore, ClaimResult, UpdateResult } from '../ports';
+import type { BuildStore, ByStatusOptions, ClaimResult, UpdateResult } from '../ports';
 import type { Guard } from '../transition';
 import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
 
@@ -223,12 +223,18 @@ export class DynamoBuildStore implements BuildStore {
     return builds.sort(newestFirst)[0];
   }
 
-  async byStatus(status: Status, options: { limit?: number; createdBefore?: string } = {}): Promise<Build[]> {
+  async byStatus(status: Status, options: ByStatusOptions = {}): Promise<Build[]> {
     if (options.limit !== undefined && options.limit <= 0) return [];
+    const { createdBefore, createdSince } = options;
     const x = new Expression();
+    const createdAt = () => x.name(STATUS_INDEX.sortKey ?? 'CreatedAt');
     let keyCondition = `${x.name(STATUS_INDEX.partitionKey)} = ${x.value(status)}`;
-    if (options.createdBefore !== undefined)
-      keyCondition += ` AND ${x.name(STATUS_INDEX.sortKey ?? 'CreatedAt')} < ${x.value(options.createdBefore)}`;
+    // A query takes one sort-key condition, so both bounds are one BETWEEN (inclusive). CreatedAt
+    // is always toISOString() (millisecond precision): `< before` is `<= before − 1 ms`.
+    if (createdSince !== undefined && createdBefore !== undefined)
+      keyCondition += ` AND ${createdAt()} BETWEEN ${x.value(createdSince)} AND ${x.value(new Date(Date.parse(createdBefore) - 1).toISOString())}`;
+    else if (createdSince !== undefined) keyCondition += ` AND ${createdAt()} >= ${x.value(createdSince)}`;
+    else if (createdBefore !== undefined) keyCondition += ` AND ${createdAt()} < ${x.value(createdBefore)}`;
     return this.query(
       { IndexName: STATUS_INDEX.name, KeyConditionExpression: keyCondition, ScanIndexForward: false, ...x.parts() },
       options.limit,

@@ -1,6 +1,6 @@
 import type { EventBridgeClient, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { BOT_SOURCE } from '../events';
+import { BOT_SOURCE } from '../event-names';
 import type { Bus, BusEvent } from '../ports';
 
 // The Bus port on EventBridge. PutEvents answers 200 even when it refuses an entry, so the

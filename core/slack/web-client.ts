@@ -1,4 +1,5 @@
 import { LogLevel, WebClient } from '@slack/web-api';
+import { httpFetch } from './http-fetch';
 
 // One WebClient per container, configured for where it runs. The bot answers Slack inside 3 s
 // including a cold start, so a slow or rate-limited call fails fast there instead of retrying
@@ -27,6 +28,8 @@ export function createSlackWebClient(options: SlackWebClientOptions): WebClient 
   return new WebClient(options.token, {
     slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`,
     logLevel: LogLevel.ERROR,
+    // Not Node's fetch: loading it costs every cold start (see http-fetch.ts).
+    fetch: httpFetch,
     timeout: profile.timeout,
     retryConfig: { ...profile.retryConfig },
     rejectRateLimitedCalls: profile.rejectRateLimitedCalls,

@@ -127,9 +127,11 @@ describe('/metal-build <branch> [commit]', () => {
     expect(build?.BuildCommit).toBeUndefined();
   });
 
-  it('lists the builds already running on the card', async () => {
+  it('lists the builds already running (holding a slot) on the card', async () => {
     const bot = world.bot();
     const first = await bot.request();
+    // As an approval does: the slot, then the status.
+    await world.dynamo.store.takeSlot(first, 1);
     await world.dynamo.store.update(first, { status: ['awaiting_approval'] }, { Status: 'approved', Approver: 'U0APPROVER' });
     await bot.command('feature/x');
     const second = world.slack.messages(SANDBOX_CHANNEL)[1];

@@ -252,6 +252,16 @@ describe.each([
       expect(ids(await store.byStatus('completed', { createdBefore: at(0) }))).toEqual([]);
     });
 
+    it('byStatus: createdSince (inclusive), alone and with createdBefore and a limit', async () => {
+      await seed();
+      for (let i = 7; i <= 12; i++) await store.create(aBuild({ BuildID: id(i), Status: 'completed', CreatedAt: at(i) }));
+      expect(ids(await store.byStatus('completed', { createdSince: at(10) }))).toEqual([id(12), id(11), id(10)]);
+      expect(ids(await store.byStatus('completed', { createdSince: at(9), limit: 2 }))).toEqual([id(12), id(11)]);
+      expect(ids(await store.byStatus('completed', { createdSince: at(4), createdBefore: at(9) }))).toEqual([id(8), id(7), id(5)]);
+      expect(ids(await store.byStatus('completed', { createdSince: at(4), createdBefore: at(9), limit: 2 }))).toEqual([id(8), id(7)]);
+      expect(ids(await store.byStatus('completed', { createdSince: at(13) }))).toEqual([]);
+    });
+
     it('active: every active status, newest first, nothing final', async () => {
       await seed();
       expect(ids(await store.active())).toEqual([id(6), id(4), id(2)]);

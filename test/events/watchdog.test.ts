@@ -285,22 +285,29 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
     expect(world.replies(second)).toHaveLength(1);
   });
 
-  it('its cost does not grow with history: queries and reads only, the same count with 30 old builds', async () => {
+  it('its cost does not grow with history: queries and reads only, the same count and items read with 30 old builds', async () => {
     const client = localDynamoClient(world.dynamo.endpoint);
     const commands: string[] = [];
+    let itemsRead = 0;
     client.middlewareStack.add((next, context) => async (args) => {
       commands.push(String(context.commandName));
-      return next(args);
+      const result = await next(args);
+      itemsRead += context.commandName === 'GetItemCommand' ? 1 : ((result.output as { ScannedCount?: number }).ScannedCount ?? 0);
+      return result;
     }, { step: 'initialize', name: 'recordCommands' });
     const store = new DynamoBuildStore(client, world.dynamo.tableName);
     await world.seed(aLaunchedBuild('building'));
     world.clock.minutesAfterT0(33);
     await createHandler({ ...world.deps, store })(scheduled(at(33)));
     const before = commands.splice(0);
+    const readBefore = itemsRead;
+    itemsRead = 0;
     for (let i = 0; i < 30; i++)
       await world.seed(aBuild({ BuildID: `build-20261101-000000-${i.toString(36).padStart(4, '0')}`, CreatedAt: `2026-11-01T00:${String(i).padStart(2, '0')}:00.000Z`, Status: 'completed', NotifiedStatus: 'completed' }));
     await createHandler({ ...world.deps, store })(scheduled(at(33)));
     expect(commands).toEqual(before);
+    // The old builds are outside every key condition (the catch-up reads the last two days only).
+    expect(itemsRead).toBe(readBefore);
     expect(new Set(commands)).toEqual(new Set(['GetItemCommand', 'QueryCommand']));
     client.destroy();
   });

@@ -237,6 +237,13 @@ describe('functions', () => {
     base.template.allResourcesProperties('AWS::Lambda::Function', { Runtime: `nodejs${newest}.x`, Architectures: ['arm64'] });
   });
 
+  it('run with source maps, except the bot (its cold start; see RUNTIME_NODE_OPTIONS)', () => {
+    for (const name of NAMES) {
+      const env = (functionProps(base, name).props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env.NODE_OPTIONS, name).toBe(name === 'bot' ? undefined : '--enable-source-maps');
+    }
+  });
+
   it('are bundled with infra/bundling.ts: CommonJS, the SDK inside, minified, source maps, no Docker', () => {
     expect(nodejsBundling()).toEqual({
       format: OutputFormat.CJS,
@@ -244,6 +251,7 @@ describe('functions', () => {
       minify: true,
       sourceMap: true,
       externalModules: [],
+      mainFields: ['module', 'main'],
       logLevel: 'warning',
       esbuildArgs: { '--legal-comments': 'none' },
       forceDockerBundling: false,

@@ -1,6 +1,6 @@
 import type { Build, Status } from '../../core/build';
 import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../core/build';
-import type { BuildStore, ClaimResult, UpdateResult } from '../../core/ports';
+import type { BuildStore, ByStatusOptions, ClaimResult, UpdateResult } from '../../core/ports';
 import type { Guard } from '../../core/transition';
 
 // The BuildStore in memory, for unit tests: the same semantics as DynamoBuildStore (the contract
@@ -64,10 +64,15 @@ export class MemoryBuildStore implements BuildStore {
     return found && copy(found);
   }
 
-  async byStatus(status: Status, options: { limit?: number; createdBefore?: string } = {}): Promise<Build[]> {
-    const { limit, createdBefore } = options;
+  async byStatus(status: Status, options: ByStatusOptions = {}): Promise<Build[]> {
+    const { limit, createdBefore, createdSince } = options;
     const builds = [...this.builds.values()]
-      .filter((b) => b.Status === status && (createdBefore === undefined || b.CreatedAt < createdBefore))
+      .filter(
+        (b) =>
+          b.Status === status &&
+          (createdBefore === undefined || b.CreatedAt < createdBefore) &&
+          (createdSince === undefined || b.CreatedAt >= createdSince),
+      )
       .sort(newestFirst);
     return copy(limit === undefined ? builds : builds.slice(0, Math.max(0, limit)));
   }

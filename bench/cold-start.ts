@@ -1,0 +1,199 @@
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { RUNTIME_NODE_OPTIONS } from '../infra/bundling';
+import { parseLambdaResult, slashCommandEvent } from '../test/support/slack-request';
+import type { LocalWorld } from './local-world';
+import { median, round } from './stats';
+
+// Measurement 2: a cold start as Lambda does one. A fresh `node` process (NODE_OPTIONS as the
+// stack sets it for the bot) requires the CommonJS bundle, calls `handler(event, context)` once with a
+// signed `/metal-build main abc1234`, and prints the answer. The time is taken by this process
+// from spawn to the answer's arrival: process start, module load, the first request (the bot's
+// includes its config, clients, a DynamoDB claim, the active-build queries, chat.postMessage
+// and the record's write). The bot and the minimal app alternate, so drift hits both alike.
+
+export interface ColdRun {
+  /** Spawn to answer, as seen from here. */
+  totalMs: number;
+  /** Inside the child: `require` of the bundle. */
+  loadMs: number;
+  /** Inside the child: the first `handler` call. */
+  firstRequestMs: number;
+  /** The child's CPU time (user + system) up to the answer: less sensitive to a busy machine than wall time. */
+  cpuMs: number;
+}
+
+export interface ColdStartFigures {
+  runs: number;
+  medianMs: number;
+  medianLoadMs: number;
+  medianFirstRequestMs: number;
+  medianCpuMs: number;
+  samples: number[];
+}
+
+export interface ColdStartResult {
+  bot: ColdStartFigures;
+  minimal: ColdStartFigures;
+  nodeOptions: string;
+  /** Runs that answered with an error and were run again (0 on a machine that is not saturated). */
+  failedRuns: number;
+}
+
+/** What the bot's Lambda runs with (infra/functions.ts); the minimal app is run the same way. */
+export const LAMBDA_NODE_OPTIONS = RUNTIME_NODE_OPTIONS.bot;
+
+const MARK = 'BENCH_RESULT ';
+
+// The child, as plain CommonJS (no tsx: its loader would be part of the measurement). The
+// preamble refuses non-loopback sockets, as bench/loopback-only.ts does in this process.
+const CHILD = `
+const net = require('node:net');
+const refused = [];
+const connect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function (...args) {
+  let o = Array.isArray(args[0]) ? args[0][0] : args[0];
+  const host = typeof o === 'object' && o !== null ? (o.path ? undefined : o.host ?? 'localhost')
+    : typeof args[1] === 'string' ? args[1] : typeof o === 'string' ? undefined : 'localhost';
+  if (host !== undefined && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    refused.push(host);
+    throw new Error('refused a connection to ' + host);
+  }
+  return connect.apply(this, args);
+};
+const { performance } = require('node:perf_hooks');
+const context = {
+  callbackWaitsForEmptyEventLoop: true, functionName: 'metal-build-bench', functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:metal-build-bench', memoryLimitInMB: '512',
+  awsRequestId: 'bench', logGroupName: '/aws/lambda/metal-build-bench', logStreamName: 'bench',
+  getRemainingTimeInMillis: () => 10000, done() {}, fail() {}, succeed() {},
+};
+const report = (o) => process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify({ ...o, refused }) + '\\n');
+const t0 = performance.now();
+const { handler } = require(process.env.BENCH_BUNDLE);
+const t1 = performance.now();
+handler(JSON.parse(process.env.BENCH_EVENT), context).then(
+  (result) => {
+    const cpu = process.cpuUsage();
+    report({ result, loadMs: t1 - t0, firstRequestMs: performance.now() - t1, cpuMs: (cpu.user + cpu.system) / 1000 });
+    process.exit(0);
+  },
+  (error) => { report({ error: String((error && error.stack) || error) }); process.exit(1); },
+);
+`;
+
+interface ChildReport {
+  result?: unknown;
+  error?: string;
+  loadMs?: number;
+  firstRequestMs?: number;
+  cpuMs?: number;
+  refused: string[];
+}
+
+interface ChildRun {
+  totalMs: number;
+  report: ChildReport;
+  /** The child's own log lines, for a failed run's error. */
+  logs: string;
+}
+
+function runChild(bundle: string, event: LambdaFunctionURLEvent, env: Record<string, string>, nodeOptions: string): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(process.execPath, ['-e', CHILD], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...env,
+        NODE_OPTIONS: nodeOptions,
+        BENCH_BUNDLE: bundle,
+        BENCH_EVENT: JSON.stringify(event),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    let answered: Omit<ChildRun, 'logs'> | undefined;
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (answered) return;
+      const line = out.split('\n').find((l) => l.startsWith(MARK));
+      // The answer's line is complete once the newline after it has arrived.
+      if (line && out.includes(`${line}\n`)) answered = { totalMs: performance.now() - start, report: JSON.parse(line.slice(MARK.length)) as ChildReport };
+    });
+    child.stderr.on('data', (chunk: string) => {
+      err += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (answered && code === 0) resolve({ ...answered, logs: `${out}${err}` });
+      else reject(new Error(`cold-start child for ${bundle} exited ${code}: ${answered?.report.error ?? ''}\n${err.slice(-2000)}`));
+    });
+  });
+}
+
+export type AnswerCheck = (text: string | undefined) => boolean;
+
+export async function coldRun(bundle: string, world: LocalWorld, check: AnswerCheck, nodeOptions: string = LAMBDA_NODE_OPTIONS): Promise<ColdRun> {
+  const event = slashCommandEvent({ text: 'main abc1234' });
+  const { totalMs, report, logs } = await runChild(bundle, event, world.env, nodeOptions);
+  if (report.refused.length > 0) throw new Error(`cold start of ${bundle} tried the network: ${report.refused.join(', ')}`);
+  const answer = parseLambdaResult(report.result as Parameters<typeof parseLambdaResult>[0]);
+  if (answer.statusCode !== 200 || !check(answer.json?.text))
+    throw new Error(`cold start of ${bundle} answered ${answer.statusCode} ${answer.text.slice(0, 300)}\n${logs.slice(-3000)}`);
+  return { totalMs, loadMs: report.loadMs ?? 0, firstRequestMs: report.firstRequestMs ?? 0, cpuMs: report.cpuMs ?? 0 };
+}
+
+function figures(runs: ColdRun[]): ColdStartFigures {
+  return {
+    runs: runs.length,
+    medianMs: round(median(runs.map((r) => r.totalMs))),
+    medianLoadMs: round(median(runs.map((r) => r.loadMs))),
+    medianFirstRequestMs: round(median(runs.map((r) => r.firstRequestMs))),
+    medianCpuMs: round(median(runs.map((r) => r.cpuMs))),
+    samples: runs.map((r) => round(r.totalMs)),
+  };
+}
+
+export const BOT_ANSWER: AnswerCheck = (text) => text?.startsWith('Requested build-') === true;
+export const MINIMAL_ANSWER: AnswerCheck = (text) => text === 'ok';
+
+/**
+ * `afterBotRun` runs untimed between runs (the bench expires the request just made, so every
+ * run meets the same table). One untimed run of each first fills the page cache.
+ */
+export async function measureColdStarts(
+  world: LocalWorld,
+  bundles: { bot: string; minimal: string },
+  runs: number,
+  afterBotRun: () => Promise<void>,
+  nodeOptions: string = LAMBDA_NODE_OPTIONS,
+): Promise<ColdStartResult> {
+  const bot: ColdRun[] = [];
+  const minimal: ColdRun[] = [];
+  let failed = 0;
+  // A run whose answer is an error (on a saturated machine the bot's 900 ms DynamoDB timeout can
+  // pass) is counted, reported and run again; three in a row end the bench.
+  const attempt = async (run: () => Promise<ColdRun>): Promise<ColdRun> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await run();
+      } catch (error) {
+        if (tries >= 3) throw error;
+        failed++;
+      }
+    }
+  };
+  for (let i = -1; i < runs; i++) {
+    const b = await attempt(() => coldRun(bundles.bot, world, BOT_ANSWER, nodeOptions));
+    await afterBotRun();
+    const m = await attempt(() => coldRun(bundles.minimal, world, MINIMAL_ANSWER, nodeOptions));
+    if (i < 0) continue;
+    bot.push(b);
+    minimal.push(m);
+  }
+  return { bot: figures(bot), minimal: figures(minimal), nodeOptions, failedRuns: failed };
+}

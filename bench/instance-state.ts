@@ -1,0 +1,88 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DynamoBuildStore } from '../core/aws/dynamo-store';
+import { createLogger } from '../core/aws/logger';
+import { parseConfig } from '../core/config';
+import type { Compute, Notifier } from '../core/ports';
+import { SlackChat } from '../core/slack/chat';
+import { createSlackWebClient } from '../core/slack/web-client';
+import type { EventDeps } from '../events/deps';
+import { createHandler } from '../events/instance-state';
+import type { LocalWorld } from './local-world';
+import type { WatchdogTables } from './watchdog';
+import { median, percentile, round, timed } from './stats';
+
+// Measurement 5: every EC2 state change of the account reaches instance-state, almost all of
+// them for instances that are not ours. Each costs one InstanceIndex query that finds nothing;
+// measured per event over the history tables (the index holds every past build's instance).
+
+export interface InstanceStateFigures {
+  historical: number;
+  events: number;
+  itemsReadPerEvent: number;
+  requestsPerEvent: number;
+  medianMs: number;
+  p99Ms: number;
+}
+
+const WARMUP = 25;
+const STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'] as const;
+const silent = createLogger({}, () => {});
+
+/** An EventBridge delivery of EC2's state change for an instance of someone else's. */
+export function foreignInstanceEvent(i: number): Record<string, unknown> {
+  const instanceId = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'EC2 Instance State-change Notification',
+    source: 'aws.ec2',
+    account: '000000000000',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [`arn:aws:ec2:us-east-1:000000000000:instance/${instanceId}`],
+    detail: { 'instance-id': instanceId, state: STATES[i % STATES.length] },
+  };
+}
+
+const nothing = (what: string) => () => {
+  throw new Error(`bench: instance-state used ${what} for an unknown instance`);
+};
+
+export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTables, events: number): Promise<InstanceStateFigures[]> {
+  const figures: InstanceStateFigures[] = [];
+  const compute: Compute = { launch: nothing('EC2'), terminate: nothing('EC2'), listTagged: nothing('EC2') };
+  const notifier: Notifier = { notify: nothing('SNS') };
+  for (const table of seeded.tables) {
+    const deps: EventDeps = {
+      config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName }),
+      store: new DynamoBuildStore(seeded.client, table.tableName),
+      chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
+      compute,
+      notifier,
+      clock: { now: () => new Date() },
+      log: silent,
+    };
+    const handler = createHandler(deps);
+    const times: number[] = [];
+    let items = 0;
+    let requests = 0;
+    for (let i = -WARMUP; i < events; i++) {
+      const event = foreignInstanceEvent(i);
+      seeded.counter.reset();
+      const ms = await timed(() => handler(event));
+      if (i < 0) continue;
+      times.push(ms);
+      items += seeded.counter.items;
+      requests += seeded.counter.requests;
+    }
+    figures.push({
+      historical: table.historical,
+      events,
+      itemsReadPerEvent: round(items / events),
+      requestsPerEvent: round(requests / events),
+      medianMs: round(median(times)),
+      p99Ms: round(percentile(times, 99)),
+    });
+  }
+  return figures;
+}
