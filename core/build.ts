@@ -62,6 +62,15 @@ export interface Build {
   ArtifactBytes?: number;
   LogKey?: string;
   NotifiedStatus?: Status;
+  /**
+   * A lease on the thread message of one status (not in DESIGN.md's table; added): the handler
+   * about to post it writes these first, so two handlers that see the same change at once (the
+   * watchdog's forced end and EC2's shutting-down) post one message, not two. A lease older
+   * than NOTICE_LEASE_SECONDS is free again, so a crash between lease and post delays the
+   * message, never loses it.
+   */
+  NotifyingStatus?: Status;
+  NotifyingSince?: string;
   ExpirationTime?: number;
 }
 

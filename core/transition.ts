@@ -30,9 +30,11 @@ export interface Guard {
   /** Each listed attribute must be absent. */
   absent?: readonly BuildAttribute[];
   /** Each listed attribute must equal the given value. */
-  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours'>>;
+  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours' | 'NotifyingStatus'>>;
   /** InstanceState must be absent or strictly earlier than this one. */
   instanceStateBefore?: InstanceState;
+  /** Nobody holds a lease on this status's thread message that was taken at or after `staleBefore`. */
+  noticeFree?: { status: Status; staleBefore: string };
 }
 
 export type Effect =

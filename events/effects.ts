@@ -85,12 +85,16 @@ export async function tell(deps: EventDeps, build: Build, options: TellOptions, 
     if (options.refresh) await refreshCard(deps, build, ctx);
     return build;
   }
-  if (options.sns) {
-    const notice = noticeFor(build, ctx);
-    if (notice) await deps.notifier.notify(notice);
-  }
+  // The SNS notice goes out under announce's lease, with the thread message: once per status
+  // when two handlers see the same change at once.
+  const notify = options.sns
+    ? async (b: Build) => {
+        const notice = noticeFor(b, ctx);
+        if (notice) await deps.notifier.notify(notice);
+      }
+    : undefined;
   try {
-    return await announce({ store: deps.store, chat: deps.chat, log }, build, ctx);
+    return await announce({ store: deps.store, chat: deps.chat, log }, build, ctx, notify);
   } catch (error) {
     if (!isPermanentChatError(error)) throw error;
     log.error('the thread cannot be told; Slack refused for good', { buildId: build.BuildID, status: build.Status, error });

@@ -85,6 +85,13 @@ function guardCondition(guard: Guard, x: Expression): string {
         : `(attribute_not_exists(${state}) OR ${state} IN (${earlier.map((s) => x.value(s)).join(', ')}))`,
     );
   }
+  if (guard.noticeFree !== undefined) {
+    const status = x.name('NotifyingStatus');
+    const since = x.name('NotifyingSince');
+    parts.push(
+      `(attribute_not_exists(${status}) OR ${status} <> ${x.value(guard.noticeFree.status)} OR ${since} < ${x.value(guard.noticeFree.staleBefore)})`,
+    );
+  }
   return parts.join(' AND ');
 }
 

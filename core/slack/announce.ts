@@ -1,4 +1,5 @@
 import type { Build } from '../build';
+import { STATUSES } from '../build';
 import type { BuildStore, Chat, Logger } from '../ports';
 import type { ViewContext } from './build-facts';
 import type { CardContext } from './card';
@@ -25,25 +26,58 @@ export async function refreshCard(deps: AnnounceDeps, build: Build, ctx: CardCon
   }
 }
 
+/** How long a handler may hold the lease on a status's message before another may post it. */
+export const NOTICE_LEASE_SECONDS = 60;
+
 /** Tell the thread about the build's status unless that was already done; returns the stored build. */
-export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContext): Promise<Build> {
+export async function announce(
+  deps: AnnounceDeps,
+  build: Build,
+  ctx: ViewContext,
+  /** Runs under the lease before the post (the SNS notice), so it too goes out once per status. */
+  before?: (build: Build) => Promise<void>,
+): Promise<Build> {
   if (build.NotifiedStatus === build.Status) return build;
-  const message = threadMessage(build, ctx);
-  await deps.chat.post({
-    channel: build.Channel,
-    threadTs: build.ThreadTs,
-    text: message.text,
-    ...(message.blocks ? { blocks: message.blocks } : {}),
-    broadcast: message.broadcast,
-  });
-  await refreshCard(deps, build, ctx);
-  const result = await deps.store.update(build.BuildID, { status: [build.Status] }, { NotifiedStatus: build.Status });
+  const status = build.Status;
+  const log = deps.log.child({ buildId: build.BuildID, status });
+
+  // Take the lease first: of two handlers announcing the same status at once, one posts. The
+  // lease does not require the status to be current: a status passed quickly is still told.
+  const staleBefore = new Date(ctx.now.getTime() - NOTICE_LEASE_SECONDS * 1000).toISOString();
+  const lease = await deps.store.update(
+    build.BuildID,
+    { status: STATUSES, noticeFree: { status, staleBefore } },
+    { NotifyingStatus: status, NotifyingSince: ctx.now.toISOString() },
+  );
+  if (!lease.ok) {
+    log.info('another handler is announcing this status', { current: lease.current?.Status });
+    return lease.current ?? build;
+  }
+  const leased = lease.build;
+  if (leased.NotifiedStatus === status) return leased; // posted by another handler meanwhile
+
+  // The message tells the status being announced, with what the record holds now.
+  const message = threadMessage({ ...leased, Status: status }, ctx);
+  try {
+    await before?.({ ...leased, Status: status });
+    await deps.chat.post({
+      channel: leased.Channel,
+      threadTs: leased.ThreadTs,
+      text: message.text,
+      ...(message.blocks ? { blocks: message.blocks } : {}),
+      broadcast: message.broadcast,
+    });
+  } catch (error) {
+    // Give the lease back so the redelivery that follows this throw may post at once.
+    await deps.store
+      .update(build.BuildID, { status: STATUSES, equals: { NotifyingStatus: status } }, { NotifyingSince: new Date(0).toISOString() })
+      .catch((releaseError: unknown) => log.warn('could not give back the notice lease', { error: releaseError }));
+    throw error;
+  }
+  await refreshCard(deps, leased, ctx);
+  const result = await deps.store.update(build.BuildID, { status: [status] }, { NotifiedStatus: status });
   if (result.ok) return result.build;
   // The status moved on meanwhile; whoever moved it announces the new one.
-  deps.log.info('status changed while announcing', {
-    buildId: build.BuildID,
-    announced: build.Status,
-    current: result.current?.Status,
-  });
-  return result.current ?? build;
+  log.info('status changed while announcing', { current: result.current?.Status });
+  return result.current ?? leased;
 }

@@ -160,6 +160,19 @@ describe.each([
       expect((await store.get(buildId))?.InstanceState).toBe('terminated');
     });
 
+    it('guard `noticeFree`: one lease per status; a stale one or another status\'s is free', async () => {
+      await store.create(aLaunchedBuild('building'));
+      const buildId = aBuild().BuildID;
+      const take = (status: Status, now: string, staleBefore: string) =>
+        store.update(buildId, { status: ['building'], noticeFree: { status, staleBefore } }, { NotifyingStatus: status, NotifyingSince: now });
+
+      expect((await take('building', at(10), at(9))).ok).toBe(true); // no lease yet
+      expect((await take('building', at(10), at(9))).ok).toBe(false); // held since at(10), fresh
+      expect((await take('uploading', at(10), at(9))).ok).toBe(true); // another status's lease is no obstacle
+      expect((await take('uploading', at(12), at(11))).ok).toBe(true); // taken at(10), stale before at(11)
+      expect((await store.get(buildId))).toMatchObject({ NotifyingStatus: 'uploading', NotifyingSince: at(12) });
+    });
+
     it('guard `instanceStateBefore: pending` holds only while InstanceState is absent', async () => {
       await store.create(aLaunchedBuild('launching'));
       const buildId = aBuild().BuildID;

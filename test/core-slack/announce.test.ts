@@ -106,6 +106,32 @@ describe('announce', () => {
     expect(api.replies(SANDBOX_CHANNEL, build.ThreadTs)).toHaveLength(2);
   });
 
+  it('two handlers announcing the same status at once post one reply (the watchdog\'s end and EC2\'s shutting-down)', async () => {
+    const build = await stored(completed());
+    const [a, b] = await Promise.all([announce(deps(), build, ctx), announce(deps(), build, ctx)]);
+    expect(api.replies(SANDBOX_CHANNEL, build.ThreadTs)).toHaveLength(2); // the card and one reply
+    expect(api.callsTo('chat.postMessage')).toHaveLength(1);
+    expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('completed');
+    expect([a.Status, b.Status]).toEqual(['completed', 'completed']);
+  });
+
+  it('a fresh lease of another handler holds the message back; once stale (a crash) the message is posted', async () => {
+    const build = await stored(completed());
+    // Another handler took the lease 10 s ago and has not posted (yet, or ever: it crashed).
+    await dynamo.store.update(build.BuildID, { status: ['completed'] }, {
+      NotifyingStatus: 'completed',
+      NotifyingSince: new Date(ctx.now.getTime() - 10_000).toISOString(),
+    });
+    await announce(deps(), build, ctx);
+    expect(api.callsTo('chat.postMessage')).toHaveLength(0);
+    expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('uploading');
+
+    const later = { ...ctx, now: new Date(ctx.now.getTime() + 61_000) };
+    await announce(deps(), build, later);
+    expect(api.callsTo('chat.postMessage')).toHaveLength(1);
+    expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('completed');
+  });
+
   it('a failing card update is logged with the BuildID and does not stop the record', async () => {
     const build = await stored(completed());
     api.failNext('chat.update', 'message_not_found');

@@ -21,6 +21,8 @@ export function guardHolds(build: Build, guard: Guard): boolean {
   if (guard.instanceStateBefore !== undefined && build.InstanceState !== undefined) {
     if (instanceStateRank(build.InstanceState) >= instanceStateRank(guard.instanceStateBefore)) return false;
   }
+  const lease = guard.noticeFree;
+  if (lease && build.NotifyingStatus === lease.status && (build.NotifyingSince ?? '') >= lease.staleBefore) return false;
   return true;
 }
 
