@@ -121,7 +121,7 @@ export class MetalBuildStack extends Stack {
       secretName: SLACK_SECRET_NAME,
       description: 'Slack app credentials for metal-build: {"signingSecret","botToken"}. Fill in after deploy (README.md "Deploy").',
       generateSecretString: {
-        secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }),
+        secretStringTemplate: JSON.stringify({ botToken: 'REPLACE-WITH-xoxb-TOKEN' }),
         generateStringKey: 'signingSecret',
         excludePunctuation: true,
         passwordLength: 32,

@@ -5,7 +5,7 @@ import { loadSlackCredentials, resetSlackCredentials } from '../../core/aws/slac
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:metal-build/slack-AbCdEf';
 const SIGNING = 'f00dfeedcafe1234deadbeef5678abcd';
-const TOKEN = 'xoxb-1111-2222-SECRETTOKENVALUE';
+const TOKEN = 'xoxb-test-1111-2222-SECRETTOKENVALUE';
 
 describe('loadSlackCredentials', () => {
   const client = new SecretsManagerClient({});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config';
 import { ConfigError, maskConfig, parseConfig } from '../../core/config';
 
-const LOCAL = { SLACK_SIGNING_SECRET: 'sandbox-signing-secret', SLACK_BOT_TOKEN: 'xoxb-sandbox-token' };
+const LOCAL = { SLACK_SIGNING_SECRET: 'sandbox-signing-secret', SLACK_BOT_TOKEN: 'xoxb-test-sandbox-token' };
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:metal-build-slack';
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -22,7 +22,7 @@ describe('parseConfig', () => {
       eventBusName: 'labapp-metal-builds',
       snsTopicArn: undefined,
       slackSigningSecret: 'sandbox-signing-secret',
-      slackBotToken: 'xoxb-sandbox-token',
+      slackBotToken: 'xoxb-test-sandbox-token',
       slackSecretArn: undefined,
       slackApiUrl: 'https://slack.com/api/',
       artifactBucket: 'hedgehog-lab-artifacts',
@@ -125,7 +125,7 @@ describe('parseConfig', () => {
     const rule = 'SLACK_SECRET_ARN: required unless both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set';
     expect(problemsOf({})).toEqual([rule]);
     expect(problemsOf({ SLACK_SIGNING_SECRET: 'only-the-secret' })).toEqual([rule]);
-    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-only-the-token', SLACK_SIGNING_SECRET: '  ' })).toEqual([rule]);
+    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-test-only-the-token', SLACK_SIGNING_SECRET: '  ' })).toEqual([rule]);
     const aws = parseConfig({ SLACK_SECRET_ARN: ARN });
     expect(aws.slackSecretArn).toBe(ARN);
     expect(aws.slackSigningSecret).toBeUndefined();
@@ -156,9 +156,9 @@ describe('maskConfig', () => {
     const masked = maskConfig(parseConfig(LOCAL));
     const text = JSON.stringify(masked);
     expect(text).not.toContain('sandbox-signing-secret');
-    expect(text).not.toContain('xoxb-sandbox-token');
+    expect(text).not.toContain('xoxb-test-sandbox-token');
     expect(masked.slackSigningSecret).toBe('***(22 chars)');
-    expect(masked.slackBotToken).toBe('***(18 chars)');
+    expect(masked.slackBotToken).toBe('***(23 chars)');
     expect(masked.buildsTable).toBe('labapp-metal-builds');
     expect(maskConfig(parseConfig({ SLACK_SECRET_ARN: ARN })).slackSecretArn).toBe(ARN);
   });
