@@ -17,9 +17,18 @@ export type BuildEvent =
   | { type: 'instance-state'; state: InstanceState; at: string; actualCost?: number }
   | { type: 'phase'; detail: BuildPhaseDetail }
   | { type: 'cancel-requested'; by: string }
-  | { type: 'force' }
+  /**
+   * The watchdog's forced end. With `launchTime` and `maxLifetimeHours` (what it judged by), the
+   * deadline is checked again against the build as stored, and the write is conditional on the
+   * ExtendedHours it saw: an extension landing between the watchdog's read and its write wins.
+   */
+  | { type: 'force'; launchTime?: string; maxLifetimeHours?: number }
   | { type: 'expire' }
-  | { type: 'stuck'; message: string }
+  /**
+   * The watchdog's "stuck" end. `expectInstanceId` (when given; null = none) is the InstanceID it
+   * judged by: a build that got a machine meanwhile is not failed for having none.
+   */
+  | { type: 'stuck'; message: string; expectInstanceId?: string | null }
   | { type: 'warn' }
   | { type: 'extend'; by: string; hours: number; maxExtensionHours: number };
 
@@ -134,24 +143,30 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
         ['terminate-instance'],
       );
 
-    case 'force':
+    case 'force': {
       if (!isRunning(s)) return none(`force in ${s}`);
-      return change(
+      const d = change(
         build,
         'terminated',
         { ForcedTermination: true, TerminationReason: 'forced', CompletionTime: at },
         now,
         ['terminate-instance'],
       );
+      if (event.launchTime === undefined || event.maxLifetimeHours === undefined) return d;
+      const limitHours = event.maxLifetimeHours + (build.ExtendedHours ?? 0);
+      if (now.getTime() - Date.parse(event.launchTime) < limitHours * 3600_000)
+        return none(`extended meanwhile: the limit is now ${limitHours} h`);
+      return withGuard(d, build.ExtendedHours === undefined ? { absent: ['ExtendedHours'] } : { equals: { ExtendedHours: build.ExtendedHours } });
+    }
 
     case 'expire':
       if (s !== 'awaiting_approval') return none(`expire in ${s}`);
       // Normally no slot is held here; a crash between the bot's two approval writes may leave one.
       return change(build, 'expired', {}, now, slotEffects(build, 'expired'));
 
-    case 'stuck':
+    case 'stuck': {
       if (!isActive(s) || s === 'awaiting_approval') return none(`stuck in ${s}`);
-      return change(
+      const d = change(
         build,
         'failed',
         { ErrorMessage: event.message, CompletionTime: at },
@@ -159,6 +174,10 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
         // A machine that may exist is terminated too: nothing is left running.
         build.InstanceID ? ['terminate-instance', 'release-slot'] : ['release-slot'],
       );
+      if (event.expectInstanceId === undefined) return d;
+      if ((build.InstanceID ?? null) !== event.expectInstanceId) return none('the build got a machine meanwhile');
+      return withGuard(d, build.InstanceID === undefined ? { absent: ['InstanceID'] } : { equals: { InstanceID: build.InstanceID } });
+    }
 
     case 'warn':
       if (!isRunning(s) || build.WarnedAt) return none('already warned or not running');
@@ -239,7 +258,7 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
     }
     case 'uploading':
       if (s !== 'building') return none(`phase uploading in ${s}`);
-      return withGuard(change(build, 'uploading', { Phase: 'uploading' }, now), onInstance);
+      return withGuard(change(build, 'uploading', { Phase: 'uploading' }, now), { equals: onInstance });
 
     case 'completed': {
       const set: Partial<Build> = {
@@ -250,7 +269,7 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
         ...(d.actualCommit ? { ActualCommit: d.actualCommit } : {}),
         ...(d.logKey ? { LogKey: d.logKey } : {}),
       };
-      if (s === 'building' || s === 'uploading') return withGuard(change(build, 'completed', set, now), onInstance);
+      if (s === 'building' || s === 'uploading') return withGuard(change(build, 'completed', set, now), { equals: onInstance });
       if (lateAfterUnexpectedEnd(build, d.at)) return lateFinish(build, 'completed', set, now);
       return none(`phase completed in ${s}`);
     }
@@ -264,7 +283,7 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
         ...(d.durationSeconds !== undefined ? { BuildDurationSeconds: d.durationSeconds } : {}),
       };
       if (s === 'launching' || s === 'building' || s === 'uploading')
-        return withGuard(change(build, 'failed', set, now), onInstance);
+        return withGuard(change(build, 'failed', set, now), { equals: onInstance });
       if (lateAfterUnexpectedEnd(build, d.at)) return lateFinish(build, 'failed', set, now);
       return none(`phase failed in ${s}`);
     }
@@ -291,7 +310,13 @@ function lateFinish(build: Build, to: 'completed' | 'failed', set: Partial<Build
   };
 }
 
-function withGuard(d: Decision, equals: Guard['equals']): Decision {
-  if (d.kind === 'write') d.guard = { ...d.guard, equals: { ...d.guard.equals, ...equals } };
+/** Narrow a write's guard with more conditions. */
+function withGuard(d: Decision, more: Pick<Guard, 'absent' | 'equals'>): Decision {
+  if (d.kind !== 'write') return d;
+  d.guard = {
+    ...d.guard,
+    ...(more.equals ? { equals: { ...d.guard.equals, ...more.equals } } : {}),
+    ...(more.absent ? { absent: [...(d.guard.absent ?? []), ...more.absent] } : {}),
+  };
   return d;
 }

@@ -36,6 +36,7 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
     if (isStuckWithoutLaunch(build, now))
       await end(run, build, {
         type: 'stuck',
+        expectInstanceId: build.InstanceID ?? null,
         message: `Stuck: approved, but no machine was launched within ${STUCK_MINUTES} minutes (the launch never ran or kept failing).`,
       });
     return;
@@ -45,6 +46,7 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
     if (isStuckWithoutMachine(build, false, now))
       await end(run, build, {
         type: 'stuck',
+        expectInstanceId: build.InstanceID ?? null,
         message:
           `Stuck: EC2 shows no live machine for this build (${build.InstanceID ?? 'none recorded'}), ` +
           `${STUCK_MINUTES} minutes or more after launch, and no end of the build or the machine was reported.`,
@@ -52,7 +54,8 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
     return;
   }
   const verdict = machineVerdict(machine.launchTime, build, config, now);
-  if (verdict === 'force') await end(run, build, { type: 'force' });
+  if (verdict === 'force')
+    await end(run, build, { type: 'force', launchTime: machine.launchTime, maxLifetimeHours: config.maxLifetimeHours });
   else if (verdict === 'warn') await warn(run, build, machine);
   else if (Math.floor(ageMs(machine.launchTime, now) / 60_000) % CARD_REFRESH_MINUTES === 0)
     await refreshCard(deps, build, { config, now });

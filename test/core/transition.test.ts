@@ -397,6 +397,32 @@ describe('the status table, row by row', () => {
   });
 });
 
+describe('the watchdog\'s judgement, checked again at the write', () => {
+  const launchTime = at(-180); // three and a half hours before NOW (at(30))
+  it('force with the deadline it judged by: an extension that landed meanwhile wins', () => {
+    const event: BuildEvent = { type: 'force', launchTime, maxLifetimeHours: 3 };
+    const due = asWrite(transition(buildIn('building'), event, NOW));
+    expect(due.to).toBe('terminated');
+    // Conditional on "no extension yet": an extension landing before the write makes it fail.
+    expect(due.guard).toEqual({ status: ['building'], absent: ['ExtendedHours'] });
+    expect(transition(buildIn('building', { ExtendedHours: 1 }), event, NOW)).toEqual({
+      kind: 'none',
+      reason: 'extended meanwhile: the limit is now 4 h',
+    });
+    const extendedAndDue = asWrite(transition(buildIn('building', { ExtendedHours: 1 }), event, new Date(Date.parse(launchTime) + 4 * 3600_000)));
+    expect(extendedAndDue.guard).toEqual({ status: ['building'], equals: { ExtendedHours: 1 } });
+  });
+
+  it('stuck with the InstanceID it judged by: a build that got a machine meanwhile is left alone', () => {
+    const event: BuildEvent = { type: 'stuck', message: 'no machine', expectInstanceId: null };
+    const stuck = asWrite(transition(anApprovedBuild(), event, NOW));
+    expect(stuck.guard).toEqual({ status: ['approved'], absent: ['InstanceID'] });
+    expect(transition(buildIn('launching'), event, NOW)).toEqual({ kind: 'none', reason: 'the build got a machine meanwhile' });
+    const seen = asWrite(transition(buildIn('building'), { ...event, expectInstanceId: INSTANCE_ID }, NOW));
+    expect(seen.guard).toEqual({ status: ['building'], equals: { InstanceID: INSTANCE_ID } });
+  });
+});
+
 describe('transition beyond the rows', () => {
   const samples = {
     approve: { type: 'approve', by: 'U0APPROVER' },
