@@ -6,7 +6,7 @@ import { quote } from '../core/slack/build-facts';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
 import type { Click } from './interaction';
-import { maySpend } from './permissions';
+import { permittedBuild } from './permissions';
 import * as replies from './replies';
 import { takeSlot } from './slot';
 
@@ -18,14 +18,9 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
   const { config, store, bus, clock } = deps;
   const now = clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
-  const build = await store.get(click.buildId);
-  if (!build) return replies.noBuild(click.buildId);
-
-  const permission = maySpend(config, click.user, build, 'approve');
-  if (!permission.ok) {
-    log.info('approval refused', { requester: build.Requester });
-    return permission.reason;
-  }
+  const target = await permittedBuild(deps, log, click.user, click.buildId, 'approve');
+  if (!target.ok) return target.reply;
+  const { build } = target;
 
   if (isApprovalStale(build, config, now)) {
     const applied = await applyEvent(store, build, { type: 'expire' }, now);

@@ -1,7 +1,7 @@
 import { applyEvent } from '../core/apply';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
-import { mayStop } from './permissions';
+import { permittedBuild } from './permissions';
 import * as replies from './replies';
 
 // cancel_build and `/metal-build cancel <id>`, by the requester or an approver. Before launch the
@@ -9,17 +9,12 @@ import * as replies from './replies';
 // the cancel handler through the bus and that handler records `cancelled`.
 
 export async function cancelBuild(deps: BotDeps, user: string, buildId: string): Promise<string> {
-  const { config, store, clock } = deps;
+  const { store, clock } = deps;
   const now = clock.now();
   const log = deps.log.child({ buildId, user });
-  const build = await store.get(buildId);
-  if (!build) return replies.noBuild(buildId);
-
-  const permission = mayStop(config, user, build, 'cancel');
-  if (!permission.ok) {
-    log.info('cancel refused', { requester: build.Requester });
-    return permission.reason;
-  }
+  const target = await permittedBuild(deps, log, user, buildId, 'cancel');
+  if (!target.ok) return target.reply;
+  const { build } = target;
 
   const applied = await applyEvent(store, build, { type: 'cancel', by: user }, now);
   switch (applied.outcome) {

@@ -2,24 +2,19 @@ import { applyEvent } from '../core/apply';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
 import type { Click } from './interaction';
-import { mayStop } from './permissions';
+import { permittedBuild } from './permissions';
 import * as replies from './replies';
 
 // deny_build: awaiting_approval → rejected. An approver denies; the requester may withdraw
 // their own request the same way (docs/bot.md).
 
 export async function denyBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
-  const { config, store, clock } = deps;
+  const { store, clock } = deps;
   const now = clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
-  const build = await store.get(click.buildId);
-  if (!build) return replies.noBuild(click.buildId);
-
-  const permission = mayStop(config, click.user, build, 'deny');
-  if (!permission.ok) {
-    log.info('denial refused', { requester: build.Requester });
-    return permission.reason;
-  }
+  const target = await permittedBuild(deps, log, click.user, click.buildId, 'deny');
+  if (!target.ok) return target.reply;
+  const { build } = target;
 
   const applied = await applyEvent(store, build, { type: 'deny', by: click.user }, now);
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);

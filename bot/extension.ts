@@ -7,7 +7,7 @@ import { formatHours, formatUtcTime, mention } from '../core/slack/mrkdwn';
 import type { Config } from '../core/config';
 import type { BotDeps } from './deps';
 import type { Click } from './interaction';
-import { maySpend } from './permissions';
+import { permittedBuild } from './permissions';
 import * as replies from './replies';
 
 // extend_build (the watchdog's warning): one more hour for a running build, approvers only, up
@@ -20,14 +20,9 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   const { config, store, chat, clock } = deps;
   const now = clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
-  const build = await store.get(click.buildId);
-  if (!build) return replies.noBuild(click.buildId);
-
-  const permission = maySpend(config, click.user, build, 'extend');
-  if (!permission.ok) {
-    log.info('extension refused', { requester: build.Requester });
-    return permission.reason;
-  }
+  const target = await permittedBuild(deps, log, click.user, click.buildId, 'extend');
+  if (!target.ok) return target.reply;
+  const { build } = target;
 
   const applied = await applyEvent(
     store,

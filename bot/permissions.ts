@@ -1,5 +1,7 @@
 import type { Build } from '../core/build';
 import type { Config } from '../core/config';
+import type { Logger } from '../core/ports';
+import type { BotDeps } from './deps';
 import * as replies from './replies';
 
 // Who may press which button (docs/bot.md "Who may do what"). APPROVER_IDS empty means anyone
@@ -28,4 +30,36 @@ export function maySpend(rules: Rules, user: string, build: Build, verb: 'approv
 export function mayStop(rules: Rules, user: string, build: Build, verb: 'deny' | 'cancel'): Permission {
   if (user === build.Requester || isApprover(rules, user)) return allowed;
   return { ok: false, reason: replies.notRequesterOrApprover(verb, build, rules.approverIds) };
+}
+
+export type Verb = 'approve' | 'extend' | 'deny' | 'cancel';
+
+const refusedMessage: Record<Verb, string> = {
+  approve: 'approval refused',
+  extend: 'extension refused',
+  deny: 'denial refused',
+  cancel: 'cancel refused',
+};
+
+/**
+ * How every action on a build starts: load it, check that `user` may `verb` it (maySpend or
+ * mayStop), log a refusal. Either the build, or the reply that ends the interaction.
+ */
+export async function permittedBuild(
+  deps: Pick<BotDeps, 'config' | 'store'>,
+  log: Logger,
+  user: string,
+  buildId: string,
+  verb: Verb,
+): Promise<{ ok: true; build: Build } | { ok: false; reply: string }> {
+  const build = await deps.store.get(buildId);
+  if (!build) return { ok: false, reply: replies.noBuild(buildId) };
+
+  const permission =
+    verb === 'approve' || verb === 'extend' ? maySpend(deps.config, user, build, verb) : mayStop(deps.config, user, build, verb);
+  if (!permission.ok) {
+    log.info(refusedMessage[verb], { requester: build.Requester });
+    return { ok: false, reply: permission.reason };
+  }
+  return { ok: true, build };
 }

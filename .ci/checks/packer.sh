@@ -3,7 +3,7 @@
 #  - shellcheck on every shell script of the repository (and .ci/run);
 #  - `packer validate` of packer/builder.pkr.hcl with Debian's Packer 1.6.6, on that file alone
 #    (plugins.pkr.hcl holds what only current Packer understands);
-#  - `cloud-init schema` on a user data rendered by events/user-data.ts.
+#  - `cloud-init schema` on a user data rendered by events/user-data.ts (test/support/runner-params.ts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -34,20 +34,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/render.ts" <<TS
 import { renderCloudConfig } from '$PWD/events/user-data';
-process.stdout.write(
-  renderCloudConfig({
-    buildId: 'build-20260101-120000-abcd',
-    branch: 'main',
-    commit: 'abc1234',
-    repoUrl: 'https://github.com/afewell-hh/labapp.git',
-    bucket: 'hedgehog-lab-artifacts',
-    eventBusName: 'labapp-metal-builds',
-    region: 'us-east-1',
-    maxLifetimeMinutes: 300,
-    githubSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp/github-token-AbCdEf',
-    logGroup: '/labapp/metal-builds/build-20260101-120000-abcd',
-  }),
-);
+import { RUNNER_PARAMS } from '$PWD/test/support/runner-params';
+process.stdout.write(renderCloudConfig(RUNNER_PARAMS));
 TS
 npx tsx "$tmp/render.ts" >"$tmp/user-data.yaml"
 echo "   $(wc -c <"$tmp/user-data.yaml") bytes (EC2 limit 16384)"

@@ -1,49 +1,35 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../support/slack-api';
-import type { Bot, Env, World } from './world';
-import { startWorld } from './world';
+import { describe, expect, it } from 'vitest';
+import { APPROVER, REQUESTER } from '../support/slack-api';
+import type { Bot, Env } from './world';
+import { useWorld } from './world';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-});
+const world = useWorld();
 
 /** A build approved by Avery and launched: what the watchdog's warning is about. */
 async function runningBuild(env: Env = {}): Promise<{ bot: Bot; id: string }> {
-  const bot = world.bot(env);
+  const bot = world().bot(env);
   const id = await bot.request();
   await bot.click('approve_build', id, APPROVER);
-  await world.launch(id);
+  await world().launch(id);
   return { bot, id };
-}
-
-async function threadOf(buildId: string): Promise<string[]> {
-  const build = await world.build(buildId);
-  return world.slack.replies(SANDBOX_CHANNEL, build!.ThreadTs).slice(1).map((m) => m.text);
 }
 
 describe('extend_build', () => {
   it('an approver adds 1 h: ExtendedHours, a thread reply with the new limit and maximum, the card refreshed', async () => {
     const { bot, id } = await runningBuild();
-    const updates = world.slack.callsTo('chat.update').length;
+    const updates = world().slack.callsTo('chat.update').length;
     await bot.click('extend_build', id, APPROVER);
 
-    expect(await world.build(id)).toMatchObject({ Status: 'launching', ExtendedHours: 1 });
-    const reply = (await threadOf(id)).at(-1);
+    expect(await world().build(id)).toMatchObject({ Status: 'launching', ExtendedHours: 1 });
+    const reply = (await world().thread(id)).at(-1);
     // 4 h of c5n.metal and 500 GB gp3: 4 × (3.888 + 0.0548) = $15.77.
     expect(reply).toContain(`Extended by 1 h by <@${APPROVER}>; new limit 4 h`);
     expect(reply).toContain('max cost $15.77');
     expect(reply).toContain('1 h of extensions left');
-    expect(world.slack.callsTo('chat.update').length).toBe(updates + 1);
-    expect(JSON.stringify(world.slack.callsTo('chat.update').at(-1)?.args.blocks)).toContain('4 h limit');
-    expect(world.ephemerals(APPROVER)).toEqual([]);
-    expect(world.bus()).toEqual([['Build Approved', { buildId: id }]]);
+    expect(world().slack.callsTo('chat.update').length).toBe(updates + 1);
+    expect(JSON.stringify(world().slack.callsTo('chat.update').at(-1)?.args.blocks)).toContain('4 h limit');
+    expect(world().ephemerals(APPROVER)).toEqual([]);
+    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
   });
 
   it('beyond MAX_EXTENSION_HOURS: refused with the reason, nothing changes', async () => {
@@ -51,43 +37,43 @@ describe('extend_build', () => {
     await bot.click('extend_build', id, APPROVER);
     await bot.click('extend_build', id, APPROVER);
 
-    expect(await world.build(id)).toMatchObject({ ExtendedHours: 1 });
-    expect(world.ephemerals(APPROVER)).toEqual([`:no_entry: ${id} was not extended: extension limit of 1 h reached.`]);
-    expect((await threadOf(id)).filter((t) => t.includes('Extended by'))).toHaveLength(1);
+    expect(await world().build(id)).toMatchObject({ ExtendedHours: 1 });
+    expect(world().ephemerals(APPROVER)).toEqual([`:no_entry: ${id} was not extended: extension limit of 1 h reached.`]);
+    expect((await world().thread(id)).filter((t) => t.includes('Extended by'))).toHaveLength(1);
   });
 
   it('two clicks at once: each adds its hour exactly once (the write is conditional on the old value)', async () => {
     const { bot, id } = await runningBuild();
     await Promise.all([bot.click('extend_build', id, APPROVER), bot.click('extend_build', id, APPROVER)]);
-    expect(await world.build(id)).toMatchObject({ ExtendedHours: 2 });
-    const replies = (await threadOf(id)).filter((t) => t.includes('Extended by'));
+    expect(await world().build(id)).toMatchObject({ ExtendedHours: 2 });
+    const replies = (await world().thread(id)).filter((t) => t.includes('Extended by'));
     expect(replies.map((t) => /new limit (\d) h/.exec(t)?.[1]).sort()).toEqual(['4', '5']);
   });
 
   it('by someone not in APPROVER_IDS: refused, nothing changes', async () => {
     const { bot, id } = await runningBuild();
     await bot.click('extend_build', id, REQUESTER);
-    expect(world.ephemerals(REQUESTER)).toEqual([`:no_entry: Only approvers can extend builds: <@${APPROVER}>.`]);
-    expect((await world.build(id))?.ExtendedHours).toBeUndefined();
+    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: Only approvers can extend builds: <@${APPROVER}>.`]);
+    expect((await world().build(id))?.ExtendedHours).toBeUndefined();
   });
 
   it('by the requester: follows ALLOW_SELF_APPROVAL', async () => {
     const refused = await runningBuild({ APPROVER_IDS: `${APPROVER},${REQUESTER}` });
     await refused.bot.click('extend_build', refused.id, REQUESTER);
-    expect(world.ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${refused.id}, so someone else has to extend it.`]);
-    expect((await world.build(refused.id))?.ExtendedHours).toBeUndefined();
+    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${refused.id}, so someone else has to extend it.`]);
+    expect((await world().build(refused.id))?.ExtendedHours).toBeUndefined();
 
-    await world.reset();
+    await world().reset();
     const allowed = await runningBuild({ APPROVER_IDS: `${APPROVER},${REQUESTER}`, ALLOW_SELF_APPROVAL: 'true' });
     await allowed.bot.click('extend_build', allowed.id, REQUESTER);
-    expect(await world.build(allowed.id)).toMatchObject({ ExtendedHours: 1 });
+    expect(await world().build(allowed.id)).toMatchObject({ ExtendedHours: 1 });
   });
 
   it('of a build that is not running: refused with its status', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const id = await bot.request();
     await bot.click('extend_build', id, APPROVER);
-    expect(world.ephemerals(APPROVER)).toEqual([`:no_entry: ${id} was not extended: cannot extend a build that is awaiting_approval.`]);
-    expect((await world.build(id))?.ExtendedHours).toBeUndefined();
+    expect(world().ephemerals(APPROVER)).toEqual([`:no_entry: ${id} was not extended: cannot extend a build that is awaiting_approval.`]);
+    expect((await world().build(id))?.ExtendedHours).toBeUndefined();
   });
 });

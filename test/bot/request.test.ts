@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newBuildId } from '../../core/build-id';
 import { aBuild } from '../support/build-fixture';
 import { NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_CHANNEL } from '../support/slack-api';
 import { createHandler } from '../../bot/handler';
 import { slashCommandEvent } from '../support/slack-request';
-import type { World } from './world';
-import { invoke, startWorld } from './world';
+import { invoke, useWorld } from './world';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-});
+const world = useWorld();
 
 /** Nothing happened: no build record, no Slack message, no event. */
 async function expectNothingDone() {
-  expect(await world.builds()).toEqual([]);
-  expect(world.slack.callsTo('chat.postMessage')).toEqual([]);
-  expect(world.slack.callsTo('chat.update')).toEqual([]);
-  expect(world.events.entries).toEqual([]);
+  expect(await world().builds()).toEqual([]);
+  expect(world().slack.callsTo('chat.postMessage')).toEqual([]);
+  expect(world().slack.callsTo('chat.update')).toEqual([]);
+  expect(world().events.entries).toEqual([]);
 }
 
 type Block = { type: string; elements?: Array<{ action_id?: string; value?: string; confirm?: { text?: { text?: string } } }> };
@@ -60,7 +50,7 @@ describe('/metal-build with bad arguments', () => {
   ];
 
   it.each(cases)('refuses %s, names the problem, shows usage and writes nothing', async (_name, text, problem) => {
-    const bot = world.bot();
+    const bot = world().bot();
     const answer = await bot.command(text);
     expect(answer.statusCode).toBe(200);
     expect(answer.responseType).toBe('ephemeral');
@@ -68,21 +58,21 @@ describe('/metal-build with bad arguments', () => {
     expect(answer.text?.toLowerCase()).toContain(problem.toLowerCase());
     expect(answer.text).toContain('/metal-build <branch> [commit]');
     await expectNothingDone();
-    expect(await world.dynamo.items()).toEqual([]);
+    expect(await world().dynamo.items()).toEqual([]);
   });
 });
 
 describe('/metal-build <branch> [commit]', () => {
   it('posts the card with Approve and Deny, then records the build with the card as its thread', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const answer = await bot.command('main abc1234', { triggerId: 'trigger-good' });
 
-    const builds = await world.builds();
+    const builds = await world().builds();
     expect(builds).toHaveLength(1);
     const build = builds[0]!;
     expect(answer).toEqual({ statusCode: 200, responseType: 'ephemeral', text: `Requested ${build.BuildID} — waiting for approval.` });
 
-    const cards = world.slack.messages(SANDBOX_CHANNEL);
+    const cards = world().slack.messages(SANDBOX_CHANNEL);
     expect(cards).toHaveLength(1);
     const card = cards[0]!;
     expect(build).toMatchObject({
@@ -111,117 +101,118 @@ describe('/metal-build <branch> [commit]', () => {
     expect(JSON.stringify(card.blocks)).toContain('$5.91');
 
     // The trigger_id claim is the only other item.
-    const others = (await world.dynamo.items()).filter((i) => i.BuildID !== build.BuildID);
+    const others = (await world().dynamo.items()).filter((i) => i.BuildID !== build.BuildID);
     expect(others).toEqual([expect.objectContaining({ BuildID: '#request#trigger-good', For: build.BuildID })]);
-    expect(world.events.entries).toEqual([]);
-    expect(world.log.lines.find((l) => l.message === 'build requested')).toMatchObject({ buildId: build.BuildID });
+    expect(world().events.entries).toEqual([]);
+    expect(world().log.lines.find((l) => l.message === 'build requested')).toMatchObject({ buildId: build.BuildID });
     // The custom authorize hands out the token: Bolt never calls auth.test.
-    expect(world.slack.callsTo('auth.test')).toEqual([]);
+    expect(world().slack.callsTo('auth.test')).toEqual([]);
   });
 
   it('records a build without a commit as the branch head', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     await bot.command('release/v1.2.3');
-    const [build] = await world.builds();
+    const [build] = await world().builds();
     expect(build).toMatchObject({ BuildBranch: 'release/v1.2.3', Status: 'awaiting_approval' });
     expect(build?.BuildCommit).toBeUndefined();
   });
 
   it('lists the builds already running (holding a slot) on the card', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const first = await bot.request();
     // As an approval does: the slot, then the status.
-    await world.dynamo.store.takeSlot(first, 1);
-    await world.dynamo.store.update(first, { status: ['awaiting_approval'] }, { Status: 'approved', Approver: 'U0APPROVER' });
+    await world().dynamo.store.takeSlot(first, 1);
+    await world().dynamo.store.update(first, { status: ['awaiting_approval'] }, { Status: 'approved', Approver: 'U0APPROVER' });
     await bot.command('feature/x');
-    const second = world.slack.messages(SANDBOX_CHANNEL)[1];
+    const second = world().slack.messages(SANDBOX_CHANNEL)[1];
     expect(JSON.stringify(second?.blocks)).toContain(first);
   });
 
   it('a Slack retry of the same trigger_id creates no second build and no second card', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const first = await bot.command('main abc1234', { triggerId: 'trigger-retry' });
     const retry = await bot.command('main abc1234', { triggerId: 'trigger-retry', retryNum: 1 });
 
-    const builds = await world.builds();
+    const builds = await world().builds();
     expect(builds).toHaveLength(1);
     expect(first.text).toBe(`Requested ${builds[0]!.BuildID} — waiting for approval.`);
     expect(retry.responseType).toBe('ephemeral');
     expect(retry.text).toContain(`already handled as ${builds[0]!.BuildID}`);
-    expect(world.slack.callsTo('chat.postMessage')).toHaveLength(1);
-    expect(world.slack.messages(SANDBOX_CHANNEL)).toHaveLength(1);
+    expect(world().slack.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(world().slack.messages(SANDBOX_CHANNEL)).toHaveLength(1);
   });
 
   it('in a channel the bot is not in: tells how to invite it and leaves no record', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const answer = await bot.command('main abc1234', { channel: NOT_MEMBER_CHANNEL });
     expect(answer.responseType).toBe('ephemeral');
     expect(answer.text).toContain('/invite @metal-build');
-    expect(await world.builds()).toEqual([]);
-    expect(world.slack.callsTo('chat.postMessage').map((c) => c.error)).toEqual(['not_in_channel']);
-    expect(world.events.entries).toEqual([]);
+    expect(await world().builds()).toEqual([]);
+    expect(world().slack.callsTo('chat.postMessage').map((c) => c.error)).toEqual(['not_in_channel']);
+    expect(world().events.entries).toEqual([]);
   });
 
   it('in a channel Slack does not know: the same invitation, no record', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const answer = await bot.command('main abc1234', { channel: 'C0UNKNOWN' });
     expect(answer.text).toContain('/invite @metal-build');
-    expect(await world.builds()).toEqual([]);
-    expect(world.slack.callsTo('chat.postMessage').map((c) => c.error)).toEqual(['channel_not_found']);
+    expect(await world().builds()).toEqual([]);
+    expect(world().slack.callsTo('chat.postMessage').map((c) => c.error)).toEqual(['channel_not_found']);
   });
 
   it('outside ALLOWED_CHANNEL_IDS: refuses before anything is written or posted', async () => {
-    const bot = world.bot({ ALLOWED_CHANNEL_IDS: 'C0BUILDS,C0OTHER' });
+    const bot = world().bot({ ALLOWED_CHANNEL_IDS: 'C0BUILDS,C0OTHER' });
     const answer = await bot.command('main abc1234');
     expect(answer.responseType).toBe('ephemeral');
     expect(answer.text).toContain('<#C0BUILDS>');
     await expectNothingDone();
-    expect(await world.dynamo.items()).toEqual([]);
+    expect(await world().dynamo.items()).toEqual([]);
   });
 
   it('inside ALLOWED_CHANNEL_IDS: requests as usual', async () => {
-    const bot = world.bot({ ALLOWED_CHANNEL_IDS: SANDBOX_CHANNEL });
+    const bot = world().bot({ ALLOWED_CHANNEL_IDS: SANDBOX_CHANNEL });
     await bot.request();
-    expect(await world.builds()).toHaveLength(1);
+    expect(await world().builds()).toHaveLength(1);
   });
 
   it('a BuildID collision retries with a new suffix and points the card at the new ID', async () => {
-    world.frozenAt = new Date();
-    const taken = newBuildId(world.frozenAt, () => 0);
-    await world.dynamo.store.create(aBuild({ BuildID: taken, CreatedAt: world.frozenAt.toISOString() }));
+    const frozenAt = new Date();
+    world().frozenAt = frozenAt;
+    const taken = newBuildId(frozenAt, () => 0);
+    await world().dynamo.store.create(aBuild({ BuildID: taken, CreatedAt: frozenAt.toISOString() }));
     // The first four draws repeat the taken suffix, the next four give another.
     const draws = [0, 0, 0, 0, 0.5, 0.5, 0.5, 0.5];
-    const bot = world.bot({}, { random: () => draws.shift() ?? 0.9 });
+    const bot = world().bot({}, { random: () => draws.shift() ?? 0.9 });
 
     const answer = await bot.command('main abc1234');
-    const fresh = (await world.builds()).find((b) => b.BuildID !== taken);
+    const fresh = (await world().builds()).find((b) => b.BuildID !== taken);
     expect(fresh).toBeDefined();
     expect(answer.text).toBe(`Requested ${fresh!.BuildID} — waiting for approval.`);
-    const card = world.slack.messages(SANDBOX_CHANNEL)[0]!;
+    const card = world().slack.messages(SANDBOX_CHANNEL)[0]!;
     expect(fresh!.ThreadTs).toBe(card.ts);
     expect(buttonsOf(card.blocks).map((b) => b.value)).toEqual([fresh!.BuildID, fresh!.BuildID]);
     // The record that was there first is untouched.
-    expect(await world.dynamo.get(taken)).toMatchObject({ Requester: REQUESTER, ThreadTs: aBuild().ThreadTs });
+    expect(await world().dynamo.get(taken)).toMatchObject({ Requester: REQUESTER, ThreadTs: aBuild().ThreadTs });
   });
 
   it('when the table is unreachable: answers that it did not go through and posts nothing', async () => {
-    const bot = world.bot({ BUILDS_TABLE: 'no-such-table' });
+    const bot = world().bot({ BUILDS_TABLE: 'no-such-table' });
     const answer = await bot.command('main abc1234');
     expect(answer.responseType).toBe('ephemeral');
     expect(answer.text).toContain('did not go through');
     await expectNothingDone();
-    expect(world.log.lines.some((l) => l.level === 'ERROR' && l.message === '/metal-build build failed')).toBe(true);
+    expect(world().log.lines.some((l) => l.level === 'ERROR' && l.message === '/metal-build build failed')).toBe(true);
   });
 
   it('when the record cannot be written after the card went out: the card loses its buttons', async () => {
-    const { deps } = world.bot();
+    const { deps } = world().bot();
     const failingStore = Object.create(deps.store) as typeof deps.store;
     failingStore.create = () => Promise.reject(new Error('ProvisionedThroughputExceededException'));
     const handler = createHandler({ ...deps, store: failingStore });
     const answer = await invoke(handler, slashCommandEvent({ text: 'main abc1234', user: REQUESTER, channel: SANDBOX_CHANNEL, triggerId: 'trigger-fail' }));
     expect(answer.text).toContain('did not go through');
-    expect(await world.builds()).toEqual([]);
-    const [card] = world.slack.messages(SANDBOX_CHANNEL);
+    expect(await world().builds()).toEqual([]);
+    const [card] = world().slack.messages(SANDBOX_CHANNEL);
     expect(card?.text).toContain('could not be recorded');
     expect(buttonsOf(card?.blocks)).toEqual([]);
   });

@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { APPROVER, REQUESTER } from '../support/slack-api';
 import { blockActionEvent, slashCommandEvent } from '../support/slack-request';
-import type { World } from './world';
-import { invoke, startWorld } from './world';
+import { invoke, useWorld } from './world';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-});
+const world = useWorld();
 
 const SIX_MINUTES_AGO = () => Math.floor(Date.now() / 1000) - 6 * 60;
 
@@ -26,43 +16,43 @@ describe('Slack signature verification', () => {
   ];
 
   it.each(refusals)('a command %s: 401, nothing written, no Slack call, no event', async (_name, options) => {
-    const bot = world.bot();
+    const bot = world().bot();
     const answer = await invoke(bot.handler, slashCommandEvent({ text: 'main abc1234' }, options));
     expect(answer.statusCode).toBe(401);
-    expect(await world.dynamo.items()).toEqual([]);
-    expect(world.slack.calls).toEqual([]);
-    expect(world.bus()).toEqual([]);
-    expect(world.log.lines.find((l) => l.message === 'refused a request with an invalid or stale Slack signature')).toBeDefined();
+    expect(await world().dynamo.items()).toEqual([]);
+    expect(world().slack.calls).toEqual([]);
+    expect(world().bus()).toEqual([]);
+    expect(world().log.lines.find((l) => l.message === 'refused a request with an invalid or stale Slack signature')).toBeDefined();
   });
 
   it.each(refusals)('an Approve click %s: 401, the build stays as it was', async (_name, options) => {
-    const bot = world.bot();
+    const bot = world().bot();
     const id = await bot.request();
-    const itemsBefore = await world.dynamo.items();
-    const callsBefore = world.slack.calls.length;
+    const itemsBefore = await world().dynamo.items();
+    const callsBefore = world().slack.calls.length;
 
     const answer = await invoke(bot.handler, blockActionEvent({ actionId: 'approve_build', value: id, user: APPROVER }, options));
     expect(answer.statusCode).toBe(401);
-    expect(await world.dynamo.items()).toEqual(itemsBefore);
-    expect(world.slack.calls).toHaveLength(callsBefore);
-    expect(world.bus()).toEqual([]);
+    expect(await world().dynamo.items()).toEqual(itemsBefore);
+    expect(world().slack.calls).toHaveLength(callsBefore);
+    expect(world().bus()).toEqual([]);
   });
 
   it('a correctly signed request a few minutes old is still accepted (Slack allows 5)', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const answer = await invoke(
       bot.handler,
       slashCommandEvent({ text: 'main abc1234', user: REQUESTER }, { timestamp: Math.floor(Date.now() / 1000) - 4 * 60 }),
     );
     expect(answer.statusCode).toBe(200);
-    expect(await world.builds()).toHaveLength(1);
+    expect(await world().builds()).toHaveLength(1);
   });
 
   it('never logs the signing secret or the bot token', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     await invoke(bot.handler, slashCommandEvent({ text: 'main abc1234' }, { secret: 'forged' }));
     await bot.request();
-    const logged = JSON.stringify(world.log.lines);
+    const logged = JSON.stringify(world().log.lines);
     expect(logged).not.toContain(bot.deps.credentials.signingSecret);
     expect(logged).not.toContain(bot.deps.credentials.botToken);
   });

@@ -1,53 +1,43 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { USAGE } from '../../core/command';
 import { APPROVER, REQUESTER } from '../support/slack-api';
-import type { World } from './world';
-import { startWorld } from './world';
+import { useWorld } from './world';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-});
+const world = useWorld();
 
 /** Read-only commands: they answer in the ack body and write, post and put nothing. */
 function expectNoSideEffects() {
-  expect(world.slack.calls).toEqual([]);
-  expect(world.bus()).toEqual([]);
+  expect(world().slack.calls).toEqual([]);
+  expect(world().bus()).toEqual([]);
 }
 
 describe('help', () => {
   it.each([['help'], [''], ['   ']])('%j answers the usage ephemerally', async (text) => {
-    const answer = await world.bot().command(text);
+    const answer = await world().bot().command(text);
     expect(answer.statusCode).toBe(200);
     expect(answer.responseType).toBe('ephemeral');
     expect(answer.text).toContain(USAGE);
     expectNoSideEffects();
-    expect(await world.dynamo.items()).toEqual([]);
+    expect(await world().dynamo.items()).toEqual([]);
   });
 });
 
 describe('status', () => {
   it('without builds says there are none', async () => {
-    const answer = await world.bot().command('status');
+    const answer = await world().bot().command('status');
     expect(answer).toEqual({ statusCode: 200, responseType: 'ephemeral', text: 'No active builds. `/metal-build list` shows recent ones.' });
     expectNoSideEffects();
   });
 
   it('without an ID lists the active builds, one line each', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const waiting = await bot.request();
     const approved = await bot.request('feature/x');
     await bot.click('approve_build', approved, APPROVER);
     const denied = await bot.request('feature/y');
     await bot.click('deny_build', denied, APPROVER);
-    world.slack.reset();
-    world.events.clear();
+    world().slack.reset();
+    world().events.clear();
 
     const answer = await bot.command('status');
     const lines = answer.text!.split('\n');
@@ -66,12 +56,12 @@ describe('status', () => {
   });
 
   it('with an ID shows that build', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const id = await bot.request();
     await bot.click('approve_build', id, APPROVER);
-    await world.launch(id);
-    world.slack.reset();
-    world.events.clear();
+    await world().launch(id);
+    world().slack.reset();
+    world().events.clear();
 
     const answer = await bot.command(`status ${id}`);
     expect(answer.text).toContain(id);
@@ -85,7 +75,7 @@ describe('status', () => {
   });
 
   it('with an unknown ID says there is no such build', async () => {
-    const answer = await world.bot().command('status build-20260101-000000-zzzz');
+    const answer = await world().bot().command('status build-20260101-000000-zzzz');
     expect(answer.text).toBe('There is no build build-20260101-000000-zzzz.');
     expectNoSideEffects();
   });
@@ -93,19 +83,19 @@ describe('status', () => {
 
 describe('list', () => {
   it('without builds says so', async () => {
-    const answer = await world.bot().command('list');
+    const answer = await world().bot().command('list');
     expect(answer.text).toBe('No builds yet. Request one with `/metal-build <branch> [commit]`.');
   });
 
   it('shows the newest builds across statuses, newest first, at most ten', async () => {
-    const bot = world.bot();
+    const bot = world().bot();
     const ids: string[] = [];
     for (let i = 0; i < 11; i++) {
-      world.clockOffsetMinutes = i; // distinct CreatedAt, so the order is defined
+      world().clockOffsetMinutes = i; // distinct CreatedAt, so the order is defined
       ids.push(await bot.request(`feature/${i}`));
     }
     await bot.click('deny_build', ids[10]!, APPROVER);
-    world.slack.reset();
+    world().slack.reset();
 
     const answer = await bot.command('list');
     const lines = answer.text!.split('\n');

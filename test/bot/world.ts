@@ -18,6 +18,7 @@ import { startEventBridge } from '../support/eventbridge-stand-in';
 import type { SlackApi } from '../support/slack-api';
 import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
 import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../support/slack-request';
+import { useWorldOf } from '../support/use-world';
 
 // The bot's world for a test file: dynalite, the Slack stand-in and the EventBridge stand-in, and
 // the bot built from its factory over the REAL adapters pointed at them. Each case asserts what
@@ -48,6 +49,8 @@ export interface World {
   bus(): Array<[string, unknown]>;
   /** Texts of the ephemeral messages sent to `user` (chat.postEphemeral). */
   ephemerals(user: string): string[];
+  /** Texts of the thread under the build's card, replies only. */
+  thread(buildId: string): Promise<string[]>;
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -150,6 +153,10 @@ export async function startWorld(): Promise<World> {
         return [e.detailType, e.detail];
       }),
     ephemerals: (user) => slack.ephemerals(user).map((e) => e.text),
+    async thread(buildId) {
+      const build = await store.get(buildId);
+      return slack.replies(SANDBOX_CHANNEL, build!.ThreadTs).slice(1).map((m) => m.text);
+    },
     async reset() {
       await dynamo.reset();
       slack.reset();
@@ -164,6 +171,11 @@ export async function startWorld(): Promise<World> {
     },
   };
   return world;
+}
+
+/** This file's world, started, reset and closed around its cases (test/support/use-world.ts). */
+export function useWorld(): () => World {
+  return useWorldOf(startWorld);
 }
 
 /** Run the handler as Lambda would and read its answer. */

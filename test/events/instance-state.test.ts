@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Build } from '../../core/build';
 import { costBetween } from '../../core/cost';
 import type { BuildStore } from '../../core/ports';
@@ -6,20 +6,11 @@ import { createHandler as buildPhaseHandler } from '../../events/build-phase';
 import { createHandler } from '../../events/instance-state';
 import { INSTANCE_ID, aLaunchedBuild, at } from '../support/build-fixture';
 import { SHA256, buildPhase, ec2StateChange } from './event-fixtures';
-import type { World } from './world';
-import { logLines, startWorld } from './world';
+import { logLines, useWorld } from './world';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(() => world.close());
-beforeEach(async () => {
-  await world.reset();
-  world.clock.minutesAfterT0(3);
-});
+const world = useWorld({ minutesAfterT0: 3 });
 
-const instanceState = (event: unknown) => createHandler(world.deps)(event);
+const instanceState = (event: unknown) => createHandler(world().deps)(event);
 
 /** The store with every call recorded by method name. */
 function recordingStore(store: BuildStore): { store: BuildStore; calls: string[] } {
@@ -39,31 +30,31 @@ function recordingStore(store: BuildStore): { store: BuildStore; calls: string[]
 
 describe('instance-state (EC2 Instance State-change Notification)', () => {
   it('pending / running: InstanceState only, moving forward; the card is redrawn, the thread not told', async () => {
-    const build = await world.seed(aLaunchedBuild('launching'));
+    const build = await world().seed(aLaunchedBuild('launching'));
     await instanceState(ec2StateChange(INSTANCE_ID, 'pending', at(2)));
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceState: 'pending' });
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceState: 'pending' });
     await instanceState(ec2StateChange(INSTANCE_ID, 'running', at(3)));
     // Late and redelivered: never backwards.
     await instanceState(ec2StateChange(INSTANCE_ID, 'pending', at(2)));
     await instanceState(ec2StateChange(INSTANCE_ID, 'running', at(3)));
-    const stored = await world.get(build.BuildID);
+    const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({ Status: 'launching', InstanceState: 'running', NotifiedStatus: 'launching' });
     expect(stored?.TerminatedAt).toBeUndefined();
-    expect(world.replies(build)).toEqual([]);
-    expect(world.slack.callsTo('chat.update')).toHaveLength(2);
-    expect(world.published()).toEqual([]);
-    expect(world.ec2.stub.calls()).toEqual([]);
-    expect(await world.slots()).toEqual([build.BuildID]);
+    expect(world().replies(build)).toEqual([]);
+    expect(world().slack.callsTo('chat.update')).toHaveLength(2);
+    expect(world().published()).toEqual([]);
+    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(await world().slots()).toEqual([build.BuildID]);
   });
 
   it('shutting-down of an active build: terminated (unexpected), TerminatedAt, ActualCost, slot freed, told once', async () => {
-    const build = await world.seed(aLaunchedBuild('building'), { instanceState: 'running' });
-    world.clock.minutesAfterT0(93);
+    const build = await world().seed(aLaunchedBuild('building'), { instanceState: 'running' });
+    world().clock.minutesAfterT0(93);
     await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(92)));
 
     const cost = costBetween('c5n.metal', 500, at(2), at(92), {}, 'c5n.metal');
     expect(cost).toBe(5.91);
-    const stored = await world.get(build.BuildID);
+    const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({
       Status: 'terminated',
       TerminationReason: 'unexpected',
@@ -74,14 +65,14 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
       NotifiedStatus: 'terminated',
     });
     expect(stored?.ExpirationTime).toBeGreaterThan(Date.parse(at(92)) / 1000 + 364 * 86400);
-    expect(await world.slots()).toEqual([]);
-    const replies = world.replies(build);
+    expect(await world().slots()).toEqual([]);
+    const replies = world().replies(build);
     expect(replies).toHaveLength(1);
     expect(replies[0]).toMatchObject({ subtype: 'thread_broadcast' });
     expect(replies[0]!.text).toContain('<@U0REQUESTER>');
     expect(replies[0]!.text).toContain('terminated');
     expect(replies[0]!.text).toContain('$5.91');
-    expect(world.published().map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue])).toEqual([
+    expect(world().published().map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue])).toEqual([
       [`[FAILED] metal-build ${build.BuildID}: machine ended unexpectedly`, 'terminated'],
     ]);
 
@@ -89,41 +80,41 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(93)));
     await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(92)));
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(93)));
-    expect(await world.get(build.BuildID)).toMatchObject({ InstanceState: 'terminated', TerminatedAt: at(92), ActualCost: cost });
-    expect(world.replies(build)).toHaveLength(1);
-    expect(world.published()).toHaveLength(1);
+    expect(await world().get(build.BuildID)).toMatchObject({ InstanceState: 'terminated', TerminatedAt: at(92), ActualCost: cost });
+    expect(world().replies(build)).toHaveLength(1);
+    expect(world().published()).toHaveLength(1);
     // EC2 already ends the machine; nothing to terminate.
-    expect(world.ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.stub.calls()).toEqual([]);
   });
 
   it('terminated of a completed build: TerminatedAt, the final cost and the slot, without a status change or message', async () => {
-    const build = await world.seed(
+    const build = await world().seed(
       aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(80), ArtifactKey: 'builds/x/a.ova' }),
       { machine: true, slot: true },
     );
-    world.clock.minutesAfterT0(82);
+    world().clock.minutesAfterT0(82);
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(81)));
-    expect(await world.get(build.BuildID)).toMatchObject({
+    expect(await world().get(build.BuildID)).toMatchObject({
       Status: 'completed',
       InstanceState: 'terminated',
       TerminatedAt: at(81),
       ActualCost: costBetween('c5n.metal', 500, at(2), at(81), {}, 'c5n.metal'),
       CompletionTime: at(80),
     });
-    expect((await world.get(build.BuildID))?.TerminationReason).toBeUndefined();
-    expect(await world.slots()).toEqual([]);
-    expect(world.replies(build)).toEqual([]);
-    expect(world.published()).toEqual([]);
+    expect((await world().get(build.BuildID))?.TerminationReason).toBeUndefined();
+    expect(await world().slots()).toEqual([]);
+    expect(world().replies(build)).toEqual([]);
+    expect(world().published()).toEqual([]);
     // The card shows the final cost.
-    const update = world.slack.callsTo('chat.update').at(-1);
+    const update = world().slack.callsTo('chat.update').at(-1);
     expect(JSON.stringify(update?.args.blocks)).toContain('*cost* $5.19');
   });
 
   it('out of order: terminated before completed → terminated (unexpected), then the late completed wins', async () => {
-    const build = await world.seed(aLaunchedBuild('uploading'));
-    world.clock.minutesAfterT0(90);
+    const build = await world().seed(aLaunchedBuild('uploading'));
+    world().clock.minutesAfterT0(90);
     await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(90)));
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'terminated', TerminationReason: 'unexpected' });
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'terminated', TerminationReason: 'unexpected' });
 
     const completed = buildPhase({
       buildId: build.BuildID,
@@ -133,9 +124,9 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
       artifact: { bucket: 'hedgehog-lab-artifacts', key: `builds/${build.BuildID}/hedgehog-lab-prewarmed-0.0.0-abc1234.ova`, sha256: SHA256, bytes: 21_474_836_480 },
       durationSeconds: 5000,
     });
-    await buildPhaseHandler(world.deps)(completed);
-    await buildPhaseHandler(world.deps)(completed);
-    const stored = await world.get(build.BuildID);
+    await buildPhaseHandler(world().deps)(completed);
+    await buildPhaseHandler(world().deps)(completed);
+    const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({
       Status: 'completed',
       CompletionTime: at(89.5),
@@ -144,44 +135,44 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
       BuildDurationSeconds: 5000,
       NotifiedStatus: 'completed',
     });
-    const replies = world.replies(build).map((m) => m.text);
+    const replies = world().replies(build).map((m) => m.text);
     expect(replies).toHaveLength(2);
     expect(replies[0]).toContain('terminated');
     expect(replies[1]).toContain('completed');
-    expect(world.published().map((p) => p.Subject?.split(' ')[0])).toEqual(['[FAILED]', '[OK]']);
-    expect(await world.slots()).toEqual([]);
+    expect(world().published().map((p) => p.Subject?.split(' ')[0])).toEqual(['[FAILED]', '[OK]']);
+    expect(await world().slots()).toEqual([]);
   });
 
   it('an instance that is not ours: one InstanceIndex lookup, then nothing', async () => {
-    const build = await world.seed(aLaunchedBuild('building'));
-    const { store, calls } = recordingStore(world.deps.store);
-    await createHandler({ ...world.deps, store })(ec2StateChange('i-0fedcba9876543210', 'terminated', at(3)));
+    const build = await world().seed(aLaunchedBuild('building'));
+    const { store, calls } = recordingStore(world().deps.store);
+    await createHandler({ ...world().deps, store })(ec2StateChange('i-0fedcba9876543210', 'terminated', at(3)));
     expect(calls).toEqual(['findByInstance']);
-    expect(await world.get(build.BuildID)).toEqual(build);
-    expect(world.slack.calls.filter((c) => c.method !== 'chat.postMessage' || c.args.text !== `card of ${build.BuildID}`)).toEqual([]);
-    expect(world.published()).toEqual([]);
+    expect(await world().get(build.BuildID)).toEqual(build);
+    expect(world().slack.calls.filter((c) => c.method !== 'chat.postMessage' || c.args.text !== `card of ${build.BuildID}`)).toEqual([]);
+    expect(world().published()).toEqual([]);
   });
 
   it('drops a malformed notification with nothing changed', async () => {
-    const build = await world.seed(aLaunchedBuild('building'));
+    const build = await world().seed(aLaunchedBuild('building'));
     const event = ec2StateChange(INSTANCE_ID, 'terminated', at(3));
     await instanceState({ ...event, detail: { 'instance-id': INSTANCE_ID, state: 'exploded' } });
     await instanceState({ ...event, 'detail-type': 'EC2 Spot Instance Interruption Warning' });
     await instanceState({ ...event, time: 'yesterday' });
-    expect(await world.get(build.BuildID)).toEqual(build);
-    expect(world.replies(build)).toEqual([]);
-    expect(logLines(world, 'WARN').filter((l) => l.message === 'dropped a malformed event')).toHaveLength(3);
+    expect(await world().get(build.BuildID)).toEqual(build);
+    expect(world().replies(build)).toEqual([]);
+    expect(logLines(world(), 'WARN').filter((l) => l.message === 'dropped a malformed event')).toHaveLength(3);
   });
 
   it('a Slack failure after the transition throws; the redelivery tells the thread once', async () => {
-    const build: Build = await world.seed(aLaunchedBuild('building'));
-    world.slack.failNext('chat.postMessage', 'fatal_error');
+    const build: Build = await world().seed(aLaunchedBuild('building'));
+    world().slack.failNext('chat.postMessage', 'fatal_error');
     await expect(instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(60)))).rejects.toThrow('fatal_error');
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'terminated', NotifiedStatus: 'building' });
-    expect(await world.slots()).toEqual([]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'terminated', NotifiedStatus: 'building' });
+    expect(await world().slots()).toEqual([]);
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(60)));
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(60)));
-    expect(world.replies(build)).toHaveLength(1);
-    expect(await world.get(build.BuildID)).toMatchObject({ NotifiedStatus: 'terminated' });
+    expect(world().replies(build)).toHaveLength(1);
+    expect(await world().get(build.BuildID)).toMatchObject({ NotifiedStatus: 'terminated' });
   });
 });

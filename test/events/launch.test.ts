@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Build } from '../../core/build';
 import type { BuildStore } from '../../core/ports';
 import { createHandler } from '../../events/launch';
@@ -7,20 +7,11 @@ import { clientToken } from '../../events/launch-plan';
 import { T0, anApprovedBuild, at } from '../support/build-fixture';
 import { buildApproved } from './event-fixtures';
 import { CAPACITY_MESSAGE, QUOTA_MESSAGE, UNSUPPORTED_MESSAGE, ec2Error } from './fake-ec2';
-import type { World } from './world';
-import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, startWorld } from './world';
+import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from './world';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(() => world.close());
-beforeEach(async () => {
-  await world.reset();
-  world.clock.minutesAfterT0(2);
-});
+const world = useWorld({ minutesAfterT0: 2 });
 
-const launch = (event: unknown) => createHandler(world.deps)(event);
+const launch = (event: unknown) => createHandler(world().deps)(event);
 const approvedEvent = (b: Build) => buildApproved(b.BuildID, at(1));
 
 function decodeUserData(base64: string) {
@@ -32,10 +23,10 @@ function decodeUserData(base64: string) {
 
 describe('launch (Build Approved)', () => {
   it('approved → launching: one RunInstances with the template, tags on instance and volume, safe user data', async () => {
-    const build = await world.seed(anApprovedBuild());
+    const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
 
-    const [run, ...more] = world.ec2.runRequests();
+    const [run, ...more] = world().ec2.runRequests();
     expect(more).toHaveLength(0);
     const tags = [
       { Key: 'Project', Value: 'labapp' },
@@ -77,8 +68,8 @@ describe('launch (Build Approved)', () => {
       expect(text).not.toContain(secret);
     expect(text).toContain('shutdown');
 
-    const instance = [...world.ec2.instances.values()][0]!;
-    const stored = await world.get(build.BuildID);
+    const instance = [...world().ec2.instances.values()][0]!;
+    const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({
       Status: 'launching',
       InstanceID: instance.id,
@@ -87,17 +78,17 @@ describe('launch (Build Approved)', () => {
       LaunchTime: at(2),
       NotifiedStatus: 'launching',
     });
-    expect(await world.slots()).toEqual([build.BuildID]);
+    expect(await world().slots()).toEqual([build.BuildID]);
 
-    const replies = world.replies(build);
+    const replies = world().replies(build);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toContain(instance.id);
     expect(replies[0]!.text).toContain('c5n.metal');
     expect(replies[0]!.text).toContain('us-east-1a');
     expect(replies[0]!.subtype).toBeUndefined();
-    expect(world.slack.callsTo('chat.update')).toHaveLength(1);
+    expect(world().slack.callsTo('chat.update')).toHaveLength(1);
 
-    expect(world.published()).toEqual([
+    expect(world().published()).toEqual([
       expect.objectContaining({
         TopicArn: TOPIC_ARN,
         Subject: `[INFO] metal-build ${build.BuildID} started on c5n.metal`,
@@ -111,9 +102,9 @@ describe('launch (Build Approved)', () => {
 
   it('keeps hostile branch values inert: they travel only inside the base64 JSON', async () => {
     const hostile = 'main;$(touch /tmp/pwned)`id`\n- [sh, -c, "curl evil"]\'"';
-    const build = await world.seed(anApprovedBuild({ BuildBranch: hostile, BuildCommit: undefined }));
+    const build = await world().seed(anApprovedBuild({ BuildBranch: hostile, BuildCommit: undefined }));
     await launch(approvedEvent(build));
-    const { text, doc, params } = decodeUserData(world.ec2.runRequests()[0]!.UserData!);
+    const { text, doc, params } = decodeUserData(world().ec2.runRequests()[0]!.UserData!);
     expect(params.branch).toBe(hostile);
     expect(params).not.toHaveProperty('commit');
     expect(text).not.toContain('touch /tmp/pwned');
@@ -123,46 +114,46 @@ describe('launch (Build Approved)', () => {
   });
 
   it('a redelivery after the launch was recorded changes nothing and calls EC2 no more', async () => {
-    const build = await world.seed(anApprovedBuild());
+    const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
     await launch(approvedEvent(build));
-    expect(world.ec2.runRequests()).toHaveLength(1);
-    expect(world.ec2.instances.size).toBe(1);
-    expect(world.replies(build)).toHaveLength(1);
-    expect(world.published()).toHaveLength(1);
-    expect((await world.get(build.BuildID))?.Status).toBe('launching');
+    expect(world().ec2.runRequests()).toHaveLength(1);
+    expect(world().ec2.instances.size).toBe(1);
+    expect(world().replies(build)).toHaveLength(1);
+    expect(world().published()).toHaveLength(1);
+    expect((await world().get(build.BuildID))?.Status).toBe('launching');
   });
 
   it('a redelivery after a crash before the write repeats the same request and gets the same machine', async () => {
-    const build = await world.seed(anApprovedBuild());
+    const build = await world().seed(anApprovedBuild());
     let crashes = 1;
-    const store: BuildStore = Object.create(world.deps.store) as BuildStore;
+    const store: BuildStore = Object.create(world().deps.store) as BuildStore;
     store.update = async (...args) => {
       if (crashes-- > 0) throw Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' });
-      return world.deps.store.update(...args);
+      return world().deps.store.update(...args);
     };
-    const crashing = createHandler({ ...world.deps, store });
+    const crashing = createHandler({ ...world().deps, store });
     await expect(crashing(approvedEvent(build))).rejects.toThrow('Service unavailable');
-    expect((await world.get(build.BuildID))?.Status).toBe('approved');
+    expect((await world().get(build.BuildID))?.Status).toBe('approved');
 
     await crashing(approvedEvent(build));
-    const [first, second] = world.ec2.runRequests();
+    const [first, second] = world().ec2.runRequests();
     expect(second).toEqual(first);
-    expect(world.ec2.instances.size).toBe(1);
-    const instance = [...world.ec2.instances.values()][0]!;
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: instance.id });
-    expect(world.ec2.terminateRequests()).toEqual([]);
-    expect(world.replies(build)).toHaveLength(1);
+    expect(world().ec2.instances.size).toBe(1);
+    const instance = [...world().ec2.instances.values()][0]!;
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: instance.id });
+    expect(world().ec2.terminateRequests()).toEqual([]);
+    expect(world().replies(build)).toHaveLength(1);
   });
 
   it('falls back through every subnet, then the fallback type; the thread says what was used and why', async () => {
-    world.ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
-    world.ec2.refuse('c5n.metal', SUBNETS[1], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1b'));
-    world.ec2.refuse('m5zn.metal', SUBNETS[0], 'Unsupported', UNSUPPORTED_MESSAGE('m5zn.metal', 'us-east-1a'));
-    const build = await world.seed(anApprovedBuild());
+    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
+    world().ec2.refuse('c5n.metal', SUBNETS[1], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1b'));
+    world().ec2.refuse('m5zn.metal', SUBNETS[0], 'Unsupported', UNSUPPORTED_MESSAGE('m5zn.metal', 'us-east-1a'));
+    const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
 
-    const runs = world.ec2.runRequests();
+    const runs = world().ec2.runRequests();
     expect(runs.map((r) => [r.InstanceType, r.SubnetId, r.ClientToken])).toEqual([
       ['c5n.metal', SUBNETS[0], clientToken(build.BuildID, 'c5n.metal', SUBNETS[0])],
       ['c5n.metal', SUBNETS[1], clientToken(build.BuildID, 'c5n.metal', SUBNETS[1])],
@@ -171,29 +162,29 @@ describe('launch (Build Approved)', () => {
     ]);
     // The same user data and tags for every attempt.
     expect(new Set(runs.map((r) => r.UserData)).size).toBe(1);
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceType: 'm5zn.metal', AvailabilityZone: 'us-east-1b' });
-    const replies = world.replies(build).map((m) => m.text);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceType: 'm5zn.metal', AvailabilityZone: 'us-east-1b' });
+    const replies = world().replies(build).map((m) => m.text);
     expect(replies).toHaveLength(2);
     expect(replies[0]).toContain('m5zn.metal');
     expect(replies[0]).toContain('us-east-1b');
     expect(replies[1]).toContain('c5n.metal in subnet-0aaaaaaaaaaaaaaaa (InsufficientInstanceCapacity)');
     expect(replies[1]).toContain('m5zn.metal in subnet-0aaaaaaaaaaaaaaaa (Unsupported)');
-    expect(world.published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
+    expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
   });
 
   it('capacity and quota refusals everywhere → failed with every reason, the quota named, slot freed, thread and SNS', async () => {
-    world.ec2.refuse('c5n.metal', undefined, 'VcpuLimitExceeded', QUOTA_MESSAGE);
-    world.ec2.refuse('m5zn.metal', undefined, 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('m5zn.metal', 'us-east-1a'));
-    const build = await world.seed(anApprovedBuild());
+    world().ec2.refuse('c5n.metal', undefined, 'VcpuLimitExceeded', QUOTA_MESSAGE);
+    world().ec2.refuse('m5zn.metal', undefined, 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('m5zn.metal', 'us-east-1a'));
+    const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
 
     // The quota is regional: the second subnet is not tried for c5n.metal.
-    expect(world.ec2.runRequests().map((r) => [r.InstanceType, r.SubnetId])).toEqual([
+    expect(world().ec2.runRequests().map((r) => [r.InstanceType, r.SubnetId])).toEqual([
       ['c5n.metal', SUBNETS[0]],
       ['m5zn.metal', SUBNETS[0]],
       ['m5zn.metal', SUBNETS[1]],
     ]);
-    const stored = await world.get(build.BuildID);
+    const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({ Status: 'failed', NotifiedStatus: 'failed', CompletionTime: at(2) });
     expect(stored?.InstanceID).toBeUndefined();
     expect(stored?.ExpirationTime).toBeGreaterThan(Date.parse(T0) / 1000);
@@ -201,103 +192,103 @@ describe('launch (Build Approved)', () => {
     expect(stored?.ErrorMessage).toContain('m5zn.metal in subnet-0bbbbbbbbbbbbbbbb: InsufficientInstanceCapacity');
     expect(stored?.ErrorMessage).toContain('c5n.metal needs 72 vCPUs');
     expect(stored?.ErrorMessage).toContain('Running On-Demand Standard');
-    expect(await world.slots()).toEqual([]);
+    expect(await world().slots()).toEqual([]);
 
-    const replies = world.replies(build);
+    const replies = world().replies(build);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.subtype).toBe('thread_broadcast');
     expect(replies[0]!.text).toContain('<@U0REQUESTER>');
     expect(replies[0]!.text).toContain('failed');
-    expect(world.published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
-    expect(world.ec2.instances.size).toBe(0);
+    expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
+    expect(world().ec2.instances.size).toBe(0);
 
     // Redelivered: nothing more.
     await launch(approvedEvent(build));
-    expect(world.ec2.runRequests()).toHaveLength(3);
-    expect(world.replies(build)).toHaveLength(1);
-    expect(world.published()).toHaveLength(1);
+    expect(world().ec2.runRequests()).toHaveLength(3);
+    expect(world().replies(build)).toHaveLength(1);
+    expect(world().published()).toHaveLength(1);
   });
 
   it('a build cancelled before the event arrives launches nothing', async () => {
-    const build = await world.seed(anApprovedBuild({ Status: 'cancelled', CancelledBy: 'U0REQUESTER' }), { slot: false });
+    const build = await world().seed(anApprovedBuild({ Status: 'cancelled', CancelledBy: 'U0REQUESTER' }), { slot: false });
     await launch(approvedEvent(build));
-    expect(world.ec2.runRequests()).toEqual([]);
-    expect(world.replies(build)).toEqual([]);
-    expect(world.published()).toEqual([]);
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'cancelled' });
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(world().replies(build)).toEqual([]);
+    expect(world().published()).toEqual([]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'cancelled' });
   });
 
   it('cancel racing the launch: the write loses, the machine just launched is terminated and the thread told', async () => {
-    const build = await world.seed(anApprovedBuild());
-    world.ec2.afterLaunch = async () => {
+    const build = await world().seed(anApprovedBuild());
+    world().ec2.afterLaunch = async () => {
       // The bot's cancel lands while EC2 is starting the machine.
-      await world.deps.store.update(build.BuildID, { status: ['approved'] }, { Status: 'cancelled', CancelledBy: 'U0REQUESTER', NotifiedStatus: 'cancelled' });
-      await world.deps.store.releaseSlot(build.BuildID);
+      await world().deps.store.update(build.BuildID, { status: ['approved'] }, { Status: 'cancelled', CancelledBy: 'U0REQUESTER', NotifiedStatus: 'cancelled' });
+      await world().deps.store.releaseSlot(build.BuildID);
     };
     await launch(approvedEvent(build));
 
-    const instance = [...world.ec2.instances.values()][0]!;
-    expect(world.ec2.terminateRequests()).toEqual([[instance.id]]);
+    const instance = [...world().ec2.instances.values()][0]!;
+    expect(world().ec2.terminateRequests()).toEqual([[instance.id]]);
     expect(instance.state).toBe('shutting-down');
-    const stored = await world.get(build.BuildID);
+    const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({ Status: 'cancelled' });
     expect(stored?.InstanceID).toBeUndefined();
-    const replies = world.replies(build);
+    const replies = world().replies(build);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toContain(instance.id);
     expect(replies[0]!.text).toContain('terminated right away');
-    expect(world.published()).toEqual([]);
-    expect(await world.slots()).toEqual([]);
+    expect(world().published()).toEqual([]);
+    expect(await world().slots()).toEqual([]);
   });
 
   it('a transient EC2 error throws (EventBridge retries) and changes nothing', async () => {
-    world.ec2.failNext('run', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
-    const build = await world.seed(anApprovedBuild());
+    world().ec2.failNext('run', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    const build = await world().seed(anApprovedBuild());
     await expect(launch(approvedEvent(build))).rejects.toThrow('Request limit exceeded.');
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'approved', NotifiedStatus: 'approved' });
-    expect(world.replies(build)).toEqual([]);
-    expect(world.published()).toEqual([]);
-    expect(await world.slots()).toEqual([build.BuildID]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'approved', NotifiedStatus: 'approved' });
+    expect(world().replies(build)).toEqual([]);
+    expect(world().published()).toEqual([]);
+    expect(await world().slots()).toEqual([build.BuildID]);
   });
 
   it('a Slack post failing after the transition throws; the redelivery posts it once', async () => {
-    const build = await world.seed(anApprovedBuild());
-    world.slack.failNext('chat.postMessage', 'internal_error');
+    const build = await world().seed(anApprovedBuild());
+    world().slack.failNext('chat.postMessage', 'internal_error');
     await expect(launch(approvedEvent(build))).rejects.toThrow('internal_error');
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'launching', NotifiedStatus: 'approved' });
-    expect(world.replies(build)).toEqual([]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', NotifiedStatus: 'approved' });
+    expect(world().replies(build)).toEqual([]);
 
     await launch(approvedEvent(build));
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'launching', NotifiedStatus: 'launching' });
-    expect(world.replies(build)).toHaveLength(1);
-    expect(world.ec2.runRequests()).toHaveLength(1);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', NotifiedStatus: 'launching' });
+    expect(world().replies(build)).toHaveLength(1);
+    expect(world().ec2.runRequests()).toHaveLength(1);
     // SNS goes with the thread message: at least once, so the retry sends it again.
-    expect(world.published().map((p) => p.Subject?.slice(0, 6))).toEqual(['[INFO]', '[INFO]']);
+    expect(world().published().map((p) => p.Subject?.slice(0, 6))).toEqual(['[INFO]', '[INFO]']);
 
     await launch(approvedEvent(build));
-    expect(world.replies(build)).toHaveLength(1);
-    expect(world.published()).toHaveLength(2);
+    expect(world().replies(build)).toHaveLength(1);
+    expect(world().published()).toHaveLength(2);
   });
 
   it('without LAUNCH_TEMPLATE_ID the build fails at once, saying so', async () => {
-    world.configure({ LAUNCH_TEMPLATE_ID: '' });
-    const build = await world.seed(anApprovedBuild());
+    world().configure({ LAUNCH_TEMPLATE_ID: '' });
+    const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
-    expect(world.ec2.runRequests()).toEqual([]);
-    expect((await world.get(build.BuildID))?.ErrorMessage).toContain('LAUNCH_TEMPLATE_ID');
-    expect(await world.slots()).toEqual([]);
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect((await world().get(build.BuildID))?.ErrorMessage).toContain('LAUNCH_TEMPLATE_ID');
+    expect(await world().slots()).toEqual([]);
   });
 
   it('drops a malformed event or one from another source, logging it, with nothing changed', async () => {
-    const build = await world.seed(anApprovedBuild());
+    const build = await world().seed(anApprovedBuild());
     await launch({ ...approvedEvent(build), detail: { buildId: build.BuildID, extra: 'x' } });
     await launch({ ...approvedEvent(build), source: 'labapp.metal-build.runner' });
     await launch({ ...approvedEvent(build), detail: { buildId: '../etc/passwd' } });
     await launch('not an event');
-    expect(world.ec2.runRequests()).toEqual([]);
-    expect(await world.get(build.BuildID)).toMatchObject({ Status: 'approved' });
-    expect(world.replies(build)).toEqual([]);
-    const drops = logLines(world, 'WARN').filter((l) => l.message === 'dropped a malformed event');
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'approved' });
+    expect(world().replies(build)).toEqual([]);
+    const drops = logLines(world(), 'WARN').filter((l) => l.message === 'dropped a malformed event');
     expect(drops).toHaveLength(4);
     expect(drops[0]).toMatchObject({ buildId: build.BuildID, handler: 'launch' });
     expect(drops[2]).not.toHaveProperty('buildId');
@@ -305,8 +296,8 @@ describe('launch (Build Approved)', () => {
 
   it('drops an event for a build that does not exist', async () => {
     await launch(buildApproved('build-20261125-170052-zzzz', at(1)));
-    expect(world.ec2.runRequests()).toEqual([]);
-    expect(await world.builds()).toEqual([]);
-    expect(logLines(world, 'WARN')).toEqual([expect.objectContaining({ buildId: 'build-20261125-170052-zzzz', message: 'no such build; event dropped' })]);
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(await world().builds()).toEqual([]);
+    expect(logLines(world(), 'WARN')).toEqual([expect.objectContaining({ buildId: 'build-20261125-170052-zzzz', message: 'no such build; event dropped' })]);
   });
 });

@@ -18,6 +18,7 @@ import { startDynalite } from '../support/dynalite';
 import type { SlackApi, SlackMessage } from '../support/slack-api';
 import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
 import { T0 } from '../support/build-fixture';
+import { useWorldOf } from '../support/use-world';
 import { FakeEc2 } from './fake-ec2';
 
 // The events handlers' world for a test file: dynalite for the table, the Slack stand-in, EC2
@@ -151,6 +152,15 @@ export async function startWorld(): Promise<World> {
   world.configure({});
   sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
   return world;
+}
+
+/**
+ * This file's world, started, reset and closed around its cases (test/support/use-world.ts); after
+ * each reset its clock stands at T0, or `minutesAfterT0` minutes after it.
+ */
+export function useWorld(options: { minutesAfterT0?: number } = {}): () => World {
+  const { minutesAfterT0 } = options;
+  return useWorldOf(startWorld, minutesAfterT0 === undefined ? undefined : (world) => world.clock.minutesAfterT0(minutesAfterT0));
 }
 
 /** Log lines at a level, as objects. */

@@ -5,21 +5,9 @@ import { parse } from 'yaml';
 import { CLOUD_INIT_TEMPLATE, RUNNER_SCRIPT_GZIP_BASE64 } from '../../events/runner-script.generated';
 import { USER_DATA_LIMIT_BYTES, renderCloudConfig, renderUserData, type RunnerParams } from '../../events/user-data';
 import { CLOUD_INIT_SOURCE_PATH, RUNNER_SOURCE_PATH, renderRunnerModule } from '../../scripts/gen-runner-module';
+import { RUNNER_PARAMS as params } from '../support/runner-params';
 
 const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-
-const params: RunnerParams = {
-  buildId: 'build-20260101-120000-abcd',
-  branch: 'main',
-  commit: 'abc1234',
-  repoUrl: 'https://github.com/afewell-hh/labapp.git',
-  bucket: 'hedgehog-lab-artifacts',
-  eventBusName: 'labapp-metal-builds',
-  region: 'us-east-1',
-  maxLifetimeMinutes: 300,
-  githubSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp/github-token-AbCdEf',
-  logGroup: '/labapp/metal-builds/build-20260101-120000-abcd',
-};
 
 interface WriteFile {
   path: string;

@@ -1,0 +1,17 @@
+import type { RunnerParams } from '../../events/user-data';
+
+// One build's runner parameters, as the launch handler would pass them to events/user-data.ts:
+// the user data tests render it, and .ci/checks/packer.sh renders it for `cloud-init schema`.
+
+export const RUNNER_PARAMS: RunnerParams = {
+  buildId: 'build-20260101-120000-abcd',
+  branch: 'main',
+  commit: 'abc1234',
+  repoUrl: 'https://github.com/afewell-hh/labapp.git',
+  bucket: 'hedgehog-lab-artifacts',
+  eventBusName: 'labapp-metal-builds',
+  region: 'us-east-1',
+  maxLifetimeMinutes: 300,
+  githubSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp/github-token-AbCdEf',
+  logGroup: '/labapp/metal-builds/build-20260101-120000-abcd',
+};
