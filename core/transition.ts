@@ -290,6 +290,17 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
   }
 }
 
+/**
+ * A phase that overtook an earlier one: the build is still `approved` (the launch's write has not
+ * landed) or `launching` while the runner already uploads or finished. The status table would
+ * make it a no-op and the news would be lost; the handler throws instead so EventBridge
+ * delivers it again after the earlier events.
+ */
+export function phaseArrivedEarly(build: Build, d: BuildPhaseDetail): boolean {
+  if (build.Status === 'approved' && !build.InstanceID) return true;
+  return build.Status === 'launching' && build.InstanceID === d.instanceId && (d.phase === 'uploading' || d.phase === 'completed');
+}
+
 /** The one exception to "a final status never changes": the build did finish, its event was late. */
 function lateAfterUnexpectedEnd(build: Build, at: string): boolean {
   return (

@@ -1,4 +1,5 @@
 import { applyEvent } from '../core/apply';
+import { phaseArrivedEarly } from '../core/transition';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
@@ -8,6 +9,17 @@ import { parseOrDrop } from './inbound';
 // `Build Phase` from the on-instance runner. The instance may put events only from its own
 // source; what it says is believed only for the machine the record names, so a phase from any
 // other instance (a stray machine, a forged event) is logged and dropped.
+
+export class PhaseArrivedEarlyError extends Error {
+  constructor(
+    readonly buildId: string,
+    readonly phase: string,
+    readonly status: string,
+  ) {
+    super(`phase ${phase} of ${buildId} arrived while the build is ${status}; retry later`);
+    this.name = 'PhaseArrivedEarlyError';
+  }
+}
 
 export function createHandler(deps: EventDeps) {
   return async function buildPhase(event: unknown): Promise<void> {
@@ -21,6 +33,15 @@ export function createHandler(deps: EventDeps) {
     if (!build) {
       blog.warn('phase for an unknown build; dropped', { instanceId: detail.instanceId, phase: detail.phase });
       return;
+    }
+    if (phaseArrivedEarly(build, detail)) {
+      // Thrown, not dropped: EventBridge retries with backoff, by when the earlier events landed.
+      blog.warn('phase arrived before the earlier ones; EventBridge will deliver it again', {
+        instanceId: detail.instanceId,
+        phase: detail.phase,
+        status: build.Status,
+      });
+      throw new PhaseArrivedEarlyError(detail.buildId, detail.phase, build.Status);
     }
     if (build.InstanceID !== detail.instanceId) {
       blog.warn('phase from an instance that is not the build\'s; dropped', {
