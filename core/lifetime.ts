@@ -97,6 +97,26 @@ export function isOrphan(
   return ageMs(build.CompletionTime ?? build.TerminatedAt ?? build.CreatedAt, now) >= grace;
 }
 
+/** EC2 moves a terminated machine out of `running` within seconds; still listed after this, the order failed. */
+export const TERMINATE_RETRY_MINUTES = 2;
+
+/**
+ * The build's own machine, ordered ended (forced or cancelled), still live TERMINATE_RETRY_MINUTES
+ * later: the TerminateInstances failed. It is ended again then, not after the orphan grace.
+ */
+export function outlivedTermination(
+  build: Pick<Build, 'TerminationReason' | 'InstanceID' | 'CompletionTime'>,
+  instanceId: string,
+  now: Date,
+): boolean {
+  return (
+    (build.TerminationReason === 'forced' || build.TerminationReason === 'cancelled') &&
+    build.InstanceID === instanceId &&
+    build.CompletionTime !== undefined &&
+    ageMs(build.CompletionTime, now) >= TERMINATE_RETRY_MINUTES * MINUTE
+  );
+}
+
 /** A completed or failed build's machine still up SHUTDOWN_GRACE_MINUTES after it finished. */
 export function didNotShutDown(build: Pick<Build, 'Status' | 'CompletionTime'>, now: Date): boolean {
   return (

@@ -1,5 +1,5 @@
 import type { Build } from '../core/build';
-import { didNotShutDown, isOrphan } from '../core/lifetime';
+import { didNotShutDown, isOrphan, outlivedTermination } from '../core/lifetime';
 import type { Machine } from '../core/ports';
 import { code } from '../core/slack/mrkdwn';
 import type { StrayReason } from './notifications';
@@ -24,6 +24,12 @@ export async function checkMachine(run: WatchdogRun, machine: Machine, build: Bu
     if (!didNotShutDown(build, now)) return;
     if (build.InstanceID === machine.instanceId) await leftover(run, machine, build);
     else await stray(run, machine, build, 'orphan');
+    return;
+  }
+  if (build && outlivedTermination(build, machine.instanceId, now)) {
+    // Already ordered ended, still listed as live: the earlier TerminateInstances failed. No
+    // orphan grace for a machine past its limit or cancelled: terminate it at this run.
+    await stray(run, machine, build, 'orphan');
     return;
   }
   if (isOrphan(build, machine.launchTime, now, machine.instanceId)) await stray(run, machine, build, 'orphan');
@@ -80,6 +86,8 @@ function strayNote(machine: Machine, build: Build, reason: StrayReason): string 
       ? 'it was still up 15 minutes after the build ended (it should have powered itself off)'
       : build.InstanceID && build.InstanceID !== machine.instanceId
         ? `it was a second machine for this build (the build's machine is ${code(build.InstanceID)})`
-        : `it was still up 15 minutes after the build became ${build.Status}`;
+        : build.TerminationReason === 'forced' || build.TerminationReason === 'cancelled'
+          ? `it was still up after the build was ${build.Status} (the earlier termination did not take)`
+          : `it was still up 15 minutes after the build became ${build.Status}`;
   return `🧹 The watchdog terminated machine ${code(machine.instanceId)} (${machine.instanceType}): ${why}.`;
 }

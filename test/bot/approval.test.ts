@@ -244,4 +244,28 @@ describe('a crash between taking the slot and the transition', () => {
     const released = world().log.lines.filter((l) => l.message === 'gave back the slot of a build that has ended').map((l) => l.buildId);
     expect(released.sort()).toEqual(['build-20260101-000000-dead', 'build-20260101-000000-gone']);
   });
+
+  it('a final build whose machine EC2 has not reported gone keeps its slot: no second machine beside it', async () => {
+    const bot = world().bot();
+    const forced = aBuild({
+      BuildID: 'build-20260101-000000-live',
+      Status: 'terminated',
+      TerminationReason: 'forced',
+      InstanceID: 'i-0123456789abcdef0',
+    });
+    await world().dynamo.store.create(forced);
+    await world().dynamo.store.takeSlot(forced.BuildID, 1);
+    const id = await bot.request();
+
+    await bot.click('approve_build', id, APPROVER);
+    expect(await world().build(id)).toMatchObject({ Status: 'awaiting_approval' });
+    expect(await world().slots()).toEqual([forced.BuildID]);
+    expect(world().bus()).toEqual([]);
+
+    // EC2 reports the machine gone (TerminatedAt): the slot is free for the next approval.
+    await world().dynamo.store.update(forced.BuildID, { status: ['terminated'] }, { TerminatedAt: new Date().toISOString() });
+    await bot.click('approve_build', id, APPROVER);
+    expect(await world().build(id)).toMatchObject({ Status: 'approved' });
+    expect(await world().slots()).toEqual([id]);
+  });
 });

@@ -8,6 +8,7 @@ import {
   isStuckWithoutLaunch,
   isStuckWithoutMachine,
   machineVerdict,
+  outlivedTermination,
 } from '../../core/lifetime';
 import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID, T0 } from '../support/build-fixture';
 
@@ -105,5 +106,16 @@ describe('watchdog rules', () => {
     }
     expect(didNotShutDown(aLaunchedBuild('building', { Status: 'cancelled', CompletionTime: at(90) }), when(200))).toBe(false);
     expect(didNotShutDown(aLaunchedBuild('building'), when(200))).toBe(false);
+  });
+
+  it('the own machine of a forced or cancelled build still up 2 minutes after the order outlived its termination', () => {
+    for (const reason of ['forced', 'cancelled'] as const) {
+      const ended = aLaunchedBuild('building', { Status: reason === 'forced' ? 'terminated' : 'cancelled', TerminationReason: reason, CompletionTime: at(90) });
+      expect(outlivedTermination(ended, INSTANCE_ID, when(92 - MS))).toBe(false);
+      expect(outlivedTermination(ended, INSTANCE_ID, when(92))).toBe(true);
+      expect(outlivedTermination(ended, 'i-0000000000000beef', when(200))).toBe(false); // another machine: the orphan rule
+    }
+    const unexpected = aLaunchedBuild('building', { Status: 'terminated', TerminationReason: 'unexpected', CompletionTime: at(90) });
+    expect(outlivedTermination(unexpected, INSTANCE_ID, when(200))).toBe(false);
   });
 });

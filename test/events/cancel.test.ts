@@ -49,7 +49,7 @@ describe('cancel (Build Cancel Requested)', () => {
     expect(world().ec2.terminateRequests()).toEqual([]);
   });
 
-  it('a failing TerminateInstances throws after the transition (retry, then DLQ; the watchdog ends the machine)', async () => {
+  it('a failing TerminateInstances throws after the transition (retry, then DLQ; the watchdog\'s next run ends the machine)', async () => {
     const build = await world().seed(aLaunchedBuild('building'));
     world().ec2.failNext('terminate', ec2Error('InternalError', 'An internal error has occurred', 'server'));
     await expect(cancel(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)))).rejects.toThrow('internal error');
