@@ -55,18 +55,26 @@ export async function announce(
   }
   const leased = lease.build;
   if (leased.NotifiedStatus === status) return leased; // posted by another handler meanwhile
+  // Read from a stale copy (an index is eventually consistent) after a newer status was told:
+  // telling the older one now would put it below the newer in the thread.
+  if (leased.Status !== status && leased.NotifiedStatus === leased.Status) return leased;
 
   // The message tells the status being announced, with what the record holds now.
   const message = threadMessage({ ...leased, Status: status }, ctx);
   try {
     await before?.({ ...leased, Status: status });
-    await deps.chat.post({
-      channel: leased.Channel,
-      threadTs: leased.ThreadTs,
-      text: message.text,
-      ...(message.blocks ? { blocks: message.blocks } : {}),
-      broadcast: message.broadcast,
-    });
+    // The reply and the card redraw at once: on the bot's path both fit Slack's 3 s only side
+    // by side (refreshCard logs its failures and never throws).
+    await Promise.all([
+      deps.chat.post({
+        channel: leased.Channel,
+        threadTs: leased.ThreadTs,
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        broadcast: message.broadcast,
+      }),
+      refreshCard(deps, leased, ctx),
+    ]);
   } catch (error) {
     // Give the lease back so the redelivery that follows this throw may post at once.
     await deps.store
@@ -74,7 +82,6 @@ export async function announce(
       .catch((releaseError: unknown) => log.warn('could not give back the notice lease', { error: releaseError }));
     throw error;
   }
-  await refreshCard(deps, leased, ctx);
   const result = await deps.store.update(build.BuildID, { status: [status] }, { NotifiedStatus: status });
   if (result.ok) return result.build;
   // The status moved on meanwhile; whoever moved it announces the new one.

@@ -132,6 +132,14 @@ describe('announce', () => {
     expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('completed');
   });
 
+  it('a stale copy (older status) after a newer status was told posts nothing: the thread keeps its order', async () => {
+    const stale = await stored(aLaunchedBuild('building', { NotifiedStatus: 'launching' }));
+    await dynamo.store.update(stale.BuildID, { status: ['building'] }, { Status: 'completed', NotifiedStatus: 'completed' });
+    const after = await announce(deps(), stale, ctx);
+    expect(after).toMatchObject({ Status: 'completed', NotifiedStatus: 'completed' });
+    expect(api.callsTo('chat.postMessage')).toHaveLength(0);
+  });
+
   it('a failing card update is logged with the BuildID and does not stop the record', async () => {
     const build = await stored(completed());
     api.failNext('chat.update', 'message_not_found');
