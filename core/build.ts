@@ -48,6 +48,8 @@ export interface Build {
   CompletionTime?: string;
   TerminatedAt?: string;
   WarnedAt?: string;
+  /** When the warning reached the thread (added to DESIGN.md's table): until then the watchdog retries it. */
+  WarningPostedAt?: string;
   CostEstimate: number;
   CostMax: number;
   ActualCost?: number;

@@ -14,7 +14,7 @@ import {
 import type { BuildEvent } from '../core/transition';
 import { refreshCard } from '../core/slack/announce';
 import { warningMessage } from '../core/slack/thread';
-import { runEffects, tell } from './effects';
+import { isPermanentChatError, runEffects, tell } from './effects';
 import { warningNotice } from './notifications';
 import type { WatchdogRun } from './watchdog-run';
 
@@ -57,6 +57,9 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
   if (verdict === 'force')
     await end(run, build, { type: 'force', launchTime: machine.launchTime, maxLifetimeHours: config.maxLifetimeHours });
   else if (verdict === 'warn') await warn(run, build, machine);
+  else if (build.WarnedAt && !build.WarningPostedAt && ageMs(build.WarnedAt, now) >= 60_000)
+    // The warning's post failed on an earlier run: the Extend button must still reach people.
+    await postWarning(run, build, machine);
   else if (Math.floor(ageMs(machine.launchTime, now) / 60_000) % CARD_REFRESH_MINUTES === 0)
     await refreshCard(deps, build, { config, now });
 }
@@ -88,9 +91,24 @@ async function warn(run: WatchdogRun, build: Build, machine: Machine): Promise<v
   const ctx = { config, now };
   run.log.warn('machine nears its limit; warned', { buildId: build.BuildID, instanceId: machine.instanceId });
   // Each on its own: mail still goes out when Slack fails, and the other way round.
-  await run.step('warning message', build.BuildID, async () => {
-    const message = warningMessage(warned, { ...ctx, deadline: deadline(machine.launchTime, config, warned.ExtendedHours) });
-    await deps.chat.post({ channel: warned.Channel, threadTs: warned.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true });
-  });
+  await postWarning(run, warned, machine);
   await run.step('warning notification', build.BuildID, () => deps.notifier.notify(warningNotice(warned, ctx)));
+}
+
+/** The warning in the thread, then WarningPostedAt; a failed post is retried by the next run. */
+async function postWarning(run: WatchdogRun, build: Build, machine: Machine): Promise<void> {
+  const { deps, now } = run;
+  const { config } = deps;
+  const posted = () => deps.store.update(build.BuildID, { status: [build.Status], absent: ['WarningPostedAt'] }, { WarningPostedAt: now.toISOString() });
+  await run.step('warning message', build.BuildID, async () => {
+    const message = warningMessage(build, { config, now, deadline: deadline(machine.launchTime, config, build.ExtendedHours) });
+    try {
+      await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true });
+    } catch (error) {
+      // Slack refusing for good (channel archived…) would refuse every minute: give up on it.
+      if (isPermanentChatError(error)) await posted();
+      throw error;
+    }
+    await posted();
+  });
 }

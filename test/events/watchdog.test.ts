@@ -52,6 +52,26 @@ describe('watchdog: running machines', () => {
     expect(world().ec2.terminateRequests()).toEqual([]);
   });
 
+  it('a warning whose Slack post failed is posted by a later run, once; its mail is not repeated', async () => {
+    const build = await world().seed(aLaunchedBuild('building'));
+    world().slack.failNext('chat.postMessage', 'internal_error');
+    await expect(watchdogAt(2 + 2 * HOUR)).rejects.toThrow();
+    expect(world().replies(build)).toEqual([]);
+    expect(await world().get(build.BuildID)).toMatchObject({ WarnedAt: at(2 + 2 * HOUR) });
+    expect((await world().get(build.BuildID))?.WarningPostedAt).toBeUndefined();
+
+    await watchdogAt(2 + 2 * HOUR + 1);
+    await watchdogAt(2 + 2 * HOUR + 2);
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(1);
+    expect(actionIds(replies[0]!)).toEqual([
+      ['extend_build', build.BuildID],
+      ['cancel_build', build.BuildID],
+    ]);
+    expect(await world().get(build.BuildID)).toMatchObject({ WarningPostedAt: at(2 + 2 * HOUR + 1) });
+    expect(world().published()).toHaveLength(1);
+  });
+
   it('force at the limit: terminated, ForcedTermination, one TerminateInstances, one message, SNS [CRITICAL]; twice in a row', async () => {
     const build = await world().seed(aLaunchedBuild('uploading', { WarnedAt: at(2 + 2 * HOUR) }));
     await watchdogAt(2 + 3 * HOUR);
@@ -86,7 +106,7 @@ describe('watchdog: running machines', () => {
   });
 
   it('counts extensions: extended by 1 h it runs to 4 h, then is forced', async () => {
-    const build = await world().seed(aLaunchedBuild('building', { WarnedAt: at(2 + 2 * HOUR), ExtendedHours: 1 }));
+    const build = await world().seed(aLaunchedBuild('building', { WarnedAt: at(2 + 2 * HOUR), WarningPostedAt: at(2 + 2 * HOUR), ExtendedHours: 1 }));
     await watchdogAt(2 + 3 * HOUR + 30);
     expect((await world().get(build.BuildID))?.Status).toBe('building');
     await watchdogAt(2 + 4 * HOUR);
