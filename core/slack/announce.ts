@@ -60,9 +60,10 @@ export async function announce(
   if (leased.Status !== status && leased.NotifiedStatus === leased.Status) return leased;
 
   // The message tells the status being announced, with what the record holds now.
-  const message = threadMessage({ ...leased, Status: status }, ctx);
+  const told: Build = { ...leased, Status: status };
+  const message = threadMessage(told, ctx);
   try {
-    await before?.({ ...leased, Status: status });
+    await before?.(told);
     // The reply and the card redraw at once: on the bot's path both fit Slack's 3 s only side
     // by side (refreshCard logs its failures and never throws).
     await Promise.all([
