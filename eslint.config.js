@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    // The dependency rule of DESIGN.md "Layout", enforced.
+    // The dependency rule of docs/design.md "Layout", enforced.
     files: ['core/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@slack/*', '../*', './aws/*', './slack/*', 'node:*'] }] },
   },

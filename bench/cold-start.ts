@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { RUNTIME_NODE_OPTIONS } from '../infra/bundling';
-import { parseLambdaResult, slashCommandEvent } from '../test/support/slack-request';
+import { parseLambdaResult, slashCommandEvent } from '../stand-ins/slack-request';
 import type { LocalWorld } from './local-world';
 import { median, round } from './stats';
 

@@ -1,7 +1,7 @@
-import { startEventBridge, type LocalEventBridge } from '../test/support/eventbridge-stand-in';
-import { startDynalite, type LocalDynamo } from '../test/support/dynalite';
-import { APPROVER, SANDBOX_BOT_TOKEN, startSlackApi, type SlackApi } from '../test/support/slack-api';
-import { SANDBOX_SIGNING_SECRET } from '../test/support/slack-request';
+import { startEventBridge, type LocalEventBridge } from '../stand-ins/eventbridge';
+import { startDynalite, type LocalDynamo } from '../stand-ins/dynalite';
+import { APPROVER, SANDBOX_BOT_TOKEN, startSlackApi, type SlackApi } from '../stand-ins/slack-api';
+import { SANDBOX_SIGNING_SECRET } from '../stand-ins/slack-request';
 
 // Everything the handlers talk to, on loopback, started by the bench: dynalite (the table from
 // the one schema), the Slack Web API stand-in and the EventBridge stand-in. `env` is what the

@@ -11,7 +11,7 @@ import { budgetLines, printReport, RESULTS_FILE, summaryLine, writeResults } fro
 import { measureWarm } from './warm';
 import { measureWatchdog, seedWatchdogTables } from './watchdog';
 
-// `npm run bench`: issue 7's five measurements in one run, on loopback only, then the table,
+// `npm run bench`: five measurements in one run, on loopback only, then the table,
 // the budget lines and bench/results.json. It exits 0 when a budget is missed (it reports);
 // only a broken measurement (a handler that did not answer as it should) exits 1.
 

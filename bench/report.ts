@@ -30,7 +30,7 @@ export interface BudgetLine {
   met: boolean;
 }
 
-/** Budget limits, from issue 7. */
+/** Budget limits, from docs/design.md "Performance budget". */
 export const LIMITS = {
   warmP99Ms: 50,
   coldStartRatio: 1.5,

@@ -3,9 +3,9 @@ import type { Build } from '../core/build';
 import { createLogger } from '../core/aws/logger';
 import { createHandler } from '../bot/handler';
 import { loadBotDeps, type BotDeps } from '../bot/deps';
-import { aBuild } from '../test/support/build-fixture';
-import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../test/support/slack-api';
-import { blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../test/support/slack-request';
+import { aBuild } from '../stand-ins/build-fixture';
+import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../stand-ins/slack-api';
+import { blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../stand-ins/slack-request';
 import type { LocalWorld } from './local-world';
 import { summarize, timed, type Summary } from './stats';
 

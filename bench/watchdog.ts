@@ -7,7 +7,7 @@ import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
 import { createHandler } from '../events/watchdog';
-import { localDynamoClient } from '../test/support/dynalite';
+import { localDynamoClient } from '../stand-ins/dynalite';
 import { seedHistoryTable, type SeededTable } from './history';
 import type { LocalWorld } from './local-world';
 import { countReads, type ReadCounter } from './read-counter';

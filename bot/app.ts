@@ -13,7 +13,7 @@ import * as replies from './replies';
 import { requestBuild } from './request';
 import { listBuilds, showStatus } from './status';
 
-// Bolt on Lambda (DESIGN.md "Bolt on Lambda"): the receiver verifies Slack's signature, a fixed
+// Bolt on Lambda (docs/design.md "Bolt on Lambda"): the receiver verifies Slack's signature, a fixed
 // `authorize` hands out the bot token (no auth.test, ever), no conversation store. Every listener
 // finishes before the HTTP answer, so each one is a few table reads and writes and one Slack call.
 

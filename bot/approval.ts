@@ -10,7 +10,7 @@ import { permittedBuild } from './permissions';
 import * as replies from './replies';
 import { takeSlot } from './slot';
 
-// approve_build (DESIGN.md "Concurrency"): take a slot, then move awaiting_approval → approved
+// approve_build (docs/design.md "Concurrency"): take a slot, then move awaiting_approval → approved
 // with one conditional write. Of any number of simultaneous clicks exactly one wins that write,
 // and only the winner puts `Build Approved`.
 

@@ -2,7 +2,7 @@ import type { Build } from '../core/build';
 import { USAGE } from '../core/command';
 
 // Every text the bot sends to one person: in the ack body of a slash command, or through
-// chat.postEphemeral after a button click (DESIGN.md "Messages"). None of them changes anything.
+// chat.postEphemeral after a button click (docs/design.md "Messages"). None of them changes anything.
 
 const mention = (user: string) => `<@${user}>`;
 const mentions = (users: readonly string[]) => users.map(mention).join(', ');

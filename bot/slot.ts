@@ -1,7 +1,7 @@
 import { isFinal } from '../core/build';
 import type { BotDeps } from './deps';
 
-// DESIGN.md "Concurrency", step 1: take a slot before the approve transition. When the slots are
+// docs/design.md "Concurrency", step 1: take a slot before the approve transition. When the slots are
 // full, holders whose build has ended without a machine left (or vanished) are given back first: a crash between an
 // end and its release must not block every later approval until the watchdog's next run.
 // Holders still awaiting approval are left alone: another approver may be between the two steps.
@@ -15,7 +15,7 @@ export async function takeSlot(deps: Pick<BotDeps, 'store' | 'config' | 'log'>, 
   const builds = await Promise.all(holders.map((id) => store.get(id)));
   const stale = holders.filter((_, i) => {
     const holder = builds[i];
-    // The slot follows the machine (DESIGN.md): a final build whose machine EC2 has not yet
+    // The slot follows the machine (docs/design.md): a final build whose machine EC2 has not yet
     // reported gone keeps it, or a second metal machine could start beside the first.
     return !holder || (isFinal(holder.Status) && (!holder.InstanceID || holder.TerminatedAt !== undefined));
   });

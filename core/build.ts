@@ -1,4 +1,4 @@
-// The build record: DESIGN.md "Build record — DynamoDB". Attribute names are the original
+// The build record: docs/design.md "Build record — DynamoDB". Attribute names are the original
 // system's so its documented queries keep working.
 
 export const ACTIVE_STATUSES = ['awaiting_approval', 'approved', 'launching', 'building', 'uploading'] as const;
@@ -48,7 +48,7 @@ export interface Build {
   CompletionTime?: string;
   TerminatedAt?: string;
   WarnedAt?: string;
-  /** When the warning reached the thread (added to DESIGN.md's table): until then the watchdog retries it. */
+  /** When the warning reached the thread (docs/design.md, "Build record"): until then the watchdog retries it. */
   WarningPostedAt?: string;
   CostEstimate: number;
   CostMax: number;
@@ -65,7 +65,7 @@ export interface Build {
   LogKey?: string;
   NotifiedStatus?: Status;
   /**
-   * A lease on the thread message of one status (not in DESIGN.md's table; added): the handler
+   * A lease on the thread message of one status (docs/design.md, "Build record"): the handler
    * about to post it writes these first, so two handlers that see the same change at once (the
    * watchdog's forced end and EC2's shutting-down) post one message, not two. A lease older
    * than NOTICE_LEASE_SECONDS is free again, so a crash between lease and post delays the

@@ -2,7 +2,7 @@
 import * as z from 'zod/mini';
 import { hourlyPrice } from './cost';
 
-// DESIGN.md "Configuration": the environment is parsed once per container; every bad value is
+// docs/design.md "Configuration": the environment is parsed once per container; every bad value is
 // named in one error, so a deploy with three typos is fixed in one round, not three.
 
 export interface Config {

@@ -1,4 +1,4 @@
-// DESIGN.md "Cost model". On-demand us-east-1 Linux list prices; the original guide's $4.32/h
+// docs/design.md "Cost model". On-demand us-east-1 Linux list prices; the original guide's $4.32/h
 // for c5n.metal and "$0.08/hour" for the disk were both too high.
 
 export const DEFAULT_HOURLY_PRICES: Readonly<Record<string, number>> = {

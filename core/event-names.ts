@@ -1,4 +1,4 @@
-// DESIGN.md "Events": the sources and detail-types of the bus contract. Apart from the schemas
+// docs/design.md "Events": the sources and detail-types of the bus contract. Apart from the schemas
 // (core/events.ts) because the bot only puts events: building those schemas cost its cold start
 // about 10 ms (`npm run bench`), for events it never parses.
 

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, PHASES } from './build';
 
-// DESIGN.md "Events": the bus contract. Every inbound event is parsed once with these schemas.
+// docs/design.md "Events": the bus contract. Every inbound event is parsed once with these schemas.
 
 export { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from './event-names';
 

@@ -45,7 +45,7 @@ export interface BuildStore {
   active(): Promise<Build[]>;
   /** The newest `limit` builds across statuses, a few per status merged: no Scan. */
   recent(limit: number): Promise<Build[]>;
-  /** Concurrency step 1 (DESIGN.md "Concurrency"): idempotent for the same BuildID. */
+  /** Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. */
   takeSlot(buildId: string, max: number): Promise<boolean>;
   releaseSlot(buildId: string): Promise<void>;
   slots(): Promise<string[]>;

@@ -2,7 +2,7 @@ import type { Build, BuildAttribute, InstanceState, Status } from './build';
 import { capLogTail, expirationTime, instanceStateRank, isActive, isFinal, isInstanceEnding, isRunning } from './build';
 import type { BuildPhaseDetail } from './events';
 
-// DESIGN.md "Statuses and what each event does", as one total function. Every (status, event)
+// docs/design.md "Statuses and what each event does", as one total function. Every (status, event)
 // pair has an answer; a duplicate or late event is `none`, never an error. The caller writes
 // `set` under `guard` (a conditional write), so two deliveries racing each other cannot both win.
 

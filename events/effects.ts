@@ -73,7 +73,7 @@ export interface TellOptions {
 }
 
 /**
- * DESIGN.md "At least once per status change": while NotifiedStatus is behind, the SNS
+ * docs/design.md "At least once per status change": while NotifiedStatus is behind, the SNS
  * notification and the thread message go out, in that order (mail still leaves when Slack is
  * down). A transient Slack failure throws so EventBridge redelivers; the redelivery finds the
  * transition done and NotifiedStatus still behind, and tells again.

@@ -4,7 +4,7 @@ import { formatUsd } from '../core/cost';
 import type { Machine, Notification } from '../core/ports';
 import { costSoFar, deadlineOf, logGroupName, s3Uri } from '../core/slack/build-facts';
 
-// The SNS texts, one per situation the operators are told about (DESIGN.md issue 3: started,
+// The SNS texts, one per situation the operators are told about (docs/design.md "Messages": started,
 // completed, failed, warning, force-terminated, orphan). Plain text: they end up in e-mail.
 // The Slack thread says the same things to the team; these are for whoever is on call.
 

@@ -11,12 +11,12 @@ import { DETAIL_TYPES, RUNNER_SOURCE } from '../core/events';
 import type { Settings } from './settings';
 
 // Everything the bare-metal build machine is made of: its network, its firewall, its launch
-// template and the one role it runs with. DESIGN.md "The flow", "Events", "S3 layout".
+// template and the one role it runs with. docs/design.md "The flow", "Events", "S3 layout".
 
 /** Canonical's public parameter: resolved by CloudFormation at deploy, so synth needs no lookup. */
 export const UBUNTU_2204_AMI_PARAMETER = '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id';
 
-/** The runner streams each build's log to `<prefix><build-id>` (DESIGN.md "S3 layout"). */
+/** The runner streams each build's log to `<prefix><build-id>` (docs/design.md "S3 layout"). */
 export const BUILD_LOG_GROUP_PREFIX = '/labapp/metal-builds/';
 
 /** Every machine carries it (launch template and launch); termination rights are scoped by it. */

@@ -18,7 +18,7 @@ import type { LambdaName } from './bundling';
 import { createFunction, type CodeProvider } from './functions';
 import type { Settings } from './settings';
 
-// The whole system in one account: DESIGN.md "The flow". One stack per account: the table, bus,
+// The whole system in one account: docs/design.md "The flow". One stack per account: the table, bus,
 // secrets and functions have fixed names so the operator commands in README.md "Deploy" just work.
 
 export const STACK_NAME = 'labapp-metal-build';
@@ -27,7 +27,7 @@ export const GITHUB_SECRET_NAME = 'labapp-metal-build/github-token';
 export const TOPIC_NAME = 'labapp-metal-builds';
 
 /**
- * Exactly what core/aws/dynamo-store.ts calls: no Scan (DESIGN.md: `list` reads StatusIndex), no
+ * Exactly what core/aws/dynamo-store.ts calls: no Scan (docs/design.md: `list` reads StatusIndex), no
  * DeleteItem, no batch or transaction.
  */
 export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];

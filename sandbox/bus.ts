@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from '../core/events';
 import type { Logger } from '../core/ports';
-import type { LocalEventBridge, PutEntry } from '../test/support/eventbridge-stand-in';
-import { lambdaContext } from '../test/support/slack-request';
+import type { LocalEventBridge, PutEntry } from '../stand-ins/eventbridge';
+import { lambdaContext } from '../stand-ins/slack-request';
 import type { SimInstance } from './ec2';
 
 // EventBridge's part, locally: the rules of the stack (bot and runner events on the custom bus,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { functionUrlEvent, lambdaContext, parseLambdaResult } from '../test/support/slack-request';
+import { functionUrlEvent, lambdaContext, parseLambdaResult } from '../stand-ins/slack-request';
 
 // A Lambda Function URL, locally: the HTTP request becomes the payload-2.0 event Lambda builds
 // (lower-case headers; the body base64-encoded unless it is text or JSON, as Function URLs do),

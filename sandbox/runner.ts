@@ -54,7 +54,7 @@ export function checkedOutCommit(branch: string, commit: string | undefined): st
   return (given + sha(`${branch}@${given}`)).slice(0, 40);
 }
 
-/** DESIGN.md "S3 layout". */
+/** docs/design.md "S3 layout". */
 export function artifactKey(buildId: string, branch: string, commit: string): string {
   const release = /^v(\d+\.\d+\.\d+)$/.exec(branch);
   if (release) return `releases/${branch}/hedgehog-lab-prewarmed-${release[1]}.ova`;

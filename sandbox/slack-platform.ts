@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/ports';
-import type { SlackApiHandler, SlackMessage } from '../test/support/slack-api';
-import { SLASH_COMMAND, blockActionPayload, signSlackRequest, slashCommandBody } from '../test/support/slack-request';
+import type { SlackApiHandler, SlackMessage } from '../stand-ins/slack-api';
+import { SLASH_COMMAND, blockActionPayload, signSlackRequest, slashCommandBody } from '../stand-ins/slack-request';
 
 // Slack's side of the app's HTTP contract: what Slack sends to /slack/events when someone types a
 // slash command or clicks a button. The page asks for it; this builds the form bodies Slack

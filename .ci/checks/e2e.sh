@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sandbox in a real browser (test/e2e, issue 6): Debian's Chromium, never a browser download.
+# The sandbox in a real browser (test/e2e): Debian's Chromium, never a browser download.
 # The emoji font only makes the screenshots in test-results/ readable.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

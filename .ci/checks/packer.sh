@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI checks for packer/ (issue 5), with Debian's tools, installed here when missing:
+# CI checks for packer/, with Debian's tools, installed here when missing:
 #  - shellcheck on every shell script of the repository (and .ci/run);
 #  - `packer validate` of packer/builder.pkr.hcl with Debian's Packer 1.6.6, on that file alone
 #    (plugins.pkr.hcl holds what only current Packer understands);

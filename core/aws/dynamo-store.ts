@@ -7,7 +7,7 @@ import type { BuildStore, ByStatusOptions, ClaimResult, UpdateResult } from '../
 import type { Guard } from '../transition';
 import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
 
-// The BuildStore on DynamoDB (DESIGN.md "Build record — DynamoDB" and "Concurrency"). Every
+// The BuildStore on DynamoDB (docs/design.md "Build record — DynamoDB" and "Concurrency"). Every
 // write is one conditional single-item write; reads of lists go through StatusIndex, never Scan.
 // Errors other than a failed condition (throttling, network) are thrown unchanged: the request
 // path answers with an error, the events path is retried by EventBridge.

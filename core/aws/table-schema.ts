@@ -1,5 +1,5 @@
 // The one definition of the table: dynalite in tests and the sandbox creates it from this, and the
-// CDK stack declares it from this. DESIGN.md "Build record — DynamoDB".
+// CDK stack declares it from this. docs/design.md "Build record — DynamoDB".
 
 export const TABLE_DEFAULT_NAME = 'labapp-metal-builds';
 export const PARTITION_KEY = 'BuildID';

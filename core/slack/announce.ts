@@ -6,7 +6,7 @@ import type { CardContext } from './card';
 import { buildCard } from './card';
 import { threadMessage } from './thread';
 
-// DESIGN.md "At least once per status change": post first, record NotifiedStatus after. A post
+// docs/design.md "At least once per status change": post first, record NotifiedStatus after. A post
 // that fails throws, so EventBridge redelivers; the transition is then a no-op, but
 // NotifiedStatus is still behind and the message goes out on that delivery. A crash between
 // the post and the record may post twice: at least once, never zero times.

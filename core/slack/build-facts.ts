@@ -98,7 +98,7 @@ export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
 
-/** DESIGN.md "S3 layout": the build streams its log here while it runs. */
+/** docs/design.md "S3 layout": the build streams its log here while it runs. */
 export function logGroupName(buildId: string): string {
   return `/labapp/metal-builds/${buildId}`;
 }

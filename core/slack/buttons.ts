@@ -1,6 +1,6 @@
 import type { Block } from '../ports';
 
-// The buttons of DESIGN.md "Messages". The bot's listeners match these action IDs; every
+// The buttons of docs/design.md "Messages". The bot's listeners match these action IDs; every
 // button's value is the BuildID, so a click names its build without any lookup.
 
 export const ACTION_IDS = {

@@ -18,7 +18,7 @@ import { ACTION_IDS, actions, button } from './buttons';
 import { cancelButton } from './card';
 import { code, codeBlock, escapeMrkdwn, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
-// One reply in the card's thread per status change (DESIGN.md "Messages"). The endings a
+// One reply in the card's thread per status change (docs/design.md "Messages"). The endings a
 // requester must not miss are broadcast to the channel and mention them.
 
 export interface ThreadMessage {

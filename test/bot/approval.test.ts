@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../support/slack-api';
-import { aBuild } from '../support/build-fixture';
+import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
+import { aBuild } from '../../stand-ins/build-fixture';
 import { useWorld } from './world';
 
 const world = useWorld();

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE } from '../../core/command';
 import { bundleLambda } from '../../scripts/bundle';
-import { SANDBOX_CHANNEL } from '../support/slack-api';
-import { parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../support/slack-request';
+import { SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
+import { parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../../stand-ins/slack-request';
 import type { World } from './world';
 import { startWorld } from './world';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { APPROVER, REQUESTER } from '../support/slack-api';
+import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
 import type { Bot, Env } from './world';
 import { useWorld } from './world';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { USAGE } from '../../core/command';
 import { handler } from '../../bot/handler';
-import { lambdaContext, parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../support/slack-request';
-import { SANDBOX_BOT_TOKEN } from '../support/slack-api';
+import { lambdaContext, parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../../stand-ins/slack-request';
+import { SANDBOX_BOT_TOKEN } from '../../stand-ins/slack-api';
 
 // The real entry: builds its adapters from the environment on the first invocation, once per
 // container, and forgets a failed start so the next invocation tries again.

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { newBuildId } from '../../core/build-id';
-import { aBuild } from '../support/build-fixture';
-import { NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_CHANNEL } from '../support/slack-api';
+import { aBuild } from '../../stand-ins/build-fixture';
+import { NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import { createHandler } from '../../bot/handler';
-import { slashCommandEvent } from '../support/slack-request';
+import { slashCommandEvent } from '../../stand-ins/slack-request';
 import { invoke, useWorld } from './world';
 
 const world = useWorld();

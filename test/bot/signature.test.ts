@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { APPROVER, REQUESTER } from '../support/slack-api';
-import { blockActionEvent, slashCommandEvent } from '../support/slack-request';
+import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
+import { blockActionEvent, slashCommandEvent } from '../../stand-ins/slack-request';
 import { invoke, useWorld } from './world';
 
 const world = useWorld();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '../../core/command';
-import { APPROVER, REQUESTER } from '../support/slack-api';
+import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
 import { useWorld } from './world';
 
 const world = useWorld();

@@ -10,14 +10,14 @@ import { createSlackWebClient } from '../../core/slack/web-client';
 import type { SlackLambdaHandler } from '../../bot/app';
 import type { BotDeps } from '../../bot/deps';
 import { createHandler } from '../../bot/handler';
-import { INSTANCE_ID } from '../support/build-fixture';
-import type { LocalDynamo } from '../support/dynalite';
-import { startDynalite } from '../support/dynalite';
-import type { LocalEventBridge } from '../support/eventbridge-stand-in';
-import { startEventBridge } from '../support/eventbridge-stand-in';
-import type { SlackApi } from '../support/slack-api';
-import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
-import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../support/slack-request';
+import { INSTANCE_ID } from '../../stand-ins/build-fixture';
+import type { LocalDynamo } from '../../stand-ins/dynalite';
+import { startDynalite } from '../../stand-ins/dynalite';
+import type { LocalEventBridge } from '../../stand-ins/eventbridge';
+import { startEventBridge } from '../../stand-ins/eventbridge';
+import type { SlackApi } from '../../stand-ins/slack-api';
+import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
+import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../../stand-ins/slack-request';
 import { useWorldOf } from '../support/use-world';
 
 // The bot's world for a test file: dynalite, the Slack stand-in and the EventBridge stand-in, and

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Build, Status } from '../../core/build';
 import type { BuildStore } from '../../core/ports';
-import { startDynalite, type LocalDynamo } from '../support/dynalite';
+import { startDynalite, type LocalDynamo } from '../../stand-ins/dynalite';
 import { MemoryBuildStore } from '../support/memory-store';
-import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../support/build-fixture';
+import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 
 // One contract, two stores: DynamoBuildStore on dynalite and the MemoryBuildStore unit tests use
 // must agree on every case, or unit tests would prove things the real store does not do.

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getDynamoClient, getEventBridgeClient, getSecretsClient, resetClients } from '../../core/aws/clients';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
-import { aBuild } from '../support/build-fixture';
-import { startDynalite, type LocalDynamo } from '../support/dynalite';
+import { aBuild } from '../../stand-ins/build-fixture';
+import { startDynalite, type LocalDynamo } from '../../stand-ins/dynalite';
 
 // Clients are built once per container, and without endpoints in code: the standard
 // AWS_ENDPOINT_URL_* variables are what point them at local servers.

@@ -9,8 +9,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
-import { aBuild, aLaunchedBuild, anApprovedBuild, at } from '../support/build-fixture';
-import { localDynamoClient, startDynalite, type LocalDynamo } from '../support/dynalite';
+import { aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
+import { localDynamoClient, startDynalite, type LocalDynamo } from '../../stand-ins/dynalite';
 
 // What only the DynamoDB store can get wrong: the requests it sends and the items it leaves.
 
@@ -95,7 +95,7 @@ describe('DynamoBuildStore on dynalite', () => {
     }
   });
 
-  it('leaves the slots item as DESIGN.md describes: #slots with a string set Active', async () => {
+  it('leaves the slots item as docs/design.md describes: #slots with a string set Active', async () => {
     await store.takeSlot('build-20261125-170052-0001', 2);
     await store.takeSlot('build-20261125-170052-0002', 2);
     expect(await local.get('#slots')).toEqual({

@@ -2,7 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getEventBridgeClient, resetClients } from '../../core/aws/clients';
 import { BusPutError, EventBridgeBus } from '../../core/aws/event-bus';
-import { startEventBridge, type LocalEventBridge, type PutEntry } from '../support/eventbridge-stand-in';
+import { startEventBridge, type LocalEventBridge, type PutEntry } from '../../stand-ins/eventbridge';
 
 // The bus on the real EventBridgeClient against the loopback stand-in: what goes on the wire is
 // what EventBridge would receive.

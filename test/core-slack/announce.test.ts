@@ -7,13 +7,13 @@ import { announce, refreshCard } from '../../core/slack/announce';
 import { SlackChat } from '../../core/slack/chat';
 import { buildCard } from '../../core/slack/views';
 import { createSlackWebClient } from '../../core/slack/web-client';
-import { aBuild, aLaunchedBuild, at } from '../support/build-fixture';
-import type { LocalDynamo } from '../support/dynalite';
-import { startDynalite } from '../support/dynalite';
-import type { SlackApi } from '../support/slack-api';
-import { SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
+import { aBuild, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
+import type { LocalDynamo } from '../../stand-ins/dynalite';
+import { startDynalite } from '../../stand-ins/dynalite';
+import type { SlackApi } from '../../stand-ins/slack-api';
+import { SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 
-// DESIGN.md "At least once per status change", end to end over the real store (dynalite) and
+// docs/design.md "At least once per status change", end to end over the real store (dynalite) and
 // the real Chat adapter (the stand-in): post, then record NotifiedStatus; a failed post leaves
 // NotifiedStatus behind so the redelivery posts.
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChatError } from '../../core/ports';
 import { SlackChat } from '../../core/slack/chat';
 import { createSlackWebClient } from '../../core/slack/web-client';
-import type { SlackApi } from '../support/slack-api';
-import { NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
+import type { SlackApi } from '../../stand-ins/slack-api';
+import { NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 
 // The Chat port over the real WebClient, against the stand-in: what lands in the channel, and
 // how Slack's refusals come back.

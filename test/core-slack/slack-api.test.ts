@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SlackApi, SlackChange } from '../support/slack-api';
-import { APPROVER, NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
+import type { SlackApi, SlackChange } from '../../stand-ins/slack-api';
+import { APPROVER, NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 
-// The Slack Web API stand-in answers as DESIGN.md "Sandbox contract" says, over plain HTTP,
+// The Slack Web API stand-in answers as docs/design.md "Sandbox contract" says, over plain HTTP,
 // whatever client sends the request.
 
 let api: SlackApi;

@@ -1,7 +1,7 @@
 import { App, AwsLambdaReceiver, isValidSlackRequest } from '@slack/bolt';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL } from '../support/slack-api';
+import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import {
   SANDBOX_SIGNING_SECRET,
   blockActionEvent,
@@ -9,7 +9,7 @@ import {
   parseLambdaResult,
   signSlackRequest,
   slashCommandEvent,
-} from '../support/slack-request';
+} from '../../stand-ins/slack-request';
 
 // The request factory signs exactly as Slack does: Bolt's own verifier and Bolt's own Lambda
 // receiver accept what it builds, and refuse it under a wrong secret or an old timestamp.

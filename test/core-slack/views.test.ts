@@ -7,9 +7,9 @@ import type { Block } from '../../core/ports';
 import { SlackChat } from '../../core/slack/chat';
 import { SECTION_TEXT_MAX, buildCard, threadMessage, warningMessage } from '../../core/slack/views';
 import { createSlackWebClient } from '../../core/slack/web-client';
-import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../support/build-fixture';
-import type { SlackApi } from '../support/slack-api';
-import { SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
+import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
+import type { SlackApi } from '../../stand-ins/slack-api';
+import { SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 
 // The messages people read: what each status shows, which buttons it carries, what is
 // broadcast, and that Slack's Block Kit limits hold for every one of them.

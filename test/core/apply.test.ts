@@ -4,7 +4,7 @@ import type { Build } from '../../core/build';
 import { instanceStateRank } from '../../core/build';
 import type { BuildStore, UpdateResult } from '../../core/ports';
 import type { Guard } from '../../core/transition';
-import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID } from '../support/build-fixture';
+import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
 
 const NOW = new Date(at(5));
 

@@ -16,7 +16,7 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
 }
 
 describe('parseConfig', () => {
-  it('fills DESIGN.md’s defaults', () => {
+  it('fills docs/design.md’s defaults', () => {
     expect(parseConfig(LOCAL)).toEqual<Config>({
       buildsTable: 'labapp-metal-builds',
       eventBusName: 'labapp-metal-builds',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CostInputs } from '../../core/cost';
 import { billedSeconds, costBetween, estimate, formatUsd, hourlyDiskPrice, usd } from '../../core/cost';
 
-// DESIGN.md "Cost model": the reference figures are pinned for the defaults (c5n.metal, 500 GB,
+// docs/design.md "Cost model": the reference figures are pinned for the defaults (c5n.metal, 500 GB,
 // expected 1.5 h, maximum 3 h, 2 h of extensions, TRANSFER_GB 0).
 
 const DEFAULTS: CostInputs = {

@@ -10,7 +10,7 @@ import {
   machineVerdict,
   outlivedTermination,
 } from '../../core/lifetime';
-import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID, T0 } from '../support/build-fixture';
+import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID, T0 } from '../../stand-ins/build-fixture';
 
 const LIMITS: LifetimeLimits = { maxLifetimeHours: 3, warnAfterHours: 2, maxExtensionHours: 2, approvalTtlMinutes: 30 };
 const MS = 1 / 60_000;

@@ -4,9 +4,9 @@ import { STATUSES } from '../../core/build';
 import type { BuildPhaseDetail } from '../../core/events';
 import type { BuildEvent, Decision } from '../../core/transition';
 import { transition } from '../../core/transition';
-import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID } from '../support/build-fixture';
+import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
 
-// DESIGN.md "Statuses and what each event does" is the law: one test per row (from `approve`
+// docs/design.md "Statuses and what each event does" is the law: one test per row (from `approve`
 // on; `request` belongs to the bot). Each row test also pins WHICH statuses the row accepts.
 
 const NOW = new Date(at(30));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Build } from '../../core/build';
 import type { BuildPhaseDetail } from '../../core/events';
 import { PhaseArrivedEarlyError, createHandler } from '../../events/build-phase';
-import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../support/build-fixture';
+import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { SHA256, buildPhase } from './event-fixtures';
 import { logLines, useWorld } from './world';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../events/cancel';
-import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../support/build-fixture';
+import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { cancelRequested } from './event-fixtures';
 import { ec2Error } from './fake-ec2';
 import { logLines, useWorld } from './world';

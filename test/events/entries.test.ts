@@ -13,10 +13,10 @@ import * as instanceState from '../../events/instance-state';
 import * as launch from '../../events/launch';
 import { SnsNotifier } from '../../events/sns-notifier';
 import * as watchdog from '../../events/watchdog';
-import type { LocalDynamo } from '../support/dynalite';
-import { startDynalite } from '../support/dynalite';
-import { SANDBOX_BOT_TOKEN } from '../support/slack-api';
-import { aLaunchedBuild, at } from '../support/build-fixture';
+import type { LocalDynamo } from '../../stand-ins/dynalite';
+import { startDynalite } from '../../stand-ins/dynalite';
+import { SANDBOX_BOT_TOKEN } from '../../stand-ins/slack-api';
+import { aLaunchedBuild, at } from '../../stand-ins/build-fixture';
 import { cancelRequested } from './event-fixtures';
 
 // The Lambda entries: a factory and a two-argument `handler` each, real dependencies built once

@@ -4,7 +4,7 @@ import { costBetween } from '../../core/cost';
 import type { BuildStore } from '../../core/ports';
 import { createHandler as buildPhaseHandler } from '../../events/build-phase';
 import { createHandler } from '../../events/instance-state';
-import { INSTANCE_ID, aLaunchedBuild, at } from '../support/build-fixture';
+import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
 import { SHA256, buildPhase, ec2StateChange } from './event-fixtures';
 import { logLines, useWorld } from './world';
 

@@ -8,7 +8,7 @@ import {
   maxLifetimeMinutes,
   skipsOtherSubnets,
 } from '../../events/launch-plan';
-import { aBuild } from '../support/build-fixture';
+import { aBuild } from '../../stand-ins/build-fixture';
 import { CAPACITY_MESSAGE, QUOTA_MESSAGE, UNSUPPORTED_MESSAGE } from './fake-ec2';
 
 const BUILD_ID = 'build-20261125-170052-a1b2';

@@ -4,7 +4,7 @@ import type { Build } from '../../core/build';
 import type { BuildStore } from '../../core/ports';
 import { createHandler } from '../../events/launch';
 import { clientToken } from '../../events/launch-plan';
-import { T0, anApprovedBuild, at } from '../support/build-fixture';
+import { T0, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { buildApproved } from './event-fixtures';
 import { CAPACITY_MESSAGE, QUOTA_MESSAGE, UNSUPPORTED_MESSAGE, ec2Error } from './fake-ec2';
 import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from './world';

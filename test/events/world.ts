@@ -13,11 +13,11 @@ import type { EventDeps } from '../../events/deps';
 import { Ec2Compute } from '../../events/ec2-compute';
 import { launchTags } from '../../events/launch-plan';
 import { SnsNotifier } from '../../events/sns-notifier';
-import type { LocalDynamo } from '../support/dynalite';
-import { startDynalite } from '../support/dynalite';
-import type { SlackApi, SlackMessage } from '../support/slack-api';
-import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../support/slack-api';
-import { T0 } from '../support/build-fixture';
+import type { LocalDynamo } from '../../stand-ins/dynalite';
+import { startDynalite } from '../../stand-ins/dynalite';
+import type { SlackApi, SlackMessage } from '../../stand-ins/slack-api';
+import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
+import { T0 } from '../../stand-ins/build-fixture';
 import { useWorldOf } from '../support/use-world';
 import { FakeEc2 } from './fake-ec2';
 

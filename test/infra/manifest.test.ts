@@ -68,7 +68,7 @@ describe('Slack app manifest', () => {
     // The scan sees the calls (core/slack/chat.ts posts the card).
     expect([...methods.keys()]).toEqual(expect.arrayContaining(['chat.postMessage', 'chat.update', 'chat.postEphemeral']));
     for (const [method, file] of methods) expect(Object.keys(SCOPE_OF), `${method} in ${file}: add it and its scope`).toContain(method);
-    // chat.postMessage is the card itself (DESIGN.md "Messages"), whatever the scan finds.
+    // chat.postMessage is the card itself (docs/design.md "Messages"), whatever the scan finds.
     const required = new Set(['commands', 'chat:write']);
     for (const method of methods.keys()) {
       const scope = SCOPE_OF[method];

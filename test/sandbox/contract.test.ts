@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/sandbox';
 import { PortInUseError, startSandbox } from '../../sandbox/sandbox';
-import { APPROVER, REQUESTER } from '../support/slack-api';
-import { slashCommandBody } from '../support/slack-request';
+import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
+import { slashCommandBody } from '../../stand-ins/slack-request';
 import { SandboxClient } from './sandbox-client';
 
-// DESIGN.md "Sandbox contract": the sandbox's own endpoints, the page, signatures checked on
+// docs/design.md "Sandbox contract": the sandbox's own endpoints, the page, signatures checked on
 // /slack/events, ephemerals only for their person, ports that are taken.
 
 let sandbox: Sandbox;

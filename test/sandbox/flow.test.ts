@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/sandbox';
 import { startSandbox } from '../../sandbox/sandbox';
-import { APPROVER, REQUESTER } from '../support/slack-api';
-import type { SlackMessage } from '../support/slack-api';
+import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
+import type { SlackMessage } from '../../stand-ins/slack-api';
 import { SandboxClient, textOf } from './sandbox-client';
 
 // The whole flow through the sandbox, over HTTP only: signed Slack requests to /slack/events,

@@ -1,9 +1,9 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { localDynamoClient } from '../support/dynalite';
-import type { SlackMessage } from '../support/slack-api';
-import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL } from '../support/slack-api';
-import { SANDBOX_SIGNING_SECRET, blockActionBody, signSlackRequest, slashCommandBody } from '../support/slack-request';
+import { localDynamoClient } from '../../stand-ins/dynalite';
+import type { SlackMessage } from '../../stand-ins/slack-api';
+import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
+import { SANDBOX_SIGNING_SECRET, blockActionBody, signSlackRequest, slashCommandBody } from '../../stand-ins/slack-request';
 
 // The sandbox as any client sees it: HTTP only. Slack requests are signed with the sandbox secret
 // and posted to /slack/events, Slack's state is read through /api/<method>, the table through

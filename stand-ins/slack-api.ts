@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-// The Slack Web API stand-in (DESIGN.md "Sandbox contract"): one implementation for the tests
+// The Slack Web API stand-in (docs/design.md "Sandbox contract"): one implementation for the tests
 // and the sandbox. It answers as Slack does for the methods metal-build uses, keeps the
 // channel's messages, threads and ephemerals, and records every call for assertions.
 //
