@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DynamoBuildStore } from '../core/aws/dynamo-store';
+import { APPLIED_OPS_ATTRIBUTE, DynamoBuildStore } from '../core/aws/dynamo-store';
 import { PARTITION_KEY, TABLE_DEFAULT_NAME, createTableInput } from '../core/aws/table-schema';
 
 // dynalite (DynamoDB on LevelDB in memory) for tests and the sandbox. The table comes from the
@@ -36,6 +36,12 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
     region: process.env.AWS_REGION ?? 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+}
+
+/** An item as assertions read it: the store's write ids (AppliedOps) are bookkeeping, not state. */
+function readable(item: Record<string, AttributeValue>): Record<string, unknown> {
+  const { [APPLIED_OPS_ATTRIBUTE]: _ops, ...rest } = item;
+  return unmarshall(rest);
 }
 
 export async function startDynalite(options: { port?: number; tableName?: string } = {}): Promise<LocalDynamo> {
@@ -72,12 +78,12 @@ export async function startDynalite(options: { port?: number; tableName?: string
     client,
     tableName,
     store: new DynamoBuildStore(client, tableName),
-    items: async () => (await scan()).map((item) => unmarshall(item)),
+    items: async () => (await scan()).map(readable),
     get: async (buildId) => {
       const out = await client.send(
         new GetItemCommand({ TableName: tableName, Key: { [PARTITION_KEY]: { S: buildId } }, ConsistentRead: true }),
       );
-      return out.Item && unmarshall(out.Item);
+      return out.Item && readable(out.Item);
     },
     reset: async () => {
       const items = await scan();

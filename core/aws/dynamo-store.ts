@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AttributeValue, DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -16,6 +17,16 @@ export const SLOTS_ID = '#slots';
 export const REQUEST_PREFIX = '#request#';
 const SLOTS_ATTRIBUTE = 'Active';
 const CLAIM_TTL_SECONDS = 24 * 3600;
+
+/**
+ * The ids of the writes that landed on an item (a string set, never read outside this file).
+ * Timeline of the case it exists for: a conditional write lands, its answer is lost (timeout),
+ * the SDK sends the same request again, and that retry fails its condition because the first
+ * one changed what it checks. Without the id the caller would think it lost a race (an approval
+ * that puts no `Build Approved`, an Extend that adds a second hour). With it, the failed retry
+ * finds its own id on the item and the write is reported as the caller's own.
+ */
+export const APPLIED_OPS_ATTRIBUTE = 'AppliedOps';
 
 const marshallOptions = { removeUndefinedValues: true };
 
@@ -56,16 +67,22 @@ function isConditionFailure(error: unknown): error is Error & { Item?: Record<st
 }
 
 function toBuild(item: Record<string, AttributeValue>): Build {
-  const build = unmarshall(item) as Build;
+  const { [APPLIED_OPS_ATTRIBUTE]: _ops, ...rest } = item;
+  const build = unmarshall(rest) as Build;
   // A ThreadTs written as a number elsewhere would have lost Slack's precision; keep reads uniform.
   if (build.ThreadTs !== undefined) build.ThreadTs = String(build.ThreadTs);
   return build;
 }
 
-function toItem(build: Partial<Build>): Record<string, AttributeValue> {
+function toItem(build: Partial<Build>, op: string): Record<string, AttributeValue> {
   const copy = { ...build };
   if (copy.ThreadTs !== undefined) copy.ThreadTs = String(copy.ThreadTs);
-  return marshall(copy, marshallOptions);
+  return { ...marshall(copy, marshallOptions), [APPLIED_OPS_ATTRIBUTE]: { SS: [op] } };
+}
+
+/** Did the write with this id land on the item (see APPLIED_OPS_ATTRIBUTE)? */
+function carriesOp(item: Record<string, AttributeValue> | undefined, op: string): boolean {
+  return item?.[APPLIED_OPS_ATTRIBUTE]?.SS?.includes(op) ?? false;
 }
 
 /** The Guard as a condition expression, plus `attribute_exists(BuildID)` so no write creates an item. */
@@ -101,6 +118,8 @@ export class DynamoBuildStore implements BuildStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    /** One id per write, so a retried write can recognise itself; injectable for replayable tests. */
+    private readonly newOpId: () => string = randomUUID,
   ) {}
 
   private key(id: string): Record<string, AttributeValue> {
@@ -149,19 +168,22 @@ export class DynamoBuildStore implements BuildStore {
 
   async create(build: Build): Promise<boolean> {
     const x = new Expression();
+    const op = this.newOpId();
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: toItem(build),
+          Item: toItem(build, op),
           ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...x.parts(),
         }),
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      // Our own put whose answer was lost is not a BuildID collision.
+      return carriesOp(error.Item ?? (await this.getItem(build.BuildID)), op);
     }
   }
 
@@ -174,30 +196,33 @@ export class DynamoBuildStore implements BuildStore {
     // No status can match an empty list, and DynamoDB cannot say `IN ()`.
     if (guard.status.length === 0) return { ok: false, current: await this.get(buildId) };
     const x = new Expression();
+    const op = this.newOpId();
     const assignments = Object.entries(set)
       .filter(([attribute, value]) => attribute !== PARTITION_KEY && value !== undefined)
       .map(([attribute, value]) => `${x.name(attribute)} = ${x.value(attribute === 'ThreadTs' ? String(value) : value)}`);
     const condition = guardCondition(guard, x);
+    const addOp = `ADD ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`;
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(buildId),
-          ...(assignments.length > 0 ? { UpdateExpression: `SET ${assignments.join(', ')}` } : {}),
+          UpdateExpression: assignments.length > 0 ? `SET ${assignments.join(', ')} ${addOp}` : addOp,
           ConditionExpression: condition,
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...x.parts(),
         }),
       );
-      // With no SET, DynamoDB returns no attributes; the guard held, so the stored item is current.
       const build = out.Attributes ? toBuild(out.Attributes) : await this.get(buildId);
       if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
       return { ok: true, build };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      // dynalite ignores ReturnValuesOnConditionCheckFailure: read the item instead.
+      // dynalite ignores ReturnValuesOnConditionCheckFailure: read the item instead. ALL_OLD
+      // would be the item before this failed retry, which holds our op when the first try landed.
       const item = error.Item ?? (await this.getItem(buildId));
+      if (item && carriesOp(item, op)) return { ok: true, build: toBuild(item) };
       return { ok: false, current: item ? toBuild(item) : undefined };
     }
   }

@@ -1,6 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { applyEvent } from '../../core/apply';
 import type { Build } from '../../core/build';
+import type { BuildStore } from '../../core/ports';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
 import { EventBridgeBus } from '../../core/aws/event-bus';
 import { memoryLogger } from '../../core/aws/logger';
@@ -38,7 +39,7 @@ export interface World {
   clockOffsetMinutes: number;
   frozenAt?: Date;
   /** A bot with these environment variables on top of the defaults (APPROVER_IDS = Avery). */
-  bot(env?: Env, options?: { random?: () => number }): Bot;
+  bot(env?: Env, options?: { random?: () => number; store?: BuildStore }): Bot;
   /** The build records (no #slots / #request# items). */
   builds(): Promise<Build[]>;
   build(buildId: string): Promise<Build | undefined>;
@@ -100,7 +101,7 @@ export async function startWorld(): Promise<World> {
       const deps: BotDeps = {
         config,
         credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
-        store: config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable),
+        store: options.store ?? (config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable)),
         chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'request' })),
         bus: new EventBridgeBus(eventBridgeClient, config.eventBusName),
         clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },

@@ -1,0 +1,83 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoBuildStore } from '../../core/aws/dynamo-store';
+import type { LostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
+import { startLostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
+import { APPROVER } from '../../stand-ins/slack-api';
+import type { Bot } from './world';
+import { useWorld } from './world';
+
+// A write lands and its answer is lost: the proxy forwards every write to dynalite at once and
+// answers only after the client gave up, so the SDK sends the same write again and that retry
+// fails its condition. The bot must recognise the write as its own: one card per request, one
+// `Build Approved` per approval, one hour per Extend click.
+
+const world = useWorld();
+let proxy: LostAnswerProxy;
+let client: DynamoDBClient;
+
+/** The bot's `request` profile (core/aws/clients.ts) with shorter times, so the case runs fast. */
+const TIMEOUT_MS = 250;
+
+beforeAll(async () => {
+  proxy = await startLostAnswerProxy({ target: world().dynamo.endpoint, holdMs: TIMEOUT_MS + 150 });
+  client = new DynamoDBClient({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 2,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: TIMEOUT_MS, throwOnRequestTimeout: true }),
+  });
+});
+
+afterAll(async () => {
+  client.destroy();
+  await proxy.close();
+});
+
+function lossyBot(): Bot {
+  return world().bot({}, { store: new DynamoBuildStore(client, world().dynamo.tableName) });
+}
+
+describe('writes whose answers were lost', () => {
+  it('a request: one record, one card, and the requester is told it was posted', async () => {
+    const held = proxy.held;
+    const answer = await lossyBot().command('main abc1234');
+
+    expect(proxy.held).toBeGreaterThan(held);
+    const builds = await world().builds();
+    expect(builds).toHaveLength(1);
+    expect(answer.text).toContain(builds[0]!.BuildID);
+    expect(world().slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === undefined)).toHaveLength(1);
+    // The card points at the one record: no "could not be recorded", no re-pointed buttons.
+    expect(world().slack.callsTo('chat.update').filter((c) => String(c.args.text).includes('could not be recorded'))).toEqual([]);
+  });
+
+  it('an approval: approved, the slot held, exactly one Build Approved, one thread reply', async () => {
+    const id = await world().bot().request();
+    const held = proxy.held;
+    await lossyBot().click('approve_build', id, APPROVER);
+
+    expect(proxy.held).toBeGreaterThan(held);
+    expect(await world().build(id)).toMatchObject({ Status: 'approved', Approver: APPROVER });
+    expect(await world().slots()).toEqual([id]);
+    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
+    expect((await world().thread(id)).filter((t) => t.includes('Approved by'))).toHaveLength(1);
+    expect(world().ephemerals(APPROVER)).toEqual([]);
+  });
+
+  it('an Extend click adds one hour, told once', async () => {
+    const bot = world().bot();
+    const id = await bot.request();
+    await bot.click('approve_build', id, APPROVER);
+    await world().launch(id);
+    const held = proxy.held;
+    await lossyBot().click('extend_build', id, APPROVER);
+
+    expect(proxy.held).toBeGreaterThan(held);
+    expect(await world().build(id)).toMatchObject({ ExtendedHours: 1 });
+    expect((await world().thread(id)).filter((t) => t.includes('Extended by'))).toHaveLength(1);
+    expect(world().ephemerals(APPROVER)).toEqual([]);
+  });
+});
