@@ -9,6 +9,7 @@ import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
 import * as replies from './replies';
 import { takeSlot } from './slot';
+import { slotMayBeGivenBack } from '../core/slot-holding';
 
 // approve_build (docs/design.md "Concurrency"): take a slot, then move awaiting_approval → approved
 // with one conditional write. Of any number of simultaneous clicks exactly one wins that write,
@@ -44,9 +45,10 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
   const applied = await applyEvent(store, build, { type: 'approve', by: click.user }, now);
   if (applied.outcome !== 'changed') {
     const current = applied.outcome === 'missing' ? undefined : applied.build;
-    // Lost to a deny, cancel or expiry in between: the slot taken above is not needed. Lost to
-    // another approval: that approval holds the very same slot (takeSlot is per BuildID).
-    if (current?.Status !== 'approved') await store.releaseSlot(click.buildId);
+    // Lost to a deny or expiry in between: the slot taken above is not needed. Lost to another
+    // approval: that approval holds the very same slot (takeSlot is per BuildID), and its
+    // machine may be launching or running by now, so only core/slot-holding's rule frees it.
+    if (slotMayBeGivenBack(current, now)) await store.releaseSlot(click.buildId);
     return current ? replies.already(current) : replies.noBuild(click.buildId);
   }
 

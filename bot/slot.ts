@@ -1,4 +1,4 @@
-import { isFinal } from '../core/build';
+import { slotMayBeGivenBack } from '../core/slot-holding';
 import type { BotDeps } from './deps';
 
 // docs/design.md "Concurrency", step 1: take a slot before the approve transition. When the slots are
@@ -8,17 +8,15 @@ import type { BotDeps } from './deps';
 
 export type SlotResult = { ok: true } | { ok: false; holders: string[] };
 
-export async function takeSlot(deps: Pick<BotDeps, 'store' | 'config' | 'log'>, buildId: string): Promise<SlotResult> {
+export async function takeSlot(deps: Pick<BotDeps, 'store' | 'config' | 'log' | 'clock'>, buildId: string): Promise<SlotResult> {
   const { store, config, log } = deps;
   if (await store.takeSlot(buildId, config.maxConcurrentBuilds)) return { ok: true };
   const holders = await store.slots();
   const builds = await Promise.all(holders.map((id) => store.get(id)));
-  const stale = holders.filter((_, i) => {
-    const holder = builds[i];
-    // The slot follows the machine (docs/design.md): a final build whose machine EC2 has not yet
-    // reported gone keeps it, or a second metal machine could start beside the first.
-    return !holder || (isFinal(holder.Status) && (!holder.InstanceID || holder.TerminatedAt !== undefined));
-  });
+  // The slot follows the machine: a final build whose machine EC2 has not yet reported gone
+  // keeps it, or a second metal machine could start beside the first.
+  const now = deps.clock.now();
+  const stale = holders.filter((_, i) => slotMayBeGivenBack(builds[i], now));
   if (stale.length === 0) return { ok: false, holders };
   for (const id of stale) {
     log.warn('gave back the slot of a build that has ended', { buildId: id, for: buildId });

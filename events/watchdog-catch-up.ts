@@ -1,5 +1,5 @@
-import type { Build } from '../core/build';
-import { FINAL_STATUSES, RETENTION_DAYS } from '../core/build';
+import { FINAL_STATUSES } from '../core/build';
+import { finalSince } from '../core/slot-holding';
 import { tell } from './effects';
 import type { WatchdogRun } from './watchdog-run';
 
@@ -22,13 +22,6 @@ export const CATCH_UP_WITHIN_MS = 24 * 3600_000;
  */
 export const CATCH_UP_CREATED_WITHIN_MS = 2 * CATCH_UP_WITHIN_MS;
 
-/**
- * When the build became final: every final transition sets ExpirationTime to that moment plus
- * RETENTION_DAYS (core/transition), so no attribute of its own is needed.
- */
-export function finalSince(build: Build): number | undefined {
-  return build.ExpirationTime === undefined ? undefined : (build.ExpirationTime - RETENTION_DAYS * 24 * 3600) * 1000;
-}
 
 export async function catchUp(run: WatchdogRun): Promise<void> {
   const { deps, now } = run;

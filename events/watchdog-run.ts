@@ -23,6 +23,9 @@ export class WatchdogRun {
     public machines: Machine[] | undefined = undefined,
   ) {}
 
+  /** When the machine list was asked for: a machine launched before this and not listed is gone. */
+  listedAt: Date | undefined;
+
   async step<T>(step: string, buildId: string | undefined, run: () => Promise<T>): Promise<T | undefined> {
     try {
       return await run();

@@ -25,6 +25,7 @@ export function createHandler(deps: EventDeps) {
 
     // Slots before the active builds (see watchdog-slots.ts).
     const slots = await run.step('read slots', undefined, () => store.slots());
+    run.listedAt = deps.clock.now();
     run.machines = await run.step('list machines', undefined, () => compute.listTagged());
     const active = await run.step('read active builds', undefined, () => store.active());
 

@@ -18,7 +18,7 @@ describe('cancel_build and /metal-build cancel', () => {
     expect(world().bus()).toEqual([]);
   });
 
-  it('after approval, before launch: cancelled and the slot is freed', async () => {
+  it('after approval, before launch: cancelled; the slot stays until the watchdog sees no machine (a launch may be under way)', async () => {
     const bot = world().bot();
     const id = await bot.request();
     await bot.click('approve_build', id, APPROVER);
@@ -27,7 +27,7 @@ describe('cancel_build and /metal-build cancel', () => {
     const answer = await bot.command(`cancel ${id}`, { user: APPROVER });
     expect(answer).toEqual({ statusCode: 200, responseType: 'ephemeral', text: `Cancelled ${id}.` });
     expect(await world().build(id)).toMatchObject({ Status: 'cancelled', CancelledBy: APPROVER });
-    expect(await world().slots()).toEqual([]);
+    expect(await world().slots()).toEqual([id]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
     expect(await world().thread(id)).toEqual([expect.stringContaining('Approved by'), expect.stringContaining('Cancelled by')]);
   });
