@@ -9,13 +9,16 @@ import { denyBuild } from './denial';
 import { extendBuild } from './extension';
 import type { Click } from './interaction';
 import { parseClick, parseSlashCommand } from './interaction';
+import { mayUseChannel } from './permissions';
 import * as replies from './replies';
 import { requestBuild } from './request';
 import { listBuilds, showStatus } from './status';
 
-// Bolt on Lambda (docs/design.md "Bolt on Lambda"): the receiver verifies Slack's signature, a fixed
-// `authorize` hands out the bot token (no auth.test, ever), no conversation store. Every listener
-// finishes before the HTTP answer, so each one is a few table reads and writes and one Slack call.
+// Bolt on Lambda (docs/design.md "Bolt on Lambda"): handler.ts has checked Slack's signature
+// before Bolt sees a request (the receiver checks it again), a fixed `authorize` hands out the bot
+// token (no auth.test, ever), no conversation store. Every listener finishes before the HTTP
+// answer, so each one is a few table reads and writes and one Slack call. ALLOWED_CHANNEL_IDS is
+// checked here, once for every command and button, before any of them reads the table.
 
 export const COMMAND = '/metal-build';
 
@@ -37,8 +40,9 @@ export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaH
     signingSecret: deps.credentials.signingSecret,
     logger,
     // Bolt's default prints the signature header; the fact of the refusal is all that matters.
+    // Only a request handler.ts let through gets here (its 5 minutes ran out in between, say).
     invalidRequestSignatureHandler: ({ ts }) =>
-      deps.log.warn('refused a request with an invalid or stale Slack signature', { requestTimestamp: ts }),
+      deps.log.warn('Bolt refused a request with an invalid or stale Slack signature', { requestTimestamp: ts }),
   });
   const app = new App({
     receiver,
@@ -69,10 +73,17 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
   const parsed = parseCommand(command.text);
   if (!parsed.ok) return replies.badArguments(parsed.problem);
   const c = parsed.command;
+  if (c.kind === 'help') return replies.help();
+
+  const buildId = 'buildId' in c ? c.buildId : undefined;
+  const log = buildId ? deps.log.child({ buildId }) : deps.log;
+  const here = mayUseChannel(deps.config, command.user, command.channel, c.kind === 'build' ? 'request' : c.kind);
+  if (!here.ok) {
+    log.info('command refused outside the allowed channels', { command: c.kind, user: command.user, channel: command.channel });
+    return here.reason;
+  }
   try {
     switch (c.kind) {
-      case 'help':
-        return replies.help();
       case 'build':
         return await requestBuild(deps, { ...command, branch: c.branch, ...(c.commit ? { commit: c.commit } : {}) });
       case 'status':
@@ -83,8 +94,7 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
         return await cancelBuild(deps, command.user, c.buildId);
     }
   } catch (error) {
-    const buildId = 'buildId' in c ? c.buildId : undefined;
-    deps.log.error(`/metal-build ${c.kind} failed`, { error, user: command.user, ...(buildId ? { buildId } : {}) });
+    log.error(`/metal-build ${c.kind} failed`, { error, user: command.user });
     return replies.failed(buildId);
   }
 }
@@ -96,14 +106,27 @@ async function answerClick(deps: BotDeps, actionId: string, body: unknown, actio
     return;
   }
   const log = deps.log.child({ buildId: click.buildId });
-  let reply: string | undefined;
+  const reply = await runClick(deps, log, actionId, click, action);
+  if (reply !== undefined) await tellClicker(deps, log, actionId, click, reply);
+}
+
+/** The button's action, unless the card's channel is not one the bot acts in; the reply, if any. */
+async function runClick(deps: BotDeps, log: Logger, actionId: string, click: Click, action: ButtonAction): Promise<string | undefined> {
+  // A card is only posted in an allowed channel, but the list may have changed since.
+  const here = mayUseChannel(deps.config, click.user, click.channel, 'button');
+  if (!here.ok) {
+    log.info('click refused outside the allowed channels', { actionId, user: click.user, channel: click.channel });
+    return here.reason;
+  }
   try {
-    reply = await action(deps, click);
+    return await action(deps, click);
   } catch (error) {
     log.error(`${actionId} failed`, { error, user: click.user });
-    reply = replies.failed(click.buildId);
+    return replies.failed(click.buildId);
   }
-  if (reply === undefined) return;
+}
+
+async function tellClicker(deps: BotDeps, log: Logger, actionId: string, click: Click, reply: string): Promise<void> {
   if (!click.channel) {
     log.warn('no channel to answer a click in', { actionId, user: click.user, reply });
     return;

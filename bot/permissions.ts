@@ -4,9 +4,9 @@ import type { Logger } from '../core/ports';
 import type { BotDeps } from './deps';
 import * as replies from './replies';
 
-// Who may press which button (docs/bot.md "Who may do what"). APPROVER_IDS empty means anyone
-// in the channel is an approver; the requester is never their own approver unless
-// ALLOW_SELF_APPROVAL says so.
+// Who may do what, where (docs/bot.md "Who may do what"). APPROVER_IDS empty means anyone in
+// the channel is an approver; the requester is never their own approver unless
+// ALLOW_SELF_APPROVAL says so. ALLOWED_CHANNEL_IDS says where anything but `help` works.
 
 export type Permission = { ok: true } | { ok: false; reason: string };
 
@@ -30,6 +30,25 @@ export function maySpend(rules: Rules, user: string, build: Build, verb: 'approv
 export function mayStop(rules: Rules, user: string, build: Build, verb: 'deny' | 'cancel'): Permission {
   if (user === build.Requester || isApprover(rules, user)) return allowed;
   return { ok: false, reason: replies.notRequesterOrApprover(verb, build, rules.approverIds) };
+}
+
+type ChannelRules = Pick<Config, 'allowedChannelIds' | 'approverIds'>;
+
+/** What a person does in a channel: a request, a read, or an action (a command or a button). */
+export type ChannelUse = 'request' | 'status' | 'list' | 'cancel' | 'button';
+
+/**
+ * Outside ALLOWED_CHANNEL_IDS (when set) nothing but `help` works: anyone who can message the
+ * bot could otherwise read every build or cancel one. An approver named in APPROVER_IDS may
+ * still read and act from anywhere (a DM to check on a build); an empty APPROVER_IDS names
+ * nobody here, unlike isApprover, or the exception would be everyone. A request is only ever
+ * accepted in an allowed channel: its card, and everything said about it, goes there.
+ */
+export function mayUseChannel(rules: ChannelRules, user: string, channel: string | undefined, use: ChannelUse): Permission {
+  const channels = rules.allowedChannelIds;
+  if (channels.length === 0 || (channel !== undefined && channels.includes(channel))) return allowed;
+  if (use !== 'request' && rules.approverIds.includes(user)) return allowed;
+  return { ok: false, reason: use === 'request' ? replies.channelNotAllowed(channels) : replies.onlyInAllowedChannels(use, channels) };
 }
 
 export type Verb = 'approve' | 'extend' | 'deny' | 'cancel';

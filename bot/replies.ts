@@ -16,8 +16,16 @@ export const help = (): string =>
 
 export const badArguments = (problem: string): string => `:warning: ${capitalize(problem)}.\n*Usage*\n${USAGE}`;
 
+const channelLinks = (channels: readonly string[]) => channels.map((c) => `<#${c}>`).join(' or ');
+
 export const channelNotAllowed = (allowed: readonly string[]): string =>
-  `:no_entry: Builds cannot be requested in this channel. Use ${allowed.map((c) => `<#${c}>`).join(' or ')}.`;
+  `:no_entry: Builds cannot be requested in this channel. Use ${channelLinks(allowed)}.`;
+
+/** ALLOWED_CHANNEL_IDS scopes reading and acting too: outside them only `help` answers. */
+export const onlyInAllowedChannels = (use: 'status' | 'list' | 'cancel' | 'button', allowed: readonly string[]): string =>
+  use === 'button'
+    ? `:no_entry: These buttons work only in ${channelLinks(allowed)}; nothing was changed.`
+    : `:no_entry: \`/metal-build ${use}\` works only in ${channelLinks(allowed)}; here only \`/metal-build help\` does.`;
 
 export const inviteMe = (): string =>
   ':wave: I am not a member of this channel, so I cannot post the build card here. ' +

@@ -7,6 +7,7 @@ import { ChatError } from '../core/ports';
 import { quote } from '../core/slack/build-facts';
 import { buildCard } from '../core/slack/card';
 import type { BotDeps } from './deps';
+import { mayUseChannel } from './permissions';
 import * as replies from './replies';
 
 // `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
@@ -29,8 +30,9 @@ const MAX_ID_ATTEMPTS = 5;
 
 export async function requestBuild(deps: BotDeps, request: BuildRequest): Promise<string> {
   const { config, store, clock } = deps;
-  if (config.allowedChannelIds.length > 0 && !config.allowedChannelIds.includes(request.channel))
-    return replies.channelNotAllowed(config.allowedChannelIds);
+  // app.ts refuses this already; the request keeps its own rule, as the card goes to this channel.
+  const here = mayUseChannel(config, request.user, request.channel, 'request');
+  if (!here.ok) return here.reason;
 
   const now = clock.now();
   const buildId = newBuildId(now, deps.random ?? Math.random);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { USAGE } from '../../core/command';
 import { handler } from '../../bot/handler';
-import { lambdaContext, parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../../stand-ins/slack-request';
+import { functionUrlEvent, lambdaContext, parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../../stand-ins/slack-request';
 import { SANDBOX_BOT_TOKEN } from '../../stand-ins/slack-api';
 
 // The real entry: builds its adapters from the environment on the first invocation, once per
@@ -38,5 +38,22 @@ describe('bot/handler', () => {
     // Built once per container: the environment is not read again.
     process.env.VOLUME_SIZE_GB = 'lots';
     expect((await help()).statusCode).toBe(200);
+  });
+
+  it('answers unsigned garbage with 401, never an invocation error (the bot-errors alarm)', async () => {
+    Object.assign(process.env, {
+      SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
+      SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+      SLACK_API_URL: 'http://127.0.0.1:9/api/',
+    });
+    for (const [body, contentType] of [
+      ['payload=%7Bnot-json', 'application/x-www-form-urlencoded'],
+      ['hello', 'text/plain'],
+      ['}{', 'application/json'],
+    ]) {
+      const event = functionUrlEvent({ body: body!, headers: { 'content-type': contentType! } });
+      const result = parseLambdaResult(await handler(event, lambdaContext()));
+      expect({ body, statusCode: result.statusCode }).toEqual({ body, statusCode: 401 });
+    }
   });
 });
