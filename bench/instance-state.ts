@@ -50,7 +50,7 @@ const nothing = (what: string) => () => {
 
 export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTables, events: number): Promise<InstanceStateFigures[]> {
   const figures: InstanceStateFigures[] = [];
-  const compute: Compute = { launch: nothing('EC2'), terminate: nothing('EC2'), listTagged: nothing('EC2') };
+  const compute: Compute = { launch: nothing('EC2'), terminate: nothing('EC2'), listTagged: nothing('EC2'), liveMachinesOf: nothing('EC2') };
   const notifier: Notifier = { notify: nothing('SNS') };
   for (const table of seeded.tables) {
     const deps: EventDeps = {

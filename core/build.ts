@@ -63,6 +63,11 @@ export interface Build {
   ArtifactSha256?: string;
   ArtifactBytes?: number;
   LogKey?: string;
+  /**
+   * Hex SHA-256 of the build's event token (docs/design.md "Contract additions"), written with the
+   * launch: a `Build Phase` must carry the token that hashes to it. The token itself is never stored.
+   */
+  EventTokenHash?: string;
   NotifiedStatus?: Status;
   /**
    * A lease on the thread message of one status (docs/design.md, "Build record"): the handler
@@ -73,6 +78,14 @@ export interface Build {
    */
   NotifyingStatus?: Status;
   NotifyingSince?: string;
+  /**
+   * The SNS notices (docs/design.md "Delivery semantics"): the one being published (`MailClaim`,
+   * a status or `warning`, since `MailClaimedAt`) and those that went out (`MailSent`). A claim
+   * never cleared is published again once stale, so a crash loses no mail.
+   */
+  MailClaim?: string;
+  MailClaimedAt?: string;
+  MailSent?: string[];
   ExpirationTime?: number;
 }
 

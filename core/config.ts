@@ -34,6 +34,13 @@ export interface Config {
   transferGb: number;
   priceOverrides: Record<string, number>;
   region: string;
+  /**
+   * The key of the builds' event tokens (HMAC-SHA-256 of the BuildID), for the launch and
+   * build-phase functions only: `eventTokenKey` locally, or the secret named by
+   * `eventTokenSecretArn` on AWS, read once per container. See `eventTokenKeySource`.
+   */
+  eventTokenKey?: string;
+  eventTokenSecretArn?: string;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +135,9 @@ const fields = {
   TRANSFER_GB: nonNegative(0),
   PRICE_OVERRIDES: priceOverrides,
   AWS_REGION: withDefault('us-east-1'),
+  // Not trimmed: a key is its exact bytes.
+  EVENT_TOKEN_KEY: variable((s) => (s === undefined || s === '' ? undefined : s)),
+  EVENT_TOKEN_SECRET_ARN: optional,
 };
 
 type Env = { [K in keyof typeof fields]: z.output<(typeof fields)[K]> };
@@ -180,7 +190,22 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     transferGb: e.TRANSFER_GB,
     priceOverrides: e.PRICE_OVERRIDES,
     region: e.AWS_REGION,
+    eventTokenKey: e.EVENT_TOKEN_KEY,
+    eventTokenSecretArn: e.EVENT_TOKEN_SECRET_ARN,
   };
+}
+
+export type EventTokenKeySource = { key: string } | { secretArn: string };
+
+/**
+ * Where the launch and build-phase functions take the event-token key from. The other functions
+ * never need it (and are not given it), so parseConfig cannot require it; these two call this at
+ * start, and a missing key is reported as every other configuration problem is.
+ */
+export function eventTokenKeySource(config: Pick<Config, 'eventTokenKey' | 'eventTokenSecretArn'>): EventTokenKeySource {
+  if (config.eventTokenKey !== undefined) return { key: config.eventTokenKey };
+  if (config.eventTokenSecretArn !== undefined) return { secretArn: config.eventTokenSecretArn };
+  throw new ConfigError(['EVENT_TOKEN_SECRET_ARN: required by the launch and build-phase functions unless EVENT_TOKEN_KEY is set']);
 }
 
 /** Rules across variables; each runs only when the variables it needs parsed. */
@@ -198,7 +223,7 @@ function crossCheck(e: Partial<Env>, problems: string[]): void {
   }
 }
 
-const SECRET_KEYS: ReadonlyArray<keyof Config> = ['slackSigningSecret', 'slackBotToken'];
+const SECRET_KEYS: ReadonlyArray<keyof Config> = ['slackSigningSecret', 'slackBotToken', 'eventTokenKey'];
 
 /** The configuration as it may be logged: secrets replaced by their length. */
 export function maskConfig(config: Config): Record<string, unknown> {

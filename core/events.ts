@@ -19,7 +19,7 @@ export const artifactSchema = z
     bucket: z.string().min(1),
     key: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    bytes: z.number().int().nonnegative(),
+    bytes: z.number().int().positive(),
   })
   .strict();
 
@@ -27,6 +27,11 @@ export const buildPhaseDetail = z
   .object({
     buildId,
     instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/),
+    /**
+     * The build's event token from build.json: proof that the phase comes from the machine the
+     * launch gave it to. Checked by the handler (events/event-token.ts), never stored or shown.
+     */
+    eventToken: z.string().min(1).max(256),
     phase: z.enum(PHASES),
     at: isoTime,
     message: z.string().max(4000).optional(),
@@ -38,6 +43,8 @@ export const buildPhaseDetail = z
   })
   .strict();
 export type BuildPhaseDetail = z.infer<typeof buildPhaseDetail>;
+/** A phase once its token was checked: what the status table decides on, without the credential. */
+export type PhaseReport = Omit<BuildPhaseDetail, 'eventToken'>;
 
 export const ec2StateDetail = z.object({
   'instance-id': z.string().min(1),

@@ -1,5 +1,6 @@
 import type { Build } from './build';
 import { isFinal, isRunning } from './build';
+import type { Machine } from './ports';
 
 // When a build or a machine has lived too long. Pure: the watchdog and the bot read the clock
 // and pass it in.
@@ -38,16 +39,32 @@ export function isApprovalStale(build: Pick<Build, 'Status' | 'CreatedAt'>, limi
   return build.Status === 'awaiting_approval' && ageMs(build.CreatedAt, now) >= limits.approvalTtlMinutes * MINUTE;
 }
 
+/**
+ * When a machine's lifetime began, for every age rule. EC2 resets LaunchTime on each start, so
+ * a stop and start would hand the machine a fresh lifetime. The record's LaunchTime is the first
+ * launch and is written once: it is the build's own machine's start. Any other machine of a
+ * recorded build (a second one) counts from the earlier of the two, so it cannot look younger
+ * than the build either. Only a machine without a record has nothing but EC2's time.
+ */
+export function lifeStart(
+  build: Partial<Pick<Build, 'InstanceID' | 'LaunchTime'>> | undefined,
+  machine: Pick<Machine, 'instanceId' | 'launchTime'>,
+): string {
+  if (!build?.LaunchTime) return machine.launchTime;
+  if (build.InstanceID === machine.instanceId) return build.LaunchTime;
+  return Date.parse(build.LaunchTime) <= Date.parse(machine.launchTime) ? build.LaunchTime : machine.launchTime;
+}
+
 export type MachineVerdict = 'ok' | 'warn' | 'force';
 
-/** Age is measured from the machine's launch time, as EC2 reports it. */
+/** `since` is when the machine's lifetime began (`lifeStart`), never EC2's LaunchTime alone. */
 export function machineVerdict(
-  launchTime: string,
+  since: string,
   build: Pick<Build, 'WarnedAt' | 'ExtendedHours'>,
   limits: LifetimeLimits,
   now: Date,
 ): MachineVerdict {
-  const age = ageMs(launchTime, now);
+  const age = ageMs(since, now);
   if (age >= lifetimeHours(limits, build.ExtendedHours) * HOUR) return 'force';
   if (age >= limits.warnAfterHours * HOUR && !build.WarnedAt) return 'warn';
   return 'ok';
@@ -80,6 +97,7 @@ export function isStuckWithoutMachine(
  * A tagged machine with no record, or a final one, for ORPHAN_GRACE_MINUTES. Given the machine's
  * `instanceId`, a second machine of an active build (a launch retried after a lost answer) is one
  * too, once it is older than the grace: the record names another instance, nothing would end it.
+ * `launchTime` is the machine's `lifeStart`.
  */
 export function isOrphan(
   build: Pick<Build, 'Status' | 'CompletionTime' | 'TerminatedAt' | 'CreatedAt'> & Partial<Pick<Build, 'InstanceID'>> | undefined,

@@ -45,6 +45,23 @@ export interface BuildStore {
   active(): Promise<Build[]>;
   /** The newest `limit` builds across statuses, a few per status merged: no Scan. */
   recent(limit: number): Promise<Build[]>;
+  /**
+   * Claim the SNS notice `key` (a status, or `warning`) before publishing it (docs/design.md
+   * "Delivery semantics"): lands when that notice was never sent and no other claim younger than
+   * `staleBefore` is held. A failed claim carries the stored build.
+   */
+  claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult>;
+  /** The notice `key` went out: it joins MailSent and the claim is cleared. */
+  markMailed(buildId: string, key: string): Promise<void>;
+  /** Publishing failed: the claim is given back, so the retry that follows may publish at once. */
+  releaseMail(buildId: string, key: string): Promise<void>;
+  /**
+   * The watchdog acts on a stray machine once: `#stray#<instanceId>` written with
+   * attribute_not_exists. `first: false` carries when another run (or this one, earlier) did.
+   */
+  markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }>;
+  /** Telling failed: the marker is removed so the next run tells. */
+  releaseStray(instanceId: string): Promise<void>;
   /** Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. */
   takeSlot(buildId: string, max: number): Promise<boolean>;
   releaseSlot(buildId: string): Promise<void>;
@@ -62,6 +79,14 @@ export interface ChatPost {
   blocks?: Block[];
   threadTs?: string;
   broadcast?: boolean;
+  /** Carried with the message (Slack message metadata), so a later look-up can find it. */
+  tag?: MessageTag;
+}
+
+/** Which status message of which build a thread reply is: what `hasTagged` looks for. */
+export interface MessageTag {
+  buildId: string;
+  status: string;
 }
 
 export interface ChatUpdate {
@@ -81,6 +106,8 @@ export interface ChatEphemeral {
 
 export interface Chat {
   post(message: ChatPost): Promise<{ ts: string }>;
+  /** Whether the thread already holds a reply posted with this tag (its post may have landed unseen). */
+  hasTagged(channel: string, threadTs: string, tag: MessageTag): Promise<boolean>;
   update(message: ChatUpdate): Promise<void>;
   postEphemeral(message: ChatEphemeral): Promise<void>;
 }
@@ -138,6 +165,10 @@ export interface Machine {
   instanceType: string;
   availabilityZone: string;
   state: InstanceState;
+  /**
+   * EC2's LaunchTime: the last start, not the first (a stop/start resets it). Lifetime rules
+   * count from the record's LaunchTime whenever there is a record (core/lifetime `lifeStart`).
+   */
   launchTime: string;
   tags: Record<string, string>;
 }
@@ -148,6 +179,11 @@ export interface Compute {
   terminate(instanceIds: string[]): Promise<void>;
   /** Every machine tagged Project=labapp and AutoDelete=true in pending, running, stopping or stopped. */
   listTagged(): Promise<Machine[]>;
+  /**
+   * The build's machines that are still live (pending, running, stopping, stopped), by their
+   * BuildID tag: what an earlier delivery of the launch may have started without recording it.
+   */
+  liveMachinesOf(buildId: string): Promise<Machine[]>;
 }
 
 // ---- Notifier ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import type { Build, BuildAttribute, InstanceState, Status } from './build';
 import { capLogTail, expirationTime, instanceStateRank, isActive, isFinal, isInstanceEnding, isRunning } from './build';
-import type { BuildPhaseDetail } from './events';
+import type { PhaseReport } from './events';
 
 // docs/design.md "Statuses and what each event does", as one total function. Every (status, event)
 // pair has an answer; a duplicate or late event is `none`, never an error. The caller writes
@@ -11,11 +11,13 @@ export type BuildEvent =
   | { type: 'deny'; by: string }
   /** The bot's cancel: before launch it ends the build, after launch it asks the cancel handler. */
   | { type: 'cancel'; by: string }
-  | { type: 'launched'; instanceId: string; instanceType: string; availabilityZone: string; launchTime: string }
+  /** `eventTokenHash`: hex SHA-256 of the token put in the machine's build.json (never the token). */
+  | { type: 'launched'; instanceId: string; instanceType: string; availabilityZone: string; launchTime: string; eventTokenHash?: string }
   | { type: 'launch-failed'; message: string }
   /** `actualCost` is the cost from LaunchTime to `at`, computed by the caller with core/cost. */
   | { type: 'instance-state'; state: InstanceState; at: string; actualCost?: number }
-  | { type: 'phase'; detail: BuildPhaseDetail }
+  /** A phase whose event token the handler has checked. Its `at` and durations are the machine's word. */
+  | { type: 'phase'; detail: PhaseReport }
   | { type: 'cancel-requested'; by: string }
   /**
    * The watchdog's forced end. With `launchTime` and `maxLifetimeHours` (what it judged by), the
@@ -76,9 +78,10 @@ function change(build: Build, to: Status, set: Partial<Build>, now: Date, effect
 }
 
 function slotEffects(build: Build, to: Status): Effect[] {
-  // A slot is held from approval until the instance is terminated; a build that ends before any
-  // launch gives it back at once. The bot's approve takes the slot, never the transition.
-  if (isFinal(to) && !build.InstanceID) return ['release-slot'];
+  // A slot is held from approval until the machine is gone (core/slot-holding). A build that
+  // ends without ever being approved gives back a slot a half-done approval may have left.
+  // The bot's approve takes the slot, never the transition.
+  if (isFinal(to) && !build.InstanceID && !build.ApprovedAt) return ['release-slot'];
   return [];
 }
 
@@ -96,7 +99,9 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
 
     case 'cancel':
       if (s === 'awaiting_approval' || s === 'approved')
-        return change(build, 'cancelled', { CancelledBy: event.by }, now, ['release-slot']);
+        // An approved build's launch may be starting a machine right now: its slot is kept
+        // until that has settled (core/slot-holding, the watchdog's reconciliation).
+        return change(build, 'cancelled', { CancelledBy: event.by }, now, slotEffects(build, 'cancelled'));
       if (isRunning(s)) return { kind: 'effects', effects: ['put-cancel-requested'] };
       return none(`already ${s}`);
 
@@ -110,6 +115,7 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
           InstanceType: event.instanceType,
           AvailabilityZone: event.availabilityZone,
           LaunchTime: event.launchTime,
+          ...(event.eventTokenHash !== undefined ? { EventTokenHash: event.eventTokenHash } : {}),
         },
         now,
       );
@@ -171,8 +177,10 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
         'failed',
         { ErrorMessage: event.message, CompletionTime: at },
         now,
-        // A machine that may exist is terminated too: nothing is left running.
-        build.InstanceID ? ['terminate-instance', 'release-slot'] : ['release-slot'],
+        // A machine that may exist is terminated too: nothing is left running. The watchdog saw
+        // the record's machine not live; without one, a launch may have started a machine the
+        // record never learnt of, so the slot waits for the reconciliation (core/slot-holding).
+        build.InstanceID ? ['terminate-instance', 'release-slot'] : [],
       );
       if (event.expectInstanceId === undefined) return d;
       if ((build.InstanceID ?? null) !== event.expectInstanceId) return none('the build got a machine meanwhile');
@@ -233,8 +241,15 @@ function instanceState(
   return { kind: 'write', guard, set, ...(to ? { to } : {}), effects };
 }
 
-function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
+/** How long after EC2's end a late `completed`/`failed` may still reopen the build (handler clock). */
+export const LATE_PHASE_WINDOW_MINUTES = 15;
+
+// The machine runs untrusted code and may lie about times: its `at` and `durationSeconds` are
+// kept as information, and every time that drives a deadline or a cost (BuildStartTime,
+// CompletionTime, which the did-not-shut-down rule counts from) is the handler's `now`.
+function phase(build: Build, d: PhaseReport, now: Date): Decision {
   const s = build.Status;
+  const at = now.toISOString();
   if (!build.InstanceID || d.instanceId !== build.InstanceID)
     return none(`phase from ${d.instanceId}, but the build's instance is ${build.InstanceID ?? 'none'}`);
   const onInstance: Guard['equals'] = { InstanceID: build.InstanceID };
@@ -245,7 +260,7 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
       if (s !== 'launching' && s !== 'building') return none(`phase ${d.phase} in ${s}`);
       const set: Partial<Build> = { Phase: d.phase };
       if (d.actualCommit) set.ActualCommit = d.actualCommit;
-      if (d.phase === 'building' && !build.BuildStartTime) set.BuildStartTime = d.at;
+      if (d.phase === 'building' && !build.BuildStartTime) set.BuildStartTime = at;
       if (s === 'building' && build.Phase === 'building' && d.phase === 'cloning') return none('cloning after building');
       if (s === 'building' && build.Phase === d.phase) return none(`phase ${d.phase} again`);
       return {
@@ -263,20 +278,20 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
     case 'completed': {
       const set: Partial<Build> = {
         Phase: 'completed',
-        CompletionTime: d.at,
+        CompletionTime: at,
         ...(d.artifact ? { ArtifactKey: d.artifact.key, ArtifactSha256: d.artifact.sha256, ArtifactBytes: d.artifact.bytes } : {}),
         ...(d.durationSeconds !== undefined ? { BuildDurationSeconds: d.durationSeconds } : {}),
         ...(d.actualCommit ? { ActualCommit: d.actualCommit } : {}),
         ...(d.logKey ? { LogKey: d.logKey } : {}),
       };
       if (s === 'building' || s === 'uploading') return withGuard(change(build, 'completed', set, now), { equals: onInstance });
-      if (lateAfterUnexpectedEnd(build, d.at)) return lateFinish(build, 'completed', set, now);
+      if (lateAfterUnexpectedEnd(build, d.at, now)) return lateFinish(build, 'completed', set, d.at, now);
       return none(`phase completed in ${s}`);
     }
     case 'failed': {
       const set: Partial<Build> = {
         Phase: 'failed',
-        CompletionTime: d.at,
+        CompletionTime: at,
         ErrorMessage: d.message ?? 'The build failed (the runner gave no message).',
         ...(d.logTail !== undefined ? { LogTail: capLogTail(d.logTail) } : {}),
         ...(d.logKey ? { LogKey: d.logKey } : {}),
@@ -284,7 +299,7 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
       };
       if (s === 'launching' || s === 'building' || s === 'uploading')
         return withGuard(change(build, 'failed', set, now), { equals: onInstance });
-      if (lateAfterUnexpectedEnd(build, d.at)) return lateFinish(build, 'failed', set, now);
+      if (lateAfterUnexpectedEnd(build, d.at, now)) return lateFinish(build, 'failed', set, d.at, now);
       return none(`phase failed in ${s}`);
     }
   }
@@ -296,26 +311,34 @@ function phase(build: Build, d: BuildPhaseDetail, now: Date): Decision {
  * make it a no-op and the news would be lost; the handler throws instead so EventBridge
  * delivers it again after the earlier events.
  */
-export function phaseArrivedEarly(build: Build, d: BuildPhaseDetail): boolean {
+export function phaseArrivedEarly(build: Build, d: Pick<PhaseReport, 'instanceId' | 'phase'>): boolean {
   if (build.Status === 'approved' && !build.InstanceID) return true;
   return build.Status === 'launching' && build.InstanceID === d.instanceId && (d.phase === 'uploading' || d.phase === 'completed');
 }
 
-/** The one exception to "a final status never changes": the build did finish, its event was late. */
-function lateAfterUnexpectedEnd(build: Build, at: string): boolean {
-  return (
-    build.Status === 'terminated' &&
-    build.TerminationReason === 'unexpected' &&
-    build.TerminatedAt !== undefined &&
-    Date.parse(at) <= Date.parse(build.TerminatedAt)
-  );
+/**
+ * The one exception to "a final status never changes": the build did finish, its event was
+ * late. It must ARRIVE (handler clock) within LATE_PHASE_WINDOW_MINUTES of EC2's TerminatedAt:
+ * the machine's claim that it finished before the end (`at` ≤ TerminatedAt) is believed only
+ * that long, so a machine cannot rewrite a build's end at any later time.
+ */
+function lateAfterUnexpectedEnd(build: Build, at: string, now: Date): boolean {
+  if (build.Status !== 'terminated' || build.TerminationReason !== 'unexpected' || build.TerminatedAt === undefined) return false;
+  const ended = Date.parse(build.TerminatedAt);
+  return Date.parse(at) <= ended && now.getTime() - ended <= LATE_PHASE_WINDOW_MINUTES * 60_000;
 }
 
-function lateFinish(build: Build, to: 'completed' | 'failed', set: Partial<Build>, now: Date): Decision {
+/**
+ * The machine is gone (TerminatedAt is EC2's), so CompletionTime drives no deadline here; it
+ * takes the runner's `at`, kept between LaunchTime and TerminatedAt.
+ */
+function lateFinish(build: Build, to: 'completed' | 'failed', set: Partial<Build>, at: string, now: Date): Decision {
+  const floor = build.LaunchTime !== undefined ? Date.parse(build.LaunchTime) : -Infinity;
+  const completion = new Date(Math.max(Date.parse(at), floor)).toISOString();
   return {
     kind: 'write',
     guard: { status: ['terminated'], equals: { TerminationReason: 'unexpected', InstanceID: build.InstanceID } },
-    set: { ...set, Status: to, ExpirationTime: expirationTime(now) },
+    set: { ...set, CompletionTime: completion, Status: to, ExpirationTime: expirationTime(now) },
     to,
     effects: [],
   };

@@ -1,14 +1,20 @@
 import { applyEvent } from '../core/apply';
+import { phaseLayoutProblem } from '../core/artifact-layout';
 import { phaseArrivedEarly } from '../core/transition';
+import type { PhaseReport } from '../core/events';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { runEffects, tell } from './effects';
+import { eventTokenKeyOf, eventTokenMatches } from './event-token';
 import { parseOrDrop } from './inbound';
 
-// `Build Phase` from the on-instance runner. The instance may put events only from its own
-// source; what it says is believed only for the machine the record names, so a phase from any
-// other instance (a stray machine, a forged event) is logged and dropped.
+// `Build Phase` from the on-instance runner. Every build machine shares one instance role, and
+// runs whatever the approved branch runs, as root: anything in a phase may be a lie. So a phase
+// must first prove its build (the event token from that build's build.json), then its machine
+// (the record's InstanceID), then that its keys are the build's own layout; anything else is
+// logged with the BuildID and dropped, before anything is written or told. Its times are
+// information only (core/transition.ts uses the handler's clock).
 
 export class PhaseArrivedEarlyError extends Error {
   constructor(
@@ -23,32 +29,38 @@ export class PhaseArrivedEarlyError extends Error {
 
 export function createHandler(deps: EventDeps) {
   return async function buildPhase(event: unknown): Promise<void> {
+    // Before anything: a function without the key must fail loudly, not drop every phase.
+    const key = eventTokenKeyOf(deps);
     const log = deps.log.child({ handler: 'build-phase' });
     const inbound = parseOrDrop(event, RUNNER_SOURCE, DETAIL_TYPES.phase, buildPhaseDetail, log);
     if (!inbound) return;
+    // The token goes no further than this check: nothing below can log or store it.
+    const { eventToken, ...reported } = inbound.detail;
     // The runner's clock format may differ (no milliseconds); the table keeps toISOString().
-    const detail = { ...inbound.detail, at: new Date(inbound.detail.at).toISOString() };
+    const detail: PhaseReport = { ...reported, at: new Date(reported.at).toISOString() };
     const blog = log.child({ buildId: detail.buildId });
+    const facts = { instanceId: detail.instanceId, phase: detail.phase };
     const build = await deps.store.get(detail.buildId);
+    if (!eventTokenMatches(eventToken, { key, buildId: detail.buildId, build })) {
+      blog.warn('phase whose event token is not the build\'s; dropped', facts);
+      return;
+    }
     if (!build) {
-      blog.warn('phase for an unknown build; dropped', { instanceId: detail.instanceId, phase: detail.phase });
+      blog.warn('phase for an unknown build; dropped', facts);
+      return;
+    }
+    const layout = phaseLayoutProblem(build, detail, deps.config.artifactBucket);
+    if (layout) {
+      blog.warn('phase whose keys are not the build\'s layout; dropped', { ...facts, problem: layout });
       return;
     }
     if (phaseArrivedEarly(build, detail)) {
       // Thrown, not dropped: EventBridge retries with backoff, by when the earlier events landed.
-      blog.warn('phase arrived before the earlier ones; EventBridge will deliver it again', {
-        instanceId: detail.instanceId,
-        phase: detail.phase,
-        status: build.Status,
-      });
+      blog.warn('phase arrived before the earlier ones; EventBridge will deliver it again', { ...facts, status: build.Status });
       throw new PhaseArrivedEarlyError(detail.buildId, detail.phase, build.Status);
     }
     if (build.InstanceID !== detail.instanceId) {
-      blog.warn('phase from an instance that is not the build\'s; dropped', {
-        instanceId: detail.instanceId,
-        expectedInstanceId: build.InstanceID,
-        phase: detail.phase,
-      });
+      blog.warn('phase from an instance that is not the build\'s; dropped', { ...facts, expectedInstanceId: build.InstanceID });
       return;
     }
     const applied = await applyEvent(deps.store, build, { type: 'phase', detail }, deps.clock.now());

@@ -1,5 +1,6 @@
 import { getDynamoClient } from '../core/aws/clients';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
+import { loadEventTokenKey } from '../core/aws/event-token-key';
 import { createLogger } from '../core/aws/logger';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
@@ -25,6 +26,12 @@ export interface EventDeps {
   notifier: Notifier;
   clock: Clock;
   log: Logger;
+  /**
+   * The event-token key read from EVENT_TOKEN_SECRET_ARN; only the launch and build-phase
+   * functions are given that secret. Tests and the sandbox set EVENT_TOKEN_KEY in the config
+   * instead (events/event-token.ts `eventTokenKeyOf` reads either).
+   */
+  eventTokenKey?: string;
 }
 
 let loading: Promise<EventDeps> | undefined;
@@ -45,6 +52,8 @@ async function buildEventDeps(): Promise<EventDeps> {
   const log = createLogger({ service: 'metal-build-events' });
   const config = parseConfig(process.env);
   const credentials = await loadSlackCredentials(config);
+  // Only where the stack passes the secret: the other functions neither need nor may read it.
+  const eventTokenKey = config.eventTokenSecretArn !== undefined ? await loadEventTokenKey(config) : undefined;
   return {
     config,
     store: new DynamoBuildStore(getDynamoClient('background'), config.buildsTable),
@@ -54,6 +63,7 @@ async function buildEventDeps(): Promise<EventDeps> {
     notifier: new SnsNotifier(getSnsClient(), config.snsTopicArn, log),
     clock: systemClock,
     log,
+    ...(eventTokenKey !== undefined && { eventTokenKey }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { EC2Client, Instance, Tag } from '@aws-sdk/client-ec2';
+import type { EC2Client, Filter, Instance, Tag } from '@aws-sdk/client-ec2';
 import { RunInstancesCommand, TerminateInstancesCommand, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import type { InstanceState } from '../core/build';
 import { INSTANCE_STATES } from '../core/build';
@@ -69,18 +69,27 @@ export class Ec2Compute implements Compute {
   }
 
   async listTagged(): Promise<Machine[]> {
+    return this.describe([
+      { Name: 'tag:Project', Values: ['labapp'] },
+      { Name: 'tag:AutoDelete', Values: ['true'] },
+      { Name: 'instance-state-name', Values: LIVE_STATES },
+    ]);
+  }
+
+  async liveMachinesOf(buildId: string): Promise<Machine[]> {
+    return this.describe([
+      { Name: 'tag:BuildID', Values: [buildId] },
+      // Only machines this project launched: the launch may terminate extras, and its
+      // TerminateInstances is allowed on Project=labapp machines only.
+      { Name: 'tag:Project', Values: ['labapp'] },
+      { Name: 'instance-state-name', Values: LIVE_STATES },
+    ]);
+  }
+
+  /** Every page: a machine left on a later page would be one nobody ends (or a second launch). */
+  private async describe(filters: Filter[]): Promise<Machine[]> {
     const machines: Machine[] = [];
-    const pages = paginateDescribeInstances(
-      { client: this.client },
-      {
-        Filters: [
-          { Name: 'tag:Project', Values: ['labapp'] },
-          { Name: 'tag:AutoDelete', Values: ['true'] },
-          { Name: 'instance-state-name', Values: LIVE_STATES },
-        ],
-        MaxResults: 100,
-      },
-    );
+    const pages = paginateDescribeInstances({ client: this.client }, { Filters: filters, MaxResults: 100 });
     for await (const page of pages) {
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {

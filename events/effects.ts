@@ -1,10 +1,10 @@
 import type { Build } from '../core/build';
-import type { Logger, Notification } from '../core/ports';
+import type { Logger } from '../core/ports';
 import { ChatError } from '../core/ports';
 import type { Effect } from '../core/transition';
 import { announce, refreshCard } from '../core/slack/announce';
 import type { EventDeps } from './deps';
-import { completedNotice, failedNotice, forcedNotice, startedNotice, unexpectedEndNotice } from './notifications';
+import { mailOnce, resendStaleMail } from './mail';
 
 // What follows a transition in every events handler: the Decision's effects, then telling
 // people (SNS for the operators, the Slack thread for the team).
@@ -30,22 +30,6 @@ export async function runEffects(
   }
 }
 
-/** The SNS notification that goes with a status's thread message, if the operators hear of it. */
-export function noticeFor(build: Build, ctx: Pick<EventDeps, 'config'> & { now: Date }): Notification | undefined {
-  switch (build.Status) {
-    case 'launching':
-      return startedNotice(build, ctx);
-    case 'completed':
-      return completedNotice(build, ctx);
-    case 'failed':
-      return failedNotice(build, ctx);
-    case 'terminated':
-      return build.TerminationReason === 'forced' ? forcedNotice(build, ctx) : unexpectedEndNotice(build, ctx);
-    default:
-      return undefined;
-  }
-}
-
 /**
  * Slack answers that no retry can fix (the channel or the card is gone, the bot was removed).
  * Redelivering the event for them would only repeat the SNS mail; they are logged instead.
@@ -66,35 +50,30 @@ export function isPermanentChatError(error: unknown): boolean {
 }
 
 export interface TellOptions {
-  /** Send the status's SNS notification with its thread message (the watchdog's catch-up does not). */
+  /** Send the status's SNS notice (once, see events/mail.ts) along with the thread message. */
   sns: boolean;
   /** The record changed without a status change (machine state, phase, cost): redraw the card. */
   refresh?: boolean;
 }
 
 /**
- * docs/design.md "At least once per status change": while NotifiedStatus is behind, the SNS
- * notification and the thread message go out, in that order (mail still leaves when Slack is
- * down). A transient Slack failure throws so EventBridge redelivers; the redelivery finds the
- * transition done and NotifiedStatus still behind, and tells again.
+ * docs/design.md "Delivery semantics": the status's SNS notice (once), then, while NotifiedStatus
+ * is behind, the thread message (at least once, not twice). Mail goes first, so it leaves when
+ * Slack is down. A transient Slack failure throws so EventBridge redelivers; the redelivery finds
+ * the transition done, the mail sent and NotifiedStatus still behind, and tells the thread again.
  */
 export async function tell(deps: EventDeps, build: Build, options: TellOptions, log: Logger = deps.log): Promise<Build> {
   const now = deps.clock.now();
   const ctx = { config: deps.config, now };
+  if (options.sns) await resendStaleMail(deps, build, log);
+  // Told in the thread means mailed (or claimed) too: the mail goes first.
   if (build.NotifiedStatus === build.Status) {
     if (options.refresh) await refreshCard(deps, build, ctx);
     return build;
   }
-  // The SNS notice goes out under announce's lease, with the thread message: once per status
-  // when two handlers see the same change at once.
-  const notify = options.sns
-    ? async (b: Build) => {
-        const notice = noticeFor(b, ctx);
-        if (notice) await deps.notifier.notify(notice);
-      }
-    : undefined;
+  if (options.sns) await mailOnce(deps, build, build.Status, log);
   try {
-    return await announce({ store: deps.store, chat: deps.chat, log }, build, ctx, notify);
+    return await announce({ store: deps.store, chat: deps.chat, log }, build, ctx);
   } catch (error) {
     if (!isPermanentChatError(error)) throw error;
     log.error('the thread cannot be told; Slack refused for good', { buildId: build.BuildID, status: build.Status, error });

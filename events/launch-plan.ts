@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Build } from '../core/build';
 import type { Config } from '../core/config';
+import type { LaunchedInstance, Machine } from '../core/ports';
 
 // The pure part of the launch handler: which (type, subnet) pairs to try and in what order, the
 // idempotency token of each, the tags, and what an EC2 refusal means for the next attempt.
@@ -47,6 +48,30 @@ export function launchTags(build: Pick<Build, 'BuildID' | 'Requester'>, config: 
     MaxLifetime: `${config.maxLifetimeHours}hours`,
     Requester: build.Requester,
     Name: `labapp-metal-build-${build.BuildID}`,
+  };
+}
+
+/** A live machine of the build found before any RunInstances, and the extras to end. */
+export interface Adoption {
+  instance: LaunchedInstance;
+  state: Machine['state'];
+  extras: string[];
+}
+
+/**
+ * An earlier delivery launched these and crashed before recording one. The earliest launched is
+ * kept: it has run longest, and the order is total (ties by ID), so overlapping deliveries keep
+ * the same one. The others would only cost money until the watchdog's orphan rule.
+ */
+export function adoption(machines: readonly Machine[]): Adoption | undefined {
+  const [first, ...others] = [...machines].sort(
+    (a, b) => Date.parse(a.launchTime) - Date.parse(b.launchTime) || a.instanceId.localeCompare(b.instanceId),
+  );
+  if (!first) return undefined;
+  return {
+    instance: { instanceId: first.instanceId, instanceType: first.instanceType, availabilityZone: first.availabilityZone, launchTime: first.launchTime },
+    state: first.state,
+    extras: others.map((m) => m.instanceId),
   };
 }
 

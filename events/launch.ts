@@ -8,14 +8,17 @@ import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { runEffects, tell } from './effects';
 import { parseOrDrop } from './inbound';
-import type { Refusal } from './launch-plan';
-import { launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch-plan';
+import type { Adoption, Refusal } from './launch-plan';
+import { adoption, launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch-plan';
+import { eventTokenFor, eventTokenKeyOf, hashEventToken } from './event-token';
 import { renderUserData } from './user-data';
 
 // `Build Approved` → a machine. Tries each subnet for INSTANCE_TYPE, then each fallback type;
 // the first machine EC2 gives is recorded (`launched`), and when none can be had the build
-// fails with every reason. Redelivery is safe: the attempts and their ClientTokens are the same,
-// so EC2 answers with the machine it already started instead of a second one.
+// fails with every reason. Redelivery is safe: a live machine tagged with the BuildID (started
+// by a delivery that crashed before recording it) is adopted before any RunInstances, and the
+// attempts and their ClientTokens are the same, so EC2 answers a repeated attempt with the
+// machine it already started.
 
 export function createHandler(deps: EventDeps) {
   return async function launch(event: unknown): Promise<void> {
@@ -32,6 +35,14 @@ export function createHandler(deps: EventDeps) {
     if (build.Status !== 'approved' || build.InstanceID) {
       blog.info('nothing to launch', { status: build.Status, instanceId: build.InstanceID });
       await tell(deps, build, { sns: true }, blog);
+      return;
+    }
+    // The ClientTokens alone do not prevent a second machine: after a crash, an attempt refused
+    // the first time (no capacity) may succeed now under its own token. EC2's tags say what
+    // exists, so a machine an earlier delivery started is recorded instead of launching another.
+    const found = adoption(await deps.compute.liveMachinesOf(buildId));
+    if (found) {
+      await adopt(deps, build, found, blog);
       return;
     }
     if (!deps.config.launchTemplateId) {
@@ -51,6 +62,8 @@ export function createHandler(deps: EventDeps) {
       maxLifetimeMinutes: maxLifetimeMinutes(config),
       ...(config.githubSecretArn ? { githubSecretArn: config.githubSecretArn } : {}),
       logGroup: logGroupName(buildId),
+      // Derived from the BuildID, so every delivery renders the same user data (ClientToken).
+      eventToken: eventTokenFor(eventTokenKeyOf(deps), buildId),
     });
     const tags = launchTags(build, config);
     const refusals: Refusal[] = [];
@@ -72,7 +85,9 @@ export function createHandler(deps: EventDeps) {
 
 async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, refusals: Refusal[], log: Logger): Promise<void> {
   const now = deps.clock.now();
-  const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance }, now);
+  // The hash, not the token: build-phase checks each phase's token against it.
+  const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
+  const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance, eventTokenHash }, now);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
     await runEffects(deps, applied.build, applied.decision.effects);
@@ -131,6 +146,39 @@ async function fail(deps: EventDeps, build: Build, message: string, log: Logger)
     await runEffects(deps, applied.build, applied.decision.effects);
   }
   await tell(deps, applied.build, { sns: true }, log);
+}
+
+/**
+ * Extras are ended first: if a later step crashes, the redelivery finds only the adopted
+ * machine. Its write is the one that follows a successful attempt (a cancel meanwhile ends it).
+ */
+async function adopt(deps: EventDeps, build: Build, found: Adoption, log: Logger): Promise<void> {
+  const { instance, extras } = found;
+  log.warn('found a live machine of this build from an earlier delivery; adopting it instead of launching', {
+    instanceId: instance.instanceId,
+    state: found.state,
+    launchTime: instance.launchTime,
+    extras,
+  });
+  if (extras.length > 0) {
+    await deps.compute.terminate(extras);
+    await extrasNote(deps, build, instance, extras, log);
+  }
+  await launched(deps, build, instance, [], log);
+}
+
+async function extrasNote(deps: EventDeps, build: Build, kept: LaunchedInstance, extras: string[], log: Logger): Promise<void> {
+  const ids = extras.map((id) => code(id)).join(', ');
+  try {
+    await deps.chat.post({
+      channel: build.Channel,
+      threadTs: build.ThreadTs,
+      text: `🧹 Earlier launch attempts left ${extras.length + 1} machines for this build: ${code(kept.instanceId)} is kept, ${ids} terminated.`,
+    });
+  } catch (error) {
+    // The extras are gone, which is what matters; a redelivery no longer sees them, so cannot tell.
+    log.warn('could not tell the thread about the extra machines', { extras, error });
+  }
 }
 
 export async function handler(event: unknown, _context: unknown): Promise<void> {

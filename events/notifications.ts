@@ -2,11 +2,14 @@ import type { Build } from '../core/build';
 import type { Config } from '../core/config';
 import { formatUsd } from '../core/cost';
 import type { Machine, Notification } from '../core/ports';
-import { costSoFar, deadlineOf, logGroupName, s3Uri } from '../core/slack/build-facts';
+import { costSoFar, deadlineOf, logGroupName, s3CopyCommand, s3Uri } from '../core/slack/build-facts';
+import { inertPlainText } from '../core/slack/mrkdwn';
 
 // The SNS texts, one per situation the operators are told about (docs/design.md "Messages": started,
 // completed, failed, warning, force-terminated, orphan). Plain text: they end up in e-mail.
-// The Slack thread says the same things to the team; these are for whoever is on call.
+// The Slack thread says the same things to the team; these are for whoever is on call. What
+// the build machine wrote (error message, log lines) is passed through inertPlainText: a mail
+// may be forwarded into Slack, where it must not mention anyone or carry a labelled link.
 
 interface Context {
   config: Config;
@@ -48,6 +51,7 @@ export function startedNotice(build: Build, ctx: Context): Notification {
 
 export function completedNotice(build: Build, ctx: Context): Notification {
   const uri = build.ArtifactKey ? s3Uri(ctx.config.artifactBucket, build.ArtifactKey) : undefined;
+  const download = build.ArtifactKey ? s3CopyCommand(ctx.config.artifactBucket, build.ArtifactKey) : undefined;
   return {
     severity: 'OK',
     subject: `metal-build ${build.BuildID} completed`,
@@ -59,7 +63,7 @@ export function completedNotice(build: Build, ctx: Context): Notification {
       ...(build.ArtifactBytes !== undefined ? [`Size:       ${build.ArtifactBytes} bytes`] : []),
       ...(build.ArtifactSha256 ? [`SHA-256:    ${build.ArtifactSha256}`] : []),
       ...(build.BuildDurationSeconds !== undefined ? [`Duration:   ${Math.round(build.BuildDurationSeconds / 60)} min`] : []),
-      ...(uri ? ['', `Download: aws s3 cp ${uri} .`] : []),
+      ...(download ? ['', `Download: ${download}`] : []),
     ),
     buildId: build.BuildID,
     status: build.Status,
@@ -76,10 +80,10 @@ export function failedNotice(build: Build, ctx: Context): Notification {
       '',
       facts(build, ctx),
       '',
-      build.ErrorMessage ?? '(no error message)',
+      build.ErrorMessage !== undefined ? inertPlainText(build.ErrorMessage) : '(no error message)',
       ...(build.LogKey ? ['', `Log: ${s3Uri(ctx.config.artifactBucket, build.LogKey)}`] : []),
       ...(build.InstanceID ? [`CloudWatch log group: ${logGroupName(build.BuildID)}`] : []),
-      ...(build.LogTail ? ['', 'Last log lines:', build.LogTail] : []),
+      ...(build.LogTail ? ['', 'Last log lines:', inertPlainText(build.LogTail)] : []),
     ),
     buildId: build.BuildID,
     status: build.Status,

@@ -3,8 +3,10 @@ import { CLOUD_INIT_TEMPLATE, RUNNER_SCRIPT_GZIP_BASE64 } from './runner-script.
 
 // The machine's user data: packer/cloud-init.yaml with the build's parameters as base64 JSON
 // (/etc/metal-build/build.json) and packer/runner.sh (gzip + base64). Values travel as data
-// for the runner to read with jq; none is ever pasted into a shell script. No secret is
-// in here: only the ARN of the GitHub token, which the runner reads at run time.
+// for the runner to read with jq; none is ever pasted into a shell script. No shared secret
+// is in here (only the ARN of the GitHub token, which the runner reads at run time); the one
+// credential is the build's own event token, which proves only this build's phases and is
+// useless for any other (events/event-token.ts).
 
 /** What the runner reads from /etc/metal-build/build.json. */
 export interface RunnerParams {
@@ -18,6 +20,8 @@ export interface RunnerParams {
   maxLifetimeMinutes: number;
   githubSecretArn?: string;
   logGroup: string;
+  /** Sent back in every `Build Phase`; the same on every delivery of one launch. */
+  eventToken: string;
 }
 
 /** EC2 refuses user data above 16 KB, counted before base64. */
@@ -35,6 +39,8 @@ const YAML_OPTIONS = { version: '1.1' } as const;
 export function renderCloudConfig(params: RunnerParams): string {
   if (!Number.isInteger(params.maxLifetimeMinutes) || params.maxLifetimeMinutes < 1)
     throw new Error(`maxLifetimeMinutes must be a positive whole number, got ${params.maxLifetimeMinutes}`);
+  // The message never quotes the value: it is a credential.
+  if (!/^[0-9a-f]{64}$/.test(params.eventToken)) throw new Error('eventToken must be 64 lowercase hex characters (events/event-token.ts)');
   const values: Record<Placeholder, string> = {
     __BUILD_JSON_BASE64__: Buffer.from(JSON.stringify(buildJson(params)), 'utf8').toString('base64'),
     __RUNNER_GZIP_BASE64__: RUNNER_SCRIPT_GZIP_BASE64,
@@ -80,5 +86,6 @@ function buildJson(p: RunnerParams): RunnerParams {
     maxLifetimeMinutes: p.maxLifetimeMinutes,
     ...(p.githubSecretArn !== undefined && { githubSecretArn: p.githubSecretArn }),
     logGroup: p.logGroup,
+    eventToken: p.eventToken,
   };
 }

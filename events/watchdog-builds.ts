@@ -9,18 +9,21 @@ import {
   isApprovalStale,
   isStuckWithoutLaunch,
   isStuckWithoutMachine,
+  lifeStart,
   machineVerdict,
 } from '../core/lifetime';
 import type { BuildEvent } from '../core/transition';
 import { refreshCard } from '../core/slack/announce';
 import { warningMessage } from '../core/slack/thread';
 import { isPermanentChatError, runEffects, tell } from './effects';
-import { warningNotice } from './notifications';
+import { mailOnce } from './mail';
 import type { WatchdogRun } from './watchdog-run';
 
 // The watchdog's rules for each active build: stale approvals expire, approved builds without a
 // machine and running builds whose machine is gone are stuck (failed), and a running machine is
-// warned about once and force-terminated at its limit. Age is the machine's, as EC2 reports it.
+// warned about once and force-terminated at its limit. Age counts from the record's LaunchTime
+// (the first launch): EC2's own LaunchTime restarts with every stop and start. A stopped machine
+// is in the live list, so it is neither "gone" (stuck) nor spared its deadline.
 
 /** The card of a running build is redrawn (elapsed time, cost so far) every this many minutes. */
 export const CARD_REFRESH_MINUTES = 5;
@@ -53,14 +56,15 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
       });
     return;
   }
-  const verdict = machineVerdict(machine.launchTime, build, config, now);
+  const since = lifeStart(build, machine);
+  const verdict = machineVerdict(since, build, config, now);
   if (verdict === 'force')
-    await end(run, build, { type: 'force', launchTime: machine.launchTime, maxLifetimeHours: config.maxLifetimeHours });
+    await end(run, build, { type: 'force', launchTime: since, maxLifetimeHours: config.maxLifetimeHours });
   else if (verdict === 'warn') await warn(run, build, machine);
   else if (build.WarnedAt && !build.WarningPostedAt && ageMs(build.WarnedAt, now) >= 60_000)
     // The warning's post failed on an earlier run: the Extend button must still reach people.
     await postWarning(run, build, machine);
-  else if (Math.floor(ageMs(machine.launchTime, now) / 60_000) % CARD_REFRESH_MINUTES === 0)
+  else if (Math.floor(ageMs(since, now) / 60_000) % CARD_REFRESH_MINUTES === 0)
     await refreshCard(deps, build, { config, now });
 }
 
@@ -84,15 +88,13 @@ async function end(run: WatchdogRun, build: Build, event: BuildEvent): Promise<v
 /** Once per build (WarnedAt is written conditionally): a broadcast with extend and cancel, and SNS. */
 async function warn(run: WatchdogRun, build: Build, machine: Machine): Promise<void> {
   const { deps, now } = run;
-  const { config } = deps;
   const applied = await applyEvent(deps.store, build, { type: 'warn' }, now);
   if (applied.outcome !== 'changed') return;
   const warned = applied.build;
-  const ctx = { config, now };
   run.log.warn('machine nears its limit; warned', { buildId: build.BuildID, instanceId: machine.instanceId });
   // Each on its own: mail still goes out when Slack fails, and the other way round.
   await postWarning(run, warned, machine);
-  await run.step('warning notification', build.BuildID, () => deps.notifier.notify(warningNotice(warned, ctx)));
+  await run.step('warning notification', build.BuildID, () => mailOnce(deps, warned, 'warning', run.log.child({ buildId: build.BuildID })));
 }
 
 /** The warning in the thread, then WarningPostedAt; a failed post is retried by the next run. */
@@ -101,7 +103,7 @@ async function postWarning(run: WatchdogRun, build: Build, machine: Machine): Pr
   const { config } = deps;
   const posted = () => deps.store.update(build.BuildID, { status: [build.Status], absent: ['WarningPostedAt'] }, { WarningPostedAt: now.toISOString() });
   await run.step('warning message', build.BuildID, async () => {
-    const message = warningMessage(build, { config, now, deadline: deadline(machine.launchTime, config, build.ExtendedHours) });
+    const message = warningMessage(build, { config, now, deadline: deadline(lifeStart(build, machine), config, build.ExtendedHours) });
     try {
       await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true });
     } catch (error) {

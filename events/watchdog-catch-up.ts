@@ -1,6 +1,7 @@
 import { FINAL_STATUSES } from '../core/build';
 import { finalSince } from '../core/slot-holding';
 import { tell } from './effects';
+import { resendStaleMail } from './mail';
 import type { WatchdogRun } from './watchdog-run';
 
 // Final builds whose thread message never went out (NotifiedStatus behind): the bot logs a
@@ -31,6 +32,8 @@ export async function catchUp(run: WatchdogRun): Promise<void> {
       deps.store.byStatus(status, { limit: CATCH_UP_PER_STATUS, createdSince }),
     );
     for (const build of builds ?? []) {
+      if (build.MailClaim !== undefined)
+        await run.step('stale notice', build.BuildID, () => resendStaleMail(deps, build, run.log.child({ buildId: build.BuildID })));
       if (build.NotifiedStatus === build.Status) continue;
       const since = finalSince(build);
       if (since === undefined) continue;
@@ -38,8 +41,8 @@ export async function catchUp(run: WatchdogRun): Promise<void> {
       if (age < CATCH_UP_AFTER_MS || age > CATCH_UP_WITHIN_MS) continue;
       await run.step('catch-up message', build.BuildID, async () => {
         run.log.info('telling the thread a status it missed', { buildId: build.BuildID, status: build.Status, notified: build.NotifiedStatus });
-        // The SNS mail went out (or was tried) with the change itself; only the thread is behind.
-        await tell(deps, build, { sns: false }, run.log.child({ buildId: build.BuildID }));
+        // The mail is sent once whoever asks (events/mail.ts): the change's own handler sent or claimed it.
+        await tell(deps, build, { sns: true }, run.log.child({ buildId: build.BuildID }));
       });
     }
   }

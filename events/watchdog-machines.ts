@@ -1,5 +1,5 @@
 import type { Build } from '../core/build';
-import { didNotShutDown, isOrphan, outlivedTermination } from '../core/lifetime';
+import { didNotShutDown, isOrphan, lifeStart, outlivedTermination } from '../core/lifetime';
 import type { Machine } from '../core/ports';
 import { code } from '../core/slack/mrkdwn';
 import type { StrayReason } from './notifications';
@@ -32,7 +32,8 @@ export async function checkMachine(run: WatchdogRun, machine: Machine, build: Bu
     await stray(run, machine, build, 'orphan');
     return;
   }
-  if (isOrphan(build, machine.launchTime, now, machine.instanceId)) await stray(run, machine, build, 'orphan');
+  // With a record, not EC2's LaunchTime alone: a stop and start must not restart the grace.
+  if (isOrphan(build, lifeStart(build, machine), now, machine.instanceId)) await stray(run, machine, build, 'orphan');
 }
 
 /**
@@ -70,10 +71,21 @@ async function stray(run: WatchdogRun, machine: Machine, build: Build | undefine
     reason,
     status: build?.Status ?? 'missing',
   });
+  // Every run that still sees it live orders it ended (TerminateInstances is idempotent); of
+  // the runs that do, one tells (the marker), however many overlap.
   await deps.compute.terminate([machine.instanceId]);
-  await run.step('stray machine notification', buildId, () =>
-    deps.notifier.notify(strayMachineNotice(machine, build, reason, { config: deps.config, now })),
-  );
+  const marker = await deps.store.markStray(machine.instanceId, now);
+  if (!marker.first) {
+    run.log.info('stray machine already told about', { ...(buildId ? { buildId } : {}), instanceId: machine.instanceId, since: marker.since });
+    return;
+  }
+  try {
+    await deps.notifier.notify(strayMachineNotice(machine, build, reason, { config: deps.config, now }));
+  } catch (error) {
+    // Given back, so the next run tells (the machine is already ordered ended).
+    await deps.store.releaseStray(machine.instanceId).catch(() => undefined);
+    throw error;
+  }
   if (!build) return;
   await run.step('stray machine thread note', build.BuildID, async () => {
     await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: strayNote(machine, build, reason) });

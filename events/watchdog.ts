@@ -7,6 +7,7 @@ import { catchUp } from './watchdog-catch-up';
 import { checkMachine, ownerOf } from './watchdog-machines';
 import { WatchdogError, WatchdogRun } from './watchdog-run';
 import { reconcileSlots } from './watchdog-slots';
+import { resendStaleMail } from './mail';
 
 // rate(1 minute). EC2 is the ground truth: the live tagged machines (paginated
 // DescribeInstances) are joined with the active builds (StatusIndex queries, never a Scan), and
@@ -43,6 +44,11 @@ export function createHandler(deps: EventDeps) {
       await run.step('check machine', machine.tags.BuildID, async () => {
         await checkMachine(run, machine, await ownerOf(run, machine, activeById));
       });
+    }
+
+    for (const build of active ?? []) {
+      if (build.MailClaim === undefined) continue;
+      await run.step('stale notice', build.BuildID, () => resendStaleMail(run.deps, build, run.log.child({ buildId: build.BuildID })));
     }
 
     if (slots && active) await reconcileSlots(run, slots, new Set(activeById.keys()));

@@ -24,6 +24,9 @@ import type { Settings } from './settings';
 export const STACK_NAME = 'labapp-metal-build';
 export const SLACK_SECRET_NAME = 'labapp-metal-build/slack';
 export const GITHUB_SECRET_NAME = 'labapp-metal-build/github-token';
+export const EVENT_TOKEN_SECRET_NAME = 'labapp-metal-build/event-token-key';
+/** The functions that derive or check builds' event tokens; only they may read the key. */
+export const EVENT_TOKEN_FUNCTIONS: readonly LambdaName[] = ['launch', 'build-phase'];
 export const TOPIC_NAME = 'labapp-metal-builds';
 
 /**
@@ -77,6 +80,7 @@ export class MetalBuildStack extends Stack {
   readonly topic: sns.Topic;
   readonly slackSecret: secretsmanager.Secret;
   readonly githubSecret?: secretsmanager.Secret;
+  readonly eventTokenSecret: secretsmanager.Secret;
   readonly bucket: s3.IBucket;
   readonly buildMachine: BuildMachine;
   readonly functions: Record<LambdaName, lambda.Function>;
@@ -143,6 +147,19 @@ export class MetalBuildStack extends Stack {
       });
     }
 
+    // The key under which the launch derives each build's event token (events/event-token.ts).
+    // Generated here and never seen by anyone: no machine and no other function can read it.
+    this.eventTokenSecret = new secretsmanager.Secret(this, 'EventTokenKey', {
+      secretName: EVENT_TOKEN_SECRET_NAME,
+      description: 'HMAC key of the build machines\' event tokens (plain string). Generated; nothing to fill in.',
+      generateSecretString: { excludePunctuation: true, passwordLength: 64 },
+    });
+    Validations.of(this.eventTokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A rotation would need a rotation function for a key only two functions read; a launched build is checked against the hash its record keeps, so replacing the value by hand between builds is safe.',
+    });
+
     this.bucket = settings.createArtifactBucket ? this.createArtifactBucket(settings) : s3.Bucket.fromBucketName(this, 'Artifacts', settings.config.artifactBucket);
 
     this.buildMachine = new BuildMachine(this, 'BuildMachine', {
@@ -200,7 +217,9 @@ export class MetalBuildStack extends Stack {
             name,
             ...PLANS[name],
             role: this.roles[name],
-            environment,
+            environment: EVENT_TOKEN_FUNCTIONS.includes(name)
+              ? { ...environment, EVENT_TOKEN_SECRET_ARN: this.eventTokenSecret.secretArn }
+              : environment,
             logRetention: settings.logRetentionDays,
             ...(retries && {
               asyncFailure: {
@@ -271,6 +290,7 @@ export class MetalBuildStack extends Stack {
       // Every function posts to the build's Slack thread.
       this.slackSecret.grantRead(role);
       if (name !== 'bot') this.topic.grantPublish(role);
+      if (EVENT_TOKEN_FUNCTIONS.includes(name)) this.eventTokenSecret.grantRead(role);
     }
     this.roles.bot.addToPolicy(
       new iam.PolicyStatement({
@@ -283,8 +303,11 @@ export class MetalBuildStack extends Stack {
       }),
     );
     this.buildMachine.grantLaunch(this.roles.launch);
-    // Launch terminates the machine it just started when the build was cancelled meanwhile.
-    this.buildMachine.grantTerminate(this.roles.launch, { describe: false });
+    // Launch terminates the machine it just started when the build was cancelled meanwhile, and
+    // looks for a machine of the build an earlier delivery started (DescribeInstances by the
+    // BuildID tag) before launching one. DescribeInstances cannot be scoped to resources or
+    // tags: IAM allows it on "*" only, so the launch role can list every instance's metadata.
+    this.buildMachine.grantTerminate(this.roles.launch, { describe: true });
     this.buildMachine.grantTerminate(this.roles.watchdog, { describe: true });
     this.buildMachine.grantTerminate(this.roles.cancel, { describe: true });
   }

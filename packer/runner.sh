@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # metal-build runner: runs once on the metal build host (started by cloud-init), builds the
-# Hedgehog Lab pre-warmed OVA with Packer, publishes it to S3 and powers the machine off.
-# It reports through `Build Phase` events only; it never writes the build table.
+# Hedgehog Lab pre-warmed OVA with Packer, uploads it under s3://<bucket>/builds/<build-id>/ and
+# powers the machine off. It reports through `Build Phase` events only, each carrying the
+# build's event token from build.json; it never writes the build table, and never writes
+# releases/ (a function publishes a release once the handler has checked the build's report).
 #
 #   runner.sh                  run the build described by /etc/metal-build/build.json
 #   runner.sh --install-tools  install what a build needs (used by packer/builder.pkr.hcl)
@@ -9,7 +11,8 @@
 # Every value from build.json is data: read with jq, always quoted, passed to commands as
 # single arguments, never evaluated. The GitHub token only ever lives in a variable and in
 # the environment of `git clone` (read back through GIT_ASKPASS), never in an argument,
-# a file or the log.
+# a file or the log. The event token is never logged nor an argument either: it reaches jq
+# through jq's environment, and leaves the machine only inside put-events entries.
 
 # jq programs are single-quoted on purpose: their $names are jq variables, not shell ones.
 # shellcheck disable=SC2016
@@ -43,8 +46,8 @@ readonly RUNNER_SOURCE=labapp.metal-build.runner
 readonly PHASE_DETAIL_TYPE='Build Phase'
 
 BUILD_ID='' BRANCH='' COMMIT='' REPO_URL='' BUCKET='' BUS='' REGION='' LOG_GROUP=''
-MAX_LIFETIME_MINUTES='' GITHUB_SECRET_ARN=''
-INSTANCE_ID='' INSTANCE_TYPE='' ACTUAL_COMMIT='' VERSION='' PREFIX='' RELEASE=0
+MAX_LIFETIME_MINUTES='' GITHUB_SECRET_ARN='' EVENT_TOKEN=''
+INSTANCE_ID='' INSTANCE_TYPE='' ACTUAL_COMMIT='' VERSION='' PREFIX='' RELEASE=0 RELEASE_PREFIX=''
 LOG_KEY='' STARTED_AT='' START_EPOCH=0 STREAMER_PID=''
 AWS_READY=0 OUTCOME=running FAIL_MESSAGE='' STEP='starting'
 
@@ -116,20 +119,23 @@ read_config() {
   # NUL-separated, so every value arrives exactly as written (newlines included).
   local fields=()
   mapfile -d '' fields < <(jq -j '
-    (.buildId, .branch, .commit, .repoUrl, .bucket, .eventBusName, .region, .logGroup, .githubSecretArn
+    (.buildId, .branch, .commit, .repoUrl, .bucket, .eventBusName, .region, .logGroup, .githubSecretArn, .eventToken
      | if type == "string" then . else "" end),
     (.maxLifetimeMinutes | if type == "number" and . >= 1 and . == floor then tostring else "" end)
     | . + "\u0000"' "$CONFIG_FILE")
-  ((${#fields[@]} == 10)) || { log "ERROR: $CONFIG_FILE could not be read (a value contains a NUL?)"; exit 1; }
+  ((${#fields[@]} == 11)) || { log "ERROR: $CONFIG_FILE could not be read (a value contains a NUL?)"; exit 1; }
   BUILD_ID=${fields[0]} BRANCH=${fields[1]} COMMIT=${fields[2]} REPO_URL=${fields[3]} BUCKET=${fields[4]}
   BUS=${fields[5]} REGION=${fields[6]} LOG_GROUP=${fields[7]} GITHUB_SECRET_ARN=${fields[8]}
-  MAX_LIFETIME_MINUTES=${fields[9]}
+  EVENT_TOKEN=${fields[9]} MAX_LIFETIME_MINUTES=${fields[10]}
   local name
-  for name in BUILD_ID BRANCH REPO_URL BUCKET BUS REGION LOG_GROUP MAX_LIFETIME_MINUTES; do
+  # Without the token no phase would be believed: stop (and power off) rather than build unheard.
+  for name in BUILD_ID BRANCH REPO_URL BUCKET BUS REGION LOG_GROUP EVENT_TOKEN MAX_LIFETIME_MINUTES; do
     [ -n "${!name}" ] || { log "ERROR: $CONFIG_FILE lacks a valid value for $name"; exit 1; }
   done
   [[ $BUILD_ID =~ ^build-[0-9]{8}-[0-9]{6}-[a-z0-9]{4}$ ]] || { log "ERROR: not a build ID: $BUILD_ID"; exit 1; }
+  # core/artifact-layout.ts: the only keys the handler accepts.
   LOG_KEY="builds/$BUILD_ID/logs/build.log"
+  PREFIX="builds/$BUILD_ID"
 }
 
 read_instance_identity() {
@@ -161,10 +167,12 @@ configure_aws() {
 emit_phase() {
   local phase=$1 extra=${2:-'{}'} entries=$WORK_DIR/event-entries.json out attempt delay=$RETRY_SECONDS
   shift $(($# < 2 ? $# : 2))
-  jq -n "$@" --arg evBuildId "$BUILD_ID" --arg evInstanceId "$INSTANCE_ID" --arg evPhase "$phase" \
+  # The token last, so that no `extra` can replace it.
+  METAL_BUILD_EVENT_TOKEN=$EVENT_TOKEN jq -n "$@" --arg evBuildId "$BUILD_ID" --arg evInstanceId "$INSTANCE_ID" --arg evPhase "$phase" \
     --arg evAt "$(now_iso)" --arg evSource "$RUNNER_SOURCE" --arg evDetailType "$PHASE_DETAIL_TYPE" --arg evBus "$BUS" \
     "[{Source: \$evSource, DetailType: \$evDetailType, EventBusName: \$evBus,
-       Detail: ({buildId: \$evBuildId, instanceId: \$evInstanceId, phase: \$evPhase, at: \$evAt} + ($extra) | tojson)}]" \
+       Detail: ({buildId: \$evBuildId, instanceId: \$evInstanceId, phase: \$evPhase, at: \$evAt} + ($extra)
+                + {eventToken: \$ENV.METAL_BUILD_EVENT_TOKEN} | tojson)}]" \
     >"$entries" || { log "ERROR: could not build the $phase event"; return 1; }
   for attempt in 1 2 3 4 5; do
     if out=$(aws events put-events --entries "file://$entries" --output json) &&
@@ -265,24 +273,22 @@ check_host() {
 # 0 when something is stored under the release prefix; the build fails if S3 cannot tell.
 release_exists() {
   local count
-  count=$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix "$PREFIX/" --max-keys 1 --no-paginate \
-    --query KeyCount --output text) || fail "could not check whether s3://$BUCKET/$PREFIX/ exists"
+  count=$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix "$RELEASE_PREFIX/" --max-keys 1 --no-paginate \
+    --query KeyCount --output text) || fail "could not check whether s3://$BUCKET/$RELEASE_PREFIX/ exists"
   [ "$count" != 0 ] && [ "$count" != None ]
 }
 
-refuse_existing_release() {
-  if release_exists; then
-    fail "release v$VERSION already exists in s3://$BUCKET/$PREFIX/; releases are never overwritten"
-  fi
-}
-
+# The machine never writes releases/ (publication is a function's, after the handler checked
+# the build's report), so this only spares a build whose version is already published.
 plan_version() {
   if [[ $BRANCH =~ ^v([0-9]+\.[0-9]+\.[0-9]+)$ ]]; then
     RELEASE=1
     VERSION=${BASH_REMATCH[1]}
-    PREFIX="releases/v$VERSION"
+    RELEASE_PREFIX="releases/v$VERSION"
     STEP='checking the release'
-    refuse_existing_release
+    if release_exists; then
+      fail "release v$VERSION already exists in s3://$BUCKET/$RELEASE_PREFIX/; releases are never overwritten"
+    fi
   fi
 }
 
@@ -324,10 +330,7 @@ ASKPASS
   ACTUAL_COMMIT=$(git -C "$SRC_DIR" rev-parse HEAD) || fail 'git rev-parse HEAD failed'
   [[ $ACTUAL_COMMIT =~ ^[0-9a-f]{40}$ ]] || fail "unexpected commit from git: $ACTUAL_COMMIT"
   log "checked out $ACTUAL_COMMIT"
-  if [ "$RELEASE" = 0 ]; then
-    VERSION="0.0.0-${ACTUAL_COMMIT:0:7}"
-    PREFIX="builds/$BUILD_ID"
-  fi
+  if [ "$RELEASE" = 0 ]; then VERSION="0.0.0-${ACTUAL_COMMIT:0:7}"; fi
 }
 
 build_ova() {
@@ -369,8 +372,6 @@ publish() {
     --arg started "$STARTED_AT" --arg finished "$(now_iso)" --arg instanceType "$INSTANCE_TYPE" \
     '{$version, $buildId, $branch, $commit, requestedCommit: (if $requestedCommit == "" then null else $requestedCommit end),
       $file, $sha256, $bytes, $started, $finished, $instanceType}' >"$metadata"
-  # Checked again: another build may have published this release while we were building.
-  if [ "$RELEASE" = 1 ]; then refuse_existing_release; fi
   s3_put "$ova" "$PREFIX/$name.ova"
   s3_put "$OUT_DIR/$name.ova.sha256" "$PREFIX/$name.ova.sha256"
   # Last, so that a metadata file means a complete set.

@@ -99,6 +99,12 @@ export class SimulatedEc2 implements Compute {
       .map(machine);
   }
 
+  async liveMachinesOf(buildId: string): Promise<Machine[]> {
+    return [...this.instances.values()]
+      .filter((i) => LIVE_STATES.includes(i.state) && i.tags.BuildID === buildId && i.tags.Project === 'labapp')
+      .map(machine);
+  }
+
   /** The machine's own `shutdown -h now`: with shutdown behaviour "terminate" it ends as a terminate does. */
   powerOff(instanceId: string): void {
     const instance = this.instances.get(instanceId);

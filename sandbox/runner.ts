@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { artifactKey as layoutKey, artifactVersion, logKey } from '../core/artifact-layout';
 import type { BuildPhaseDetail } from '../core/events';
 import { buildPhaseDetail } from '../core/events';
 import type { Phase } from '../core/build';
@@ -40,6 +41,8 @@ export interface SimulatedRunnerOptions {
   ec2: SimulatedEc2;
   /** Read only, for what the real runner learns from its user data (branch, commit). */
   store: BuildStore;
+  /** The build's eventToken, as its build.json would carry it (the sandbox's EVENT_TOKEN_KEY). */
+  eventToken: (buildId: string) => string;
   artifactBucket: string;
   outcome: () => Outcome;
   /** PutEvents of one `Build Phase` (source labapp.metal-build.runner). */
@@ -54,11 +57,9 @@ export function checkedOutCommit(branch: string, commit: string | undefined): st
   return (given + sha(`${branch}@${given}`)).slice(0, 40);
 }
 
-/** docs/design.md "S3 layout". */
+/** Where packer/runner.sh puts the OVA: core/artifact-layout.ts, the only key the handler accepts. */
 export function artifactKey(buildId: string, branch: string, commit: string): string {
-  const release = /^v(\d+\.\d+\.\d+)$/.exec(branch);
-  if (release) return `releases/${branch}/hedgehog-lab-prewarmed-${release[1]}.ova`;
-  return `builds/${buildId}/hedgehog-lab-prewarmed-0.0.0-${commit.slice(0, 7)}.ova`;
+  return layoutKey(buildId, artifactVersion(branch, commit) ?? '0.0.0-unknown');
 }
 
 export class SimulatedRunner {
@@ -80,6 +81,7 @@ export class SimulatedRunner {
       const detail = buildPhaseDetail.parse({
         buildId,
         instanceId,
+        eventToken: this.options.eventToken(buildId),
         phase: p,
         at: now.toISOString(),
         ...extra,
@@ -88,7 +90,7 @@ export class SimulatedRunner {
     };
     const finished = () => ({
       durationSeconds: Math.round((clock.now().getTime() - startedAt.getTime()) / 1000),
-      logKey: `builds/${buildId}/logs/build.log`,
+      logKey: logKey(buildId),
     });
     const powerOff = () => clock.after(TIMELINE.powerOffAfter, () => this.options.ec2.powerOff(instanceId));
 

@@ -14,6 +14,7 @@ import { createSlackWebClient } from '../core/slack/web-client';
 import { createHandler as createBuildPhaseHandler } from '../events/build-phase';
 import { createHandler as createCancelHandler } from '../events/cancel';
 import type { EventDeps } from '../events/deps';
+import { eventTokenFor } from '../events/event-token';
 import { createHandler as createInstanceStateHandler } from '../events/instance-state';
 import { createHandler as createLaunchHandler } from '../events/launch';
 import { createHandler as createWatchdogHandler } from '../events/watchdog';
@@ -45,6 +46,8 @@ export const DEFAULT_PORT = 3000;
 export const DEFAULT_DYNAMODB_PORT = 8000;
 export const DEFAULT_SPEED = 60;
 export const DEFAULT_OUTCOME: Outcome = 'success';
+/** The key of the builds' event tokens in the sandbox (EVENT_TOKEN_KEY); the stack generates one. */
+export const SANDBOX_EVENT_TOKEN_KEY = 'sandbox-event-token-key-not-a-secret';
 
 /** Configuration knobs a sandbox user may change through the environment (the rest is fixed). */
 export const CONFIG_KNOBS = [
@@ -151,6 +154,8 @@ export function sandboxConfig(port: number, env: Readonly<Record<string, string 
     LAUNCH_TEMPLATE_ID: 'lt-0sandbox',
     SNS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:labapp-metal-builds',
     AWS_REGION: 'us-east-1',
+    // Fixed, as the other sandbox credentials: the simulated runner derives each build's token from it.
+    EVENT_TOKEN_KEY: SANDBOX_EVENT_TOKEN_KEY,
     ...knobs,
   });
 }
@@ -266,6 +271,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       clock,
       ec2,
       store: dynamo.store,
+      // What the launch put in the machine's build.json.
+      eventToken: (buildId) => eventTokenFor(SANDBOX_EVENT_TOKEN_KEY, buildId),
       artifactBucket: config.artifactBucket,
       outcome: () => outcome,
       put: async (detail) => {

@@ -15,8 +15,10 @@ export interface LostAnswerProxy {
   endpoint: string;
   /** How many write answers were held back (each one a write that landed unseen). */
   readonly held: number;
-  /** Lose answers only while this is true (default true). */
+  /** Lose the answer of every first-seen write while this is true (default true). */
   losing: boolean;
+  /** Besides `losing`: lose the answers of the next `n` first-seen writes. */
+  loseNext(n: number): void;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startLostAnswerProxy(options: { target: string; holdMs: nu
   const seen = new Set<string>();
   const sockets = new Set<Socket>();
   let held = 0;
+  let armed = 0;
 
   const forward = (req: IncomingMessage, body: Buffer) =>
     new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
@@ -47,6 +50,9 @@ export async function startLostAnswerProxy(options: { target: string; holdMs: nu
       return held;
     },
     losing: true,
+    loseNext: (n) => {
+      armed += n;
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -60,7 +66,9 @@ export async function startLostAnswerProxy(options: { target: string; holdMs: nu
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     // A retry carries the same body (the signature headers differ): its answer goes through.
     const key = `${operation}:${createHash('sha256').update(body).digest('hex')}`;
-    const lose = proxy.losing && WRITES.has(operation) && !seen.has(key);
+    const fresh = WRITES.has(operation) && !seen.has(key);
+    const lose = fresh && (proxy.losing || armed > 0);
+    if (lose && !proxy.losing) armed--;
     seen.add(key);
     const answer = await forward(req, body);
     if (lose) {

@@ -50,6 +50,8 @@ export interface SlackMessage {
   attachments?: unknown[];
   thread_ts?: string;
   subtype?: 'thread_broadcast';
+  /** Slack message metadata, returned by conversations.replies/history only with include_all_metadata. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   edited?: { user: string; ts: string };
   /** On a thread's parent, as Slack adds them. */
   reply_count?: number;
@@ -95,6 +97,8 @@ export interface SlackApiState {
   recordEphemeral(ephemeral: Omit<SlackEphemeral, 'ts'>): SlackEphemeral;
   /** The next call to `method` answers `{ ok: false, error }`. */
   failNext(method: string, error: string): void;
+  /** The next call to `method` takes effect, but its answer is lost: the caller gets HTTP 503. */
+  loseAnswerOfNext(method: string): void;
   onChange(listener: (change: SlackChange) => void): () => void;
   reset(): void;
 }
@@ -148,6 +152,22 @@ function jsonList(v: unknown, error: string): unknown[] | undefined {
 // ---- Block Kit limits (the ones a message of ours could break) -------------------------------
 
 const textOf = (o: unknown): string | undefined => (o && typeof o === 'object' ? str((o as Args).text) : undefined);
+
+/** `metadata` as chat.postMessage takes it: an object or a JSON string with event_type and event_payload. */
+function messageMetadata(raw: unknown): { metadata?: SlackMessage['metadata'] } {
+  if (raw === undefined || raw === '') return {};
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      fail('invalid_metadata_format');
+    }
+  }
+  const m = value as { event_type?: unknown; event_payload?: unknown };
+  if (typeof m?.event_type !== 'string' || typeof m.event_payload !== 'object' || m.event_payload === null) fail('invalid_metadata_schema');
+  return { metadata: { event_type: m.event_type as string, event_payload: m.event_payload as Record<string, unknown> } };
+}
 
 function checkLength(what: string, value: string | undefined, max: number): void {
   if (value !== undefined && value.length > max) fail('invalid_blocks', `${what} must be at most ${max} characters`);
@@ -218,6 +238,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
   const store = new Map<string, SlackMessage[]>();
   let ephemeralList: SlackEphemeral[] = [];
   const failures = new Map<string, string[]>();
+  const lostAnswers = new Set<string>();
   const listeners = new Set<(change: SlackChange) => void>();
 
   let lastSeconds = 0;
@@ -327,6 +348,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
         ...(attachments ? { attachments } : {}),
         ...(threadTs ? { thread_ts: threadTs } : {}),
         ...(threadTs && truthy(args.reply_broadcast) ? { subtype: 'thread_broadcast' as const } : {}),
+        ...messageMetadata(args.metadata),
       };
       channelMessages(channel).push(message);
       emit({ type: 'message', channel, message: view(channel, message) });
@@ -404,7 +426,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       const ts = str(args.ts);
       const messages = ts ? thread(channel, ts) : undefined;
       if (!messages) return fail('thread_not_found');
-      return { ok: true, messages, has_more: false, response_metadata: { next_cursor: '' } };
+      // Slack leaves metadata out unless asked for it.
+      const shown = truthy(args.include_all_metadata) ? messages : messages.map(({ metadata: _m, ...rest }) => rest);
+      return { ok: true, messages: shown, has_more: false, response_metadata: { next_cursor: '' } };
     },
 
     'users.info': (args) => {
@@ -490,6 +514,12 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       } catch (error) {
         answer = { ok: false, error: error instanceof SlackFailure ? error.error : 'invalid_form_data' };
       }
+      const lost = match?.[1] !== undefined && lostAnswers.delete(match[1]);
+      if (lost) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('upstream connect error');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(answer));
     });
@@ -509,6 +539,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       queue.push(error);
       failures.set(method, queue);
     },
+    loseAnswerOfNext: (method) => {
+      lostAnswers.add(method);
+    },
     onChange: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -518,6 +551,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       store.clear();
       ephemeralList = [];
       failures.clear();
+      lostAnswers.clear();
       emit({ type: 'reset' });
     },
     handle,

@@ -15,6 +15,9 @@ import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './ta
 
 export const SLOTS_ID = '#slots';
 export const REQUEST_PREFIX = '#request#';
+export const STRAY_PREFIX = '#stray#';
+/** A stray machine's marker outlives any machine: EC2 forgets a terminated instance within hours. */
+const STRAY_TTL_SECONDS = 7 * 24 * 3600;
 const SLOTS_ATTRIBUTE = 'Active';
 const CLAIM_TTL_SECONDS = 24 * 3600;
 
@@ -68,7 +71,9 @@ function isConditionFailure(error: unknown): error is Error & { Item?: Record<st
 
 function toBuild(item: Record<string, AttributeValue>): Build {
   const { [APPLIED_OPS_ATTRIBUTE]: _ops, ...rest } = item;
-  const build = unmarshall(rest) as Build;
+  const build = unmarshall(rest) as Build & { MailSent?: Set<string> | string[] };
+  // A string set in the table; a sorted list in the record, like every other field a plain value.
+  if (build.MailSent instanceof Set) build.MailSent = [...build.MailSent].sort();
   // A ThreadTs written as a number elsewhere would have lost Slack's precision; keep reads uniform.
   if (build.ThreadTs !== undefined) build.ThreadTs = String(build.ThreadTs);
   return build;
@@ -283,6 +288,122 @@ export class DynamoBuildStore implements BuildStore {
     // The newest `limit` overall are among the newest `limit` of each status.
     const lists = await Promise.all(STATUSES.map((status) => this.byStatus(status, { limit })));
     return lists.flat().sort(newestFirst).slice(0, limit);
+  }
+
+  async markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }> {
+    const x = new Expression();
+    const op = this.newOpId();
+    const id = `${STRAY_PREFIX}${instanceId}`;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...marshall({ [PARTITION_KEY]: id, At: now.toISOString(), [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + STRAY_TTL_SECONDS }),
+            [APPLIED_OPS_ATTRIBUTE]: { SS: [op] },
+          },
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)}) OR ${x.name('Untold')} = ${x.value(true)}`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      );
+      return { first: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? (await this.getItem(id));
+      if (carriesOp(item, op)) return { first: true };
+      const since = item ? (unmarshall(item) as { At?: string }).At : undefined;
+      return { first: false, since: since ?? now.toISOString() };
+    }
+  }
+
+  async releaseStray(instanceId: string): Promise<void> {
+    // Marked untold rather than deleted: the functions' table permissions hold no DeleteItem.
+    const x = new Expression();
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(`${STRAY_PREFIX}${instanceId}`),
+        UpdateExpression: `SET ${x.name('Untold')} = ${x.value(true)}`,
+        ...x.parts(),
+      }),
+    );
+  }
+
+  async claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult> {
+    const x = new Expression();
+    const sent = x.name('MailSent');
+    const claim = x.name('MailClaim');
+    const since = x.name('MailClaimedAt');
+    const op = this.newOpId();
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `SET ${claim} = ${x.value(key)}, ${since} = ${x.value(now.toISOString())} ADD ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`,
+          ConditionExpression:
+            `attribute_exists(${x.name(PARTITION_KEY)}) AND (attribute_not_exists(${sent}) OR NOT contains(${sent}, ${x.value(key)})) ` +
+            `AND (attribute_not_exists(${claim}) OR ${since} < ${x.value(staleBefore)})`,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      );
+      return { ok: true, build: toBuild(out.Attributes ?? {}) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? (await this.getItem(buildId));
+      if (item && carriesOp(item, op)) return { ok: true, build: toBuild(item) };
+      return { ok: false, current: item ? toBuild(item) : undefined };
+    }
+  }
+
+  async markMailed(buildId: string, key: string): Promise<void> {
+    const x = new Expression();
+    const sent = `ADD ${x.name('MailSent')} ${x.value(new Set([key]))}`;
+    try {
+      // One write: the notice recorded and its claim cleared, while the claim is still this key's.
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `${sent} REMOVE ${x.name('MailClaim')}, ${x.name('MailClaimedAt')}`,
+          ConditionExpression: `${x.name('MailClaim')} = ${x.value(key)}`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // The claim was taken over (it had gone stale) or is gone: record the notice, leave the claim.
+      const y = new Expression();
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `ADD ${y.name('MailSent')} ${y.value(new Set([key]))}`,
+          ConditionExpression: `attribute_exists(${y.name(PARTITION_KEY)})`,
+          ...y.parts(),
+        }),
+      );
+    }
+  }
+
+  async releaseMail(buildId: string, key: string): Promise<void> {
+    const x = new Expression();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `REMOVE ${x.name('MailClaim')}, ${x.name('MailClaimedAt')}`,
+          ConditionExpression: `${x.name('MailClaim')} = ${x.value(key)}`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   async takeSlot(buildId: string, max: number): Promise<boolean> {

@@ -6,10 +6,12 @@ import type { CardContext } from './card';
 import { buildCard } from './card';
 import { threadMessage } from './thread';
 
-// docs/design.md "At least once per status change": post first, record NotifiedStatus after. A post
-// that fails throws, so EventBridge redelivers; the transition is then a no-op, but
-// NotifiedStatus is still behind and the message goes out on that delivery. A crash between
-// the post and the record may post twice: at least once, never zero times.
+// docs/design.md "Delivery semantics": a lease, then the post, then NotifiedStatus. A post that
+// fails throws, so EventBridge redelivers; the transition is then a no-op, but NotifiedStatus is
+// still behind and the message goes out on that delivery. Each reply carries its BuildID and
+// status as Slack message metadata, and a retry after an attempt that may have posted (its
+// answer lost, or a crash before NotifiedStatus) looks for it first: at least once, and twice
+// only if Slack's own history misses a message it accepted.
 
 export interface AnnounceDeps {
   store: BuildStore;
@@ -30,13 +32,7 @@ export async function refreshCard(deps: AnnounceDeps, build: Build, ctx: CardCon
 export const NOTICE_LEASE_SECONDS = 60;
 
 /** Tell the thread about the build's status unless that was already done; returns the stored build. */
-export async function announce(
-  deps: AnnounceDeps,
-  build: Build,
-  ctx: ViewContext,
-  /** Runs under the lease before the post (the SNS notice), so it too goes out once per status. */
-  before?: (build: Build) => Promise<void>,
-): Promise<Build> {
+export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContext): Promise<Build> {
   if (build.NotifiedStatus === build.Status) return build;
   const status = build.Status;
   const log = deps.log.child({ buildId: build.BuildID, status });
@@ -62,18 +58,26 @@ export async function announce(
   // The message tells the status being announced, with what the record holds now.
   const told: Build = { ...leased, Status: status };
   const message = threadMessage(told, ctx);
+  const tag = { buildId: build.BuildID, status };
   try {
-    await before?.(told);
+    // An earlier attempt held this status's lease: its post may have landed with the answer
+    // lost. The thread is asked (the reply's metadata) before posting again.
+    const postedBefore =
+      build.NotifyingStatus === status && (await deps.chat.hasTagged(leased.Channel, leased.ThreadTs, tag));
+    if (postedBefore) log.info('the thread already has this status message; not posted again');
     // The reply and the card redraw at once: on the bot's path both fit Slack's 3 s only side
     // by side (refreshCard logs its failures and never throws).
     await Promise.all([
-      deps.chat.post({
-        channel: leased.Channel,
-        threadTs: leased.ThreadTs,
-        text: message.text,
-        ...(message.blocks ? { blocks: message.blocks } : {}),
-        broadcast: message.broadcast,
-      }),
+      postedBefore
+        ? undefined
+        : deps.chat.post({
+            channel: leased.Channel,
+            threadTs: leased.ThreadTs,
+            text: message.text,
+            ...(message.blocks ? { blocks: message.blocks } : {}),
+            broadcast: message.broadcast,
+            tag,
+          }),
       refreshCard(deps, leased, ctx),
     ]);
   } catch (error) {

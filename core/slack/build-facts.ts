@@ -98,6 +98,17 @@ export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
 
+// What a bucket name and a key of docs/design.md's layout can contain. A key is the machine's
+// word until core/artifact-layout.ts checked it; a record written before that check may hold
+// anything, so the command is offered only for URIs that nothing in a shell could expand.
+const PASTEABLE_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]*\/[A-Za-z0-9._/-]+$/;
+
+/** A ready `aws s3 cp "s3://…" .` line; undefined when the URI is not one to paste into a shell. */
+export function s3CopyCommand(bucket: string, key: string): string | undefined {
+  const uri = s3Uri(bucket, key);
+  return PASTEABLE_URI.test(uri) ? `aws s3 cp "${uri}" .` : undefined;
+}
+
 /** docs/design.md "S3 layout": the build streams its log here while it runs. */
 export function logGroupName(buildId: string): string {
   return `/labapp/metal-builds/${buildId}`;

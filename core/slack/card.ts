@@ -16,7 +16,7 @@ import {
   quote,
 } from './build-facts';
 import { ACTION_IDS, actions, button } from './buttons';
-import { code, escapeMrkdwn, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
+import { code, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
 // The card: one channel message per build, updated in place for every status. Its `ts` is the
 // build's thread. What a person needs to decide (cost, limits, what else runs) is on it while
@@ -60,7 +60,8 @@ function statusLine(build: Build, ctx: ViewContext): string {
     case 'completed':
       return `${head} — the artifact is in the thread`;
     case 'failed':
-      return `${head} — ${escapeMrkdwn(truncate(build.ErrorMessage ?? 'no message', 500))}`;
+      // Often the build machine's words: inline code, inert (core/slack/mrkdwn.ts).
+      return `${head} — ${code(truncate((build.ErrorMessage ?? 'no message').replace(/\s+/g, ' '), 500))}`;
     case 'terminated':
       return build.TerminationReason === 'forced'
         ? `${head} — reached its limit of ${formatHours(limitHoursOf(build, ctx.config))}`

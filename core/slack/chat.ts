@@ -1,6 +1,6 @@
 import type { Block as SlackBlock, KnownBlock, WebClient } from '@slack/web-api';
 import { ErrorCode } from '@slack/web-api';
-import type { Block, Chat, ChatEphemeral, ChatPost, ChatUpdate } from '../ports';
+import type { Block, Chat, ChatEphemeral, ChatPost, ChatUpdate, MessageTag } from '../ports';
 import { ChatError } from '../ports';
 
 // The Chat port over Slack's Web API. Every failure becomes a ChatError whose `code` is Slack's
@@ -46,6 +46,11 @@ async function call<T>(method: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Slack message metadata of a build's status reply (the app's own event type). */
+export const STATUS_EVENT_TYPE = 'metal_build_status';
+
+const tagPayload = (tag: MessageTag) => ({ build_id: tag.buildId, status: tag.status });
+
 export class SlackChat implements Chat {
   constructor(private readonly client: WebClient) {}
 
@@ -56,6 +61,7 @@ export class SlackChat implements Chat {
         text: message.text,
         ...asBlocks(message.blocks),
         ...inThread(message),
+        ...(message.tag ? { metadata: { event_type: STATUS_EVENT_TYPE, event_payload: tagPayload(message.tag) } } : {}),
         // Links to S3, GitHub or CloudWatch would otherwise grow previews that bury the status.
         unfurl_links: false,
         unfurl_media: false,
@@ -63,6 +69,23 @@ export class SlackChat implements Chat {
     );
     if (typeof result.ts !== 'string') throw new ChatError('missing_ts', 'chat.postMessage');
     return { ts: result.ts };
+  }
+
+  async hasTagged(channel: string, threadTs: string, tag: MessageTag): Promise<boolean> {
+    const wanted = tagPayload(tag);
+    let cursor: string | undefined;
+    do {
+      const page = await call('conversations.replies', () =>
+        this.client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) }),
+      );
+      for (const m of page.messages ?? []) {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+        if (meta?.event_type === STATUS_EVENT_TYPE && meta.event_payload?.build_id === wanted.build_id && meta.event_payload?.status === wanted.status)
+          return true;
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return false;
   }
 
   async update(message: ChatUpdate): Promise<void> {

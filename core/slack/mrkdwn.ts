@@ -1,9 +1,33 @@
 // Slack mrkdwn and the few text formats every message shares. Text that comes from outside
-// (runner messages, log lines) is escaped, so `<!channel>` in a log cannot ping anyone.
+// (the build machine's messages and log lines, which untrusted code writes) is escaped, so
+// `<!channel>`, `<@U…>` or `<http://…|label>` in a log is shown, not acted on.
 
 /** Slack's own escaping: only &, < and > are control characters in mrkdwn. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// A zero-width space after the `@`: Slack (with link_names, or a client that links them)
+// reads `@channel` written out as the broadcast, so what a machine wrote must not spell it.
+const BROADCAST_WORD = /@(channel|here|everyone)\b/gi;
+
+/** `@channel`, `@here` and `@everyone` written out, made plain text. */
+export function defuseBroadcasts(text: string): string {
+  return text.replace(BROADCAST_WORD, '@\u200b$1');
+}
+
+/** Outside text for mrkdwn: escaped, and no written-out broadcast. */
+export function inertMrkdwn(text: string): string {
+  return defuseBroadcasts(escapeMrkdwn(text));
+}
+
+/**
+ * Outside text for plain-text channels (the SNS mail), which may be forwarded into Slack: a
+ * zero-width space after every `<` keeps `<!channel>`, `<@U…>` and `<http://…|…>` from ever
+ * being parsed as Slack markup, without changing what a reader sees.
+ */
+export function inertPlainText(text: string): string {
+  return defuseBroadcasts(text.replace(/</g, '<\u200b'));
 }
 
 export function mention(userId: string): string {
@@ -12,7 +36,7 @@ export function mention(userId: string): string {
 
 /** Inline code; a backtick inside would end it early, so it is replaced by a look-alike. */
 export function code(text: string): string {
-  return `\`${escapeMrkdwn(text).replace(/`/g, 'ˋ')}\``;
+  return `\`${inertMrkdwn(text).replace(/`/g, 'ˋ')}\``;
 }
 
 export function truncate(text: string, maxChars: number): string {
@@ -27,20 +51,20 @@ const CUT_MARK = '… (earlier lines cut)\n';
  * is cut (a log's end is what explains a failure), at a line boundary when one is in reach.
  */
 export function codeBlock(text: string, maxChars: number): string {
-  // A fence inside the text would close the block; a zero-width space keeps it literal.
-  const safe = (s: string) => escapeMrkdwn(s).replace(/```/g, '`\u200b``');
+  // Made inert before it is cut, so a cut cannot undo it: no broadcast word, and a zero-width
+  // space between any two backticks, so no run of them (``` or longer) closes the block early.
+  const raw = Array.from(defuseBroadcasts(text.replace(/\s+$/, '')).replace(/`(?=`)/g, '`\u200b'));
   const frame = (body: string) => `${FENCE}\n${body}\n${FENCE}`;
-  const whole = safe(text.replace(/\s+$/, ''));
+  const whole = escapeMrkdwn(raw.join(''));
   if (frame(whole).length <= maxChars) return frame(whole);
 
   const budget = maxChars - frame('').length - CUT_MARK.length;
   // Escaping grows some characters, so the cut is measured on the escaped form, character by
   // character from the end, never splitting an `&amp;`.
-  const chars = Array.from(text.replace(/\s+$/, ''));
   let kept = '';
   let used = 0;
-  for (let i = chars.length - 1; i >= 0; i--) {
-    const piece = safe(chars[i] as string);
+  for (let i = raw.length - 1; i >= 0; i--) {
+    const piece = escapeMrkdwn(raw[i] as string);
     if (used + piece.length > budget) break;
     kept = piece + kept;
     used += piece.length;

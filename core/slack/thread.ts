@@ -12,14 +12,17 @@ import {
   limitHoursOf,
   logGroupName,
   deadlineOf,
+  s3CopyCommand,
   s3Uri,
 } from './build-facts';
 import { ACTION_IDS, actions, button } from './buttons';
 import { cancelButton } from './card';
-import { code, codeBlock, escapeMrkdwn, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
+import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
 // One reply in the card's thread per status change (docs/design.md "Messages"). The endings a
-// requester must not miss are broadcast to the channel and mention them.
+// requester must not miss are broadcast to the channel and mention them. What the build machine
+// wrote (its error message, its log) is untrusted text: it only ever appears inside code, made
+// inert (core/slack/mrkdwn.ts), so it can neither mention anyone nor plant a link.
 
 export interface ThreadMessage {
   text: string;
@@ -57,40 +60,42 @@ function completed(build: Build, ctx: ViewContext): ThreadMessage {
   let download: string | undefined;
   if (build.ArtifactKey) {
     const uri = s3Uri(config.artifactBucket, build.ArtifactKey);
-    download = `aws s3 cp ${uri} .`;
+    download = s3CopyCommand(config.artifactBucket, build.ArtifactKey);
     const facts = [
       `*Artifact* ${code(uri)}${build.ArtifactBytes !== undefined ? ` (${formatGb(build.ArtifactBytes)})` : ''}`,
       build.ArtifactSha256 ? `*SHA-256* ${code(build.ArtifactSha256)}` : undefined,
       build.ActualCommit ? `*Commit* ${code(build.ActualCommit)}` : undefined,
     ];
     blocks.push(section(facts.filter(Boolean).join('\n')));
-    blocks.push(section(`*Download*\n${codeBlock(download, SECTION_TEXT_MAX - 20)}`));
+    if (download) blocks.push(section(`*Download*\n${codeBlock(download, SECTION_TEXT_MAX - 20)}`));
   } else {
     blocks.push(section('The runner reported no artifact.'));
   }
   const cost = costText(build, ctx);
   if (cost) blocks.push(context(cost));
-  const text = sentences(headline, download ? `Download: ${download}` : undefined, cost);
+  const text = sentences(headline, download ? `Download: ${code(download)}` : undefined, cost);
   return { text, blocks, broadcast: true };
 }
 
 function failed(build: Build, ctx: ViewContext): ThreadMessage {
   const { config } = ctx;
   const error = build.ErrorMessage ?? 'The build failed (no message).';
-  const headline = `${STATUS_EMOJI.failed} ${mention(build.Requester)} build ${ref(build)} *failed*: ${escapeMrkdwn(truncate(error, 1500))}`;
-  const blocks: Block[] = [section(headline)];
+  const headline = `${STATUS_EMOJI.failed} ${mention(build.Requester)} build ${ref(build)} *failed*:`;
+  const blocks: Block[] = [section(`${headline}\n${codeBlock(truncate(error, 1500), SECTION_TEXT_MAX - headline.length - 1)}`)];
   if (build.LogTail) {
     const title = '*Last log lines*\n';
     blocks.push(section(title + codeBlock(build.LogTail, SECTION_TEXT_MAX - title.length)));
   }
+  const logCommand = build.LogKey ? s3CopyCommand(config.artifactBucket, build.LogKey) : undefined;
   const where = [
-    build.LogKey ? `*Full log* ${code(`aws s3 cp ${s3Uri(config.artifactBucket, build.LogKey)} .`)}` : undefined,
+    logCommand ? `*Full log* ${code(logCommand)}` : undefined,
     build.InstanceID ? `*CloudWatch Logs* group ${code(logGroupName(build.BuildID))}` : undefined,
   ].filter(Boolean);
   if (where.length > 0) blocks.push(section(where.join('\n')));
   const cost = costText(build, ctx);
   if (cost) blocks.push(context(cost));
-  const text = `${STATUS_EMOJI.failed} ${mention(build.Requester)} metal-build ${build.BuildID} (${build.BuildBranch}) failed: ${escapeMrkdwn(truncate(error, 300))}`;
+  // One line in notifications: the error inline, as code, its line breaks as spaces.
+  const text = `${STATUS_EMOJI.failed} ${mention(build.Requester)} metal-build ${code(build.BuildID)} (${code(build.BuildBranch)}) failed: ${code(truncate(error.replace(/\s+/g, ' '), 300))}`;
   return { text, blocks, broadcast: true };
 }
 

@@ -16,11 +16,9 @@ export interface SlackWebClientOptions {
 
 const PROFILES = {
   request: { timeout: 2_000, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
-  background: {
-    timeout: 10_000,
-    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 4_000 },
-    rejectRateLimitedCalls: false,
-  },
+  // No retries inside the client: a post whose answer was lost would be sent again blindly. The
+  // caller retries (EventBridge redelivery, the next watchdog run) and asks the thread first.
+  background: { timeout: 10_000, retryConfig: { retries: 0 }, rejectRateLimitedCalls: false },
 } as const;
 
 export function createSlackWebClient(options: SlackWebClientOptions): WebClient {

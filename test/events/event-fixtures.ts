@@ -1,5 +1,6 @@
 import type { InstanceState } from '../../core/build';
 import type { BuildPhaseDetail } from '../../core/events';
+import { eventTokenFor } from '../../events/event-token';
 
 // Events exactly as EventBridge hands them to a Lambda target. The EC2 one follows AWS's
 // documented example of "EC2 Instance State-change Notification" field for field.
@@ -47,8 +48,15 @@ export function cancelRequested(buildId: string, by: string, time: string) {
   return custom('labapp.metal-build', 'Build Cancel Requested', { buildId, by }, time);
 }
 
-export function buildPhase(detail: BuildPhaseDetail) {
-  return custom('labapp.metal-build.runner', 'Build Phase', detail, detail.at);
+/** EVENT_TOKEN_KEY of the events handlers' world (test/events/world.ts). */
+export const TEST_EVENT_TOKEN_KEY = 'test-event-token-key-0123456789abcdef';
+
+/** The event token the launch gives a build's machine under the world's key. */
+export const eventTokenOf = (buildId: string) => eventTokenFor(TEST_EVENT_TOKEN_KEY, buildId);
+
+/** A phase as the runner puts it; without an `eventToken`, it carries the build's own. */
+export function buildPhase(detail: Omit<BuildPhaseDetail, 'eventToken'> & { eventToken?: string }) {
+  return custom('labapp.metal-build.runner', 'Build Phase', { ...detail, eventToken: detail.eventToken ?? eventTokenOf(detail.buildId) }, detail.at);
 }
 
 /** What EventBridge's schedule delivers to the watchdog. */

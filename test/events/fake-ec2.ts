@@ -12,8 +12,8 @@ import type { InstanceState } from '../../core/build';
 // EC2 as the real Ec2Compute sees it, through aws-sdk-client-mock: RunInstances honours
 // ClientToken (same token and parameters → the same instance; other parameters →
 // IdempotentParameterMismatch), refuses what a test says it refuses, TerminateInstances moves
-// machines to shutting-down, DescribeInstances filters by tag and state and pages. Every
-// request is kept for exact assertions.
+// machines to shutting-down, DescribeInstances filters by tag and state and pages (and can lag
+// behind RunInstances, as EC2's does). Every request is kept for exact assertions.
 
 export const SUBNET_ZONES: Readonly<Record<string, string>> = {
   'subnet-0aaaaaaaaaaaaaaaa': 'us-east-1a',
@@ -30,6 +30,8 @@ export interface FakeInstance {
   /** RunInstances parameters, for ClientToken idempotency. */
   token?: string;
   params?: string;
+  /** Not in DescribeInstances answers yet: EC2 is eventually consistent right after RunInstances. */
+  unlisted?: boolean;
 }
 
 interface RefusalRule {
@@ -91,6 +93,23 @@ export class FakeEc2 {
 
   refuse(type: string, subnet: string | undefined, code: string, message: string): void {
     this.refusals.push({ type, ...(subnet ? { subnet } : {}), code, message });
+  }
+
+  /** Capacity came back (or the quota was raised): every refusal so far is lifted. */
+  refuseNoMore(): void {
+    this.refusals = [];
+  }
+
+  /** Someone stopped the machine and started it again: EC2 resets LaunchTime to the start. */
+  stopAndStart(id: string, startedAt: string): void {
+    const instance = this.instances.get(id)!;
+    instance.state = 'running';
+    instance.launchTime = startedAt;
+  }
+
+  /** Live (pending, running, stopping, stopped) machines tagged with this BuildID. */
+  liveOf(buildId: string): FakeInstance[] {
+    return [...this.instances.values()].filter((i) => i.tags.BuildID === buildId && ['pending', 'running', 'stopping', 'stopped'].includes(i.state));
   }
 
   /** The next call of that kind throws `error` (a transient failure). */
@@ -160,7 +179,7 @@ export class FakeEc2 {
 
     this.stub.on(DescribeInstancesCommand).callsFake(async (input: DescribeInstancesCommandInput) => {
       this.takeFailure('describe');
-      const matching = [...this.instances.values()].filter((i) => (input.Filters ?? []).every((f) => {
+      const matching = [...this.instances.values()].filter((i) => !i.unlisted && (input.Filters ?? []).every((f) => {
         const values = f.Values ?? [];
         if (f.Name === 'instance-state-name') return values.includes(i.state);
         if (f.Name?.startsWith('tag:')) return values.includes(i.tags[f.Name.slice(4)] ?? '\u0000');

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { Build } from '../../core/build';
 import type { BuildStore } from '../../core/ports';
 import { createHandler } from '../../events/launch';
-import { clientToken } from '../../events/launch-plan';
+import { clientToken, launchTags } from '../../events/launch-plan';
 import { T0, anApprovedBuild, at } from '../../stand-ins/build-fixture';
-import { buildApproved } from './event-fixtures';
+import { buildApproved, eventTokenOf } from './event-fixtures';
 import { CAPACITY_MESSAGE, QUOTA_MESSAGE, UNSUPPORTED_MESSAGE, ec2Error } from './fake-ec2';
 import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from './world';
 
@@ -62,7 +62,10 @@ describe('launch (Build Approved)', () => {
       maxLifetimeMinutes: 300,
       githubSecretArn: GITHUB_SECRET_ARN,
       logGroup: `/labapp/metal-builds/${build.BuildID}`,
+      // The build's own credential for its phases (events/event-token.ts), not the key.
+      eventToken: eventTokenOf(build.BuildID),
     });
+    expect(text).not.toContain(BASE_ENV.EVENT_TOKEN_KEY!);
     // No secret: neither Slack credential, nor any token-looking value; only the ARN.
     for (const secret of [BASE_ENV.SLACK_BOT_TOKEN!, BASE_ENV.SLACK_SIGNING_SECRET!, 'xoxb-', 'ghp_', 'github_pat_'])
       expect(text).not.toContain(secret);
@@ -124,13 +127,17 @@ describe('launch (Build Approved)', () => {
     expect((await world().get(build.BuildID))?.Status).toBe('launching');
   });
 
-  it('a redelivery after a crash before the write repeats the same request and gets the same machine', async () => {
+  it('a redelivery after a crash before the write, EC2 not yet listing the machine, repeats the same request and gets the same machine', async () => {
     const build = await world().seed(anApprovedBuild());
     let crashes = 1;
     const store: BuildStore = Object.create(world().deps.store) as BuildStore;
     store.update = async (...args) => {
       if (crashes-- > 0) throw Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' });
       return world().deps.store.update(...args);
+    };
+    // DescribeInstances lags behind RunInstances: adoption finds nothing, the ClientToken covers it.
+    world().ec2.afterLaunch = async (instance) => {
+      instance.unlisted = true;
     };
     const crashing = createHandler({ ...world().deps, store });
     await expect(crashing(approvedEvent(build))).rejects.toThrow('Service unavailable');
@@ -262,12 +269,13 @@ describe('launch (Build Approved)', () => {
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', NotifiedStatus: 'launching' });
     expect(world().replies(build)).toHaveLength(1);
     expect(world().ec2.runRequests()).toHaveLength(1);
-    // SNS goes with the thread message: at least once, so the retry sends it again.
-    expect(world().published().map((p) => p.Subject?.slice(0, 6))).toEqual(['[INFO]', '[INFO]']);
+    // The mail went out on the first delivery and is marked sent: the retry does not repeat it.
+    expect(world().published().map((p) => p.Subject?.slice(0, 6))).toEqual(['[INFO]']);
+    expect(await world().get(build.BuildID)).toMatchObject({ MailSent: ['launching'] });
 
     await launch(approvedEvent(build));
     expect(world().replies(build)).toHaveLength(1);
-    expect(world().published()).toHaveLength(2);
+    expect(world().published()).toHaveLength(1);
   });
 
   it('without LAUNCH_TEMPLATE_ID the build fails at once, saying so', async () => {
@@ -299,5 +307,150 @@ describe('launch (Build Approved)', () => {
     expect(world().ec2.runRequests()).toEqual([]);
     expect(await world().builds()).toEqual([]);
     expect(logLines(world(), 'WARN')).toEqual([expect.objectContaining({ buildId: 'build-20261125-170052-zzzz', message: 'no such build; event dropped' })]);
+  });
+});
+
+/** The store, except that the `launched` write throws once: the handler crashes after RunInstances. */
+function crashingOnLaunchedWrite(store: BuildStore): { store: BuildStore; crashed: () => boolean } {
+  let crashed = false;
+  const wrapped = Object.create(store) as BuildStore;
+  wrapped.update = async (buildId, guard, set) => {
+    if (!crashed && set.Status === 'launching') {
+      crashed = true;
+      throw Object.assign(new Error('Task timed out after 120.00 seconds'), { name: 'TimeoutError' });
+    }
+    return store.update(buildId, guard, set);
+  };
+  return { store: wrapped, crashed: () => crashed };
+}
+
+describe('launch: one machine per build, whatever the deliveries', () => {
+  it('capacity refused, then launched, then a crash before the record: the redelivery adopts that machine with no RunInstances', async () => {
+    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
+    const build = await world().seed(anApprovedBuild());
+    const crashing = crashingOnLaunchedWrite(world().deps.store);
+    await expect(createHandler({ ...world().deps, store: crashing.store })(approvedEvent(build))).rejects.toThrow('Task timed out');
+    expect(crashing.crashed()).toBe(true);
+    expect(world().ec2.runRequests().map((r) => r.SubnetId)).toEqual([SUBNETS[0], SUBNETS[1]]);
+    const [machine] = world().ec2.liveOf(build.BuildID);
+    expect(machine).toMatchObject({ zone: 'us-east-1b', state: 'pending' });
+    expect((await world().get(build.BuildID))?.Status).toBe('approved');
+
+    // Capacity is back in the first subnet: its ClientToken would now start a second machine.
+    world().ec2.refuseNoMore();
+    machine!.state = 'running';
+    world().clock.minutesAfterT0(3);
+    await launch(approvedEvent(build));
+
+    expect(world().ec2.runRequests()).toHaveLength(2);
+    expect(world().ec2.liveOf(build.BuildID).map((i) => i.id)).toEqual([machine!.id]);
+    expect(world().ec2.terminateRequests()).toEqual([]);
+    expect(world().ec2.describeRequests().map((d) => d.Filters)).toEqual([
+      [
+        { Name: 'tag:BuildID', Values: [build.BuildID] },
+        { Name: 'tag:Project', Values: ['labapp'] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+      [
+        { Name: 'tag:BuildID', Values: [build.BuildID] },
+        { Name: 'tag:Project', Values: ['labapp'] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    ]);
+    // Recorded as a fresh launch would be, with EC2's LaunchTime (the machine's, not the redelivery's).
+    expect(await world().get(build.BuildID)).toMatchObject({
+      Status: 'launching',
+      InstanceID: machine!.id,
+      InstanceType: 'c5n.metal',
+      AvailabilityZone: 'us-east-1b',
+      LaunchTime: at(2),
+      NotifiedStatus: 'launching',
+    });
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.text).toContain(machine!.id);
+    expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on c5n.metal`]);
+    expect(logLines(world(), 'WARN')).toContainEqual(
+      expect.objectContaining({
+        message: 'found a live machine of this build from an earlier delivery; adopting it instead of launching',
+        buildId: build.BuildID,
+        instanceId: machine!.id,
+        extras: [],
+      }),
+    );
+  });
+
+  it('a redelivery after a fully recorded launch starts nothing and does not even look', async () => {
+    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+    world().ec2.refuseNoMore();
+    await launch(approvedEvent(build));
+    await launch(approvedEvent(build));
+
+    expect(world().ec2.runRequests()).toHaveLength(2);
+    expect(world().ec2.describeRequests()).toHaveLength(1);
+    expect(world().ec2.liveOf(build.BuildID)).toHaveLength(1);
+    expect(world().ec2.terminateRequests()).toEqual([]);
+    expect(world().replies(build)).toHaveLength(2); // launching, and the fallback note
+    expect(world().published()).toHaveLength(1);
+  });
+
+  it('two live machines tagged with the build: the earliest launched is adopted, the other terminated, the thread told', async () => {
+    const build = await world().seed(anApprovedBuild());
+    const tags = launchTags(build, world().config);
+    // Listed first, launched later: the order EC2 lists them in decides nothing.
+    const later = world().ec2.add({ id: 'i-0000000000000bbbb', zone: 'us-east-1b', launchTime: at(1.5), tags });
+    const earliest = world().ec2.add({ id: 'i-0000000000000aaaa', state: 'stopped', launchTime: at(1.25), tags });
+    world().ec2.add({ id: 'i-0000000000000cccc', state: 'terminated', launchTime: at(1), tags });
+    world().ec2.add({ id: 'i-0000000000000dddd', launchTime: at(1), tags: { ...tags, BuildID: 'build-20261125-170052-b2c3' } });
+    await launch(approvedEvent(build));
+
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(world().ec2.terminateRequests()).toEqual([[later.id]]);
+    expect(world().ec2.liveOf(build.BuildID).map((i) => i.id)).toEqual([earliest.id]);
+    expect(await world().get(build.BuildID)).toMatchObject({
+      Status: 'launching',
+      InstanceID: earliest.id,
+      AvailabilityZone: 'us-east-1a',
+      LaunchTime: at(1.25),
+      NotifiedStatus: 'launching',
+    });
+    const replies = world().replies(build).map((m) => m.text);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]).toContain(`\`${earliest.id}\` is kept, \`${later.id}\` terminated`);
+    expect(replies[1]).toContain(earliest.id);
+    expect(logLines(world(), 'WARN')).toContainEqual(
+      expect.objectContaining({ buildId: build.BuildID, instanceId: earliest.id, state: 'stopped', extras: [later.id] }),
+    );
+
+    // Redelivered: the extra is shutting down, the build recorded; nothing more.
+    await launch(approvedEvent(build));
+    expect(world().ec2.terminateRequests()).toHaveLength(1);
+    expect(world().replies(build)).toHaveLength(2);
+  });
+
+  it('adoption racing a cancel: the write loses, the adopted machine is terminated at once', async () => {
+    const build = await world().seed(anApprovedBuild());
+    const machine = world().ec2.add({ id: 'i-0000000000000aaaa', launchTime: at(1.5), tags: launchTags(build, world().config) });
+    const store: BuildStore = Object.create(world().deps.store) as BuildStore;
+    store.update = async (buildId, guard, set) => {
+      if (set.Status === 'launching')
+        await world().deps.store.update(buildId, { status: ['approved'] }, { Status: 'cancelled', CancelledBy: 'U0REQUESTER', NotifiedStatus: 'cancelled' });
+      return world().deps.store.update(buildId, guard, set);
+    };
+    await createHandler({ ...world().deps, store })(approvedEvent(build));
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(world().ec2.terminateRequests()).toEqual([[machine.id]]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'cancelled' });
+    expect(world().replies(build)[0]!.text).toContain('terminated right away');
+  });
+
+  it('DescribeInstances failing throws before any RunInstances (EventBridge retries)', async () => {
+    world().ec2.failNext('describe', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    const build = await world().seed(anApprovedBuild());
+    await expect(launch(approvedEvent(build))).rejects.toThrow('Request limit exceeded.');
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'approved' });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
 import { RETENTION_DAYS } from '../../core/build';
+import { LAUNCH_SETTLE_MS } from '../../core/slot-holding';
 import { createHandler } from '../../events/watchdog';
 import { launchTags } from '../../events/launch-plan';
 import { localDynamoClient } from '../../stand-ins/dynalite';
@@ -140,6 +141,58 @@ describe('watchdog: running machines', () => {
   });
 });
 
+describe('watchdog: age counts from the first launch', () => {
+  it('a machine stopped and started 5 minutes ago, first launched 3 h 1 min ago, is force-terminated', async () => {
+    const build = await world().seed(aLaunchedBuild('building', { WarnedAt: at(2 + 2 * HOUR), WarningPostedAt: at(2 + 2 * HOUR) }));
+    world().ec2.stopAndStart(INSTANCE_ID, at(2 + 3 * HOUR - 4));
+    await watchdogAt(2 + 3 * HOUR + 1);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'terminated', TerminationReason: 'forced', ForcedTermination: true });
+    expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
+    expect(world().replies(build)[0]!.text).toContain('limit of 3 h');
+    expect(world().published().map((p) => p.Subject)).toEqual([`[CRITICAL] metal-build ${build.BuildID} force-terminated at its time limit`]);
+  });
+
+  it('warns 2 h after the first launch, naming the deadline from it, though EC2 says the machine started an hour ago', async () => {
+    const build = await world().seed(aLaunchedBuild('building'));
+    world().ec2.stopAndStart(INSTANCE_ID, at(2 + HOUR));
+    await watchdogAt(2 + 2 * HOUR);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'building', WarnedAt: at(2 + 2 * HOUR) });
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.text).toContain('20:02 UTC');
+  });
+
+  it('a stopped machine of a building build is not failed as stuck, and is force-terminated at its deadline', async () => {
+    const build = await world().seed(aLaunchedBuild('building'), { instanceState: 'stopped' });
+    for (const minutes of [2 + 10, 2 + 11, 2 + 60, 2 + 3 * HOUR - 1]) await watchdogAt(minutes);
+    expect((await world().get(build.BuildID))?.Status).toBe('building');
+    expect(world().ec2.terminateRequests()).toEqual([]);
+    expect(await world().slots()).toEqual([build.BuildID]);
+
+    await watchdogAt(2 + 3 * HOUR);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'terminated', TerminationReason: 'forced' });
+    expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
+  });
+
+  it('a second machine of a recorded build, stopped and started, is an orphan 15 minutes after the build\'s first launch', async () => {
+    const build = await world().seed(aLaunchedBuild('building'));
+    world().ec2.add({ id: 'i-0000000000000beef', launchTime: at(16), tags: launchTags(build, world().config) });
+    await watchdogAt(16);
+    expect(world().ec2.terminateRequests()).toEqual([]);
+    await watchdogAt(17);
+    expect(world().ec2.terminateRequests()).toEqual([['i-0000000000000beef']]);
+    expect((await world().get(build.BuildID))?.Status).toBe('building');
+  });
+
+  it('a machine without a record still counts from EC2\'s LaunchTime (there is nothing else)', async () => {
+    world().ec2.add({ id: 'i-0000000000000dead', launchTime: at(10), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config) });
+    await watchdogAt(24);
+    expect(world().ec2.terminateRequests()).toEqual([]);
+    await watchdogAt(25);
+    expect(world().ec2.terminateRequests()).toEqual([['i-0000000000000dead']]);
+  });
+});
+
 describe('watchdog: builds without a machine', () => {
   it('expires a request not approved within APPROVAL_TTL_MINUTES; the card loses its buttons', async () => {
     const build = await world().seed(aBuild());
@@ -158,7 +211,7 @@ describe('watchdog: builds without a machine', () => {
     expect(world().published()).toEqual([]);
   });
 
-  it('approved with no InstanceID for 10 minutes → failed (stuck), slot freed, [FAILED]', async () => {
+  it('approved with no InstanceID for 10 minutes → failed (stuck), [FAILED]; the slot freed once a launch in flight has settled', async () => {
     const build = await world().seed(anApprovedBuild());
     await watchdogAt(10);
     expect((await world().get(build.BuildID))?.Status).toBe('approved');
@@ -167,10 +220,13 @@ describe('watchdog: builds without a machine', () => {
     const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({ Status: 'failed', CompletionTime: at(11), NotifiedStatus: 'failed' });
     expect(stored?.ErrorMessage).toContain('no machine was launched within 10 minutes');
-    expect(await world().slots()).toEqual([]);
+    // A launch may have started a machine the record never learnt of (core/slot-holding).
+    expect(await world().slots()).toEqual([build.BuildID]);
     expect(world().ec2.terminateRequests()).toEqual([]);
     expect(world().replies(build)).toHaveLength(1);
     expect(world().published()).toHaveLength(1);
+    await watchdogAt(11 + LAUNCH_SETTLE_MS / 60_000);
+    expect(await world().slots()).toEqual([]);
   });
 });
 

@@ -19,6 +19,7 @@ import type { SlackApi, SlackMessage } from '../../stand-ins/slack-api';
 import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 import { T0 } from '../../stand-ins/build-fixture';
 import { useWorldOf } from '../support/use-world';
+import { TEST_EVENT_TOKEN_KEY } from './event-fixtures';
 import { FakeEc2 } from './fake-ec2';
 
 // The events handlers' world for a test file: dynalite for the table, the Slack stand-in, EC2
@@ -66,6 +67,7 @@ export const BASE_ENV: Record<string, string> = {
   SNS_TOPIC_ARN: TOPIC_ARN,
   GITHUB_SECRET_ARN,
   ARTIFACT_BUCKET: 'hedgehog-lab-artifacts',
+  EVENT_TOKEN_KEY: TEST_EVENT_TOKEN_KEY,
 };
 
 export async function startWorld(): Promise<World> {

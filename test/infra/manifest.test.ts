@@ -17,7 +17,7 @@ const manifest = parse(readFileSync(join(PROJECT_ROOT, 'bot/manifest.yml'), 'utf
 const REQUEST_URL = 'https://<function-url>/slack/events';
 
 /** Slack's documented scope per method; `null`: the method needs none. */
-const SCOPE_OF: Record<string, string | null> = {
+const SCOPE_OF: Record<string, string | string[] | null> = {
   'chat.postMessage': 'chat:write',
   'chat.update': 'chat:write',
   'chat.postEphemeral': 'chat:write',
@@ -26,7 +26,8 @@ const SCOPE_OF: Record<string, string | null> = {
   'users.info': 'users:read',
   'conversations.info': 'channels:read',
   'conversations.history': 'channels:history',
-  'conversations.replies': 'channels:history',
+  // The build channel may be public or private: both history scopes.
+  'conversations.replies': ['channels:history', 'groups:history'],
   'reactions.add': 'reactions:write',
   'views.open': null,
   'views.update': null,
@@ -72,7 +73,7 @@ describe('Slack app manifest', () => {
     const required = new Set(['commands', 'chat:write']);
     for (const method of methods.keys()) {
       const scope = SCOPE_OF[method];
-      if (scope) required.add(scope);
+      for (const s of scope === null || scope === undefined ? [] : [scope].flat()) required.add(s);
     }
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([...required].sort());
   });

