@@ -3,6 +3,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config';
 import { eventTokenKeySource } from '../config';
 import { getSecretsClient } from './clients';
+import { secretCache } from './secret-cache';
 
 // The key of the builds' event tokens (events/event-token.ts): EVENT_TOKEN_KEY locally, the
 // plain-string secret named by EVENT_TOKEN_SECRET_ARN on AWS, read once per container. As
@@ -11,7 +12,7 @@ import { getSecretsClient } from './clients';
 /** Shorter keys would make the tokens guessable; the stack generates 64 characters. */
 export const EVENT_TOKEN_KEY_MIN_LENGTH = 32;
 
-let cached: { arn: string; key: Promise<string> } | undefined;
+const cache = secretCache<string>();
 
 async function readKey(arn: string, client: SecretsManagerClient): Promise<string> {
   const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
@@ -34,19 +35,10 @@ export function loadEventTokenKey(
     return Promise.reject(error as Error);
   }
   if ('key' in source) return Promise.resolve(source.key);
-  const arn = source.secretArn;
-  if (cached?.arn !== arn) {
-    const key = readKey(arn, client());
-    cached = { arn, key };
-    // A failed read is not cached: EventBridge's retry tries again.
-    key.catch(() => {
-      if (cached?.key === key) cached = undefined;
-    });
-  }
-  return cached.key;
+  return cache.get(source.secretArn, (arn) => readKey(arn, client()));
 }
 
 /** For tests: forget the cached key. */
 export function resetEventTokenKey(): void {
-  cached = undefined;
+  cache.reset();
 }

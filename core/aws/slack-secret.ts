@@ -3,6 +3,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import type { Config } from '../config';
 import { getSecretsClient } from './clients';
+import { secretCache } from './secret-cache';
 
 // The Slack credentials: from the environment locally, from the JSON secret named by
 // SLACK_SECRET_ARN on AWS, read once per container. No error message built here ever contains
@@ -19,7 +20,7 @@ const secretSchema = z.object({
   botToken: z.string().check(z.minLength(1)),
 });
 
-let cached: { arn: string; credentials: Promise<SlackCredentials> } | undefined;
+const cache = secretCache<SlackCredentials>();
 
 async function readSecret(arn: string, client: SecretsManagerClient): Promise<SlackCredentials> {
   const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
@@ -47,18 +48,10 @@ export function loadSlackCredentials(
   const arn = config.slackSecretArn;
   if (arn === undefined)
     return Promise.reject(new Error('no Slack credentials: set SLACK_SECRET_ARN, or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN'));
-  if (cached?.arn !== arn) {
-    const credentials = readSecret(arn, client());
-    cached = { arn, credentials };
-    // A failed read is not cached: the next invocation (or EventBridge's retry) tries again.
-    credentials.catch(() => {
-      if (cached?.credentials === credentials) cached = undefined;
-    });
-  }
-  return cached.credentials;
+  return cache.get(arn, (a) => readSecret(a, client()));
 }
 
 /** For tests: forget the cached secret. */
 export function resetSlackCredentials(): void {
-  cached = undefined;
+  cache.reset();
 }
