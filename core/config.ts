@@ -16,6 +16,8 @@ export interface Config {
   slackApiUrl: string;
   artifactBucket: string;
   repoUrl: string;
+  /** The labapp Packer template the machine builds, relative to the checkout (build.json `packerTemplate`). */
+  packerTemplate: string;
   githubSecretArn?: string;
   instanceType: string;
   fallbackInstanceTypes: string[];
@@ -88,6 +90,25 @@ const bool = variable((s, ctx) => {
   return refuse(ctx, `expected true or false, got ${JSON.stringify(s)}`);
 });
 
+/**
+ * Why `path` cannot be a template path inside the checkout, or undefined when it can. The
+ * runner joins it to the checkout and passes it to packer as one argument: a relative path of
+ * plain characters cannot leave the checkout, nor read as an option.
+ */
+export function packerTemplateProblem(path: string): string | undefined {
+  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(path)) return `expected a relative path of letters, digits, '.', '_', '-' and '/' (at most 200), got ${JSON.stringify(path)}`;
+  if (path.startsWith('/')) return `expected a path relative to the labapp checkout, got ${JSON.stringify(path)}`;
+  if (path.split('/').some((part) => part === '..' || part === '.' || part === '')) return `expected a path without '..', '.' or empty parts, got ${JSON.stringify(path)}`;
+  if (path.startsWith('-')) return `expected a path that does not start with '-', got ${JSON.stringify(path)}`;
+  return undefined;
+}
+
+const packerTemplate = variable((s, ctx) => {
+  const path = s === undefined || s.trim() === '' ? 'packer/prewarmed-build.pkr.hcl' : s.trim();
+  const problem = packerTemplateProblem(path);
+  return problem === undefined ? path : refuse(ctx, problem);
+});
+
 const priceOverrides = variable((s, ctx): Record<string, number> => {
   if (s === undefined || s.trim() === '') return {};
   let parsed: unknown;
@@ -116,6 +137,7 @@ const fields = {
   SLACK_API_URL: withDefault('https://slack.com/api/'),
   ARTIFACT_BUCKET: withDefault('hedgehog-lab-artifacts'),
   REPO_URL: withDefault('https://github.com/afewell-hh/labapp.git'),
+  PACKER_TEMPLATE: packerTemplate,
   GITHUB_SECRET_ARN: optional,
   INSTANCE_TYPE: withDefault('c5n.metal'),
   // Unset means the default fallback; set to "" means none.
@@ -172,6 +194,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
     artifactBucket: e.ARTIFACT_BUCKET,
     repoUrl: e.REPO_URL,
+    packerTemplate: e.PACKER_TEMPLATE,
     githubSecretArn: e.GITHUB_SECRET_ARN,
     instanceType: e.INSTANCE_TYPE,
     fallbackInstanceTypes: e.FALLBACK_INSTANCE_TYPES,

@@ -62,6 +62,7 @@ export function createHandler(deps: EventDeps) {
       maxLifetimeMinutes: maxLifetimeMinutes(config),
       ...(config.githubSecretArn ? { githubSecretArn: config.githubSecretArn } : {}),
       logGroup: logGroupName(buildId),
+      packerTemplate: config.packerTemplate,
       // Derived from the BuildID, so every delivery renders the same user data (ClientToken).
       eventToken: eventTokenFor(eventTokenKeyOf(deps), buildId),
     });

@@ -1,9 +1,10 @@
 import { parse, stringify } from 'yaml';
+import { packerTemplateProblem } from '../core/config';
 import { CLOUD_INIT_TEMPLATE, RUNNER_SCRIPT_GZIP_BASE64 } from './runner-script.generated';
 
 // The machine's user data: packer/cloud-init.yaml with the build's parameters as base64 JSON
 // (/etc/metal-build/build.json) and packer/runner.sh (gzip + base64). Values travel as data
-// for the runner to read with jq; none is ever pasted into a shell script. No shared secret
+// for the runner to read with python3; none is ever pasted into a shell script. No shared secret
 // is in here (only the ARN of the GitHub token, which the runner reads at run time); the one
 // credential is the build's own event token, which proves only this build's phases and is
 // useless for any other (events/event-token.ts).
@@ -20,6 +21,8 @@ export interface RunnerParams {
   maxLifetimeMinutes: number;
   githubSecretArn?: string;
   logGroup: string;
+  /** PACKER_TEMPLATE: the template the runner builds, relative to the checkout. */
+  packerTemplate: string;
   /** Sent back in every `Build Phase`; the same on every delivery of one launch. */
   eventToken: string;
 }
@@ -41,6 +44,9 @@ export function renderCloudConfig(params: RunnerParams): string {
     throw new Error(`maxLifetimeMinutes must be a positive whole number, got ${params.maxLifetimeMinutes}`);
   // The message never quotes the value: it is a credential.
   if (!/^[0-9a-f]{64}$/.test(params.eventToken)) throw new Error('eventToken must be 64 lowercase hex characters (events/event-token.ts)');
+  // Checked again here: the machine joins it to its checkout, whatever the caller's config said.
+  const templateProblem = packerTemplateProblem(params.packerTemplate);
+  if (templateProblem !== undefined) throw new Error(`packerTemplate: ${templateProblem}`);
   const values: Record<Placeholder, string> = {
     __BUILD_JSON_BASE64__: Buffer.from(JSON.stringify(buildJson(params)), 'utf8').toString('base64'),
     __RUNNER_GZIP_BASE64__: RUNNER_SCRIPT_GZIP_BASE64,
@@ -86,6 +92,7 @@ function buildJson(p: RunnerParams): RunnerParams {
     maxLifetimeMinutes: p.maxLifetimeMinutes,
     ...(p.githubSecretArn !== undefined && { githubSecretArn: p.githubSecretArn }),
     logGroup: p.logGroup,
+    packerTemplate: p.packerTemplate,
     eventToken: p.eventToken,
   };
 }

@@ -8,11 +8,13 @@
 #   runner.sh                  run the build described by /etc/metal-build/build.json
 #   runner.sh --install-tools  install what a build needs (used by packer/builder.pkr.hcl)
 #
-# Every value from build.json is data: read with jq, always quoted, passed to commands as
-# single arguments, never evaluated. The GitHub token only ever lives in a variable and in
-# the environment of `git clone` (read back through GIT_ASKPASS), never in an argument,
-# a file or the log. The event token is never logged nor an argument either: it reaches jq
-# through jq's environment, and leaves the machine only inside put-events entries.
+# Every value from build.json is data: read with python3 (cloud-init's own interpreter, so on
+# every image that ran our user data, unlike jq), always quoted, passed to commands as single
+# arguments, never evaluated. The GitHub token only ever lives in a variable and in the
+# environment of `git clone` (read back through GIT_ASKPASS) and of `packer init`/`build`
+# (PACKER_GITHUB_API_TOKEN), never in an argument, a file or the log. The event token is never
+# logged nor an argument either: it reaches jq or python3 through their environment, and leaves
+# the machine only inside put-events entries.
 
 # jq programs are single-quoted on purpose: their $names are jq variables, not shell ones.
 # shellcheck disable=SC2016
@@ -28,6 +30,10 @@ readonly LOG_INTERVAL=${METAL_BUILD_LOG_INTERVAL:-15}
 # First wait between put-events retries, doubled each time; tests shorten it.
 readonly RETRY_SECONDS=${METAL_BUILD_RETRY_SECONDS:-2}
 readonly BIN_DIR=${METAL_BUILD_BIN_DIR:-/usr/local/bin}
+# unattended-upgrades holds apt's locks for minutes after a first boot: wait this long for
+# them, retrying every APT_RETRY seconds; tests shorten both.
+readonly APT_WAIT=${METAL_BUILD_APT_WAIT:-600}
+readonly APT_RETRY=${METAL_BUILD_APT_RETRY:-10}
 # Keep equal to packer_version in builder.pkr.hcl (test/packer checks).
 PACKER_VERSION=${PACKER_VERSION:-1.11.2}
 QEMU_PLUGIN_VERSION=${QEMU_PLUGIN_VERSION:-}
@@ -46,7 +52,7 @@ readonly RUNNER_SOURCE=labapp.metal-build.runner
 readonly PHASE_DETAIL_TYPE='Build Phase'
 
 BUILD_ID='' BRANCH='' COMMIT='' REPO_URL='' BUCKET='' BUS='' REGION='' LOG_GROUP=''
-MAX_LIFETIME_MINUTES='' GITHUB_SECRET_ARN='' EVENT_TOKEN=''
+MAX_LIFETIME_MINUTES='' GITHUB_SECRET_ARN='' EVENT_TOKEN='' PACKER_TEMPLATE='' GITHUB_TOKEN='' APT_UPDATED=0
 INSTANCE_ID='' INSTANCE_TYPE='' ACTUAL_COMMIT='' VERSION='' PREFIX='' RELEASE=0 RELEASE_PREFIX=''
 LOG_KEY='' STARTED_AT='' START_EPOCH=0 STREAMER_PID=''
 AWS_READY=0 OUTCOME=running FAIL_MESSAGE='' STEP='starting'
@@ -68,10 +74,36 @@ fail() {
 
 # ---------------------------------------------------------------------------- tools
 
+# DPkg::Lock::Timeout covers dpkg's lock only: `update` fails at once on the lists lock, so
+# a lock failure is retried until APT_WAIT has passed.
+apt_get() {
+  local deadline=$((EPOCHSECONDS + APT_WAIT)) out rc
+  while :; do
+    rc=0
+    out=$(DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_WAIT" "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    ((rc)) || return 0
+    [[ $out == *[Ll]ock* ]] || fail "apt-get $1 failed (exit $rc)"
+    ((EPOCHSECONDS < deadline)) || break
+    log "apt-get $1: waiting for apt's lock (held by another process)"
+    sleep "$APT_RETRY"
+  done
+  out=$(grep -m 1 '[Ll]ock' <<<"$out")
+  fail "apt-get $1: could not get apt's lock within ${APT_WAIT}s: $out"
+}
+
 apt_install() {
   log "installing packages: $*"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@"
+  ((APT_UPDATED)) || apt_get update -q
+  APT_UPDATED=1
+  apt_get install -y -q "$@"
+}
+
+# Installs the packages of those commands that are missing (pairs command:package).
+apt_missing() {
+  local pkgs=() tool
+  for tool in "$@"; do command -v "${tool%%:*}" >/dev/null || pkgs+=("${tool#*:}"); done
+  if ((${#pkgs[@]})); then apt_install "${pkgs[@]}"; fi
 }
 
 install_packer() {
@@ -96,14 +128,21 @@ install_aws_cli() {
 }
 
 # What a build needs, installed only when missing: with the builder AMI this does nothing.
-install_tools() {
-  local pkgs=() tool pkg
-  for tool in jq:jq git:git curl:curl unzip:unzip kvm-ok:cpu-checker qemu-system-x86_64:qemu-kvm qemu-img:qemu-utils; do
-    pkg=${tool#*:}
-    command -v "${tool%%:*}" >/dev/null || pkgs+=("$pkg")
-  done
-  if ((${#pkgs[@]})); then apt_install "${pkgs[@]}"; fi
+# In two steps, so that a wrong template fails before minutes of QEMU and Packer downloads.
+# The AWS CLI comes first when it can: without it no failure can be reported.
+install_base_tools() {
+  STEP='installing tools'
+  if ! command -v aws >/dev/null && command -v unzip >/dev/null && command -v curl >/dev/null; then install_aws_cli; fi
+  # Not for --install-tools (the AMI build), which has no build.json.
+  [ -z "$BUILD_ID" ] || configure_aws
+  apt_missing jq:jq git:git curl:curl unzip:unzip kvm-ok:cpu-checker
   command -v aws >/dev/null || install_aws_cli
+  [ -z "$BUILD_ID" ] || configure_aws
+}
+
+install_build_tools() {
+  STEP='installing tools'
+  apt_missing qemu-system-x86_64:qemu-kvm qemu-img:qemu-utils
   command -v packer >/dev/null || install_packer
   if [ -n "$QEMU_PLUGIN_VERSION" ]; then
     packer plugins install github.com/hashicorp/qemu "v$QEMU_PLUGIN_VERSION"
@@ -112,21 +151,26 @@ install_tools() {
 
 # ---------------------------------------------------------------------------- config
 
+# NUL-separated, so every value arrives exactly as written (newlines included).
+readonly PY_CONFIG='import json,sys
+c=json.load(open(sys.argv[1],encoding="utf-8"))
+if not isinstance(c,dict): sys.exit("not a JSON object")
+s=lambda k:c.get(k) if isinstance(c.get(k),str) else ""
+v=[s(k) for k in "buildId branch commit repoUrl bucket eventBusName region logGroup githubSecretArn eventToken packerTemplate".split()]
+n=c.get("maxLifetimeMinutes")
+v.append(str(int(n)) if type(n) in (int,float) and n>=1 and n==int(n) else "")
+if any("\0" in x for x in v): sys.exit("a value contains a NUL")
+sys.stdout.write("".join(x+"\0" for x in v))'
+
 read_config() {
   STEP='reading the build parameters'
   [ -r "$CONFIG_FILE" ] || { log "ERROR: $CONFIG_FILE is missing"; exit 1; }
-  jq -e 'type == "object"' "$CONFIG_FILE" >/dev/null || { log "ERROR: $CONFIG_FILE is not a JSON object"; exit 1; }
-  # NUL-separated, so every value arrives exactly as written (newlines included).
   local fields=()
-  mapfile -d '' fields < <(jq -j '
-    (.buildId, .branch, .commit, .repoUrl, .bucket, .eventBusName, .region, .logGroup, .githubSecretArn, .eventToken
-     | if type == "string" then . else "" end),
-    (.maxLifetimeMinutes | if type == "number" and . >= 1 and . == floor then tostring else "" end)
-    | . + "\u0000"' "$CONFIG_FILE")
-  ((${#fields[@]} == 11)) || { log "ERROR: $CONFIG_FILE could not be read (a value contains a NUL?)"; exit 1; }
+  mapfile -d '' fields < <(python3 -c "$PY_CONFIG" "$CONFIG_FILE")
+  ((${#fields[@]} == 12)) || { log "ERROR: $CONFIG_FILE could not be read"; exit 1; }
   BUILD_ID=${fields[0]} BRANCH=${fields[1]} COMMIT=${fields[2]} REPO_URL=${fields[3]} BUCKET=${fields[4]}
   BUS=${fields[5]} REGION=${fields[6]} LOG_GROUP=${fields[7]} GITHUB_SECRET_ARN=${fields[8]}
-  EVENT_TOKEN=${fields[9]} MAX_LIFETIME_MINUTES=${fields[10]}
+  EVENT_TOKEN=${fields[9]} PACKER_TEMPLATE=${fields[10]} MAX_LIFETIME_MINUTES=${fields[11]}
   local name
   # Without the token no phase would be believed: stop (and power off) rather than build unheard.
   for name in BUILD_ID BRANCH REPO_URL BUCKET BUS REGION LOG_GROUP EVENT_TOKEN MAX_LIFETIME_MINUTES; do
@@ -158,14 +202,14 @@ configure_aws() {
   export AWS_CONFIG_FILE=$WORK_DIR/aws-config AWS_DEFAULT_REGION=$REGION AWS_PAGER=''
   printf '[default]\nregion = %s\ns3 =\n  multipart_threshold = %s\n  multipart_chunksize = %s\n' \
     "$REGION" "$MULTIPART_SIZE" "$MULTIPART_SIZE" >"$AWS_CONFIG_FILE"
-  AWS_READY=1
+  if command -v aws >/dev/null; then AWS_READY=1; fi
 }
 
 # ---------------------------------------------------------------------------- events
 
 # emit_phase <phase> [<jq object: more detail fields> [jq --arg/--argjson options it uses]]
 emit_phase() {
-  local phase=$1 extra=${2:-'{}'} entries=$WORK_DIR/event-entries.json out attempt delay=$RETRY_SECONDS
+  local phase=$1 extra=${2:-'{}'} entries=$WORK_DIR/event-entries.json
   shift $(($# < 2 ? $# : 2))
   # The token last, so that no `extra` can replace it.
   METAL_BUILD_EVENT_TOKEN=$EVENT_TOKEN jq -n "$@" --arg evBuildId "$BUILD_ID" --arg evInstanceId "$INSTANCE_ID" --arg evPhase "$phase" \
@@ -174,6 +218,11 @@ emit_phase() {
        Detail: ({buildId: \$evBuildId, instanceId: \$evInstanceId, phase: \$evPhase, at: \$evAt} + ($extra)
                 + {eventToken: \$ENV.METAL_BUILD_EVENT_TOKEN} | tojson)}]" \
     >"$entries" || { log "ERROR: could not build the $phase event"; return 1; }
+  put_entries "$phase" "$entries"
+}
+
+put_entries() {
+  local phase=$1 entries=$2 out attempt delay=$RETRY_SECONDS
   for attempt in 1 2 3 4 5; do
     if out=$(aws events put-events --entries "file://$entries" --output json) &&
       [[ $out =~ \"FailedEntryCount\":\ *0[,}[:space:]] ]]; then
@@ -197,10 +246,20 @@ log_tail() {
     if [ "$size" -gt "$LOG_TAIL_BYTES" ]; then sed '1{$!d}'; else cat; fi
 }
 
+# python3, not jq: the failure to report may be that jq could not be installed.
+readonly PY_FAILED='import json,os,sys
+a=[x.encode("utf-8","surrogateescape").decode("utf-8","replace") for x in sys.argv[1:]]
+d=dict(zip("buildId instanceId phase at message logKey logTail actualCommit".split(),a[3:]))
+if not d["actualCommit"]: del d["actualCommit"]
+d["eventToken"]=os.environ["METAL_BUILD_EVENT_TOKEN"]
+print(json.dumps([{"Source":a[1],"DetailType":a[2],"EventBusName":a[0],"Detail":json.dumps(d)}]))'
+
 emit_failed() {
-  emit_phase failed '{$message, $logKey, $logTail} + (if $c == "" then {} else {actualCommit: $c} end)' \
-    --arg message "${FAIL_MESSAGE:0:1000}" --arg logKey "$LOG_KEY" --arg logTail "$(log_tail)" \
-    --arg c "$ACTUAL_COMMIT" || true
+  local entries=$WORK_DIR/event-entries.json
+  METAL_BUILD_EVENT_TOKEN=$EVENT_TOKEN python3 -c "$PY_FAILED" "$BUS" "$RUNNER_SOURCE" "$PHASE_DETAIL_TYPE" \
+    "$BUILD_ID" "$INSTANCE_ID" failed "$(now_iso)" "${FAIL_MESSAGE:0:1000}" "$LOG_KEY" "$(log_tail)" "$ACTUAL_COMMIT" \
+    >"$entries" || { log 'ERROR: could not build the failed event'; return 0; }
+  put_entries failed "$entries" || true
 }
 
 # ---------------------------------------------------------------------------- CloudWatch
@@ -293,15 +352,15 @@ plan_version() {
 }
 
 clone() {
-  local askpass=$WORK_DIR/git-askpass token=''
+  local askpass=$WORK_DIR/git-askpass
   # A leading dash would turn a value into a git option.
   [[ $BRANCH != -* ]] || fail "refusing branch ${BRANCH@Q}: it starts with '-'"
   [[ $COMMIT != -* ]] || fail "refusing commit ${COMMIT@Q}: it starts with '-'"
   if [ -n "$GITHUB_SECRET_ARN" ]; then
     STEP='reading the GitHub token'
-    token=$(aws secretsmanager get-secret-value --secret-id "$GITHUB_SECRET_ARN" --query SecretString --output text) ||
+    GITHUB_TOKEN=$(aws secretsmanager get-secret-value --secret-id "$GITHUB_SECRET_ARN" --query SecretString --output text) ||
       fail 'could not read the GitHub token from Secrets Manager'
-    [ -n "$token" ] || fail 'the GitHub token secret is empty'
+    [ -n "$GITHUB_TOKEN" ] || fail 'the GitHub token secret is empty'
   fi
   # git asks this script for credentials; it answers from its environment, so the token is
   # never in an argument, a URL or .git/config.
@@ -319,9 +378,8 @@ ASKPASS
   emit_phase cloning '{message: $m[0:1000]}' --arg m "cloning $BRANCH" || true
   rm -rf "$SRC_DIR"
   local rc=0
-  METAL_BUILD_GIT_TOKEN=$token GIT_ASKPASS=$askpass GIT_TERMINAL_PROMPT=0 \
+  METAL_BUILD_GIT_TOKEN=$GITHUB_TOKEN GIT_ASKPASS=$askpass GIT_TERMINAL_PROMPT=0 \
     git -c credential.helper= clone --quiet --branch "$BRANCH" -- "$REPO_URL" "$SRC_DIR" || rc=$?
-  token=''
   ((rc == 0)) || fail "git clone of branch ${BRANCH@Q} from $REPO_URL failed (exit $rc)"
   if [ -n "$COMMIT" ]; then
     git -C "$SRC_DIR" checkout --quiet --detach "$COMMIT" ||
@@ -331,6 +389,15 @@ ASKPASS
   [[ $ACTUAL_COMMIT =~ ^[0-9a-f]{40}$ ]] || fail "unexpected commit from git: $ACTUAL_COMMIT"
   log "checked out $ACTUAL_COMMIT"
   if [ "$RELEASE" = 0 ]; then VERSION="0.0.0-${ACTUAL_COMMIT:0:7}"; fi
+  STEP='checking the Packer template'
+  [ -e "$SRC_DIR/$PACKER_TEMPLATE" ] ||
+    fail "Packer template ${PACKER_TEMPLATE@Q} not found in commit $ACTUAL_COMMIT of branch ${BRANCH@Q} (PACKER_TEMPLATE)"
+}
+
+# packer init fetches plugins through GitHub's API, whose unauthenticated limit a shared NAT
+# address soon exhausts. Only packer's environment gets the token.
+with_github_token() {
+  if [ -n "$GITHUB_TOKEN" ]; then PACKER_GITHUB_API_TOKEN=$GITHUB_TOKEN "$@"; else "$@"; fi
 }
 
 build_ova() {
@@ -341,10 +408,10 @@ build_ova() {
   emit_phase building '{actualCommit: $c, message: $m}' --arg c "$ACTUAL_COMMIT" \
     --arg m "packer build of version $VERSION" || true
   cd "$SRC_DIR"
-  packer init packer/prewarmed-build.pkr.hcl || fail "packer init failed (exit $?)"
+  with_github_token packer init "$PACKER_TEMPLATE" || fail "packer init failed (exit $?)"
   log "packer build of version $VERSION, timeout ${left}s"
-  timeout --kill-after=120 "$left" packer build -force -color=false -timestamp-ui -var "version=$VERSION" \
-    packer/prewarmed-build.pkr.hcl || rc=$?
+  with_github_token timeout --kill-after=120 "$left" packer build -force -color=false -timestamp-ui -var "version=$VERSION" \
+    "$PACKER_TEMPLATE" || rc=$?
   ((rc != 124)) || fail "packer build timed out after $((left / 60)) minutes"
   ((rc == 0)) || fail "packer build failed (exit $rc)"
 }
@@ -422,7 +489,6 @@ run_build() {
   START_EPOCH=$EPOCHSECONDS
   STARTED_AT=$(now_iso)
   log "metal-build runner starting"
-  command -v jq >/dev/null || apt_install jq
   read_config
   # First of all, whatever happens next: the machine ends itself at its lifetime.
   STEP='scheduling the shutdown'
@@ -430,18 +496,23 @@ run_build() {
   log "build $BUILD_ID: branch ${BRANCH@Q}, commit ${COMMIT:-(branch head)}, lifetime ${MAX_LIFETIME_MINUTES} min"
   read_instance_identity
   configure_aws
-  STEP='installing tools'
-  install_tools
+  install_base_tools
   start_log_streaming
+  STEP='checking the build parameters'
+  [[ $PACKER_TEMPLATE =~ ^[A-Za-z0-9._/-]{1,200}$ && $PACKER_TEMPLATE != [/-]* && /$PACKER_TEMPLATE/ != *//* &&
+    /$PACKER_TEMPLATE/ != */./* && /$PACKER_TEMPLATE/ != */../* ]] ||
+    fail "not a template path inside the checkout: PACKER_TEMPLATE=${PACKER_TEMPLATE@Q}"
   check_host
   plan_version
   clone
+  install_build_tools
   build_ova
   publish
 }
 
 if [ "${1:-}" = --install-tools ]; then
-  install_tools
+  install_base_tools
+  install_build_tools
 else
   run_build
 fi

@@ -27,6 +27,7 @@ describe('parseConfig', () => {
       slackApiUrl: 'https://slack.com/api/',
       artifactBucket: 'hedgehog-lab-artifacts',
       repoUrl: 'https://github.com/afewell-hh/labapp.git',
+      packerTemplate: 'packer/prewarmed-build.pkr.hcl',
       githubSecretArn: undefined,
       instanceType: 'c5n.metal',
       fallbackInstanceTypes: ['m5zn.metal'],
@@ -119,6 +120,16 @@ describe('parseConfig', () => {
       'EXPECTED_BUILD_HOURS: expected a positive number, got "0"',
     ]);
     expect(parseConfig({ ...LOCAL, MAX_EXTENSION_HOURS: '0' }).maxExtensionHours).toBe(0);
+  });
+
+  it('takes PACKER_TEMPLATE as a path inside the checkout, and refuses one that could leave it', () => {
+    expect(parseConfig({ ...LOCAL, PACKER_TEMPLATE: ' packer/other_build-2.pkr.hcl ' }).packerTemplate).toBe('packer/other_build-2.pkr.hcl');
+    expect(parseConfig({ ...LOCAL, PACKER_TEMPLATE: '' }).packerTemplate).toBe('packer/prewarmed-build.pkr.hcl');
+    for (const bad of ['/etc/passwd', '../x.pkr.hcl', 'packer/../../x', 'packer//x', 'packer/', './x', '-var=x', 'a b', 'x;id', '$(id)', 'é', 'x'.repeat(201)]) {
+      const problems = problemsOf({ ...LOCAL, PACKER_TEMPLATE: bad });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^PACKER_TEMPLATE: expected a/);
+    }
   });
 
   it('needs SLACK_SECRET_ARN unless both local Slack secrets are set', () => {

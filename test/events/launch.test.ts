@@ -64,6 +64,7 @@ describe('launch (Build Approved)', () => {
       logGroup: `/labapp/metal-builds/${build.BuildID}`,
       // The build's own credential for its phases (events/event-token.ts), not the key.
       eventToken: eventTokenOf(build.BuildID),
+      packerTemplate: 'packer/prewarmed-build.pkr.hcl',
     });
     expect(text).not.toContain(BASE_ENV.EVENT_TOKEN_KEY!);
     // No secret: neither Slack credential, nor any token-looking value; only the ARN.

@@ -27,7 +27,7 @@ const STUBBED = ['aws', 'git', 'packer', 'kvm-ok', 'df', 'curl', 'shutdown', 'po
 const MISSING_WITHOUT_AMI = ['aws', 'git', 'packer', 'kvm-ok', 'unzip', 'qemu-system-x86_64', 'qemu-img'];
 /** Real tools the runner and the stub use, for `bare` runs whose PATH holds nothing else. */
 const REAL_TOOLS = [
-  'bash', 'jq', 'cat', 'date', 'mkdir', 'rm', 'chmod', 'mktemp', 'tail', 'head', 'wc', 'sed', 'tr', 'cut', 'sort',
+  'bash', 'jq', 'python3', 'cat', 'date', 'mkdir', 'rm', 'chmod', 'mktemp', 'tail', 'head', 'wc', 'sed', 'tr', 'cut', 'sort',
   'find', 'stat', 'sha256sum', 'iconv', 'timeout', 'sleep', 'grep', 'ln', 'cp', 'dirname', 'basename',
 ];
 
@@ -43,6 +43,14 @@ export interface RunOptions {
   bare?: boolean;
   /** Run `runner.sh --install-tools` as the AMI build does (with its environment). */
   installTools?: boolean;
+  /** Start with these commands (stubbed or real, e.g. jq) missing, PATH holding nothing else. */
+  missing?: string[];
+  /** The template path the stubbed clone creates (default packer/prewarmed-build.pkr.hcl). */
+  templateInRepo?: string;
+  /** apt-get fails on its lock: always, or for this many seconds. */
+  aptLock?: 'forever' | number;
+  /** METAL_BUILD_APT_WAIT (seconds). */
+  aptWait?: number;
 }
 
 export interface Call {
@@ -76,6 +84,7 @@ export function baseConfig(): Record<string, unknown> {
     region: 'us-east-1',
     maxLifetimeMinutes: 300,
     logGroup: `/labapp/metal-builds/${BUILD_ID}`,
+    packerTemplate: 'packer/prewarmed-build.pkr.hcl',
     eventToken: EVENT_TOKEN,
   };
 }
@@ -95,15 +104,16 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
   const workDir = join(dir, 'work');
   for (const d of [bin, join(stubDir, 'calls'), join(stubDir, 'events'), join(stubDir, 's3')]) mkdirSync(d, { recursive: true });
   chmodSync(STUB, 0o755);
+  const missing = [...(options.bare ? MISSING_WITHOUT_AMI : []), ...(options.missing ?? [])];
   for (const name of STUBBED) {
-    if (options.bare && MISSING_WITHOUT_AMI.includes(name)) continue;
+    if (missing.includes(name)) continue;
     symlinkSync(STUB, join(bin, name));
   }
   let path = `${bin}:${process.env.PATH ?? ''}`;
-  if (options.bare) {
+  if (options.bare || options.missing) {
     const tools = join(dir, 'tools');
     mkdirSync(tools);
-    for (const tool of REAL_TOOLS) symlinkSync(which(tool), join(tools, tool));
+    for (const tool of REAL_TOOLS) if (!missing.includes(tool)) symlinkSync(which(tool), join(tools, tool));
     path = `${bin}:${tools}`;
   }
   const config = { ...baseConfig(), ...options.config };
@@ -129,6 +139,11 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
     STUB_TOKEN: options.token ?? '',
     STUB_RELEASE_EXISTS: options.releaseExists ?? 'never',
     STUB_PACKER_LINES: String(options.packerLines ?? 3),
+    STUB_JQ: which('jq'),
+    STUB_TEMPLATE: options.templateInRepo ?? '',
+    STUB_APT_LOCK: options.aptLock === undefined ? '' : String(options.aptLock),
+    METAL_BUILD_APT_WAIT: String(options.aptWait ?? 600),
+    METAL_BUILD_APT_RETRY: '1',
     ...(options.installTools && { PACKER_VERSION: '1.11.2', QEMU_PLUGIN_VERSION: '1.1.0' }),
   };
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -187,7 +202,9 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
 }
 
 function which(tool: string): string {
-  const found = spawnSync('bash', ['-c', 'command -v "$1"', 'which', tool], { encoding: 'utf8' }).stdout.trim();
+  // A pyenv shim is a script that needs pyenv on PATH: link the interpreter itself.
+  const script = tool === 'python3' ? 'python3 -c "import sys; print(sys.executable)"' : 'command -v "$1"';
+  const found = spawnSync('bash', ['-c', script, 'which', tool], { encoding: 'utf8' }).stdout.trim();
   if (!found) throw new Error(`${tool} is not installed`);
   return found;
 }

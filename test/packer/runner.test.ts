@@ -18,6 +18,9 @@ afterAll(removeRuns);
 const s3Key = (key: string) => `${BUCKET}/${key}`;
 const phases = (r: RunResult) => r.events.map((e) => e.phase);
 const gitCall = (r: RunResult, sub: string) => r.calls.filter((c) => c.name === 'git' && c.argv.includes(sub));
+/** The packages of each `apt-get install`, in order. */
+const aptInstalls = (r: RunResult) =>
+  r.of('apt-get').filter((c) => c.argv.includes('install')).map((c) => c.argv.slice(c.argv.indexOf('install') + 1).filter((a) => !a.startsWith('-')));
 /** Files under the run's folder whose name says an injected command ran. */
 const pwned = (r: RunResult) => (readdirSync(r.dir, { recursive: true }) as string[]).filter((f) => f.includes('pwned'));
 
@@ -106,6 +109,11 @@ describe('runner: a successful branch build', RUN, () => {
     });
     expect(r.events.at(-1)!.durationSeconds).toBeGreaterThanOrEqual(0);
     expect([...r.s3.keys()].some((k) => k.includes('releases/'))).toBe(false);
+  });
+
+  it('gives packer no PACKER_GITHUB_API_TOKEN when no GitHub token is configured', () => {
+    expect(readFileSync(join(r.dir, 'stub', 'packer-github-token-init'), 'utf8')).toBe('(unset)');
+    expect(readFileSync(join(r.dir, 'stub', 'packer-github-token-build'), 'utf8')).toBe('(unset)');
   });
 
   it('uploads with 100 MB multipart threshold and chunks', () => {
@@ -224,6 +232,13 @@ describe('runner: the GitHub token', RUN, () => {
     expect(existsSync(join(r.dir, 'stub', 'askpass-ok'))).toBe(true);
   });
 
+  it('reaches `packer init` and `packer build` as PACKER_GITHUB_API_TOKEN (GitHub\'s API limit), and no log line', () => {
+    expect(readFileSync(join(r.dir, 'stub', 'packer-github-token-init'), 'utf8')).toBe(token);
+    expect(readFileSync(join(r.dir, 'stub', 'packer-github-token-build'), 'utf8')).toBe(token);
+    expect(existsSync(join(r.dir, 'stub', 'git-saw-packer-token'))).toBe(false);
+    expect(r.log.split('\n').filter((line) => line.includes(token))).toEqual([]);
+  });
+
   it('appears in no argument, log, event, S3 object, CloudWatch line or .git/config', () => {
     for (const call of r.calls) expect(call.argv.join(' ')).not.toContain(token);
     expect(r.log).not.toContain(token);
@@ -275,10 +290,9 @@ describe('runner: a machine without the builder AMI', RUN, () => {
   it.concurrent('installs the missing tools (apt, AWS CLI v2, pinned Packer), then builds', async () => {
     const r = await runRunner({ bare: true });
     expect(r.code).toBe(0);
-    const install = r.of('apt-get').find((c) => c.argv.includes('install'))!;
-    expect(install.argv.slice(install.argv.indexOf('install') + 1).filter((a) => !a.startsWith('-'))).toEqual([
-      'git', 'unzip', 'cpu-checker', 'qemu-kvm', 'qemu-utils',
-    ]);
+    // What cloning and reporting need first, the rest once the template is known to exist.
+    expect(aptInstalls(r)).toEqual([['git', 'unzip', 'cpu-checker'], ['qemu-kvm', 'qemu-utils']]);
+    expect(r.of('apt-get', '-o', 'DPkg::Lock::Timeout=600', 'update')).toHaveLength(1);
     const downloads = r.of('curl').map((c) => c.argv.at(-1));
     expect(downloads).toEqual(
       expect.arrayContaining([
@@ -293,12 +307,75 @@ describe('runner: a machine without the builder AMI', RUN, () => {
   it.concurrent('`runner.sh --install-tools` (the AMI build) installs the same tools and the QEMU plugin, and builds nothing', async () => {
     const r = await runRunner({ bare: true, installTools: true });
     expect(r.code).toBe(0);
-    expect(r.of('apt-get').find((c) => c.argv.includes('install'))!.argv).toEqual(
-      expect.arrayContaining(['git', 'unzip', 'cpu-checker', 'qemu-kvm', 'qemu-utils']),
-    );
+    expect(aptInstalls(r).flat()).toEqual(['git', 'unzip', 'cpu-checker', 'qemu-kvm', 'qemu-utils']);
     expect(r.of('packer', 'plugins')[0]!.argv).toEqual(['plugins', 'install', 'github.com/hashicorp/qemu', 'v1.1.0']);
     expect(r.of('shutdown')).toEqual([]);
     expect(r.of('git')).toEqual([]);
     expect(r.events).toEqual([]);
+  });
+});
+
+describe('runner: the Packer template (build.json packerTemplate, from PACKER_TEMPLATE)', RUN, () => {
+  it.concurrent('builds the template build.json names', async () => {
+    const template = 'packer/lab/other_build-2.pkr.hcl';
+    const r = await runRunner({ config: { packerTemplate: template }, templateInRepo: template });
+    expect(r.code).toBe(0);
+    expect(r.of('packer', 'init')[0]!.argv).toEqual(['init', template]);
+    expect(r.of('packer', 'build')[0]!.argv.at(-1)).toBe(template);
+  });
+
+  it.concurrent('missing from the commit: one failed event naming the commit and the path, right after checkout', async () => {
+    const r = await runRunner({ config: { packerTemplate: 'packer/missing.pkr.hcl' } });
+    expectFailedRun(r, ['cloning'], new RegExp(`Packer template 'packer/missing\\.pkr\\.hcl' not found in commit ${SHA} of branch 'main'`));
+    expect(r.of('packer')).toEqual([]);
+  });
+
+  it.concurrent('missing, on a machine without the AMI: fails before installing QEMU or Packer', async () => {
+    const r = await runRunner({ bare: true, config: { packerTemplate: 'packer/missing.pkr.hcl' } });
+    expectFailedRun(r, ['cloning'], /Packer template 'packer\/missing\.pkr\.hcl' not found in commit/);
+    expect(aptInstalls(r)).toEqual([['git', 'unzip', 'cpu-checker']]);
+    expect(r.of('curl').map((c) => c.argv.at(-1))).not.toContainEqual(expect.stringContaining('releases.hashicorp.com'));
+    expect(r.of('packer')).toEqual([]);
+  });
+
+  it.concurrent.each([['../labapp.pkr.hcl'], ['/etc/passwd'], ['packer/./x.pkr.hcl'], ['-var=x'], ['$(touch pwned)'], [''], [undefined]])(
+    'refuses %j before cloning, with one failed event',
+    async (packerTemplate) => {
+      const r = await runRunner({ config: { packerTemplate } });
+      expectFailedRun(r, [], /not a template path inside the checkout: PACKER_TEMPLATE=/);
+      expect(r.of('git')).toEqual([]);
+      expect(pwned(r)).toEqual([]);
+    },
+  );
+});
+
+describe('runner: early failures are reported, not silent', RUN, () => {
+  it.concurrent('waits while apt\'s lock is held (unattended-upgrades), then installs and builds', async () => {
+    const r = await runRunner({ missing: ['git'], aptLock: 3 });
+    expect(r.code).toBe(0);
+    expect(r.log).toMatch(/apt-get update: waiting for apt's lock/);
+    expect(aptInstalls(r)).toEqual([['git']]);
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+  });
+
+  it.concurrent('a lock never released: one failed event naming the lock, no build', async () => {
+    const r = await runRunner({ missing: ['git'], aptLock: 'forever', aptWait: 2 });
+    expectFailedRun(r, [], /apt-get update: could not get apt's lock within 2s: E: Could not get lock \/var\/lib\/apt\/lists\/lock/);
+    expect(r.of('git')).toEqual([]);
+  });
+
+  it.concurrent('an image without jq, which cannot be installed: still one failed event, in the handler\'s schema', async () => {
+    // The harness parses every event with core/events.ts's buildPhaseDetail.
+    const r = await runRunner({ missing: ['jq', 'git'], aptLock: 'forever', aptWait: 1 });
+    expectFailedRun(r, [], /could not get apt's lock/);
+    expect(r.events[0]!.eventToken).toBe(EVENT_TOKEN);
+    expect(r.log).not.toContain(EVENT_TOKEN);
+  });
+
+  it.concurrent('an image without jq: reads build.json without it, installs it, builds', async () => {
+    const r = await runRunner({ missing: ['jq'] });
+    expect(r.code).toBe(0);
+    expect(aptInstalls(r)).toEqual([['jq']]);
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
   });
 });

@@ -64,7 +64,7 @@ case "$name" in
       'logs create-log-group' | 'logs put-retention-policy' | 'logs create-log-stream') ;;
       'logs put-log-events')
         batch=$(opt --log-events "$@")
-        jq -c '.[].message' "${batch#file://}" >>"$STUB_DIR/cloudwatch.jsonl"
+        "$STUB_JQ" -c '.[].message' "${batch#file://}" >>"$STUB_DIR/cloudwatch.jsonl"
         ;;
       *)
         echo "stub aws: unexpected call: $*" >&2
@@ -73,6 +73,7 @@ case "$name" in
     esac
     ;;
   git)
+    [ -z "${PACKER_GITHUB_API_TOKEN+set}" ] || : >"$STUB_DIR/git-saw-packer-token"
     if [ "${1:-}" = -C ]; then
       dir=$2
       shift 2
@@ -93,7 +94,9 @@ case "$name" in
         fi
         mkdir -p "$dest/.git" "$dest/packer"
         printf '[remote "origin"]\n\turl = %s\n' "$url" >"$dest/.git/config"
-        : >"$dest/packer/prewarmed-build.pkr.hcl"
+        template=$dest/${STUB_TEMPLATE:-packer/prewarmed-build.pkr.hcl}
+        mkdir -p "${template%/*}"
+        : >"$template"
         ;;
       checkout)
         if failing checkout; then
@@ -106,6 +109,8 @@ case "$name" in
     esac
     ;;
   packer)
+    # What packer would send GitHub: recorded so that tests can compare it with the token.
+    printf '%s' "${PACKER_GITHUB_API_TOKEN-(unset)}" >"$STUB_DIR/packer-github-token-${1:-}"
     case "${1:-}" in
       init) ! failing packer-init ;;
       plugins) ;;
@@ -153,8 +158,17 @@ case "$name" in
     esac
     ;;
   apt-get)
+    # As while unattended-upgrades runs: STUB_APT_LOCK=forever, or seconds since the first call.
+    if [ -n "${STUB_APT_LOCK:-}" ]; then
+      [ -e "$STUB_DIR/apt-lock-since" ] || echo "$EPOCHSECONDS" >"$STUB_DIR/apt-lock-since"
+      if [ "$STUB_APT_LOCK" = forever ] || ((EPOCHSECONDS - $(cat "$STUB_DIR/apt-lock-since") < STUB_APT_LOCK)); then
+        echo 'E: Could not get lock /var/lib/apt/lists/lock. It is held by process 1234 (unattended-upgr)' >&2
+        exit 100
+      fi
+    fi
     for pkg in "$@"; do
       case "$pkg" in
+        jq) ln -sf "$STUB_JQ" "$STUB_BIN/jq" ;;
         git) install_stub "$STUB_BIN/git" ;;
         unzip) install_stub "$STUB_BIN/unzip" ;;
         cpu-checker) install_stub "$STUB_BIN/kvm-ok" ;;

@@ -72,7 +72,7 @@ describe('renderCloudConfig', () => {
     expect(longest.branch).toHaveLength(200);
     const bytes = Buffer.byteLength(renderCloudConfig(longest));
     expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
-    expect(bytes).toBeLessThan(12_000); // headroom for the runner to grow
+    expect(bytes).toBeLessThan(14_500); // headroom for the runner to grow
   });
 
   it('throws when the result would exceed the limit, or the lifetime is not a whole number of minutes', () => {
@@ -93,6 +93,13 @@ describe('renderCloudConfig', () => {
         if (bad) expect((error as Error).message).not.toContain(bad);
       }
     }
+  });
+
+  it('carries packerTemplate (PACKER_TEMPLATE) in build.json, and refuses a path that could leave the checkout', () => {
+    const template = 'packer/lab/other.pkr.hcl';
+    expect((buildJson(parsed({ ...params, packerTemplate: template })) as RunnerParams).packerTemplate).toBe(template);
+    for (const bad of ['', '/etc/passwd', '../x.pkr.hcl', 'packer/../../x', '-var=x', 'a b', '$(id)'])
+      expect(() => renderCloudConfig({ ...params, packerTemplate: bad })).toThrow(/^packerTemplate: expected a/);
   });
 
   it('renders the same text for the same parameters (a redelivered launch reuses its ClientTokens)', () => {

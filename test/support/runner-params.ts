@@ -14,6 +14,7 @@ export const RUNNER_PARAMS: RunnerParams = {
   maxLifetimeMinutes: 300,
   githubSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp/github-token-AbCdEf',
   logGroup: '/labapp/metal-builds/build-20260101-120000-abcd',
+  packerTemplate: 'packer/prewarmed-build.pkr.hcl',
   // As events/event-token.ts derives it (any 64 hex characters render).
   eventToken: '5f'.repeat(32),
 };
