@@ -22,6 +22,43 @@ export const BUILD_LOG_GROUP_PREFIX = '/labapp/metal-builds/';
 /** Every machine carries it (launch template and launch); termination rights are scoped by it. */
 export const PROJECT_TAG = { key: 'Project', value: 'labapp' } as const;
 
+/**
+ * events/launch-plan.ts `launchTags` sets it on every machine. Project=labapp alone is on every
+ * resource of the stack (and of anything else labapp runs); both together mark build machines.
+ */
+export const PURPOSE_TAG = { key: 'Purpose', value: 'prewarmed-build' } as const;
+
+/** The tag condition every TerminateInstances grant carries. */
+export const BUILD_MACHINE_TAG_CONDITION = {
+  StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value, [`aws:ResourceTag/${PURPOSE_TAG.key}`]: PURPOSE_TAG.value },
+};
+
+/**
+ * PutEvents conditions for one sender. AWS's authorization data types events:source and
+ * events:detail-type as multivalued (one value per entry of the call), so a single-valued
+ * StringEquals is the wrong operator; ForAllValues checks every entry, and since ForAllValues is
+ * true when the key is absent, Null makes both keys mandatory.
+ */
+export function putEventsConditions(source: string, detailTypes: string[]): Record<string, Record<string, string | string[]>> {
+  return {
+    'ForAllValues:StringEquals': { 'events:source': [source], 'events:detail-type': detailTypes },
+    Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+  };
+}
+
+/**
+ * What the Session Manager agent calls to register and open a session (AWS's minimal instance
+ * policy for Session Manager). Not AmazonSSMManagedInstanceCore: it also grants ssm:GetParameter(s)
+ * on every parameter of the account, to a machine that runs third-party build scripts.
+ */
+export const SESSION_MANAGER_ACTIONS = [
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+];
+
 /** Ubuntu AMIs (and builder AMIs made from them) boot from /dev/sda1. */
 const ROOT_DEVICE = '/dev/sda1';
 
@@ -48,11 +85,14 @@ export class BuildMachine extends Construct {
   readonly role: iam.Role;
   readonly launchTemplate: ec2.LaunchTemplate;
   readonly imageId: string;
+  /** The instance type and its fallbacks, the only ones the launch may start. */
+  readonly instanceTypes: string[];
 
   constructor(scope: Construct, id: string, props: BuildMachineProps) {
     super(scope, id);
     const { settings } = props;
     const stack = Stack.of(this);
+    this.instanceTypes = [...new Set([settings.config.instanceType, ...settings.config.fallbackInstanceTypes])];
 
     // Public subnets only: the machine reaches GitHub, S3, EventBridge and Session Manager through
     // the internet gateway with its own public IP. A NAT gateway would cost more per month than a
@@ -81,26 +121,29 @@ export class BuildMachine extends Construct {
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'metal-build machine: artifacts, its own Build Phase events, its build log, Session Manager',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+      description: 'metal-build machine: builds/ artifacts, release lookup, its own Build Phase events, its build log, Session Manager',
     });
-    const artifactObjects = ['releases/*', 'builds/*'].map((prefix) => props.bucket.arnForObjects(prefix));
+    // The machine writes its own build only: releases/ is published by a function after the
+    // handler checked the build's report (packer/runner.sh), so a build script cannot forge one.
+    const buildObjects = props.bucket.arnForObjects('builds/*');
+    const releaseObjects = props.bucket.arnForObjects('releases/*');
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'Artifacts',
+        sid: 'BuildArtifacts',
         // AbortMultipartUpload: a failed multi-GB upload removes its parts instead of leaving them billed.
-        actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
-        resources: artifactObjects,
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [buildObjects],
       }),
     );
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReleaseLookup', actions: ['s3:GetObject'], resources: [releaseObjects] }));
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'ArtifactListing',
-        // Without ListBucket, S3 answers a missing key with 403 instead of 404, so the runner could not
-        // tell "no such release yet" from "denied" before refusing to overwrite a release.
+        sid: 'ReleaseListing',
+        // The runner refuses to build a version whose release exists (list-objects-v2 --prefix
+        // releases/v<version>/); without ListBucket S3 would also answer a missing key with 403.
         actions: ['s3:ListBucket'],
         resources: [props.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['releases/*', 'builds/*'] } },
+        conditions: { StringLike: { 's3:prefix': ['releases/*'] } },
       }),
     );
     this.role.addToPolicy(
@@ -110,7 +153,7 @@ export class BuildMachine extends Construct {
         resources: [props.bus.eventBusArn],
         // The machine may only speak as the runner, and only say "Build Phase": it cannot forge an
         // approval or a cancel request.
-        conditions: { StringEquals: { 'events:source': RUNNER_SOURCE, 'events:detail-type': DETAIL_TYPES.phase } },
+        conditions: putEventsConditions(RUNNER_SOURCE, [DETAIL_TYPES.phase]),
       }),
     );
     const buildLogGroups = stack.formatArn({
@@ -126,11 +169,17 @@ export class BuildMachine extends Construct {
         resources: [buildLogGroups],
       }),
     );
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'SessionManager', actions: SESSION_MANAGER_ACTIONS, resources: ['*'] }));
     props.githubSecret?.grantRead(this.role);
     acknowledgeWildcards(
       this.role,
-      artifactObjects,
-      'Object keys contain the build ID or release version, known only at run time; the role reaches these two prefixes and nothing else in the bucket.',
+      [buildObjects, releaseObjects],
+      'Object keys contain the build ID or release version, known only at run time; the role writes builds/ and reads releases/, nothing else in the bucket.',
+    );
+    acknowledgeWildcards(
+      this.role,
+      ['*'],
+      'Session Manager: AWS documents its agent\'s actions (ssm:UpdateInstanceInformation, ssmmessages channels) with the resource "*" in its minimal instance policy; no ssm:GetParameter* or other SSM action.',
     );
     acknowledgeWildcards(
       this.role,
@@ -171,11 +220,7 @@ export class BuildMachine extends Construct {
     (this.launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate).addPropertyDeletionOverride('LaunchTemplateData.UserData');
     // The launch function names each machine after its build; this is the name until it does.
     Tags.of(this.launchTemplate).add('Name', 'labapp-metal-build');
-
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'Session Manager replaces SSH; this AWS-maintained policy is exactly what its agent needs and follows its changes.',
-    });
+    Tags.of(this.launchTemplate).add(PURPOSE_TAG.key, PURPOSE_TAG.value);
   }
 
   /** RunInstances with this template only, tagging at launch only, passing this role only. */
@@ -185,12 +230,23 @@ export class BuildMachine extends Construct {
       stack.formatArn({ service: 'ec2', resource, resourceName: name, ...(account !== undefined && { account }) });
     const templateArn = ec2Arn('launch-template', this.launchTemplate.launchTemplateId!);
     const created = ['instance', 'volume', 'network-interface'].map((r) => ec2Arn(r, '*'));
+    const [instances, ...attached] = created;
+    const fromTemplate = { ArnLike: { 'ec2:LaunchTemplate': templateArn } };
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'RunInstancesFromTheTemplateOnly',
         actions: ['ec2:RunInstances'],
-        resources: created,
-        conditions: { ArnLike: { 'ec2:LaunchTemplate': templateArn } },
+        resources: [instances!],
+        // The configured types only: a bug or a tampered environment cannot start a costlier machine.
+        conditions: { ...fromTemplate, StringEquals: { 'ec2:InstanceType': this.instanceTypes } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunInstancesAttachedResources',
+        actions: ['ec2:RunInstances'],
+        resources: attached,
+        conditions: fromTemplate,
       }),
     );
     role.addToPolicy(
@@ -229,7 +285,7 @@ export class BuildMachine extends Construct {
     );
   }
 
-  /** TerminateInstances on Project=labapp machines; DescribeInstances when the caller must find them. */
+  /** TerminateInstances on machines tagged Project=labapp and Purpose=prewarmed-build; DescribeInstances when the caller must find them. */
   grantTerminate(role: iam.Role, options: { describe: boolean }): void {
     const instances = Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
     role.addToPolicy(
@@ -237,13 +293,13 @@ export class BuildMachine extends Construct {
         sid: 'TerminateBuildMachinesOnly',
         actions: ['ec2:TerminateInstances'],
         resources: [instances],
-        conditions: { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value } },
+        conditions: BUILD_MACHINE_TAG_CONDITION,
       }),
     );
     acknowledgeWildcards(
       role,
       [instances],
-      'Machines are launched per build, so their IDs are not known here; the aws:ResourceTag/Project = labapp condition limits termination to build machines.',
+      'Machines are launched per build, so their IDs are not known here; the aws:ResourceTag conditions Project = labapp and Purpose = prewarmed-build limit termination to build machines.',
     );
     if (!options.describe) return;
     role.addToPolicy(new iam.PolicyStatement({ sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }));

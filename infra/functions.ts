@@ -54,6 +54,8 @@ export interface FunctionSpec {
    * invocation, then this queue. The rule target's DLQ only sees delivery failures.
    */
   asyncFailure?: { queue: sqs.IQueue; retryAttempts: number; maxEventAge: Duration };
+  /** Reserved concurrent executions; unset leaves the function in the account's shared pool. */
+  reservedConcurrency?: number;
 }
 
 export function createFunction(scope: Construct, id: string, spec: FunctionSpec, code?: CodeProvider): lambda.Function {
@@ -74,6 +76,7 @@ export function createFunction(scope: Construct, id: string, spec: FunctionSpec,
     loggingFormat: lambda.LoggingFormat.JSON,
     // Source maps turn minified stack traces back into file:line; not in the bot (see RUNTIME_NODE_OPTIONS).
     environment: { ...spec.environment, ...(RUNTIME_NODE_OPTIONS[spec.name] ? { NODE_OPTIONS: RUNTIME_NODE_OPTIONS[spec.name] } : {}) },
+    ...(spec.reservedConcurrency !== undefined && { reservedConcurrentExecutions: spec.reservedConcurrency }),
     ...(spec.asyncFailure && {
       deadLetterQueue: spec.asyncFailure.queue,
       retryAttempts: spec.asyncFailure.retryAttempts,

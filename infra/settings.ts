@@ -30,12 +30,12 @@ export const CONFIG_CONTEXT_KEYS = {
 
 /** Context keys that shape the infrastructure itself. */
 export const INFRA_CONTEXT_KEYS = [
-  'createArtifactBucket',
   'notificationEmail',
   'sshAllowedCidrs',
   'builderAmiId',
   'githubToken',
   'logRetentionDays',
+  'watchdogReservedConcurrency',
 ] as const;
 
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
@@ -45,9 +45,12 @@ export interface Settings {
   knobs: Record<string, string>;
   /** The configuration the functions will parse, as far as it is known at synth. */
   config: Config;
-  /** Create the artifact bucket instead of importing `config.artifactBucket` by name. */
+  /**
+   * The stack creates the artifact bucket unless context `artifactBucket` names an existing one:
+   * the default must not depend on a bucket someone else made and configured.
+   */
   createArtifactBucket: boolean;
-  /** Only when `artifactBucket` was given: a created bucket then gets this name. */
+  /** Only when `artifactBucket` was given: the existing bucket, imported by this name. */
   artifactBucketName?: string;
   notificationEmail?: string;
   sshAllowedCidrs: string[];
@@ -55,6 +58,11 @@ export interface Settings {
   /** Create a Secrets Manager secret for a GitHub token (private repositories). */
   githubToken: boolean;
   logRetentionDays: RetentionDays;
+  /**
+   * Opt-in only: reserving concurrency takes it from the account's unreserved pool, and an
+   * account at its minimum of 10 unreserved executions refuses any reservation at deploy.
+   */
+  watchdogReservedConcurrency?: number;
 }
 
 export type ContextReader = (key: string) => unknown;
@@ -82,6 +90,10 @@ function flag(key: string, value: unknown, problems: string[]): boolean {
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const IPV6_CIDR = /^[0-9a-fA-F:]+:[0-9a-fA-F:]*\/(\d{1,3})$/;
 
+/** The widest SSH source ranges accepted. */
+export const MAX_SSH_IPV4_PREFIX = 16;
+export const MAX_SSH_IPV6_PREFIX = 48;
+
 /** Why a CIDR may not reach the machines' SSH port, or undefined when it may. */
 export function sshCidrProblem(cidr: string): string | undefined {
   const v4 = IPV4_CIDR.exec(cidr);
@@ -92,8 +104,14 @@ export function sshCidrProblem(cidr: string): string | undefined {
   if (v6 && Number(v6[1]) > 128) return `${JSON.stringify(cidr)} is not a valid IPv6 CIDR`;
   // A /0 is the whole internet (0.0.0.0/0, ::/0, or any address written with /0): the original
   // launcher's worst default. Session Manager needs no open port at all.
-  if (Number((v4 ?? v6)![v4 ? 5 : 1]) === 0)
+  const prefix = Number((v4 ?? v6)![v4 ? 5 : 1]);
+  if (prefix === 0)
     return `${cidr} would open SSH to the whole internet; use Session Manager (aws ssm start-session) or your own network's CIDR`;
+  // Anything wider is a provider's or a country's range, not an operator's network: /16 is 65,536
+  // IPv4 addresses, /48 one site's IPv6 allocation.
+  const widest = v4 ? MAX_SSH_IPV4_PREFIX : MAX_SSH_IPV6_PREFIX;
+  if (prefix < widest)
+    return `${cidr} is wider than /${widest}, more than one network's range; use Session Manager (aws ssm start-session) or a narrower CIDR`;
   return undefined;
 }
 
@@ -126,7 +144,11 @@ export function readSettings(get: ContextReader): Settings {
     }
   }
 
-  const createArtifactBucket = flag('createArtifactBucket', get('createArtifactBucket'), problems);
+  // The old switch, refused rather than ignored: `createArtifactBucket=false` meant "use the
+  // existing bucket", which now needs that bucket's name.
+  if (get('createArtifactBucket') !== undefined)
+    problems.push('createArtifactBucket: no longer used; the stack creates the bucket unless -c artifactBucket=NAME names an existing one');
+  const createArtifactBucket = knobs.ARTIFACT_BUCKET === undefined;
   const githubToken = flag('githubToken', get('githubToken'), problems);
 
   const notificationEmail = text(get('notificationEmail'));
@@ -150,6 +172,11 @@ export function readSettings(get: ContextReader): Settings {
       `logRetentionDays: CloudWatch Logs accepts ${[...RETENTION_VALUES].filter((d) => d > 0).join(', ')}; got ${JSON.stringify(retentionText)}`,
     );
 
+  const concurrencyText = text(get('watchdogReservedConcurrency'));
+  const watchdogReservedConcurrency = concurrencyText === undefined ? undefined : Number(concurrencyText);
+  if (watchdogReservedConcurrency !== undefined && !(Number.isInteger(watchdogReservedConcurrency) && watchdogReservedConcurrency >= 1))
+    problems.push(`watchdogReservedConcurrency: expected a whole number of at least 1, got ${JSON.stringify(concurrencyText)}`);
+
   if (problems.length > 0 || config === undefined) throw new Error(`invalid context:\n- ${problems.join('\n- ')}`);
 
   return {
@@ -162,5 +189,6 @@ export function readSettings(get: ContextReader): Settings {
     builderAmiId,
     githubToken,
     logRetentionDays: logRetentionDays as RetentionDays,
+    ...(watchdogReservedConcurrency !== undefined && { watchdogReservedConcurrency }),
   };
 }

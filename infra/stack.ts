@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -13,7 +13,7 @@ import type { Construct } from 'constructs';
 import { INDEXES, PARTITION_KEY, TABLE_DEFAULT_NAME, TTL_ATTRIBUTE } from '../core/aws/table-schema';
 import { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from '../core/events';
 import { Alarms } from './alarms';
-import { BUILD_LOG_GROUP_PREFIX, BuildMachine } from './build-machine';
+import { BUILD_LOG_GROUP_PREFIX, BuildMachine, putEventsConditions } from './build-machine';
 import type { LambdaName } from './bundling';
 import { createFunction, type CodeProvider } from './functions';
 import type { Settings } from './settings';
@@ -28,6 +28,8 @@ export const EVENT_TOKEN_SECRET_NAME = 'labapp-metal-build/event-token-key';
 /** The functions that derive or check builds' event tokens; only they may read the key. */
 export const EVENT_TOKEN_FUNCTIONS: readonly LambdaName[] = ['launch', 'build-phase'];
 export const TOPIC_NAME = 'labapp-metal-builds';
+/** Days a branch build (`builds/`) and any noncurrent object version stay in a created bucket. */
+export const ARTIFACT_EXPIRY_DAYS = 90;
 
 /**
  * Exactly what core/aws/dynamo-store.ts calls: no Scan (docs/design.md: `list` reads StatusIndex), no
@@ -117,6 +119,21 @@ export class MetalBuildStack extends Stack {
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: settings.config.eventBusName });
 
     this.topic = new sns.Topic(this, 'Notifications', { topicName: TOPIC_NAME, displayName: 'metal-build', enforceSSL: true });
+    // A topic policy replaces SNS's default one, and enforceSSL's leaves only a Deny: without this
+    // Allow the alarms could never publish. Only this account's alarms, so no other account's
+    // alarm can use the topic to mail the operators (the confused-deputy keys AWS recommends).
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
     if (settings.notificationEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(settings.notificationEmail));
 
     // A random signing secret until the real one is filled in: requests fail signature checks
@@ -160,7 +177,9 @@ export class MetalBuildStack extends Stack {
         'A rotation would need a rotation function for a key only two functions read; a launched build is checked against the hash its record keeps, so replacing the value by hand between builds is safe.',
     });
 
-    this.bucket = settings.createArtifactBucket ? this.createArtifactBucket(settings) : s3.Bucket.fromBucketName(this, 'Artifacts', settings.config.artifactBucket);
+    this.bucket = settings.createArtifactBucket
+      ? this.createArtifactBucket()
+      : s3.Bucket.fromBucketName(this, 'Artifacts', settings.artifactBucketName ?? settings.config.artifactBucket);
 
     this.buildMachine = new BuildMachine(this, 'BuildMachine', {
       settings,
@@ -221,6 +240,9 @@ export class MetalBuildStack extends Stack {
               ? { ...environment, EVENT_TOKEN_SECRET_ARN: this.eventTokenSecret.secretArn }
               : environment,
             logRetention: settings.logRetentionDays,
+            ...(name === 'watchdog' && settings.watchdogReservedConcurrency !== undefined && {
+              reservedConcurrency: settings.watchdogReservedConcurrency,
+            }),
             ...(retries && {
               asyncFailure: {
                 queue: this.deadLetterQueues[name as EventFunction],
@@ -261,16 +283,19 @@ export class MetalBuildStack extends Stack {
     if (this.githubSecret) new CfnOutput(this, 'GithubTokenSecretArn', { value: this.githubSecret.secretArn });
   }
 
-  private createArtifactBucket(settings: Settings): s3.Bucket {
+  private createArtifactBucket(): s3.Bucket {
+    // No fixed name: bucket names are global, and a generated one cannot collide with another
+    // account's (the functions and the machine get it from the environment).
     const bucket = new s3.Bucket(this, 'Artifacts', {
-      bucketName: settings.artifactBucketName,
       encryption: s3.BucketEncryption.S3_MANAGED,
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       lifecycleRules: [
+        // Versioning keeps an overwritten or deleted object billed until its old version expires.
+        { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(ARTIFACT_EXPIRY_DAYS), expiredObjectDeleteMarker: true },
         // Branch builds are for testing; releases/ is kept for good.
-        { id: 'expire-branch-builds', prefix: 'builds/', expiration: Duration.days(30), noncurrentVersionExpiration: Duration.days(7) },
+        { id: 'expire-branch-builds', prefix: 'builds/', expiration: Duration.days(ARTIFACT_EXPIRY_DAYS) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       // Releases are the product: never deleted with the stack.
@@ -297,9 +322,7 @@ export class MetalBuildStack extends Stack {
         sid: 'BotEventsOnly',
         actions: ['events:PutEvents'],
         resources: [this.bus.eventBusArn],
-        conditions: {
-          StringEquals: { 'events:source': BOT_SOURCE, 'events:detail-type': [DETAIL_TYPES.approved, DETAIL_TYPES.cancelRequested] },
-        },
+        conditions: putEventsConditions(BOT_SOURCE, [DETAIL_TYPES.approved, DETAIL_TYPES.cancelRequested]),
       }),
     );
     this.buildMachine.grantLaunch(this.roles.launch);

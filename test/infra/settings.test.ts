@@ -7,12 +7,14 @@ import { readSettings, sshCidrProblem } from '../../infra/settings';
 const settings = (context: Record<string, unknown>) => readSettings((key) => context[key]);
 
 describe('context settings', () => {
-  it('defaults leave every knob to core/config.ts and import the artifact bucket', () => {
+  it('defaults leave every knob to core/config.ts and create the artifact bucket', () => {
     const s = settings({});
     expect(s.knobs).toEqual({});
     expect(s.config.volumeSizeGb).toBe(500);
     expect(s.config.artifactBucket).toBe('hedgehog-lab-artifacts');
-    expect(s.createArtifactBucket).toBe(false);
+    expect(s.createArtifactBucket).toBe(true);
+    expect(s.artifactBucketName).toBeUndefined();
+    expect(s.watchdogReservedConcurrency).toBeUndefined();
     expect(s.githubToken).toBe(false);
     expect(s.sshAllowedCidrs).toEqual([]);
     expect(s.logRetentionDays).toBe(30);
@@ -41,9 +43,25 @@ describe('context settings', () => {
     expect(() => createApp({ context: { sshAllowedCidrs: `203.0.113.0/24,${cidr}` } })).toThrow(/whole internet/);
   });
 
+  it('uses an existing bucket only when artifactBucket names it', () => {
+    expect(settings({ artifactBucket: 'my-artifacts' })).toMatchObject({ createArtifactBucket: false, artifactBucketName: 'my-artifacts' });
+  });
+
+  it('reserves watchdog concurrency only when asked, as a whole number of at least 1', () => {
+    expect(settings({ watchdogReservedConcurrency: '1' }).watchdogReservedConcurrency).toBe(1);
+    expect(() => settings({ watchdogReservedConcurrency: '0' })).toThrow(/watchdogReservedConcurrency: expected a whole number/);
+    expect(() => settings({ watchdogReservedConcurrency: '1.5' })).toThrow(/watchdogReservedConcurrency/);
+  });
+
+  it.each(['10.0.0.0/15', '203.0.113.0/8', '2001:db8::/47', '2001:db8::/32'])('refuses SSH from %s, wider than /16 (IPv4) or /48 (IPv6)', (cidr) => {
+    expect(sshCidrProblem(cidr)).toMatch(/is wider than \/(16|48)/);
+  });
+
   it('accepts narrow IPv4 and IPv6 ranges and refuses what is not a CIDR', () => {
     expect(sshCidrProblem('203.0.113.7/32')).toBeUndefined();
-    expect(sshCidrProblem('2001:db8::/32')).toBeUndefined();
+    expect(sshCidrProblem('10.1.0.0/16')).toBeUndefined();
+    expect(sshCidrProblem('2001:db8:1234::/48')).toBeUndefined();
+    expect(sshCidrProblem('2001:db8::1/128')).toBeUndefined();
     expect(sshCidrProblem('203.0.113.7')).toMatch(/not an IPv4 or IPv6 CIDR/);
     expect(sshCidrProblem('300.0.0.1/32')).toMatch(/not a valid IPv4/);
     expect(sshCidrProblem('10.0.0.0/33')).toMatch(/not a valid IPv4/);
@@ -55,7 +73,7 @@ describe('context settings', () => {
       settings({
         warnAfterHours: 5,
         volumeSize: 'big',
-        createArtifactBucket: 'yes please',
+        createArtifactBucket: 'true',
         builderAmiId: 'ubuntu',
         notificationEmail: 'ops',
         logRetentionDays: 12,
@@ -67,7 +85,7 @@ describe('context settings', () => {
     for (const expected of [
       'warnAfterHours (WARN_AFTER_HOURS): must be below MAX_LIFETIME_HOURS',
       'volumeSize (VOLUME_SIZE_GB): expected a whole number',
-      'createArtifactBucket: expected true or false',
+      'createArtifactBucket: no longer used',
       'builderAmiId:',
       'notificationEmail:',
       'logRetentionDays:',

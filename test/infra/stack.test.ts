@@ -23,10 +23,11 @@ import type { MetalBuildStack } from '../../infra/stack';
 process.env.CDK_VALIDATION = 'false';
 
 const FULL_CONTEXT = {
-  createArtifactBucket: 'true',
+  artifactBucket: 'hedgehog-lab-artifacts',
+  watchdogReservedConcurrency: '1',
   githubToken: 'true',
   notificationEmail: 'platform@example.com',
-  sshAllowedCidrs: '203.0.113.0/24,2001:db8::/32',
+  sshAllowedCidrs: '203.0.113.0/24,2001:db8:1234::/48',
   builderAmiId: 'ami-0123456789abcdef0',
   volumeSize: '800',
   maxConcurrentBuilds: '2',
@@ -419,7 +420,7 @@ describe('build machine', () => {
     const sg = resourcesOfType(full, 'AWS::EC2::SecurityGroup')[0]![1].Properties;
     expect(sg.SecurityGroupIngress).toEqual([
       expect.objectContaining({ CidrIp: '203.0.113.0/24', IpProtocol: 'tcp', FromPort: 22, ToPort: 22 }),
-      expect.objectContaining({ CidrIpv6: '2001:db8::/32', IpProtocol: 'tcp', FromPort: 22, ToPort: 22 }),
+      expect.objectContaining({ CidrIpv6: '2001:db8:1234::/48', IpProtocol: 'tcp', FromPort: 22, ToPort: 22 }),
     ]);
   });
 
@@ -436,9 +437,16 @@ describe('build machine', () => {
     const profile = (lt.IamInstanceProfile as { Arn: string }).Arn.match(/^<(.+)\.Arn>$/)![1]!;
     expect(flat(base.json.Resources[profile]!.Properties.Roles)).toEqual([`<${logicalId(base, base.stack.buildMachine.role)}>`]);
     expect(lt.SecurityGroupIds).toEqual([`<${logicalId(base, base.stack.buildMachine.securityGroup)}.GroupId>`]);
-    // Every machine carries Project=labapp, the tag termination rights are scoped by.
+    // Every machine carries Project=labapp and Purpose=prewarmed-build, the tags termination rights
+    // are scoped by (the launch sets them too: events/launch-plan.ts launchTags).
     for (const type of ['instance', 'volume'])
-      expect(lt.TagSpecifications).toContainEqual({ ResourceType: type, Tags: expect.arrayContaining([{ Key: 'Project', Value: 'labapp' }]) });
+      expect(lt.TagSpecifications).toContainEqual({
+        ResourceType: type,
+        Tags: expect.arrayContaining([
+          { Key: 'Project', Value: 'labapp' },
+          { Key: 'Purpose', Value: 'prewarmed-build' },
+        ]),
+      });
 
     expect((data(full).BlockDeviceMappings as Array<{ Ebs: { VolumeSize: number } }>)[0]!.Ebs.VolumeSize).toBe(800);
   });
@@ -449,33 +457,29 @@ describe('build machine', () => {
 describe('machine role', () => {
   const statements = (s: Synth) => statementsOf(s, s.stack.buildMachine.role);
 
-  it('puts and gets artifacts under releases/ and builds/ only', () => {
-    const objects = statements(base).filter((st) => st.Action.some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'));
-    expect(objects).toHaveLength(1);
-    expect(objects[0]!.Action.sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
-    expect(objects[0]!.Resource).toEqual([
-      'arn:<AWS::Partition>:s3:::hedgehog-lab-artifacts/releases/*',
+  it('writes builds/ only, reads and lists releases/ only', () => {
+    const s3Statements = (s: Synth) => statements(s).filter((st) => st.Action.some((a) => a.startsWith('s3:')));
+    const bucket = `<${logicalId(base, base.stack.bucket)}.Arn>`;
+    expect(s3Statements(base).map(({ Sid, Action, Resource, Condition }) => ({ Sid, Action, Resource, Condition }))).toEqual([
+      { Sid: 'BuildArtifacts', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/builds/*`], Condition: undefined },
+      { Sid: 'ReleaseLookup', Action: ['s3:GetObject'], Resource: [`${bucket}/releases/*`], Condition: undefined },
+      { Sid: 'ReleaseListing', Action: ['s3:ListBucket'], Resource: [bucket], Condition: { StringLike: { 's3:prefix': ['releases/*'] } } },
+    ]);
+    expect(s3Statements(full).flatMap((st) => st.Resource)).toEqual([
       'arn:<AWS::Partition>:s3:::hedgehog-lab-artifacts/builds/*',
-    ]);
-    const listing = withAction(statements(base), 's3:ListBucket');
-    expect(listing).toEqual([
-      expect.objectContaining({
-        Resource: ['arn:<AWS::Partition>:s3:::hedgehog-lab-artifacts'],
-        Condition: { StringLike: { 's3:prefix': ['releases/*', 'builds/*'] } },
-      }),
-    ]);
-    const bucket = logicalId(full, full.stack.bucket);
-    expect(statements(full).find((st) => st.Action.includes('s3:PutObject'))!.Resource).toEqual([
-      `<${bucket}.Arn>/releases/*`,
-      `<${bucket}.Arn>/builds/*`,
+      'arn:<AWS::Partition>:s3:::hedgehog-lab-artifacts/releases/*',
+      'arn:<AWS::Partition>:s3:::hedgehog-lab-artifacts',
     ]);
   });
 
-  it('puts only Build Phase events from the runner source, on the bus only', () => {
+  it('puts only Build Phase events from the runner source, on the bus only, both keys required', () => {
     expect(withAction(statements(base), 'events:PutEvents')).toEqual([
       expect.objectContaining({
         Resource: [`<${logicalId(base, base.stack.bus)}.Arn>`],
-        Condition: { StringEquals: { 'events:source': 'labapp.metal-build.runner', 'events:detail-type': 'Build Phase' } },
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': ['labapp.metal-build.runner'], 'events:detail-type': ['Build Phase'] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
       }),
     ]);
   });
@@ -487,12 +491,25 @@ describe('machine role', () => {
     expect(logs[0]!.Resource).toEqual(['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/labapp/metal-builds/*']);
   });
 
-  it('has Session Manager and nothing of EC2, DynamoDB or Slack', () => {
+  it('has the Session Manager agent actions inline, no managed policy, no SSM parameter, nothing of EC2, DynamoDB or Slack', () => {
     const role = flat(base.json.Resources[logicalId(base, base.stack.buildMachine.role)]!.Properties) as Record<string, unknown>;
-    expect(role.ManagedPolicyArns).toEqual(['arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore']);
+    expect(role.ManagedPolicyArns).toBeUndefined();
     expect(JSON.stringify(role.AssumeRolePolicyDocument)).toContain('ec2.amazonaws.com');
+    const ssm = statements(base).filter((st) => st.Action.some((a) => a.startsWith('ssm')));
+    expect(ssm).toEqual([
+      expect.objectContaining({
+        Action: [
+          'ssm:UpdateInstanceInformation',
+          'ssmmessages:CreateControlChannel',
+          'ssmmessages:CreateDataChannel',
+          'ssmmessages:OpenControlChannel',
+          'ssmmessages:OpenDataChannel',
+        ],
+        Resource: ['*'],
+      }),
+    ]);
     const actions = actionsOf(statements(full));
-    expect(actions.filter((a) => /^(ec2|dynamodb|iam):/.test(a))).toEqual([]);
+    expect(actions.filter((a) => /^(ec2|dynamodb|iam):|^ssm:Get/.test(a))).toEqual([]);
     expect(withAction(statements(full), 'secretsmanager:GetSecretValue').flatMap((st) => st.Resource)).toEqual([
       `<${logicalId(full, full.stack.githubSecret!)}>`,
     ]);
@@ -502,7 +519,7 @@ describe('machine role', () => {
 describe('function roles', () => {
   const statements = (name: LambdaName) => statementsOf(base, base.stack.roles[name]);
   const ec2Arn = (resource: string) => `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${resource}`;
-  const tagged = { StringEquals: { 'aws:ResourceTag/Project': 'labapp' } };
+  const tagged = { StringEquals: { 'aws:ResourceTag/Project': 'labapp', 'aws:ResourceTag/Purpose': 'prewarmed-build' } };
 
   it('use no wildcard action and no AWS managed policy', () => {
     for (const name of NAMES) {
@@ -527,24 +544,31 @@ describe('function roles', () => {
     expect(withAction(st, 'events:PutEvents')).toEqual([
       expect.objectContaining({
         Resource: [`<${logicalId(base, base.stack.bus)}.Arn>`],
-        Condition: { StringEquals: { 'events:source': 'labapp.metal-build', 'events:detail-type': ['Build Approved', 'Build Cancel Requested'] } },
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Approved', 'Build Cancel Requested'] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
       }),
     ]);
     expect(new Set(actionsOf(st).map((a) => a.split(':')[0]))).toEqual(new Set(['logs', 'dynamodb', 'secretsmanager', 'events']));
   });
 
-  it('launch: RunInstances only from this template, named resources, tags at launch, PassRole on the machine role, DescribeInstances', () => {
+  it('launch: RunInstances only from this template with the configured types, named resources, tags at launch, PassRole on the machine role, DescribeInstances', () => {
     const st = statements('launch');
     const template = ec2Arn(`launch-template/<${logicalId(base, base.stack.buildMachine.launchTemplate)}>`);
     const run = withAction(st, 'ec2:RunInstances');
-    expect(run).toHaveLength(2);
+    expect(run).toHaveLength(3);
     expect(run[0]).toMatchObject({
-      Resource: [ec2Arn('instance/*'), ec2Arn('volume/*'), ec2Arn('network-interface/*')],
+      Resource: [ec2Arn('instance/*')],
+      Condition: { ArnLike: { 'ec2:LaunchTemplate': template }, StringEquals: { 'ec2:InstanceType': ['c5n.metal', 'm5zn.metal'] } },
+    });
+    expect(run[1]).toMatchObject({
+      Resource: [ec2Arn('volume/*'), ec2Arn('network-interface/*')],
       Condition: { ArnLike: { 'ec2:LaunchTemplate': template } },
     });
     const machine = base.stack.buildMachine;
-    expect(run[1]!.Condition).toBeUndefined();
-    expect(run[1]!.Resource).toEqual([
+    expect(run[2]!.Condition).toBeUndefined();
+    expect(run[2]!.Resource).toEqual([
       template,
       ec2Arn(`security-group/<${logicalId(base, machine.securityGroup)}.GroupId>`),
       ...machine.vpc.publicSubnets.map((s) => ec2Arn(`subnet/<${logicalId(base, s)}>`)),
@@ -570,11 +594,12 @@ describe('function roles', () => {
       'ec2:DescribeInstances',
       'ec2:RunInstances',
       'ec2:RunInstances',
+      'ec2:RunInstances',
       'ec2:TerminateInstances',
     ]);
   });
 
-  it.each(['watchdog', 'cancel'] as const)('%s: TerminateInstances on Project=labapp only, DescribeInstances', (name) => {
+  it.each(['watchdog', 'cancel'] as const)('%s: TerminateInstances on Project=labapp, Purpose=prewarmed-build only, DescribeInstances', (name) => {
     const st = statements(name);
     expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
     expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);
@@ -585,7 +610,7 @@ describe('function roles', () => {
     expect(new Set(actionsOf(statements(name)).map((a) => a.split(':')[0]))).toEqual(new Set(['sqs', 'logs', 'dynamodb', 'secretsmanager', 'sns']));
   });
 
-  it('never terminate without the Project=labapp condition, anywhere in the stack', () => {
+  it('never terminate without the build-machine tag condition, anywhere in the stack', () => {
     for (const [, r] of resourcesOfType(full, 'AWS::IAM::Policy'))
       for (const st of (flat(r.Properties.PolicyDocument) as { Statement: Statement[] }).Statement)
         if ([st.Action].flat().includes('ec2:TerminateInstances')) expect(st.Condition).toEqual(tagged);
@@ -595,24 +620,70 @@ describe('function roles', () => {
 // ---- artifact bucket ----
 
 describe('artifact bucket', () => {
-  it('is imported by name by default', () => {
-    base.template.resourceCountIs('AWS::S3::Bucket', 0);
-    expect((functionProps(base, 'launch').props.Environment as { Variables: Record<string, unknown> }).Variables.ARTIFACT_BUCKET).toBe('hedgehog-lab-artifacts');
+  it('is imported by name only when artifactBucket names one', () => {
+    full.template.resourceCountIs('AWS::S3::Bucket', 0);
+    expect((functionProps(full, 'launch').props.Environment as { Variables: Record<string, unknown> }).Variables.ARTIFACT_BUCKET).toBe('hedgehog-lab-artifacts');
   });
 
-  it('when created: encrypted, versioned, public access blocked, TLS only, builds/ expiring, retained', () => {
-    full.template.hasResource('AWS::S3::Bucket', {
+  it('by default is created: encrypted, versioned, public access blocked, TLS only, builds/ and old versions expiring, retained', () => {
+    base.template.resourceCountIs('AWS::S3::Bucket', 1);
+    base.template.hasResource('AWS::S3::Bucket', {
       Properties: Match.objectLike({
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
         VersioningConfiguration: { Status: 'Enabled' },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'builds/', Status: 'Enabled', ExpirationInDays: 30 })]) },
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+            Match.objectLike({ Prefix: 'builds/', Status: 'Enabled', ExpirationInDays: 90 }),
+          ]),
+        },
       }),
       DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
-    full.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+    const rules = (resourcesOfType(base, 'AWS::S3::Bucket')[0]![1].Properties.LifecycleConfiguration as { Rules: Array<{ Prefix?: string; ExpirationInDays?: number }> }).Rules;
+    // releases/ is the product: no rule expires current objects outside builds/.
+    expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toEqual(['builds/']);
+    base.template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
+    const bucket = `<${logicalId(base, base.stack.bucket)}>`;
+    expect(flat((functionProps(base, 'launch').props.Environment as { Variables: Record<string, unknown> }).Variables.ARTIFACT_BUCKET)).toBe(bucket);
+  });
+});
+
+// ---- notifications topic ----
+
+describe('notification topic', () => {
+  it('keeps TLS only and lets this account’s CloudWatch alarms publish', () => {
+    const policies = resourcesOfType(base, 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(1);
+    const statements = (flat(policies[0]![1].Properties.PolicyDocument) as { Statement: Array<Record<string, unknown>> }).Statement;
+    const topic = `<${logicalId(base, base.stack.topic)}>`;
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: topic,
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '<AWS::AccountId>' },
+          ArnLike: { 'aws:SourceArn': 'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*' },
+        },
+      }),
+    ]);
+  });
+});
+
+// ---- reserved concurrency ----
+
+describe('reserved concurrency', () => {
+  it('is reserved for no function by default, and for the watchdog only with watchdogReservedConcurrency', () => {
+    for (const name of NAMES) expect(functionProps(base, name).props.ReservedConcurrentExecutions, name).toBeUndefined();
+    for (const name of NAMES)
+      expect(functionProps(full, name).props.ReservedConcurrentExecutions, name).toBe(name === 'watchdog' ? 1 : undefined);
   });
 });
 
