@@ -4,6 +4,7 @@ import type { InstanceState } from '../core/build';
 import { INSTANCE_STATES } from '../core/build';
 import type { Compute, LaunchRequest, LaunchResult, Machine } from '../core/ports';
 import { classifyRefusal } from './launch-plan';
+import { LAUNCHED_BY_TAG } from '../core/machine-tags';
 
 // The Compute port over EC2. Expected refusals (capacity, unsupported type, quota, a request
 // EC2 calls invalid) are values so the launch can try the next subnet or type; anything else
@@ -72,6 +73,7 @@ export class Ec2Compute implements Compute {
     return this.describe([
       { Name: 'tag:Project', Values: ['labapp'] },
       { Name: 'tag:AutoDelete', Values: ['true'] },
+      { Name: `tag:${LAUNCHED_BY_TAG.key}`, Values: [LAUNCHED_BY_TAG.value] },
       { Name: 'instance-state-name', Values: LIVE_STATES },
     ]);
   }
@@ -79,9 +81,9 @@ export class Ec2Compute implements Compute {
   async liveMachinesOf(buildId: string): Promise<Machine[]> {
     return this.describe([
       { Name: 'tag:BuildID', Values: [buildId] },
-      // Only machines this project launched: the launch may terminate extras, and its
-      // TerminateInstances is allowed on Project=labapp machines only.
-      { Name: 'tag:Project', Values: ['labapp'] },
+      // Only machines this stack launched: the launch may terminate extras, and its
+      // TerminateInstances is allowed on those only (core/machine-tags.ts).
+      { Name: `tag:${LAUNCHED_BY_TAG.key}`, Values: [LAUNCHED_BY_TAG.value] },
       { Name: 'instance-state-name', Values: LIVE_STATES },
     ]);
   }

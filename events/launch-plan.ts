@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Build } from '../core/build';
 import type { Config } from '../core/config';
+import { LAUNCHED_BY_TAG } from '../core/machine-tags';
 import type { LaunchedInstance, Machine } from '../core/ports';
 
 // The pure part of the launch handler: which (type, subnet) pairs to try and in what order, the
@@ -48,6 +49,7 @@ export function launchTags(build: Pick<Build, 'BuildID' | 'Requester'>, config: 
     MaxLifetime: `${config.maxLifetimeHours}hours`,
     Requester: build.Requester,
     Name: `labapp-metal-build-${build.BuildID}`,
+    [LAUNCHED_BY_TAG.key]: LAUNCHED_BY_TAG.value,
   };
 }
 

@@ -9,6 +9,7 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, RUNNER_SOURCE } from '../core/events';
 import type { Settings } from './settings';
+import { LAUNCHED_BY_TAG } from '../core/machine-tags';
 
 // Everything the bare-metal build machine is made of: its network, its firewall, its launch
 // template and the one role it runs with. docs/design.md "The flow", "Events", "S3 layout".
@@ -28,9 +29,9 @@ export const PROJECT_TAG = { key: 'Project', value: 'labapp' } as const;
  */
 export const PURPOSE_TAG = { key: 'Purpose', value: 'prewarmed-build' } as const;
 
-/** The tag condition every TerminateInstances grant carries. */
+/** The tag condition every TerminateInstances grant carries: machines this stack launched (core/machine-tags.ts). */
 export const BUILD_MACHINE_TAG_CONDITION = {
-  StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value, [`aws:ResourceTag/${PURPOSE_TAG.key}`]: PURPOSE_TAG.value },
+  StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value, [`aws:ResourceTag/${LAUNCHED_BY_TAG.key}`]: LAUNCHED_BY_TAG.value },
 };
 
 /**
@@ -221,6 +222,7 @@ export class BuildMachine extends Construct {
     // The launch function names each machine after its build; this is the name until it does.
     Tags.of(this.launchTemplate).add('Name', 'labapp-metal-build');
     Tags.of(this.launchTemplate).add(PURPOSE_TAG.key, PURPOSE_TAG.value);
+    Tags.of(this.launchTemplate).add(LAUNCHED_BY_TAG.key, LAUNCHED_BY_TAG.value);
   }
 
   /** RunInstances with this template only, tagging at launch only, passing this role only. */
@@ -285,7 +287,7 @@ export class BuildMachine extends Construct {
     );
   }
 
-  /** TerminateInstances on machines tagged Project=labapp and Purpose=prewarmed-build; DescribeInstances when the caller must find them. */
+  /** TerminateInstances on machines this stack launched (Project=labapp, LaunchedBy=metal-build); DescribeInstances when the caller must find them. */
   grantTerminate(role: iam.Role, options: { describe: boolean }): void {
     const instances = Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
     role.addToPolicy(
@@ -299,7 +301,7 @@ export class BuildMachine extends Construct {
     acknowledgeWildcards(
       role,
       [instances],
-      'Machines are launched per build, so their IDs are not known here; the aws:ResourceTag conditions Project = labapp and Purpose = prewarmed-build limit termination to build machines.',
+      'Machines are launched per build, so their IDs are not known here; the aws:ResourceTag conditions Project = labapp and LaunchedBy = metal-build limit termination to machines this stack launched.',
     );
     if (!options.describe) return;
     role.addToPolicy(new iam.PolicyStatement({ sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }));

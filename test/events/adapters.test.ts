@@ -9,7 +9,7 @@ import { CAPACITY_MESSAGE, FakeEc2, ec2Error } from './fake-ec2';
 // The real EC2 and SNS adapters over aws-sdk-client-mock: exact requests, error mapping.
 
 const NOW = new Date('2026-11-25T17:00:52.000Z');
-const TAGS = { Project: 'labapp', AutoDelete: 'true', BuildID: 'build-20261125-170052-a1b2' };
+const TAGS = { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: 'build-20261125-170052-a1b2' };
 
 describe('Ec2Compute', () => {
   const ec2 = new FakeEc2(() => NOW);
@@ -103,6 +103,7 @@ describe('Ec2Compute', () => {
     expect(describes[0]?.Filters).toEqual([
       { Name: 'tag:Project', Values: ['labapp'] },
       { Name: 'tag:AutoDelete', Values: ['true'] },
+      { Name: 'tag:LaunchedBy', Values: ['metal-build'] },
       { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
     ]);
   });
@@ -129,7 +130,7 @@ describe('Ec2Compute', () => {
     expect(describes[0]).toMatchObject({
       Filters: [
         { Name: 'tag:BuildID', Values: [buildId] },
-        { Name: 'tag:Project', Values: ['labapp'] },
+        { Name: 'tag:LaunchedBy', Values: ['metal-build'] },
         { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
       ],
       MaxResults: 100,

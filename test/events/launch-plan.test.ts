@@ -56,7 +56,7 @@ describe('launch plan', () => {
     expect(clientToken('build-20261125-170052-zzzz', 'c5n.metal', config.subnetIds[0]!)).not.toBe(tokens[0]);
   });
 
-  it('tags machine and volume as the original system did, plus Requester and Name', () => {
+  it('tags machine and volume as the original system did, plus Requester, Name and the stack\'s own LaunchedBy', () => {
     expect(launchTags(aBuild(), { maxLifetimeHours: 3 })).toEqual({
       Project: 'labapp',
       Purpose: 'prewarmed-build',
@@ -65,6 +65,7 @@ describe('launch plan', () => {
       MaxLifetime: '3hours',
       Requester: 'U0REQUESTER',
       Name: `labapp-metal-build-${BUILD_ID}`,
+      LaunchedBy: 'metal-build',
     });
   });
 

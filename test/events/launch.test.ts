@@ -36,6 +36,7 @@ describe('launch (Build Approved)', () => {
       { Key: 'MaxLifetime', Value: '3hours' },
       { Key: 'Requester', Value: 'U0REQUESTER' },
       { Key: 'Name', Value: `labapp-metal-build-${build.BuildID}` },
+      { Key: 'LaunchedBy', Value: 'metal-build' },
     ];
     expect(run).toEqual({
       LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: '$Latest' },
@@ -349,12 +350,12 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     expect(world().ec2.describeRequests().map((d) => d.Filters)).toEqual([
       [
         { Name: 'tag:BuildID', Values: [build.BuildID] },
-        { Name: 'tag:Project', Values: ['labapp'] },
+        { Name: 'tag:LaunchedBy', Values: ['metal-build'] },
         { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
       ],
       [
         { Name: 'tag:BuildID', Values: [build.BuildID] },
-        { Name: 'tag:Project', Values: ['labapp'] },
+        { Name: 'tag:LaunchedBy', Values: ['metal-build'] },
         { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
       ],
     ]);

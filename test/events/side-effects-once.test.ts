@@ -101,7 +101,7 @@ describe('stray machines', () => {
       aLaunchedBuild('building', { Status: 'completed', CompletionTime: at(20), ExpirationTime: Math.floor(Date.parse(at(20)) / 1000) + 365 * 86400 }),
       { machine: false, slot: false },
     );
-    world().ec2.add({ id: 'i-0fedcba9876543210', state: 'running', launchTime: at(3), tags: { Project: 'labapp', AutoDelete: 'true', BuildID: build.BuildID } });
+    world().ec2.add({ id: 'i-0fedcba9876543210', state: 'running', launchTime: at(3), tags: { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: build.BuildID } });
     world().clock.minutesAfterT0(40);
     const run = () => watchdogHandler(world().deps)(scheduled(at(40)));
     await Promise.all([run(), run()]);
@@ -115,7 +115,7 @@ describe('stray machines', () => {
   });
 
   it('an orphan whose mail failed is told by the next run, once', async () => {
-    world().ec2.add({ id: 'i-0fedcba9876543210', state: 'running', launchTime: at(3), tags: { Project: 'labapp', AutoDelete: 'true', BuildID: 'build-20261125-170052-zzzz' } });
+    world().ec2.add({ id: 'i-0fedcba9876543210', state: 'running', launchTime: at(3), tags: { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: 'build-20261125-170052-zzzz' } });
     world().sns.rejectsOnce(Object.assign(new Error('SNS is throttling'), { name: 'Throttling' }));
     await expect(watchdogAt(20)).rejects.toThrow();
     expect(world().ec2.terminateRequests()).toEqual([['i-0fedcba9876543210']]);

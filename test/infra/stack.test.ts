@@ -437,7 +437,7 @@ describe('build machine', () => {
     const profile = (lt.IamInstanceProfile as { Arn: string }).Arn.match(/^<(.+)\.Arn>$/)![1]!;
     expect(flat(base.json.Resources[profile]!.Properties.Roles)).toEqual([`<${logicalId(base, base.stack.buildMachine.role)}>`]);
     expect(lt.SecurityGroupIds).toEqual([`<${logicalId(base, base.stack.buildMachine.securityGroup)}.GroupId>`]);
-    // Every machine carries Project=labapp and Purpose=prewarmed-build, the tags termination rights
+    // Every machine carries Project=labapp and LaunchedBy=metal-build, the tags termination rights
     // are scoped by (the launch sets them too: events/launch-plan.ts launchTags).
     for (const type of ['instance', 'volume'])
       expect(lt.TagSpecifications).toContainEqual({
@@ -445,6 +445,7 @@ describe('build machine', () => {
         Tags: expect.arrayContaining([
           { Key: 'Project', Value: 'labapp' },
           { Key: 'Purpose', Value: 'prewarmed-build' },
+          { Key: 'LaunchedBy', Value: 'metal-build' },
         ]),
       });
 
@@ -519,7 +520,7 @@ describe('machine role', () => {
 describe('function roles', () => {
   const statements = (name: LambdaName) => statementsOf(base, base.stack.roles[name]);
   const ec2Arn = (resource: string) => `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${resource}`;
-  const tagged = { StringEquals: { 'aws:ResourceTag/Project': 'labapp', 'aws:ResourceTag/Purpose': 'prewarmed-build' } };
+  const tagged = { StringEquals: { 'aws:ResourceTag/Project': 'labapp', 'aws:ResourceTag/LaunchedBy': 'metal-build' } };
 
   it('use no wildcard action and no AWS managed policy', () => {
     for (const name of NAMES) {
@@ -599,7 +600,7 @@ describe('function roles', () => {
     ]);
   });
 
-  it.each(['watchdog', 'cancel'] as const)('%s: TerminateInstances on Project=labapp, Purpose=prewarmed-build only, DescribeInstances', (name) => {
+  it.each(['watchdog', 'cancel'] as const)('%s: TerminateInstances on Project=labapp, LaunchedBy=metal-build only, DescribeInstances', (name) => {
     const st = statements(name);
     expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
     expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);

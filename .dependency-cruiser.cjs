@@ -1,0 +1,175 @@
+/**
+ * The dependency rule of docs/design.md "Layout and the dependency rule", as a checked rule set
+ * (after Sairyss/domain-driven-hexagon's .dependency-cruiser.js). `npm run depcruise` runs it
+ * over every source folder; CI runs it after lint. Each rule is `forbidden`: a match is a
+ * violation. Paths are relative to the repository root.
+ *
+ * Type-only imports count (tsPreCompilationDeps: true): `import type { X } from '../bot/…'` is
+ * as much a dependency as a value import.
+ */
+
+/** Entry points: modules nothing imports on purpose. Everything else must be imported by someone. */
+const entryPoints = [
+  // Lambda handlers (infra/bundling.ts bundles these by path)
+  '^bot/handler\\.ts$',
+  '^events/(launch|instance-state|build-phase|watchdog|cancel)\\.ts$',
+  // CDK app (cdk.json)
+  '^infra/app\\.ts$',
+  // npm start, npm run bench
+  '^sandbox/main\\.ts$',
+  '^bench/main\\.ts$',
+  // the page's browser script, loaded by sandbox/page/index.html, not imported
+  '^sandbox/page/page\\.js$',
+  // npm run build, npm run gen
+  '^scripts/[^/]+\\.ts$',
+  // vitest: test files and the setup file (vitest.config.ts setupFiles)
+  '^test/.+\\.test\\.ts$',
+  '^test/support/setup\\.ts$',
+  // config files (not in the cruised folders today, listed so a run over `.` stays clean)
+  '(^|/)[^/]+\\.config\\.(js|cjs|mjs|ts)$',
+  '(^|/)\\.dependency-cruiser\\.cjs$',
+  '\\.d\\.ts$',
+];
+
+/**
+ * Used as `to: { pathNot: [..., notOurs], dependencyTypesNot: ['core'] }`: "any module of ours
+ * outside the allowed folders". Packages (node_modules) and node builtins are not ours; the
+ * SDK and builtin bans for core/*.ts are separate rules below.
+ */
+const notOurs = '(^|/)node_modules/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    // ---- core: the pure domain -------------------------------------------------------------
+    {
+      name: 'core-imports-only-core',
+      comment:
+        'core/*.ts (top level) is the pure domain: it imports only other core/*.ts modules of ours ' +
+        '(not core/aws, not core/slack, no other folder).',
+      severity: 'error',
+      from: { path: '^core/[^/]+$' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', notOurs] },
+    },
+    {
+      name: 'core-no-node-builtins',
+      comment: 'core/*.ts uses no node:* (or bare builtin) module: time, randomness and I/O come through ports.',
+      severity: 'error',
+      from: { path: '^core/[^/]+$' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'core-no-aws-or-slack-sdk',
+      comment: 'core/*.ts imports no AWS or Slack SDK; the adapters live in core/aws and core/slack. Small pure libraries (zod) are fine.',
+      severity: 'error',
+      from: { path: '^core/[^/]+$' },
+      to: { path: '(^|/)node_modules/(@aws-sdk|@slack)/' },
+    },
+
+    // ---- core/aws and core/slack: the shared adapters ---------------------------------------
+    {
+      name: 'core-aws-imports-only-core',
+      comment: 'core/aws imports only core (top level) and itself among our modules; never core/slack or another folder.',
+      severity: 'error',
+      from: { path: '^core/aws/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', '^core/aws/', notOurs] },
+    },
+    {
+      name: 'core-slack-imports-only-core',
+      comment: 'core/slack imports only core (top level) and itself among our modules; never core/aws or another folder.',
+      severity: 'error',
+      from: { path: '^core/slack/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', '^core/slack/', notOurs] },
+    },
+
+    // ---- the two Lambda families -------------------------------------------------------------
+    {
+      name: 'bot-not-events',
+      comment: 'The Slack-facing Lambda (bot/) and the EventBridge Lambdas (events/) never import each other: shared code goes to core.',
+      severity: 'error',
+      from: { path: '^bot/' },
+      to: { path: '^events/' },
+    },
+    {
+      name: 'events-not-bot',
+      comment: 'The EventBridge Lambdas (events/) and the Slack-facing Lambda (bot/) never import each other: shared code goes to core.',
+      severity: 'error',
+      from: { path: '^events/' },
+      to: { path: '^bot/' },
+    },
+
+    // ---- sandbox, bench, test: leaves nothing depends on -------------------------------------
+    {
+      name: 'nothing-imports-sandbox',
+      comment: 'sandbox/ is wiring for `npm start`; only sandbox itself and its own tests (test/sandbox, test/e2e) import it.',
+      severity: 'error',
+      from: { pathNot: ['^sandbox/', '^test/sandbox/', '^test/e2e/'] },
+      to: { path: '^sandbox/' },
+    },
+    {
+      name: 'nothing-imports-bench',
+      comment: 'bench/ is `npm run bench`; only bench itself imports it.',
+      severity: 'error',
+      from: { pathNot: '^bench/' },
+      to: { path: '^bench/' },
+    },
+    {
+      name: 'nothing-outside-test-imports-test',
+      comment: 'No production or support folder imports test/; test helpers stay in test/ (test/support).',
+      severity: 'error',
+      from: { pathNot: '^test/' },
+      to: { path: '^test/' },
+    },
+
+    // ---- stand-ins ---------------------------------------------------------------------------
+    {
+      name: 'stand-ins-import-only-core',
+      comment:
+        'stand-ins/ (local servers and fixtures shared by tests, sandbox and bench) imports only core, core/aws, ' +
+        'core/slack and itself among our modules: never a Lambda, infra, sandbox, bench or test.',
+      severity: 'error',
+      from: { path: '^stand-ins/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^core/', '^stand-ins/', notOurs] },
+    },
+
+    // ---- whole-graph rules -------------------------------------------------------------------
+    {
+      name: 'no-circular',
+      comment: 'No module reaches itself through its imports (type-only imports included).',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'no-orphans',
+      comment:
+        'Every module is imported by someone or is a listed entry point (Lambda handler, CDK app, sandbox/bench ' +
+        'main, script, test file, config file). An orphan is dead code or a missing entry in the list above.',
+      severity: 'error',
+      from: { orphan: true, pathNot: entryPoints },
+      to: {},
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'Every import resolves (a typo or a missing package is caught here, not at bundle time).',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|dist|cdk\\.out)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    skipAnalysisNotInRules: true,
+    reporterOptions: {
+      text: { highlightFocused: true },
+    },
+  },
+};
