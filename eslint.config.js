@@ -12,21 +12,6 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  {
-    // The dependency rule of docs/design.md "Layout", enforced.
-    files: ['core/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@slack/*', '../*', './aws/*', './slack/*', 'node:*'] }] },
-  },
-  {
-    files: ['core/aws/*.ts', 'core/slack/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['../../*'] }] },
-  },
-  {
-    files: ['bot/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['../events/*', '../sandbox/*'] }] },
-  },
-  {
-    files: ['events/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['../bot/*', '../sandbox/*'] }] },
-  },
+  // The dependency rule of docs/design.md "Layout" is checked by dependency-cruiser
+  // (.dependency-cruiser.cjs, `npm run depcruise`), not here.
 );
