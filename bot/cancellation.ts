@@ -30,6 +30,6 @@ export async function cancelBuild(deps: BotDeps, user: string, buildId: string):
       await runEffects(deps, applied.build, applied.decision.effects, user);
       log.info('build cancelled before launch', { from: applied.before.Status });
       await tellThread(deps, applied.build, now);
-      return replies.cancelled(buildId);
+      return applied.before.Status === 'approved' ? replies.cancelledAfterApproval(buildId) : replies.cancelled(buildId);
   }
 }

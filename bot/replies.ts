@@ -81,6 +81,10 @@ export const launchNotRequested = (buildId: string): string =>
 
 export const cancelled = (buildId: string): string => `Cancelled ${buildId}.`;
 
+/** Cancelled after approval: a launch may be starting a machine, so the slot waits (core/slot-holding). */
+export const cancelledAfterApproval = (buildId: string): string =>
+  `Cancelled ${buildId}. Its slot is free again within about 5 minutes, once the watchdog has seen that no machine was started.`;
+
 export const terminating = (buildId: string): string =>
   `Terminating ${buildId}… the thread says when the machine is gone.`;
 

@@ -25,7 +25,11 @@ describe('cancel_build and /metal-build cancel', () => {
     expect(await world().slots()).toEqual([id]);
 
     const answer = await bot.command(`cancel ${id}`, { user: APPROVER });
-    expect(answer).toEqual({ statusCode: 200, responseType: 'ephemeral', text: `Cancelled ${id}.` });
+    expect(answer).toEqual({
+      statusCode: 200,
+      responseType: 'ephemeral',
+      text: `Cancelled ${id}. Its slot is free again within about 5 minutes, once the watchdog has seen that no machine was started.`,
+    });
     expect(await world().build(id)).toMatchObject({ Status: 'cancelled', CancelledBy: APPROVER });
     expect(await world().slots()).toEqual([id]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
