@@ -131,6 +131,25 @@ export class DynamoBuildStore implements BuildStore {
     return { [PARTITION_KEY]: { S: id } };
   }
 
+  /**
+   * A conditional write that carries the id `op` (APPLIED_OPS_ATTRIBUTE). When its condition
+   * fails, the item is read (dynalite ignores ReturnValuesOnConditionCheckFailure); an item
+   * carrying `op` means this very write had landed and its answer was lost.
+   */
+  private async writeOnce(
+    id: string,
+    op: string,
+    send: () => Promise<{ Attributes?: Record<string, AttributeValue> }>,
+  ): Promise<{ landed: true; item: Record<string, AttributeValue> | undefined } | { landed: false; item: Record<string, AttributeValue> | undefined }> {
+    try {
+      return { landed: true, item: (await send()).Attributes };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? (await this.getItem(id));
+      return { landed: item !== undefined && carriesOp(item, op), item };
+    }
+  }
+
   private async getItem(id: string): Promise<Record<string, AttributeValue> | undefined> {
     const out = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: this.key(id), ConsistentRead: true }),
@@ -174,8 +193,9 @@ export class DynamoBuildStore implements BuildStore {
   async create(build: Build): Promise<boolean> {
     const x = new Expression();
     const op = this.newOpId();
-    try {
-      await this.client.send(
+    // Our own put whose answer was lost is not a BuildID collision.
+    const written = await this.writeOnce(build.BuildID, op, () =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: toItem(build, op),
@@ -183,13 +203,9 @@ export class DynamoBuildStore implements BuildStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...x.parts(),
         }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // Our own put whose answer was lost is not a BuildID collision.
-      return carriesOp(error.Item ?? (await this.getItem(build.BuildID)), op);
-    }
+      ),
+    );
+    return written.landed;
   }
 
   async get(buildId: string): Promise<Build | undefined> {
@@ -207,8 +223,8 @@ export class DynamoBuildStore implements BuildStore {
       .map(([attribute, value]) => `${x.name(attribute)} = ${x.value(attribute === 'ThreadTs' ? String(value) : value)}`);
     const condition = guardCondition(guard, x);
     const addOp = `ADD ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`;
-    try {
-      const out = await this.client.send(
+    const written = await this.writeOnce(buildId, op, () =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(buildId),
@@ -218,18 +234,20 @@ export class DynamoBuildStore implements BuildStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...x.parts(),
         }),
-      );
-      const build = out.Attributes ? toBuild(out.Attributes) : await this.get(buildId);
-      if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
-      return { ok: true, build };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // dynalite ignores ReturnValuesOnConditionCheckFailure: read the item instead. ALL_OLD
-      // would be the item before this failed retry, which holds our op when the first try landed.
-      const item = error.Item ?? (await this.getItem(buildId));
-      if (item && carriesOp(item, op)) return { ok: true, build: toBuild(item) };
-      return { ok: false, current: item ? toBuild(item) : undefined };
-    }
+      ),
+    );
+    return this.updateResult(buildId, written);
+  }
+
+  /** What a conditional update tells its caller: the stored build either way. */
+  private async updateResult(
+    buildId: string,
+    written: { landed: boolean; item: Record<string, AttributeValue> | undefined },
+  ): Promise<UpdateResult> {
+    if (!written.landed) return { ok: false, current: written.item ? toBuild(written.item) : undefined };
+    const build = written.item ? toBuild(written.item) : await this.get(buildId);
+    if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
+    return { ok: true, build };
   }
 
   private async query(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<Build[]> {
@@ -294,8 +312,8 @@ export class DynamoBuildStore implements BuildStore {
     const x = new Expression();
     const op = this.newOpId();
     const id = `${STRAY_PREFIX}${instanceId}`;
-    try {
-      await this.client.send(
+    const written = await this.writeOnce(id, op, () =>
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
@@ -306,15 +324,11 @@ export class DynamoBuildStore implements BuildStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...x.parts(),
         }),
-      );
-      return { first: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const item = error.Item ?? (await this.getItem(id));
-      if (carriesOp(item, op)) return { first: true };
-      const since = item ? (unmarshall(item) as { At?: string }).At : undefined;
-      return { first: false, since: since ?? now.toISOString() };
-    }
+      ),
+    );
+    if (written.landed) return { first: true };
+    const since = written.item ? (unmarshall(written.item) as { At?: string }).At : undefined;
+    return { first: false, since: since ?? now.toISOString() };
   }
 
   async releaseStray(instanceId: string): Promise<void> {
@@ -336,8 +350,8 @@ export class DynamoBuildStore implements BuildStore {
     const claim = x.name('MailClaim');
     const since = x.name('MailClaimedAt');
     const op = this.newOpId();
-    try {
-      const out = await this.client.send(
+    const written = await this.writeOnce(buildId, op, () =>
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(buildId),
@@ -349,14 +363,9 @@ export class DynamoBuildStore implements BuildStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...x.parts(),
         }),
-      );
-      return { ok: true, build: toBuild(out.Attributes ?? {}) };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const item = error.Item ?? (await this.getItem(buildId));
-      if (item && carriesOp(item, op)) return { ok: true, build: toBuild(item) };
-      return { ok: false, current: item ? toBuild(item) : undefined };
-    }
+      ),
+    );
+    return this.updateResult(buildId, written);
   }
 
   async markMailed(buildId: string, key: string): Promise<void> {
