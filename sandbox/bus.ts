@@ -1,14 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from '../core/events';
+import {
+  EVENT_RULES,
+  SCHEDULED_EVENT,
+  SCHEDULE_SOURCE,
+  WATCHDOG_SCHEDULE,
+  type EventPattern,
+  type RuleBus,
+  type RuleTarget,
+} from '../core/event-rules';
+import { DETAIL_TYPES, EC2_SOURCE } from '../core/events';
 import type { Logger } from '../core/ports';
+import { matchesEventPattern } from '../stand-ins/event-pattern';
 import type { LocalEventBridge, PutEntry } from '../stand-ins/eventbridge';
 import { lambdaContext } from '../stand-ins/slack-request';
 import type { SimInstance } from './ec2';
 
-// EventBridge's part, locally: the rules of the stack (bot and runner events on the custom bus,
-// EC2 state changes on the default bus, the watchdog's schedule) delivering envelopes shaped as
-// AWS delivers them to the real handlers. Entries the real EventBridgeBus puts arrive through
-// the EventBridge stand-in. A handler that throws is retried, as EventBridge retries.
+// EventBridge's part, locally: the rules of the stack (core/event-rules.ts: bot and runner events
+// on the custom bus, EC2 state changes on the default bus, the watchdog's schedule) delivering
+// envelopes shaped as AWS delivers them to the real handlers. Every envelope goes to the targets of
+// every rule of its bus whose pattern matches it (stand-ins/event-pattern.ts), as EventBridge
+// routes, so a wrong pattern in the stack is wrong here too. Entries the real EventBridgeBus puts
+// arrive through the EventBridge stand-in. A handler that throws is retried, as EventBridge retries.
 
 export const ACCOUNT = '123456789012';
 const ATTEMPTS = 3;
@@ -52,8 +64,58 @@ export function eventTime(at: Date): string {
   return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** The handler each rule's target function name is, in EventHandlers. */
+const HANDLER_OF: Record<RuleTarget | typeof WATCHDOG_SCHEDULE.target, keyof EventHandlers> = {
+  launch: 'launch',
+  cancel: 'cancel',
+  'build-phase': 'buildPhase',
+  'instance-state': 'instanceState',
+  watchdog: 'watchdog',
+};
+
+interface Route {
+  rule: string;
+  bus: RuleBus;
+  pattern: EventPattern;
+  target: keyof EventHandlers;
+}
+
+/** The ARN of a rule on the default bus. */
+function ruleArn(region: string, name: string): string {
+  return `arn:aws:events:${region}:${ACCOUNT}:rule/${name}`;
+}
+
+/**
+ * The stack's rules as the sandbox routes by them: the event-pattern rules as they are, and the
+ * schedule as the pattern of what it delivers (its Scheduled Event carries the rule's ARN).
+ */
+function routes(region: string): Route[] {
+  return [
+    ...EVENT_RULES.map((rule) => ({ rule: rule.name, bus: rule.bus, pattern: rule.pattern, target: HANDLER_OF[rule.target] })),
+    {
+      rule: WATCHDOG_SCHEDULE.name,
+      bus: 'default',
+      pattern: { source: [SCHEDULE_SOURCE], 'detail-type': [SCHEDULED_EVENT], resources: [ruleArn(region, WATCHDOG_SCHEDULE.name)] },
+      target: HANDLER_OF[WATCHDOG_SCHEDULE.target],
+    },
+  ];
+}
+
+/** Which bus a PutEvents entry goes to: no EventBusName, `default` or the default bus's ARN is the default bus. */
+function busOf(eventBusName: string | undefined, customBusName?: string): RuleBus | undefined {
+  const name = eventBusName?.startsWith('arn:') ? eventBusName.slice(eventBusName.lastIndexOf('/') + 1) : eventBusName;
+  if (name === undefined || name === '' || name === 'default') return 'default';
+  if (customBusName === undefined || name === customBusName) return 'custom';
+  return undefined;
+}
+
 export interface LocalBusOptions {
   eventBridge: LocalEventBridge;
+  /**
+   * The stack's bus (EVENT_BUS_NAME). When given, an entry put to any other named bus reaches no
+   * rule; when not, every named bus but `default` is taken for the stack's.
+   */
+  customBusName?: string;
   handlers: EventHandlers;
   region: string;
   now: () => Date;
@@ -64,45 +126,48 @@ export interface LocalBusOptions {
 
 export class LocalBus {
   private readonly pending = new Set<Promise<void>>();
+  private readonly routes: Route[];
 
   constructor(private readonly options: LocalBusOptions) {
+    this.routes = routes(options.region);
     options.eventBridge.onPut((entry) => this.route(entry));
   }
 
-  /** The default bus's rule for `aws.ec2` state changes. */
+  /** EC2 puts a state-change notification on the default bus. */
   ec2StateChanged(instance: SimInstance): void {
     const { region } = this.options;
-    this.track(
-      this.deliver('instanceState', {
-        version: '0',
-        id: randomUUID(),
-        'detail-type': DETAIL_TYPES.ec2State,
-        source: EC2_SOURCE,
-        account: ACCOUNT,
-        time: eventTime(this.options.now()),
-        region,
-        resources: [`arn:aws:ec2:${region}:${ACCOUNT}:instance/${instance.instanceId}`],
-        detail: { 'instance-id': instance.instanceId, state: instance.state },
-      }),
-    );
+    this.deliverDefaultBus({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': DETAIL_TYPES.ec2State,
+      source: EC2_SOURCE,
+      account: ACCOUNT,
+      time: eventTime(this.options.now()),
+      region,
+      resources: [`arn:aws:ec2:${region}:${ACCOUNT}:instance/${instance.instanceId}`],
+      detail: { 'instance-id': instance.instanceId, state: instance.state },
+    });
   }
 
-  /** The watchdog's rate(1 minute) schedule; resolves when the run has finished. */
+  /** An envelope AWS put on the default bus (an EC2 state change, say), routed by the default bus's rules. */
+  deliverDefaultBus(envelope: Envelope): void {
+    void this.routeEnvelope('default', envelope);
+  }
+
+  /** The watchdog's rate(1 minute) schedule fires; resolves when the run has finished. */
   async scheduledWatchdog(at: Date): Promise<void> {
     const { region } = this.options;
-    await this.track(
-      this.deliver('watchdog', {
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        account: ACCOUNT,
-        time: eventTime(at),
-        region,
-        resources: [`arn:aws:events:${region}:${ACCOUNT}:rule/labapp-metal-builds-watchdog`],
-        detail: {},
-      }),
-    );
+    await this.routeEnvelope('default', {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': SCHEDULED_EVENT,
+      source: SCHEDULE_SOURCE,
+      account: ACCOUNT,
+      time: eventTime(at),
+      region,
+      resources: [ruleArn(region, WATCHDOG_SCHEDULE.name)],
+      detail: {},
+    });
   }
 
   /** Resolves once no delivery is under way, including those the deliveries caused. */
@@ -115,25 +180,37 @@ export class LocalBus {
   }
 
   private route(entry: PutEntry): Promise<void> | undefined {
-    const target = targetOf(entry);
-    if (!target) {
-      this.options.log.warn('no rule matches the event', { source: entry.source, detailType: entry.detailType });
+    const bus = busOf(entry.eventBusName, this.options.customBusName);
+    if (!bus) {
+      this.options.log.warn('no rule matches the event: not the stack\'s bus', {
+        source: entry.source,
+        detailType: entry.detailType,
+        eventBusName: entry.eventBusName,
+      });
       return undefined;
     }
-    return this.track(
-      this.deliver(target, {
-        version: '0',
-        id: entry.id,
-        'detail-type': entry.detailType,
-        source: entry.source,
-        account: ACCOUNT,
-        // EventBridge stamps an entry put without Time when it arrives: in simulated time here.
-        time: eventTime(this.options.now()),
-        region: this.options.region,
-        resources: [],
-        detail: entry.detail,
-      }),
-    );
+    return this.routeEnvelope(bus, {
+      version: '0',
+      id: entry.id,
+      'detail-type': entry.detailType,
+      source: entry.source,
+      account: ACCOUNT,
+      // EventBridge stamps an entry put without Time when it arrives: in simulated time here.
+      time: eventTime(this.options.now()),
+      region: this.options.region,
+      resources: [],
+      detail: entry.detail,
+    });
+  }
+
+  /** Delivers the envelope to the target of every rule on the bus that matches it (0..n), as EventBridge does. */
+  private routeEnvelope(bus: RuleBus, envelope: Envelope): Promise<void> | undefined {
+    const matching = this.routes.filter((route) => route.bus === bus && matchesEventPattern(route.pattern, envelope));
+    if (matching.length === 0) {
+      this.options.log.warn('no rule matches the event', { bus, source: envelope.source, detailType: envelope['detail-type'] });
+      return undefined;
+    }
+    return this.track(Promise.all(matching.map((route) => this.deliver(route.target, envelope))).then(() => undefined));
   }
 
   private track(delivery: Promise<void>): Promise<void> {
@@ -176,13 +253,6 @@ export class LocalBus {
       ...(error !== undefined ? { error: error instanceof Error ? error.message : String(error) } : {}),
     });
   }
-}
-
-function targetOf(entry: PutEntry): keyof EventHandlers | undefined {
-  if (entry.source === BOT_SOURCE && entry.detailType === DETAIL_TYPES.approved) return 'launch';
-  if (entry.source === BOT_SOURCE && entry.detailType === DETAIL_TYPES.cancelRequested) return 'cancel';
-  if (entry.source === RUNNER_SOURCE && entry.detailType === DETAIL_TYPES.phase) return 'buildPhase';
-  return undefined;
 }
 
 function buildIdOf(detail: unknown): string | undefined {
