@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
 import { parseConfig } from '../core/config';
-import type { Compute, Notifier } from '../core/ports';
+import type { Compute, Notifier, Quotas } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
@@ -50,7 +50,18 @@ const nothing = (what: string) => () => {
 
 export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTables, events: number): Promise<InstanceStateFigures[]> {
   const figures: InstanceStateFigures[] = [];
-  const compute: Compute = { launch: nothing('EC2'), terminate: nothing('EC2'), listTagged: nothing('EC2'), liveMachinesOf: nothing('EC2') };
+  const ec2 = nothing('EC2');
+  const compute: Compute = {
+    launch: ec2,
+    terminate: ec2,
+    listTagged: ec2,
+    liveMachinesOf: ec2,
+    subnetZones: ec2,
+    offeredZones: ec2,
+    vcpusOf: ec2,
+    standardVcpusInUse: ec2,
+  };
+  const quotas: Quotas = { onDemandStandardVcpus: nothing('Service Quotas') };
   const notifier: Notifier = { notify: nothing('SNS') };
   for (const table of seeded.tables) {
     const deps: EventDeps = {
@@ -58,6 +69,7 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
       store: new DynamoBuildStore(seeded.client, table.tableName),
       chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
       compute,
+      quotas,
       notifier,
       clock: { now: () => new Date() },
       log: silent,

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
 import { parseConfig } from '../core/config';
-import type { BuildStore, Compute, Machine, Notifier } from '../core/ports';
+import type { BuildStore, Compute, Machine, Notifier, Quotas } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
@@ -60,7 +60,25 @@ class ListingCompute implements Compute {
   liveMachinesOf(): never {
     throw new Error('bench: the watchdog looked for a launch to adopt');
   }
+  subnetZones(): never {
+    throw new Error('bench: the watchdog looked at subnets');
+  }
+  offeredZones(): never {
+    throw new Error('bench: the watchdog looked at instance type offerings');
+  }
+  vcpusOf(): never {
+    throw new Error('bench: the watchdog looked at instance types');
+  }
+  standardVcpusInUse(): never {
+    throw new Error('bench: the watchdog counted vCPUs');
+  }
 }
+
+const quotas: Quotas = {
+  onDemandStandardVcpus: () => {
+    throw new Error('bench: the watchdog read a quota');
+  },
+};
 
 class CountingNotifier implements Notifier {
   count = 0;
@@ -101,6 +119,7 @@ function runner(world: LocalWorld, seeded: WatchdogTables, table: SeededTable, v
     store: storeFor(variant, seeded.client, table.tableName),
     chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
     compute,
+    quotas,
     notifier,
     clock: { now: () => seeded.now },
     log: silent,

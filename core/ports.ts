@@ -184,6 +184,24 @@ export interface Compute {
    * BuildID tag: what an earlier delivery of the launch may have started without recording it.
    */
   liveMachinesOf(buildId: string): Promise<Machine[]>;
+  /** The zone of each subnet (DescribeSubnets); facts that never change, so cached by the adapter. */
+  subnetZones(subnetIds: readonly string[]): Promise<Record<string, string>>;
+  /** The zones of the region offering each type (DescribeInstanceTypeOfferings); cached. */
+  offeredZones(instanceTypes: readonly string[]): Promise<Record<string, string[]>>;
+  /** Each type's default vCPUs (DescribeInstanceTypes); cached. */
+  vcpusOf(instanceTypes: readonly string[]): Promise<Record<string, number>>;
+  /**
+   * vCPUs of the account's pending and running on-demand machines of the families the standard
+   * quota counts, except those tagged with `exceptBuildId` (a redelivered launch's own machine).
+   */
+  standardVcpusInUse(exceptBuildId: string): Promise<number>;
+}
+
+// ---- Quotas --------------------------------------------------------------------------------
+
+export interface Quotas {
+  /** The region's vCPU quota for running on-demand standard instances (L-1216C47A). Throws when Service Quotas cannot say. */
+  onDemandStandardVcpus(): Promise<number>;
 }
 
 // ---- Notifier ------------------------------------------------------------------------------

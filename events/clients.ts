@@ -1,12 +1,14 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 
 // One client of each per container, created on first use (importing reads no environment).
 // No endpoint is set here: the SDK reads AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_SNS itself, so
-// local servers work without code for them.
+// local servers work without code for them (AWS_ENDPOINT_URL_SERVICE_QUOTAS likewise).
 
 let ec2: EC2Client | undefined;
 let sns: SNSClient | undefined;
+let quotas: ServiceQuotasClient | undefined;
 
 export function getEc2Client(): EC2Client {
   // Events functions may wait: the SDK's standard retries (throttling, 5xx) stay on.
@@ -19,10 +21,18 @@ export function getSnsClient(): SNSClient {
   return sns;
 }
 
+export function getServiceQuotasClient(): ServiceQuotasClient {
+  // The launch goes on without the quota check when this fails: one attempt, no long waits.
+  quotas ??= new ServiceQuotasClient({ maxAttempts: 1 });
+  return quotas;
+}
+
 /** Tests: forget the clients so the next call reads the environment again. */
 export function resetEventClients(): void {
   ec2?.destroy();
   sns?.destroy();
+  quotas?.destroy();
   ec2 = undefined;
   sns = undefined;
+  quotas = undefined;
 }

@@ -5,12 +5,13 @@ import { createLogger } from '../core/aws/logger';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
 import { parseConfig } from '../core/config';
-import type { BuildStore, Bus, Chat, Clock, Compute, Logger, Notifier } from '../core/ports';
+import type { BuildStore, Bus, Chat, Clock, Compute, Logger, Notifier, Quotas } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
-import { getEc2Client, getSnsClient } from './clients';
+import { getEc2Client, getServiceQuotasClient, getSnsClient } from './clients';
 import { Ec2Compute } from './ec2-compute';
+import { ServiceQuotasLimits } from './service-quotas';
 import { SnsNotifier } from './sns-notifier';
 
 // What every EventBridge-facing function needs. Tests and the sandbox pass their own; the
@@ -23,6 +24,8 @@ export interface EventDeps {
   /** No event handler puts events today; kept so the sandbox can pass one without a type change. */
   bus?: Bus;
   compute: Compute;
+  /** Read by the launch before RunInstances (events/launch-capacity.ts). */
+  quotas: Quotas;
   notifier: Notifier;
   clock: Clock;
   log: Logger;
@@ -60,6 +63,7 @@ async function buildEventDeps(): Promise<EventDeps> {
     chat: new SlackChat(createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'background' })),
     // An unset LAUNCH_TEMPLATE_ID is reported by the launch handler as the build's failure.
     compute: new Ec2Compute(getEc2Client(), config.launchTemplateId ?? ''),
+    quotas: new ServiceQuotasLimits(getServiceQuotasClient()),
     notifier: new SnsNotifier(getSnsClient(), config.snsTopicArn, log),
     clock: systemClock,
     log,

@@ -1,10 +1,18 @@
 import type { EC2Client, Filter, Instance, Tag } from '@aws-sdk/client-ec2';
-import { RunInstancesCommand, TerminateInstancesCommand, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import {
+  DescribeSubnetsCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  paginateDescribeInstanceTypeOfferings,
+  paginateDescribeInstanceTypes,
+  paginateDescribeInstances,
+} from '@aws-sdk/client-ec2';
 import type { InstanceState } from '../core/build';
 import { INSTANCE_STATES } from '../core/build';
 import type { Compute, LaunchRequest, LaunchResult, Machine } from '../core/ports';
 import { classifyRefusal } from './launch-plan';
 import { LAUNCHED_BY_TAG } from '../core/machine-tags';
+import { countsTowardStandardQuota } from './launch-capacity';
 
 // The Compute port over EC2. Expected refusals (capacity, unsupported type, quota, a request
 // EC2 calls invalid) are values so the launch can try the next subnet or type; anything else
@@ -14,6 +22,12 @@ import { LAUNCHED_BY_TAG } from '../core/machine-tags';
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 
 export class Ec2Compute implements Compute {
+  // Zones of subnets, offerings and vCPUs of types do not change while a container lives; one
+  // adapter per container (events/deps.ts), so these caches are per container.
+  private readonly zoneOfSubnet = new Map<string, string>();
+  private readonly zonesOfType = new Map<string, string[]>();
+  private readonly vcpusOfType = new Map<string, number>();
+
   constructor(
     private readonly client: EC2Client,
     private readonly launchTemplateId: string,
@@ -88,6 +102,71 @@ export class Ec2Compute implements Compute {
     ]);
   }
 
+  async subnetZones(subnetIds: readonly string[]): Promise<Record<string, string>> {
+    const missing = subnetIds.filter((id) => id !== '' && !this.zoneOfSubnet.has(id));
+    if (missing.length > 0) {
+      const out = await this.client.send(new DescribeSubnetsCommand({ SubnetIds: missing }));
+      for (const subnet of out.Subnets ?? []) {
+        if (subnet.SubnetId && subnet.AvailabilityZone) this.zoneOfSubnet.set(subnet.SubnetId, subnet.AvailabilityZone);
+      }
+    }
+    return pick(this.zoneOfSubnet, subnetIds);
+  }
+
+  async offeredZones(instanceTypes: readonly string[]): Promise<Record<string, string[]>> {
+    const missing = instanceTypes.filter((t) => !this.zonesOfType.has(t));
+    if (missing.length > 0) {
+      const found = new Map<string, string[]>(missing.map((t) => [t, []]));
+      const pages = paginateDescribeInstanceTypeOfferings(
+        { client: this.client },
+        { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: missing }] },
+      );
+      for await (const page of pages) {
+        for (const offering of page.InstanceTypeOfferings ?? []) {
+          if (offering.InstanceType && offering.Location) found.get(offering.InstanceType)?.push(offering.Location);
+        }
+      }
+      for (const [type, zones] of found) this.zonesOfType.set(type, zones.sort());
+    }
+    return pick(this.zonesOfType, instanceTypes);
+  }
+
+  async vcpusOf(instanceTypes: readonly string[]): Promise<Record<string, number>> {
+    const missing = instanceTypes.filter((t) => !this.vcpusOfType.has(t));
+    if (missing.length > 0) {
+      const pages = paginateDescribeInstanceTypes({ client: this.client }, { InstanceTypes: missing as never[] });
+      for await (const page of pages) {
+        for (const info of page.InstanceTypes ?? []) {
+          const vcpus = info.VCpuInfo?.DefaultVCpus;
+          if (info.InstanceType && vcpus !== undefined) this.vcpusOfType.set(info.InstanceType, vcpus);
+        }
+      }
+    }
+    return pick(this.vcpusOfType, instanceTypes);
+  }
+
+  async standardVcpusInUse(exceptBuildId: string): Promise<number> {
+    const counted: Array<{ type: string; vcpus: number | undefined }> = [];
+    const pages = paginateDescribeInstances(
+      { client: this.client },
+      { Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }], MaxResults: 100 },
+    );
+    for await (const page of pages) {
+      for (const reservation of page.Reservations ?? []) {
+        for (const instance of reservation.Instances ?? []) {
+          const type = instance.InstanceType ?? '';
+          if (!countsTowardStandardQuota(type, instance.InstanceLifecycle)) continue;
+          if (instance.Tags?.some((t) => t.Key === 'BuildID' && t.Value === exceptBuildId)) continue;
+          const { CoreCount, ThreadsPerCore } = instance.CpuOptions ?? {};
+          counted.push({ type, vcpus: CoreCount !== undefined ? CoreCount * (ThreadsPerCore ?? 1) : undefined });
+        }
+      }
+    }
+    const unknown = [...new Set(counted.filter((c) => c.vcpus === undefined).map((c) => c.type))];
+    const table = unknown.length > 0 ? await this.vcpusOf(unknown) : {};
+    return counted.reduce((sum, c) => sum + (c.vcpus ?? table[c.type] ?? 0), 0);
+  }
+
   /** Every page: a machine left on a later page would be one nobody ends (or a second launch). */
   private async describe(filters: Filter[]): Promise<Machine[]> {
     const machines: Machine[] = [];
@@ -102,6 +181,15 @@ export class Ec2Compute implements Compute {
     }
     return machines;
   }
+}
+
+function pick<T>(cache: ReadonlyMap<string, T>, keys: readonly string[]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const key of keys) {
+    const value = cache.get(key);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 function toMachine(instance: Instance): Machine | undefined {

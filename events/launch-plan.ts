@@ -3,6 +3,8 @@ import type { Build } from '../core/build';
 import type { Config } from '../core/config';
 import { LAUNCHED_BY_TAG } from '../core/machine-tags';
 import type { LaunchedInstance, Machine } from '../core/ports';
+import type { Skip } from './launch-capacity';
+import { ON_DEMAND_STANDARD_QUOTA } from './launch-capacity';
 
 // The pure part of the launch handler: which (type, subnet) pairs to try and in what order, the
 // idempotency token of each, the tags, and what an EC2 refusal means for the next attempt.
@@ -103,7 +105,6 @@ export function classifyRefusal(code: string, message: string): RefusalKind | un
 /** vCPUs of the metal types this project uses, for the quota advice. */
 export const METAL_VCPUS: Readonly<Record<string, number>> = { 'c5n.metal': 72, 'm5zn.metal': 48 };
 
-export const ON_DEMAND_QUOTA_NAME = 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances';
 
 export interface Refusal {
   instanceType: string;
@@ -121,10 +122,11 @@ export function skipsOtherSubnets(code: string, message: string): boolean {
 }
 
 /** The build's ErrorMessage when no attempt launched: every reason, and what to do about quotas. */
-export function launchFailureMessage(refusals: readonly Refusal[]): string {
-  const lines = refusals.map(
-    (r) => `• ${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''}: ${r.code}: ${oneLine(r.message)}`,
-  );
+export function launchFailureMessage(refusals: readonly Refusal[], skips: readonly Skip[] = []): string {
+  const lines = [
+    ...refusals.map((r) => `• ${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''}: ${r.code}: ${oneLine(r.message)}`),
+    ...skips.map((s) => `• skipped ${s.text}`),
+  ];
   const quotaTypes = [...new Set(refusals.filter((r) => classifyRefusal(r.code, r.message) === 'quota').map((r) => r.instanceType))];
   const advice: string[] = [];
   if (quotaTypes.length > 0) {
@@ -132,7 +134,7 @@ export function launchFailureMessage(refusals: readonly Refusal[]): string {
       .map((t) => (METAL_VCPUS[t] ? `${t} needs ${METAL_VCPUS[t]} vCPUs` : `${t}`))
       .join(', ');
     advice.push(
-      `The account's on-demand vCPU quota is too low (${needs}). Raise the Service Quotas limit "${ON_DEMAND_QUOTA_NAME}" (L-1216C47A) in this region to at least that many vCPUs, then request the build again.`,
+      `The account's on-demand vCPU quota is too low (${needs}). Raise the Service Quotas limit "${ON_DEMAND_STANDARD_QUOTA.name}" (${ON_DEMAND_STANDARD_QUOTA.quotaCode}) in this region to at least that many vCPUs, then request the build again.`,
     );
   }
   if (refusals.some((r) => classifyRefusal(r.code, r.message) === 'capacity'))

@@ -8,7 +8,9 @@ import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { runEffects, tell } from './effects';
 import { parseOrDrop } from './inbound';
-import type { Adoption, Refusal } from './launch-plan';
+import type { CapacityFacts, Skip } from './launch-capacity';
+import { fitLaunch } from './launch-capacity';
+import type { Adoption, LaunchAttempt, Refusal } from './launch-plan';
 import { adoption, launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch-plan';
 import { eventTokenFor, eventTokenKeyOf, hashEventToken } from './event-token';
 import { renderUserData } from './user-data';
@@ -67,24 +69,69 @@ export function createHandler(deps: EventDeps) {
       eventToken: eventTokenFor(eventTokenKeyOf(deps), buildId),
     });
     const tags = launchTags(build, config);
+    const allAttempts = launchAttempts(buildId, config);
+    const fit = fitLaunch(allAttempts, await capacityFacts(deps, buildId, allAttempts, blog));
+    if (fit.failure !== undefined) {
+      await fail(deps, build, fit.failure, blog);
+      return;
+    }
     const refusals: Refusal[] = [];
     const skippedTypes = new Set<string>();
-    for (const attempt of launchAttempts(buildId, config)) {
+    for (const attempt of fit.attempts) {
       if (skippedTypes.has(attempt.instanceType)) continue;
       const result = await deps.compute.launch({ buildId, ...attempt, userData, tags });
       if (result.ok) {
-        await launched(deps, build, result.instance, refusals, blog);
+        await launched(deps, build, result.instance, { refusals, skips: fit.skips }, blog);
         return;
       }
       blog.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, message: result.message });
       refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
       if (skipsOtherSubnets(result.code, result.message)) skippedTypes.add(attempt.instanceType);
     }
-    await fail(deps, build, launchFailureMessage(refusals), blog);
+    await fail(deps, build, launchFailureMessage(refusals, fit.skips), blog);
   };
 }
 
-async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, refusals: Refusal[], log: Logger): Promise<void> {
+/**
+ * What EC2 and Service Quotas say before any RunInstances. A lookup that fails only loses its
+ * filter (logged): EC2 still refuses what cannot run, attempt by attempt, as before.
+ */
+async function capacityFacts(deps: EventDeps, buildId: string, attempts: readonly LaunchAttempt[], log: Logger): Promise<CapacityFacts> {
+  const types = [...new Set(attempts.map((a) => a.instanceType))];
+  const subnets = [...new Set(attempts.map((a) => a.subnetId).filter((s) => s !== ''))];
+  const lenient = async <T>(what: string, read: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await read();
+    } catch (error) {
+      log.warn(`could not read ${what}; the launch goes on without that check`, { error });
+      return undefined;
+    }
+  };
+  const [subnetZones, offeredZones, vcpus, limit, inUse] = await Promise.all([
+    subnets.length > 0 ? lenient('the subnets\' zones', () => deps.compute.subnetZones(subnets)) : {},
+    subnets.length > 0 ? lenient('which zones offer the instance types', () => deps.compute.offeredZones(types)) : undefined,
+    lenient('the instance types\' vCPUs', () => deps.compute.vcpusOf(types)),
+    lenient('the on-demand vCPU quota', () => deps.quotas.onDemandStandardVcpus()),
+    lenient('the vCPUs in use', () => deps.compute.standardVcpusInUse(buildId)),
+  ]);
+  return {
+    region: deps.config.region,
+    subnetZones: subnetZones ?? {},
+    offeredZones,
+    vcpus: vcpus ?? {},
+    quota: limit !== undefined && inUse !== undefined ? { limit, inUse } : undefined,
+  };
+}
+
+/** What did not work, or was not tried, before the machine that was launched. */
+interface LaunchDetours {
+  refusals: Refusal[];
+  skips: Skip[];
+}
+
+const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
+
+async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
   const now = deps.clock.now();
   // The hash, not the token: build-phase checks each phase's token against it.
   const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
@@ -93,7 +140,7 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
     await runEffects(deps, applied.build, applied.decision.effects);
     await tell(deps, applied.build, { sns: true }, log);
-    if (refusals.length > 0) await fallbackNote(deps, applied.build, instance, refusals, log);
+    if (detours.refusals.length > 0 || detours.skips.length > 0) await fallbackNote(deps, applied.build, instance, detours, log);
     return;
   }
   const current = applied.outcome === 'missing' ? undefined : applied.build;
@@ -125,13 +172,16 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
 }
 
 /** Which types and zones did not work before the one that did: the thread says what was used and why. */
-async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedInstance, refusals: Refusal[], log: Logger): Promise<void> {
-  const tried = refusals.map((r) => `${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''} (${r.code})`).join(', ');
+async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
+  const parts: string[] = [];
+  if (detours.skips.length > 0) parts.push(`skipped ${detours.skips.map((s) => s.text).join(', ')}`);
+  if (detours.refusals.length > 0)
+    parts.push(`EC2 refused ${detours.refusals.map((r) => `${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''} (${r.code})`).join(', ')}`);
   try {
     await deps.chat.post({
       channel: build.Channel,
       threadTs: build.ThreadTs,
-      text: `ℹ️ Launched ${instance.instanceType} in ${instance.availabilityZone} after EC2 refused: ${tried}.`,
+      text: `ℹ️ Launched ${instance.instanceType} in ${instance.availabilityZone}; ${parts.join('; ')}.`,
     });
   } catch (error) {
     // Informational only: the launch message itself has been posted.
@@ -165,7 +215,7 @@ async function adopt(deps: EventDeps, build: Build, found: Adoption, log: Logger
     await deps.compute.terminate(extras);
     await extrasNote(deps, build, instance, extras, log);
   }
-  await launched(deps, build, instance, [], log);
+  await launched(deps, build, instance, NO_DETOURS, log);
 }
 
 async function extrasNote(deps: EventDeps, build: Build, kept: LaunchedInstance, extras: string[], log: Logger): Promise<void> {

@@ -101,7 +101,9 @@ export class BuildMachine extends Construct {
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: settings.logRetentionDays, removalPolicy: RemovalPolicy.DESTROY });
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr('10.42.0.0/16'),
-      maxAzs: 2,
+      // Not every zone offers c5n.metal or m5zn.metal: the launch skips subnets whose zone does
+      // not (events/launch-capacity.ts) and says so; -c availabilityZones picks zones that do.
+      ...(settings.availabilityZones ? { availabilityZones: settings.availabilityZones } : { maxAzs: 2 }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: true }],
       // The default security group is used by nothing; restricting it would add a custom-resource Lambda.
@@ -306,5 +308,29 @@ export class BuildMachine extends Construct {
     if (!options.describe) return;
     role.addToPolicy(new iam.PolicyStatement({ sid: 'DescribeInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }));
     acknowledgeWildcards(role, ['*'], 'ec2:DescribeInstances supports no resource-level permissions: its only resource is "*".');
+  }
+
+  /**
+   * What the launch reads before RunInstances (events/launch-capacity.ts): the subnets' zones,
+   * which zones offer the types, the types' vCPUs, and the on-demand vCPU quota.
+   */
+  grantCapacityChecks(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadLaunchCapacity',
+        actions: ['ec2:DescribeSubnets', 'ec2:DescribeInstanceTypeOfferings', 'ec2:DescribeInstanceTypes'],
+        resources: ['*'],
+      }),
+    );
+    acknowledgeWildcards(role, ['*'], 'ec2:DescribeSubnets, DescribeInstanceTypeOfferings and DescribeInstanceTypes support no resource-level permissions: their only resource is "*".');
+    // The one quota the check reads (resource type `quota`: …:servicequotas:REGION:ACCOUNT:ec2/L-1216C47A).
+    const stack = Stack.of(this);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadOnDemandVcpuQuota',
+        actions: ['servicequotas:GetServiceQuota'],
+        resources: [stack.formatArn({ service: 'servicequotas', resource: 'ec2', resourceName: 'L-1216C47A', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+      }),
+    );
   }
 }

@@ -28,16 +28,6 @@ export const CONFIG_CONTEXT_KEYS = {
   artifactBucket: 'ARTIFACT_BUCKET',
 } as const;
 
-/** Context keys that shape the infrastructure itself. */
-export const INFRA_CONTEXT_KEYS = [
-  'notificationEmail',
-  'sshAllowedCidrs',
-  'builderAmiId',
-  'githubToken',
-  'logRetentionDays',
-  'watchdogReservedConcurrency',
-] as const;
-
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
 
 export interface Settings {
@@ -63,6 +53,11 @@ export interface Settings {
    * account at its minimum of 10 unreserved executions refuses any reservation at deploy.
    */
   watchdogReservedConcurrency?: number;
+  /**
+   * The VPC's zones when the operator names them; otherwise the VPC takes the region's first two
+   * (the stack has no fixed environment, so CDK cannot look up which offer the metal types).
+   */
+  availabilityZones?: string[];
 }
 
 export type ContextReader = (key: string) => unknown;
@@ -177,6 +172,13 @@ export function readSettings(get: ContextReader): Settings {
   if (watchdogReservedConcurrency !== undefined && !(Number.isInteger(watchdogReservedConcurrency) && watchdogReservedConcurrency >= 1))
     problems.push(`watchdogReservedConcurrency: expected a whole number of at least 1, got ${JSON.stringify(concurrencyText)}`);
 
+  const zones = list(get('availabilityZones'));
+  for (const zone of zones) {
+    if (!/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/.test(zone)) problems.push(`availabilityZones: ${JSON.stringify(zone)} is not a zone name such as us-east-1a`);
+  }
+  if (new Set(zones.map((z) => z.slice(0, -1))).size > 1) problems.push(`availabilityZones: ${zones.join(', ')} are not all in one region`);
+  if (zones.length === 1) problems.push('availabilityZones: name at least two zones, so a zone without capacity is not the end of every launch');
+
   if (problems.length > 0 || config === undefined) throw new Error(`invalid context:\n- ${problems.join('\n- ')}`);
 
   return {
@@ -190,5 +192,6 @@ export function readSettings(get: ContextReader): Settings {
     githubToken,
     logRetentionDays: logRetentionDays as RetentionDays,
     ...(watchdogReservedConcurrency !== undefined && { watchdogReservedConcurrency }),
+    ...(zones.length > 0 && { availabilityZones: zones }),
   };
 }

@@ -11,7 +11,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { INDEXES, PARTITION_KEY, TABLE_DEFAULT_NAME, TTL_ATTRIBUTE } from '../core/aws/table-schema';
-import { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from '../core/events';
+import { EVENT_RULES, WATCHDOG_SCHEDULE, type EventPattern } from '../core/event-rules';
+import { BOT_SOURCE, DETAIL_TYPES } from '../core/events';
 import { Alarms } from './alarms';
 import { BUILD_LOG_GROUP_PREFIX, BuildMachine, putEventsConditions } from './build-machine';
 import type { LambdaName } from './bundling';
@@ -331,6 +332,7 @@ export class MetalBuildStack extends Stack {
     // BuildID tag) before launching one. DescribeInstances cannot be scoped to resources or
     // tags: IAM allows it on "*" only, so the launch role can list every instance's metadata.
     this.buildMachine.grantTerminate(this.roles.launch, { describe: true });
+    this.buildMachine.grantCapacityChecks(this.roles.launch);
     this.buildMachine.grantTerminate(this.roles.watchdog, { describe: true });
     this.buildMachine.grantTerminate(this.roles.cancel, { describe: true });
   }
@@ -342,34 +344,25 @@ export class MetalBuildStack extends Stack {
         retryAttempts: RETRIES[name].target,
         maxEventAge: RETRIES[name].targetAge,
       });
-    new events.Rule(this, 'BuildApprovedRule', {
-      ruleName: 'labapp-metal-build-approved',
-      eventBus: this.bus,
-      eventPattern: { source: [BOT_SOURCE], detailType: [DETAIL_TYPES.approved] },
-      targets: [target('launch')],
-    });
-    new events.Rule(this, 'CancelRequestedRule', {
-      ruleName: 'labapp-metal-build-cancel-requested',
-      eventBus: this.bus,
-      eventPattern: { source: [BOT_SOURCE], detailType: [DETAIL_TYPES.cancelRequested] },
-      targets: [target('cancel')],
-    });
-    new events.Rule(this, 'BuildPhaseRule', {
-      ruleName: 'labapp-metal-build-phase',
-      eventBus: this.bus,
-      eventPattern: { source: [RUNNER_SOURCE], detailType: [DETAIL_TYPES.phase] },
-      targets: [target('build-phase')],
-    });
-    // AWS sends EC2 state changes to the default bus only.
-    new events.Rule(this, 'InstanceStateRule', {
-      ruleName: 'labapp-metal-build-instance-state',
-      eventPattern: { source: [EC2_SOURCE], detailType: [DETAIL_TYPES.ec2State] },
-      targets: [target('instance-state')],
-    });
-    new events.Rule(this, 'WatchdogSchedule', {
-      ruleName: 'labapp-metal-build-watchdog',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [target('watchdog')],
+    // An EventBridge pattern as CDK's `eventPattern` takes it: CDK renames only its `detailType`
+    // to `detail-type` when it renders the template and passes every other field (nested ones
+    // too) as is.
+    const cdkEventPattern = (pattern: EventPattern) =>
+      Object.fromEntries(Object.entries(pattern).map(([field, value]) => [field === 'detail-type' ? 'detailType' : field, value])) as events.EventPattern;
+    // core/event-rules.ts: the same patterns the sandbox routes by. A rule on the default bus
+    // (EC2 state changes, where AWS puts them) gets no eventBus.
+    for (const rule of EVENT_RULES) {
+      new events.Rule(this, rule.id, {
+        ruleName: rule.name,
+        ...(rule.bus === 'custom' ? { eventBus: this.bus } : {}),
+        eventPattern: cdkEventPattern(rule.pattern),
+        targets: [target(rule.target)],
+      });
+    }
+    new events.Rule(this, WATCHDOG_SCHEDULE.id, {
+      ruleName: WATCHDOG_SCHEDULE.name,
+      schedule: events.Schedule.expression(WATCHDOG_SCHEDULE.expression),
+      targets: [target(WATCHDOG_SCHEDULE.target)],
     });
   }
 }

@@ -105,6 +105,23 @@ export class SimulatedEc2 implements Compute {
       .map(machine);
   }
 
+  async subnetZones(subnetIds: readonly string[]): Promise<Record<string, string>> {
+    return Object.fromEntries(subnetIds.map((id) => [id, this.availabilityZone(id)]));
+  }
+
+  async offeredZones(instanceTypes: readonly string[]): Promise<Record<string, string[]>> {
+    const zones = this.options.subnetIds.map((id) => this.availabilityZone(id));
+    return Object.fromEntries(instanceTypes.map((t) => [t, zones]));
+  }
+
+  async vcpusOf(instanceTypes: readonly string[]): Promise<Record<string, number>> {
+    return Object.fromEntries(instanceTypes.map((t) => [t, t.endsWith('.metal') ? 72 : 2]));
+  }
+
+  async standardVcpusInUse(): Promise<number> {
+    return 0;
+  }
+
   /** The machine's own `shutdown -h now`: with shutdown behaviour "terminate" it ends as a terminate does. */
   powerOff(instanceId: string): void {
     const instance = this.instances.get(instanceId);

@@ -238,6 +238,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       chat: chatFor('background'),
       bus: botBus,
       compute: ec2,
+      quotas: { onDemandStandardVcpus: async () => 640 },
       notifier,
       clock,
       log: log.child({ fn: 'events' }),

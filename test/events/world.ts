@@ -107,6 +107,7 @@ export async function startWorld(): Promise<World> {
         store: dynamo.store,
         chat,
         compute: new Ec2Compute(ec2.client, world.config.launchTemplateId ?? ''),
+        quotas: { onDemandStandardVcpus: async () => 640 },
         notifier: new SnsNotifier(snsClient, world.config.snsTopicArn, log),
         clock,
         log,

@@ -376,6 +376,25 @@ const CALLS: Call[] = [
     context: () => launchContext('p5.48xlarge'),
     expected: 'ImplicitlyDenied',
   },
+  ...(
+    [
+      ['ec2:DescribeSubnets', () => '*'],
+      ['ec2:DescribeInstanceTypeOfferings', () => '*'],
+      ['ec2:DescribeInstanceTypes', () => '*'],
+      ['servicequotas:GetServiceQuota', () => `arn:aws:servicequotas:${REGION}:${ACCOUNT}:ec2/L-1216C47A`],
+    ] as const
+  ).flatMap(([action, resource]): Call[] => [
+    { name: `launch reads capacity facts: ${action}`, who: 'launch', action, resource, expected: 'Allowed' },
+    // Only the launch checks capacity; the watchdog and cancel never need to.
+    { name: `watchdog may not ${action}`, who: 'watchdog', action, resource, expected: 'ImplicitlyDenied' },
+  ]),
+  {
+    name: 'launch reads another quota (Lambda concurrency)',
+    who: 'launch',
+    action: 'servicequotas:GetServiceQuota',
+    resource: () => `arn:aws:servicequotas:${REGION}:${ACCOUNT}:lambda/L-B99A9384`,
+    expected: 'ImplicitlyDenied',
+  },
   {
     name: 'CloudWatch alarm of this account publishes to the topic',
     who: 'cloudwatch',

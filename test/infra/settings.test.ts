@@ -47,6 +47,14 @@ describe('context settings', () => {
     expect(settings({ artifactBucket: 'my-artifacts' })).toMatchObject({ createArtifactBucket: false, artifactBucketName: 'my-artifacts' });
   });
 
+  it('takes the VPC zones from availabilityZones: at least two, of one region, named as AWS names them', () => {
+    expect(settings({}).availabilityZones).toBeUndefined();
+    expect(settings({ availabilityZones: 'us-east-1a,us-east-1c,us-east-1d' }).availabilityZones).toEqual(['us-east-1a', 'us-east-1c', 'us-east-1d']);
+    expect(() => settings({ availabilityZones: 'us-east-1a' })).toThrow(/availabilityZones: name at least two zones/);
+    expect(() => settings({ availabilityZones: 'us-east-1a,eu-west-1b' })).toThrow(/not all in one region/);
+    expect(() => settings({ availabilityZones: 'us-east-1a,east' })).toThrow(/"east" is not a zone name/);
+  });
+
   it('reserves watchdog concurrency only when asked, as a whole number of at least 1', () => {
     expect(settings({ watchdogReservedConcurrency: '1' }).watchdogReservedConcurrency).toBe(1);
     expect(() => settings({ watchdogReservedConcurrency: '0' })).toThrow(/watchdogReservedConcurrency: expected a whole number/);

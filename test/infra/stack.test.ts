@@ -411,6 +411,12 @@ describe('build machine', () => {
     base.template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL' });
   });
 
+  it('spans the zones named by availabilityZones, one public subnet in each', () => {
+    const zoned = synth({ availabilityZones: 'us-east-1a,us-east-1c,us-east-1d' });
+    const subnets = resourcesOfType(zoned, 'AWS::EC2::Subnet').map(([, r]) => r.Properties);
+    expect(subnets.map((s) => s.AvailabilityZone).sort()).toEqual(['us-east-1a', 'us-east-1c', 'us-east-1d']);
+  });
+
   it('allows no ingress by default', () => {
     base.template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
     for (const [, sg] of resourcesOfType(base, 'AWS::EC2::SecurityGroup')) expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
@@ -592,7 +598,10 @@ describe('function roles', () => {
     expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);
     expect(actionsOf(st).filter((a) => a.startsWith('ec2:')).sort()).toEqual([
       'ec2:CreateTags',
+      'ec2:DescribeInstanceTypeOfferings',
+      'ec2:DescribeInstanceTypes',
       'ec2:DescribeInstances',
+      'ec2:DescribeSubnets',
       'ec2:RunInstances',
       'ec2:RunInstances',
       'ec2:RunInstances',
