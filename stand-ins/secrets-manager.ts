@@ -1,0 +1,157 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+// Secrets Manager GetSecretValue on loopback, speaking what @aws-sdk/client-secrets-manager sends
+// (awsJson1_1: POST /, `X-Amz-Target: secretsmanager.GetSecretValue`), so the real client with
+// `endpoint` (or AWS_ENDPOINT_URL_SECRETS_MANAGER) set to it works unchanged. Signatures are not
+// checked. Every read is logged, so a test can tell whether a cache really kept the secret.
+
+export interface SecretsManagerStandInOptions {
+  /** Secret name → SecretString. */
+  secrets?: Record<string, string>;
+  region?: string;
+  accountId?: string;
+}
+
+export interface SecretRead {
+  /** The SecretId as the caller sent it (name or ARN). */
+  secretId: string;
+  /** Whether a secret was answered (false: an error went back). */
+  found: boolean;
+}
+
+export interface LocalSecretsManager {
+  endpoint: string;
+  /** Every GetSecretValue that reached the stand-in, in order, refused ones included. */
+  reads: SecretRead[];
+  /** Creates the secret, or gives it a new current version; returns its ARN. */
+  setSecret(name: string, value: string): string;
+  /** The next GetSecretValue is refused with this error type and HTTP status; calls queue. */
+  failNext(type: string, status: number, message?: string): void;
+  /** Empties `reads` and the queued failures; the secrets stay. */
+  clear(): void;
+  close(): Promise<void>;
+}
+
+interface StoredSecret {
+  arn: string;
+  name: string;
+  versionId: string;
+  value: string;
+  createdDate: number;
+}
+
+const JSON_TYPE = 'application/x-amz-json-1.1';
+const NOT_FOUND = "Secrets Manager can't find the specified secret.";
+
+class ServiceError extends Error {
+  constructor(
+    readonly type: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
+  res.end(text);
+}
+
+export async function startSecretsManagerStandIn(options: SecretsManagerStandInOptions = {}): Promise<LocalSecretsManager> {
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '123456789012';
+  const secrets = new Map<string, StoredSecret>();
+  const reads: SecretRead[] = [];
+  const failures: ServiceError[] = [];
+
+  const setSecret = (name: string, value: string): string => {
+    // AWS appends six random characters to a secret's ARN, so code that builds ARNs from names breaks here too.
+    const arn = secrets.get(name)?.arn ?? `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${randomBytes(3).toString('hex')}`;
+    secrets.set(name, { arn, name, versionId: randomUUID(), value, createdDate: Date.now() / 1000 });
+    return arn;
+  };
+  for (const [name, value] of Object.entries(options.secrets ?? {})) setSecret(name, value);
+
+  // By name, full ARN, or the ARN without its random suffix, as GetSecretValue accepts.
+  const find = (secretId: string): StoredSecret | undefined =>
+    [...secrets.values()].find((s) => s.name === secretId || s.arn === secretId || s.arn.slice(0, -7) === secretId);
+
+  const getSecretValue = (request: { SecretId?: string; VersionId?: string; VersionStage?: string }) => {
+    const secretId = request.SecretId;
+    if (!secretId) throw new ServiceError('InvalidParameterException', 400, 'SecretId is required.');
+    const read: SecretRead = { secretId, found: false };
+    reads.push(read);
+    const failure = failures.shift();
+    if (failure) throw failure;
+    const secret = find(secretId);
+    if (!secret) throw new ServiceError('ResourceNotFoundException', 400, NOT_FOUND);
+    // Only the current version is kept: asking for any other is a miss, as for a deleted version.
+    if (request.VersionId !== undefined && request.VersionId !== secret.versionId)
+      throw new ServiceError('ResourceNotFoundException', 400, `Secrets Manager can't find the specified secret value for VersionId: ${request.VersionId}`);
+    if (request.VersionStage !== undefined && request.VersionStage !== 'AWSCURRENT')
+      throw new ServiceError('ResourceNotFoundException', 400, `Secrets Manager can't find the specified secret value for staging label: ${request.VersionStage}`);
+    read.found = true;
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: secret.versionId,
+      SecretString: secret.value,
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: secret.createdDate,
+    };
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const target = req.headers['x-amz-target'];
+      const body = await readBody(req);
+      if (req.method !== 'POST' || target !== 'secretsmanager.GetSecretValue')
+        throw new ServiceError('UnknownOperationException', 400, `stand-in supports only GetSecretValue, got ${String(target)}`);
+      let request: unknown;
+      try {
+        request = JSON.parse(body);
+      } catch {
+        throw new ServiceError('SerializationException', 400, 'body is not JSON');
+      }
+      answer(res, 200, getSecretValue((request ?? {}) as Parameters<typeof getSecretValue>[0]));
+    })().catch((error: unknown) => {
+      if (res.headersSent) return;
+      const e = error instanceof ServiceError ? error : new ServiceError('InternalServiceError', 500, String(error));
+      answer(res, e.status, { __type: e.type, message: e.message });
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    reads,
+    setSecret,
+    failNext: (type, status, message = `stand-in refused the request (${type})`) => {
+      failures.push(new ServiceError(type, status, message));
+    },
+    clear: () => {
+      reads.length = 0;
+      failures.length = 0;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
