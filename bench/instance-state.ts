@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
 import { parseConfig } from '../core/config';
-import type { Compute, Notifier, Quotas } from '../core/ports';
+import type { Compute, Deadlines, Notifier, Quotas } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
@@ -62,6 +62,8 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
     standardVcpusInUse: ec2,
   };
   const quotas: Quotas = { onDemandStandardVcpus: nothing('Service Quotas') };
+  // Events of instances that are not ours never reach the schedules.
+  const deadlines: Deadlines = { put: nothing('Scheduler'), remove: nothing('Scheduler'), list: nothing('Scheduler') };
   const notifier: Notifier = { notify: nothing('SNS') };
   for (const table of seeded.tables) {
     const deps: EventDeps = {
@@ -70,6 +72,7 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
       chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
       compute,
       quotas,
+      deadlines,
       notifier,
       clock: { now: () => new Date() },
       log: silent,

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
 import { parseConfig } from '../core/config';
-import type { BuildStore, Compute, Machine, Notifier, Quotas } from '../core/ports';
+import type { BuildStore, Compute, Deadlines, Machine, Notifier, Quotas } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
@@ -74,6 +74,13 @@ class ListingCompute implements Compute {
   }
 }
 
+/** No schedules: each active build's is set once, then only listed (one call per run). */
+const deadlines: Deadlines = {
+  put: async () => {},
+  remove: async () => {},
+  list: async () => [],
+};
+
 const quotas: Quotas = {
   onDemandStandardVcpus: () => {
     throw new Error('bench: the watchdog read a quota');
@@ -120,6 +127,7 @@ function runner(world: LocalWorld, seeded: WatchdogTables, table: SeededTable, v
     chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
     compute,
     quotas,
+    deadlines,
     notifier,
     clock: { now: () => seeded.now },
     log: silent,

@@ -11,8 +11,9 @@ import { permittedBuild } from './permissions';
 import * as replies from './replies';
 
 // extend_build (the watchdog's warning): one more hour for a running build, approvers only, up
-// to MAX_EXTENSION_HOURS in all. The write is conditional on the old ExtendedHours, so two
-// clicks at once add one hour, and the loser is told why.
+// to MAX_EXTENSION_HOURS in all, and not within 3 minutes of the deadline's schedule. The write
+// (ExtendedHours and DeadlineAt) is conditional on the old ExtendedHours, so two clicks at once
+// add one hour, and the loser is told why; `Build Extended` then moves the schedule.
 
 export const EXTENSION_HOURS = 1;
 
@@ -27,7 +28,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   const applied = await applyEvent(
     store,
     build,
-    { type: 'extend', by: click.user, hours: EXTENSION_HOURS, maxExtensionHours: config.maxExtensionHours },
+    { type: 'extend', by: click.user, hours: EXTENSION_HOURS, maxExtensionHours: config.maxExtensionHours, maxLifetimeHours: config.maxLifetimeHours },
     now,
   );
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
@@ -38,7 +39,14 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   }
 
   const extended = applied.build;
-  log.info('build extended', { extendedHours: extended.ExtendedHours });
+  log.info('build extended', { extendedHours: extended.ExtendedHours, deadlineAt: extended.DeadlineAt });
+  // The events side moves the Scheduler schedule; the bot never touches Scheduler. If this put
+  // is lost, the watchdog finds the schedule stale (ScheduleAt ≠ DeadlineAt's) within a minute.
+  try {
+    await deps.bus.put({ detailType: 'Build Extended', detail: { buildId: extended.BuildID, by: click.user, hours: EXTENSION_HOURS } });
+  } catch (error) {
+    log.error('extended, but Build Extended could not be put; the watchdog moves the schedule', { error });
+  }
   try {
     await chat.post({ channel: extended.Channel, threadTs: extended.ThreadTs, text: extensionMessage(extended, click.user, config, now) });
   } catch (error) {

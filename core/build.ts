@@ -57,6 +57,13 @@ export interface Build {
   ForcedTermination?: boolean;
   TerminationReason?: TerminationReason;
   ExtendedHours?: number;
+  /** LaunchTime + MAX_LIFETIME_HOURS + ExtendedHours, written with the launch and each extension. */
+  DeadlineAt?: string;
+  /**
+   * The `at(…)` minute of the build's Scheduler schedule as last set (core/lifetime
+   * `scheduleMinute`); the watchdog compares it with DeadlineAt to find a schedule to move.
+   */
+  ScheduleAt?: string;
   ErrorMessage?: string;
   LogTail?: string;
   ArtifactKey?: string;

@@ -43,6 +43,14 @@ export interface Config {
    */
   eventTokenKey?: string;
   eventTokenSecretArn?: string;
+  /**
+   * Where each build's deadline schedule lives (docs/design.md "Deadlines"): the stack's schedule
+   * group, the role Scheduler assumes to terminate the machine, the queue a failed firing goes to.
+   * Set by the stack for the functions that keep schedules; the bot has none of them.
+   */
+  scheduleGroup: string;
+  schedulerRoleArn?: string;
+  scheduleDeadLetterArn?: string;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +168,9 @@ const fields = {
   // Not trimmed: a key is its exact bytes.
   EVENT_TOKEN_KEY: variable((s) => (s === undefined || s === '' ? undefined : s)),
   EVENT_TOKEN_SECRET_ARN: optional,
+  SCHEDULE_GROUP: withDefault('labapp-metal-builds'),
+  SCHEDULER_ROLE_ARN: optional,
+  SCHEDULE_DLQ_ARN: optional,
 };
 
 type Env = { [K in keyof typeof fields]: z.output<(typeof fields)[K]> };
@@ -215,6 +226,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     region: e.AWS_REGION,
     eventTokenKey: e.EVENT_TOKEN_KEY,
     eventTokenSecretArn: e.EVENT_TOKEN_SECRET_ARN,
+    scheduleGroup: e.SCHEDULE_GROUP,
+    schedulerRoleArn: e.SCHEDULER_ROLE_ARN,
+    scheduleDeadLetterArn: e.SCHEDULE_DLQ_ARN,
   };
 }
 

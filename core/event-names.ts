@@ -9,6 +9,7 @@ export const EC2_SOURCE = 'aws.ec2';
 export const DETAIL_TYPES = {
   approved: 'Build Approved',
   cancelRequested: 'Build Cancel Requested',
+  extended: 'Build Extended',
   phase: 'Build Phase',
   ec2State: 'EC2 Instance State-change Notification',
 } as const;

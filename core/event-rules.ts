@@ -60,6 +60,13 @@ export const EVENT_RULES = [
     target: 'cancel',
   },
   {
+    id: 'BuildExtendedRule',
+    name: 'labapp-metal-build-extended',
+    bus: 'custom',
+    pattern: { source: [BOT_SOURCE], 'detail-type': [DETAIL_TYPES.extended] },
+    target: 'deadline',
+  },
+  {
     id: 'BuildPhaseRule',
     name: 'labapp-metal-build-phase',
     bus: 'custom',

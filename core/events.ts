@@ -14,6 +14,10 @@ export type BuildApprovedDetail = z.infer<typeof buildApprovedDetail>;
 export const cancelRequestedDetail = z.object({ buildId, by: z.string().min(1) }).strict();
 export type CancelRequestedDetail = z.infer<typeof cancelRequestedDetail>;
 
+/** An approver added `hours` to a running build; the events side moves its deadline's schedule. */
+export const buildExtendedDetail = z.object({ buildId, by: z.string().min(1), hours: z.number().positive().max(24) }).strict();
+export type BuildExtendedDetail = z.infer<typeof buildExtendedDetail>;
+
 export const artifactSchema = z
   .object({
     bucket: z.string().min(1),

@@ -1,6 +1,5 @@
 import type { Build } from './build';
 import { isFinal, isRunning } from './build';
-import type { Machine } from './ports';
 
 // When a build or a machine has lived too long. Pure: the watchdog and the bot read the clock
 // and pass it in.
@@ -35,6 +34,41 @@ export function deadline(launchTime: string, limits: Pick<LifetimeLimits, 'maxLi
   return new Date(Date.parse(launchTime) + lifetimeHours(limits, extendedHours) * HOUR);
 }
 
+/**
+ * The build's deadline: DeadlineAt as recorded (docs/design.md "Deadlines"), or for a record
+ * written before DeadlineAt existed, LaunchTime + the limit + extensions.
+ */
+export function deadlineOf(
+  build: Pick<Build, 'DeadlineAt' | 'LaunchTime' | 'ExtendedHours'>,
+  limits: Pick<LifetimeLimits, 'maxLifetimeHours'>,
+): Date | undefined {
+  if (build.DeadlineAt) return new Date(build.DeadlineAt);
+  return build.LaunchTime ? deadline(build.LaunchTime, limits, build.ExtendedHours) : undefined;
+}
+
+/**
+ * When the deadline's schedule is set: the minute before the deadline's minute. Scheduler fires
+ * at any second of the scheduled minute, so the machine is told to end between 2 minutes and
+ * 1 s before its deadline, never after: the card's maximum holds.
+ */
+export function scheduleMinute(deadlineAt: Date): Date {
+  return new Date(Math.floor(deadlineAt.getTime() / MINUTE) * MINUTE - MINUTE);
+}
+
+/** An extension this close to the schedule's minute could land after the machine was told to end. */
+export const EXTEND_CUTOFF_MINUTES = 3;
+
+export function tooCloseToExtend(deadlineAt: Date, now: Date): boolean {
+  return scheduleMinute(deadlineAt).getTime() - now.getTime() < EXTEND_CUTOFF_MINUTES * MINUTE;
+}
+
+/** A machine ending this close to its deadline (or later) was ended by it: `forced`, not `unexpected`. */
+export const FORCED_END_MARGIN_MINUTES = 2;
+
+export function endedByDeadline(deadlineAt: Date, endedAt: string): boolean {
+  return Date.parse(endedAt) >= deadlineAt.getTime() - FORCED_END_MARGIN_MINUTES * MINUTE;
+}
+
 export function isApprovalStale(build: Pick<Build, 'Status' | 'CreatedAt'>, limits: Pick<LifetimeLimits, 'approvalTtlMinutes'>, now: Date): boolean {
   return build.Status === 'awaiting_approval' && ageMs(build.CreatedAt, now) >= limits.approvalTtlMinutes * MINUTE;
 }
@@ -48,7 +82,7 @@ export function isApprovalStale(build: Pick<Build, 'Status' | 'CreatedAt'>, limi
  */
 export function lifeStart(
   build: Partial<Pick<Build, 'InstanceID' | 'LaunchTime'>> | undefined,
-  machine: Pick<Machine, 'instanceId' | 'launchTime'>,
+  machine: { instanceId: string; launchTime: string },
 ): string {
   if (!build?.LaunchTime) return machine.launchTime;
   if (build.InstanceID === machine.instanceId) return build.LaunchTime;

@@ -1,5 +1,5 @@
 import type { Build, InstanceState, Status } from './build';
-import type { BuildApprovedDetail, CancelRequestedDetail } from './events';
+import type { BuildApprovedDetail, BuildExtendedDetail, CancelRequestedDetail } from './events';
 import type { Guard } from './transition';
 
 // The ports between the pure core and the world. Adapters: core/aws (store, bus, secrets),
@@ -128,7 +128,8 @@ export class ChatError extends Error {
 
 export type BusEvent =
   | { detailType: 'Build Approved'; detail: BuildApprovedDetail }
-  | { detailType: 'Build Cancel Requested'; detail: CancelRequestedDetail };
+  | { detailType: 'Build Cancel Requested'; detail: CancelRequestedDetail }
+  | { detailType: 'Build Extended'; detail: BuildExtendedDetail };
 
 export interface Bus {
   /** Throws when EventBridge refuses the entry (FailedEntryCount > 0). */
@@ -195,6 +196,24 @@ export interface Compute {
    * quota counts, except those tagged with `exceptBuildId` (a redelivered launch's own machine).
    */
   standardVcpusInUse(exceptBuildId: string): Promise<number>;
+}
+
+// ---- Deadlines ------------------------------------------------------------------------------
+
+/** A build's one-time Scheduler schedule: at `at` (a whole minute, UTC) it terminates `instanceId`. */
+export interface DeadlineSchedule {
+  buildId: string;
+  instanceId: string;
+  at: string;
+}
+
+export interface Deadlines {
+  /** Create the schedule, or correct it when one exists with another time or machine. */
+  put(schedule: DeadlineSchedule): Promise<void>;
+  /** Delete it; one that is not there (fired, or never made) is fine. */
+  remove(buildId: string): Promise<void>;
+  /** The BuildIDs of every schedule in the stack's group (paged through). */
+  list(): Promise<string[]>;
 }
 
 // ---- Quotas --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { Build, BuildAttribute, InstanceState, Status } from './build';
 import { capLogTail, expirationTime, instanceStateRank, isActive, isFinal, isInstanceEnding, isRunning } from './build';
 import type { PhaseReport } from './events';
+import { deadline, deadlineOf, endedByDeadline, tooCloseToExtend } from './lifetime';
 
 // docs/design.md "Statuses and what each event does", as one total function. Every (status, event)
 // pair has an answer; a duplicate or late event is `none`, never an error. The caller writes
@@ -12,7 +13,16 @@ export type BuildEvent =
   /** The bot's cancel: before launch it ends the build, after launch it asks the cancel handler. */
   | { type: 'cancel'; by: string }
   /** `eventTokenHash`: hex SHA-256 of the token put in the machine's build.json (never the token). */
-  | { type: 'launched'; instanceId: string; instanceType: string; availabilityZone: string; launchTime: string; eventTokenHash?: string }
+  /** `maxLifetimeHours` fixes DeadlineAt (LaunchTime + the limit) with the launch. */
+  | {
+      type: 'launched';
+      instanceId: string;
+      instanceType: string;
+      availabilityZone: string;
+      launchTime: string;
+      maxLifetimeHours: number;
+      eventTokenHash?: string;
+    }
   | { type: 'launch-failed'; message: string }
   /** `actualCost` is the cost from LaunchTime to `at`, computed by the caller with core/cost. */
   | { type: 'instance-state'; state: InstanceState; at: string; actualCost?: number }
@@ -32,7 +42,9 @@ export type BuildEvent =
    */
   | { type: 'stuck'; message: string; expectInstanceId?: string | null }
   | { type: 'warn' }
-  | { type: 'extend'; by: string; hours: number; maxExtensionHours: number };
+  | { type: 'extend'; by: string; hours: number; maxExtensionHours: number; maxLifetimeHours: number }
+  /** The deadline's Scheduler schedule was set to `at` (for this machine): recorded so the watchdog can tell a stale one. */
+  | { type: 'scheduled'; instanceId: string; at: string };
 
 /** What must still hold when the write lands. */
 export interface Guard {
@@ -41,7 +53,7 @@ export interface Guard {
   /** Each listed attribute must be absent. */
   absent?: readonly BuildAttribute[];
   /** Each listed attribute must equal the given value. */
-  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours' | 'NotifyingStatus'>>;
+  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours' | 'NotifyingStatus' | 'DeadlineAt'>>;
   /** InstanceState must be absent or strictly earlier than this one. */
   instanceStateBefore?: InstanceState;
   /** Nobody holds a lease on this status's thread message that was taken at or after `staleBefore`. */
@@ -115,6 +127,7 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
           InstanceType: event.instanceType,
           AvailabilityZone: event.availabilityZone,
           LaunchTime: event.launchTime,
+          DeadlineAt: deadline(event.launchTime, { maxLifetimeHours: event.maxLifetimeHours }).toISOString(),
           ...(event.eventTokenHash !== undefined ? { EventTokenHash: event.eventTokenHash } : {}),
         },
         now,
@@ -197,13 +210,25 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
       const current = build.ExtendedHours ?? 0;
       const next = current + event.hours;
       if (next > event.maxExtensionHours) return none(`extension limit of ${event.maxExtensionHours} h reached`);
+      const limits = { maxLifetimeHours: event.maxLifetimeHours };
+      const currentDeadline = deadlineOf(build, limits);
+      if (!build.LaunchTime || !currentDeadline) return none('the machine has no launch time yet');
+      // The schedule may already be ending the machine: an hour added now would be a promise
+      // the thread cannot keep.
+      if (tooCloseToExtend(currentDeadline, now)) return none('too close to the deadline to extend');
       // Conditional on the old value, so two clicks at once add one hour, not two.
       const guard: Guard =
         build.ExtendedHours === undefined
           ? { status: [s], absent: ['ExtendedHours'] }
           : { status: [s], equals: { ExtendedHours: current } };
-      return { kind: 'write', guard, set: { ExtendedHours: next }, effects: [] };
+      const DeadlineAt = deadline(build.LaunchTime, limits, next).toISOString();
+      return { kind: 'write', guard, set: { ExtendedHours: next, DeadlineAt }, effects: [] };
     }
+
+    case 'scheduled':
+      if (!isRunning(s) || build.InstanceID !== event.instanceId) return none(`schedule for ${event.instanceId} in ${s}`);
+      if (build.ScheduleAt === event.at) return none('schedule already recorded');
+      return { kind: 'write', guard: { status: [s], equals: { InstanceID: event.instanceId } }, set: { ScheduleAt: event.at }, effects: [] };
   }
 }
 
@@ -233,7 +258,15 @@ function instanceState(
     if (isActive(build.Status)) {
       to = 'terminated';
       set.Status = to;
-      set.TerminationReason = 'unexpected';
+      // Ended at its deadline while still active: the deadline's schedule ended it (or the
+      // guest's own shutdown backstop), which is a forced end with its critical mail.
+      const due = build.DeadlineAt ? new Date(build.DeadlineAt) : undefined;
+      if (due && endedByDeadline(due, event.at)) {
+        set.TerminationReason = 'forced';
+        set.ForcedTermination = true;
+      } else {
+        set.TerminationReason = 'unexpected';
+      }
       set.CompletionTime ??= event.at;
       set.ExpirationTime = expirationTime(now);
     }

@@ -1,14 +1,17 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 
 // One client of each per container, created on first use (importing reads no environment).
 // No endpoint is set here: the SDK reads AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_SNS itself, so
-// local servers work without code for them (AWS_ENDPOINT_URL_SERVICE_QUOTAS likewise).
+// local servers work without code for them (AWS_ENDPOINT_URL_SERVICE_QUOTAS and
+// AWS_ENDPOINT_URL_SCHEDULER likewise).
 
 let ec2: EC2Client | undefined;
 let sns: SNSClient | undefined;
 let quotas: ServiceQuotasClient | undefined;
+let scheduler: SchedulerClient | undefined;
 
 export function getEc2Client(): EC2Client {
   // Events functions may wait: the SDK's standard retries (throttling, 5xx) stay on.
@@ -27,11 +30,19 @@ export function getServiceQuotasClient(): ServiceQuotasClient {
   return quotas;
 }
 
+export function getSchedulerClient(): SchedulerClient {
+  // A failed call throws and EventBridge retries the event; the watchdog repairs the rest.
+  scheduler ??= new SchedulerClient({});
+  return scheduler;
+}
+
 /** Tests: forget the clients so the next call reads the environment again. */
 export function resetEventClients(): void {
   ec2?.destroy();
   sns?.destroy();
   quotas?.destroy();
+  scheduler?.destroy();
+  scheduler = undefined;
   ec2 = undefined;
   sns = undefined;
   quotas = undefined;

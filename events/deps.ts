@@ -5,12 +5,13 @@ import { createLogger } from '../core/aws/logger';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
 import { parseConfig } from '../core/config';
-import type { BuildStore, Bus, Chat, Clock, Compute, Logger, Notifier, Quotas } from '../core/ports';
+import type { BuildStore, Bus, Chat, Clock, Compute, Deadlines, Logger, Notifier, Quotas } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
-import { getEc2Client, getServiceQuotasClient, getSnsClient } from './clients';
+import { getEc2Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from './clients';
 import { Ec2Compute } from './ec2-compute';
+import { SchedulerDeadlines } from './scheduler-deadlines';
 import { ServiceQuotasLimits } from './service-quotas';
 import { SnsNotifier } from './sns-notifier';
 
@@ -26,6 +27,8 @@ export interface EventDeps {
   compute: Compute;
   /** Read by the launch before RunInstances (events/launch-capacity.ts). */
   quotas: Quotas;
+  /** Each launched build's Scheduler schedule (events/deadline-schedule.ts). */
+  deadlines: Deadlines;
   notifier: Notifier;
   clock: Clock;
   log: Logger;
@@ -64,6 +67,11 @@ async function buildEventDeps(): Promise<EventDeps> {
     // An unset LAUNCH_TEMPLATE_ID is reported by the launch handler as the build's failure.
     compute: new Ec2Compute(getEc2Client(), config.launchTemplateId ?? ''),
     quotas: new ServiceQuotasLimits(getServiceQuotasClient()),
+    deadlines: new SchedulerDeadlines(getSchedulerClient(), {
+      group: config.scheduleGroup,
+      roleArn: config.schedulerRoleArn,
+      ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
+    }),
     notifier: new SnsNotifier(getSnsClient(), config.snsTopicArn, log),
     clock: systemClock,
     log,

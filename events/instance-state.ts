@@ -4,13 +4,15 @@ import { costBetween } from '../core/cost';
 import { DETAIL_TYPES, EC2_SOURCE, ec2StateDetail } from '../core/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
+import { dropDeadline } from './deadline-schedule';
 import { runEffects, tell } from './effects';
 import { parseOrDrop } from './inbound';
 
 // EC2's own state changes (default bus). Every instance of the account arrives here, so one
 // InstanceIndex lookup decides whether it is ours. InstanceState only moves forward; the first
 // shutting-down/terminated records TerminatedAt and the actual cost and frees the slot, and
-// ends a build that was still active (`terminated`, reason unexpected).
+// ends a build that was still active (`terminated`: forced at its deadline, else unexpected).
+// The machine's end also removes its deadline schedule.
 
 export function createHandler(deps: EventDeps) {
   return async function instanceState(event: unknown): Promise<void> {
@@ -45,6 +47,8 @@ export function createHandler(deps: EventDeps) {
       blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
       await runEffects(deps, applied.build, applied.decision.effects);
     }
+    // Every ending delivery, not only the first: a removal that failed is retried with the event.
+    if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
     await tell(deps, applied.build, { sns: true, refresh: applied.outcome === 'changed' }, blog);
   };
 }

@@ -12,6 +12,7 @@ import type { CapacityFacts, Skip } from './launch-capacity';
 import { fitLaunch } from './launch-capacity';
 import type { Adoption, LaunchAttempt, Refusal } from './launch-plan';
 import { adoption, launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch-plan';
+import { keepDeadline } from './deadline-schedule';
 import { eventTokenFor, eventTokenKeyOf, hashEventToken } from './event-token';
 import { renderUserData } from './user-data';
 
@@ -36,6 +37,8 @@ export function createHandler(deps: EventDeps) {
     }
     if (build.Status !== 'approved' || build.InstanceID) {
       blog.info('nothing to launch', { status: build.Status, instanceId: build.InstanceID });
+      // A delivery that recorded the machine may have failed before its schedule was set.
+      await keepDeadline(deps, build, blog);
       await tell(deps, build, { sns: true }, blog);
       return;
     }
@@ -84,7 +87,7 @@ export function createHandler(deps: EventDeps) {
         await launched(deps, build, result.instance, { refusals, skips: fit.skips }, blog);
         return;
       }
-      blog.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, message: result.message });
+      blog.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, ec2Message: result.message });
       refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
       if (skipsOtherSubnets(result.code, result.message)) skippedTypes.add(attempt.instanceType);
     }
@@ -135,10 +138,12 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
   const now = deps.clock.now();
   // The hash, not the token: build-phase checks each phase's token against it.
   const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
-  const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance, eventTokenHash }, now);
+  const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance, maxLifetimeHours: deps.config.maxLifetimeHours, eventTokenHash }, now);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
     await runEffects(deps, applied.build, applied.decision.effects);
+    // Before any Slack call: from here AWS keeps the deadline even if everything else fails.
+    await keepDeadline(deps, applied.build, log);
     await tell(deps, applied.build, { sns: true }, log);
     if (detours.refusals.length > 0 || detours.skips.length > 0) await fallbackNote(deps, applied.build, instance, detours, log);
     return;
@@ -146,6 +151,7 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
   const current = applied.outcome === 'missing' ? undefined : applied.build;
   if (current?.InstanceID === instance.instanceId) {
     // Another delivery of the same event recorded this same machine (same ClientToken).
+    await keepDeadline(deps, current, log);
     await tell(deps, current, { sns: true }, log);
     return;
   }
@@ -193,7 +199,7 @@ async function fail(deps: EventDeps, build: Build, message: string, log: Logger)
   const applied = await applyEvent(deps.store, build, { type: 'launch-failed', message }, deps.clock.now());
   if (applied.outcome === 'missing') return;
   if (applied.outcome === 'changed') {
-    log.error('no machine could be launched', { message });
+    log.error('no machine could be launched', { reason: message });
     await runEffects(deps, applied.build, applied.decision.effects);
   }
   await tell(deps, applied.build, { sns: true }, log);

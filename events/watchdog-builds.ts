@@ -6,6 +6,8 @@ import {
   STUCK_MINUTES,
   ageMs,
   deadline,
+  deadlineOf,
+  endedByDeadline,
   isApprovalStale,
   isStuckWithoutLaunch,
   isStuckWithoutMachine,
@@ -46,6 +48,13 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
   }
   if (!isRunning(build.Status) || run.machines === undefined) return;
   if (!machine) {
+    // Gone at its deadline: the deadline's schedule ended it and EC2's state change is still on
+    // its way. That is the forced end the card promised, not a stuck build.
+    const due = deadlineOf(build, config);
+    if (due && endedByDeadline(due, now.toISOString())) {
+      await end(run, build, { type: 'force' });
+      return;
+    }
     if (isStuckWithoutMachine(build, false, now))
       await end(run, build, {
         type: 'stuck',

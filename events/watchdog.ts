@@ -8,6 +8,7 @@ import { checkMachine, ownerOf } from './watchdog-machines';
 import { WatchdogError, WatchdogRun } from './watchdog-run';
 import { reconcileSlots } from './watchdog-slots';
 import { resendStaleMail } from './mail';
+import { repairDeadlines } from './watchdog-deadlines';
 
 // rate(1 minute). EC2 is the ground truth: the live tagged machines (paginated
 // DescribeInstances) are joined with the active builds (StatusIndex queries, never a Scan), and
@@ -51,6 +52,7 @@ export function createHandler(deps: EventDeps) {
       await run.step('stale notice', build.BuildID, () => resendStaleMail(run.deps, build, run.log.child({ buildId: build.BuildID })));
     }
 
+    if (active) await repairDeadlines(run, active);
     if (slots && active) await reconcileSlots(run, slots, new Set(activeById.keys()));
     await catchUp(run);
 

@@ -1,14 +1,14 @@
-import { ArnFormat, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import { DETAIL_TYPES, RUNNER_SOURCE } from '../core/events';
 import type { Settings } from './settings';
+import { acknowledgeWildcards } from './wildcard-acknowledgement';
 import { LAUNCHED_BY_TAG } from '../core/machine-tags';
 
 // Everything the bare-metal build machine is made of: its network, its firewall, its launch
@@ -63,15 +63,6 @@ export const SESSION_MANAGER_ACTIONS = [
 /** Ubuntu AMIs (and builder AMIs made from them) boot from /dev/sda1. */
 const ROOT_DEVICE = '/dev/sda1';
 
-/**
- * Acknowledges cdk-nag's wildcard finding (AwsSolutions-IAM5) for exactly these resources on this
- * role, each finding by its own ID: a new wildcard elsewhere still fails the check.
- */
-function acknowledgeWildcards(role: iam.Role, resources: string[], reason: string): void {
-  const stack = Stack.of(role);
-  for (const resource of resources)
-    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`, reason });
-}
 
 export interface BuildMachineProps {
   settings: Settings;

@@ -9,6 +9,7 @@ export const LAMBDA_ENTRIES = {
   'build-phase': 'events/build-phase.ts',
   watchdog: 'events/watchdog.ts',
   cancel: 'events/cancel.ts',
+  deadline: 'events/deadline.ts',
 } as const;
 
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;
@@ -52,4 +53,5 @@ export const RUNTIME_NODE_OPTIONS: Record<LambdaName, string> = {
   'build-phase': '--enable-source-maps',
   watchdog: '--enable-source-maps',
   cancel: '--enable-source-maps',
+  deadline: '--enable-source-maps',
 };

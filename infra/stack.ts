@@ -15,6 +15,7 @@ import { EVENT_RULES, WATCHDOG_SCHEDULE, type EventPattern } from '../core/event
 import { BOT_SOURCE, DETAIL_TYPES } from '../core/events';
 import { Alarms } from './alarms';
 import { BUILD_LOG_GROUP_PREFIX, BuildMachine, putEventsConditions } from './build-machine';
+import { DeadlineSchedules } from './deadline-schedules';
 import type { LambdaName } from './bundling';
 import { createFunction, type CodeProvider } from './functions';
 import type { Settings } from './settings';
@@ -54,6 +55,7 @@ const PLANS: Record<LambdaName, FunctionPlan> = {
   'build-phase': { description: "The runner's Build Phase events → the build record", memorySize: 512, timeout: Duration.minutes(1) },
   watchdog: { description: 'Every minute: lifetimes, orphans, stuck builds, stale approvals', memorySize: 512, timeout: Duration.minutes(1) },
   cancel: { description: 'Build Cancel Requested → TerminateInstances', memorySize: 512, timeout: Duration.minutes(1) },
+  deadline: { description: "Build Extended → the build's deadline schedule moves", memorySize: 512, timeout: Duration.minutes(1) },
 };
 
 /**
@@ -67,7 +69,12 @@ const RETRIES: Record<EventFunction, { target: number; targetAge: Duration; lamb
   'instance-state': { target: 8, targetAge: Duration.hours(6), lambda: 2, lambdaAge: Duration.hours(6) },
   'build-phase': { target: 8, targetAge: Duration.hours(6), lambda: 2, lambdaAge: Duration.hours(6) },
   watchdog: { target: 1, targetAge: Duration.minutes(2), lambda: 0, lambdaAge: Duration.minutes(2) },
+  // The watchdog moves a stale schedule within a minute too; retries only make it sooner.
+  deadline: { target: 8, targetAge: Duration.hours(1), lambda: 2, lambdaAge: Duration.hours(1) },
 };
+
+/** The functions that create or move deadline schedules, and so may pass Scheduler its role. */
+export const SCHEDULE_KEEPERS: readonly LambdaName[] = ['launch', 'deadline', 'watchdog'];
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
@@ -86,6 +93,7 @@ export class MetalBuildStack extends Stack {
   readonly eventTokenSecret: secretsmanager.Secret;
   readonly bucket: s3.IBucket;
   readonly buildMachine: BuildMachine;
+  readonly deadlineSchedules: DeadlineSchedules;
   readonly functions: Record<LambdaName, lambda.Function>;
   readonly roles: Record<LambdaName, iam.Role>;
   readonly deadLetterQueues: Record<EventFunction, sqs.Queue>;
@@ -189,6 +197,11 @@ export class MetalBuildStack extends Stack {
       githubSecret: this.githubSecret,
     });
 
+    this.deadlineSchedules = new DeadlineSchedules(this, 'DeadlineSchedules', {
+      groupName: settings.config.scheduleGroup,
+      buildMachine: this.buildMachine,
+    });
+
     const environment: Record<string, string> = {
       ...settings.knobs,
       BUILDS_TABLE: this.table.tableName,
@@ -202,6 +215,11 @@ export class MetalBuildStack extends Stack {
       SUBNET_IDS: Fn.join(',', this.buildMachine.vpc.publicSubnets.map((s) => s.subnetId)),
       // Only the ARN: the launch function hands it to the machine, which alone may read it.
       ...(this.githubSecret && { GITHUB_SECRET_ARN: this.githubSecret.secretArn }),
+      SCHEDULE_GROUP: settings.config.scheduleGroup,
+    };
+    const scheduling = {
+      SCHEDULER_ROLE_ARN: this.deadlineSchedules.role.roleArn,
+      SCHEDULE_DLQ_ARN: this.deadlineSchedules.deadLetterQueue.queueArn,
     };
 
     this.deadLetterQueues = Object.fromEntries(
@@ -237,9 +255,11 @@ export class MetalBuildStack extends Stack {
             name,
             ...PLANS[name],
             role: this.roles[name],
-            environment: EVENT_TOKEN_FUNCTIONS.includes(name)
-              ? { ...environment, EVENT_TOKEN_SECRET_ARN: this.eventTokenSecret.secretArn }
-              : environment,
+            environment: {
+              ...environment,
+              ...(EVENT_TOKEN_FUNCTIONS.includes(name) && { EVENT_TOKEN_SECRET_ARN: this.eventTokenSecret.secretArn }),
+              ...(SCHEDULE_KEEPERS.includes(name) && scheduling),
+            },
             logRetention: settings.logRetentionDays,
             ...(name === 'watchdog' && settings.watchdogReservedConcurrency !== undefined && {
               reservedConcurrency: settings.watchdogReservedConcurrency,
@@ -265,7 +285,7 @@ export class MetalBuildStack extends Stack {
     new Alarms(this, 'Alarms', {
       topic: this.topic,
       functions: this.functions,
-      deadLetterQueues: this.deadLetterQueues,
+      deadLetterQueues: { ...this.deadLetterQueues, 'deadline-schedules': this.deadlineSchedules.deadLetterQueue },
       watchdog: this.functions.watchdog,
     });
 
@@ -323,7 +343,7 @@ export class MetalBuildStack extends Stack {
         sid: 'BotEventsOnly',
         actions: ['events:PutEvents'],
         resources: [this.bus.eventBusArn],
-        conditions: putEventsConditions(BOT_SOURCE, [DETAIL_TYPES.approved, DETAIL_TYPES.cancelRequested]),
+        conditions: putEventsConditions(BOT_SOURCE, [DETAIL_TYPES.approved, DETAIL_TYPES.cancelRequested, DETAIL_TYPES.extended]),
       }),
     );
     this.buildMachine.grantLaunch(this.roles.launch);
@@ -333,6 +353,11 @@ export class MetalBuildStack extends Stack {
     // tags: IAM allows it on "*" only, so the launch role can list every instance's metadata.
     this.buildMachine.grantTerminate(this.roles.launch, { describe: true });
     this.buildMachine.grantCapacityChecks(this.roles.launch);
+    // Deadlines: set by the launch, moved by the deadline function, repaired by the watchdog,
+    // removed by whoever learns the machine is gone (docs/design.md "Deadlines").
+    for (const name of SCHEDULE_KEEPERS) this.deadlineSchedules.grantKeep(this.roles[name]);
+    this.deadlineSchedules.grantList(this.roles.watchdog);
+    this.deadlineSchedules.grantRemove(this.roles['instance-state']);
     this.buildMachine.grantTerminate(this.roles.watchdog, { describe: true });
     this.buildMachine.grantTerminate(this.roles.cancel, { describe: true });
   }

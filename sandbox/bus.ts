@@ -8,12 +8,10 @@ import {
   type RuleBus,
   type RuleTarget,
 } from '../core/event-rules';
-import { DETAIL_TYPES, EC2_SOURCE } from '../core/events';
 import type { Logger } from '../core/ports';
 import { matchesEventPattern } from '../stand-ins/event-pattern';
 import type { LocalEventBridge, PutEntry } from '../stand-ins/eventbridge';
 import { lambdaContext } from '../stand-ins/slack-request';
-import type { SimInstance } from './ec2';
 
 // EventBridge's part, locally: the rules of the stack (core/event-rules.ts: bot and runner events
 // on the custom bus, EC2 state changes on the default bus, the watchdog's schedule) delivering
@@ -35,6 +33,7 @@ export interface EventHandlers {
   buildPhase: LambdaHandler;
   instanceState: LambdaHandler;
   watchdog: LambdaHandler;
+  deadline: LambdaHandler;
 }
 
 export interface Envelope {
@@ -71,6 +70,7 @@ const HANDLER_OF: Record<RuleTarget | typeof WATCHDOG_SCHEDULE.target, keyof Eve
   'build-phase': 'buildPhase',
   'instance-state': 'instanceState',
   watchdog: 'watchdog',
+  deadline: 'deadline',
 };
 
 interface Route {
@@ -131,22 +131,6 @@ export class LocalBus {
   constructor(private readonly options: LocalBusOptions) {
     this.routes = routes(options.region);
     options.eventBridge.onPut((entry) => this.route(entry));
-  }
-
-  /** EC2 puts a state-change notification on the default bus. */
-  ec2StateChanged(instance: SimInstance): void {
-    const { region } = this.options;
-    this.deliverDefaultBus({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': DETAIL_TYPES.ec2State,
-      source: EC2_SOURCE,
-      account: ACCOUNT,
-      time: eventTime(this.options.now()),
-      region,
-      resources: [`arn:aws:ec2:${region}:${ACCOUNT}:instance/${instance.instanceId}`],
-      detail: { 'instance-id': instance.instanceId, state: instance.state },
-    });
   }
 
   /** An envelope AWS put on the default bus (an EC2 state change, say), routed by the default bus's rules. */

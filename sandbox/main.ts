@@ -32,7 +32,8 @@ Variables (all optional):
                         POST /sandbox/clock (default ${DEFAULT_SPEED}: a 90-minute build takes 90 s)
   SANDBOX_OUTCOME       what the simulated build does: ${OUTCOMES.join(' | ')} (default ${DEFAULT_OUTCOME});
                         also changeable on the page
-  SLACK_SIGNING_SECRET  the secret /slack/events checks signatures with (default sandbox-signing-secret)
+  SLACK_SIGNING_SECRET  the secret /slack/events checks signatures with, stored in the Slack secret
+                        (default sandbox-signing-secret)
 ${knobList()}
                         as on AWS (see the README's configuration table)
 
@@ -44,7 +45,10 @@ Endpoints:
   POST /sandbox/outcome        {"outcome": "hang"}: change what the next build step does
   GET  /sandbox/state          what the page shows, as JSON
 
-EC2 is simulated behind the Compute port: the real EC2 adapter is not exercised here.`;
+The real AWS adapters run against local stand-ins that speak each service's protocol:
+Ec2Compute → EC2, SnsNotifier → SNS, ServiceQuotasLimits → Service Quotas, SchedulerDeadlines →
+Scheduler, the Slack secret's loader → Secrets Manager, EventBridgeBus → EventBridge, the build
+store → dynalite.`;
 
 function fail(message: string): never {
   console.error(message);
@@ -118,7 +122,9 @@ Three things to try:
 
 DynamoDB: aws dynamodb scan --table-name ${s.buildsTable} --endpoint-url http://localhost:${new URL(sandbox.dynamodbEndpoint).port}
 Slack API stand-in: ${sandbox.url}/api/  ·  bot: ${sandbox.url}/slack/events
-EC2 is simulated behind the Compute port; the real EC2 adapter is not exercised here.
+Real AWS adapters on local stand-ins: Ec2Compute → EC2, SnsNotifier → SNS, ServiceQuotasLimits →
+Service Quotas, SchedulerDeadlines → Scheduler, the Slack secret → Secrets Manager,
+EventBridgeBus → EventBridge, the store → dynalite.
 Stop with Ctrl+C.`);
 
   let stopping = false;

@@ -4,8 +4,8 @@ import type { BuildPhaseDetail } from '../core/events';
 import { buildPhaseDetail } from '../core/events';
 import type { Phase } from '../core/build';
 import type { BuildStore } from '../core/ports';
+import type { Ec2Instance, Ec2StandIn } from '../stand-ins/ec2';
 import type { SimulatedClock } from './clock';
-import type { SimInstance, SimulatedEc2 } from './ec2';
 
 // The on-instance runner, simulated: once its machine is running it reports `Build Phase` events
 // as packer/'s runner does (cloning, building for about 80 minutes, uploading, completed) and
@@ -38,7 +38,8 @@ const ARTIFACT_BYTES = 29_318_356_992;
 
 export interface SimulatedRunnerOptions {
   clock: SimulatedClock;
-  ec2: SimulatedEc2;
+  /** The EC2 stand-in the machine runs in: its state, and the guest's own power-off. */
+  ec2: Pick<Ec2StandIn, 'get' | 'powerOff'>;
   /** Read only, for what the real runner learns from its user data (branch, commit). */
   store: BuildStore;
   /** The build's eventToken, as its build.json would carry it (the sandbox's EVENT_TOKEN_KEY). */
@@ -66,7 +67,7 @@ export class SimulatedRunner {
   constructor(private readonly options: SimulatedRunnerOptions) {}
 
   /** Called when a machine reaches `running`: the runner's boot. */
-  start(machine: SimInstance): void {
+  start(machine: Pick<Ec2Instance, 'instanceId' | 'tags'>): void {
     const buildId = machine.tags.BuildID;
     if (!buildId) return;
     const { clock } = this.options;

@@ -1,11 +1,18 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import type { PublishResponse } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { createHandler as createBotHandler } from '../bot/handler';
 import { EventBridgeBus } from '../core/aws/event-bus';
 import type { LogSink } from '../core/aws/logger';
 import { createLogger } from '../core/aws/logger';
+import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
 import { parseConfig } from '../core/config';
 import { DETAIL_TYPES, RUNNER_SOURCE } from '../core/events';
@@ -13,34 +20,49 @@ import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import { createHandler as createBuildPhaseHandler } from '../events/build-phase';
 import { createHandler as createCancelHandler } from '../events/cancel';
+import { createHandler as createDeadlineHandler } from '../events/deadline';
 import type { EventDeps } from '../events/deps';
+import { Ec2Compute } from '../events/ec2-compute';
 import { eventTokenFor } from '../events/event-token';
 import { createHandler as createInstanceStateHandler } from '../events/instance-state';
 import { createHandler as createLaunchHandler } from '../events/launch';
+import { SchedulerDeadlines } from '../events/scheduler-deadlines';
+import { ServiceQuotasLimits } from '../events/service-quotas';
+import { SnsNotifier } from '../events/sns-notifier';
 import { createHandler as createWatchdogHandler } from '../events/watchdog';
 import type { LocalDynamo } from '../stand-ins/dynalite';
 import { startDynalite } from '../stand-ins/dynalite';
+import type { Ec2StandIn } from '../stand-ins/ec2';
+import { startEc2StandIn } from '../stand-ins/ec2';
 import type { LocalEventBridge } from '../stand-ins/eventbridge';
 import { startEventBridge } from '../stand-ins/eventbridge';
+import type { SchedulerStandIn } from '../stand-ins/scheduler';
+import { startSchedulerStandIn } from '../stand-ins/scheduler';
+import type { LocalSecretsManager } from '../stand-ins/secrets-manager';
+import { startSecretsManagerStandIn } from '../stand-ins/secrets-manager';
+import type { ServiceQuotasStandIn } from '../stand-ins/service-quotas';
+import { startServiceQuotasStandIn } from '../stand-ins/service-quotas';
+import type { LocalSns, Published } from '../stand-ins/sns';
+import { startSnsStandIn } from '../stand-ins/sns';
 import type { SlackEphemeral, SlackMessage } from '../stand-ins/slack-api';
 import { APPROVER, BOT_USER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, SANDBOX_USERS, createSlackApi } from '../stand-ins/slack-api';
 import { SANDBOX_SIGNING_SECRET } from '../stand-ins/slack-request';
 import type { Delivery } from './bus';
 import { LocalBus } from './bus';
 import { SimulatedClock } from './clock';
-import { SimulatedEc2 } from './ec2';
 import type { FunctionUrlHandler } from './function-url';
-import { LogNotifier } from './notifier';
 import type { Outcome } from './runner';
 import { OUTCOMES, SimulatedRunner } from './runner';
 import type { SandboxRoutes } from './server';
 import { createSandboxRoutes } from './server';
 import { SlackPlatform } from './slack-platform';
 
-// `npm start`, as a function: the real bot and event handlers, built from their factories, wired
-// to local stand-ins (dynalite, the Slack Web API stand-in, the EventBridge stand-in, simulated
-// EC2 and runner, SNS into a log) under one simulated clock. The real EC2 adapter
-// (events/ec2-compute.ts) is not exercised here: EC2 is simulated behind the Compute port.
+// `npm start`, as a function: the real bot and event handlers, built from their factories, with
+// the real AWS adapters (Ec2Compute, SnsNotifier, ServiceQuotasLimits, SchedulerDeadlines,
+// EventBridgeBus, the DynamoDB store, the Slack secret's loader) pointed at local stand-ins that
+// speak the services' protocols (stand-ins/: EC2, SNS, Service Quotas, Secrets Manager,
+// Scheduler, EventBridge, dynalite, the Slack Web API), plus a simulated runner, all under one
+// simulated clock.
 
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_DYNAMODB_PORT = 8000;
@@ -48,6 +70,12 @@ export const DEFAULT_SPEED = 60;
 export const DEFAULT_OUTCOME: Outcome = 'success';
 /** The key of the builds' event tokens in the sandbox (EVENT_TOKEN_KEY); the stack generates one. */
 export const SANDBOX_EVENT_TOKEN_KEY = 'sandbox-event-token-key-not-a-secret';
+/** The Slack secret's name, as the stack names it (infra/stack.ts SLACK_SECRET_NAME). */
+export const SANDBOX_SLACK_SECRET_NAME = 'labapp-metal-build/slack';
+/** The role the stack gives Scheduler to terminate its machines (the stand-in does not check it). */
+export const SANDBOX_SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/labapp-metal-build-scheduler';
+/** The stack's SNS topic in the sandbox's account and region. */
+export const SANDBOX_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:labapp-metal-builds';
 
 /** Configuration knobs a sandbox user may change through the environment (the rest is fixed). */
 export const CONFIG_KNOBS = [
@@ -115,10 +143,20 @@ export interface SandboxOptions {
   logSink?: LogSink;
 }
 
+/** The AWS stand-ins behind the real adapters, for tests that look at what reached them. */
+export interface SandboxStandIns {
+  ec2: Ec2StandIn;
+  sns: LocalSns;
+  secretsManager: LocalSecretsManager;
+  serviceQuotas: ServiceQuotasStandIn;
+  scheduler: SchedulerStandIn;
+}
+
 export interface Sandbox {
   url: string;
   dynamodbEndpoint: string;
   config: Config;
+  standIns: SandboxStandIns;
   close(): Promise<void>;
 }
 
@@ -141,18 +179,26 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** The sandbox's configuration, through the same parser as on AWS. */
-export function sandboxConfig(port: number, env: Readonly<Record<string, string | undefined>> = {}): Config {
-  const knobs = Object.fromEntries(CONFIG_KNOBS.flatMap((k) => (env[k] !== undefined && env[k] !== '' ? [[k, env[k]]] : [])));
+const knobValue = (env: Readonly<Record<string, string | undefined>>, k: string) => (env[k] !== undefined && env[k] !== '' ? env[k] : undefined);
+
+/**
+ * The sandbox's configuration, through the same parser as on AWS. The Slack credentials are not in
+ * it: as on AWS, SLACK_SECRET_ARN names the secret that holds them (SLACK_SIGNING_SECRET, a knob,
+ * goes into that secret).
+ */
+export function sandboxConfig(port: number, slackSecretArn: string, env: Readonly<Record<string, string | undefined>> = {}): Config {
+  const knobs = Object.fromEntries(
+    CONFIG_KNOBS.flatMap((k) => (k !== 'SLACK_SIGNING_SECRET' && knobValue(env, k) !== undefined ? [[k, env[k]]] : [])),
+  );
   return parseConfig({
-    SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
-    SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+    SLACK_SECRET_ARN: slackSecretArn,
     SLACK_API_URL: `http://127.0.0.1:${port}/api/`,
     APPROVER_IDS: APPROVER,
     ALLOW_SELF_APPROVAL: 'false',
     SUBNET_IDS: 'subnet-sandbox-a,subnet-sandbox-b',
     LAUNCH_TEMPLATE_ID: 'lt-0sandbox',
-    SNS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:labapp-metal-builds',
+    SNS_TOPIC_ARN: SANDBOX_TOPIC_ARN,
+    SCHEDULER_ROLE_ARN: SANDBOX_SCHEDULER_ROLE_ARN,
     AWS_REGION: 'us-east-1',
     // Fixed, as the other sandbox credentials: the simulated runner derives each build's token from it.
     EVENT_TOKEN_KEY: SANDBOX_EVENT_TOKEN_KEY,
@@ -187,7 +233,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   cleanups.push(() => closeServer(front));
 
   try {
-    const config = sandboxConfig(port, options.env);
+    // The Slack secret as the stack stores it (JSON signingSecret + botToken), read by the real loader.
+    const secretsManager: LocalSecretsManager = await startSecretsManagerStandIn({ region: 'us-east-1' });
+    cleanups.push(() => secretsManager.close());
+    const slackSecretArn = secretsManager.setSecret(
+      SANDBOX_SLACK_SECRET_NAME,
+      JSON.stringify({
+        signingSecret: knobValue(options.env ?? {}, 'SLACK_SIGNING_SECRET') ?? SANDBOX_SIGNING_SECRET,
+        botToken: SANDBOX_BOT_TOKEN,
+      }),
+    );
+    const config = sandboxConfig(port, slackSecretArn, options.env);
     const dynamo: LocalDynamo = await startDynalite({ port: options.dynamodbPort ?? DEFAULT_DYNAMODB_PORT }).catch(
       (error: NodeJS.ErrnoException) => {
         throw error.code === 'EADDRINUSE' ? new PortInUseError('DYNAMODB_PORT', options.dynamodbPort ?? DEFAULT_DYNAMODB_PORT) : error;
@@ -219,32 +275,84 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleanups.push(() => eventBridgeClient.destroy());
     const botBus = new EventBridgeBus(eventBridgeClient, config.eventBusName);
 
-    const notifier = new LogNotifier(clock);
-    notifier.onNotify(changed);
+    // The n-th configured subnet lies in the region's n-th zone (a, b, …).
+    const subnets = Object.fromEntries(config.subnetIds.map((id, n) => [id, `${config.region}${String.fromCharCode(97 + (n % 26))}`]));
+    const ec2: Ec2StandIn = await startEc2StandIn({
+      clock,
+      after: (minutes, task) => clock.after(minutes, task),
+      region: config.region,
+      subnets,
+      launchTemplateId: config.launchTemplateId,
+    });
+    cleanups.push(() => ec2.close());
+    // The `no-capacity` outcome: EC2 refuses INSTANCE_TYPE while it is chosen.
+    let lift: (() => void) | undefined;
+    const applyOutcome = () => {
+      if (outcome === 'no-capacity') lift ??= ec2.refuse({ instanceType: config.instanceType, code: 'InsufficientInstanceCapacity' });
+      else {
+        lift?.();
+        lift = undefined;
+      }
+    };
+    applyOutcome();
+    const sns: LocalSns = await startSnsStandIn({ topics: [SANDBOX_TOPIC_ARN] });
+    cleanups.push(() => sns.close());
+    const serviceQuotas: ServiceQuotasStandIn = await startServiceQuotasStandIn({ region: config.region });
+    cleanups.push(() => serviceQuotas.close());
+    const scheduler: SchedulerStandIn = await startSchedulerStandIn({
+      clock,
+      ec2Endpoint: ec2.endpoint,
+      region: config.region,
+      credentials: aws.credentials,
+      groups: [config.scheduleGroup],
+    });
+    cleanups.push(() => scheduler.close());
+
+    const ec2Client = new EC2Client({ ...aws, endpoint: ec2.endpoint });
+    const snsClient = new SNSClient({ ...aws, endpoint: sns.endpoint });
+    // As events/clients.ts: one attempt, the launch goes on without the quota check when it fails.
+    const quotasClient = new ServiceQuotasClient({ ...aws, endpoint: serviceQuotas.endpoint, maxAttempts: 1 });
+    const secretsClient = new SecretsManagerClient({ ...aws, endpoint: secretsManager.endpoint });
+    const schedulerClient = new SchedulerClient({ ...aws, endpoint: scheduler.endpoint });
+    cleanups.push(() => {
+      for (const client of [ec2Client, snsClient, quotasClient, secretsClient, schedulerClient]) client.destroy();
+    });
+    // SNS keeps no time: the page shows each mail at the simulated time its Publish was answered.
+    const publishedAt = new Map<string, string>();
+    snsClient.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const id = (result.output as PublishResponse).MessageId;
+        if (id) publishedAt.set(id, clock.now().toISOString());
+        changed();
+        return result;
+      },
+      { step: 'initialize', name: 'sandboxPublishTime' },
+    );
     const deliveries: Delivery[] = [];
 
-    const ec2 = new SimulatedEc2({
-      clock,
-      region: config.region,
-      subnetIds: config.subnetIds,
-      unavailableTypes: () => (outcome === 'no-capacity' ? [config.instanceType] : []),
-    });
-
-    const chatFor = (profile: 'request' | 'background') =>
-      new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: config.slackApiUrl, profile }));
+    const chatFor = (botToken: string, profile: 'request' | 'background') =>
+      new SlackChat(createSlackWebClient({ token: botToken, apiUrl: config.slackApiUrl, profile }));
+    const eventsCredentials = await loadSlackCredentials(config, () => secretsClient);
     const eventDeps: EventDeps = {
       config,
       store: dynamo.store,
-      chat: chatFor('background'),
+      chat: chatFor(eventsCredentials.botToken, 'background'),
       bus: botBus,
-      compute: ec2,
-      quotas: { onDemandStandardVcpus: async () => 640 },
-      notifier,
+      compute: new Ec2Compute(ec2Client, config.launchTemplateId ?? ''),
+      quotas: new ServiceQuotasLimits(quotasClient),
+      deadlines: new SchedulerDeadlines(schedulerClient, {
+        group: config.scheduleGroup,
+        roleArn: config.schedulerRoleArn,
+        ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
+      }),
+      notifier: new SnsNotifier(snsClient, config.snsTopicArn, log.child({ fn: 'sns' })),
       clock,
       log: log.child({ fn: 'events' }),
     };
     const bus: LocalBus = new LocalBus({
       eventBridge,
+      customBusName: config.eventBusName,
       region: config.region,
       now: () => clock.now(),
       log: log.child({ fn: 'eventbridge' }),
@@ -254,6 +362,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         buildPhase: createBuildPhaseHandler({ ...eventDeps, log: log.child({ fn: 'build-phase' }) }),
         instanceState: createInstanceStateHandler({ ...eventDeps, log: log.child({ fn: 'instance-state' }) }),
         watchdog: createWatchdogHandler({ ...eventDeps, log: log.child({ fn: 'watchdog' }) }),
+        deadline: createDeadlineHandler({ ...eventDeps, log: log.child({ fn: 'deadline' }) }),
       },
       onDelivery: (delivery) => {
         deliveries.push(delivery);
@@ -294,18 +403,29 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         if ((out.FailedEntryCount ?? 0) > 0) throw new Error(`PutEvents refused the phase ${detail.phase}`);
       },
     });
-    ec2.onStateChange((instance) => {
-      bus.ec2StateChanged(instance);
-      if (instance.state === 'running') runner.start(instance);
+    // When each machine began to end, for the page's age of an instance.
+    const endedAt = new Map<string, string>();
+    ec2.onStateChange((event) => {
+      const id = event.detail['instance-id'];
+      const { state } = event.detail;
+      if ((state === 'shutting-down' || state === 'stopping') && !endedAt.has(id)) endedAt.set(id, clock.now().toISOString());
+      bus.deliverDefaultBus(event);
+      const machine = ec2.get(id);
+      if (state === 'running' && machine) runner.start(machine);
       changed();
     });
-    clock.everyMinute((at) => bus.scheduledWatchdog(at));
+    clock.everyMinute(async (at) => {
+      // EventBridge Scheduler's one-time schedules (each build's deadline) fire before the watchdog's minute.
+      await scheduler.fireDue();
+      await bus.scheduledWatchdog(at);
+    });
 
+    const botCredentials = await loadSlackCredentials(config, () => secretsClient);
     const botHandler = createBotHandler({
       config,
-      credentials: { signingSecret: config.slackSigningSecret ?? SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
+      credentials: botCredentials,
       store: dynamo.store,
-      chat: chatFor('request'),
+      chat: chatFor(botCredentials.botToken, 'request'),
       bus: botBus,
       clock,
       log: log.child({ fn: 'bot' }),
@@ -317,7 +437,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const platform = new SlackPlatform({
       botUrl: () => `${base}/slack/events`,
       responseUrlBase: () => `${base}/sandbox/response/`,
-      signingSecret: config.slackSigningSecret ?? SANDBOX_SIGNING_SECRET,
+      signingSecret: botCredentials.signingSecret,
       api: slack,
       log: log.child({ fn: 'slack' }),
     });
@@ -337,15 +457,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         users: PEOPLE.map((p) => ({ ...p, name: SANDBOX_USERS[p.id]?.real_name ?? p.id })),
         channel: { id: SANDBOX_CHANNEL, name: 'builds' },
         ...conversation(slack.messages(SANDBOX_CHANNEL), (ts) => slack.replies(SANDBOX_CHANNEL, ts), slack.ephemerals(user)),
-        instances: ec2.all().map((i) => ({ ...i, buildId: i.tags.BuildID })),
+        instances: ec2.all().map((i) => ({
+          instanceId: i.instanceId,
+          instanceType: i.instanceType,
+          availabilityZone: i.availabilityZone,
+          subnetId: i.subnetId,
+          state: i.state,
+          launchTime: i.launchTime.toISOString(),
+          ...(endedAt.has(i.instanceId) ? { endedAt: endedAt.get(i.instanceId) } : {}),
+          tags: i.tags,
+          buildId: i.tags.BuildID,
+        })),
         rows: sortRows(await dynamo.items()),
-        sns: notifier.entries.slice(-50),
+        sns: sns.published.slice(-50).map((p) => mail(p, publishedAt.get(p.messageId))),
         deliveries: deliveries.filter((d) => d.target !== 'watchdog' || d.outcome !== 'ok').slice(-40),
       }),
       advance: (minutes) => clock.advance(minutes),
       outcome: () => outcome,
       setOutcome: (next) => {
         outcome = next;
+        applyOutcome();
         changed();
       },
       slash: (user, text) => platform.slashCommand(user, text, SANDBOX_CHANNEL),
@@ -367,12 +498,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       url: `http://${host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`,
       dynamodbEndpoint: dynamo.endpoint,
       config,
+      standIns: { ec2, sns, secretsManager, serviceQuotas, scheduler },
       close,
     };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+// ---- the page's view of the mails ------------------------------------------------------------
+
+/** A Publish the SNS stand-in received, as the page shows a mail (the subject is `[SEVERITY] text`). */
+function mail(p: Published, at: string | undefined) {
+  const subject = /^\[([A-Z]+)\] (.*)$/s.exec(p.subject ?? '');
+  return {
+    at: at ?? '',
+    severity: subject?.[1] ?? 'INFO',
+    subject: subject?.[2] ?? p.subject ?? '',
+    message: p.message,
+    buildId: p.attributes.BuildID?.value ?? '',
+    status: p.attributes.Status?.value ?? '',
+  };
 }
 
 // ---- the page's view of the channel ---------------------------------------------------------

@@ -86,7 +86,33 @@ export interface Ec2StandIn {
   volumes(): Ec2Volume[];
   /** Without `after`: runs every queued task (and those they queue) in due order, ignoring the clock. */
   runPending(): Promise<void>;
+  /**
+   * Tests: a machine that already exists (launched earlier, or by someone else), with its root
+   * volume. Nothing is announced and no boot is scheduled: it stays in `state` until told.
+   */
+  add(seed: Ec2InstanceSeed): Ec2Instance;
+  /**
+   * Tests: what happened to a machine outside this API (someone stopped and started it in the
+   * console, removed a tag). Nothing is announced; reaching terminated releases its root volume.
+   */
+  set(instanceId: string, change: { state?: StateName; launchTime?: Date; tags?: Record<string, string> }): void;
+  /** Tests: which zones offer each type from now on (the constructor's default when undefined). */
+  setOfferings(offerings: Record<string, string[]> | undefined): void;
+  /** Tests: forget every machine, volume, token, request, refusal, failure and queued task. */
+  reset(): void;
   close(): Promise<void>;
+}
+
+export interface Ec2InstanceSeed {
+  instanceId: string;
+  instanceType?: string;
+  /** The subnet, or else the first configured subnet in `availabilityZone`, or else the first subnet. */
+  subnetId?: string;
+  availabilityZone?: string;
+  state?: StateName;
+  /** Default: the clock's now. */
+  launchTime?: Date;
+  tags?: Record<string, string>;
 }
 
 const FORGET_AFTER_MS = 60 * 60_000;
@@ -124,7 +150,9 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
   const account = options.account ?? '123456789012';
   const launchTemplateId = options.launchTemplateId ?? DEFAULT_LAUNCH_TEMPLATE_ID;
   const pageSize = options.pageSize ?? 2;
-  const catalog = Catalog.create(Object.values(options.subnets), options.instanceTypes, options.offerings);
+  const makeCatalog = (offerings: Record<string, string[]> | undefined) =>
+    Catalog.create(Object.values(options.subnets), options.instanceTypes, offerings);
+  let catalog = makeCatalog(options.offerings);
   const instances = new Map<string, Ec2Instance>();
   const volumes = new Map<string, Ec2Volume>();
   const tokens = new Map<string, { fingerprint: string; instanceId: string }>();
@@ -369,6 +397,45 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
   const { port } = server.address() as AddressInfo;
   const copy = (instance: Ec2Instance): Ec2Instance => ({ ...instance, tags: { ...instance.tags } });
 
+  const addInstance = (seed: Ec2InstanceSeed): Ec2Instance => {
+    if (instances.has(seed.instanceId)) throw new Error(`the EC2 stand-in already holds ${seed.instanceId}`);
+    const subnetId =
+      seed.subnetId ??
+      Object.keys(options.subnets).find((id) => seed.availabilityZone === undefined || options.subnets[id] === seed.availabilityZone) ??
+      Object.keys(options.subnets)[0];
+    const zone = seed.availabilityZone ?? (subnetId === undefined ? undefined : options.subnets[subnetId]);
+    if (subnetId === undefined || zone === undefined) throw new Error(`the EC2 stand-in has no subnet for ${seed.instanceId}`);
+    const launchTime = seed.launchTime ?? clock.now();
+    const instance: Ec2Instance = {
+      instanceId: seed.instanceId,
+      reservationId: newId('r'),
+      instanceType: seed.instanceType ?? 'c5n.metal',
+      subnetId,
+      availabilityZone: zone,
+      state: seed.state ?? 'running',
+      launchTime,
+      tags: { ...seed.tags },
+      launchTemplateId,
+      shutdownBehavior: options.shutdownBehavior ?? 'terminate',
+      rootVolumeId: newId('vol'),
+    };
+    volumes.set(instance.rootVolumeId, {
+      volumeId: instance.rootVolumeId,
+      sizeGiB: ROOT_VOLUME_GIB,
+      availabilityZone: zone,
+      state: 'in-use',
+      createTime: launchTime,
+      tags: { ...seed.tags },
+      attachment: { instanceId: instance.instanceId, device: ROOT_DEVICE, attachTime: launchTime, deleteOnTermination: !options.keepVolumes },
+    });
+    instances.set(instance.instanceId, instance);
+    if (instance.state === 'terminated') {
+      instance.terminatedAt = clock.now();
+      releaseVolume(instance);
+    }
+    return copy(instance);
+  };
+
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
@@ -410,6 +477,34 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
         if (!next) return;
         await next.task();
       }
+    },
+    add: addInstance,
+    set(instanceId, change) {
+      const instance = instances.get(instanceId);
+      if (!instance) throw new Error(`the EC2 stand-in holds no ${instanceId}`);
+      if (change.launchTime) instance.launchTime = change.launchTime;
+      if (change.tags) instance.tags = { ...change.tags };
+      if (change.state && change.state !== instance.state) {
+        instance.state = change.state;
+        if (change.state === 'terminated') {
+          instance.terminatedAt = clock.now();
+          releaseVolume(instance);
+        }
+      }
+    },
+    setOfferings(offerings) {
+      catalog = makeCatalog(offerings ?? options.offerings);
+    },
+    reset() {
+      instances.clear();
+      volumes.clear();
+      tokens.clear();
+      requests.length = 0;
+      listenerErrors.length = 0;
+      failures.length = 0;
+      lag.clear();
+      queue.length = 0;
+      catalog = makeCatalog(options.offerings);
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

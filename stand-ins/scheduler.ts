@@ -60,6 +60,8 @@ export interface SchedulerStandIn {
   fireDue(): Promise<Fired[]>;
   /** The next call of `operation` is answered with this error (queued: several calls queue several errors). */
   failNext(operation: SchedulerOperation, errorType: string, status: number, message?: string): void;
+  /** Tests: forget every schedule, firing, request and queued failure. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -301,6 +303,13 @@ export async function startSchedulerStandIn(options: SchedulerStandInOptions): P
       const queue = failures.get(operation) ?? [];
       queue.push(new SchedulerError(errorType, status, message));
       failures.set(operation, queue);
+    },
+    reset: () => {
+      stored.clear();
+      failures.clear();
+      fired.length = 0;
+      deadLetters.length = 0;
+      requests.length = 0;
     },
     close: async () => {
       firing.close();

@@ -40,6 +40,8 @@ export interface ServiceQuotasStandIn {
   setQuota(serviceCode: string, quotaCode: string, value: number): void;
   /** The next GetServiceQuota is answered with this error (queued: several calls queue several errors). */
   failNext(errorType: string, status: number, message?: string): void;
+  /** Tests: the quotas it started with, no requests, no queued failures. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -93,8 +95,12 @@ export async function startServiceQuotasStandIn(options: ServiceQuotasStandInOpt
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
   const quotas = new Map<string, Quota>();
-  for (const quota of options.quotas ?? defaultQuotas(region, accountId))
-    quotas.set(quotaKey(quota.ServiceCode, quota.QuotaCode), { ...quota });
+  const initial = options.quotas ?? defaultQuotas(region, accountId);
+  const load = () => {
+    quotas.clear();
+    for (const quota of initial) quotas.set(quotaKey(quota.ServiceCode, quota.QuotaCode), { ...quota });
+  };
+  load();
   const requests: ServiceQuotasRequest[] = [];
   const failures: { type: string; status: number; message: string }[] = [];
 
@@ -149,6 +155,11 @@ export async function startServiceQuotasStandIn(options: ServiceQuotasStandInOpt
     },
     failNext: (type, status, message = `stand-in failed GetServiceQuota (${type})`) => {
       failures.push({ type, status, message });
+    },
+    reset: () => {
+      load();
+      requests.length = 0;
+      failures.length = 0;
     },
     close: async () => {
       server.closeAllConnections();

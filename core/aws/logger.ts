@@ -25,7 +25,9 @@ function redact(fields: LogFields): LogFields {
 
 export function createLogger(base: LogFields = {}, sink: LogSink = defaultSink): Logger {
   const write = (level: Level, message: string, fields?: LogFields) => {
-    sink(JSON.stringify({ level, time: new Date().toISOString(), message, ...redact({ ...base, ...fields }) }), level);
+    // The line's own level, time and message come last: a field named `message` (an error text,
+    // EC2's reason) must not replace what the line says.
+    sink(JSON.stringify({ ...redact({ ...base, ...fields }), level, time: new Date().toISOString(), message }), level);
   };
   return {
     info: (m, f) => write('INFO', m, f),

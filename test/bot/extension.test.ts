@@ -20,7 +20,9 @@ describe('extend_build', () => {
     const updates = world().slack.callsTo('chat.update').length;
     await bot.click('extend_build', id, APPROVER);
 
-    expect(await world().build(id)).toMatchObject({ Status: 'launching', ExtendedHours: 1 });
+    const extended = await world().build(id);
+    expect(extended).toMatchObject({ Status: 'launching', ExtendedHours: 1 });
+    expect(Date.parse(String(extended?.DeadlineAt))).toBe(Date.parse(String(extended?.LaunchTime)) + 4 * 3600_000);
     const reply = (await world().thread(id)).at(-1);
     // 4 h of c5n.metal and 500 GB gp3: 4 × (3.888 + 0.0548) = $15.77.
     expect(reply).toContain(`Extended by 1 h by <@${APPROVER}>; new limit 4 h`);
@@ -29,7 +31,36 @@ describe('extend_build', () => {
     expect(world().slack.callsTo('chat.update').length).toBe(updates + 1);
     expect(JSON.stringify(world().slack.callsTo('chat.update').at(-1)?.args.blocks)).toContain('4 h limit');
     expect(world().ephemerals(APPROVER)).toEqual([]);
-    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
+    // The events side moves the deadline's schedule; the bot never calls Scheduler.
+    expect(world().bus()).toEqual([
+      ['Build Approved', { buildId: id }],
+      ['Build Extended', { buildId: id, by: APPROVER, hours: 1 }],
+    ]);
+  });
+
+  it('within 3 minutes of the deadline’s schedule: refused as too close, nothing changes, no event', async () => {
+    const { bot, id } = await runningBuild();
+    // The bot's clock 2 h 58 min on: the schedule fires in the minute before the 3 h deadline's minute.
+    world().clockOffsetMinutes = 178.5;
+    const before = await world().build(id);
+    await bot.click('extend_build', id, APPROVER);
+    expect(world().ephemerals(APPROVER)).toEqual([`:no_entry: ${id} was not extended: too close to the deadline to extend.`]);
+    expect(await world().build(id)).toEqual(before);
+    expect(world().bus().map(([type]) => type)).toEqual(['Build Approved']);
+    expect((await world().thread(id)).filter((t) => t.includes('Extended by'))).toEqual([]);
+  });
+
+  it('the event is refused by EventBridge: still extended (the watchdog moves the schedule), the failure logged with the BuildID', async () => {
+    const { bot, id } = await runningBuild();
+    world().events.failNext(1, 'ThrottlingException');
+    await bot.click('extend_build', id, APPROVER);
+    expect(await world().build(id)).toMatchObject({ ExtendedHours: 1 });
+    expect(world().bus().map(([type]) => type)).toEqual(['Build Approved']);
+    expect((await world().thread(id)).filter((t) => t.includes('Extended by'))).toHaveLength(1);
+    expect(world().ephemerals(APPROVER)).toEqual([]);
+    expect(world().log.lines.filter((l) => l.level === 'ERROR')).toContainEqual(
+      expect.objectContaining({ message: 'extended, but Build Extended could not be put; the watchdog moves the schedule', buildId: id }),
+    );
   });
 
   it('beyond MAX_EXTENSION_HOURS: refused with the reason, nothing changes', async () => {

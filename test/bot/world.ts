@@ -142,7 +142,7 @@ export async function startWorld(): Promise<World> {
       const applied = await applyEvent(
         store,
         buildId,
-        { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: new Date().toISOString() },
+        { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: new Date().toISOString(), maxLifetimeHours: 3 },
         new Date(),
       );
       if (applied.outcome !== 'changed') throw new Error(`launch of ${buildId}: ${applied.outcome}`);

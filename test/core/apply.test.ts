@@ -141,7 +141,7 @@ describe('applyEvent', () => {
     const bump = (n: number): Partial<Build> => ({ ExtendedHours: n });
     const { store, calls } = fakeStore(aLaunchedBuild('building'), { rivals: [bump(1), bump(2), bump(3), bump(4)] });
     await expect(
-      applyEvent(store, aBuild().BuildID, { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 10 }, NOW),
+      applyEvent(store, aBuild().BuildID, { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 10, maxLifetimeHours: 3 }, NOW),
     ).rejects.toThrow('gave up applying extend to build-20261125-170052-a1b2 after 4 conflicts');
     expect(calls.update).toBe(4);
   });

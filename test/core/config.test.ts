@@ -46,6 +46,7 @@ describe('parseConfig', () => {
       transferGb: 0,
       priceOverrides: {},
       region: 'us-east-1',
+      scheduleGroup: 'labapp-metal-builds',
     });
   });
 

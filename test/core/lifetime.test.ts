@@ -1,7 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { costBetween, estimate, usd } from '../../core/cost';
 import type { LifetimeLimits } from '../../core/lifetime';
 import {
   deadline,
+  deadlineOf,
+  endedByDeadline,
+  scheduleMinute,
+  tooCloseToExtend,
   didNotShutDown,
   isApprovalStale,
   isOrphan,
@@ -146,5 +152,58 @@ describe('watchdog rules', () => {
     }
     const unexpected = aLaunchedBuild('building', { Status: 'terminated', TerminationReason: 'unexpected', CompletionTime: at(90) });
     expect(outlivedTermination(unexpected, INSTANCE_ID, when(200))).toBe(false);
+  });
+});
+
+describe('deadlines kept by Scheduler', () => {
+  it('the schedule’s minute is the minute before the deadline’s minute', () => {
+    expect(scheduleMinute(new Date('2026-11-25T20:00:52.000Z')).toISOString()).toBe('2026-11-25T19:59:00.000Z');
+    expect(scheduleMinute(new Date('2026-11-25T20:00:00.000Z')).toISOString()).toBe('2026-11-25T19:59:00.000Z');
+    expect(scheduleMinute(new Date('2026-11-25T20:00:59.999Z')).toISOString()).toBe('2026-11-25T19:59:00.000Z');
+  });
+
+  it('DeadlineAt as recorded, else LaunchTime + limit + extensions; none before a launch', () => {
+    expect(deadlineOf({ DeadlineAt: at(200), LaunchTime: at(2) }, LIMITS)?.toISOString()).toBe(at(200));
+    expect(deadlineOf({ LaunchTime: at(2), ExtendedHours: 1 }, LIMITS)?.toISOString()).toBe(at(242));
+    expect(deadlineOf({}, LIMITS)).toBeUndefined();
+  });
+
+  it('an extension is too close less than 3 minutes before the schedule’s minute', () => {
+    const due = new Date('2026-11-25T20:00:52.000Z'); // schedule 19:59:00
+    expect(tooCloseToExtend(due, new Date('2026-11-25T19:56:00.000Z'))).toBe(false);
+    expect(tooCloseToExtend(due, new Date('2026-11-25T19:56:00.001Z'))).toBe(true);
+    expect(tooCloseToExtend(due, new Date('2026-11-25T20:30:00.000Z'))).toBe(true);
+  });
+
+  it('wherever Scheduler fires in its minute, the machine ends before its deadline, at most 2 min early, and costs at most the card’s maximum', () => {
+    const launches = fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2027-01-01T00:00:00Z') });
+    const limits = fc.integer({ min: 1, max: 24 * 4 }).map((quarters) => quarters / 4);
+    const extensions = fc.integer({ min: 0, max: 4 });
+    const fireMs = fc.integer({ min: 0, max: 59_999 });
+    fc.assert(
+      fc.property(launches, limits, extensions, fireMs, (launch, limit, extended, offset) => {
+        const launchTime = new Date(launch).toISOString();
+        const due = deadline(launchTime, { maxLifetimeHours: limit }, extended);
+        const fired = new Date(scheduleMinute(due).getTime() + offset);
+        expect(fired.getTime()).toBeLessThan(due.getTime());
+        expect(endedByDeadline(due, fired.toISOString())).toBe(true);
+        // The pipeline's own numbers: the card's maximum for that lifetime and the cost the
+        // instance-state handler records for an end at `fired`.
+        const card = estimate({
+          instanceType: 'c5n.metal',
+          volumeGb: 500,
+          expectedHours: 1.5,
+          maxLifetimeHours: limit + extended,
+          maxExtensionHours: 0,
+          transferGb: 0,
+          priceOverrides: {},
+        });
+        if (!card.ok) throw new Error(card.problem);
+        const actual = costBetween('c5n.metal', 500, launchTime, fired.toISOString(), {}, 'c5n.metal');
+        // The card shows its maximum to the cent, and the record's cost is kept to the cent.
+        expect(actual).toBeLessThanOrEqual(usd(card.estimate.max.total));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

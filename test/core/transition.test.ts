@@ -125,6 +125,7 @@ describe('the status table, row by row', () => {
       instanceType: 'm5zn.metal',
       availabilityZone: 'us-east-1b',
       launchTime: at(3),
+      maxLifetimeHours: 3,
     };
     expect(acceptedBy(event)).toEqual(['approved']);
     expect(transition(anApprovedBuild(), event, NOW)).toEqual({
@@ -136,6 +137,8 @@ describe('the status table, row by row', () => {
         InstanceType: 'm5zn.metal',
         AvailabilityZone: 'us-east-1b',
         LaunchTime: at(3),
+        // LaunchTime + MAX_LIFETIME_HOURS (3 h)
+        DeadlineAt: at(3 + 180),
       },
       to: 'launching',
       effects: [],
@@ -335,6 +338,19 @@ describe('the status table, row by row', () => {
     }
   });
 
+  it('EC2 shutting-down / terminated at or after DeadlineAt − 2 min while active → terminated; reason forced', () => {
+    const deadlineAt = at(182);
+    const running = buildIn('building', { InstanceState: 'running', DeadlineAt: deadlineAt });
+    // The schedule fires in the minute before the deadline's minute: 1 min 52 s early at the most here.
+    for (const endedAt of [at(180), at(181), deadlineAt, at(190)]) {
+      const d = asWrite(transition(running, ec2('shutting-down', endedAt), NOW));
+      expect(d.set).toMatchObject({ Status: 'terminated', TerminationReason: 'forced', ForcedTermination: true, CompletionTime: endedAt });
+    }
+    const early = asWrite(transition(running, ec2('shutting-down', '2026-11-25T20:00:51.999Z'), NOW));
+    expect(early.set).toMatchObject({ TerminationReason: 'unexpected' });
+    expect(early.set).not.toHaveProperty('ForcedTermination');
+  });
+
   it('EC2 shutting-down / terminated in any status → TerminatedAt (first one), ActualCost, slot freed', () => {
     for (const from of STATUSES) {
       const d = asWrite(transition(buildIn(from, { InstanceState: 'running' }), ec2('terminated', at(28), 1.94), NOW));
@@ -390,7 +406,7 @@ describe('the status table, row by row', () => {
   it('launched carries the hash of the build\'s event token into EventTokenHash, never the token', () => {
     const hash = 'c'.repeat(64);
     const d = asWrite(
-      transition(anApprovedBuild(), { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(3), eventTokenHash: hash }, NOW),
+      transition(anApprovedBuild(), { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(3), maxLifetimeHours: 3, eventTokenHash: hash }, NOW),
     );
     expect(d.set).toMatchObject({ Status: 'launching', InstanceID: INSTANCE_ID, EventTokenHash: hash });
   });
@@ -459,7 +475,7 @@ describe('transition beyond the rows', () => {
     approve: { type: 'approve', by: 'U0APPROVER' },
     deny: { type: 'deny', by: 'U0APPROVER' },
     cancel: { type: 'cancel', by: 'U0REQUESTER' },
-    launched: { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(2) },
+    launched: { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(2), maxLifetimeHours: 3 },
     'launch-failed': { type: 'launch-failed', message: 'no capacity' },
     'instance-state': { type: 'instance-state', state: 'running', at: at(3) },
     phase: { type: 'phase', detail: { buildId: aBuild().BuildID, instanceId: INSTANCE_ID, phase: 'completed', at: at(25) } },
@@ -468,7 +484,8 @@ describe('transition beyond the rows', () => {
     expire: { type: 'expire' },
     stuck: { type: 'stuck', message: 'stuck' },
     warn: { type: 'warn' },
-    extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2 },
+    extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3 },
+    scheduled: { type: 'scheduled', instanceId: INSTANCE_ID, at: at(179) },
   } satisfies { [K in BuildEvent['type']]: Extract<BuildEvent, { type: K }> };
 
   it('is total: every status × every event type gives a Decision and never throws', () => {
@@ -571,17 +588,18 @@ describe('transition beyond the rows', () => {
   });
 
   it('extends in steps up to MAX_EXTENSION_HOURS, guarded on the old value, and refuses beyond', () => {
-    const extend = (hours: number): BuildEvent => ({ type: 'extend', by: 'U0APPROVER', hours, maxExtensionHours: 2 });
+    const extend = (hours: number): BuildEvent => ({ type: 'extend', by: 'U0APPROVER', hours, maxExtensionHours: 2, maxLifetimeHours: 3 });
     expect(transition(buildIn('building'), extend(1), NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], absent: ['ExtendedHours'] },
-      set: { ExtendedHours: 1 },
+      // DeadlineAt moves with each hour: LaunchTime (T0 + 2 min in buildIn) + 3 h + ExtendedHours.
+      set: { ExtendedHours: 1, DeadlineAt: at(2 + 4 * 60) },
       effects: [],
     });
     expect(transition(buildIn('uploading', { ExtendedHours: 1 }), extend(1), NOW)).toEqual({
       kind: 'write',
       guard: { status: ['uploading'], equals: { ExtendedHours: 1 } },
-      set: { ExtendedHours: 2 },
+      set: { ExtendedHours: 2, DeadlineAt: at(2 + 5 * 60) },
       effects: [],
     });
     expect(transition(buildIn('building', { ExtendedHours: 2 }), extend(1), NOW)).toMatchObject({
@@ -593,6 +611,28 @@ describe('transition beyond the rows', () => {
     expect(transition(buildIn('building'), extend(-1), NOW).kind).toBe('none');
     for (const status of ['awaiting_approval', 'approved', 'completed', 'terminated'] as const)
       expect(transition(buildIn(status), extend(1), NOW).kind).toBe('none');
+  });
+
+  it('refuses an extension within 3 minutes of the schedule’s minute, and one without a launch time', () => {
+    const extend: BuildEvent = { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3 };
+    // Deadline 20:03:52 → the schedule is set for 20:02:00; less than 3 minutes before that is too close.
+    const building = buildIn('building', { DeadlineAt: '2026-11-25T20:03:52.000Z' });
+    expect(transition(building, extend, new Date('2026-11-25T19:59:00.000Z')).kind).toBe('write');
+    expect(transition(building, extend, new Date('2026-11-25T19:59:00.001Z'))).toEqual({ kind: 'none', reason: 'too close to the deadline to extend' });
+    expect(transition(buildIn('building', { LaunchTime: undefined }), extend, NOW)).toEqual({ kind: 'none', reason: 'the machine has no launch time yet' });
+  });
+
+  it('records the schedule’s minute for the build’s own machine while it runs, once', () => {
+    const scheduled: BuildEvent = { type: 'scheduled', instanceId: INSTANCE_ID, at: '2026-11-25T20:02:00.000Z' };
+    expect(transition(buildIn('building'), scheduled, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['building'], equals: { InstanceID: INSTANCE_ID } },
+      set: { ScheduleAt: '2026-11-25T20:02:00.000Z' },
+      effects: [],
+    });
+    expect(transition(buildIn('building', { ScheduleAt: '2026-11-25T20:02:00.000Z' }), scheduled, NOW).kind).toBe('none');
+    expect(transition(buildIn('building'), { ...scheduled, instanceId: 'i-0other' }, NOW).kind).toBe('none');
+    expect(transition(buildIn('completed'), scheduled, NOW).kind).toBe('none');
   });
 
   it('warns once, and only a running build', () => {

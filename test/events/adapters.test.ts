@@ -1,20 +1,29 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../core/aws/logger';
 import { Ec2Compute } from '../../events/ec2-compute';
 import { SUBJECT_MAX, SnsNotifier, snsSubject } from '../../events/sns-notifier';
-import { CAPACITY_MESSAGE, FakeEc2, ec2Error } from './fake-ec2';
+import { CAPACITY_MESSAGE, Ec2World } from './ec2-world';
+import { SUBNET_ZONES } from './world';
 
-// The real EC2 and SNS adapters over aws-sdk-client-mock: exact requests, error mapping.
+// The real EC2 adapter over the EC2 stand-in, the real SNS adapter over aws-sdk-client-mock
+// (its stand-in is another change's): exact requests, error mapping.
 
 const NOW = new Date('2026-11-25T17:00:52.000Z');
 const TAGS = { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: 'build-20261125-170052-a1b2' };
 
 describe('Ec2Compute', () => {
-  const ec2 = new FakeEc2(() => NOW);
-  const compute = new Ec2Compute(ec2.client, 'lt-0123456789abcdef0');
-  beforeEach(() => ec2.reset());
+  let ec2: Ec2World;
+  let compute: Ec2Compute;
+  beforeAll(async () => {
+    ec2 = await Ec2World.start({ clock: { now: () => NOW }, subnets: { ...SUBNET_ZONES }, launchTemplateId: 'lt-0123456789abcdef0', region: 'us-east-1' });
+  });
+  afterAll(() => ec2.close());
+  beforeEach(() => {
+    ec2.reset();
+    compute = new Ec2Compute(ec2.client, 'lt-0123456789abcdef0');
+  });
 
   const request = {
     buildId: 'build-20261125-170052-a1b2',
@@ -29,24 +38,34 @@ describe('Ec2Compute', () => {
     const result = await compute.launch(request);
     expect(result).toEqual({
       ok: true,
-      instance: { instanceId: expect.stringMatching(/^i-0/), instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: NOW.toISOString() },
+      instance: { instanceId: expect.stringMatching(/^i-[0-9a-f]{17}$/), instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: NOW.toISOString() },
     });
-    const tags = Object.entries(TAGS).map(([Key, Value]) => ({ Key, Value }));
+    const tags = (n: number) =>
+      Object.fromEntries(
+        Object.entries(TAGS).flatMap(([key, value], i) => [
+          [`TagSpecification.${n}.Tag.${i + 1}.Key`, key],
+          [`TagSpecification.${n}.Tag.${i + 1}.Value`, value],
+        ]),
+      );
     expect(ec2.runRequests()).toEqual([
       {
-        LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0', Version: '$Latest' },
+        Action: 'RunInstances',
+        Version: '2016-11-15',
+        'LaunchTemplate.LaunchTemplateId': 'lt-0123456789abcdef0',
+        'LaunchTemplate.Version': '$Latest',
         InstanceType: 'c5n.metal',
         SubnetId: 'subnet-0aaaaaaaaaaaaaaaa',
-        MinCount: 1,
-        MaxCount: 1,
+        MinCount: '1',
+        MaxCount: '1',
         ClientToken: request.clientToken,
         UserData: request.userData,
-        TagSpecifications: [
-          { ResourceType: 'instance', Tags: tags },
-          { ResourceType: 'volume', Tags: tags },
-        ],
+        'TagSpecification.1.ResourceType': 'instance',
+        ...tags(1),
+        'TagSpecification.2.ResourceType': 'volume',
+        ...tags(2),
       },
     ]);
+    expect(ec2.get(result.ok ? result.instance.instanceId : '')).toMatchObject({ state: 'pending', subnetId: 'subnet-0aaaaaaaaaaaaaaaa', tags: TAGS });
   });
 
   it('leaves SubnetId out when none is configured', async () => {
@@ -55,13 +74,13 @@ describe('Ec2Compute', () => {
   });
 
   it('returns expected refusals as values and throws anything else', async () => {
-    ec2.refuse('c5n.metal', undefined, 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
+    ec2.refuse('c5n.metal', undefined, 'InsufficientInstanceCapacity');
     expect(await compute.launch(request)).toEqual({
       ok: false,
       code: 'InsufficientInstanceCapacity',
       message: CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'),
     });
-    ec2.failNext('run', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    ec2.failNext('RunInstances', 'RequestLimitExceeded', 503, 'Request limit exceeded.');
     await expect(compute.launch(request)).rejects.toThrow('Request limit exceeded.');
   });
 
@@ -71,8 +90,8 @@ describe('Ec2Compute', () => {
     await compute.terminate(['i-0ffffffffffffffff']);
     await compute.terminate([]);
     expect(ec2.terminateRequests()).toEqual([['i-0aaaaaaaaaaaaaaa1'], ['i-0ffffffffffffffff']]);
-    expect(ec2.instances.get('i-0aaaaaaaaaaaaaaa1')?.state).toBe('shutting-down');
-    ec2.failNext('terminate', ec2Error('InternalError', 'An internal error has occurred', 'server'));
+    expect(ec2.get('i-0aaaaaaaaaaaaaaa1')?.state).toBe('shutting-down');
+    ec2.failNext('TerminateInstances', 'InternalError', 500, 'An internal error has occurred');
     await expect(compute.terminate(['i-0aaaaaaaaaaaaaaa1'])).rejects.toThrow('internal error');
   });
 
@@ -136,7 +155,7 @@ describe('Ec2Compute', () => {
       MaxResults: 100,
     });
     expect(describes[0]?.Filters).toHaveLength(3);
-    ec2.failNext('describe', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    ec2.failNext('DescribeInstances', 'RequestLimitExceeded', 503, 'Request limit exceeded.');
     await expect(compute.liveMachinesOf(buildId)).rejects.toThrow('Request limit exceeded.');
   });
 });

@@ -1,4 +1,3 @@
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -39,7 +38,7 @@ async function expectRefused(build: Build, event: unknown, message?: string) {
   expect(await world().get(build.BuildID)).toEqual(build);
   expect(world().slack.calls).toHaveLength(slackCalls);
   expect(world().published()).toEqual([]);
-  expect(world().ec2.stub.calls()).toEqual([]);
+  expect(world().ec2.requests).toEqual([]);
   const added = logLines(world(), 'WARN').slice(warnings);
   expect(added).toEqual([expect.objectContaining({ buildId: build.BuildID, ...(message ? { message } : {}) })]);
 }
@@ -62,7 +61,7 @@ describe('build-phase (Build Phase from the runner)', () => {
     // One redraw per change: cloning (with the message) and building.
     expect(world().slack.callsTo('chat.update')).toHaveLength(2);
     expect(world().published()).toEqual([]);
-    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.requests).toEqual([]);
   });
 
   it('building in launching (cloning never arrived) → building with BuildStartTime', async () => {
@@ -79,7 +78,7 @@ describe('build-phase (Build Phase from the runner)', () => {
     expect(world().replies(build)).toHaveLength(1);
     expect(world().replies(build)[0]!.text).toContain('uploading');
     expect(world().published()).toEqual([]);
-    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.requests).toEqual([]);
   });
 
   it('completed in uploading → completed with artifact, size, sha256, duration and a quoted aws s3 cp; broadcast; [OK]', async () => {
@@ -128,7 +127,7 @@ describe('build-phase (Build Phase from the runner)', () => {
     expect(published.map((p) => p.Subject)).toEqual([`[OK] metal-build ${build.BuildID} completed`]);
     expect(published[0]!.Message).toContain(`Download: aws s3 cp "s3://${BUCKET}/${ARTIFACT_KEY}" .`);
     // The machine powers itself off; nothing here terminates it.
-    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.requests).toEqual([]);
   });
 
   it('completed straight from building → completed', async () => {
@@ -170,7 +169,7 @@ describe('build-phase (Build Phase from the runner)', () => {
     expect(shown).toContain(`aws s3 cp \\"s3://${BUCKET}/${LOG_KEY}\\" .`);
     expect(shown).toContain(`/labapp/metal-builds/${build.BuildID}`);
     expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
-    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.requests).toEqual([]);
     expect(await world().slots()).toEqual([build.BuildID]);
   });
 
@@ -180,7 +179,7 @@ describe('build-phase (Build Phase from the runner)', () => {
     expect(await world().get(build.BuildID)).toEqual(build);
     expect(world().replies(build)).toEqual([]);
     expect(world().published()).toEqual([]);
-    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.requests).toEqual([]);
     expect(logLines(world(), 'WARN')).toEqual([
       expect.objectContaining({ buildId: build.BuildID, instanceId: 'i-0badbadbadbadbad0', expectedInstanceId: INSTANCE_ID, phase: 'completed' }),
     ]);
@@ -286,7 +285,7 @@ describe('build-phase: the event token', () => {
   it('flows launch → user data → runner → handler: build.json carries it, the record only its hash, the phases it signs are believed', async () => {
     const approved = await world().seed(anApprovedBuild(), { machine: false });
     await createLaunchHandler(world().deps)(buildApproved(approved.BuildID, at(1)));
-    const run = world().ec2.stub.commandCalls(RunInstancesCommand)[0]!.args[0].input;
+    const run = world().ec2.runRequests()[0]!;
     const cloudConfig = parse(Buffer.from(run.UserData!, 'base64').toString('utf8'), { version: '1.1' }) as {
       write_files: Array<{ path: string; content: string }>;
     };

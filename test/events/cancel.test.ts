@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../events/cancel';
 import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { cancelRequested } from './event-fixtures';
-import { ec2Error } from './fake-ec2';
 import { logLines, useWorld } from './world';
 
 const world = useWorld({ minutesAfterT0: 30 });
@@ -24,7 +23,7 @@ describe('cancel (Build Cancel Requested)', () => {
       NotifiedStatus: 'cancelled',
     });
     expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
-    expect(world().ec2.instances.get(INSTANCE_ID)?.state).toBe('shutting-down');
+    expect(world().ec2.get(INSTANCE_ID)?.state).toBe('shutting-down');
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toContain('<@U0APPROVER>');
@@ -51,14 +50,14 @@ describe('cancel (Build Cancel Requested)', () => {
 
   it('a failing TerminateInstances throws after the transition (retry, then DLQ; the watchdog\'s next run ends the machine)', async () => {
     const build = await world().seed(aLaunchedBuild('building'));
-    world().ec2.failNext('terminate', ec2Error('InternalError', 'An internal error has occurred', 'server'));
+    world().ec2.failNext('TerminateInstances', 'InternalError', 500, 'An internal error has occurred');
     await expect(cancel(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)))).rejects.toThrow('internal error');
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'cancelled', NotifiedStatus: 'building' });
     // The redelivery tells the thread; the transition is done, so it terminates nothing again.
     await cancel(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)));
     expect(world().replies(build)).toHaveLength(1);
     expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
-    expect(world().ec2.instances.get(INSTANCE_ID)?.state).toBe('running');
+    expect(world().ec2.get(INSTANCE_ID)?.state).toBe('running');
   });
 
   it('drops malformed requests and unknown builds with nothing changed', async () => {

@@ -43,7 +43,7 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     expect(world().replies(build)).toEqual([]);
     expect(world().slack.callsTo('chat.update')).toHaveLength(2);
     expect(world().published()).toEqual([]);
-    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.requests).toEqual([]);
     expect(await world().slots()).toEqual([build.BuildID]);
   });
 
@@ -84,7 +84,7 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     expect(world().replies(build)).toHaveLength(1);
     expect(world().published()).toHaveLength(1);
     // EC2 already ends the machine; nothing to terminate.
-    expect(world().ec2.stub.calls()).toEqual([]);
+    expect(world().ec2.requests).toEqual([]);
   });
 
   it('terminated of a completed build: TerminatedAt, the final cost and the slot, without a status change or message', async () => {

@@ -9,7 +9,7 @@ import {
   skipsOtherSubnets,
 } from '../../events/launch-plan';
 import { aBuild } from '../../stand-ins/build-fixture';
-import { CAPACITY_MESSAGE, QUOTA_MESSAGE, UNSUPPORTED_MESSAGE } from './fake-ec2';
+import { CAPACITY_MESSAGE, QUOTA_MESSAGE, UNSUPPORTED_MESSAGE } from './ec2-world';
 
 const BUILD_ID = 'build-20261125-170052-a1b2';
 const config = {

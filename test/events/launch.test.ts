@@ -6,7 +6,6 @@ import { createHandler } from '../../events/launch';
 import { clientToken, launchTags } from '../../events/launch-plan';
 import { T0, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { buildApproved, eventTokenOf } from './event-fixtures';
-import { CAPACITY_MESSAGE, QUOTA_MESSAGE, UNSUPPORTED_MESSAGE, ec2Error } from './fake-ec2';
 import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from './world';
 
 const world = useWorld({ minutesAfterT0: 2 });
@@ -28,28 +27,39 @@ describe('launch (Build Approved)', () => {
 
     const [run, ...more] = world().ec2.runRequests();
     expect(more).toHaveLength(0);
-    const tags = [
-      { Key: 'Project', Value: 'labapp' },
-      { Key: 'Purpose', Value: 'prewarmed-build' },
-      { Key: 'BuildID', Value: build.BuildID },
-      { Key: 'AutoDelete', Value: 'true' },
-      { Key: 'MaxLifetime', Value: '3hours' },
-      { Key: 'Requester', Value: 'U0REQUESTER' },
-      { Key: 'Name', Value: `labapp-metal-build-${build.BuildID}` },
-      { Key: 'LaunchedBy', Value: 'metal-build' },
+    const tags: Array<[string, string]> = [
+      ['Project', 'labapp'],
+      ['Purpose', 'prewarmed-build'],
+      ['BuildID', build.BuildID],
+      ['AutoDelete', 'true'],
+      ['MaxLifetime', '3hours'],
+      ['Requester', 'U0REQUESTER'],
+      ['Name', `labapp-metal-build-${build.BuildID}`],
+      ['LaunchedBy', 'metal-build'],
     ];
+    // The Query parameters EC2 received, every one of them.
+    const tagParams = (n: number) =>
+      Object.fromEntries(
+        tags.flatMap(([key, value], i) => [
+          [`TagSpecification.${n}.Tag.${i + 1}.Key`, key],
+          [`TagSpecification.${n}.Tag.${i + 1}.Value`, value],
+        ]),
+      );
     expect(run).toEqual({
-      LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: '$Latest' },
+      Action: 'RunInstances',
+      Version: '2016-11-15',
+      'LaunchTemplate.LaunchTemplateId': LAUNCH_TEMPLATE_ID,
+      'LaunchTemplate.Version': '$Latest',
       InstanceType: 'c5n.metal',
       SubnetId: SUBNETS[0],
-      MinCount: 1,
-      MaxCount: 1,
+      MinCount: '1',
+      MaxCount: '1',
       ClientToken: clientToken(build.BuildID, 'c5n.metal', SUBNETS[0]),
       UserData: expect.any(String),
-      TagSpecifications: [
-        { ResourceType: 'instance', Tags: tags },
-        { ResourceType: 'volume', Tags: tags },
-      ],
+      'TagSpecification.1.ResourceType': 'instance',
+      ...tagParams(1),
+      'TagSpecification.2.ResourceType': 'volume',
+      ...tagParams(2),
     });
     const { text, params } = decodeUserData(run!.UserData!);
     expect(params).toEqual({
@@ -73,11 +83,11 @@ describe('launch (Build Approved)', () => {
       expect(text).not.toContain(secret);
     expect(text).toContain('shutdown');
 
-    const instance = [...world().ec2.instances.values()][0]!;
+    const instance = world().ec2.all()[0]!;
     const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({
       Status: 'launching',
-      InstanceID: instance.id,
+      InstanceID: instance.instanceId,
       InstanceType: 'c5n.metal',
       AvailabilityZone: 'us-east-1a',
       LaunchTime: at(2),
@@ -87,7 +97,7 @@ describe('launch (Build Approved)', () => {
 
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
-    expect(replies[0]!.text).toContain(instance.id);
+    expect(replies[0]!.text).toContain(instance.instanceId);
     expect(replies[0]!.text).toContain('c5n.metal');
     expect(replies[0]!.text).toContain('us-east-1a');
     expect(replies[0]!.subtype).toBeUndefined();
@@ -123,7 +133,7 @@ describe('launch (Build Approved)', () => {
     await launch(approvedEvent(build));
     await launch(approvedEvent(build));
     expect(world().ec2.runRequests()).toHaveLength(1);
-    expect(world().ec2.instances.size).toBe(1);
+    expect(world().ec2.all().length).toBe(1);
     expect(world().replies(build)).toHaveLength(1);
     expect(world().published()).toHaveLength(1);
     expect((await world().get(build.BuildID))?.Status).toBe('launching');
@@ -137,28 +147,26 @@ describe('launch (Build Approved)', () => {
       if (crashes-- > 0) throw Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' });
       return world().deps.store.update(...args);
     };
-    // DescribeInstances lags behind RunInstances: adoption finds nothing, the ClientToken covers it.
-    world().ec2.afterLaunch = async (instance) => {
-      instance.unlisted = true;
-    };
     const crashing = createHandler({ ...world().deps, store });
     await expect(crashing(approvedEvent(build))).rejects.toThrow('Service unavailable');
     expect((await world().get(build.BuildID))?.Status).toBe('approved');
+    // DescribeInstances lags behind RunInstances: adoption finds nothing, the ClientToken covers it.
+    world().ec2.standIn.lagDescribe(world().ec2.all()[0]!.instanceId);
 
     await crashing(approvedEvent(build));
     const [first, second] = world().ec2.runRequests();
     expect(second).toEqual(first);
-    expect(world().ec2.instances.size).toBe(1);
-    const instance = [...world().ec2.instances.values()][0]!;
-    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: instance.id });
+    expect(world().ec2.all().length).toBe(1);
+    const instance = world().ec2.all()[0]!;
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: instance.instanceId });
     expect(world().ec2.terminateRequests()).toEqual([]);
     expect(world().replies(build)).toHaveLength(1);
   });
 
   it('falls back through every subnet, then the fallback type; the thread says what was used and why', async () => {
-    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
-    world().ec2.refuse('c5n.metal', SUBNETS[1], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1b'));
-    world().ec2.refuse('m5zn.metal', SUBNETS[0], 'Unsupported', UNSUPPORTED_MESSAGE('m5zn.metal', 'us-east-1a'));
+    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity');
+    world().ec2.refuse('c5n.metal', SUBNETS[1], 'InsufficientInstanceCapacity');
+    world().ec2.refuse('m5zn.metal', SUBNETS[0], 'Unsupported');
     const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
 
@@ -182,8 +190,8 @@ describe('launch (Build Approved)', () => {
   });
 
   it('capacity and quota refusals everywhere → failed with every reason, the quota named, slot freed, thread and SNS', async () => {
-    world().ec2.refuse('c5n.metal', undefined, 'VcpuLimitExceeded', QUOTA_MESSAGE);
-    world().ec2.refuse('m5zn.metal', undefined, 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('m5zn.metal', 'us-east-1a'));
+    world().ec2.refuse('c5n.metal', undefined, 'VcpuLimitExceeded');
+    world().ec2.refuse('m5zn.metal', undefined, 'InsufficientInstanceCapacity');
     const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
 
@@ -209,7 +217,7 @@ describe('launch (Build Approved)', () => {
     expect(replies[0]!.text).toContain('<@U0REQUESTER>');
     expect(replies[0]!.text).toContain('failed');
     expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
-    expect(world().ec2.instances.size).toBe(0);
+    expect(world().ec2.all().length).toBe(0);
 
     // Redelivered: nothing more.
     await launch(approvedEvent(build));
@@ -236,22 +244,22 @@ describe('launch (Build Approved)', () => {
     };
     await launch(approvedEvent(build));
 
-    const instance = [...world().ec2.instances.values()][0]!;
-    expect(world().ec2.terminateRequests()).toEqual([[instance.id]]);
-    expect(instance.state).toBe('shutting-down');
+    const instance = world().ec2.all()[0]!;
+    expect(world().ec2.terminateRequests()).toEqual([[instance.instanceId]]);
+    expect(world().ec2.get(instance.instanceId)?.state).toBe('shutting-down');
     const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({ Status: 'cancelled' });
     expect(stored?.InstanceID).toBeUndefined();
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
-    expect(replies[0]!.text).toContain(instance.id);
+    expect(replies[0]!.text).toContain(instance.instanceId);
     expect(replies[0]!.text).toContain('terminated right away');
     expect(world().published()).toEqual([]);
     expect(await world().slots()).toEqual([]);
   });
 
   it('a transient EC2 error throws (EventBridge retries) and changes nothing', async () => {
-    world().ec2.failNext('run', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    world().ec2.failNext('RunInstances', 'RequestLimitExceeded', 503, 'Request limit exceeded.');
     const build = await world().seed(anApprovedBuild());
     await expect(launch(approvedEvent(build))).rejects.toThrow('Request limit exceeded.');
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'approved', NotifiedStatus: 'approved' });
@@ -328,24 +336,24 @@ function crashingOnLaunchedWrite(store: BuildStore): { store: BuildStore; crashe
 
 describe('launch: one machine per build, whatever the deliveries', () => {
   it('capacity refused, then launched, then a crash before the record: the redelivery adopts that machine with no RunInstances', async () => {
-    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
+    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity');
     const build = await world().seed(anApprovedBuild());
     const crashing = crashingOnLaunchedWrite(world().deps.store);
     await expect(createHandler({ ...world().deps, store: crashing.store })(approvedEvent(build))).rejects.toThrow('Task timed out');
     expect(crashing.crashed()).toBe(true);
     expect(world().ec2.runRequests().map((r) => r.SubnetId)).toEqual([SUBNETS[0], SUBNETS[1]]);
     const [machine] = world().ec2.liveOf(build.BuildID);
-    expect(machine).toMatchObject({ zone: 'us-east-1b', state: 'pending' });
+    expect(machine).toMatchObject({ availabilityZone: 'us-east-1b', state: 'pending' });
     expect((await world().get(build.BuildID))?.Status).toBe('approved');
 
     // Capacity is back in the first subnet: its ClientToken would now start a second machine.
     world().ec2.refuseNoMore();
-    machine!.state = 'running';
+    world().ec2.setState(machine!.instanceId, 'running');
     world().clock.minutesAfterT0(3);
     await launch(approvedEvent(build));
 
     expect(world().ec2.runRequests()).toHaveLength(2);
-    expect(world().ec2.liveOf(build.BuildID).map((i) => i.id)).toEqual([machine!.id]);
+    expect(world().ec2.liveOf(build.BuildID).map((i) => i.instanceId)).toEqual([machine!.instanceId]);
     expect(world().ec2.terminateRequests()).toEqual([]);
     // The adoption look-ups (the vCPU count before RunInstances lists every running machine instead).
     const adoptionLookups = world().ec2.describeRequests().filter((d) => d.Filters?.some((f) => f.Name === 'tag:BuildID'));
@@ -364,7 +372,7 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     // Recorded as a fresh launch would be, with EC2's LaunchTime (the machine's, not the redelivery's).
     expect(await world().get(build.BuildID)).toMatchObject({
       Status: 'launching',
-      InstanceID: machine!.id,
+      InstanceID: machine!.instanceId,
       InstanceType: 'c5n.metal',
       AvailabilityZone: 'us-east-1b',
       LaunchTime: at(2),
@@ -372,20 +380,20 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     });
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
-    expect(replies[0]!.text).toContain(machine!.id);
+    expect(replies[0]!.text).toContain(machine!.instanceId);
     expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on c5n.metal`]);
     expect(logLines(world(), 'WARN')).toContainEqual(
       expect.objectContaining({
         message: 'found a live machine of this build from an earlier delivery; adopting it instead of launching',
         buildId: build.BuildID,
-        instanceId: machine!.id,
+        instanceId: machine!.instanceId,
         extras: [],
       }),
     );
   });
 
   it('a redelivery after a fully recorded launch starts nothing and does not even look', async () => {
-    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity', CAPACITY_MESSAGE('c5n.metal', 'us-east-1a'));
+    world().ec2.refuse('c5n.metal', SUBNETS[0], 'InsufficientInstanceCapacity');
     const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));
     world().ec2.refuseNoMore();
@@ -411,21 +419,21 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     await launch(approvedEvent(build));
 
     expect(world().ec2.runRequests()).toEqual([]);
-    expect(world().ec2.terminateRequests()).toEqual([[later.id]]);
-    expect(world().ec2.liveOf(build.BuildID).map((i) => i.id)).toEqual([earliest.id]);
+    expect(world().ec2.terminateRequests()).toEqual([[later.instanceId]]);
+    expect(world().ec2.liveOf(build.BuildID).map((i) => i.instanceId)).toEqual([earliest.instanceId]);
     expect(await world().get(build.BuildID)).toMatchObject({
       Status: 'launching',
-      InstanceID: earliest.id,
+      InstanceID: earliest.instanceId,
       AvailabilityZone: 'us-east-1a',
       LaunchTime: at(1.25),
       NotifiedStatus: 'launching',
     });
     const replies = world().replies(build).map((m) => m.text);
     expect(replies).toHaveLength(2);
-    expect(replies[0]).toContain(`\`${earliest.id}\` is kept, \`${later.id}\` terminated`);
-    expect(replies[1]).toContain(earliest.id);
+    expect(replies[0]).toContain(`\`${earliest.instanceId}\` is kept, \`${later.instanceId}\` terminated`);
+    expect(replies[1]).toContain(earliest.instanceId);
     expect(logLines(world(), 'WARN')).toContainEqual(
-      expect.objectContaining({ buildId: build.BuildID, instanceId: earliest.id, state: 'stopped', extras: [later.id] }),
+      expect.objectContaining({ buildId: build.BuildID, instanceId: earliest.instanceId, state: 'stopped', extras: [later.instanceId] }),
     );
 
     // Redelivered: the extra is shutting down, the build recorded; nothing more.
@@ -445,16 +453,177 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     };
     await createHandler({ ...world().deps, store })(approvedEvent(build));
     expect(world().ec2.runRequests()).toEqual([]);
-    expect(world().ec2.terminateRequests()).toEqual([[machine.id]]);
+    expect(world().ec2.terminateRequests()).toEqual([[machine.instanceId]]);
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'cancelled' });
     expect(world().replies(build)[0]!.text).toContain('terminated right away');
   });
 
   it('DescribeInstances failing throws before any RunInstances (EventBridge retries)', async () => {
-    world().ec2.failNext('describe', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    world().ec2.failNext('DescribeInstances', 'RequestLimitExceeded', 503, 'Request limit exceeded.');
     const build = await world().seed(anApprovedBuild());
     await expect(launch(approvedEvent(build))).rejects.toThrow('Request limit exceeded.');
     expect(world().ec2.runRequests()).toEqual([]);
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'approved' });
+  });
+});
+
+describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
+  const QUOTA = 'L-1216C47A';
+  /** A c5n.metal (72 vCPUs) of another build, running: it counts against the account's quota. */
+  const otherBuildsMachine = () =>
+    world().ec2.add({
+      id: 'i-0000000000000eeee',
+      type: 'c5n.metal',
+      launchTime: at(0),
+      tags: launchTags(anApprovedBuild({ BuildID: 'build-20261125-170052-b2c3' }), world().config),
+    });
+  const runs = () => world().ec2.runRequests().map((r) => [r.InstanceType, r.SubnetId]);
+
+  it('zone skip: a subnet whose zone does not offer c5n.metal is not tried; the machine starts in the other, the thread says why', async () => {
+    world().ec2.standIn.setOfferings({ 'c5n.metal': ['us-east-1b'], 'm5zn.metal': ['us-east-1a', 'us-east-1b'] });
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+
+    expect(runs()).toEqual([['c5n.metal', SUBNETS[1]]]);
+    const [machine] = world().ec2.liveOf(build.BuildID);
+    expect(machine).toMatchObject({ instanceType: 'c5n.metal', subnetId: SUBNETS[1], availabilityZone: 'us-east-1b' });
+    expect(await world().get(build.BuildID)).toMatchObject({
+      Status: 'launching',
+      InstanceID: machine!.instanceId,
+      InstanceType: 'c5n.metal',
+      AvailabilityZone: 'us-east-1b',
+      NotifiedStatus: 'launching',
+    });
+    const replies = world().replies(build).map((m) => m.text);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]).toContain(machine!.instanceId);
+    expect(replies[1]).toBe('ℹ️ Launched c5n.metal in us-east-1b; skipped c5n.metal in subnet-0aaaaaaaaaaaaaaaa (us-east-1a does not offer it).');
+    expect(logLines(world(), 'WARN')).toEqual([]);
+    expect(logLines(world(), 'INFO')).toContainEqual(
+      expect.objectContaining({ message: 'launched', buildId: build.BuildID, instanceId: machine!.instanceId, availabilityZone: 'us-east-1b' }),
+    );
+  });
+
+  it('quota skip: c5n.metal does not fit beside another build\'s machine, so m5zn.metal is launched and the note names the quota', async () => {
+    world().quotas.setQuota('ec2', QUOTA, 130);
+    otherBuildsMachine();
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+
+    expect(runs()).toEqual([['m5zn.metal', SUBNETS[0]]]);
+    const [machine] = world().ec2.liveOf(build.BuildID);
+    expect(machine).toMatchObject({ instanceType: 'm5zn.metal', availabilityZone: 'us-east-1a' });
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, InstanceType: 'm5zn.metal' });
+    const replies = world().replies(build).map((m) => m.text);
+    expect(replies).toHaveLength(2);
+    expect(replies[1]).toBe(`ℹ️ Launched m5zn.metal in us-east-1a; skipped c5n.metal (needs 72 vCPUs; 58 of the 130-vCPU quota ${QUOTA} are free).`);
+    expect(world().quotas.requests).toEqual([{ operation: 'GetServiceQuota', body: { ServiceCode: 'ec2', QuotaCode: QUOTA } }]);
+    expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
+    expect(logLines(world(), 'WARN')).toEqual([]);
+    expect(logLines(world(), 'INFO')).toContainEqual(expect.objectContaining({ message: 'launched', buildId: build.BuildID, instanceType: 'm5zn.metal' }));
+  });
+
+  it('quota: no type fits → failed at once, the quota, the numbers and the command to raise it named; no RunInstances; slot freed', async () => {
+    world().quotas.setQuota('ec2', QUOTA, 100);
+    otherBuildsMachine();
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(world().ec2.liveOf(build.BuildID)).toEqual([]);
+    const stored = await world().get(build.BuildID);
+    expect(stored).toMatchObject({ Status: 'failed', NotifiedStatus: 'failed', CompletionTime: at(2) });
+    expect(stored?.InstanceID).toBeUndefined();
+    expect(stored?.ExpirationTime).toBeGreaterThan(Date.parse(T0) / 1000);
+    expect(stored?.ErrorMessage).toContain(`${QUOTA} ("Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances") is 100 vCPUs in us-east-1`);
+    expect(stored?.ErrorMessage).toContain('72 are in use by other machines, and c5n.metal needs 72, m5zn.metal needs 48.');
+    expect(stored?.ErrorMessage).toContain(
+      `aws service-quotas request-service-quota-increase --service-code ec2 --quota-code ${QUOTA} --desired-value 120 --region us-east-1`,
+    );
+    expect(await world().slots()).toEqual([]);
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.subtype).toBe('thread_broadcast');
+    expect(replies[0]!.text).toContain('<@U0REQUESTER>');
+    expect(replies[0]!.text).toContain('failed');
+    expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
+    expect(logLines(world(), 'ERROR')).toEqual([
+      expect.objectContaining({ level: 'ERROR', message: 'no machine could be launched', reason: stored!.ErrorMessage, buildId: build.BuildID, handler: 'launch' }),
+    ]);
+  });
+
+  it('the build\'s own machine (a redelivery, EC2 not yet listing it to the adoption) is not counted against the quota', async () => {
+    world().quotas.setQuota('ec2', QUOTA, 100);
+    const build = await world().seed(anApprovedBuild());
+    const crashing = crashingOnLaunchedWrite(world().deps.store);
+    await expect(createHandler({ ...world().deps, store: crashing.store })(approvedEvent(build))).rejects.toThrow('Task timed out');
+    const [machine] = world().ec2.liveOf(build.BuildID);
+    world().ec2.setState(machine!.instanceId, 'running');
+    world().ec2.standIn.lagDescribe(machine!.instanceId);
+    await launch(approvedEvent(build));
+
+    // The vCPU count listed the machine (72 of the 100): had it counted, neither type would fit.
+    const counts = world().ec2.describeRequests().filter((d) => !d.Filters.some((f) => f.Name === 'tag:BuildID'));
+    expect(counts).toHaveLength(2);
+    const token = clientToken(build.BuildID, 'c5n.metal', SUBNETS[0]);
+    expect(world().ec2.runRequests().map((r) => [r.InstanceType, r.SubnetId, r.ClientToken])).toEqual([
+      ['c5n.metal', SUBNETS[0], token],
+      ['c5n.metal', SUBNETS[0], token],
+    ]);
+    expect(world().ec2.all().map((i) => i.instanceId)).toEqual([machine!.instanceId]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, InstanceType: 'c5n.metal' });
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.text).toContain(machine!.instanceId);
+    expect(logLines(world(), 'WARN')).toEqual([]);
+    expect(logLines(world(), 'INFO')).toContainEqual(expect.objectContaining({ message: 'launched', buildId: build.BuildID, instanceId: machine!.instanceId }));
+  });
+
+  it('Service Quotas failing (AccessDenied) is logged with the build and the launch goes on', async () => {
+    world().quotas.failNext('AccessDeniedException', 400, 'User is not authorized to perform: servicequotas:GetServiceQuota');
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+
+    expect(runs()).toEqual([['c5n.metal', SUBNETS[0]]]);
+    const [machine] = world().ec2.liveOf(build.BuildID);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, AvailabilityZone: 'us-east-1a' });
+    expect(world().replies(build)).toHaveLength(1);
+    expect(logLines(world(), 'WARN')).toEqual([
+      expect.objectContaining({
+        message: 'could not read the on-demand vCPU quota; the launch goes on without that check',
+        buildId: build.BuildID,
+        handler: 'launch',
+      }),
+    ]);
+    expect(JSON.stringify(logLines(world(), 'WARN')[0])).toContain('AccessDeniedException');
+    expect(logLines(world(), 'INFO')).toContainEqual(expect.objectContaining({ message: 'launched', buildId: build.BuildID }));
+  });
+
+  it('the zones lookup failing is logged and the launch goes on; EC2 then refuses the zone that does not offer the type', async () => {
+    world().ec2.standIn.setOfferings({ 'c5n.metal': ['us-east-1b'], 'm5zn.metal': ['us-east-1a', 'us-east-1b'] });
+    world().ec2.failNext('DescribeInstanceTypeOfferings', 'UnauthorizedOperation', 403, 'You are not authorized to perform this operation.');
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+
+    expect(runs()).toEqual([
+      ['c5n.metal', SUBNETS[0]],
+      ['c5n.metal', SUBNETS[1]],
+    ]);
+    const [machine] = world().ec2.liveOf(build.BuildID);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, AvailabilityZone: 'us-east-1b' });
+    const replies = world().replies(build).map((m) => m.text);
+    expect(replies).toHaveLength(2);
+    expect(replies[1]).toBe('ℹ️ Launched c5n.metal in us-east-1b; EC2 refused c5n.metal in subnet-0aaaaaaaaaaaaaaaa (Unsupported).');
+    const warns = logLines(world(), 'WARN');
+    expect(warns.map((l) => l.message)).toEqual([
+      'could not read which zones offer the instance types; the launch goes on without that check',
+      'EC2 refused a launch attempt',
+    ]);
+    expect(warns[1]!.ec2Message).toBe(
+      'Your requested instance type (c5n.metal) is not supported in your requested Availability Zone (us-east-1a). Please retry your request by not specifying an Availability Zone or choosing us-east-1b.',
+    );
+    expect(warns[0]).toMatchObject({ buildId: build.BuildID, handler: 'launch' });
+    expect(JSON.stringify(warns[0])).toContain('UnauthorizedOperation');
+    expect(warns[1]).toMatchObject({ buildId: build.BuildID, instanceType: 'c5n.metal', subnetId: SUBNETS[0], code: 'Unsupported' });
   });
 });

@@ -120,7 +120,7 @@ describe('stray machines', () => {
     await expect(watchdogAt(20)).rejects.toThrow();
     expect(world().ec2.terminateRequests()).toEqual([['i-0fedcba9876543210']]);
     const orphanMails = () => world().published().filter((p) => p.Subject?.includes('i-0fedcba9876543210'));
-    world().ec2.instances.get('i-0fedcba9876543210')!.state = 'running'; // the termination did not take
+    world().ec2.setState('i-0fedcba9876543210', 'running'); // the termination did not take
     await watchdogAt(21);
     await watchdogAt(22);
     // The refused attempt and the one that went out; nothing after it.

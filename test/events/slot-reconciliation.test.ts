@@ -57,7 +57,7 @@ describe('slot reconciliation', () => {
     await watchdogAt(cancelledAt + SETTLE_MINUTES + 1);
     expect(await world().slots()).toEqual([build.BuildID]);
 
-    world().ec2.liveOf(build.BuildID).forEach((i) => (i.state = 'terminated'));
+    world().ec2.liveOf(build.BuildID).forEach((i) => world().ec2.setState(i.instanceId, 'terminated'));
     await watchdogAt(cancelledAt + SETTLE_MINUTES + 2);
     expect(await world().slots()).toEqual([]);
   });
@@ -98,7 +98,7 @@ describe('slot reconciliation', () => {
       aLaunchedBuild('building', { Status: 'cancelled', TerminationReason: 'cancelled', ExpirationTime: expirationTime(new Date(at(30))) }),
       { slot: true, machine: false },
     );
-    world().ec2.failNext('describe', Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' }));
+    world().ec2.failNext('DescribeInstances', 'RequestLimitExceeded', 503, 'throttled');
     await expect(watchdogAt(31)).rejects.toThrow();
     expect(await world().slots()).toEqual([build.BuildID]);
   });

@@ -7,7 +7,6 @@ import { launchTags } from '../../events/launch-plan';
 import { localDynamoClient } from '../../stand-ins/dynalite';
 import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { scheduled } from './event-fixtures';
-import { ec2Error } from './fake-ec2';
 import { logLines, useWorld } from './world';
 
 const world = useWorld();
@@ -249,7 +248,9 @@ describe('watchdog: machines nobody accounts for', () => {
       aLaunchedBuild('building', { Status: 'cancelled', CancelledBy: 'U0REQUESTER', TerminationReason: 'cancelled', CompletionTime: at(30) }),
       { machine: true, slot: false },
     );
-    delete world().ec2.instances.get(INSTANCE_ID)!.tags.BuildID;
+    const tags = world().ec2.get(INSTANCE_ID)!.tags;
+    delete tags.BuildID;
+    world().ec2.standIn.set(INSTANCE_ID, { tags });
     await watchdogAt(31);
     await watchdogAt(32);
     expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
@@ -268,7 +269,7 @@ describe('watchdog: machines nobody accounts for', () => {
     expect(world().ec2.terminateRequests()).toEqual([['i-0000000000000beef']]);
     expect((await world().get(build.BuildID))?.Status).toBe('building');
     expect(world().replies(build)[0]!.text).toContain('second machine');
-    expect(world().ec2.instances.get(INSTANCE_ID)?.state).toBe('running');
+    expect(world().ec2.get(INSTANCE_ID)?.state).toBe('running');
   });
 
   it('did-not-shut-down: a completed build\'s machine still up 15 min later is terminated once, the reason recorded, status kept', async () => {
@@ -326,7 +327,7 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
   it('a failing step does not stop the others; the run throws at the end', async () => {
     const stale = await world().seed(aBuild());
     const running = await world().seed(aLaunchedBuild('building', { BuildID: OTHER_ID }), { machine: false });
-    world().ec2.failNext('describe', ec2Error('RequestLimitExceeded', 'Request limit exceeded.'));
+    world().ec2.failNext('DescribeInstances', 'RequestLimitExceeded', 503, 'Request limit exceeded.');
     world().clock.minutesAfterT0(40);
     await expect(createHandler(world().deps)(scheduled(at(40)))).rejects.toThrow('watchdog: 1 step(s) failed: list machines');
     // Expiry needs no EC2 and happened; without the machine list nothing is judged stuck.
@@ -365,6 +366,10 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
     const store = new DynamoBuildStore(client, world().dynamo.tableName);
     await world().seed(aLaunchedBuild('building'));
     world().clock.minutesAfterT0(33);
+    // The first run also sets the build's missing deadline schedule (and records ScheduleAt).
+    await createHandler({ ...world().deps, store })(scheduled(at(33)));
+    commands.length = 0;
+    itemsRead = 0;
     await createHandler({ ...world().deps, store })(scheduled(at(33)));
     const before = commands.splice(0);
     const readBefore = itemsRead;

@@ -1,3 +1,5 @@
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
@@ -12,7 +14,13 @@ import { createSlackWebClient } from '../../core/slack/web-client';
 import type { EventDeps } from '../../events/deps';
 import { Ec2Compute } from '../../events/ec2-compute';
 import { launchTags } from '../../events/launch-plan';
+import { SchedulerDeadlines } from '../../events/scheduler-deadlines';
+import { ServiceQuotasLimits } from '../../events/service-quotas';
+import type { SchedulerStandIn } from '../../stand-ins/scheduler';
+import { startSchedulerStandIn } from '../../stand-ins/scheduler';
 import { SnsNotifier } from '../../events/sns-notifier';
+import type { ServiceQuotasStandIn } from '../../stand-ins/service-quotas';
+import { startServiceQuotasStandIn } from '../../stand-ins/service-quotas';
 import type { LocalDynamo } from '../../stand-ins/dynalite';
 import { startDynalite } from '../../stand-ins/dynalite';
 import type { SlackApi, SlackMessage } from '../../stand-ins/slack-api';
@@ -20,21 +28,28 @@ import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-i
 import { T0 } from '../../stand-ins/build-fixture';
 import { useWorldOf } from '../support/use-world';
 import { TEST_EVENT_TOKEN_KEY } from './event-fixtures';
-import { FakeEc2 } from './fake-ec2';
+import { Ec2World } from './ec2-world';
 
-// The events handlers' world for a test file: dynalite for the table, the Slack stand-in, EC2
-// and SNS through aws-sdk-client-mock under the REAL Ec2Compute and SnsNotifier. Each case
-// asserts what is left: table items, Slack calls, EC2 and SNS requests.
+// The events handlers' world for a test file: dynalite for the table, the Slack stand-in, the
+// EC2 and Service Quotas stand-ins on loopback under the REAL Ec2Compute and ServiceQuotasLimits,
+// and SNS through aws-sdk-client-mock under the real SnsNotifier (its stand-in is another
+// change's). Each case asserts what is left: table items, Slack calls, EC2 and SNS requests.
 
 export const LAUNCH_TEMPLATE_ID = 'lt-0123456789abcdef0';
 export const SUBNETS = ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'] as const;
+export const SUBNET_ZONES: Readonly<Record<string, string>> = { [SUBNETS[0]]: 'us-east-1a', [SUBNETS[1]]: 'us-east-1b' };
+const REGION = 'us-east-1';
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:labapp-metal-builds';
 export const GITHUB_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp/github-token-AbCdEf';
 
 export interface World {
   dynamo: LocalDynamo;
   slack: SlackApi;
-  ec2: FakeEc2;
+  ec2: Ec2World;
+  quotas: ServiceQuotasStandIn;
+  /** EventBridge Scheduler; its firings terminate through the EC2 stand-in. */
+  scheduler: SchedulerStandIn;
   sns: AwsClientStub<SNSClient>;
   log: ReturnType<typeof memoryLogger>;
   config: Config;
@@ -59,6 +74,10 @@ export interface World {
   close(): Promise<void>;
 }
 
+export const SCHEDULE_GROUP = 'labapp-metal-builds';
+export const SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/metal-build-deadlines';
+export const SCHEDULE_DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:labapp-metal-build-deadline-dlq';
+
 export const BASE_ENV: Record<string, string> = {
   SLACK_SIGNING_SECRET: 'test-signing-secret',
   SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
@@ -68,10 +87,12 @@ export const BASE_ENV: Record<string, string> = {
   GITHUB_SECRET_ARN,
   ARTIFACT_BUCKET: 'hedgehog-lab-artifacts',
   EVENT_TOKEN_KEY: TEST_EVENT_TOKEN_KEY,
+  SCHEDULE_GROUP,
+  SCHEDULER_ROLE_ARN,
+  SCHEDULE_DLQ_ARN,
 };
 
 export async function startWorld(): Promise<World> {
-  const [dynamo, slack] = await Promise.all([startDynalite(), startSlackApi()]);
   let now = new Date(T0);
   const clock = {
     now: () => new Date(now),
@@ -82,8 +103,16 @@ export async function startWorld(): Promise<World> {
       now = new Date(Date.parse(T0) + minutes * 60_000);
     },
   };
-  const ec2 = new FakeEc2(clock.now);
-  const snsClient = new SNSClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const [dynamo, slack, ec2, quotas] = await Promise.all([
+    startDynalite(),
+    startSlackApi(),
+    Ec2World.start({ clock, subnets: { ...SUBNET_ZONES }, launchTemplateId: LAUNCH_TEMPLATE_ID, region: REGION }),
+    startServiceQuotasStandIn({ region: REGION }),
+  ]);
+  const scheduler = await startSchedulerStandIn({ clock, ec2Endpoint: ec2.standIn.endpoint, region: REGION, groups: [SCHEDULE_GROUP] });
+  const schedulerClient = new SchedulerClient({ region: REGION, endpoint: scheduler.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
+  const quotasClient = new ServiceQuotasClient({ region: REGION, endpoint: quotas.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
+  const snsClient = new SNSClient({ region: REGION, credentials: CREDENTIALS });
   const sns = mockClient(snsClient);
   const log = memoryLogger();
   const chat = new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'background' }));
@@ -95,6 +124,8 @@ export async function startWorld(): Promise<World> {
     dynamo,
     slack,
     ec2,
+    quotas,
+    scheduler,
     sns,
     log,
     config: makeConfig({}),
@@ -107,7 +138,12 @@ export async function startWorld(): Promise<World> {
         store: dynamo.store,
         chat,
         compute: new Ec2Compute(ec2.client, world.config.launchTemplateId ?? ''),
-        quotas: { onDemandStandardVcpus: async () => 640 },
+        quotas: new ServiceQuotasLimits(quotasClient),
+        deadlines: new SchedulerDeadlines(schedulerClient, {
+          group: world.config.scheduleGroup,
+          roleArn: world.config.schedulerRoleArn,
+          ...(world.config.scheduleDeadLetterArn !== undefined && { deadLetterArn: world.config.scheduleDeadLetterArn }),
+        }),
         notifier: new SnsNotifier(snsClient, world.config.snsTopicArn, log),
         clock,
         log,
@@ -142,6 +178,8 @@ export async function startWorld(): Promise<World> {
       await dynamo.reset();
       slack.reset();
       ec2.reset();
+      quotas.reset();
+      scheduler.reset();
       sns.reset();
       sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
       log.lines.length = 0;
@@ -149,7 +187,9 @@ export async function startWorld(): Promise<World> {
       world.configure({});
     },
     async close() {
-      await Promise.all([dynamo.close(), slack.close()]);
+      quotasClient.destroy();
+      schedulerClient.destroy();
+      await Promise.all([dynamo.close(), slack.close(), ec2.close(), quotas.close(), scheduler.close()]);
     },
   };
   world.configure({});

@@ -43,6 +43,9 @@ const SAMPLES: Record<string, Array<[string, ReturnType<typeof envelope>]>> = {
   'labapp-metal-build-cancel-requested': [
     ['Build Cancel Requested from the bot', envelope(BOT_SOURCE, DETAIL_TYPES.cancelRequested, { buildId: BUILD_ID, by: 'U0123ABCD' })],
   ],
+  'labapp-metal-build-extended': [
+    ['Build Extended from the bot', envelope(BOT_SOURCE, DETAIL_TYPES.extended, { buildId: BUILD_ID, by: 'U0123ABCD', hours: 1 })],
+  ],
   'labapp-metal-build-phase': [
     ['Build Phase from the runner', envelope(RUNNER_SOURCE, DETAIL_TYPES.phase, phaseDetail)],
     [
@@ -87,6 +90,7 @@ describe('each rule takes the events of its kind and no other', () => {
     expect(busOf).toEqual({
       'labapp-metal-build-approved': 'custom',
       'labapp-metal-build-cancel-requested': 'custom',
+      'labapp-metal-build-extended': 'custom',
       'labapp-metal-build-phase': 'custom',
       'labapp-metal-build-instance-state': 'default',
     });

@@ -205,7 +205,7 @@ describe('events', () => {
 
   it('gives every target a retry policy and its function’s SQS dead-letter queue, which also takes failed invocations', () => {
     const rules = resourcesOfType(base, 'AWS::Events::Rule');
-    expect(rules).toHaveLength(5);
+    expect(rules).toHaveLength(6);
     for (const [, r] of rules) {
       for (const t of (flat(r.Properties) as ReturnType<typeof rule>).Targets) {
         expect(t.RetryPolicy?.MaximumRetryAttempts).toBeGreaterThan(0);
@@ -217,9 +217,10 @@ describe('events', () => {
         expect(flat(functionProps(base, name).props.DeadLetterConfig)).toEqual({ TargetArn: queue });
       }
     }
-    base.template.resourceCountIs('AWS::SQS::Queue', 5);
+    // One per event function, and the deadline schedules' own.
+    base.template.resourceCountIs('AWS::SQS::Queue', 7);
     base.template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
-    base.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 5);
+    base.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
   });
 });
 
@@ -545,14 +546,14 @@ describe('function roles', () => {
     }
   });
 
-  it('bot: the table, PutEvents of its own two events on the bus, its secret — no EC2', () => {
+  it('bot: the table, PutEvents of its own three events on the bus, its secret — no EC2, no Scheduler', () => {
     const st = statements('bot');
-    expect(actionsOf(st).filter((a) => a.startsWith('ec2:') || a.startsWith('iam:') || a.startsWith('sns:'))).toEqual([]);
+    expect(actionsOf(st).filter((a) => a.startsWith('ec2:') || a.startsWith('iam:') || a.startsWith('sns:') || a.startsWith('scheduler:'))).toEqual([]);
     expect(withAction(st, 'events:PutEvents')).toEqual([
       expect.objectContaining({
         Resource: [`<${logicalId(base, base.stack.bus)}.Arn>`],
         Condition: {
-          'ForAllValues:StringEquals': { 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Approved', 'Build Cancel Requested'] },
+          'ForAllValues:StringEquals': { 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Approved', 'Build Cancel Requested', 'Build Extended'] },
           Null: { 'events:source': 'false', 'events:detail-type': 'false' },
         },
       }),
@@ -592,6 +593,11 @@ describe('function roles', () => {
         Resource: [`<${logicalId(base, machine.role)}.Arn>`],
         Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
       }),
+      // Its deadline schedule (the next test covers the role itself).
+      expect.objectContaining({
+        Resource: [`<${logicalId(base, base.stack.deadlineSchedules.role)}.Arn>`],
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
     ]);
     expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
     // Finding a machine an earlier delivery started: DescribeInstances has no resource-level permissions.
@@ -613,11 +619,38 @@ describe('function roles', () => {
     const st = statements(name);
     expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
     expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);
-    expect(actionsOf(st).filter((a) => a.startsWith('ec2:') || a.startsWith('iam:')).sort()).toEqual(['ec2:DescribeInstances', 'ec2:TerminateInstances']);
+    const passRoles = name === 'watchdog' ? ['iam:PassRole'] : [];
+    expect(actionsOf(st).filter((a) => a.startsWith('ec2:') || a.startsWith('iam:')).sort()).toEqual(['ec2:DescribeInstances', 'ec2:TerminateInstances', ...passRoles]);
   });
 
-  it.each(['instance-state', 'build-phase'] as const)('%s: the table, its secret and the topic — no EC2, no events', (name) => {
-    expect(new Set(actionsOf(statements(name)).map((a) => a.split(':')[0]))).toEqual(new Set(['sqs', 'logs', 'dynamodb', 'secretsmanager', 'sns']));
+  it('deadline schedules: Scheduler may assume their role only for this account’s group; it terminates tagged machines and dead-letters, nothing else', () => {
+    const schedules = base.stack.deadlineSchedules;
+    base.template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'labapp-metal-builds' });
+    const role = resourcesOfType(base, 'AWS::IAM::Role').find(([id]) => id === logicalId(base, schedules.role))![1];
+    const scheduleArn = 'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/labapp-metal-builds/metal-build-*';
+    expect(flat(role.Properties.AssumeRolePolicyDocument)).toMatchObject({
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': '<AWS::AccountId>' }, ArnLike: { 'aws:SourceArn': scheduleArn } },
+        },
+      ],
+    });
+    const st = statementsOf(base, schedules.role);
+    expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
+    expect(new Set(actionsOf(st).map((a) => a.split(':')[0]))).toEqual(new Set(['ec2', 'sqs']));
+    for (const name of ['launch', 'deadline', 'watchdog'] as const)
+      expect(withAction(statements(name), 'scheduler:CreateSchedule')).toEqual([expect.objectContaining({ Resource: [scheduleArn] })]);
+    expect(actionsOf(statements('instance-state')).filter((a) => a.startsWith('scheduler:'))).toEqual(['scheduler:DeleteSchedule']);
+    for (const name of ['bot', 'cancel', 'build-phase'] as const) expect(actionsOf(statements(name)).filter((a) => a.startsWith('scheduler:'))).toEqual([]);
+  });
+
+  it.each([
+    ['instance-state', ['scheduler']],
+    ['build-phase', []],
+  ] as const)('%s: the table, its secret and the topic — no EC2, no events', (name, more) => {
+    expect(new Set(actionsOf(statements(name)).map((a) => a.split(':')[0]))).toEqual(new Set(['sqs', 'logs', 'dynamodb', 'secretsmanager', 'sns', ...more]));
   });
 
   it('never terminate without the build-machine tag condition, anywhere in the stack', () => {

@@ -120,7 +120,9 @@ describe('the sandbox runs the whole flow', { timeout: FLOW_TIMEOUT_MS }, () => 
     await c.advance(58);
     expect((await c.record(buildId))?.Status).toBe('building');
 
-    // The force lands on the first whole minute past the limit; EC2 then needs a minute to terminate.
+    // The deadline's schedule fires in the minute before the limit's minute (the Scheduler
+    // stand-in at its worst second, :59), through EC2's TerminateInstances; EC2 then needs a
+    // minute to terminate.
     await c.advance(4);
     const forced = await c.record(buildId);
     expect(forced).toMatchObject({
@@ -130,9 +132,14 @@ describe('the sandbox runs the whole flow', { timeout: FLOW_TIMEOUT_MS }, () => 
       InstanceState: 'terminated',
     });
     const limit = Date.parse(String(forced?.LaunchTime)) + 3 * 3600_000;
-    expect(Date.parse(String(forced?.CompletionTime))).toBeGreaterThanOrEqual(limit);
-    expect(Date.parse(String(forced?.CompletionTime))).toBeLessThan(limit + 60_000);
+    expect(forced?.DeadlineAt).toBe(new Date(limit).toISOString());
+    // Never after the limit, at most 2 minutes before it, and never above the card's maximum.
+    expect(Date.parse(String(forced?.CompletionTime))).toBeLessThan(limit);
+    expect(Date.parse(String(forced?.CompletionTime))).toBeGreaterThanOrEqual(limit - 2 * 60_000);
     expect(forced?.ActualCost).toBeGreaterThan(11);
+    expect(forced?.ActualCost).toBeLessThanOrEqual(Number(forced?.CostMax));
+    expect(sandbox!.standIns.scheduler.fired).toEqual([expect.objectContaining({ name: `metal-build-${buildId}`, ok: true })]);
+    expect(sandbox!.standIns.scheduler.schedules()).toEqual([]);
     const after = broadcasts(await c.history());
     expect(after).toHaveLength(2);
     expect(after.map((m) => m.thread_ts)).toEqual([ts, ts]);

@@ -390,3 +390,88 @@ describe('the launch capacity facts, through Ec2Compute', () => {
     expect(await compute.standardVcpusInUse(TAGS.BuildID)).toBe(72 + 48);
   });
 });
+
+describe('test seeding: add, set, setOfferings, reset', () => {
+  beforeEach(() => start());
+
+  it('add puts a machine with its root volume where DescribeInstances and Ec2Compute see it, nothing announced', async () => {
+    const events: StateChangeEvent[] = [];
+    ec2.onStateChange((e) => void events.push(e));
+    const added = ec2.add({
+      instanceId: 'i-0aaaaaaaaaaaaaaa1',
+      instanceType: 'm5zn.metal',
+      availabilityZone: 'us-east-1b',
+      state: 'stopped',
+      launchTime: new Date('2026-11-25T16:00:00.000Z'),
+      tags: TAGS,
+    });
+    expect(added).toMatchObject({ instanceId: 'i-0aaaaaaaaaaaaaaa1', subnetId: SUBNET_B, availabilityZone: 'us-east-1b', state: 'stopped' });
+    expect(await compute.liveMachinesOf(TAGS.BuildID)).toEqual([
+      {
+        instanceId: 'i-0aaaaaaaaaaaaaaa1',
+        instanceType: 'm5zn.metal',
+        availabilityZone: 'us-east-1b',
+        state: 'stopped',
+        launchTime: '2026-11-25T16:00:00.000Z',
+        tags: TAGS,
+      },
+    ]);
+    expect(ec2.volumes()).toEqual([expect.objectContaining({ state: 'in-use', availabilityZone: 'us-east-1b', attachment: expect.objectContaining({ instanceId: added.instanceId }) })]);
+    // Defaults: c5n.metal, running, now, the first subnet.
+    expect(ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa2' })).toMatchObject({ instanceType: 'c5n.metal', state: 'running', subnetId: SUBNET_A, launchTime: START, tags: {} });
+    expect(() => ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa2' })).toThrow(/already/);
+    expect(await compute.standardVcpusInUse('build-else')).toBe(72);
+    await ec2.runPending();
+    expect(events).toEqual([]);
+  });
+
+  it('a terminated machine added or set releases its volume and is listed for an hour only', async () => {
+    ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa1', state: 'terminated', tags: TAGS });
+    const id = ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa2', tags: TAGS }).instanceId;
+    ec2.set(id, { state: 'terminated' });
+    expect(ec2.volumes()).toEqual([]);
+    const listed = await client.send(new DescribeInstancesCommand({ InstanceIds: ['i-0aaaaaaaaaaaaaaa1', id] }));
+    expect(listed.Reservations?.map((r) => r.Instances?.[0]?.State?.Name)).toEqual(['terminated', 'terminated']);
+    now += 61 * 60_000;
+    expect(await compute.listTagged()).toEqual([]);
+    const error = await sdkError(client.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
+    expect(error.name).toBe('InvalidInstanceID.NotFound');
+  });
+
+  it('set changes state, launch time and tags as seen over the wire', async () => {
+    const id = ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa1', state: 'stopped', tags: TAGS }).instanceId;
+    const { BuildID: _gone, ...rest } = TAGS;
+    ec2.set(id, { state: 'running', launchTime: new Date('2026-11-25T18:00:00.000Z'), tags: rest });
+    const [machine] = await compute.listTagged();
+    expect(machine).toMatchObject({ instanceId: id, state: 'running', launchTime: '2026-11-25T18:00:00.000Z', tags: rest });
+    expect(() => ec2.set('i-0ffffffffffffffff', { state: 'running' })).toThrow(/no i-0ffffffffffffffff/);
+  });
+
+  it('setOfferings changes what is offered where, and what is refused as Unsupported; undefined restores the start', async () => {
+    ec2.setOfferings({ 'c5n.metal': ['us-east-1b'] });
+    expect(await new Ec2Compute(client, DEFAULT_LAUNCH_TEMPLATE_ID).offeredZones(['c5n.metal', 'm5zn.metal'])).toEqual({ 'c5n.metal': ['us-east-1b'], 'm5zn.metal': [] });
+    expect(await compute.launch(launchRequest())).toMatchObject({ ok: false, code: 'Unsupported' });
+    ec2.setOfferings(undefined);
+    expect(await new Ec2Compute(client, DEFAULT_LAUNCH_TEMPLATE_ID).offeredZones(['c5n.metal'])).toEqual({ 'c5n.metal': ['us-east-1a', 'us-east-1b'] });
+  });
+
+  it('reset forgets machines, volumes, tokens, requests, refusals, failures, lags and queued tasks', async () => {
+    const events: StateChangeEvent[] = [];
+    ec2.onStateChange((e) => void events.push(e));
+    const id = await launched();
+    ec2.refuse({ instanceType: 'm5zn.metal', code: 'InsufficientInstanceCapacity' });
+    ec2.failNext('TerminateInstances', 'InternalError', 500);
+    ec2.lagDescribe(id, 5);
+    ec2.setOfferings({ 'c5n.metal': [] });
+    ec2.reset();
+    expect([ec2.all(), ec2.volumes(), ec2.requests]).toEqual([[], [], []]);
+    await ec2.runPending();
+    expect(events).toEqual([]);
+    // The same token launches a new machine; nothing is refused or failed any more; offerings as at start.
+    const again = await launched();
+    expect(again).not.toBe(id);
+    expect(await compute.launch(launchRequest({ instanceType: 'm5zn.metal', clientToken: 'other-token' }))).toMatchObject({ ok: true });
+    await expect(compute.terminate([again])).resolves.toBeUndefined();
+    expect(ec2.get(again)?.state).toBe('shutting-down');
+  });
+});

@@ -71,6 +71,16 @@ describe('Service Quotas stand-in', () => {
     expect(() => quotas.setQuota('ec2', 'L-NOPE', 1)).toThrow(/L-NOPE/);
   });
 
+  it('reset restores the quotas it started with and forgets requests and queued failures', async () => {
+    quotas.setQuota('ec2', 'L-1216C47A', 96);
+    quotas.failNext('AccessDeniedException', 400);
+    await client.send(new GetServiceQuotaCommand(VCPU_QUOTA)).catch(() => undefined);
+    quotas.failNext('AccessDeniedException', 400);
+    quotas.reset();
+    expect(quotas.requests).toEqual([]);
+    expect((await client.send(new GetServiceQuotaCommand(VCPU_QUOTA))).Quota?.Value).toBe(640);
+  });
+
   it('serves the quotas it was given instead of the default', async () => {
     await quotas.close();
     quotas = await startServiceQuotasStandIn({

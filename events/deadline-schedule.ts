@@ -1,0 +1,42 @@
+import { applyEvent } from '../core/apply';
+import type { Build } from '../core/build';
+import { isRunning } from '../core/build';
+import { deadlineOf, scheduleMinute } from '../core/lifetime';
+import type { Logger } from '../core/ports';
+import type { EventDeps } from './deps';
+
+// Keeping a build's Scheduler schedule at its deadline (docs/design.md "Deadlines"). The launch
+// sets it once the machine is recorded, `Build Extended` moves it, the end of the machine
+// removes it, and the watchdog repairs whatever a lost event or a crash left behind. Each call
+// is idempotent: the schedule is keyed by the BuildID and `put` corrects what it finds.
+
+/** Where the build's schedule should be, or undefined when it should have none. */
+export function wantedSchedule(build: Build, maxLifetimeHours: number): { instanceId: string; at: string } | undefined {
+  if (!isRunning(build.Status) || !build.InstanceID) return undefined;
+  const due = deadlineOf(build, { maxLifetimeHours });
+  if (!due) return undefined;
+  return { instanceId: build.InstanceID, at: scheduleMinute(due).toISOString() };
+}
+
+/**
+ * Set the schedule to the build's deadline and record its minute (ScheduleAt). A minute already
+ * past is not set: Scheduler would fire at once or refuse, and the watchdog's force rule ends
+ * the machine within its next run anyway.
+ */
+export async function keepDeadline(deps: EventDeps, build: Build, log: Logger): Promise<void> {
+  const wanted = wantedSchedule(build, deps.config.maxLifetimeHours);
+  if (!wanted) return;
+  if (Date.parse(wanted.at) <= deps.clock.now().getTime()) {
+    log.warn('the deadline’s schedule minute has passed; the watchdog ends the machine', { scheduleAt: wanted.at, deadlineAt: build.DeadlineAt });
+    return;
+  }
+  await deps.deadlines.put({ buildId: build.BuildID, ...wanted });
+  const applied = await applyEvent(deps.store, build, { type: 'scheduled', ...wanted }, deps.clock.now());
+  if (applied.outcome === 'changed') log.info('deadline scheduled', { scheduleAt: wanted.at, deadlineAt: build.DeadlineAt, instanceId: wanted.instanceId });
+}
+
+/** The machine is gone or going: its schedule has nothing left to do. */
+export async function dropDeadline(deps: EventDeps, build: Pick<Build, 'BuildID'>, log: Logger): Promise<void> {
+  await deps.deadlines.remove(build.BuildID);
+  log.info('deadline schedule removed');
+}
