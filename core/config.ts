@@ -21,6 +21,8 @@ export interface Config {
   githubSecretArn?: string;
   instanceType: string;
   fallbackInstanceTypes: string[];
+  /** A fallback type is launched only when its maximum is at most this much above the approved one. */
+  fallbackMaxOverrunPercent: number;
   launchTemplateId?: string;
   subnetIds: string[];
   volumeSizeGb: number;
@@ -150,6 +152,7 @@ const fields = {
   INSTANCE_TYPE: withDefault('c5n.metal'),
   // Unset means the default fallback; set to "" means none.
   FALLBACK_INSTANCE_TYPES: variable((s) => splitList(s === undefined ? 'm5zn.metal' : s)),
+  FALLBACK_MAX_OVERRUN_PERCENT: nonNegative(10),
   LAUNCH_TEMPLATE_ID: optional,
   SUBNET_IDS: list,
   VOLUME_SIZE_GB: positiveInt(500),
@@ -209,6 +212,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     githubSecretArn: e.GITHUB_SECRET_ARN,
     instanceType: e.INSTANCE_TYPE,
     fallbackInstanceTypes: e.FALLBACK_INSTANCE_TYPES,
+    fallbackMaxOverrunPercent: e.FALLBACK_MAX_OVERRUN_PERCENT,
     launchTemplateId: e.LAUNCH_TEMPLATE_ID,
     subnetIds: e.SUBNET_IDS,
     volumeSizeGb: e.VOLUME_SIZE_GB,

@@ -1,3 +1,5 @@
+import { formatUsd } from '../core/cost';
+
 // Which launch attempts can work at all, decided before RunInstances from what EC2 and Service
 // Quotas say: a subnet whose zone does not offer the type, or a type whose vCPUs do not fit
 // under the account's on-demand quota, is skipped (and the thread told why) instead of being
@@ -19,13 +21,19 @@ export interface CapacityFacts {
   vcpus: Readonly<Record<string, number>>;
   /** undefined when Service Quotas could not say: the launch goes on and EC2 decides. */
   quota: { limit: number; inUse: number } | undefined;
+  /**
+   * What the approval covers: each type's maximum (the card's maximum line for that type) and
+   * the most a machine may cost (the approved maximum + FALLBACK_MAX_OVERRUN_PERCENT). A type
+   * without a known maximum is not checked.
+   */
+  price?: { maxOf: Readonly<Record<string, number>>; allowed: number; approved: number; overrunPercent: number };
 }
 
 export interface Skip {
   instanceType: string;
   /** Set for a zone skip; a quota skip covers every subnet of the type. */
   subnetId?: string;
-  reason: 'zone' | 'quota';
+  reason: 'zone' | 'quota' | 'price';
   /** One clause for the thread. */
   text: string;
 }
@@ -47,10 +55,25 @@ export interface CapacityFit<A extends Attempt> {
 export function fitLaunch<A extends Attempt>(attempts: readonly A[], facts: CapacityFacts): CapacityFit<A> {
   const skips: Skip[] = [];
   const overQuota = new Set<string>();
+  const overPrice = new Set<string>();
   const types = [...new Set(attempts.map((a) => a.instanceType))];
+  if (facts.price) {
+    const { maxOf, allowed, approved, overrunPercent } = facts.price;
+    for (const type of types) {
+      const max = maxOf[type];
+      if (max === undefined || max <= allowed) continue;
+      overPrice.add(type);
+      skips.push({
+        instanceType: type,
+        reason: 'price',
+        text: `${type} (up to ${formatUsd(max)}, more than ${overrunPercent}% above the approved maximum of ${formatUsd(approved)})`,
+      });
+    }
+  }
   if (facts.quota) {
     const { limit, inUse } = facts.quota;
     for (const type of types) {
+      if (overPrice.has(type)) continue;
       const needs = facts.vcpus[type];
       if (needs === undefined || inUse + needs <= limit) continue;
       overQuota.add(type);
@@ -63,7 +86,7 @@ export function fitLaunch<A extends Attempt>(attempts: readonly A[], facts: Capa
   }
   const kept: A[] = [];
   for (const attempt of attempts) {
-    if (overQuota.has(attempt.instanceType)) continue;
+    if (overQuota.has(attempt.instanceType) || overPrice.has(attempt.instanceType)) continue;
     const zone = facts.subnetZones[attempt.subnetId];
     const offered = facts.offeredZones?.[attempt.instanceType];
     if (attempt.subnetId !== '' && zone !== undefined && offered !== undefined && !offered.includes(zone)) {
@@ -78,11 +101,12 @@ export function fitLaunch<A extends Attempt>(attempts: readonly A[], facts: Capa
     kept.push(attempt);
   }
   if (kept.length > 0 || attempts.length === 0) return { attempts: kept, skips };
-  return { attempts: [], skips, failure: failureMessage(types, facts, overQuota) };
+  return { attempts: [], skips, failure: failureMessage(types, facts, overQuota, overPrice) };
 }
 
-function failureMessage(types: readonly string[], facts: CapacityFacts, overQuota: ReadonlySet<string>): string {
+function failureMessage(types: readonly string[], facts: CapacityFacts, overQuota: ReadonlySet<string>, overPrice: ReadonlySet<string>): string {
   const lines = ['No machine could be launched: no instance type fits.'];
+  if (overPrice.size > 0) lines.push(`• Price: ${skipsText(facts, overPrice)}; raise FALLBACK_MAX_OVERRUN_PERCENT to allow them.`);
   if (overQuota.size > 0 && facts.quota) {
     const { limit, inUse } = facts.quota;
     const needs = [...overQuota].map((t) => `${t} needs ${facts.vcpus[t]}`).join(', ');
@@ -95,7 +119,7 @@ function failureMessage(types: readonly string[], facts: CapacityFacts, overQuot
         `--quota-code ${ON_DEMAND_STANDARD_QUOTA.quotaCode} --desired-value ${desired} --region ${facts.region}`,
     );
   }
-  const zoneOnly = types.filter((t) => !overQuota.has(t));
+  const zoneOnly = types.filter((t) => !overQuota.has(t) && !overPrice.has(t));
   if (zoneOnly.length > 0) {
     const subnets = Object.entries(facts.subnetZones).map(([subnet, zone]) => `${subnet} (${zone})`).join(', ');
     const offering = zoneOnly.map((t) => `${t}: ${(facts.offeredZones?.[t] ?? []).join(', ') || 'no zone'}`).join('; ');
@@ -105,6 +129,11 @@ function failureMessage(types: readonly string[], facts: CapacityFacts, overQuot
     );
   }
   return lines.join('\n');
+}
+
+function skipsText(facts: CapacityFacts, types: ReadonlySet<string>): string {
+  const price = facts.price!;
+  return [...types].map((t) => `${t} costs up to ${formatUsd(price.maxOf[t] ?? 0)}`).join(', ') + `, above the approved ${formatUsd(price.approved)} + ${price.overrunPercent}%`;
 }
 
 /** The standard on-demand families the quota counts (its name lists them); others have their own quotas. */

@@ -4,6 +4,9 @@ import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../core/events';
 import type { LaunchedInstance, Logger } from '../core/ports';
 import { logGroupName } from '../core/slack/build-facts';
 import { code } from '../core/slack/mrkdwn';
+import type { Config } from '../core/config';
+import type { CostEstimate } from '../core/cost';
+import { estimate, formatUsd } from '../core/cost';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { runEffects, tell } from './effects';
@@ -73,7 +76,7 @@ export function createHandler(deps: EventDeps) {
     });
     const tags = launchTags(build, config);
     const allAttempts = launchAttempts(buildId, config);
-    const fit = fitLaunch(allAttempts, await capacityFacts(deps, buildId, allAttempts, blog));
+    const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
     if (fit.failure !== undefined) {
       await fail(deps, build, fit.failure, blog);
       return;
@@ -99,7 +102,8 @@ export function createHandler(deps: EventDeps) {
  * What EC2 and Service Quotas say before any RunInstances. A lookup that fails only loses its
  * filter (logged): EC2 still refuses what cannot run, attempt by attempt, as before.
  */
-async function capacityFacts(deps: EventDeps, buildId: string, attempts: readonly LaunchAttempt[], log: Logger): Promise<CapacityFacts> {
+async function capacityFacts(deps: EventDeps, build: Build, attempts: readonly LaunchAttempt[], log: Logger): Promise<CapacityFacts> {
+  const buildId = build.BuildID;
   const types = [...new Set(attempts.map((a) => a.instanceType))];
   const subnets = [...new Set(attempts.map((a) => a.subnetId).filter((s) => s !== ''))];
   const lenient = async <T>(what: string, read: () => Promise<T>): Promise<T | undefined> => {
@@ -110,6 +114,7 @@ async function capacityFacts(deps: EventDeps, buildId: string, attempts: readonl
       return undefined;
     }
   };
+  const price = priceFacts(deps, build, types);
   const [subnetZones, offeredZones, vcpus, limit, inUse] = await Promise.all([
     subnets.length > 0 ? lenient('the subnets\' zones', () => deps.compute.subnetZones(subnets)) : {},
     subnets.length > 0 ? lenient('which zones offer the instance types', () => deps.compute.offeredZones(types)) : undefined,
@@ -123,7 +128,20 @@ async function capacityFacts(deps: EventDeps, buildId: string, attempts: readonl
     offeredZones,
     vcpus: vcpus ?? {},
     quota: limit !== undefined && inUse !== undefined ? { limit, inUse } : undefined,
+    ...(price && { price }),
   };
+}
+
+/** The approval covers a type whose maximum is at most FALLBACK_MAX_OVERRUN_PERCENT above the approved one. */
+function priceFacts(deps: EventDeps, build: Build, types: readonly string[]): CapacityFacts['price'] {
+  const { config } = deps;
+  const maxOf: Record<string, number> = {};
+  for (const type of types) {
+    const quoted = quoteFor(config, type);
+    if (quoted) maxOf[type] = quoted.max.total;
+  }
+  const overrunPercent = config.fallbackMaxOverrunPercent;
+  return { maxOf, approved: build.CostMax, allowed: build.CostMax * (1 + overrunPercent / 100), overrunPercent };
 }
 
 /** What did not work, or was not tried, before the machine that was launched. */
@@ -183,11 +201,14 @@ async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedIns
   if (detours.skips.length > 0) parts.push(`skipped ${detours.skips.map((s) => s.text).join(', ')}`);
   if (detours.refusals.length > 0)
     parts.push(`EC2 refused ${detours.refusals.map((r) => `${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''} (${r.code})`).join(', ')}`);
+  // Another type has other figures: the thread says what this machine may cost.
+  const quoted = instance.instanceType !== deps.config.instanceType ? quoteFor(deps.config, instance.instanceType) : undefined;
+  const figures = quoted ? ` (expected ${formatUsd(quoted.expected.total)}, maximum ${formatUsd(quoted.max.total)})` : '';
   try {
     await deps.chat.post({
       channel: build.Channel,
       threadTs: build.ThreadTs,
-      text: `ℹ️ Launched ${instance.instanceType} in ${instance.availabilityZone}; ${parts.join('; ')}.`,
+      text: `ℹ️ Launched ${instance.instanceType} in ${instance.availabilityZone}${figures}; ${parts.join('; ')}.`,
     });
   } catch (error) {
     // Informational only: the launch message itself has been posted.
@@ -236,6 +257,19 @@ async function extrasNote(deps: EventDeps, build: Build, kept: LaunchedInstance,
     // The extras are gone, which is what matters; a redelivery no longer sees them, so cannot tell.
     log.warn('could not tell the thread about the extra machines', { extras, error });
   }
+}
+
+function quoteFor(config: Config, instanceType: string): CostEstimate | undefined {
+  const r = estimate({
+    instanceType,
+    volumeGb: config.volumeSizeGb,
+    expectedHours: config.expectedBuildHours,
+    maxLifetimeHours: config.maxLifetimeHours,
+    maxExtensionHours: config.maxExtensionHours,
+    transferGb: config.transferGb,
+    priceOverrides: config.priceOverrides,
+  });
+  return r.ok ? r.estimate : undefined;
 }
 
 export async function handler(event: unknown, _context: unknown): Promise<void> {

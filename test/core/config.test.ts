@@ -47,6 +47,7 @@ describe('parseConfig', () => {
       priceOverrides: {},
       region: 'us-east-1',
       scheduleGroup: 'labapp-metal-builds',
+      fallbackMaxOverrunPercent: 10,
     });
   });
 

@@ -55,6 +55,24 @@ describe('fitLaunch', () => {
     expect(fit.failure).toContain('-c availabilityZones=');
   });
 
+  it('skips a type whose maximum is more than FALLBACK_MAX_OVERRUN_PERCENT above the approved one', () => {
+    const price = { maxOf: { 'c5n.metal': 11.83, 'm5zn.metal': 12.06 }, approved: 11.83, allowed: 11.83 * 1.01, overrunPercent: 1 };
+    const fit = fitLaunch(attempts, facts({ price, offeredZones: undefined }));
+    expect(pairs(fit)).toEqual([`c5n.metal@${SUBNET_A}`, `c5n.metal@${SUBNET_E}`]);
+    expect(fit.skips).toEqual([
+      { instanceType: 'm5zn.metal', reason: 'price', text: 'm5zn.metal (up to $12.06, more than 1% above the approved maximum of $11.83)' },
+    ]);
+    // At 10 % it is covered.
+    expect(fitLaunch(attempts, facts({ price: { ...price, allowed: 11.83 * 1.1, overrunPercent: 10 }, offeredZones: undefined })).skips).toEqual([]);
+  });
+
+  it('no type within the price limit: fails saying so and naming the setting', () => {
+    const price = { maxOf: { 'c5n.metal': 13.5, 'm5zn.metal': 14 }, approved: 11.83, allowed: 11.83 * 1.1, overrunPercent: 10 };
+    const fit = fitLaunch(attempts, facts({ price }));
+    expect(fit.attempts).toEqual([]);
+    expect(fit.failure).toContain('• Price: c5n.metal costs up to $13.50, m5zn.metal costs up to $14.00, above the approved $11.83 + 10%; raise FALLBACK_MAX_OVERRUN_PERCENT to allow them.');
+  });
+
   it('unknown facts filter nothing: EC2 decides, attempt by attempt', () => {
     const fit = fitLaunch(attempts, facts({ subnetZones: {}, offeredZones: undefined, vcpus: {}, quota: undefined }));
     expect(fit.attempts).toEqual(attempts);

@@ -189,6 +189,21 @@ describe('launch (Build Approved)', () => {
     expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
   });
 
+  it('a fallback type costing more than FALLBACK_MAX_OVERRUN_PERCENT above the approved maximum is not launched: skipped and told', async () => {
+    world().configure({ FALLBACK_MAX_OVERRUN_PERCENT: '1' });
+    world().ec2.refuse('c5n.metal', undefined, 'InsufficientInstanceCapacity');
+    const build = await world().seed(anApprovedBuild({ CostMax: 11.83 }));
+    await launch(approvedEvent(build));
+
+    // m5zn.metal's 3 h maximum is $12.06, 1.9 % above $11.83: never asked for.
+    expect(world().ec2.runRequests().map((r) => r.InstanceType)).toEqual(['c5n.metal', 'c5n.metal']);
+    const stored = await world().get(build.BuildID);
+    expect(stored).toMatchObject({ Status: 'failed' });
+    expect(stored?.ErrorMessage).toContain('• skipped m5zn.metal (up to $12.06, more than 1% above the approved maximum of $11.83)');
+    expect(world().ec2.all()).toEqual([]);
+    expect(await world().slots()).toEqual([]);
+  });
+
   it('capacity and quota refusals everywhere → failed with every reason, the quota named, slot freed, thread and SNS', async () => {
     world().ec2.refuse('c5n.metal', undefined, 'VcpuLimitExceeded');
     world().ec2.refuse('m5zn.metal', undefined, 'InsufficientInstanceCapacity');
@@ -516,7 +531,7 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, InstanceType: 'm5zn.metal' });
     const replies = world().replies(build).map((m) => m.text);
     expect(replies).toHaveLength(2);
-    expect(replies[1]).toBe(`ℹ️ Launched m5zn.metal in us-east-1a; skipped c5n.metal (needs 72 vCPUs; 58 of the 130-vCPU quota ${QUOTA} are free).`);
+    expect(replies[1]).toBe(`ℹ️ Launched m5zn.metal in us-east-1a (expected $6.03, maximum $12.06); skipped c5n.metal (needs 72 vCPUs; 58 of the 130-vCPU quota ${QUOTA} are free).`);
     expect(world().quotas.requests).toEqual([{ operation: 'GetServiceQuota', body: { ServiceCode: 'ec2', QuotaCode: QUOTA } }]);
     expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
     expect(logLines(world(), 'WARN')).toEqual([]);
