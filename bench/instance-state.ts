@@ -60,6 +60,8 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
     offeredZones: ec2,
     vcpusOf: ec2,
     standardVcpusInUse: ec2,
+    looseVolumes: ec2,
+    deleteVolume: ec2,
   };
   const quotas: Quotas = { onDemandStandardVcpus: nothing('Service Quotas') };
   // Events of instances that are not ours never reach the schedules.

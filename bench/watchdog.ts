@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
 import { parseConfig } from '../core/config';
-import type { BuildStore, Compute, Deadlines, Machine, Notifier, Quotas } from '../core/ports';
+import type { BuildStore, Compute, Deadlines, LooseVolume, Machine, Notifier, Quotas } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
@@ -71,6 +71,12 @@ class ListingCompute implements Compute {
   }
   standardVcpusInUse(): never {
     throw new Error('bench: the watchdog counted vCPUs');
+  }
+  async looseVolumes(): Promise<LooseVolume[]> {
+    return [];
+  }
+  deleteVolume(): never {
+    throw new Error('bench: the watchdog deleted a volume');
   }
 }
 

@@ -174,6 +174,14 @@ export interface Machine {
   tags: Record<string, string>;
 }
 
+/** A disk of this stack's launches that no machine uses: it costs money until deleted. */
+export interface LooseVolume {
+  volumeId: string;
+  createTime: string;
+  sizeGb: number;
+  tags: Record<string, string>;
+}
+
 export interface Compute {
   /** Expected refusals are values; transient failures throw. */
   launch(request: LaunchRequest): Promise<LaunchResult>;
@@ -196,6 +204,10 @@ export interface Compute {
    * quota counts, except those tagged with `exceptBuildId` (a redelivered launch's own machine).
    */
   standardVcpusInUse(exceptBuildId: string): Promise<number>;
+  /** Volumes tagged as this stack's launches (Project=labapp, LaunchedBy=metal-build) in state `available`. */
+  looseVolumes(): Promise<LooseVolume[]>;
+  /** Deleting one that is gone, or attached again, is fine: nothing to do. */
+  deleteVolume(volumeId: string): Promise<void>;
 }
 
 // ---- Deadlines ------------------------------------------------------------------------------

@@ -1,15 +1,17 @@
 import type { EC2Client, Filter, Instance, Tag } from '@aws-sdk/client-ec2';
 import {
+  DeleteVolumeCommand,
   DescribeSubnetsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstanceTypeOfferings,
   paginateDescribeInstanceTypes,
   paginateDescribeInstances,
+  paginateDescribeVolumes,
 } from '@aws-sdk/client-ec2';
 import type { InstanceState } from '../core/build';
 import { INSTANCE_STATES } from '../core/build';
-import type { Compute, LaunchRequest, LaunchResult, Machine } from '../core/ports';
+import type { Compute, LaunchRequest, LaunchResult, LooseVolume, Machine } from '../core/ports';
 import { classifyRefusal } from './launch-plan';
 import { LAUNCHED_BY_TAG } from '../core/machine-tags';
 import { countsTowardStandardQuota } from './launch-capacity';
@@ -165,6 +167,46 @@ export class Ec2Compute implements Compute {
     const unknown = [...new Set(counted.filter((c) => c.vcpus === undefined).map((c) => c.type))];
     const table = unknown.length > 0 ? await this.vcpusOf(unknown) : {};
     return counted.reduce((sum, c) => sum + (c.vcpus ?? table[c.type] ?? 0), 0);
+  }
+
+  async looseVolumes(): Promise<LooseVolume[]> {
+    const volumes: LooseVolume[] = [];
+    const pages = paginateDescribeVolumes(
+      { client: this.client },
+      {
+        Filters: [
+          { Name: 'status', Values: ['available'] },
+          { Name: 'tag:Project', Values: ['labapp'] },
+          { Name: `tag:${LAUNCHED_BY_TAG.key}`, Values: [LAUNCHED_BY_TAG.value] },
+        ],
+        MaxResults: 100,
+      },
+    );
+    for await (const page of pages) {
+      for (const volume of page.Volumes ?? []) {
+        if (!volume.VolumeId) continue;
+        const tags: Record<string, string> = {};
+        for (const tag of volume.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+        volumes.push({
+          volumeId: volume.VolumeId,
+          // EC2 always reports it; if it did not, "now" spares the volume its grace.
+          createTime: (volume.CreateTime ?? new Date()).toISOString(),
+          sizeGb: volume.Size ?? 0,
+          tags,
+        });
+      }
+    }
+    return volumes;
+  }
+
+  async deleteVolume(volumeId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteVolumeCommand({ VolumeId: volumeId }));
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'InvalidVolume.NotFound' || code === 'VolumeInUse') return;
+      throw error;
+    }
   }
 
   /** Every page: a machine left on a later page would be one nobody ends (or a second launch). */

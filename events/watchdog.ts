@@ -9,6 +9,7 @@ import { WatchdogError, WatchdogRun } from './watchdog-run';
 import { reconcileSlots } from './watchdog-slots';
 import { resendStaleMail } from './mail';
 import { repairDeadlines } from './watchdog-deadlines';
+import { deleteLooseVolumes } from './watchdog-volumes';
 
 // rate(1 minute). EC2 is the ground truth: the live tagged machines (paginated
 // DescribeInstances) are joined with the active builds (StatusIndex queries, never a Scan), and
@@ -53,6 +54,7 @@ export function createHandler(deps: EventDeps) {
     }
 
     if (active) await repairDeadlines(run, active);
+    await deleteLooseVolumes(run);
     if (slots && active) await reconcileSlots(run, slots, new Set(activeById.keys()));
     await catchUp(run);
 

@@ -301,6 +301,18 @@ export class BuildMachine extends Construct {
     acknowledgeWildcards(role, ['*'], 'ec2:DescribeInstances supports no resource-level permissions: its only resource is "*".');
   }
 
+  /** The watchdog's cleanup of disks no machine uses: only volumes with this stack's launch tags. */
+  grantDeleteLooseVolumes(role: iam.Role): void {
+    const volumes = Stack.of(this).formatArn({ service: 'ec2', resource: 'volume', resourceName: '*' });
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteLooseVolumes', actions: ['ec2:DeleteVolume'], resources: [volumes], conditions: BUILD_MACHINE_TAG_CONDITION }));
+    acknowledgeWildcards(
+      role,
+      [volumes],
+      'Volumes are created per launch, so their IDs are not known here; the aws:ResourceTag conditions Project = labapp and LaunchedBy = metal-build limit deletion to disks of this stack’s launches.',
+    );
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'DescribeVolumes', actions: ['ec2:DescribeVolumes'], resources: ['*'] }));
+  }
+
   /**
    * What the launch reads before RunInstances (events/launch-capacity.ts): the subnets' zones,
    * which zones offer the types, the types' vCPUs, and the on-demand vCPU quota.

@@ -353,6 +353,7 @@ export class MetalBuildStack extends Stack {
     // tags: IAM allows it on "*" only, so the launch role can list every instance's metadata.
     this.buildMachine.grantTerminate(this.roles.launch, { describe: true });
     this.buildMachine.grantCapacityChecks(this.roles.launch);
+    this.buildMachine.grantDeleteLooseVolumes(this.roles.watchdog);
     // Deadlines: set by the launch, moved by the deadline function, repaired by the watchdog,
     // removed by whoever learns the machine is gone (docs/design.md "Deadlines").
     for (const name of SCHEDULE_KEEPERS) this.deadlineSchedules.grantKeep(this.roles[name]);

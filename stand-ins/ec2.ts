@@ -96,6 +96,8 @@ export interface Ec2StandIn {
    * console, removed a tag). Nothing is announced; reaching terminated releases its root volume.
    */
   set(instanceId: string, change: { state?: StateName; launchTime?: Date; tags?: Record<string, string> }): void;
+  /** Tests: a volume no machine uses (left by a launch whose DeleteOnTermination was off), created at `createTime`. */
+  addLooseVolume(seed: { tags: Record<string, string>; createTime: Date; availabilityZone?: string; sizeGiB?: number }): string;
   /** Tests: which zones offer each type from now on (the constructor's default when undefined). */
   setOfferings(offerings: Record<string, string[]> | undefined): void;
   /** Tests: forget every machine, volume, token, request, refusal, failure and queued task. */
@@ -479,6 +481,18 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       }
     },
     add: addInstance,
+    addLooseVolume: (seed) => {
+      const volumeId = newId('vol');
+      volumes.set(volumeId, {
+        volumeId,
+        sizeGiB: seed.sizeGiB ?? ROOT_VOLUME_GIB,
+        availabilityZone: seed.availabilityZone ?? Object.values(options.subnets)[0] ?? `${region}a`,
+        state: 'available',
+        createTime: seed.createTime,
+        tags: { ...seed.tags },
+      });
+      return volumeId;
+    },
     set(instanceId, change) {
       const instance = instances.get(instanceId);
       if (!instance) throw new Error(`the EC2 stand-in holds no ${instanceId}`);

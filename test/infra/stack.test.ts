@@ -619,8 +619,12 @@ describe('function roles', () => {
     const st = statements(name);
     expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
     expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);
-    const passRoles = name === 'watchdog' ? ['iam:PassRole'] : [];
-    expect(actionsOf(st).filter((a) => a.startsWith('ec2:') || a.startsWith('iam:')).sort()).toEqual(['ec2:DescribeInstances', 'ec2:TerminateInstances', ...passRoles]);
+    // The watchdog also deletes loose volumes of the stack's launches and keeps deadline schedules.
+    const more = name === 'watchdog' ? ['ec2:DeleteVolume', 'ec2:DescribeVolumes', 'iam:PassRole'] : [];
+    expect(actionsOf(st).filter((a) => a.startsWith('ec2:') || a.startsWith('iam:')).sort()).toEqual(
+      ['ec2:DescribeInstances', 'ec2:TerminateInstances', ...more].sort(),
+    );
+    if (name === 'watchdog') expect(withAction(st, 'ec2:DeleteVolume')).toEqual([expect.objectContaining({ Resource: [ec2Arn('volume/*')], Condition: tagged })]);
   });
 
   it('deadline schedules: Scheduler may assume their role only for this account’s group; it terminates tagged machines and dead-letters, nothing else', () => {
