@@ -1,5 +1,5 @@
 import type { Config } from '../core/config';
-import { parseConfig } from '../core/config';
+import { maskConfig, parseConfig } from '../core/config';
 import type { Bus, BuildStore, Chat, Clock, Logger } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { getDynamoClient, getEventBridgeClient } from '../core/aws/clients';
@@ -30,6 +30,9 @@ export async function loadBotDeps(env: Readonly<Record<string, string | undefine
   const config = parseConfig(env);
   const credentials = await loadSlackCredentials(config);
   const webClient = createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'request' });
+  const log = createLogger({ fn: 'bot' });
+  // Once per container: what this function runs with, for the 2 a.m. reader (secrets masked).
+  log.info('configuration', { config: maskConfig(config) });
   return {
     config,
     credentials,
@@ -37,7 +40,7 @@ export async function loadBotDeps(env: Readonly<Record<string, string | undefine
     chat: new SlackChat(webClient),
     bus: lazyBus(config.eventBusName),
     clock: systemClock,
-    log: createLogger({ fn: 'bot' }),
+    log,
   };
 }
 

@@ -54,7 +54,6 @@ export const ec2StateDetail = z.object({
   'instance-id': z.string().min(1),
   state: z.enum(INSTANCE_STATES),
 });
-export type Ec2StateDetail = z.infer<typeof ec2StateDetail>;
 
 /** The EventBridge envelope as a Lambda target receives it. */
 export const envelope = z.object({

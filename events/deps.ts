@@ -4,7 +4,7 @@ import { loadEventTokenKey } from '../core/aws/event-token-key';
 import { createLogger } from '../core/aws/logger';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
-import { parseConfig } from '../core/config';
+import { maskConfig, parseConfig } from '../core/config';
 import type { BuildStore, Bus, Chat, Clock, Compute, Deadlines, Logger, Notifier, Quotas } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
@@ -57,6 +57,8 @@ export function loadEventDeps(): Promise<EventDeps> {
 async function buildEventDeps(): Promise<EventDeps> {
   const log = createLogger({ service: 'metal-build-events' });
   const config = parseConfig(process.env);
+  // Once per container: what this function runs with, for the 2 a.m. reader (secrets masked).
+  log.info('configuration', { config: maskConfig(config) });
   const credentials = await loadSlackCredentials(config);
   // Only where the stack passes the secret: the other functions neither need nor may read it.
   const eventTokenKey = config.eventTokenSecretArn !== undefined ? await loadEventTokenKey(config) : undefined;

@@ -36,10 +36,3 @@ export function createLogger(base: LogFields = {}, sink: LogSink = defaultSink):
     child: (fields) => createLogger({ ...base, ...fields }, sink),
   };
 }
-
-/** For tests: keeps every line as an object. */
-export function memoryLogger(): Logger & { lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-  return Object.assign(logger, { lines });
-}

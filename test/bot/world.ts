@@ -4,7 +4,7 @@ import type { Build } from '../../core/build';
 import type { BuildStore } from '../../core/ports';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
 import { EventBridgeBus } from '../../core/aws/event-bus';
-import { memoryLogger } from '../../core/aws/logger';
+import { memoryLogger } from '../../stand-ins/memory-logger';
 import { parseConfig } from '../../core/config';
 import { SlackChat } from '../../core/slack/chat';
 import { createSlackWebClient } from '../../core/slack/web-client';

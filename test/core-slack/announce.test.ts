@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Build } from '../../core/build';
 import { parseConfig } from '../../core/config';
 import { ChatError } from '../../core/ports';
-import { memoryLogger } from '../../core/aws/logger';
+import { memoryLogger } from '../../stand-ins/memory-logger';
 import { announce, refreshCard } from '../../core/slack/announce';
 import { SlackChat } from '../../core/slack/chat';
 import { buildCard } from '../../core/slack/views';

@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { memoryLogger } from '../../core/aws/logger';
+import { memoryLogger } from '../../stand-ins/memory-logger';
 import { Ec2Compute } from '../../events/ec2-compute';
 import { SUBJECT_MAX, SnsNotifier, snsSubject } from '../../events/sns-notifier';
 import { CAPACITY_MESSAGE, Ec2World } from './ec2-world';

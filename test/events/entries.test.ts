@@ -1,11 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetClients } from '../../core/aws/clients';
-import { memoryLogger } from '../../core/aws/logger';
+import { memoryLogger } from '../../stand-ins/memory-logger';
 import { ConfigError } from '../../core/config';
 import * as buildPhase from '../../events/build-phase';
 import * as cancel from '../../events/cancel';
+import * as deadline from '../../events/deadline';
 import { getEc2Client, getSnsClient, resetEventClients } from '../../events/clients';
 import { loadEventDeps, resetEventDeps } from '../../events/deps';
 import { Ec2Compute } from '../../events/ec2-compute';
@@ -22,7 +23,7 @@ import { cancelRequested } from './event-fixtures';
 // The Lambda entries: a factory and a two-argument `handler` each, real dependencies built once
 // per container from the environment on the first invocation (never at import).
 
-const ENTRIES = { launch, 'instance-state': instanceState, 'build-phase': buildPhase, watchdog, cancel };
+const ENTRIES = { launch, 'instance-state': instanceState, 'build-phase': buildPhase, watchdog, cancel, deadline };
 
 describe('Lambda entries', () => {
   it.each(Object.entries(ENTRIES))('%s exports createHandler and a 2-argument handler', (_name, entry) => {
@@ -44,6 +45,31 @@ describe('real dependencies', () => {
     resetEventDeps();
     resetClients();
     resetEventClients();
+  });
+
+  it('log the configuration once per container, secrets masked', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    try {
+      Object.assign(process.env, {
+        SLACK_SIGNING_SECRET: 'test-signing-secret-value',
+        SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+        EVENT_TOKEN_KEY: 'an-event-token-key-of-enough-length',
+        BUILDS_TABLE: dynamo.tableName,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      });
+      await loadEventDeps();
+      await loadEventDeps();
+    } finally {
+      spy.mockRestore();
+    }
+    const configLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'configuration');
+    expect(configLines).toHaveLength(1);
+    expect(configLines[0]).toMatchObject({ config: { buildsTable: dynamo.tableName, slackSigningSecret: '***(25 chars)', eventTokenKey: '***(35 chars)' } });
+    const all = lines.join('');
+    for (const secret of ['test-signing-secret-value', SANDBOX_BOT_TOKEN, 'an-event-token-key-of-enough-length']) expect(all).not.toContain(secret);
   });
 
   it('are built once per container from the environment, and serve the real handler', async () => {

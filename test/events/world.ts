@@ -4,7 +4,7 @@ import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { mockClient } from 'aws-sdk-client-mock';
-import { memoryLogger } from '../../core/aws/logger';
+import { memoryLogger } from '../../stand-ins/memory-logger';
 import type { Build, InstanceState } from '../../core/build';
 import { isRunning } from '../../core/build';
 import type { Config } from '../../core/config';

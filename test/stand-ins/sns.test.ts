@@ -1,6 +1,6 @@
 import { InvalidParameterException, NotFoundException, PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { memoryLogger } from '../../core/aws/logger';
+import { memoryLogger } from '../../stand-ins/memory-logger';
 import { SnsNotifier } from '../../events/sns-notifier';
 import { startSnsStandIn, type LocalSns } from '../../stand-ins/sns';
 
