@@ -1,9 +1,8 @@
-import type { CreateScheduleCommandInput, GetScheduleCommandOutput, SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { CreateScheduleCommandInput, SchedulerClient } from '@aws-sdk/client-scheduler';
 import {
   ConflictException,
   CreateScheduleCommand,
   DeleteScheduleCommand,
-  GetScheduleCommand,
   ResourceNotFoundException,
   UpdateScheduleCommand,
   paginateListSchedules,
@@ -55,9 +54,9 @@ export class SchedulerDeadlines implements Deadlines {
     } catch (error) {
       if (!(error instanceof ConflictException)) throw error;
     }
-    // It exists: made by an earlier delivery (same content), or for an older deadline or machine.
-    const current = await this.get(schedule.buildId);
-    if (current && sameSchedule(current, input)) return;
+    // It exists: made by an earlier delivery, for an older deadline or machine, or by an older
+    // deployment with other settings. Updating replaces every field, so what is there afterwards
+    // is exactly this schedule, whatever it was before.
     try {
       await this.client.send(new UpdateScheduleCommand(input));
     } catch (error) {
@@ -85,15 +84,6 @@ export class SchedulerDeadlines implements Deadlines {
     return ids;
   }
 
-  private async get(buildId: string): Promise<GetScheduleCommandOutput | undefined> {
-    try {
-      return await this.client.send(new GetScheduleCommand({ Name: scheduleName(buildId), GroupName: this.options.group }));
-    } catch (error) {
-      if (error instanceof ResourceNotFoundException) return undefined;
-      throw error;
-    }
-  }
-
   private inputOf(schedule: DeadlineSchedule, roleArn: string): CreateScheduleCommandInput {
     return {
       Name: scheduleName(schedule.buildId),
@@ -115,14 +105,4 @@ export class SchedulerDeadlines implements Deadlines {
       },
     };
   }
-}
-
-function sameSchedule(current: GetScheduleCommandOutput, wanted: CreateScheduleCommandInput): boolean {
-  return (
-    current.ScheduleExpression === wanted.ScheduleExpression &&
-    current.Target?.Input === wanted.Target?.Input &&
-    current.Target?.RoleArn === wanted.Target?.RoleArn &&
-    current.FlexibleTimeWindow?.Mode === 'OFF' &&
-    current.State === 'ENABLED'
-  );
 }

@@ -8,6 +8,12 @@ import type { WatchdogRun } from './watchdog-run';
 // was never delivered) gets it set; a schedule whose machine is gone is deleted. One
 // ListSchedules per run; a record is read only for a schedule no active build accounts for.
 
+/** EC2's list (read before the builds) shows no live machine of the build; unknown without a list. */
+function machineGone(run: WatchdogRun, build: Build): boolean {
+  if (run.machines === undefined) return false;
+  return !run.machines.some((m) => m.tags.BuildID === build.BuildID || (build.InstanceID !== undefined && m.instanceId === build.InstanceID));
+}
+
 export async function repairDeadlines(run: WatchdogRun, active: readonly Build[]): Promise<void> {
   const { deps } = run;
   const listed = await run.step('list deadline schedules', undefined, () => deps.deadlines.list());
@@ -33,8 +39,9 @@ export async function repairDeadlines(run: WatchdogRun, active: readonly Build[]
     await run.step('remove left-over deadline schedule', buildId, async () => {
       // Read again: the build may have been approved and launched after the active builds were read.
       const build = await deps.store.get(buildId);
-      // A finished build's machine may still be powering off: its schedule stays until EC2 says it is gone.
-      if (build && !(isFinal(build.Status) && build.TerminatedAt)) return;
+      // A finished build's machine may still be powering off: its schedule stays until EC2 says
+      // it is gone, by its state change (TerminatedAt) or by no longer listing it (a lost event).
+      if (build && !(isFinal(build.Status) && (build.TerminatedAt || machineGone(run, build)))) return;
       run.log.warn('deadline schedule without a live machine; removing it', { buildId, status: build?.Status ?? 'missing' });
       await deps.deadlines.remove(buildId);
     });

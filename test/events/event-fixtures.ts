@@ -44,6 +44,11 @@ export function buildApproved(buildId: string, time: string) {
   return custom('labapp.metal-build', 'Build Approved', { buildId }, time);
 }
 
+/** The bot's `Build Extended`, put after it wrote ExtendedHours and DeadlineAt. */
+export function buildExtended(buildId: string, by: string, hours: number, time: string) {
+  return custom('labapp.metal-build', 'Build Extended', { buildId, by, hours }, time);
+}
+
 export function cancelRequested(buildId: string, by: string, time: string) {
   return custom('labapp.metal-build', 'Build Cancel Requested', { buildId, by }, time);
 }

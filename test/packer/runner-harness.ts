@@ -51,6 +51,10 @@ export interface RunOptions {
   aptLock?: 'forever' | number;
   /** METAL_BUILD_APT_WAIT (seconds). */
   aptWait?: number;
+  /** A real `aws` instead of the stub: `pathDir` (holding an `aws`, e.g. a shim) goes first on PATH, `env` joins the runner's environment; the run may take 5 minutes. */
+  realAws?: { pathDir: string; env?: Record<string, string> };
+  /** The stubbed packer's OVA is extended with zeros to this many bytes. */
+  ovaBytes?: number;
 }
 
 export interface Call {
@@ -106,10 +110,10 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
   chmodSync(STUB, 0o755);
   const missing = [...(options.bare ? MISSING_WITHOUT_AMI : []), ...(options.missing ?? [])];
   for (const name of STUBBED) {
-    if (missing.includes(name)) continue;
+    if (missing.includes(name) || (options.realAws && name === 'aws')) continue;
     symlinkSync(STUB, join(bin, name));
   }
-  let path = `${bin}:${process.env.PATH ?? ''}`;
+  let path = `${options.realAws ? `${options.realAws.pathDir}:` : ''}${bin}:${process.env.PATH ?? ''}`;
   if (options.bare || options.missing) {
     const tools = join(dir, 'tools');
     mkdirSync(tools);
@@ -144,10 +148,12 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
     STUB_APT_LOCK: options.aptLock === undefined ? '' : String(options.aptLock),
     METAL_BUILD_APT_WAIT: String(options.aptWait ?? 600),
     METAL_BUILD_APT_RETRY: '1',
+    STUB_OVA_BYTES: options.ovaBytes === undefined ? '' : String(options.ovaBytes),
     ...(options.installTools && { PACKER_VERSION: '1.11.2', QEMU_PLUGIN_VERSION: '1.1.0' }),
+    ...options.realAws?.env,
   };
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('bash', [RUNNER, ...(options.installTools ? ['--install-tools'] : [])], { cwd: dir, env, stdio: 'ignore', timeout: 60_000 });
+    const child = spawn('bash', [RUNNER, ...(options.installTools ? ['--install-tools'] : [])], { cwd: dir, env, stdio: 'ignore', timeout: options.realAws ? 300_000 : 60_000 });
     child.on('error', reject);
     child.on('exit', resolve);
   });

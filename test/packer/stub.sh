@@ -130,6 +130,8 @@ case "$name" in
         fi
         mkdir -p output-hedgehog-lab-prewarmed
         printf 'fake OVA %s\n' "$version" >"output-hedgehog-lab-prewarmed/hedgehog-lab-prewarmed-$version.ova"
+        # STUB_OVA_BYTES: as large as that (zeros), e.g. to make the real CLI upload it in parts.
+        [ -z "${STUB_OVA_BYTES:-}" ] || truncate -s "$STUB_OVA_BYTES" "output-hedgehog-lab-prewarmed/hedgehog-lab-prewarmed-$version.ova"
         : >"$STUB_DIR/packer-built"
         ;;
       *) echo "stub packer: unexpected call: $*" >&2 && exit 2 ;;
