@@ -12,6 +12,17 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // Type-aware rules: a promise nobody awaits is an effect nobody waits for (a Slack post that
+  // lands after the Lambda froze), and a switch over a status must answer every status.
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+    },
+  },
   // The dependency rule of docs/design.md "Layout" is checked by dependency-cruiser
   // (.dependency-cruiser.cjs, `npm run depcruise`), not here.
 );

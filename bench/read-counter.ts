@@ -28,7 +28,7 @@ export function countReads(client: DynamoDBClient): ReadCounter {
       const result = await next(args);
       const output = result.output as ReadOutput;
       counter.requests++;
-      switch (context.commandName) {
+      switch (String(context.commandName)) {
         case 'QueryCommand':
         case 'ScanCommand':
           counter.items += output.ScannedCount ?? output.Count ?? 0;
@@ -38,6 +38,9 @@ export function countReads(client: DynamoDBClient): ReadCounter {
           break;
         case 'BatchGetItemCommand':
           throw new Error('bench: BatchGetItem is not counted; count it before using it');
+        default:
+          // Writes and the rest: a request, no items read.
+          break;
       }
       return result;
     },

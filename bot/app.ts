@@ -71,7 +71,7 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
     return replies.help();
   }
   const parsed = parseCommand(command.text);
-  if (!parsed.ok) return replies.badArguments(parsed.problem);
+  if (!parsed.ok) return replies.badArguments(parsed.problem, parsed.usage === true);
   const c = parsed.command;
   if (c.kind === 'help') return replies.help();
 

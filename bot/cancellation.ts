@@ -1,4 +1,6 @@
 import { applyEvent } from '../core/apply';
+import { isFinal } from '../core/build';
+import { endedAt } from '../core/slack/build-facts';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
 import { permittedBuild } from './permissions';
@@ -20,8 +22,13 @@ export async function cancelBuild(deps: BotDeps, user: string, buildId: string):
   switch (applied.outcome) {
     case 'missing':
       return replies.noBuild(buildId);
-    case 'unchanged':
+    case 'unchanged': {
+      // A machine ran: say when it ended (a warning's Cancel may still be live).
+      const ended = endedAt(applied.build);
+      if (isFinal(applied.build.Status) && ended && applied.build.InstanceID)
+        return replies.endedNothingTo(applied.build, 'cancel', ended, now);
       return replies.already(applied.build);
+    }
     case 'effects':
       await runEffects(deps, applied.build, applied.decision.effects, user);
       log.info('cancel requested for a running build', { status: applied.build.Status });

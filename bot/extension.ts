@@ -1,8 +1,10 @@
 import type { Build } from '../core/build';
+import { isFinal } from '../core/build';
 import { applyEvent } from '../core/apply';
 import { estimate, formatUsd } from '../core/cost';
 import { refreshCard } from '../core/slack/announce';
-import { deadlineOf, instanceTypeOf, limitHoursOf } from '../core/slack/build-facts';
+import { deadlineOf, endedAt, instanceTypeOf, limitHoursOf } from '../core/slack/build-facts';
+import { EXTENSION_HOURS, warningMessage } from '../core/slack/thread';
 import { formatHours, formatUtcTime, mention } from '../core/slack/mrkdwn';
 import type { Config } from '../core/config';
 import type { BotDeps } from './deps';
@@ -15,7 +17,7 @@ import * as replies from './replies';
 // (ExtendedHours and DeadlineAt) is conditional on the old ExtendedHours, so two clicks at once
 // add one hour, and the loser is told why; `Build Extended` then moves the schedule.
 
-export const EXTENSION_HOURS = 1;
+export { EXTENSION_HOURS };
 
 export async function extendBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
   const { config, store, chat, clock } = deps;
@@ -33,6 +35,8 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   );
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
   if (applied.outcome !== 'changed') {
+    // A button still live on an ended build (its warning could not be closed): say when it ended.
+    if (isFinal(applied.build.Status)) return replies.endedNothingTo(applied.build, 'extend', endedAt(applied.build), now);
     const reason = applied.outcome === 'unchanged' ? applied.reason : `it is ${applied.build.Status}`;
     log.info('extension not possible', { reason });
     return replies.extensionRefused(click.buildId, reason);
@@ -52,8 +56,23 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   } catch (error) {
     log.error('extended, but the thread could not be told', { error });
   }
-  await refreshCard(deps, extended, { config, now });
+  await Promise.all([refreshCard(deps, extended, { config, now }), updateWarning(deps, extended, now)]);
   return undefined;
+}
+
+/**
+ * The warning says the new deadline and the extensions left, and offers Extend only while some
+ * are left: edited in place (WarningTs). A failure is logged; the thread reply says it too.
+ */
+async function updateWarning(deps: BotDeps, build: Build, now: Date): Promise<void> {
+  const end = deadlineOf(build, deps.config);
+  if (!build.WarningTs || !end) return;
+  try {
+    const message = warningMessage(build, { config: deps.config, now, deadline: end });
+    await deps.chat.update({ channel: build.Channel, ts: build.WarningTs, text: message.text, blocks: message.blocks });
+  } catch (error) {
+    deps.log.warn('extended, but the warning could not be updated', { buildId: build.BuildID, error });
+  }
 }
 
 export function extensionMessage(build: Build, by: string, config: Config, now: Date): string {

@@ -1,5 +1,6 @@
 import type { Build } from '../core/build';
 import { USAGE } from '../core/command';
+import { formatUtcTime } from '../core/slack/mrkdwn';
 
 // Every text the bot sends to one person: in the ack body of a slash command, or through
 // chat.postEphemeral after a button click (docs/design.md "Messages"). None of them changes anything.
@@ -14,7 +15,9 @@ export const help = (): string =>
     USAGE,
   ].join('\n');
 
-export const badArguments = (problem: string): string => `:warning: ${capitalize(problem)}.\n*Usage*\n${USAGE}`;
+/** One line: the exact problem and where the usage is; the full usage only for `usage` (an unknown subcommand). */
+export const badArguments = (problem: string, usage = false): string =>
+  usage ? `:warning: ${capitalize(problem)}.\n*Usage*\n${USAGE}` : `:warning: ${capitalize(problem)}. See \`/metal-build help\`.`;
 
 const channelLinks = (channels: readonly string[]) => channels.map((c) => `<#${c}>`).join(' or ');
 
@@ -45,7 +48,7 @@ export const notAnApprover = (verb: string, approverIds: readonly string[]): str
   `:no_entry: Only approvers can ${verb} builds: ${mentions(approverIds)}.`;
 
 export const selfApproval = (verb: string, buildId: string): string =>
-  `:no_entry: You requested ${buildId}, so someone else has to ${verb} it.`;
+  `:no_entry: You requested ${buildId} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to ${verb} it.`;
 
 export const notRequesterOrApprover = (verb: string, build: Build, approverIds: readonly string[]): string =>
   `:no_entry: Only the requester (${mention(build.Requester)}) or an approver (${mentions(approverIds)}) can ${verb} ${build.BuildID}.`;
@@ -65,14 +68,25 @@ function byWhom(build: Build): string {
   return direct ? ` by ${mention(who)}` : ` (approved by ${mention(who)})`;
 }
 
-export const already = (build: Build): string => `${build.BuildID} is already ${build.Status}${byWhom(build)}.`;
+const withdrawn = (build: Build) => build.Status === 'rejected' && build.DeniedBy !== undefined && build.DeniedBy === build.Requester;
+
+export const already = (build: Build): string =>
+  withdrawn(build)
+    ? `${build.BuildID} was already withdrawn by ${mention(build.Requester)}.`
+    : `${build.BuildID} is already ${build.Status}${byWhom(build)}.`;
+
+/** A click on a button of a build that has ended (a warning left live): when it ended. */
+export const endedNothingTo = (build: Build, verb: 'extend' | 'cancel', endedAt: Date | undefined, now: Date): string =>
+  endedAt
+    ? `${build.BuildID} ended at ${formatUtcTime(endedAt, now)}; nothing to ${verb}.`
+    : `${build.BuildID} has ended (${build.Status}); nothing to ${verb}.`;
 
 export const expired = (build: Build, ttlMinutes: number): string =>
   `:hourglass: ${build.BuildID} expired: it waited more than ${ttlMinutes} minutes for approval. ` +
   `Request it again with \`/metal-build ${build.BuildBranch}${build.BuildCommit ? ` ${build.BuildCommit}` : ''}\`.`;
 
 export const noSlot = (max: number, holders: readonly string[]): string =>
-  `:traffic_light: ${holders.length} build(s) already running (the limit is ${max}): ${holders.join(', ')}. ` +
+  `:traffic_light: ${holders.length} build${holders.length === 1 ? '' : 's'} already running (the limit is ${max}): ${holders.join(', ')}. ` +
   'Approve this one when one of them has ended; nothing was changed.';
 
 export const launchNotRequested = (buildId: string): string =>

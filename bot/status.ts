@@ -1,7 +1,7 @@
 import type { Build } from '../core/build';
 import { formatUsd } from '../core/cost';
 import type { ViewContext } from '../core/slack/build-facts';
-import { STATUS_EMOJI, STATUS_LABEL, costSoFar, deadlineOf, instanceTypeOf } from '../core/slack/build-facts';
+import { STATUS_EMOJI, costSoFar, deadlineOf, instanceTypeOf, statusLabel } from '../core/slack/build-facts';
 import { code, escapeMrkdwn, formatDuration, formatUtcTime, mention, truncate } from '../core/slack/mrkdwn';
 import type { BotDeps } from './deps';
 import * as replies from './replies';
@@ -23,7 +23,7 @@ export function buildLine(build: Build, ctx: ViewContext): string {
   return [
     `${STATUS_EMOJI[build.Status]} ${code(build.BuildID)}`,
     code(build.BuildBranch),
-    STATUS_LABEL[build.Status].toLowerCase(),
+    statusLabel(build).toLowerCase(),
     mention(build.Requester),
     `${age} ago`,
     costText(build, ctx),
@@ -34,7 +34,7 @@ function details(build: Build, ctx: ViewContext): string {
   const lines = [buildLine(build, ctx)];
   lines.push(`Commit: ${build.ActualCommit ? code(build.ActualCommit) : build.BuildCommit ? code(build.BuildCommit) : 'branch head'}`);
   if (build.Approver) lines.push(`Approved by ${mention(build.Approver)}`);
-  if (build.DeniedBy) lines.push(`Denied by ${mention(build.DeniedBy)}`);
+  if (build.DeniedBy) lines.push(`${build.DeniedBy === build.Requester ? 'Withdrawn' : 'Denied'} by ${mention(build.DeniedBy)}`);
   if (build.CancelledBy) lines.push(`Cancelled by ${mention(build.CancelledBy)}`);
   if (build.InstanceID)
     lines.push(`Machine: ${code(build.InstanceID)} · ${instanceTypeOf(build, ctx.config)}${build.InstanceState ? ` (${build.InstanceState})` : ''}`);

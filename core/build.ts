@@ -50,9 +50,20 @@ export interface Build {
   WarnedAt?: string;
   /** When the warning reached the thread (docs/design.md, "Build record"): until then the watchdog retries it. */
   WarningPostedAt?: string;
+  /**
+   * The warning message's `ts`, written with WarningPostedAt: the warning is edited in place
+   * (chat.update) when an extension changes its deadline and when the build ends.
+   */
+  WarningTs?: string;
   CostEstimate: number;
   CostMax: number;
   ActualCost?: number;
+  /**
+   * When the final cost (ActualCost) reached the thread: written with NotifiedStatus when the
+   * final status message already carried it, else claimed (written only while absent) by the
+   * instance-state handler that then posts the one "Final cost" reply.
+   */
+  CostToldAt?: string;
   BuildDurationSeconds?: number;
   ForcedTermination?: boolean;
   TerminationReason?: TerminationReason;

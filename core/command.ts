@@ -13,7 +13,11 @@ export type Command =
   | { kind: 'cancel'; buildId: string }
   | { kind: 'help' };
 
-export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string };
+/**
+ * A refusal: the one-line problem; `usage` when the words were no command at all (an unknown
+ * subcommand such as `--help`, or `help` with arguments): then the answer carries the full usage.
+ */
+export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string; usage?: boolean };
 
 export const USAGE = [
   '`/metal-build <branch> [commit]` — request a build (e.g. `/metal-build main abc1234`)',
@@ -37,8 +41,14 @@ export function checkBranch(branch: string): string | undefined {
   if (branch.includes('@{')) return `branch ${show(branch)} contains "@{"`;
   const bad = [...branch].find((c) => !/[A-Za-z0-9._/-]/.test(c));
   if (bad !== undefined) {
+    const allowed = 'allowed are letters, digits, ".", "_", "/" and "-"';
+    // Outside ASCII a look-alike (Cyrillic "а", a no-break space) reads like an allowed
+    // character: it is named by its code point.
+    const point = bad.codePointAt(0) ?? 0;
+    if (point > 0x7e)
+      return `branch ${show(branch)}: ${JSON.stringify(bad)} (U+${point.toString(16).toUpperCase().padStart(4, '0')}) is not ASCII; ${allowed} (ASCII only)`;
     const name = bad === '\n' ? 'a newline' : /\s/.test(bad) ? 'white space' : `the character ${JSON.stringify(bad)}`;
-    return `branch ${show(branch)} contains ${name}; allowed are letters, digits, ".", "_", "/" and "-"`;
+    return `branch ${show(branch)} contains ${name}; ${allowed}`;
   }
   // ".." before the first-character rule: for "../x" the traversal is the problem worth naming.
   if (branch.includes('..')) return `branch ${show(branch)} contains ".."`;
@@ -67,7 +77,7 @@ export function parseCommand(rawText: string): ParsedCommand {
   const args = text.split(/[ \t]+/).filter((a) => a.length > 0);
   const [first, ...rest] = args;
   if (first === undefined || first === 'help') {
-    if (rest.length > 0) return { ok: false, problem: '`help` takes no arguments' };
+    if (rest.length > 0) return { ok: false, problem: '`help` takes no arguments', usage: true };
     return { ok: true, command: { kind: 'help' } };
   }
   const fail = (problem: string): ParsedCommand => ({ ok: false, problem });
@@ -90,6 +100,8 @@ export function parseCommand(rawText: string): ParsedCommand {
       return { ok: true, command: { kind: 'cancel', buildId: id } };
     }
   }
+  // `--help`, `-h`: no branch starts with "-", so this was meant as a subcommand we do not have.
+  if (first.startsWith('-')) return { ok: false, problem: `unknown subcommand ${show(first)}`, usage: true };
   const branchProblem = checkBranch(first);
   if (branchProblem) return fail(branchProblem);
   if (args.length > 2) return fail(`too many arguments: expected a branch and an optional commit, got ${args.length}`);

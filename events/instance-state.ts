@@ -1,11 +1,14 @@
 import { applyEvent } from '../core/apply';
-import { isInstanceEnding } from '../core/build';
+import type { Build } from '../core/build';
+import { isFinal, isInstanceEnding } from '../core/build';
+import type { Logger } from '../core/ports';
+import { finalCostMessage } from '../core/slack/thread';
 import { costBetween } from '../core/cost';
 import { DETAIL_TYPES, EC2_SOURCE, ec2StateDetail } from '../core/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { dropDeadline } from './deadline-schedule';
-import { runEffects, tell } from './effects';
+import { isPermanentChatError, runEffects, tell } from './effects';
 import { parseOrDrop } from './inbound';
 
 // EC2's own state changes (default bus). Every instance of the account arrives here, so one
@@ -49,8 +52,39 @@ export function createHandler(deps: EventDeps) {
     }
     // Every ending delivery, not only the first: a removal that failed is retried with the event.
     if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
-    await tell(deps, applied.build, { sns: true, refresh: applied.outcome === 'changed' }, blog);
+    const told = await tell(deps, applied.build, { sns: true, refresh: applied.outcome === 'changed' }, blog);
+    if (isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
   };
+}
+
+/**
+ * The final cost reaches the thread once. When the final status message went out before EC2
+ * reported the end, it said "cost so far"; then one short reply gives ActualCost, the figure the
+ * card shows. CostToldAt is not a status change, so it is not a core/transition event: it is a
+ * guarded store.update like WarningPostedAt, written only while absent, and only the delivery
+ * that wins that write posts (a redelivery or a racing delivery finds it set). A final message
+ * that already carried ActualCost set it with NotifiedStatus (core/slack/announce.ts). The claim
+ * comes before the post, so a post that fails is logged, not repeated: the card has the figure.
+ */
+async function tellFinalCost(deps: EventDeps, build: Build, log: Logger): Promise<void> {
+  if (!isFinal(build.Status) || build.ActualCost === undefined || build.CostToldAt !== undefined) return;
+  // The final message itself is still to come (a retry of this event tells it, with the cost).
+  if (build.NotifiedStatus !== build.Status) return;
+  const now = deps.clock.now();
+  const claim = await deps.store.update(
+    build.BuildID,
+    { status: [build.Status], absent: ['CostToldAt'] },
+    { CostToldAt: now.toISOString() },
+  );
+  if (!claim.ok) return;
+  try {
+    await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: finalCostMessage(claim.build, { config: deps.config, now }) });
+    log.info('final cost told', { actualCost: build.ActualCost });
+  } catch (error) {
+    log.error(isPermanentChatError(error) ? 'the final cost cannot be told; Slack refused for good' : 'the final cost could not be told; the card shows it', {
+      error,
+    });
+  }
 }
 
 export async function handler(event: unknown, _context: unknown): Promise<void> {

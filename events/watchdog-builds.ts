@@ -1,6 +1,6 @@
 import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
-import { isRunning } from '../core/build';
+import { RUNNING_STATUSES, isRunning } from '../core/build';
 import type { Machine } from '../core/ports';
 import {
   STUCK_MINUTES,
@@ -106,20 +106,31 @@ async function warn(run: WatchdogRun, build: Build, machine: Machine): Promise<v
   await run.step('warning notification', build.BuildID, () => mailOnce(deps, warned, 'warning', run.log.child({ buildId: build.BuildID })));
 }
 
-/** The warning in the thread, then WarningPostedAt; a failed post is retried by the next run. */
+/**
+ * The warning in the thread, then WarningPostedAt with its `ts` (WarningTs) in the same
+ * conditional write: the bot edits it after an extension and announce closes it at the end.
+ * A failed post is retried by the next run.
+ */
 async function postWarning(run: WatchdogRun, build: Build, machine: Machine): Promise<void> {
   const { deps, now } = run;
   const { config } = deps;
-  const posted = () => deps.store.update(build.BuildID, { status: [build.Status], absent: ['WarningPostedAt'] }, { WarningPostedAt: now.toISOString() });
+  const posted = (ts?: string) =>
+    deps.store.update(
+      build.BuildID,
+      // Any running status: a build that moved from building to uploading meanwhile still has this warning.
+      { status: RUNNING_STATUSES, absent: ['WarningPostedAt'] },
+      { WarningPostedAt: now.toISOString(), ...(ts !== undefined ? { WarningTs: ts } : {}) },
+    );
   await run.step('warning message', build.BuildID, async () => {
     const message = warningMessage(build, { config, now, deadline: deadline(lifeStart(build, machine), config, build.ExtendedHours) });
+    let ts: string;
     try {
-      await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true });
+      ({ ts } = await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true }));
     } catch (error) {
       // Slack refusing for good (channel archived…) would refuse every minute: give up on it.
       if (isPermanentChatError(error)) await posted();
       throw error;
     }
-    await posted();
+    await posted(ts);
   });
 }

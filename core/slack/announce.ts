@@ -1,10 +1,10 @@
 import type { Build } from '../build';
-import { STATUSES } from '../build';
+import { STATUSES, isFinal } from '../build';
 import type { BuildStore, Chat, Logger } from '../ports';
 import type { ViewContext } from './build-facts';
 import type { CardContext } from './card';
 import { buildCard } from './card';
-import { threadMessage } from './thread';
+import { threadMessage, warningEndedMessage } from './thread';
 
 // docs/design.md "Delivery semantics": a lease, then the post, then NotifiedStatus. A post that
 // fails throws, so EventBridge redelivers; the transition is then a no-op, but NotifiedStatus is
@@ -25,6 +25,20 @@ export async function refreshCard(deps: AnnounceDeps, build: Build, ctx: CardCon
     await deps.chat.update({ channel: build.Channel, ts: build.ThreadTs, ...buildCard(build, ctx) });
   } catch (error) {
     deps.log.warn('card update failed', { buildId: build.BuildID, status: build.Status, error });
+  }
+}
+
+/**
+ * The watchdog's warning, once the build has ended: no button left, one line saying how it
+ * ended. Called where every final status is told (announce), so once per final status; a
+ * failure is logged, never thrown, like the card's.
+ */
+export async function closeWarning(deps: AnnounceDeps, build: Build, ctx: ViewContext): Promise<void> {
+  if (!build.WarningTs || !isFinal(build.Status)) return;
+  try {
+    await deps.chat.update({ channel: build.Channel, ts: build.WarningTs, ...warningEndedMessage(build, ctx) });
+  } catch (error) {
+    deps.log.warn('warning update failed', { buildId: build.BuildID, status: build.Status, error });
   }
 }
 
@@ -79,6 +93,7 @@ export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContex
             tag,
           }),
       refreshCard(deps, leased, ctx),
+      closeWarning(deps, told, ctx),
     ]);
   } catch (error) {
     // Give the lease back so the redelivery that follows this throw may post at once.
@@ -87,7 +102,14 @@ export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContex
       .catch((releaseError: unknown) => log.warn('could not give back the notice lease', { error: releaseError }));
     throw error;
   }
-  const result = await deps.store.update(build.BuildID, { status: [status] }, { NotifiedStatus: status });
+  // A final message that carried ActualCost told the final figure: no "Final cost" reply follows
+  // (events/instance-state.ts). Written with NotifiedStatus, so nobody sees one without the other.
+  const costTold = isFinal(status) && told.ActualCost !== undefined && told.CostToldAt === undefined;
+  const result = await deps.store.update(
+    build.BuildID,
+    { status: [status] },
+    { NotifiedStatus: status, ...(costTold ? { CostToldAt: ctx.now.toISOString() } : {}) },
+  );
   if (result.ok) return result.build;
   // The status moved on meanwhile; whoever moved it announces the new one.
   log.info('status changed while announcing', { current: result.current?.Status });

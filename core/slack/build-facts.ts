@@ -1,7 +1,7 @@
 import type { Build, Status } from '../build';
 import type { Config } from '../config';
 import type { CostEstimate } from '../cost';
-import { costBetween, estimate } from '../cost';
+import { costBetween, estimate, hourlyDiskPrice, hourlyPrice, usd } from '../cost';
 import { deadline, lifetimeHours } from '../lifetime';
 
 // What the views say about a build beyond its stored attributes: figures derived from the
@@ -71,6 +71,35 @@ export function costSoFar(build: Build, ctx: ViewContext): number | undefined {
     config.priceOverrides,
     config.instanceType,
   );
+}
+
+/** What `hours` more of this build's machine and disk cost at most (an Extend's price). */
+export function extraHoursCost(build: Build, config: Config, hours: number): number {
+  const hourly = hourlyPrice(instanceTypeOf(build, config), config.priceOverrides) ?? hourlyPrice(config.instanceType, config.priceOverrides) ?? 0;
+  return usd(hours * (hourly + hourlyDiskPrice(config.volumeSizeGb)));
+}
+
+/** What the build costs if it runs to its current deadline (extensions so far counted). */
+export function costToDeadline(build: Build, config: Config): number | undefined {
+  const end = deadlineOf(build, config);
+  if (!build.LaunchTime || !end) return undefined;
+  return costBetween(instanceTypeOf(build, config), config.volumeSizeGb, build.LaunchTime, end.toISOString(), config.priceOverrides, config.instanceType);
+}
+
+/** When the build ended: CompletionTime (the final status's), else the machine's end. */
+export function endedAt(build: Build): Date | undefined {
+  const at = build.CompletionTime ?? build.TerminatedAt;
+  return at ? new Date(at) : undefined;
+}
+
+/** A requester who denies their own request withdraws it. */
+export function isWithdrawn(build: Build): boolean {
+  return build.Status === 'rejected' && build.DeniedBy !== undefined && build.DeniedBy === build.Requester;
+}
+
+/** The status's label, "Withdrawn" for a request its requester took back. */
+export function statusLabel(build: Build): string {
+  return isWithdrawn(build) ? 'Withdrawn' : STATUS_LABEL[build.Status];
 }
 
 /** The machine is gone: the cost no longer grows. */

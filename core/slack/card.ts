@@ -8,12 +8,15 @@ import {
   STATUS_EMOJI,
   STATUS_LABEL,
   costSoFar,
+  costToDeadline,
   deadlineOf,
+  extraHoursCost,
   elapsedMs,
   instanceTypeOf,
   isCostFinal,
   limitHoursOf,
   quote,
+  statusLabel,
 } from './build-facts';
 import { ACTION_IDS, actions, button } from './buttons';
 import { code, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
@@ -45,7 +48,7 @@ function approvalRule(ctx: ViewContext): string {
 }
 
 function statusLine(build: Build, ctx: ViewContext): string {
-  const head = `${STATUS_EMOJI[build.Status]} *${STATUS_LABEL[build.Status]}*`;
+  const head = `${STATUS_EMOJI[build.Status]} *${statusLabel(build)}*`;
   switch (build.Status) {
     case 'awaiting_approval':
       return `${head} — ${approvalRule(ctx)}`;
@@ -114,11 +117,12 @@ function runningSection(build: Build, ctx: CardContext): Block {
   const others = (ctx.running ?? []).filter((b) => b.BuildID !== build.BuildID);
   const limit = ctx.config.maxConcurrentBuilds;
   if (others.length === 0) return section(`*Builds already running*: none (limit ${limit} at a time)`);
+  const count = `${others.length} build${others.length === 1 ? '' : 's'} already running`;
   const lines = others
     .slice(0, 10)
     .map((b) => `• ${code(b.BuildID)} · ${code(b.BuildBranch)} · ${STATUS_LABEL[b.Status].toLowerCase()} · ${mention(b.Requester)}`);
   const full = others.length >= limit ? ' — all slots are taken' : '';
-  return section([`*Builds already running* (limit ${limit} at a time${full})`, ...lines].join('\n'));
+  return section([`*${count}* (limit ${limit} at a time${full})`, ...lines].join('\n'));
 }
 
 function progressSection(build: Build, ctx: ViewContext): Block | undefined {
@@ -152,14 +156,41 @@ function approveConfirmText(build: Build, estimate: CostEstimate | undefined, ct
   );
 }
 
+/**
+ * Cancel's confirm states the money: before launch that nothing was spent; afterwards the cost
+ * so far and what stopping now saves against running to the current deadline.
+ */
 export function cancelButton(build: Build, ctx: ViewContext): Block {
   const cost = costSoFar(build, ctx);
-  const text = build.InstanceID
-    ? `Terminates ${build.InstanceID} and stops the build.${cost !== undefined ? ` Cost so far ${formatUsd(cost)}.` : ''}`
-    : 'No machine has been launched yet; the build will not start.';
+  const atDeadline = costToDeadline(build, ctx.config);
+  const end = deadlineOf(build, ctx.config);
+  let text: string;
+  if (!build.InstanceID) text = 'No machine has been launched yet, so nothing has been spent; the build will not start.';
+  else if (cost === undefined) text = `Terminates ${build.InstanceID} and stops the build.`;
+  else if (atDeadline !== undefined && end && atDeadline > cost)
+    text =
+      `Terminates ${build.InstanceID} and stops the build. It has cost ${formatUsd(cost)} so far; stopping now saves up to ` +
+      `${formatUsd(atDeadline - cost)} (${formatUsd(atDeadline)} if it runs to ${formatUtcTime(end, ctx.now)}).`;
+  else text = `Terminates ${build.InstanceID} and stops the build. It has cost ${formatUsd(cost)} so far.`;
   return button(ACTION_IDS.cancel, 'Cancel build', build.BuildID, {
     style: 'danger',
     confirm: { title: 'Cancel this build?', text, confirm: 'Cancel build', deny: 'Keep it' },
+  });
+}
+
+/** Extend's confirm states the hour and its price, and the deadline it moves to. */
+export function extendButton(build: Build, ctx: ViewContext, hours: number): Block {
+  const end = deadlineOf(build, ctx.config);
+  const newEnd = end ? new Date(end.getTime() + hours * 3600_000) : undefined;
+  const text = [
+    `Add ${formatHours(hours)} (up to ${formatUsd(extraHoursCost(build, ctx.config, hours))} more)?`,
+    newEnd ? `The machine is then terminated at ${formatUtcTime(newEnd, ctx.now)} (${formatHours(limitHoursOf(build, ctx.config) + hours)} limit).` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return button(ACTION_IDS.extend, `Extend ${formatHours(hours)}`, build.BuildID, {
+    style: 'primary',
+    confirm: { title: `Extend by ${formatHours(hours)}?`, text, confirm: `Add ${formatHours(hours)}`, deny: 'Back' },
   });
 }
 
@@ -169,7 +200,7 @@ function cardActions(build: Build, estimate: CostEstimate | undefined, ctx: View
       button(ACTION_IDS.approve, 'Approve', build.BuildID, {
         style: 'primary',
         confirm: {
-          title: 'Approve this build?',
+          title: `Approve up to ${estimate ? formatUsd(estimate.max.total) : formatUsd(build.CostMax)}?`,
           text: approveConfirmText(build, estimate, ctx),
           confirm: 'Approve and launch',
           deny: 'Back',
@@ -183,7 +214,7 @@ function cardActions(build: Build, estimate: CostEstimate | undefined, ctx: View
 
 function fallbackText(build: Build, estimate: CostEstimate | undefined, ctx: ViewContext): string {
   const what = `metal-build ${build.BuildBranch}${build.BuildCommit ? ` @ ${build.BuildCommit}` : ''} (${build.BuildID})`;
-  const status = `${STATUS_EMOJI[build.Status]} ${STATUS_LABEL[build.Status].toLowerCase()}`;
+  const status = `${STATUS_EMOJI[build.Status]} ${statusLabel(build).toLowerCase()}`;
   if (build.Status === 'awaiting_approval') {
     const expected = formatUsd(estimate?.expected.total ?? build.CostEstimate);
     const max = formatUsd(estimate?.max.total ?? build.CostMax);

@@ -12,11 +12,13 @@ import {
   limitHoursOf,
   logGroupName,
   deadlineOf,
+  endedAt,
+  isWithdrawn,
   s3CopyCommand,
   s3Uri,
 } from './build-facts';
-import { ACTION_IDS, actions, button } from './buttons';
-import { cancelButton } from './card';
+import { actions } from './buttons';
+import { cancelButton, extendButton } from './card';
 import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
 // One reply in the card's thread per status change (docs/design.md "Messages"). The endings a
@@ -159,7 +161,9 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
         ),
       );
     case 'rejected':
-      return quiet(`${STATUS_EMOJI.rejected} Denied by ${mention(build.DeniedBy ?? 'unknown')}. No machine was launched.`);
+      return quiet(
+        `${STATUS_EMOJI.rejected} ${isWithdrawn(build) ? 'Withdrawn' : 'Denied'} by ${mention(build.DeniedBy ?? 'unknown')}. No machine was launched.`,
+      );
     case 'expired':
       return {
         text:
@@ -170,7 +174,14 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
   }
 }
 
-/** The watchdog's warning: the machine nears its limit; extend or cancel. */
+/** An Extend adds this much; the bot (bot/extension.ts) and the warning's button agree on it. */
+export const EXTENSION_HOURS = 1;
+
+/**
+ * The watchdog's warning: the machine nears its limit; extend or cancel. Rendered again, and
+ * the message edited in place (WarningTs), after every extension: deadline, extensions left and
+ * the buttons always say what is true now (no Extend once none are left).
+ */
 export function warningMessage(
   build: Build,
   ctx: ViewContext & { deadline: Date },
@@ -178,15 +189,17 @@ export function warningMessage(
   const { config } = ctx;
   const elapsed = elapsedMs(build, ctx);
   const cost = costSoFar(build, ctx);
-  const left = Math.max(0, config.maxExtensionHours - (build.ExtendedHours ?? 0));
+  const extended = build.ExtendedHours ?? 0;
+  const left = Math.max(0, config.maxExtensionHours - extended);
   const text = sentences(
     `⚠️ ${mention(build.Requester)} build ${ref(build)}`,
     elapsed !== undefined ? `has run ${formatDuration(elapsed)};` : 'is still running;',
     `it will be terminated at ${formatUtcTime(ctx.deadline, ctx.now)} (in ${formatDuration(ctx.deadline.getTime() - ctx.now.getTime())}) unless extended.`,
+    extended > 0 ? `Extended by ${formatHours(extended)} so far.` : undefined,
     cost !== undefined ? `Cost so far ${formatUsd(cost)}.` : undefined,
   );
   const buttons: Block[] = [];
-  if (left > 0) buttons.push(button(ACTION_IDS.extend, 'Extend 1 h', build.BuildID, { style: 'primary' }));
+  if (left > 0) buttons.push(extendButton(build, ctx, EXTENSION_HOURS));
   buttons.push(cancelButton(build, ctx));
   const blocks: Block[] = [
     section(text),
@@ -194,4 +207,37 @@ export function warningMessage(
     context(left > 0 ? `Extensions left: ${formatHours(left)} (1 h per click, approvers only).` : 'No extensions left.'),
   ];
   return { text, blocks, broadcast: true };
+}
+
+/** How a build ended, in one line: "Ended: completed at 02:20 UTC." */
+export function endedLine(build: Build, ctx: ViewContext): string {
+  const when = endedAt(build);
+  const at = when ? ` at ${formatUtcTime(when, ctx.now)}` : '';
+  switch (build.Status) {
+    case 'terminated':
+      return build.TerminationReason === 'forced'
+        ? `Ended: terminated at its deadline${at}.`
+        : `Ended: terminated${at}; the machine ended before the build finished.`;
+    case 'cancelled':
+      return `Ended: cancelled by ${mention(build.CancelledBy ?? 'unknown')}${at}.`;
+    default:
+      return `Ended: ${build.Status}${at}.`;
+  }
+}
+
+/** The warning once the build has ended: every button gone, one line saying how it ended. */
+export function warningEndedMessage(build: Build, ctx: ViewContext): { text: string; blocks: Block[] } {
+  const line = endedLine(build, ctx);
+  const head = `⚠️ Build ${ref(build)} neared its time limit.`;
+  return { text: `${head} ${line}`, blocks: [section(head), section(line)] };
+}
+
+/**
+ * The one reply that brings the final cost to a thread whose final status message went out
+ * before EC2 reported the machine's end: the card shows the same ActualCost.
+ */
+export function finalCostMessage(build: Build, ctx: ViewContext): string {
+  const elapsed = elapsedMs(build, ctx);
+  const machine = instanceTypeOf(build, ctx.config);
+  return `💵 Final cost: ${formatUsd(build.ActualCost ?? 0)}${elapsed !== undefined ? ` (${formatDuration(elapsed)} of ${machine})` : ''}.`;
 }

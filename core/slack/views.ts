@@ -4,5 +4,5 @@ export { ACTION_IDS } from './buttons';
 export type { ActionId } from './buttons';
 export { buildCard } from './card';
 export type { CardContext } from './card';
-export { threadMessage, warningMessage, SECTION_TEXT_MAX } from './thread';
+export { EXTENSION_HOURS, finalCostMessage, threadMessage, warningEndedMessage, warningMessage, SECTION_TEXT_MAX } from './thread';
 export type { ThreadMessage } from './thread';

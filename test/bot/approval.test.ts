@@ -63,7 +63,7 @@ describe('approve_build', () => {
     expect((await world().build(loser))?.Approver).toBeUndefined();
     expect(await world().slots()).toEqual([winner]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: winner }]]);
-    expect(world().ephemerals(APPROVER)).toEqual([expect.stringContaining(`1 build(s) already running (the limit is 1): ${winner}`)]);
+    expect(world().ephemerals(APPROVER)).toEqual([expect.stringContaining(`1 build already running (the limit is 1): ${winner}`)]);
   });
 
   it('Approve and Deny at once: whichever wins, the slot is held exactly when the build is approved', async () => {
@@ -112,7 +112,7 @@ describe('approve_build', () => {
     const id = await bot.request();
     await bot.click('approve_build', id, REQUESTER);
 
-    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${id}, so someone else has to approve it.`]);
+    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to approve it.`]);
     expect(await world().build(id)).toMatchObject({ Status: 'awaiting_approval' });
     expect(await world().slots()).toEqual([]);
     expect(world().bus()).toEqual([]);

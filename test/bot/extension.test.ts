@@ -91,7 +91,7 @@ describe('extend_build', () => {
   it('by the requester: follows ALLOW_SELF_APPROVAL', async () => {
     const refused = await runningBuild({ APPROVER_IDS: `${APPROVER},${REQUESTER}` });
     await refused.bot.click('extend_build', refused.id, REQUESTER);
-    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${refused.id}, so someone else has to extend it.`]);
+    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${refused.id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to extend it.`]);
     expect((await world().build(refused.id))?.ExtendedHours).toBeUndefined();
 
     await world().reset();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newBuildId } from '../../core/build-id';
+import { USAGE } from '../../core/command';
 import { aBuild } from '../../stand-ins/build-fixture';
 import { NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import { createHandler } from '../../bot/handler';
@@ -35,7 +36,6 @@ describe('/metal-build with bad arguments', () => {
     ['angle brackets (escaped by Slack)', 'main<x>', 'contains the character "<"'],
     ['a newline', 'main\nreboot', 'contains a newline'],
     ['a path traversal', '../x', 'contains ".."'],
-    ['a leading dash', '-x', 'starts with "-"'],
     ['a double dot', 'a..b', 'contains ".."'],
     ['a .lock ending', 'x.lock', 'ends with ".lock"'],
     ['a reflog expression', 'main@{1}', 'contains "@{"'],
@@ -49,14 +49,37 @@ describe('/metal-build with bad arguments', () => {
     ['a status with a bad ID', 'status build-x', 'is not a build ID'],
   ];
 
-  it.each(cases)('refuses %s, names the problem, shows usage and writes nothing', async (_name, text, problem) => {
+  it.each(cases)('refuses %s in one line naming the problem, points to help, writes nothing', async (_name, text, problem) => {
     const bot = world().bot();
     const answer = await bot.command(text);
     expect(answer.statusCode).toBe(200);
     expect(answer.responseType).toBe('ephemeral');
     // The first letter of the problem is capitalised in the answer.
     expect(answer.text?.toLowerCase()).toContain(problem.toLowerCase());
-    expect(answer.text).toContain('/metal-build <branch> [commit]');
+    expect(answer.text).toMatch(/See `\/metal-build help`\.$/);
+    // One line (a newline in the refused text is shown escaped), without the usage.
+    expect(answer.text).not.toContain('\n');
+    expect(answer.text).not.toContain('/metal-build <branch> [commit]');
+    await expectNothingDone();
+    expect(await world().dynamo.items()).toEqual([]);
+  });
+
+  it('a branch with a non-ASCII look-alike: the character named by its code point', async () => {
+    const answer = await world().bot().command('m\u0430in');
+    expect(answer.text).toBe(
+      ':warning: Branch "m\u0430in": "\u0430" (U+0430) is not ASCII; allowed are letters, digits, ".", "_", "/" and "-" (ASCII only). See `/metal-build help`.',
+    );
+    await expectNothingDone();
+    expect(await world().dynamo.items()).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown subcommand', '--help', 'Unknown subcommand "--help"'],
+    ['a leading dash', '-x', 'Unknown subcommand "-x"'],
+    ['help with arguments', 'help me', '`help` takes no arguments'],
+  ])('refuses %s with the full usage, writes nothing', async (_name, text, problem) => {
+    const answer = await world().bot().command(text);
+    expect(answer.text).toBe(`:warning: ${problem}.\n*Usage*\n${USAGE}`);
     await expectNothingDone();
     expect(await world().dynamo.items()).toEqual([]);
   });

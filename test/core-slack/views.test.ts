@@ -5,7 +5,7 @@ import { parseConfig } from '../../core/config';
 import { costBetween } from '../../core/cost';
 import type { Block } from '../../core/ports';
 import { SlackChat } from '../../core/slack/chat';
-import { SECTION_TEXT_MAX, buildCard, threadMessage, warningMessage } from '../../core/slack/views';
+import { SECTION_TEXT_MAX, buildCard, finalCostMessage, threadMessage, warningEndedMessage, warningMessage } from '../../core/slack/views';
 import { createSlackWebClient } from '../../core/slack/web-client';
 import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import type { SlackApi } from '../../stand-ins/slack-api';
@@ -309,5 +309,28 @@ describe('every message', () => {
       expect(api.calls.filter((c) => c.error)).toEqual([]);
       expect(api.messages(SANDBOX_CHANNEL)).toHaveLength(messages.length);
     });
+  });
+});
+
+describe('the warning once the build ended, and the final cost', () => {
+  const launched = aLaunchedBuild('building');
+  const endedCtx = { config, now: new Date(at(200)) };
+  it.each<[string, Partial<Build>, string]>([
+    ['completed', { Status: 'completed', CompletionTime: at(140) }, 'Ended: completed at 19:20 UTC.'],
+    ['failed', { Status: 'failed', CompletionTime: at(140) }, 'Ended: failed at 19:20 UTC.'],
+    ['forced', { Status: 'terminated', TerminationReason: 'forced', CompletionTime: at(182) }, 'Ended: terminated at its deadline at 20:02 UTC.'],
+    ['cancelled', { Status: 'cancelled', CancelledBy: 'U0APPROVER', CompletionTime: at(150) }, 'Ended: cancelled by <@U0APPROVER> at 19:30 UTC.'],
+    ['ended by EC2', { Status: 'terminated', TerminationReason: 'unexpected', TerminatedAt: at(150) }, 'Ended: terminated at 19:30 UTC; the machine ended before the build finished.'],
+  ])('%s: no button, one line how it ended', (_name, end, line) => {
+    const message = warningEndedMessage({ ...launched, ...end }, endedCtx);
+    expect(buttonsOf(message.blocks)).toEqual([]);
+    expect(sectionTexts(message.blocks).at(-1)).toBe(line);
+    expect(message.text).toContain(line);
+    expect(message.text).not.toContain('<@U0REQUESTER>');
+  });
+
+  it('the final cost reply: ActualCost and machine time', () => {
+    const build: Build = { ...launched, Status: 'completed', TerminatedAt: at(181), ActualCost: 11.74 };
+    expect(finalCostMessage(build, endedCtx)).toBe('💵 Final cost: $11.74 (2 h 59 min of c5n.metal).');
   });
 });

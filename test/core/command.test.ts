@@ -27,9 +27,11 @@ describe('branch and commit: refused with the exact problem', () => {
     ['&& as Slack escapes it', 'main&amp;&amp;rm', `branch "main&&rm" contains the character "&"; ${ALPHABET}`],
     ['< as Slack escapes it', '&lt;x', `branch "<x" contains the character "<"; ${ALPHABET}`],
     ['> as Slack escapes it', 'x&gt;y', `branch "x>y" contains the character ">"; ${ALPHABET}`],
-    ['a non-breaking space inside', 'a\u00a0b', `branch "a\u00a0b" contains white space; ${ALPHABET}`],
+    ['a non-breaking space inside', 'a\u00a0b', `branch "a\u00a0b": "\u00a0" (U+00A0) is not ASCII; ${ALPHABET} (ASCII only)`],
+    ['a Cyrillic look-alike', 'm\u0430in', `branch "m\u0430in": "\u0430" (U+0430) is not ASCII; ${ALPHABET} (ASCII only)`],
+    ['an emoji', 'fix-🔥', `branch "fix-🔥": "🔥" (U+1F525) is not ASCII; ${ALPHABET} (ASCII only)`],
     ['path traversal', '../x', 'branch "../x" contains ".."'],
-    ['leading dash', '-x', 'branch "-x" starts with "-"'],
+    ['leading dash (an unknown subcommand)', '-x', 'unknown subcommand "-x"'],
     ['two dots', 'a..b', 'branch "a..b" contains ".."'],
     ['.lock ending', 'x.lock', 'branch "x.lock" ends with ".lock"'],
     ['.lock part', 'x.lock/y', 'a part of branch "x.lock/y" ends with ".lock"'],
@@ -56,6 +58,22 @@ describe('branch and commit: refused with the exact problem', () => {
 
   it('shortens a long bad branch in the message', () => {
     expect(problemOf(`${'a'.repeat(100)};`)).toBe(`branch "${'a'.repeat(60)}…" contains the character ";"; ${ALPHABET}`);
+  });
+});
+
+describe('which refusals carry the full usage', () => {
+  it('only an unknown subcommand and `help` with arguments; every other refusal is one line', () => {
+    expect(parseCommand('--help')).toEqual({ ok: false, problem: 'unknown subcommand "--help"', usage: true });
+    expect(parseCommand('help me')).toEqual({ ok: false, problem: '`help` takes no arguments', usage: true });
+    for (const text of ['main;x', 'main xyz1234', 'cancel', 'status build-x', 'main abc1234 extra']) {
+      const parsed = parseCommand(text);
+      expect(parsed.ok).toBe(false);
+      expect('usage' in parsed).toBe(false);
+    }
+  });
+
+  it('checkBranch still names a leading dash for callers other than the parser', () => {
+    expect(checkBranch('-x')).toBe('branch "-x" starts with "-"');
   });
 });
 

@@ -87,7 +87,7 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     expect(world().ec2.requests).toEqual([]);
   });
 
-  it('terminated of a completed build: TerminatedAt, the final cost and the slot, without a status change or message', async () => {
+  it('terminated of a completed build: TerminatedAt, the final cost and the slot, without a status change; the final cost told once', async () => {
     const build = await world().seed(
       aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(80), ArtifactKey: 'builds/x/a.ova' }),
       { machine: true, slot: true },
@@ -103,11 +103,85 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     });
     expect((await world().get(build.BuildID))?.TerminationReason).toBeUndefined();
     expect(await world().slots()).toEqual([]);
-    expect(world().replies(build)).toEqual([]);
+    // The completed message said "cost so far": one short reply gives the final figure.
+    expect(world().replies(build).map((m) => m.text)).toEqual(['💵 Final cost: $5.19 (1 h 19 min of c5n.metal).']);
+    expect(await world().get(build.BuildID)).toMatchObject({ CostToldAt: at(82), NotifiedStatus: 'completed' });
     expect(world().published()).toEqual([]);
-    // The card shows the final cost.
+    // The card shows the same figure.
     const update = world().slack.callsTo('chat.update').at(-1);
     expect(JSON.stringify(update?.args.blocks)).toContain('*cost* $5.19');
+
+    // Redelivered, and shutting-down late: no second reply.
+    await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(81)));
+    await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(80.5)));
+    expect(world().replies(build)).toHaveLength(1);
+  });
+
+  it('the final cost: two deliveries racing post one reply', async () => {
+    const build = await world().seed(
+      aLaunchedBuild('building', { Status: 'failed', Phase: 'failed', CompletionTime: at(60), ErrorMessage: 'boom' }),
+      { machine: true, slot: true },
+    );
+    world().clock.minutesAfterT0(62);
+    await Promise.all([
+      instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(61))),
+      instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(61))),
+      instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(61.5))),
+    ]);
+    const cost = costBetween('c5n.metal', 500, at(2), at(61), {}, 'c5n.metal');
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'failed', ActualCost: cost, TerminatedAt: at(61), CostToldAt: at(62) });
+    expect(world().replies(build).map((m) => m.text)).toEqual([`💵 Final cost: $${cost.toFixed(2)} (59 min of c5n.metal).`]);
+    expect(world().slack.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes('Final cost'))).toHaveLength(1);
+    expect(world().published()).toEqual([]);
+  });
+
+  it('a final message that carried the cost gets no "Final cost" reply; a Slack failure of the reply is logged, never repeated', async () => {
+    // Ended by EC2 while active: the terminated message itself has the final figure.
+    const active = await world().seed(aLaunchedBuild('building'), { instanceState: 'running' });
+    world().clock.minutesAfterT0(93);
+    await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(92)));
+    await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(93)));
+    expect(await world().get(active.BuildID)).toMatchObject({ Status: 'terminated', CostToldAt: at(93) });
+    const replies = world().replies(active).map((m) => m.text);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toContain('Cost $5.91.');
+    expect(replies.filter((t) => t.includes('Final cost'))).toEqual([]);
+
+    await world().reset();
+    world().clock.minutesAfterT0(82);
+    const completed = await world().seed(
+      aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(80) }),
+      { machine: true, slot: true },
+    );
+    world().slack.failNext('chat.postMessage', 'internal_error');
+    await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(81)));
+    await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(81)));
+    expect(world().replies(completed)).toEqual([]);
+    expect(await world().get(completed.BuildID)).toMatchObject({ CostToldAt: at(82), ActualCost: 5.19 });
+    expect(logLines(world(), 'ERROR')).toContainEqual(
+      expect.objectContaining({ message: 'the final cost could not be told; the card shows it', buildId: completed.BuildID }),
+    );
+    expect(JSON.stringify(world().slack.callsTo('chat.update').at(-1)?.args.blocks)).toContain('*cost* $5.19');
+  });
+
+  it('the end closes the warning: every button gone, one line saying how it ended, once', async () => {
+    const seeded = await world().seed(aLaunchedBuild('building', { WarnedAt: at(122), WarningPostedAt: at(122) }), { instanceState: 'running' });
+    const warning = await world().deps.chat.post({ channel: seeded.Channel, threadTs: seeded.ThreadTs, text: 'the warning', broadcast: true });
+    await world().deps.store.update(seeded.BuildID, { status: ['building'] }, { WarningTs: warning.ts });
+    world().clock.minutesAfterT0(151);
+    await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(150)));
+    await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(151)));
+
+    const closes = world().slack.callsTo('chat.update').filter((c) => c.args.ts === warning.ts);
+    expect(closes).toHaveLength(1);
+    const blocks = JSON.stringify(closes[0]!.args.blocks);
+    expect(blocks).not.toContain('"actions"');
+    expect(blocks).not.toContain('button');
+    expect(closes[0]!.args.text).toContain('Ended: terminated at 19:30 UTC; the machine ended before the build finished.');
+    const replies = world().replies(seeded);
+    expect(replies.find((m) => m.ts === warning.ts)?.text).toBe(closes[0]!.args.text);
+    // The warning (edited) and the terminated message; nothing else posted.
+    expect(replies.map((m) => m.text.slice(0, 2))).toEqual(['⚠️'.slice(0, 2), '🛑']);
   });
 
   it('out of order: terminated before completed → terminated (unexpected), then the late completed wins', async () => {

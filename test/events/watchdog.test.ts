@@ -39,6 +39,8 @@ describe('watchdog: running machines', () => {
     expect(stored).toMatchObject({ Status: 'building', WarnedAt: at(2 + 2 * HOUR) });
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
+    // Its ts is kept, with WarningPostedAt, so the warning can be edited in place.
+    expect(stored).toMatchObject({ WarningPostedAt: at(2 + 2 * HOUR), WarningTs: replies[0]!.ts });
     expect(replies[0]!.subtype).toBe('thread_broadcast');
     expect(replies[0]!.text).toContain('<@U0REQUESTER>');
     expect(replies[0]!.text).toContain('20:02 UTC');
@@ -92,6 +94,27 @@ describe('watchdog: running machines', () => {
     expect(world().published().map((p) => p.Subject)).toEqual([`[CRITICAL] metal-build ${build.BuildID} force-terminated at its time limit`]);
     // The slot follows the machine: EC2 reports shutting-down; it is no longer live, so it is given back.
     expect(await world().slots()).toEqual([]);
+  });
+
+  it('the forced end closes the warning it posted: no buttons, "Ended: terminated at its deadline at …", once', async () => {
+    const build = await world().seed(aLaunchedBuild('building'));
+    await watchdogAt(2 + 2 * HOUR);
+    const warningTs = (await world().get(build.BuildID))?.WarningTs;
+    expect(warningTs).toBeDefined();
+    const extendConfirm = JSON.stringify(world().replies(build)[0]!.blocks);
+    expect(extendConfirm).toContain('Add 1 h (up to $3.94 more)?');
+
+    await watchdogAt(2 + 3 * HOUR);
+    await watchdogAt(2 + 3 * HOUR + 1);
+    const closes = cardUpdates().filter((c) => c.args.ts === warningTs);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]!.args.text).toContain('Ended: terminated at its deadline at 20:02 UTC.');
+    expect(actionIds({ blocks: closes[0]!.args.blocks as unknown[] })).toEqual([]);
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]!.ts).toBe(warningTs);
+    expect(actionIds(replies[0]!)).toEqual([]);
+    expect(replies[1]!.text).toContain('limit of 3 h');
   });
 
   it('two overlapping runs terminate once and tell once', async () => {
