@@ -132,7 +132,8 @@ async function tellClicker(deps: BotDeps, log: Logger, actionId: string, click: 
     return;
   }
   try {
-    await deps.chat.postEphemeral({ channel: click.channel, user: click.user, text: reply });
+    // Where the click was: in the thread panel for a button on a thread reply.
+    await deps.chat.postEphemeral({ channel: click.channel, user: click.user, text: reply, ...(click.threadTs ? { threadTs: click.threadTs } : {}) });
   } catch (error) {
     log.error('could not answer a click', { error, actionId, user: click.user });
   }

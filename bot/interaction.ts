@@ -25,6 +25,8 @@ export function parseSlashCommand(body: unknown): SlashCommand | undefined {
 const blockAction = z.object({
   user: z.object({ id: nonEmpty() }),
   channel: z.optional(z.object({ id: nonEmpty() })),
+  // The message whose button was clicked; a thread reply carries its parent's ts.
+  message: z.optional(z.object({ ts: z.optional(z.string()), thread_ts: z.optional(z.string()) })),
   actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string()) })).check(z.minLength(1)),
 });
 
@@ -34,6 +36,8 @@ export interface Click {
   buildId: string;
   /** Where the card is, so the answer appears next to it. */
   channel?: string;
+  /** Set when the button was on a thread reply (the warning): the answer goes into that thread. */
+  threadTs?: string;
 }
 
 export function parseClick(body: unknown): Click | undefined {
@@ -41,5 +45,13 @@ export function parseClick(body: unknown): Click | undefined {
   if (!r.success) return undefined;
   const value = r.data.actions[0]?.value;
   if (value === undefined || !isBuildId(value)) return undefined;
-  return { user: r.data.user.id, buildId: value, ...(r.data.channel ? { channel: r.data.channel.id } : {}) };
+  const { message } = r.data;
+  // On the card itself (the thread's parent) thread_ts equals ts, or is absent: answer in the channel.
+  const threadTs = message?.thread_ts !== undefined && message.thread_ts !== message.ts ? message.thread_ts : undefined;
+  return {
+    user: r.data.user.id,
+    buildId: value,
+    ...(r.data.channel ? { channel: r.data.channel.id } : {}),
+    ...(threadTs !== undefined ? { threadTs } : {}),
+  };
 }

@@ -104,6 +104,8 @@ export interface Build {
   MailClaim?: string;
   MailClaimedAt?: string;
   MailSent?: string[];
+  /** The requester's direct messages sent (`warning`, final statuses), claimed before each is sent. */
+  DirectMessages?: string[];
   ExpirationTime?: number;
 }
 

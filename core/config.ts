@@ -34,6 +34,8 @@ export interface Config {
   approverIds: string[];
   allowSelfApproval: boolean;
   allowedChannelIds: string[];
+  /** The requester also gets the warning and the end of their build as a direct message. */
+  notifyRequesterDm: boolean;
   expectedBuildHours: number;
   transferGb: number;
   priceOverrides: Record<string, number>;
@@ -93,12 +95,14 @@ const positive = (value: number) => number(value, (n) => n > 0, 'a positive numb
 const nonNegative = (value: number) => number(value, (n) => n >= 0, 'a number ≥ 0');
 const positiveInt = (value: number) => number(value, (n) => n > 0 && Number.isInteger(n), 'a whole number ≥ 1');
 
-const bool = variable((s, ctx) => {
+function boolValue(s: string | undefined, ctx: Issues): boolean {
   const v = (s ?? '').trim().toLowerCase();
   if (v === '' || v === 'false' || v === '0' || v === 'no') return false;
   if (v === 'true' || v === '1' || v === 'yes') return true;
   return refuse(ctx, `expected true or false, got ${JSON.stringify(s)}`);
-});
+}
+
+const bool = variable(boolValue);
 
 /**
  * Why `path` cannot be a template path inside the checkout, or undefined when it can. The
@@ -164,6 +168,7 @@ const fields = {
   APPROVER_IDS: list,
   ALLOW_SELF_APPROVAL: bool,
   ALLOWED_CHANNEL_IDS: list,
+  NOTIFY_REQUESTER_DM: variable((s, ctx) => (s === undefined || s.trim() === '' ? true : boolValue(s, ctx))),
   EXPECTED_BUILD_HOURS: positive(1.5),
   TRANSFER_GB: nonNegative(0),
   PRICE_OVERRIDES: priceOverrides,
@@ -224,6 +229,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     approverIds: e.APPROVER_IDS,
     allowSelfApproval: e.ALLOW_SELF_APPROVAL,
     allowedChannelIds: e.ALLOWED_CHANNEL_IDS,
+    notifyRequesterDm: e.NOTIFY_REQUESTER_DM,
     expectedBuildHours: e.EXPECTED_BUILD_HOURS,
     transferGb: e.TRANSFER_GB,
     priceOverrides: e.PRICE_OVERRIDES,

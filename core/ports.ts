@@ -20,6 +20,11 @@ export type UpdateResult =
 
 export type ClaimResult = { claimed: true } | { claimed: false; buildId: string };
 
+export type ReleaseClaim =
+  | { claimed: true; publishedAt?: string }
+  /** `by` holds the version; `publishedAt` when its copy finished. */
+  | { claimed: false; by: string; publishedAt?: string };
+
 export interface ByStatusOptions {
   limit?: number;
   createdBefore?: string;
@@ -62,6 +67,22 @@ export interface BuildStore {
   markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }>;
   /** Telling failed: the marker is removed so the next run tells. */
   releaseStray(instanceId: string): Promise<void>;
+  /**
+   * The requester's direct message `key` (`warning`, or a final status) is about to be sent: it
+   * joins DirectMessages unless it is there already. false: sent (or being sent) before.
+   */
+  claimDirectMessage(buildId: string, key: string): Promise<boolean>;
+  /** Sending failed: the key leaves DirectMessages, so a later telling may send it. */
+  releaseDirectMessage(buildId: string, key: string): Promise<void>;
+  /**
+   * The release lock (docs/design.md "Build record", `#release#vX.Y.Z`): one build ever publishes a
+   * version. `#release#v<version>` `{ For, ClaimedAt }` written with attribute_not_exists; the same
+   * build claiming again (a redelivery, an SDK retry) is still the holder. `publishedAt` is set once
+   * the holder's copy finished (`markReleased`).
+   */
+  claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim>;
+  /** The holder's copy is complete: PublishedAt is set (kept when already set), only while `For` is `buildId`. */
+  markReleased(version: string, buildId: string, now: Date): Promise<void>;
   /** Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. */
   takeSlot(buildId: string, max: number): Promise<boolean>;
   releaseSlot(buildId: string): Promise<void>;
@@ -110,6 +131,8 @@ export interface Chat {
   hasTagged(channel: string, threadTs: string, tag: MessageTag): Promise<boolean>;
   update(message: ChatUpdate): Promise<void>;
   postEphemeral(message: ChatEphemeral): Promise<void>;
+  /** A link to a message (chat.getPermalink), for a direct message that points at the thread. */
+  permalink(channel: string, ts: string): Promise<string>;
 }
 
 /** A Slack Web API answer with `ok: false`; `code` is Slack's `error` string. */
@@ -226,6 +249,16 @@ export interface Deadlines {
   remove(buildId: string): Promise<void>;
   /** The BuildIDs of every schedule in the stack's group (paged through). */
   list(): Promise<string[]>;
+}
+
+// ---- Artifacts -----------------------------------------------------------------------------
+
+/** Objects of ARTIFACT_BUCKET, as the release function copies them (events/s3-artifacts.ts). */
+export interface Artifacts {
+  /** The object's size in bytes; undefined when it is not there (or not readable). */
+  size(bucket: string, key: string): Promise<number | undefined>;
+  /** A server-side copy inside `bucket`; `bytes` (the source's size) chooses a single or a multipart copy. */
+  copy(request: { bucket: string; from: string; to: string; bytes: number }): Promise<void>;
 }
 
 // ---- Quotas --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { refreshCard } from '../core/slack/announce';
 import { warningMessage } from '../core/slack/thread';
 import { isPermanentChatError, runEffects, tell } from './effects';
 import { mailOnce } from './mail';
+import { tellRequester } from '../core/slack/direct-message';
 import type { WatchdogRun } from './watchdog-run';
 
 // The watchdog's rules for each active build: stale approvals expire, approved builds without a
@@ -103,6 +104,7 @@ async function warn(run: WatchdogRun, build: Build, machine: Machine): Promise<v
   run.log.warn('machine nears its limit; warned', { buildId: build.BuildID, instanceId: machine.instanceId });
   // Each on its own: mail still goes out when Slack fails, and the other way round.
   await postWarning(run, warned, machine);
+  await tellRequester(deps, warned, 'warning', { config: deps.config, now });
   await run.step('warning notification', build.BuildID, () => mailOnce(deps, warned, 'warning', run.log.child({ buildId: build.BuildID })));
 }
 

@@ -260,6 +260,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     for (const listener of listeners) listener(change);
   };
 
+  /** The direct-message channel between the app and a person: `D` + the user ID's rest. */
+  const directChannelOf = (user: string): string => `D${user.slice(1)}`;
+
   const channelMessages = (channel: string): SlackMessage[] => {
     let list = store.get(channel);
     if (!list) store.set(channel, (list = []));
@@ -328,7 +331,10 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     }),
 
     'chat.postMessage': (args) => {
-      const channel = resolveChannel(args.channel, { mustBeMember: true });
+      // A user ID as the channel posts to the app's direct-message channel with that person (the
+      // app's Messages tab), as Slack does for a bot token with chat:write.
+      const dmUser = str(args.channel);
+      const channel = dmUser && SANDBOX_USERS[dmUser] && !SANDBOX_USERS[dmUser]?.is_bot ? directChannelOf(dmUser) : resolveChannel(args.channel, { mustBeMember: true });
       const { text, blocks, attachments } = messageContent(args);
       if (!text && !blocks?.length && !attachments?.length) fail('no_text');
       const threadTs = str(args.thread_ts) || undefined;

@@ -4,7 +4,7 @@ import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from 
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Build, Status } from '../build';
 import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '../build';
-import type { BuildStore, ByStatusOptions, ClaimResult, UpdateResult } from '../ports';
+import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../ports';
 import type { Guard } from '../transition';
 import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
 
@@ -16,6 +16,8 @@ import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './ta
 export const SLOTS_ID = '#slots';
 export const REQUEST_PREFIX = '#request#';
 export const STRAY_PREFIX = '#stray#';
+/** `#release#vX.Y.Z`: which build publishes that version (no TTL: a release is for good). */
+export const RELEASE_PREFIX = '#release#v';
 /** A stray machine's marker outlives any machine: EC2 forgets a terminated instance within hours. */
 const STRAY_TTL_SECONDS = 7 * 24 * 3600;
 const SLOTS_ATTRIBUTE = 'Active';
@@ -71,9 +73,10 @@ function isConditionFailure(error: unknown): error is Error & { Item?: Record<st
 
 function toBuild(item: Record<string, AttributeValue>): Build {
   const { [APPLIED_OPS_ATTRIBUTE]: _ops, ...rest } = item;
-  const build = unmarshall(rest) as Build & { MailSent?: Set<string> | string[] };
-  // A string set in the table; a sorted list in the record, like every other field a plain value.
+  const build = unmarshall(rest) as Build & { MailSent?: Set<string> | string[]; DirectMessages?: Set<string> | string[] };
+  // String sets in the table; sorted lists in the record, like every other field a plain value.
   if (build.MailSent instanceof Set) build.MailSent = [...build.MailSent].sort();
+  if (build.DirectMessages instanceof Set) build.DirectMessages = [...build.DirectMessages].sort();
   // A ThreadTs written as a number elsewhere would have lost Slack's precision; keep reads uniform.
   if (build.ThreadTs !== undefined) build.ThreadTs = String(build.ThreadTs);
   return build;
@@ -331,6 +334,55 @@ export class DynamoBuildStore implements BuildStore {
     return { first: false, since: since ?? now.toISOString() };
   }
 
+  async claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim> {
+    const id = `${RELEASE_PREFIX}${version}`;
+    for (let attempt = 1; ; attempt++) {
+      const x = new Expression();
+      const op = this.newOpId();
+      const written = await this.writeOnce(id, op, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { ...marshall({ [PARTITION_KEY]: id, For: buildId, ClaimedAt: now.toISOString() }), [APPLIED_OPS_ATTRIBUTE]: { SS: [op] } },
+            ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ...x.parts(),
+          }),
+        ),
+      );
+      if (written.landed) return { claimed: true };
+      const held = written.item ? (unmarshall(written.item) as { For?: string; PublishedAt?: string }) : undefined;
+      if (held?.For !== undefined) {
+        const publishedAt = held.PublishedAt !== undefined ? { publishedAt: held.PublishedAt } : {};
+        // The same build again (a redelivery continuing its copy) still holds the version.
+        return held.For === buildId ? { claimed: true, ...publishedAt } : { claimed: false, by: held.For, ...publishedAt };
+      }
+      // No DeleteItem exists for this item, so a failed condition with nothing to read is a
+      // read that did not see the put yet: once more, then it is an error.
+      if (attempt >= 2) throw new Error(`release claim of v${version}: the condition failed but ${id} cannot be read`);
+    }
+  }
+
+  async markReleased(version: string, buildId: string, now: Date): Promise<void> {
+    const x = new Expression();
+    const published = x.name('PublishedAt');
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(`${RELEASE_PREFIX}${version}`),
+          // The first PublishedAt stays: a redelivery that copies again does not move it.
+          UpdateExpression: `SET ${published} = if_not_exists(${published}, ${x.value(now.toISOString())})`,
+          ConditionExpression: `${x.name('For')} = ${x.value(buildId)}`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new Error(`v${version} is not claimed by ${buildId}: its release cannot be marked published`, { cause: error });
+    }
+  }
+
   async releaseStray(instanceId: string): Promise<void> {
     // Marked untold rather than deleted: the functions' table permissions hold no DeleteItem.
     const x = new Expression();
@@ -339,6 +391,38 @@ export class DynamoBuildStore implements BuildStore {
         TableName: this.tableName,
         Key: this.key(`${STRAY_PREFIX}${instanceId}`),
         UpdateExpression: `SET ${x.name('Untold')} = ${x.value(true)}`,
+        ...x.parts(),
+      }),
+    );
+  }
+
+  async claimDirectMessage(buildId: string, key: string): Promise<boolean> {
+    const x = new Expression();
+    const sent = x.name('DirectMessages');
+    const op = this.newOpId();
+    const written = await this.writeOnce(buildId, op, () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `ADD ${sent} ${x.value(new Set([key]))}, ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`,
+          ConditionExpression: `attribute_exists(${x.name(PARTITION_KEY)}) AND NOT contains(${sent}, ${x.value(key)})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    return written.landed;
+  }
+
+  async releaseDirectMessage(buildId: string, key: string): Promise<void> {
+    const x = new Expression();
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(buildId),
+        UpdateExpression: `DELETE ${x.name('DirectMessages')} ${x.value(new Set([key]))}`,
+        ConditionExpression: `attribute_exists(${x.name(PARTITION_KEY)})`,
         ...x.parts(),
       }),
     );

@@ -4,6 +4,7 @@ import type { BuildStore, Chat, Logger } from '../ports';
 import type { ViewContext } from './build-facts';
 import type { CardContext } from './card';
 import { buildCard } from './card';
+import { tellRequester } from './direct-message';
 import { threadMessage, warningEndedMessage } from './thread';
 
 // docs/design.md "Delivery semantics": a lease, then the post, then NotifiedStatus. A post that
@@ -110,6 +111,8 @@ export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContex
     { status: [status] },
     { NotifiedStatus: status, ...(costTold ? { CostToldAt: ctx.now.toISOString() } : {}) },
   );
+  // The end of the build reaches its requester directly too (after the thread, which it links).
+  if (isFinal(status)) await tellRequester(deps, told, status, ctx);
   if (result.ok) return result.build;
   // The status moved on meanwhile; whoever moved it announces the new one.
   log.info('status changed while announcing', { current: result.current?.Status });

@@ -100,6 +100,12 @@ export class SlackChat implements Chat {
     );
   }
 
+  async permalink(channel: string, ts: string): Promise<string> {
+    const result = await call('chat.getPermalink', () => this.client.chat.getPermalink({ channel, message_ts: ts }));
+    if (typeof result.permalink !== 'string') throw new ChatError('missing_permalink', 'chat.getPermalink');
+    return result.permalink;
+  }
+
   async postEphemeral(message: ChatEphemeral): Promise<void> {
     await call('chat.postEphemeral', () =>
       this.client.chat.postEphemeral({

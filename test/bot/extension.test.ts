@@ -81,6 +81,15 @@ describe('extend_build', () => {
     expect(replies.map((t) => /new limit (\d) h/.exec(t)?.[1]).sort()).toEqual(['4', '5']);
   });
 
+  it('a refusal to a click on the warning (a thread reply) is answered in that thread, where the click was', async () => {
+    const { bot, id } = await runningBuild({ MAX_EXTENSION_HOURS: '0' });
+    const threadTs = (await world().build(id))!.ThreadTs;
+    await bot.click('extend_build', id, APPROVER, { threadTs });
+    const [ephemeral] = world().slack.callsTo('chat.postEphemeral');
+    expect(ephemeral?.args).toMatchObject({ user: APPROVER, thread_ts: threadTs });
+    expect(String(ephemeral?.args.text)).toContain('was not extended');
+  });
+
   it('by someone not in APPROVER_IDS: refused, nothing changes', async () => {
     const { bot, id } = await runningBuild();
     await bot.click('extend_build', id, REQUESTER);

@@ -67,7 +67,8 @@ export interface Bot {
   deps: BotDeps;
   handler: SlackLambdaHandler;
   command(text: string, options?: { user?: string; channel?: string; triggerId?: string; retryNum?: number }): Promise<Answer>;
-  click(actionId: string, buildId: string, user: string, options?: { channel?: string }): Promise<Answer>;
+  /** `threadTs`: the button is on a reply in that thread (the warning), as Slack's payload then says. */
+  click(actionId: string, buildId: string, user: string, options?: { channel?: string; threadTs?: string }): Promise<Answer>;
   /** `/metal-build main abc1234` by Riley (or `user`); the new BuildID. */
   request(text?: string, user?: string): Promise<string>;
 }
@@ -120,7 +121,7 @@ export async function startWorld(): Promise<World> {
           return invoke(handler, event);
         },
         async click(actionId, buildId, user, o = {}) {
-          const event = blockActionEvent({ actionId, value: buildId, user, channel: o.channel ?? SANDBOX_CHANNEL });
+          const event = blockActionEvent({ actionId, value: buildId, user, channel: o.channel ?? SANDBOX_CHANNEL, ...(o.threadTs ? { threadTs: o.threadTs } : {}) });
           return invoke(handler, event);
         },
         async request(text = 'main abc1234', user = REQUESTER) {

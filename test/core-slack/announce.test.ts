@@ -59,6 +59,10 @@ const completed = () =>
     NotifiedStatus: 'uploading',
   });
 
+/** Posts into the build's channel; the requester's direct messages go to their user ID. */
+const threadPosts = () => api.callsTo('chat.postMessage').filter((c) => c.args.channel !== 'U0REQUESTER');
+const directMessages = () => api.callsTo('chat.postMessage').filter((c) => c.args.channel === 'U0REQUESTER');
+
 describe('announce', () => {
   it('posts one reply in the thread, updates the card, records NotifiedStatus; a second call does nothing', async () => {
     const build = await stored(completed());
@@ -74,8 +78,32 @@ describe('announce', () => {
     expect(JSON.stringify(thread[0]?.blocks)).not.toContain('approve_build');
 
     await announce(deps(), after, ctx);
-    expect(api.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(threadPosts()).toHaveLength(1);
     expect(api.callsTo('chat.update')).toHaveLength(1);
+    // The requester hears of the end directly too: once, with a link to the thread, no buttons.
+    expect(directMessages()).toHaveLength(1);
+    expect(directMessages()[0]!.args.text).toMatch(/^✅ Your build `build-[^`]+` \(`main`\): completed\. <http[^|]+\/archives\/C0SANDBOX\/p\d+\|Open the thread>\.$/);
+    expect(directMessages()[0]!.args.blocks).toBeUndefined();
+    expect((await dynamo.store.get(build.BuildID))?.DirectMessages).toEqual(['completed']);
+  });
+
+  it('sends no direct message with NOTIFY_REQUESTER_DM=false, nor for what the requester did themselves', async () => {
+    const off = { ...ctx, config: { ...ctx.config, notifyRequesterDm: false } };
+    const done = await stored(completed());
+    expect((await announce(deps(), done, off)).NotifiedStatus).toBe('completed');
+    const withdrawn = await stored(aBuild({ Status: 'rejected', DeniedBy: 'U0REQUESTER', NotifiedStatus: 'awaiting_approval', BuildID: 'build-20261125-170052-w1th' }));
+    expect((await announce(deps(), withdrawn, ctx)).NotifiedStatus).toBe('rejected');
+    expect(directMessages()).toEqual([]);
+  });
+
+  it('a direct message that fails is given back, so the next telling may send it; the thread is not held up', async () => {
+    const build = await stored(completed());
+    api.failNext('chat.getPermalink', 'internal_error');
+    const after = await announce(deps(), build, ctx);
+    expect(after.NotifiedStatus).toBe('completed');
+    expect(directMessages()).toEqual([]);
+    expect((await dynamo.store.get(build.BuildID))?.DirectMessages ?? []).toEqual([]);
+    expect(log.lines).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'direct message to the requester failed; given back for a later try', buildId: build.BuildID }));
   });
 
   it('does nothing when the status was already told', async () => {
@@ -110,7 +138,7 @@ describe('announce', () => {
     const build = await stored(completed());
     const [a, b] = await Promise.all([announce(deps(), build, ctx), announce(deps(), build, ctx)]);
     expect(api.replies(SANDBOX_CHANNEL, build.ThreadTs)).toHaveLength(2); // the card and one reply
-    expect(api.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(threadPosts()).toHaveLength(1);
     expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('completed');
     expect([a.Status, b.Status]).toEqual(['completed', 'completed']);
   });
@@ -123,12 +151,12 @@ describe('announce', () => {
       NotifyingSince: new Date(ctx.now.getTime() - 10_000).toISOString(),
     });
     await announce(deps(), build, ctx);
-    expect(api.callsTo('chat.postMessage')).toHaveLength(0);
+    expect(threadPosts()).toHaveLength(0);
     expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('uploading');
 
     const later = { ...ctx, now: new Date(ctx.now.getTime() + 61_000) };
     await announce(deps(), build, later);
-    expect(api.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(threadPosts()).toHaveLength(1);
     expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('completed');
   });
 
@@ -137,7 +165,7 @@ describe('announce', () => {
     await dynamo.store.update(stale.BuildID, { status: ['building'] }, { Status: 'completed', NotifiedStatus: 'completed' });
     const after = await announce(deps(), stale, ctx);
     expect(after).toMatchObject({ Status: 'completed', NotifiedStatus: 'completed' });
-    expect(api.callsTo('chat.postMessage')).toHaveLength(0);
+    expect(threadPosts()).toHaveLength(0);
   });
 
   it('a failing card update is logged with the BuildID and does not stop the record', async () => {
@@ -155,7 +183,7 @@ describe('announce', () => {
     const after = await announce(deps(), build, ctx);
     expect(after.Status).toBe('uploading');
     expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('launching');
-    expect(api.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(threadPosts()).toHaveLength(1);
   });
 });
 

@@ -55,10 +55,14 @@ function fakeStore(initial: Build | undefined, options: { rivals?: Partial<Build
     releaseSlot: notUsed,
     slots: notUsed,
     claimMail: notUsed,
+    claimDirectMessage: notUsed,
+    releaseDirectMessage: notUsed,
     markMailed: notUsed,
     releaseMail: notUsed,
     markStray: notUsed,
     releaseStray: notUsed,
+    claimRelease: notUsed,
+    markReleased: notUsed,
   };
   return { store: full, calls, stored: () => item };
 }

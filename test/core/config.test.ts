@@ -48,6 +48,7 @@ describe('parseConfig', () => {
       region: 'us-east-1',
       scheduleGroup: 'labapp-metal-builds',
       fallbackMaxOverrunPercent: 10,
+      notifyRequesterDm: true,
     });
   });
 

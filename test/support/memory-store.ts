@@ -1,6 +1,6 @@
 import type { Build, Status } from '../../core/build';
 import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../core/build';
-import type { BuildStore, ByStatusOptions, ClaimResult, UpdateResult } from '../../core/ports';
+import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../../core/ports';
 import type { Guard } from '../../core/transition';
 
 // The BuildStore in memory, for unit tests: the same semantics as DynamoBuildStore (the contract
@@ -98,8 +98,39 @@ export class MemoryBuildStore implements BuildStore {
     return { first: true };
   }
 
+  /** `#release#v<version>` items by version. */
+  readonly releases = new Map<string, { For: string; ClaimedAt: string; PublishedAt?: string }>();
+
+  async claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim> {
+    const held = this.releases.get(version);
+    if (!held) {
+      this.releases.set(version, { For: buildId, ClaimedAt: now.toISOString() });
+      return { claimed: true };
+    }
+    const publishedAt = held.PublishedAt !== undefined ? { publishedAt: held.PublishedAt } : {};
+    return held.For === buildId ? { claimed: true, ...publishedAt } : { claimed: false, by: held.For, ...publishedAt };
+  }
+
+  async markReleased(version: string, buildId: string, now: Date): Promise<void> {
+    const held = this.releases.get(version);
+    if (held?.For !== buildId) throw new Error(`v${version} is not claimed by ${buildId}: its release cannot be marked published`);
+    held.PublishedAt ??= now.toISOString();
+  }
+
   async releaseStray(instanceId: string): Promise<void> {
     this.strays.delete(instanceId);
+  }
+
+  async claimDirectMessage(buildId: string, key: string): Promise<boolean> {
+    const build = this.builds.get(buildId);
+    if (!build || (build.DirectMessages ?? []).includes(key)) return false;
+    build.DirectMessages = [...(build.DirectMessages ?? []), key].sort();
+    return true;
+  }
+
+  async releaseDirectMessage(buildId: string, key: string): Promise<void> {
+    const build = this.builds.get(buildId);
+    if (build?.DirectMessages) build.DirectMessages = build.DirectMessages.filter((k) => k !== key);
   }
 
   async claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult> {
