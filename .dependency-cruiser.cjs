@@ -13,7 +13,7 @@
 const entryPoints = [
   // Lambda handlers (infra/bundling.ts bundles these by path)
   '^bot/handler\\.ts$',
-  '^events/(launch|instance-state|build-phase|watchdog|cancel)\\.ts$',
+  '^events/(launch|instance-state|build-phase|watchdog|cancel|deadline|release)\\.ts$',
   // CDK app (cdk.json)
   '^infra/app\\.ts$',
   // npm start, npm run bench

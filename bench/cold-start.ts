@@ -3,15 +3,20 @@ import { performance } from 'node:perf_hooks';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { RUNTIME_NODE_OPTIONS } from '../infra/bundling';
 import { parseLambdaResult, slashCommandEvent } from '../stand-ins/slack-request';
-import type { LocalWorld } from './local-world';
-import { median, round } from './stats';
+import { median, round, spread, type Spread } from './stats';
 
 // Measurement 2: a cold start as Lambda does one. A fresh `node` process (NODE_OPTIONS as the
 // stack sets it for the bot) requires the CommonJS bundle, calls `handler(event, context)` once with a
 // signed `/metal-build main abc1234`, and prints the answer. The time is taken by this process
 // from spawn to the answer's arrival: process start, module load, the first request (the bot's
-// includes its config, clients, a DynamoDB claim, the active-build queries, chat.postMessage
-// and the record's write). The bot and the minimal app alternate, so drift hits both alike.
+// includes its config, clients, a DynamoDB claim, the slot read, chat.postMessage and the
+// record's write; with SLACK_SECRET_ARN also the Secrets Manager read, as on AWS).
+//
+// Paired: each round runs the minimal app, the bot with the credentials in its environment and
+// the bot reading them from the Secrets Manager stand-in, back to back, in an order that rotates
+// from round to round; each bot run is divided by the same round's minimal run. A burst of load
+// then hits both sides of a ratio alike, and the median and spread of the per-round ratios say
+// what unpaired medians could not.
 
 export interface ColdRun {
   /** Spawn to answer, as seen from here. */
@@ -34,8 +39,18 @@ export interface ColdStartFigures {
 }
 
 export interface ColdStartResult {
+  /** The bot with SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN in its environment. */
   bot: ColdStartFigures;
+  /** The bot reading its Slack secret from Secrets Manager (SLACK_SECRET_ARN), as deployed. */
+  botWithSecret: ColdStartFigures;
   minimal: ColdStartFigures;
+  /** Per-round bot / minimal, environment credentials. */
+  ratio: Spread;
+  /** Per-round bot / minimal, with the Secrets Manager read. */
+  ratioWithSecret: Spread;
+  /** The same two ratios of the children's CPU time (what load moves least), for comparison. */
+  cpuRatio: Spread;
+  cpuRatioWithSecret: Spread;
   nodeOptions: string;
   /** Runs that answered with an error and were run again (0 on a machine that is not saturated). */
   failedRuns: number;
@@ -47,8 +62,9 @@ export const LAMBDA_NODE_OPTIONS = RUNTIME_NODE_OPTIONS.bot;
 const MARK = 'BENCH_RESULT ';
 
 // The child, as plain CommonJS (no tsx: its loader would be part of the measurement). The
-// preamble refuses non-loopback sockets, as bench/loopback-only.ts does in this process.
-const CHILD = `
+// preamble refuses non-loopback sockets, as bench/loopback-only.ts does in this process; the
+// warm handler process (bench/handler-process.ts) starts with it too.
+export const CHILD_PREAMBLE = `
 const net = require('node:net');
 const refused = [];
 const connect = net.Socket.prototype.connect;
@@ -69,6 +85,9 @@ const context = {
   awsRequestId: 'bench', logGroupName: '/aws/lambda/metal-build-bench', logStreamName: 'bench',
   getRemainingTimeInMillis: () => 10000, done() {}, fail() {}, succeed() {},
 };
+`;
+
+const CHILD = `${CHILD_PREAMBLE}
 const report = (o) => process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify({ ...o, refused }) + '\\n');
 const t0 = performance.now();
 const { handler } = require(process.env.BENCH_BUNDLE);
@@ -137,9 +156,9 @@ function runChild(bundle: string, event: LambdaFunctionURLEvent, env: Record<str
 
 export type AnswerCheck = (text: string | undefined) => boolean;
 
-export async function coldRun(bundle: string, world: LocalWorld, check: AnswerCheck, nodeOptions: string = LAMBDA_NODE_OPTIONS): Promise<ColdRun> {
+export async function coldRun(bundle: string, env: Record<string, string>, check: AnswerCheck, nodeOptions: string = LAMBDA_NODE_OPTIONS): Promise<ColdRun> {
   const event = slashCommandEvent({ text: 'main abc1234' });
-  const { totalMs, report, logs } = await runChild(bundle, event, world.env, nodeOptions);
+  const { totalMs, report, logs } = await runChild(bundle, event, env, nodeOptions);
   if (report.refused.length > 0) throw new Error(`cold start of ${bundle} tried the network: ${report.refused.join(', ')}`);
   const answer = parseLambdaResult(report.result as Parameters<typeof parseLambdaResult>[0]);
   if (answer.statusCode !== 200 || !check(answer.json?.text))
@@ -161,19 +180,21 @@ function figures(runs: ColdRun[]): ColdStartFigures {
 export const BOT_ANSWER: AnswerCheck = (text) => text?.startsWith('Requested build-') === true;
 export const MINIMAL_ANSWER: AnswerCheck = (text) => text === 'ok';
 
-/**
- * `afterBotRun` runs untimed between runs (the bench expires the request just made, so every
- * run meets the same table). One untimed run of each first fills the page cache.
- */
-export async function measureColdStarts(
-  world: LocalWorld,
-  bundles: { bot: string; minimal: string },
-  runs: number,
-  afterBotRun: () => Promise<void>,
-  nodeOptions: string = LAMBDA_NODE_OPTIONS,
-): Promise<ColdStartResult> {
-  const bot: ColdRun[] = [];
-  const minimal: ColdRun[] = [];
+export interface ColdStartSetup {
+  bundles: { bot: string; minimal: string };
+  /** The environment with the Slack credentials in it (the minimal app always runs with it). */
+  env: Record<string, string>;
+  /** The same, with SLACK_SECRET_ARN and the Secrets Manager endpoint instead of the credentials. */
+  secretEnv: Record<string, string>;
+  /** Runs untimed after each bot run (the bench expires the request just made). */
+  afterBotRun: () => Promise<void>;
+  nodeOptions?: string;
+}
+
+/** `rounds` rounds of three runs (one untimed round first fills the page cache). */
+export async function measureColdStarts(setup: ColdStartSetup, rounds: number): Promise<ColdStartResult> {
+  const nodeOptions = setup.nodeOptions ?? LAMBDA_NODE_OPTIONS;
+  const runs = { bot: [] as ColdRun[], botWithSecret: [] as ColdRun[], minimal: [] as ColdRun[] };
   let failed = 0;
   // A run whose answer is an error (on a saturated machine the bot's 900 ms DynamoDB timeout can
   // pass) is counted, reported and run again; three in a row end the bench.
@@ -187,13 +208,49 @@ export async function measureColdStarts(
       }
     }
   };
-  for (let i = -1; i < runs; i++) {
-    const b = await attempt(() => coldRun(bundles.bot, world, BOT_ANSWER, nodeOptions));
-    await afterBotRun();
-    const m = await attempt(() => coldRun(bundles.minimal, world, MINIMAL_ANSWER, nodeOptions));
+  const kinds = {
+    bot: async () => {
+      const r = await attempt(() => coldRun(setup.bundles.bot, setup.env, BOT_ANSWER, nodeOptions));
+      await setup.afterBotRun();
+      return r;
+    },
+    botWithSecret: async () => {
+      const r = await attempt(() => coldRun(setup.bundles.bot, setup.secretEnv, BOT_ANSWER, nodeOptions));
+      await setup.afterBotRun();
+      return r;
+    },
+    minimal: () => attempt(() => coldRun(setup.bundles.minimal, setup.env, MINIMAL_ANSWER, nodeOptions)),
+  };
+  const order = ['minimal', 'bot', 'botWithSecret'] as const;
+  const ratio: number[] = [];
+  const ratioWithSecret: number[] = [];
+  const cpuRatio: number[] = [];
+  const cpuRatioWithSecret: number[] = [];
+  for (let i = -1; i < rounds; i++) {
+    const round: Partial<Record<(typeof order)[number], ColdRun>> = {};
+    for (let k = 0; k < order.length; k++) {
+      const kind = order[(k + Math.max(i, 0)) % order.length]!;
+      round[kind] = await kinds[kind]();
+    }
     if (i < 0) continue;
-    bot.push(b);
-    minimal.push(m);
+    const { bot, botWithSecret, minimal } = round as Record<(typeof order)[number], ColdRun>;
+    runs.bot.push(bot);
+    runs.botWithSecret.push(botWithSecret);
+    runs.minimal.push(minimal);
+    ratio.push(bot.totalMs / minimal.totalMs);
+    ratioWithSecret.push(botWithSecret.totalMs / minimal.totalMs);
+    cpuRatio.push(bot.cpuMs / minimal.cpuMs);
+    cpuRatioWithSecret.push(botWithSecret.cpuMs / minimal.cpuMs);
   }
-  return { bot: figures(bot), minimal: figures(minimal), nodeOptions, failedRuns: failed };
+  return {
+    bot: figures(runs.bot),
+    botWithSecret: figures(runs.botWithSecret),
+    minimal: figures(runs.minimal),
+    ratio: spread(ratio),
+    ratioWithSecret: spread(ratioWithSecret),
+    cpuRatio: spread(cpuRatio),
+    cpuRatioWithSecret: spread(cpuRatioWithSecret),
+    nodeOptions,
+    failedRuns: failed,
+  };
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
 import { parseConfig } from '../core/config';
-import type { Compute, Deadlines, Notifier, Quotas } from '../core/ports';
+import type { Artifacts, Compute, Deadlines, Notifier, Quotas } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
@@ -67,6 +67,7 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
   // Events of instances that are not ours never reach the schedules.
   const deadlines: Deadlines = { put: nothing('Scheduler'), remove: nothing('Scheduler'), list: nothing('Scheduler') };
   const notifier: Notifier = { notify: nothing('SNS') };
+  const artifacts: Artifacts = { size: nothing('S3'), copy: nothing('S3') };
   for (const table of seeded.tables) {
     const deps: EventDeps = {
       config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName }),
@@ -76,6 +77,7 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
       quotas,
       deadlines,
       notifier,
+      artifacts,
       clock: { now: () => new Date() },
       log: silent,
     };

@@ -2,17 +2,21 @@ import { startEventBridge, type LocalEventBridge } from '../stand-ins/eventbridg
 import { startDynalite, type LocalDynamo } from '../stand-ins/dynalite';
 import { APPROVER, SANDBOX_BOT_TOKEN, startSlackApi, type SlackApi } from '../stand-ins/slack-api';
 import { SANDBOX_SIGNING_SECRET } from '../stand-ins/slack-request';
+import { startSecretsManagerStandIn, type LocalSecretsManager } from '../stand-ins/secrets-manager';
 
 // Everything the handlers talk to, on loopback, started by the bench: dynalite (the table from
-// the one schema), the Slack Web API stand-in and the EventBridge stand-in. `env` is what the
-// bundled bot reads on its first invocation, as the stack sets it on AWS (with the local
-// credentials pair instead of SLACK_SECRET_ARN).
+// the one schema), the Slack Web API stand-in, the EventBridge stand-in and the Secrets Manager
+// stand-in holding the Slack secret as core/aws/slack-secret.ts reads it. `env` is what the
+// bundled bot reads on its first invocation, with the local credentials pair; `secretEnv` is
+// the same as the stack sets it on AWS: SLACK_SECRET_ARN (and the stand-in's endpoint) instead.
 
 export interface LocalWorld {
   dynamo: LocalDynamo;
   slack: SlackApi;
   eventBridge: LocalEventBridge;
+  secrets: LocalSecretsManager;
   env: Record<string, string>;
+  secretEnv: Record<string, string>;
   /**
    * Expire every build awaiting approval, as the watchdog would after APPROVAL_TTL_MINUTES. Run
    * untimed between requests: each request adds one, and a burst of hundreds of open requests
@@ -23,7 +27,8 @@ export interface LocalWorld {
 }
 
 export async function startLocalWorld(): Promise<LocalWorld> {
-  const [dynamo, slack, eventBridge] = await Promise.all([startDynalite(), startSlackApi(), startEventBridge()]);
+  const [dynamo, slack, eventBridge, secrets] = await Promise.all([startDynalite(), startSlackApi(), startEventBridge(), startSecretsManagerStandIn()]);
+  const secretArn = secrets.setSecret('metal-build/slack', JSON.stringify({ signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN }));
   const env: Record<string, string> = {
     SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
     SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
@@ -37,18 +42,22 @@ export async function startLocalWorld(): Promise<LocalWorld> {
     AWS_ACCESS_KEY_ID: 'bench-access-key',
     AWS_SECRET_ACCESS_KEY: 'bench-secret-key',
   };
+  const { SLACK_SIGNING_SECRET: _signing, SLACK_BOT_TOKEN: _token, ...withoutCredentials } = env;
+  const secretEnv = { ...withoutCredentials, SLACK_SECRET_ARN: secretArn, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint };
   return {
     dynamo,
     slack,
     eventBridge,
+    secrets,
     env,
+    secretEnv,
     expireAwaiting: async () => {
       const open = await dynamo.store.byStatus('awaiting_approval');
       await Promise.all(open.map((b) => dynamo.store.update(b.BuildID, { status: ['awaiting_approval'] }, { Status: 'expired' })));
       return open.length;
     },
     close: async () => {
-      await Promise.all([dynamo.close(), slack.close(), eventBridge.close()]);
+      await Promise.all([dynamo.close(), slack.close(), eventBridge.close(), secrets.close()]);
     },
   };
 }

@@ -8,22 +8,39 @@ import { measureInstanceState } from './instance-state';
 import { startLocalWorld } from './local-world';
 import { allowLoopbackOnly, refusedConnections } from './loopback-only';
 import { budgetLines, printReport, RESULTS_FILE, summaryLine, writeResults } from './report';
+import { startHandlerProcess } from './handler-process';
+import { measureLatencyModel } from './latency';
 import { measureWarm } from './warm';
+import { seedingChat } from './warm';
+import { measureWatchdogWork, seedWorkTable, type WorkKind, type WorkTable } from './watchdog-work';
+import { countReads } from './read-counter';
+import { localDynamoClient } from '../stand-ins/dynalite';
 import { measureWatchdog, seedWatchdogTables } from './watchdog';
 
-// `npm run bench`: five measurements in one run, on loopback only, then the table,
-// the budget lines and bench/results.json. It exits 0 when a budget is missed (it reports);
-// only a broken measurement (a handler that did not answer as it should) exits 1.
+// `npm run bench`: every measurement in one run, on loopback only, then the tables, the budget
+// lines and bench/out/results.json (ignored by git). It exits 0 when a budget is missed (it
+// reports); only a broken measurement (a handler that did not answer as it should) exits 1.
 
-const COLD_START_RUNS = 21;
-const SOURCE_MAP_RUNS = 5;
-const SOURCE_MAPS = '--enable-source-maps';
-const WARM_RUNS = 500;
-const WATCHDOG_RUNS = { query: 200, scan: 200 };
+/** BENCH_QUICK=1: a few runs of each, to try the bench itself out (its figures are not the record). */
+const QUICK = process.env.BENCH_QUICK === '1';
+const n = (full: number, quick: number) => (QUICK ? quick : full);
+
+const COLD_START_ROUNDS = n(21, 2);
+const WARM_RUNS = n(300, 20);
+const WATCHDOG_RUNS = { query: n(50, 5), scan: n(50, 5) };
 const HISTORY_SIZES = [10, 1_000, 10_000] as const;
-const INSTANCE_STATE_EVENTS = 300;
+const WORK_SIZES = [30, 300] as const;
+const WORK_RUNS = n(10, 2);
+const INSTANCE_STATE_EVENTS = n(300, 20);
+const LATENCY_REQUESTS = n(15, 3);
+const LATENCY_COLD_RUNS = n(5, 1);
+/** Watchdog runs per table in the latency model: a run with 300 active builds takes many seconds. */
+const LATENCY_WATCHDOG_RUNS: Record<WorkKind, Record<number, number>> = QUICK
+  ? { active: { 30: 1, 300: 1 }, machines: { 30: 1, 300: 1 } }
+  : { active: { 30: 3, 300: 1 }, machines: { 30: 1, 300: 2 } };
 
-const step = (what: string) => console.error(`bench: ${what}…`);
+const begun = performance.now();
+const step = (what: string) => console.error(`bench: [${((performance.now() - begun) / 1000).toFixed(0)} s] ${what}…`);
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -32,55 +49,83 @@ async function main(): Promise<void> {
   try {
     step('bundling every Lambda and the minimal Bolt app');
     const bundles = await measureBundles(outDir);
+    const botBundle = bundleOf(bundles, 'bot').file;
 
-    step('starting dynalite, the Slack and EventBridge stand-ins on loopback');
+    step('starting dynalite, the Slack, EventBridge and Secrets Manager stand-ins on loopback');
     const world = await startLocalWorld();
     // The in-process handlers build their SDK clients from the environment, as on Lambda.
     Object.assign(process.env, world.env);
+    const refused: string[] = [];
     try {
-      step(`cold starts (${COLD_START_RUNS} of each, alternating)`);
+      step(`cold starts (${COLD_START_ROUNDS} rounds: minimal app, bot, bot with the Secrets Manager read)`);
       const coldStart = await measureColdStarts(
-        world,
-        { bot: bundleOf(bundles, 'bot').file, minimal: bundleOf(bundles, MINIMAL_APP).file },
-        COLD_START_RUNS,
-        async () => {
-          await world.expireAwaiting();
+        {
+          bundles: { bot: botBundle, minimal: bundleOf(bundles, MINIMAL_APP).file },
+          env: world.env,
+          secretEnv: world.secretEnv,
+          afterBotRun: async () => {
+            await world.expireAwaiting();
+          },
         },
+        COLD_START_ROUNDS,
       );
+      // The deployed path really was measured: one secret read per cold run that was given the ARN.
+      const secretReads = world.secrets.reads.filter((r) => r.found).length;
+      if (secretReads < COLD_START_ROUNDS) throw new Error(`bench: ${secretReads} Secrets Manager reads for ${COLD_START_ROUNDS} cold runs with SLACK_SECRET_ARN`);
 
-      // For the record: the same with source maps on, as every function ran before the bot dropped them.
-      step(`cold starts with ${SOURCE_MAPS} (${SOURCE_MAP_RUNS} of each, for comparison)`);
-      const coldStartWithSourceMaps = await measureColdStarts(
-        world,
-        { bot: bundleOf(bundles, 'bot').file, minimal: bundleOf(bundles, MINIMAL_APP).file },
-        SOURCE_MAP_RUNS,
-        async () => {
-          await world.expireAwaiting();
-        },
-        SOURCE_MAPS,
-      );
-
-      step(`warm requests (${WARM_RUNS} commands, ${WARM_RUNS} approvals)`);
-      const warm = await measureWarm(world, WARM_RUNS);
+      step(`warm requests, bundled bot in its own process (${WARM_RUNS} commands, ${WARM_RUNS} approvals)`);
+      const bot = await startHandlerProcess(botBundle, world.env);
+      let warm;
+      try {
+        warm = await measureWarm(world, bot, WARM_RUNS);
+        refused.push(...(await bot.refused()));
+      } finally {
+        await bot.close();
+      }
 
       step(`seeding ${HISTORY_SIZES.join(', ')} builds of history`);
-      const seeded = await seedWatchdogTables(world, HISTORY_SIZES, new Date());
+      const now = new Date();
+      const seeded = await seedWatchdogTables(world, HISTORY_SIZES, now);
 
-      step(`watchdog runs (${WATCHDOG_RUNS.query} per table, Query and Scan)`);
+      step(`watchdog runs, nothing due (${WATCHDOG_RUNS.query} per table, Query and Scan)`);
       const watchdog = await measureWatchdog(world, seeded, WATCHDOG_RUNS);
+
+      step(`seeding watchdog tables with work (${WORK_SIZES.join(' and ')} active builds, ${WORK_SIZES.join(' and ')} unaccounted machines)`);
+      const seedClient = localDynamoClient(world.dynamo.endpoint);
+      const chat = seedingChat(world);
+      const workTables: WorkTable[] = [];
+      for (const kind of ['active', 'machines'] as const)
+        for (const size of WORK_SIZES) workTables.push(await seedWorkTable(seedClient, chat, kind, size, now));
+      step(`watchdog runs with work (${WORK_RUNS} per table)`);
+      const storeClient = localDynamoClient(world.dynamo.endpoint);
+      const watchdogWork = await measureWatchdogWork(world, seedClient, countReads(storeClient), storeClient, workTables, WORK_RUNS, now);
+      storeClient.destroy();
 
       step(`instance-state (${INSTANCE_STATE_EVENTS} unknown instances per table)`);
       const instanceState = await measureInstanceState(world, seeded, INSTANCE_STATE_EVENTS);
       seeded.client.destroy();
 
+      step('latency model (Slack 250 ms, DynamoDB 8 ms, EventBridge 30 ms, EC2 300 ms per call)');
+      const latency = await measureLatencyModel(world, {
+        botBundle,
+        secretEnv: world.secretEnv,
+        requests: LATENCY_REQUESTS,
+        coldRuns: LATENCY_COLD_RUNS,
+        seedClient,
+        tables: workTables.map((table) => ({ table, runs: LATENCY_WATCHDOG_RUNS[table.kind][table.size] ?? 1 })),
+        now,
+      });
+      seedClient.destroy();
+
       const measurements = {
         bundles,
         coldStart,
-        coldStartWithSourceMaps,
         warm,
         watchdog,
+        watchdogWork,
         instanceState,
-        refusedConnections,
+        latency,
+        refusedConnections: [...refusedConnections, ...refused],
         durationSeconds: (performance.now() - started) / 1000,
       };
       const lines = budgetLines(measurements);

@@ -1,24 +1,31 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import type { BundleSizes } from './bundle-size';
 import type { ColdStartFigures, ColdStartResult } from './cold-start';
 import type { InstanceStateFigures } from './instance-state';
-import type { WarmResult } from './warm';
+import type { CallCounts, LatencyResult } from './latency';
+import type { Spread } from './stats';
+import type { WarmFigures, WarmResult } from './warm';
 import type { WatchdogFigures } from './watchdog';
+import type { WorkFigures } from './watchdog-work';
 
 // The benchmark's output: one table per measurement, one line per budget item (MET or MISSED),
-// a summary line, and the same figures in bench/results.json (the README cites it).
+// a summary line, and the same figures in bench/out/results.json (ignored by git: every run
+// writes it; the README's table is the record). Budget lines are only on what a busy machine
+// hardly moves: CPU time per request, medians, paired ratios, counts, and times dominated by the
+// latency model's delays. p99s are printed beside them, never judged.
 
-export const RESULTS_FILE = 'bench/results.json';
+export const RESULTS_FILE = 'bench/out/results.json';
 
 export interface Measurements {
   bundles: BundleSizes;
   coldStart: ColdStartResult;
-  /** The same, with NODE_OPTIONS=--enable-source-maps: what the bot paid before it dropped them. */
-  coldStartWithSourceMaps: ColdStartResult;
   warm: WarmResult;
   watchdog: WatchdogFigures[];
+  watchdogWork: WorkFigures[];
   instanceState: InstanceStateFigures[];
+  latency: LatencyResult;
   /** Connections to anything but loopback that were attempted (and refused). */
   refusedConnections: string[];
   durationSeconds: number;
@@ -32,22 +39,42 @@ export interface BudgetLine {
 
 /** Budget limits, from docs/design.md "Performance budget". */
 export const LIMITS = {
-  warmP99Ms: 50,
+  warmCpuMs: 20,
+  warmMedianMs: 50,
   coldStartRatio: 1.5,
+  coldStartRatioWithSecret: 1.6,
   bundleRatio: 1.5,
   watchdogTimeRatio: 1.5,
+  latencyAnswerMs: 1500,
+  latencyWatchdogMs: 20_000,
   runSeconds: 300,
 } as const;
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
-const ratio = (a: number, b: number) => a / b;
+const s = (n: number) => `${(n / 1000).toFixed(2)} s`;
 const x = (r: number) => `${r.toFixed(2)}×`;
+const spreadText = (r: Spread) => `${x(r.median)} (p10–p90 ${x(r.p10)}–${x(r.p90)}, ${r.n} pairs)`;
 
 function watchdogAt(figures: WatchdogFigures[], historical: number, variant: WatchdogFigures['variant']): WatchdogFigures {
   const found = figures.find((f) => f.historical === historical && f.variant === variant);
   if (!found) throw new Error(`no watchdog figures for ${historical} (${variant})`);
   return found;
+}
+
+function warmLines(name: string, f: WarmFigures): BudgetLine[] {
+  return [
+    {
+      budget: `warm ${name}: CPU time per request (median) ≤ ${LIMITS.warmCpuMs} ms`,
+      measured: `${ms(f.cpu.p50)} (p99 ${ms(f.cpu.p99)}, ${f.cpu.runs} requests)`,
+      met: f.cpu.p50 <= LIMITS.warmCpuMs,
+    },
+    {
+      budget: `warm ${name}: median ≤ ${LIMITS.warmMedianMs} ms`,
+      measured: `${ms(f.wall.p50)} (p99 ${ms(f.wall.p99)}, min ${ms(f.wall.min)})`,
+      met: f.wall.p50 <= LIMITS.warmMedianMs,
+    },
+  ];
 }
 
 export function budgetLines(m: Measurements): BudgetLine[] {
@@ -57,24 +84,22 @@ export function budgetLines(m: Measurements): BudgetLine[] {
   const large = watchdogAt(m.watchdog, largest, 'query');
   const bot = m.bundles.lambdas.find((b) => b.name === 'bot');
   if (!bot) throw new Error('no bot bundle measured');
-  const coldRatio = ratio(m.coldStart.bot.medianMs, m.coldStart.minimal.medianMs);
-  const bundleRatio = ratio(bot.bytes, m.bundles.minimal.bytes);
-  const timeRatio = ratio(large.medianMs, small.medianMs);
+  const bundleRatio = bot.bytes / m.bundles.minimal.bytes;
+  const timeRatio = large.medianMs / small.medianMs;
+  const { latency } = m;
+  const latencyWatchdog = latency.watchdog.filter((w) => w.kind === 'active');
   return [
+    ...warmLines('/metal-build main abc1234', m.warm.command),
+    ...warmLines('approve_build', m.warm.approval),
     {
-      budget: `warm p99 of /metal-build ≤ ${LIMITS.warmP99Ms} ms`,
-      measured: `${ms(m.warm.command.p99)} (p50 ${ms(m.warm.command.p50)}, ${m.warm.command.runs} requests)`,
-      met: m.warm.command.p99 <= LIMITS.warmP99Ms,
+      budget: `cold start, paired ratio to the minimal Bolt app (median) ≤ ${LIMITS.coldStartRatio}×`,
+      measured: spreadText(m.coldStart.ratio),
+      met: m.coldStart.ratio.median <= LIMITS.coldStartRatio,
     },
     {
-      budget: `warm p99 of approve_build ≤ ${LIMITS.warmP99Ms} ms`,
-      measured: `${ms(m.warm.approval.p99)} (p50 ${ms(m.warm.approval.p50)}, ${m.warm.approval.runs} requests)`,
-      met: m.warm.approval.p99 <= LIMITS.warmP99Ms,
-    },
-    {
-      budget: `cold start ≤ ${LIMITS.coldStartRatio}× the minimal Bolt app`,
-      measured: `${x(coldRatio)} (${ms(m.coldStart.bot.medianMs)} vs ${ms(m.coldStart.minimal.medianMs)}, medians of ${m.coldStart.bot.runs})`,
-      met: coldRatio <= LIMITS.coldStartRatio,
+      budget: `cold start with the Secrets Manager read, paired ratio (median) ≤ ${LIMITS.coldStartRatioWithSecret}×`,
+      measured: spreadText(m.coldStart.ratioWithSecret),
+      met: m.coldStart.ratioWithSecret.median <= LIMITS.coldStartRatioWithSecret,
     },
     {
       budget: `bot bundle ≤ ${LIMITS.bundleRatio}× the minimal Bolt app's`,
@@ -87,10 +112,25 @@ export function budgetLines(m: Measurements): BudgetLine[] {
       met: large.itemsRead === small.itemsRead,
     },
     {
-      budget: `watchdog median at ${largest.toLocaleString('en')} history ≤ ${LIMITS.watchdogTimeRatio}× at ${smallest}`,
-      measured: `${x(timeRatio)} (${ms(large.medianMs)} vs ${ms(small.medianMs)}; Scan: ${ms(watchdogAt(m.watchdog, largest, 'scan').medianMs)} vs ${ms(watchdogAt(m.watchdog, smallest, 'scan').medianMs)})`,
+      budget: `watchdog median at ${largest.toLocaleString('en')} history ≤ ${LIMITS.watchdogTimeRatio}× at ${smallest} (interleaved runs)`,
+      measured: `${x(timeRatio)} (${ms(large.medianMs)} vs ${ms(small.medianMs)}; p99 ${ms(large.p99Ms)} vs ${ms(small.p99Ms)})`,
       met: timeRatio <= LIMITS.watchdogTimeRatio,
     },
+    {
+      budget: `latency model: warm /metal-build answered (median) < ${s(LIMITS.latencyAnswerMs)}`,
+      measured: `${s(latency.command.answer.p50)} (max ${s(latency.command.answer.max)}; cold, with the secret read: median ${s(latency.coldCommand.answer.p50)}, max ${s(latency.coldCommand.answer.max)})`,
+      met: latency.command.answer.p50 < LIMITS.latencyAnswerMs,
+    },
+    {
+      budget: `latency model: warm approve_build answered (median) < ${s(LIMITS.latencyAnswerMs)}`,
+      measured: `${s(latency.approval.answer.p50)} (max ${s(latency.approval.answer.max)})`,
+      met: latency.approval.answer.p50 < LIMITS.latencyAnswerMs,
+    },
+    ...latencyWatchdog.map((w) => ({
+      budget: `latency model: watchdog run with ${w.size} active builds (slowest of ${w.runs}) < ${s(LIMITS.latencyWatchdogMs)}`,
+      measured: `${s(w.maxMs)} (${w.warnings} warnings, ${w.redraws} card redraws; ${callsText(w.calls)})`,
+      met: w.maxMs < LIMITS.latencyWatchdogMs,
+    })),
     {
       budget: 'no network: loopback only',
       measured: m.refusedConnections.length === 0 ? 'no other connection attempted' : `refused: ${[...new Set(m.refusedConnections)].join(', ')}`,
@@ -104,6 +144,17 @@ export function budgetLines(m: Measurements): BudgetLine[] {
   ];
 }
 
+/** "slack 90 (chat.update 60, chat.postMessage 30), dynamodb …" */
+export function callsText(calls: CallCounts): string {
+  return Object.entries(calls)
+    .map(([service, kinds]) => {
+      const total = Object.values(kinds).reduce((a, b) => a + b, 0);
+      const parts = Object.entries(kinds).map(([k, v]) => `${k} ${v}`);
+      return parts.length === 1 ? `${service} ${parts[0]}` : `${service} ${Math.round(total * 100) / 100} (${parts.join(', ')})`;
+    })
+    .join('; ');
+}
+
 function coldRow(name: string, f: ColdStartFigures): Array<string | number> {
   return [name, f.runs, ms(f.medianMs), ms(f.medianLoadMs), ms(f.medianFirstRequestMs), ms(f.medianCpuMs)];
 }
@@ -115,8 +166,19 @@ function table(title: string, header: string[], rows: Array<Array<string | numbe
   return [`\n${title}`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
+const warmRow = (name: string, f: WarmFigures) => [
+  name,
+  f.wall.runs,
+  ms(f.wall.min),
+  ms(f.wall.p50),
+  ms(f.wall.p99),
+  ms(f.cpu.min),
+  ms(f.cpu.p50),
+  ms(f.cpu.p99),
+];
+
 export function printReport(m: Measurements, lines: BudgetLine[], print: (text: string) => void = console.log): void {
-  const { bundles, coldStart, warm } = m;
+  const { bundles, coldStart, warm, latency } = m;
   const minimal = bundles.minimal.bytes;
   print(
     table(
@@ -127,31 +189,24 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
   );
   print(
     table(
-      `2. Cold start: fresh node (NODE_OPTIONS="${coldStart.nodeOptions}" as the bot's Lambda), one signed /metal-build main abc1234, spawn to answer`,
+      `2. Cold start: fresh node (NODE_OPTIONS="${coldStart.nodeOptions}" as the bot's Lambda), one signed /metal-build main abc1234, spawn to answer; rounds of three, order rotating`,
       ['app', 'runs', 'median', 'of which require', 'first request', 'CPU time'],
-      [
-        coldRow('bot', coldStart.bot),
-        coldRow('minimal Bolt app', coldStart.minimal),
-        coldRow(`bot, ${m.coldStartWithSourceMaps.nodeOptions}`, m.coldStartWithSourceMaps.bot),
-        coldRow(`minimal, ${m.coldStartWithSourceMaps.nodeOptions}`, m.coldStartWithSourceMaps.minimal),
-      ],
+      [coldRow('bot, credentials in env', coldStart.bot), coldRow('bot, Secrets Manager read', coldStart.botWithSecret), coldRow('minimal Bolt app', coldStart.minimal)],
     ),
   );
-  const failedRuns = coldStart.failedRuns + m.coldStartWithSourceMaps.failedRuns;
-  if (failedRuns > 0) print(`(${failedRuns} cold run(s) answered with an error and were run again: the machine is too busy for these figures)`);
+  print(`   paired ratio bot / minimal: ${spreadText(coldStart.ratio)}; with the Secrets Manager read: ${spreadText(coldStart.ratioWithSecret)}`);
+  print(`   the same of CPU time: ${spreadText(coldStart.cpuRatio)}; with the Secrets Manager read: ${spreadText(coldStart.cpuRatioWithSecret)}`);
+  if (coldStart.failedRuns > 0) print(`(${coldStart.failedRuns} cold run(s) answered with an error and were run again: the machine is too busy for these figures)`);
   print(
     table(
-      `3. Warm handler, in-process, real adapters on loopback (after ${warm.warmup} untimed requests)`,
-      ['request', 'runs', 'p50', 'p99', 'min', 'max'],
-      [
-        ['/metal-build main abc1234', warm.command.runs, ms(warm.command.p50), ms(warm.command.p99), ms(warm.command.min), ms(warm.command.max)],
-        ['approve_build (success)', warm.approval.runs, ms(warm.approval.p50), ms(warm.approval.p99), ms(warm.approval.min), ms(warm.approval.max)],
-      ],
+      `3. Warm: the bot's bundle in its own process, dynalite and the stand-ins in another (after ${warm.warmup} untimed requests); wall and CPU time per request, in the handler's process`,
+      ['request', 'runs', 'min', 'median', 'p99', 'CPU min', 'CPU median', 'CPU p99'],
+      [warmRow('/metal-build main abc1234', warm.command), warmRow('approve_build (success)', warm.approval)],
     ),
   );
   print(
     table(
-      '4. Watchdog run: 3 running builds + N final builds of history',
+      '4. Watchdog run, nothing due: 3 running builds + N final builds of history',
       ['history', 'active builds by', 'runs', 'items read', 'requests', 'median', 'p99'],
       m.watchdog.map((f) => [
         f.historical.toLocaleString('en'),
@@ -166,9 +221,46 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
   );
   print(
     table(
+      '4b. Watchdog run with work (loopback): N running builds (1 in 10 due its warning, 1 in 5 its card redraw), or N tagged machines nobody accounts for',
+      ['table', 'runs', 'warnings', 'redraws', 'DynamoDB req', 'Slack calls', 'EC2 calls', 'min', 'median', 'p99'],
+      m.watchdogWork.map((f) => [
+        `${f.size} ${f.kind === 'active' ? 'active builds' : 'unaccounted machines'}`,
+        f.runs,
+        f.warnings,
+        f.redraws,
+        f.dynamoRequests,
+        f.slackCalls,
+        f.ec2Calls,
+        ms(f.minMs),
+        ms(f.medianMs),
+        ms(f.p99Ms),
+      ]),
+    ),
+  );
+  print(
+    table(
       '5. instance-state, EC2 state change of an instance that is not ours',
       ['history', 'events', 'items read/event', 'requests/event', 'median', 'p99'],
       m.instanceState.map((f) => [f.historical.toLocaleString('en'), f.events, f.itemsReadPerEvent, f.requestsPerEvent, ms(f.medianMs), ms(f.p99Ms)]),
+    ),
+  );
+  const d = latency.delays;
+  print(
+    table(
+      `6. Latency model: Slack ${d.slack} ms, DynamoDB ${d.dynamodb} ms, EventBridge ${d.eventbridge} ms, EC2 ${d.ec2} ms per call`,
+      ['what', 'runs', 'median', 'max', 'calls each (by kind)'],
+      [
+        ['warm /metal-build main abc1234', latency.command.answer.runs, s(latency.command.answer.p50), s(latency.command.answer.max), callsText(latency.command.calls)],
+        ['warm approve_build', latency.approval.answer.runs, s(latency.approval.answer.p50), s(latency.approval.answer.max), callsText(latency.approval.calls)],
+        ['cold /metal-build (secret read)', latency.coldCommand.answer.runs, s(latency.coldCommand.answer.p50), s(latency.coldCommand.answer.max), callsText(latency.coldCommand.calls)],
+        ...latency.watchdog.map((w) => [
+          `watchdog, ${w.size} ${w.kind === 'active' ? 'active builds' : 'unaccounted machines'}`,
+          w.runs,
+          s(w.medianMs),
+          s(w.maxMs),
+          callsText(w.calls),
+        ]),
+      ],
     ),
   );
   print('\nBudget');
@@ -192,12 +284,14 @@ export function writeResults(m: Measurements, lines: BudgetLine[], file: string 
       lambdas: Object.fromEntries(m.bundles.lambdas.map((b) => [b.name, { bytes: b.bytes, gzipBytes: b.gzipBytes }])),
     },
     coldStart: m.coldStart,
-    coldStartWithSourceMaps: m.coldStartWithSourceMaps,
     warm: m.warm,
     watchdog: m.watchdog,
+    watchdogWork: m.watchdogWork,
     instanceState: m.instanceState,
+    latency: m.latency,
     budget: lines,
     summary: summaryLine(lines),
   };
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }

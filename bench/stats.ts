@@ -43,3 +43,16 @@ export async function timed(work: () => Promise<unknown>): Promise<number> {
   await work();
   return performance.now() - start;
 }
+
+/** Median and spread (p10–p90) of ratios, e.g. of paired runs. Nearest rank, to 0.001. */
+export interface Spread {
+  n: number;
+  median: number;
+  p10: number;
+  p90: number;
+}
+
+export function spread(samples: readonly number[]): Spread {
+  const r = (v: number) => Math.round(v * 1000) / 1000;
+  return { n: samples.length, median: r(percentile(samples, 50)), p10: r(percentile(samples, 10)), p90: r(percentile(samples, 90)) };
+}

@@ -1,60 +1,67 @@
 import { newBuildId } from '../core/build-id';
 import type { Build } from '../core/build';
-import { createLogger } from '../core/aws/logger';
-import { createHandler } from '../bot/handler';
-import { loadBotDeps, type BotDeps } from '../bot/deps';
+import type { Chat } from '../core/ports';
+import { SlackChat } from '../core/slack/chat';
+import { createSlackWebClient } from '../core/slack/web-client';
 import { aBuild } from '../stand-ins/build-fixture';
 import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../stand-ins/slack-api';
-import { blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../stand-ins/slack-request';
+import { blockActionEvent, parseLambdaResult, slashCommandEvent } from '../stand-ins/slack-request';
+import type { HandlerProcess } from './handler-process';
 import type { LocalWorld } from './local-world';
-import { summarize, timed, type Summary } from './stats';
+import { summarize, type Summary } from './stats';
 
-// Measurement 3: a warm container. The bot's factory applied to the real adapters (DynamoDB,
-// EventBridge and Slack clients from loadBotDeps, as the Lambda builds them) on loopback, called
-// in-process; each request is timed from the call to the answer Bolt hands back to Lambda.
-// Everything around a request (seeding a build to approve, expiring the requests made, giving
-// the slot back) runs untimed, so each timed request meets the same table.
+// Measurement 3: a warm container. The deployed bundle of the bot (bench/handler-process.ts: its
+// own `node` process, CommonJS, as the stack builds it) answers signed requests one at a time;
+// dynalite and the stand-ins answer from this process. Each request is timed inside the
+// handler's process, with the CPU time that process spent on it. Everything around a request
+// (seeding a build to approve, expiring the requests made, giving the slot back) runs untimed
+// from here, on the stand-ins directly, so each timed request meets the same table.
+
+export interface WarmFigures {
+  /** Wall time of each handler call. */
+  wall: Summary;
+  /** CPU time of the handler's process for each call. */
+  cpu: Summary;
+}
 
 export interface WarmResult {
-  command: Summary;
-  approval: Summary;
+  command: WarmFigures;
+  approval: WarmFigures;
   warmup: number;
 }
 
 /** Requests before timing starts: JIT, keep-alive connections, first-call initialisation. */
 export const WARMUP = 25;
 
-const silent = createLogger({}, () => {});
-
-/** The real dependencies; the environment's endpoints point every client at loopback. */
-export async function warmBotDeps(world: LocalWorld): Promise<BotDeps> {
-  const deps = await loadBotDeps(world.env);
-  return { ...deps, log: silent };
+interface Sample {
+  ms: number;
+  cpuMs: number;
 }
 
-async function slashCommands(world: LocalWorld, deps: BotDeps, runs: number): Promise<number[]> {
-  const handler = createHandler(deps);
-  const samples: number[] = [];
-  for (let i = -WARMUP; i < runs; i++) {
-    const event = slashCommandEvent({ text: 'main abc1234' });
-    const context = lambdaContext();
-    let result: Awaited<ReturnType<typeof handler>> | undefined;
-    const ms = await timed(async () => {
-      result = await handler(event, context);
-    });
-    const answer = parseLambdaResult(result);
+const figures = (samples: Sample[]): WarmFigures => ({ wall: summarize(samples.map((s) => s.ms)), cpu: summarize(samples.map((s) => s.cpuMs)) });
+
+/** The chat the bench seeds cards with: straight to the Slack stand-in, never through a delay. */
+export function seedingChat(world: LocalWorld): Chat {
+  return new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' }));
+}
+
+async function slashCommands(world: LocalWorld, bot: HandlerProcess, runs: number, warmup: number): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let i = -warmup; i < runs; i++) {
+    const { result, ms, cpuMs } = await bot.invoke(slashCommandEvent({ text: 'main abc1234' }));
+    const answer = parseLambdaResult(result as Parameters<typeof parseLambdaResult>[0]);
     if (answer.statusCode !== 200 || !answer.json?.text?.startsWith('Requested build-'))
       throw new Error(`slash command answered ${answer.statusCode}: ${answer.text.slice(0, 300)}`);
-    if (i >= 0) samples.push(ms);
+    if (i >= 0) samples.push({ ms, cpuMs });
     await world.expireAwaiting();
   }
   return samples;
 }
 
 /** A build awaiting approval with a real card in the Slack stand-in, as the command leaves it. */
-async function seedAwaiting(deps: BotDeps): Promise<Build> {
-  const now = deps.clock.now();
-  const { ts } = await deps.chat.post({ channel: SANDBOX_CHANNEL, text: 'metal-build card (bench seed)' });
+async function seedAwaiting(world: LocalWorld, chat: Chat): Promise<Build> {
+  const now = new Date();
+  const { ts } = await chat.post({ channel: SANDBOX_CHANNEL, text: 'metal-build card (bench seed)' });
   for (;;) {
     const build = aBuild({
       BuildID: newBuildId(now, Math.random),
@@ -64,37 +71,42 @@ async function seedAwaiting(deps: BotDeps): Promise<Build> {
       ThreadTs: ts,
       NotifiedStatus: 'awaiting_approval',
     });
-    if (await deps.store.create(build)) return build;
+    if (await world.dynamo.store.create(build)) return build;
   }
 }
 
-async function approvals(deps: BotDeps, runs: number): Promise<number[]> {
-  const handler = createHandler(deps);
-  const samples: number[] = [];
-  for (let i = -WARMUP; i < runs; i++) {
-    const build = await seedAwaiting(deps);
+async function approvals(world: LocalWorld, bot: HandlerProcess, runs: number, warmup: number): Promise<Sample[]> {
+  const chat = seedingChat(world);
+  const store = world.dynamo.store;
+  const samples: Sample[] = [];
+  for (let i = -warmup; i < runs; i++) {
+    const build = await seedAwaiting(world, chat);
     const event = blockActionEvent({ actionId: 'approve_build', value: build.BuildID, user: APPROVER, messageTs: build.ThreadTs });
-    const context = lambdaContext();
-    let result: Awaited<ReturnType<typeof handler>> | undefined;
-    const ms = await timed(async () => {
-      result = await handler(event, context);
-    });
-    const answer = parseLambdaResult(result);
-    const after = await deps.store.get(build.BuildID);
+    const { result, ms, cpuMs } = await bot.invoke(event);
+    const answer = parseLambdaResult(result as Parameters<typeof parseLambdaResult>[0]);
+    const after = await store.get(build.BuildID);
     if (answer.statusCode !== 200 || after?.Status !== 'approved' || !after.Approver)
       throw new Error(`approve_build of ${build.BuildID} did not succeed: ${answer.statusCode}, status ${after?.Status}`);
-    if (i >= 0) samples.push(ms);
+    if (i >= 0) samples.push({ ms, cpuMs });
     // What launch and the instance's end would do later: the next approval finds a free slot.
-    await deps.store.releaseSlot(build.BuildID);
-    await deps.store.update(build.BuildID, { status: ['approved'] }, { Status: 'cancelled' });
+    await store.releaseSlot(build.BuildID);
+    await store.update(build.BuildID, { status: ['approved'] }, { Status: 'cancelled' });
   }
   return samples;
 }
 
-export async function measureWarm(world: LocalWorld, runs: number): Promise<WarmResult> {
-  const deps = await warmBotDeps(world);
-  const command = summarize(await slashCommands(world, deps, runs));
-  const approval = summarize(await approvals(deps, runs));
+export async function measureCommands(world: LocalWorld, bot: HandlerProcess, runs: number, warmup: number = WARMUP): Promise<WarmFigures> {
+  return figures(await slashCommands(world, bot, runs, warmup));
+}
+
+export async function measureApprovals(world: LocalWorld, bot: HandlerProcess, runs: number, warmup: number = WARMUP): Promise<WarmFigures> {
+  const approval = figures(await approvals(world, bot, runs, warmup));
   world.eventBridge.clear();
-  return { command, approval, warmup: WARMUP };
+  return approval;
+}
+
+export async function measureWarm(world: LocalWorld, bot: HandlerProcess, runs: number, warmup: number = WARMUP): Promise<WarmResult> {
+  const command = await measureCommands(world, bot, runs, warmup);
+  const approval = await measureApprovals(world, bot, runs, warmup);
+  return { command, approval, warmup };
 }

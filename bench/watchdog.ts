@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
 import { parseConfig } from '../core/config';
-import type { BuildStore, Compute, Deadlines, LooseVolume, Machine, Notifier, Quotas } from '../core/ports';
+import type { Artifacts, BuildStore, Compute, Deadlines, LooseVolume, Machine, Notifier, Quotas } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
 import type { EventDeps } from '../events/deps';
@@ -44,10 +44,25 @@ export interface WatchdogTables {
 const WARMUP = 5;
 const silent = createLogger({}, () => {});
 
-/** EC2 as the watchdog sees it: the three running builds' machines, nothing else. */
-class ListingCompute implements Compute {
+/** EC2's DescribeInstances page size in events/ec2-compute.ts (MaxResults). */
+export const EC2_PAGE = 100;
+
+/**
+ * EC2 as the watchdog sees it: the listed machines, nothing else. With `delayMs` (the latency
+ * model) each call EC2 would get takes that long: one DescribeInstances per page of EC2_PAGE
+ * machines, one DescribeVolumes; `calls` counts them.
+ */
+export class ListingCompute implements Compute {
   readonly terminated: string[] = [];
-  constructor(private readonly machines: Machine[]) {}
+  calls = 0;
+  constructor(
+    private readonly machines: Machine[],
+    private readonly delayMs = 0,
+  ) {}
+  private async call(): Promise<void> {
+    this.calls++;
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+  }
   launch(): never {
     throw new Error('bench: the watchdog launched a machine');
   }
@@ -55,6 +70,7 @@ class ListingCompute implements Compute {
     this.terminated.push(...instanceIds);
   }
   async listTagged(): Promise<Machine[]> {
+    for (let page = 0; page < Math.max(1, Math.ceil(this.machines.length / EC2_PAGE)); page++) await this.call();
     return this.machines.map((m) => ({ ...m, tags: { ...m.tags } }));
   }
   liveMachinesOf(): never {
@@ -73,6 +89,7 @@ class ListingCompute implements Compute {
     throw new Error('bench: the watchdog counted vCPUs');
   }
   async looseVolumes(): Promise<LooseVolume[]> {
+    await this.call();
     return [];
   }
   deleteVolume(): never {
@@ -87,13 +104,23 @@ const deadlines: Deadlines = {
   list: async () => [],
 };
 
-const quotas: Quotas = {
+export const quotas: Quotas = {
   onDemandStandardVcpus: () => {
     throw new Error('bench: the watchdog read a quota');
   },
 };
 
-class CountingNotifier implements Notifier {
+/** The watchdog touches no S3 object. */
+export const artifacts: Artifacts = {
+  size: () => {
+    throw new Error('bench: the watchdog read an S3 object');
+  },
+  copy: () => {
+    throw new Error('bench: the watchdog copied an S3 object');
+  },
+};
+
+export class CountingNotifier implements Notifier {
   count = 0;
   async notify(): Promise<void> {
     this.count++;
@@ -135,6 +162,7 @@ function runner(world: LocalWorld, seeded: WatchdogTables, table: SeededTable, v
     quotas,
     deadlines,
     notifier,
+    artifacts,
     clock: { now: () => seeded.now },
     log: silent,
   };

@@ -53,3 +53,24 @@ export function phaseLayoutProblem(
   if (artifact.key !== expected) return `artifact key is not ${expected}`;
   return undefined;
 }
+
+/** docs/design.md "S3 layout", Releases: where a vX.Y.Z build is published (X.Y.Z = `version`). */
+export function releasePrefix(version: string): string {
+  return `releases/v${version}/`;
+}
+
+/** One file of a release: its key under the build's folder and under releases/. */
+export interface ReleaseFile {
+  source: string;
+  target: string;
+}
+
+/**
+ * The three files a release is made of, in the order they are copied: the OVA first, the JSON
+ * metadata last (a metadata file marks a complete set, as under builds/).
+ */
+export function releaseFiles(buildId: string, version: string): ReleaseFile[] {
+  const ova = artifactKey(buildId, version);
+  const name = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+  return [ova, `${ova}.sha256`, ova.replace(/\.ova$/, '.json')].map((source) => ({ source, target: `${releasePrefix(version)}${name(source)}` }));
+}

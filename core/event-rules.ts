@@ -74,6 +74,15 @@ export const EVENT_RULES = [
     target: 'build-phase',
   },
   {
+    // The same completed phases, a second target: build-phase records them, release publishes
+    // a vX.Y.Z build once the record says completed (it throws until then, and is redelivered).
+    id: 'ReleaseRule',
+    name: 'labapp-metal-build-release',
+    bus: 'custom',
+    pattern: { source: [RUNNER_SOURCE], 'detail-type': [DETAIL_TYPES.phase], detail: { phase: ['completed'] } },
+    target: 'release',
+  },
+  {
     // AWS sends EC2 state changes to the default bus only.
     id: 'InstanceStateRule',
     name: 'labapp-metal-build-instance-state',

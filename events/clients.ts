@@ -1,4 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -6,12 +7,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 // One client of each per container, created on first use (importing reads no environment).
 // No endpoint is set here: the SDK reads AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_SNS itself, so
 // local servers work without code for them (AWS_ENDPOINT_URL_SERVICE_QUOTAS and
-// AWS_ENDPOINT_URL_SCHEDULER likewise).
+// AWS_ENDPOINT_URL_SCHEDULER and AWS_ENDPOINT_URL_S3 likewise).
 
 let ec2: EC2Client | undefined;
 let sns: SNSClient | undefined;
 let quotas: ServiceQuotasClient | undefined;
 let scheduler: SchedulerClient | undefined;
+let s3: S3Client | undefined;
 
 export function getEc2Client(): EC2Client {
   // Events functions may wait: the SDK's standard retries (throttling, 5xx) stay on.
@@ -36,13 +38,21 @@ export function getSchedulerClient(): SchedulerClient {
   return scheduler;
 }
 
+export function getS3Client(): S3Client {
+  // The release function's copies: a failure throws and EventBridge delivers the event again.
+  s3 ??= new S3Client({});
+  return s3;
+}
+
 /** Tests: forget the clients so the next call reads the environment again. */
 export function resetEventClients(): void {
   ec2?.destroy();
   sns?.destroy();
   quotas?.destroy();
   scheduler?.destroy();
+  s3?.destroy();
   scheduler = undefined;
+  s3 = undefined;
   ec2 = undefined;
   sns = undefined;
   quotas = undefined;

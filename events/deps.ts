@@ -5,13 +5,14 @@ import { createLogger } from '../core/aws/logger';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
 import { maskConfig, parseConfig } from '../core/config';
-import type { BuildStore, Bus, Chat, Clock, Compute, Deadlines, Logger, Notifier, Quotas } from '../core/ports';
+import type { Artifacts, BuildStore, Bus, Chat, Clock, Compute, Deadlines, Logger, Notifier, Quotas } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
-import { getEc2Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from './clients';
+import { getEc2Client, getS3Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from './clients';
 import { Ec2Compute } from './ec2-compute';
 import { SchedulerDeadlines } from './scheduler-deadlines';
+import { S3Artifacts } from './s3-artifacts';
 import { ServiceQuotasLimits } from './service-quotas';
 import { SnsNotifier } from './sns-notifier';
 
@@ -30,6 +31,8 @@ export interface EventDeps {
   /** Each launched build's Scheduler schedule (events/deadline-schedule.ts). */
   deadlines: Deadlines;
   notifier: Notifier;
+  /** ARTIFACT_BUCKET's objects: the release function copies a build's files to releases/ (events/release.ts). */
+  artifacts: Artifacts;
   clock: Clock;
   log: Logger;
   /**
@@ -75,6 +78,7 @@ async function buildEventDeps(): Promise<EventDeps> {
       ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
     }),
     notifier: new SnsNotifier(getSnsClient(), config.snsTopicArn, log),
+    artifacts: new S3Artifacts(getS3Client()),
     clock: systemClock,
     log,
     ...(eventTokenKey !== undefined && { eventTokenKey }),

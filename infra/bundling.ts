@@ -10,6 +10,7 @@ export const LAMBDA_ENTRIES = {
   watchdog: 'events/watchdog.ts',
   cancel: 'events/cancel.ts',
   deadline: 'events/deadline.ts',
+  release: 'events/release.ts',
 } as const;
 
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;
@@ -54,4 +55,5 @@ export const RUNTIME_NODE_OPTIONS: Record<LambdaName, string> = {
   watchdog: '--enable-source-maps',
   cancel: '--enable-source-maps',
   deadline: '--enable-source-maps',
+  release: '--enable-source-maps',
 };

@@ -19,6 +19,7 @@ import { DeadlineSchedules } from './deadline-schedules';
 import type { LambdaName } from './bundling';
 import { createFunction, type CodeProvider } from './functions';
 import type { Settings } from './settings';
+import { acknowledgeWildcards } from './wildcard-acknowledgement';
 
 // The whole system in one account: docs/design.md "The flow". One stack per account: the table, bus,
 // secrets and functions have fixed names so the operator commands in README.md "Deploy" just work.
@@ -56,6 +57,8 @@ const PLANS: Record<LambdaName, FunctionPlan> = {
   watchdog: { description: 'Every minute: lifetimes, orphans, stuck builds, stale approvals', memorySize: 512, timeout: Duration.minutes(1) },
   cancel: { description: 'Build Cancel Requested → TerminateInstances', memorySize: 512, timeout: Duration.minutes(1) },
   deadline: { description: "Build Extended → the build's deadline schedule moves", memorySize: 512, timeout: Duration.minutes(1) },
+  // Server-side copies of a multi-GB OVA (512 MiB parts): minutes, not seconds.
+  release: { description: 'A completed vX.Y.Z build → releases/vX.Y.Z/ (once per version)', memorySize: 512, timeout: Duration.minutes(15) },
 };
 
 /**
@@ -71,6 +74,8 @@ const RETRIES: Record<EventFunction, { target: number; targetAge: Duration; lamb
   watchdog: { target: 1, targetAge: Duration.minutes(2), lambda: 0, lambdaAge: Duration.minutes(2) },
   // The watchdog moves a stale schedule within a minute too; retries only make it sooner.
   deadline: { target: 8, targetAge: Duration.hours(1), lambda: 2, lambdaAge: Duration.hours(1) },
+  // Like launch: it throws while build-phase has not recorded `completed` yet, and is delivered again.
+  release: { target: 8, targetAge: Duration.hours(1), lambda: 2, lambdaAge: Duration.hours(1) },
 };
 
 /** The functions that create or move deadline schedules, and so may pass Scheduler its role. */
@@ -361,6 +366,31 @@ export class MetalBuildStack extends Stack {
     this.deadlineSchedules.grantRemove(this.roles['instance-state']);
     this.buildMachine.grantTerminate(this.roles.watchdog, { describe: true });
     this.buildMachine.grantTerminate(this.roles.cancel, { describe: true });
+    this.grantPublishReleases(this.roles.release);
+  }
+
+  /**
+   * The release function: it reads a build's files under builds/ and is the only role that may
+   * write releases/ (the machine role only reads and lists it). CopyObject and UploadPartCopy
+   * need s3:GetObject on the source and s3:PutObject on the target; HeadObject is s3:GetObject.
+   */
+  private grantPublishReleases(role: iam.Role): void {
+    const buildObjects = this.bucket.arnForObjects('builds/*');
+    const releaseObjects = this.bucket.arnForObjects('releases/*');
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadBuildArtifacts', actions: ['s3:GetObject'], resources: [buildObjects] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishReleases',
+        // AbortMultipartUpload: a failed multi-GB copy removes its parts instead of leaving them billed.
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [releaseObjects],
+      }),
+    );
+    acknowledgeWildcards(
+      role,
+      [buildObjects, releaseObjects],
+      'Object keys contain the build ID or release version, known only at run time; the role reads builds/ and writes releases/, nothing else in the bucket.',
+    );
   }
 
   private addRules(): void {

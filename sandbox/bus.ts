@@ -34,6 +34,7 @@ export interface EventHandlers {
   instanceState: LambdaHandler;
   watchdog: LambdaHandler;
   deadline: LambdaHandler;
+  release: LambdaHandler;
 }
 
 export interface Envelope {
@@ -71,6 +72,7 @@ const HANDLER_OF: Record<RuleTarget | typeof WATCHDOG_SCHEDULE.target, keyof Eve
   'instance-state': 'instanceState',
   watchdog: 'watchdog',
   deadline: 'deadline',
+  release: 'release',
 };
 
 interface Route {

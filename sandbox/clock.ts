@@ -24,8 +24,21 @@ interface Timer {
 
 export interface SimulatedClockOptions {
   start: Date;
-  /** Simulated milliseconds per wall-clock millisecond; 0 = time moves only through `advance`. */
+  /**
+   * Simulated milliseconds per wall-clock millisecond while the world is busy; 0 = time moves
+   * only through `advance`.
+   */
   speed: number;
+  /**
+   * The rate while nothing but people is awaited: no task is due (no machine changing state, no
+   * runner step) and `busy` says no. Default 1 (real time), never above `speed`: a request waits
+   * for its approver at human pace, a build runs at `speed`.
+   */
+  idleSpeed?: number;
+  /** Whether the world is busy besides the clock's own tasks (a machine is live). */
+  busy?: () => boolean;
+  /** Called when the rate changes between `idleSpeed` and `speed` (the page extrapolates the clock). */
+  onRateChange?: (rate: number) => void;
   /** Resolves when everything the last task set in motion (bus deliveries) has finished. */
   settle?: () => Promise<void>;
   /** Where a failing task is reported; a failure never stops the clock. */
@@ -34,20 +47,27 @@ export interface SimulatedClockOptions {
 
 export class SimulatedClock implements Clock {
   readonly speed: number;
+  readonly idleSpeed: number;
   private current: number;
   private lastMinute: number;
   private timers: Timer[] = [];
   private seq = 0;
   private minuteListeners: Array<(at: Date) => void | Promise<void>> = [];
   private queue: Promise<void> = Promise.resolve();
-  private busy = false;
+  private stepping = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private lastWall = Date.now();
   private readonly settle: () => Promise<void>;
   private readonly onError: (error: unknown, what: string) => void;
+  private readonly isBusy: () => boolean;
+  private readonly onRateChange: (rate: number) => void;
+  private lastRate: number | undefined;
 
   constructor(options: SimulatedClockOptions) {
     this.speed = options.speed;
+    this.idleSpeed = Math.min(options.idleSpeed ?? 1, options.speed);
+    this.isBusy = options.busy ?? (() => false);
+    this.onRateChange = options.onRateChange ?? (() => {});
     this.current = options.start.getTime();
     this.lastMinute = Math.floor(this.current / MINUTE_MS);
     this.settle = options.settle ?? (async () => {});
@@ -77,17 +97,33 @@ export class SimulatedClock implements Clock {
     return this.enqueue(() => this.stepTo(this.current + minutes * MINUTE_MS)).then(() => this.now());
   }
 
-  /** Let time run by itself at `speed` (no-op for speed 0). */
+  /**
+   * Simulated milliseconds per wall-clock millisecond right now, when time runs by itself: `speed`
+   * while a task is due (a machine changing state, a runner step) or `busy` holds, else `idleSpeed`.
+   */
+  rate(): number {
+    if (this.speed <= 0) return 0;
+    return this.timers.length > 0 || this.isBusy() ? this.speed : this.idleSpeed;
+  }
+
+  /** Let time run by itself at `rate()` (no-op for speed 0). */
   start(): void {
     if (this.speed <= 0 || this.ticker) return;
     this.lastWall = Date.now();
+    this.lastRate = this.rate();
     this.ticker = setInterval(() => {
       // A step still running (slow handlers) is not overtaken: the next one makes up the time.
-      if (this.busy) return;
+      if (this.stepping) return;
       const wall = Date.now();
       const elapsed = Math.min(wall - this.lastWall, MAX_CATCH_UP_MS);
       this.lastWall = wall;
-      this.enqueue(() => this.stepTo(this.current + elapsed * this.speed)).catch((error: unknown) => this.onError(error, 'step'));
+      // The rate of the step is the one at its start: a build approved mid-tick speeds up the next one.
+      const rate = this.rate();
+      if (rate !== this.lastRate) {
+        this.lastRate = rate;
+        this.onRateChange(rate);
+      }
+      this.enqueue(() => this.stepTo(this.current + elapsed * rate)).catch((error: unknown) => this.onError(error, 'step'));
     }, TICK_MS);
     this.ticker.unref();
   }
@@ -104,12 +140,12 @@ export class SimulatedClock implements Clock {
 
   private enqueue(step: () => Promise<void>): Promise<void> {
     const run = this.queue.then(async () => {
-      this.busy = true;
+      this.stepping = true;
       try {
         await this.settle();
         await step();
       } finally {
-        this.busy = false;
+        this.stepping = false;
       }
     });
     this.queue = run.catch(() => {});

@@ -28,8 +28,9 @@ Variables (all optional):
   PORT                  HTTP port of the page, /slack/events and /api/* (default ${DEFAULT_PORT})
   DYNAMODB_PORT         port of the local DynamoDB (dynalite) (default ${DEFAULT_DYNAMODB_PORT})
   HOST                  interface the HTTP port listens on (default 127.0.0.1; DynamoDB stays on 127.0.0.1)
-  SANDBOX_SPEED         simulated minutes per real minute; 0 = time moves only through
-                        POST /sandbox/clock (default ${DEFAULT_SPEED}: a 90-minute build takes 90 s)
+  SANDBOX_SPEED         simulated minutes per real minute while a machine is live (default
+                        ${DEFAULT_SPEED}: a 90-minute build takes 90 s); real time while only people are
+                        awaited; 0 = time moves only through POST /sandbox/clock
   SANDBOX_OUTCOME       what the simulated build does: ${OUTCOMES.join(' | ')} (default ${DEFAULT_OUTCOME});
                         also changeable on the page
   SLACK_SIGNING_SECRET  the secret /slack/events checks signatures with, stored in the Slack secret
@@ -43,7 +44,7 @@ Endpoints:
   POST /api/<method>           the Slack Web API stand-in (token xoxb-test-sandbox-token)
   POST /sandbox/clock          {"advanceMinutes": n}: move simulated time, the watchdog runs each minute
   POST /sandbox/outcome        {"outcome": "hang"}: change what the next build step does
-  GET  /sandbox/state          what the page shows, as JSON
+  GET  /sandbox/state          what the page shows, as JSON (?user=U0APPROVER, ?limit=n newest builds)
 
 The real AWS adapters run against local stand-ins that speak each service's protocol:
 Ec2Compute → EC2, SnsNotifier → SNS, ServiceQuotasLimits → Service Quotas, SchedulerDeadlines →
@@ -115,8 +116,9 @@ metal-build sandbox ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${
 
 Three things to try:
   1. As Riley, type  /metal-build main abc1234  — the card shows the cost estimate.
-  2. Switch to Avery (top right) and click Approve, confirm — watch the thread: launch,
-     clone, build, upload, completed (about 90 s at the default speed).
+  2. Switch to Avery (top right) and click Approve, confirm — no hurry: time runs at real
+     speed while only people are awaited. Watch the thread: launch, clone, build, upload,
+     completed (about 90 s at the default speed, which applies while a machine is live).
   3. Pick "hang" in the sandbox panel, request and approve another build, then press
      +60 min three times: the watchdog warns at ${s.warnAfterHours} h and force-terminates at ${s.maxLifetimeHours} h.
 

@@ -26,6 +26,7 @@ import { Ec2Compute } from '../events/ec2-compute';
 import { eventTokenFor } from '../events/event-token';
 import { createHandler as createInstanceStateHandler } from '../events/instance-state';
 import { createHandler as createLaunchHandler } from '../events/launch';
+import { createHandler as createReleaseHandler } from '../events/release';
 import { SchedulerDeadlines } from '../events/scheduler-deadlines';
 import { ServiceQuotasLimits } from '../events/service-quotas';
 import { SnsNotifier } from '../events/sns-notifier';
@@ -45,9 +46,19 @@ import { startServiceQuotasStandIn } from '../stand-ins/service-quotas';
 import type { LocalSns, Published } from '../stand-ins/sns';
 import { startSnsStandIn } from '../stand-ins/sns';
 import type { SlackEphemeral, SlackMessage } from '../stand-ins/slack-api';
-import { APPROVER, BOT_USER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, SANDBOX_USERS, createSlackApi } from '../stand-ins/slack-api';
+import {
+  APPROVER,
+  BOT_USER,
+  REQUESTER,
+  SANDBOX_BOT_TOKEN,
+  SANDBOX_CHANNEL,
+  SANDBOX_CHANNELS,
+  SANDBOX_USERS,
+  createSlackApi,
+} from '../stand-ins/slack-api';
 import { SANDBOX_SIGNING_SECRET } from '../stand-ins/slack-request';
 import type { Delivery } from './bus';
+import { SimulatedBucket } from './artifacts';
 import { LocalBus } from './bus';
 import { SimulatedClock } from './clock';
 import type { FunctionUrlHandler } from './function-url';
@@ -56,6 +67,7 @@ import { OUTCOMES, SimulatedRunner } from './runner';
 import type { SandboxRoutes } from './server';
 import { createSandboxRoutes } from './server';
 import { SlackPlatform } from './slack-platform';
+import { tableView } from './table-view';
 
 // `npm start`, as a function: the real bot and event handlers, built from their factories, with
 // the real AWS adapters (Ec2Compute, SnsNotifier, ServiceQuotasLimits, SchedulerDeadlines,
@@ -210,11 +222,27 @@ const defaultSink: LogSink = (line, level) => {
   if (level !== 'INFO') console.error(line);
 };
 
+/** `simTime` (the simulated clock) after the line's wall `time`, once the clock exists. */
+export function withSimTime(sink: LogSink, now: () => Date | undefined): LogSink {
+  return (line, level) => {
+    const at = now();
+    if (!at) return sink(line, level);
+    try {
+      const { level: l, time, message, ...fields } = JSON.parse(line) as Record<string, unknown>;
+      sink(JSON.stringify({ ...fields, level: l, time, simTime: at.toISOString(), message }), level);
+    } catch {
+      sink(line, level);
+    }
+  };
+}
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
   const speed = options.speed ?? DEFAULT_SPEED;
   let outcome: Outcome = options.outcome ?? DEFAULT_OUTCOME;
-  const log = createLogger({ service: 'sandbox' }, options.logSink ?? defaultSink);
+  // Every line carries the simulated time beside the wall time (`time`): handlers read the former.
+  let simNow: (() => Date) | undefined;
+  const log = createLogger({ service: 'sandbox' }, withSimTime(options.logSink ?? defaultSink, () => simNow?.()));
   const cleanups: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -258,9 +286,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       speed,
       // `bus` is built below; the clock only steps once everything is wired (clock.start, advance).
       settle: (): Promise<void> => bus.settle(),
+      // Fast only while a machine is live or a step of one is due; waiting on people is real time.
+      idleSpeed: 1,
+      busy: () => ec2.all().some((i) => i.state !== 'terminated' && i.state !== 'stopped'),
+      onRateChange: () => changed(),
       onError: (error, what) => log.error('a simulated task failed', { what, error: error instanceof Error ? error : new Error(String(error)) }),
     });
 
+    simNow = () => clock.now();
     const changeListeners = new Set<() => void>();
     const changed = () => {
       for (const listener of changeListeners) listener();
@@ -334,6 +367,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const chatFor = (botToken: string, profile: 'request' | 'background') =>
       new SlackChat(createSlackWebClient({ token: botToken, apiUrl: config.slackApiUrl, profile }));
     const eventsCredentials = await loadSlackCredentials(config, () => secretsClient);
+    // ARTIFACT_BUCKET: the simulated runner's uploads, copied to releases/ by the release handler.
+    const bucket = new SimulatedBucket();
     const eventDeps: EventDeps = {
       config,
       store: dynamo.store,
@@ -347,6 +382,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
       }),
       notifier: new SnsNotifier(snsClient, config.snsTopicArn, log.child({ fn: 'sns' })),
+      artifacts: bucket,
       clock,
       log: log.child({ fn: 'events' }),
     };
@@ -363,6 +399,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         instanceState: createInstanceStateHandler({ ...eventDeps, log: log.child({ fn: 'instance-state' }) }),
         watchdog: createWatchdogHandler({ ...eventDeps, log: log.child({ fn: 'watchdog' }) }),
         deadline: createDeadlineHandler({ ...eventDeps, log: log.child({ fn: 'deadline' }) }),
+        release: createReleaseHandler({ ...eventDeps, log: log.child({ fn: 'release' }) }),
       },
       onDelivery: (delivery) => {
         deliveries.push(delivery);
@@ -386,6 +423,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       artifactBucket: config.artifactBucket,
       outcome: () => outcome,
       put: async (detail) => {
+        // packer/runner.sh uploads the files before it reports `completed`.
+        if (detail.artifact) bucket.uploaded(detail.artifact.bucket, detail.artifact.key, detail.artifact.bytes);
         // As the instance does: PutEvents on the custom bus, from the runner's own source.
         const out = await eventBridgeClient.send(
           new PutEventsCommand({
@@ -448,14 +487,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       botAnswered: changed,
       users: [REQUESTER, APPROVER],
       channel: SANDBOX_CHANNEL,
-      state: async (user) => ({
+      state: async (user, view) => ({
         now: clock.now().toISOString(),
-        speed,
+        // The rate time runs at right now (the page extrapolates the clock with it) and the configured one.
+        speed: clock.rate(),
+        configuredSpeed: speed,
+        idleSpeed: clock.idleSpeed,
         outcome,
         outcomes: OUTCOMES.map((id) => ({ id, ...outcomes[id] })),
         me: user,
         users: PEOPLE.map((p) => ({ ...p, name: SANDBOX_USERS[p.id]?.real_name ?? p.id })),
         channel: { id: SANDBOX_CHANNEL, name: 'builds' },
+        // For <#C…> mentions, which Slack renders by the channel's name.
+        channels: Object.fromEntries(Object.entries(SANDBOX_CHANNELS).map(([id, c]) => [id, c.name])),
         ...conversation(slack.messages(SANDBOX_CHANNEL), (ts) => slack.replies(SANDBOX_CHANNEL, ts), slack.ephemerals(user)),
         instances: ec2.all().map((i) => ({
           instanceId: i.instanceId,
@@ -468,7 +512,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           tags: i.tags,
           buildId: i.tags.BuildID,
         })),
-        rows: sortRows(await dynamo.items()),
+        ...(await tableView(dynamo.store, dynamo.client, dynamo.tableName, view.limit).then((t) => ({
+          rows: t.rows,
+          table: { total: t.total, shown: t.rows.length, limit: t.limit, slots: t.slots },
+        }))),
         sns: sns.published.slice(-50).map((p) => mail(p, publishedAt.get(p.messageId))),
         deliveries: deliveries.filter((d) => d.target !== 'watchdog' || d.outcome !== 'ok').slice(-40),
       }),
@@ -593,15 +640,4 @@ export function conversation(
     threads[parent.ts] = [...replies(parent.ts).slice(1).map(fromMessage), ...own].sort(byTs);
   }
   return { timeline, threads };
-}
-
-function sortRows(items: Record<string, unknown>[]): Record<string, unknown>[] {
-  const key = (item: Record<string, unknown>) => (typeof item.CreatedAt === 'string' ? item.CreatedAt : '');
-  // Builds newest first; the bookkeeping items (#slots, #request#…) after them.
-  return [...items].sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    if (!ka || !kb) return ka ? -1 : kb ? 1 : String(a.BuildID).localeCompare(String(b.BuildID));
-    return kb.localeCompare(ka);
-  });
 }

@@ -6,6 +6,7 @@ import { invokeFunctionUrl } from './function-url';
 import type { Outcome } from './runner';
 import { OUTCOMES } from './runner';
 import type { Click } from './slack-platform';
+import { MAX_ROWS as MAX_STATE_ROWS } from './table-view';
 
 // The sandbox's one HTTP port: the page and its live updates, the bot's Function URL at
 // /slack/events, the Slack Web API stand-in at /api/<method>, and the sandbox's own controls.
@@ -27,7 +28,8 @@ export interface SandboxEndpoints {
   bot: FunctionUrlHandler;
   /** After the bot answered: the table may have changed. */
   botAnswered(): void;
-  state(user: string): Promise<unknown>;
+  /** What the page shows `user`; `limit` bounds the table's rows (the newest builds). */
+  state(user: string, view: { limit?: number }): Promise<unknown>;
   advance(minutes: number): Promise<Date>;
   outcome(): Outcome;
   setOutcome(outcome: Outcome): void;
@@ -169,7 +171,11 @@ export function createSandboxRoutes(endpoints: SandboxEndpoints): SandboxRoutes 
     if (path === '/sandbox/state' && method === 'GET') {
       const who = url.searchParams.get('user') ?? endpoints.users[0] ?? '';
       if (!user.safeParse(who).success) throw new HttpError(400, `unknown user ${JSON.stringify(who)}; one of ${endpoints.users.join(', ')}`);
-      json(res, 200, await endpoints.state(who));
+      const limit = url.searchParams.get('limit');
+      const n = limit === null ? undefined : Number(limit);
+      if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_STATE_ROWS))
+        throw new HttpError(400, `limit must be a whole number from 0 to ${MAX_STATE_ROWS}, got ${JSON.stringify(limit)}`);
+      json(res, 200, await endpoints.state(who, n === undefined ? {} : { limit: n }));
       return;
     }
     if (method !== 'POST') throw new HttpError(404, `no such page: ${path}`);

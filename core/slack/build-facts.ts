@@ -2,7 +2,7 @@ import type { Build, Status } from '../build';
 import type { Config } from '../config';
 import type { CostEstimate } from '../cost';
 import { costBetween, estimate, hourlyDiskPrice, hourlyPrice, usd } from '../cost';
-import { deadlineOf as recordedDeadline, deadline, lifetimeHours } from '../lifetime';
+import { deadlineOf as recordedDeadline, lifetimeHours } from '../lifetime';
 
 // What the views say about a build beyond its stored attributes: figures derived from the
 // record, the configuration and the current time. The caller passes the time in.

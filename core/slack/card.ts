@@ -113,16 +113,22 @@ function safetySection(build: Build, ctx: ViewContext): Block {
   );
 }
 
-function runningSection(build: Build, ctx: CardContext): Block {
-  const others = (ctx.running ?? []).filter((b) => b.BuildID !== build.BuildID);
+/**
+ * Says when it was true: the list is read when the card is drawn, and a later redraw without it
+ * (ctx.running absent) leaves the line out rather than claim "none".
+ */
+function runningSection(build: Build, ctx: CardContext): Block | undefined {
+  if (ctx.running === undefined) return undefined;
+  const others = ctx.running.filter((b) => b.BuildID !== build.BuildID);
   const limit = ctx.config.maxConcurrentBuilds;
-  if (others.length === 0) return section(`*Builds already running*: none (limit ${limit} at a time)`);
+  const asOf = `as of ${formatUtcTime(ctx.now, ctx.now)}`;
+  if (others.length === 0) return section(`*Builds already running*: none (limit ${limit} at a time; ${asOf})`);
   const count = `${others.length} build${others.length === 1 ? '' : 's'} already running`;
   const lines = others
     .slice(0, 10)
     .map((b) => `• ${code(b.BuildID)} · ${code(b.BuildBranch)} · ${STATUS_LABEL[b.Status].toLowerCase()} · ${mention(b.Requester)}`);
   const full = others.length >= limit ? ' — all slots are taken' : '';
-  return section([`*${count}* (limit ${limit} at a time${full})`, ...lines].join('\n'));
+  return section([`*${count}* (limit ${limit} at a time${full}; ${asOf})`, ...lines].join('\n'));
 }
 
 function progressSection(build: Build, ctx: ViewContext): Block | undefined {
@@ -247,7 +253,9 @@ export function buildCard(build: Build, ctx: CardContext): { text: string; block
   if (build.Status === 'awaiting_approval') {
     blocks.push({ type: 'divider' });
     blocks.push(estimate ? costSection(estimate, ctx) : section(`*Cost estimate*: maximum ${formatUsd(build.CostMax)}`));
-    blocks.push(safetySection(build, ctx), runningSection(build, ctx));
+    blocks.push(safetySection(build, ctx));
+    const running = runningSection(build, ctx);
+    if (running) blocks.push(running);
   } else {
     const progress = progressSection(build, ctx);
     if (progress) blocks.push(progress);

@@ -1,4 +1,4 @@
-/* global document, window, fetch, EventSource, localStorage, URLSearchParams, requestAnimationFrame, setInterval */
+/* global document, window, fetch, EventSource, localStorage, URLSearchParams, requestAnimationFrame, setInterval, CSS */
 // The sandbox page: a Slack channel drawn from /sandbox/state, refreshed on every SSE "change".
 // Plain DOM, no framework, no innerHTML: every text from the bot or the table is set as text, so
 // nothing it contains can run as markup.
@@ -11,6 +11,8 @@ const state = {
   fetching: false,
   dirty: false,
   firstRender: true,
+  /** Ephemerals already shown to `me`: a new one is scrolled into view where it landed. */
+  seenEphemerals: undefined,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -105,7 +107,11 @@ function angle(token) {
     const id = target.slice(1);
     return el('span', { class: `mention${id === state.me ? ' me' : ''}` }, `@${label || user(id).name}`);
   }
-  if (target.startsWith('#')) return el('span', { class: 'mention' }, `#${label || target.slice(1)}`);
+  // Slack shows <#C…> by the channel's name, as people know it.
+  if (target.startsWith('#')) {
+    const id = target.slice(1);
+    return el('span', { class: 'mention channel-mention', 'data-channel': id }, `#${label || state.data?.channels?.[id] || id}`);
+  }
   if (target.startsWith('!')) return el('span', { class: 'mention' }, `@${(label || target.slice(1)).split('^')[0]}`);
   const href = safeHref(decode(target));
   const text = decode(label || target);
@@ -365,7 +371,70 @@ function renderThread() {
   if (stick) body.scrollTop = body.scrollHeight;
 }
 
+/**
+ * An ephemeral reply (to a click, a command) appears where it was posted: in the thread when it
+ * carries thread_ts, in the channel otherwise; it is scrolled into view and briefly marked, so a
+ * refusal is never left out of sight at the bottom of a list.
+ */
+function revealNewEphemerals() {
+  const d = state.data;
+  const all = [...d.timeline, ...Object.values(d.threads).flat()].filter((m) => m.ephemeral);
+  const seen = state.seenEphemerals;
+  state.seenEphemerals = new Set(all.map((m) => m.ts));
+  // The first view (and a switch of person) shows history as it is, without jumping around.
+  if (!seen) return;
+  const fresh = all.filter((m) => !seen.has(m.ts)).sort((a, b) => Number(a.ts) - Number(b.ts));
+  const newest = fresh[fresh.length - 1];
+  if (!newest) return;
+  if (newest.threadTs && d.threads[newest.threadTs] && state.openThread !== newest.threadTs) {
+    state.openThread = newest.threadTs;
+    drawn.channel = undefined;
+    renderChannel();
+    renderThread();
+  }
+  // On a phone the thread panel covers the channel: a reply posted in the channel (the bot gave no
+  // thread_ts) would land out of sight behind it, so the panel steps aside.
+  if (!newest.threadTs && state.openThread && window.getComputedStyle($('thread')).position === 'fixed') {
+    state.openThread = undefined;
+    drawn.channel = undefined;
+    renderChannel();
+    renderThread();
+  }
+  const where = newest.threadTs ? $('thread-body') : $('messages');
+  const node = where.querySelector(`.message[data-ts="${CSS.escape(newest.ts)}"]`);
+  if (!node) return;
+  node.scrollIntoView({ block: 'nearest' });
+  node.classList.add('just-posted');
+  setTimeout(() => node.classList.remove('just-posted'), 2500);
+}
+
 // ---- sandbox panel --------------------------------------------------------------------------
+
+/** The table's size, the slots item, and what the other bookkeeping items are (not listed). */
+function tableNote(d) {
+  const t = d.table || { total: d.rows.length, shown: d.rows.length, slots: [] };
+  return el(
+    'div',
+    { class: 'table-note', 'data-table-total': t.total },
+    t.total > t.shown
+      ? el('div', { class: 'muted' }, `The newest ${t.shown} of ${t.total} builds (GET /sandbox/state?limit=n shows more).`)
+      : null,
+    el(
+      'details',
+      { 'data-key': 'table:bookkeeping' },
+      el('summary', {}, `Bookkeeping items · slots held: ${t.slots.length ? t.slots.join(', ') : 'none'}`),
+      el(
+        'ul',
+        { class: 'bookkeeping' },
+        el('li', {}, el('code', {}, '#slots'), ': the BuildIDs holding one of the MAX_CONCURRENT_BUILDS slots, claimed at approval, given back when the machine is gone.'),
+        el('li', {}, el('code', {}, '#request#<trigger>'), ': one per slash command, so a Slack retry of the same command makes no second build (kept a day).'),
+        el('li', {}, el('code', {}, '#stray#<instance>'), ': a machine the watchdog found without a live build, so it is reported and terminated once.'),
+        el('li', {}, el('code', {}, '#release#v<version>'), ': the release lock: the one build that may publish that version (For, ClaimedAt, PublishedAt).'),
+        el('li', { class: 'muted' }, 'Not listed here; the DynamoDB command printed at start (aws dynamodb scan …) shows every item.'),
+      ),
+    ),
+  );
+}
 
 function simNow() {
   const d = state.data;
@@ -395,10 +464,16 @@ function kv(pairs) {
 
 function renderPanel() {
   const d = state.data;
+  const configured = d.configuredSpeed ?? d.speed;
   $('speed').textContent =
-    d.speed > 0
-      ? `${d.speed}× real time: one simulated minute every ${+(60 / d.speed).toFixed(2)} s; the watchdog runs every simulated minute.`
-      : 'Paused: time moves only with these buttons (or POST /sandbox/clock).';
+    configured <= 0
+      ? 'Paused: time moves only with these buttons (or POST /sandbox/clock).'
+      : d.speed < configured
+        ? `${d.speed}× real time while nothing runs (waiting on people); ${configured}× while a machine is live, ` +
+          `one simulated minute every ${+(60 / configured).toFixed(2)} s. The watchdog runs every simulated minute.`
+        : `${d.speed}× real time while a machine is live: one simulated minute every ${+(60 / d.speed).toFixed(2)} s; ` +
+          'the watchdog runs every simulated minute.';
+  $('speed').setAttribute('data-rate', String(d.speed));
 
   const outcome = $('outcome');
   if (outcome.options.length === 0)
@@ -425,6 +500,7 @@ function renderPanel() {
   );
 
   $('rows').replaceChildren(
+    tableNote(d),
     ...(d.rows.length
       ? d.rows.map((row) =>
           el(
@@ -512,6 +588,7 @@ function render() {
   if (changed('channel', view)) {
     renderChannel();
     renderThread();
+    revealNewEphemerals();
   }
   if (changed('panel', [d.speed, d.outcome, d.instances, d.rows, d.sns, d.deliveries])) keepOpen($('sandbox-panel'), renderPanel);
   renderClock();
@@ -594,6 +671,7 @@ function setup() {
     state.me = event.target.value;
     localStorage.setItem('metal-build-sandbox-user', state.me);
     state.firstRender = true;
+    state.seenEphemerals = undefined;
     void refresh();
   });
   $('thread-close').addEventListener('click', () => {

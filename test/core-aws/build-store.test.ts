@@ -240,6 +240,47 @@ describe.each([
     });
   });
 
+  describe('claimRelease and markReleased', () => {
+    const now = new Date('2026-11-25T19:00:00.000Z');
+    const later = new Date('2026-11-25T19:05:00.000Z');
+
+    it('the first build claims a version; another build learns who holds it', async () => {
+      expect(await store.claimRelease('1.2.3', id(1), now)).toEqual({ claimed: true });
+      expect(await store.claimRelease('1.2.3', id(2), now)).toEqual({ claimed: false, by: id(1) });
+      expect(await store.claimRelease('1.2.4', id(2), now)).toEqual({ claimed: true });
+    });
+
+    it('the holder claiming again (a redelivery) is still the holder, and learns when it published', async () => {
+      await store.claimRelease('1.2.3', id(1), now);
+      expect(await store.claimRelease('1.2.3', id(1), later)).toEqual({ claimed: true });
+      await store.markReleased('1.2.3', id(1), later);
+      expect(await store.claimRelease('1.2.3', id(1), later)).toEqual({ claimed: true, publishedAt: later.toISOString() });
+      expect(await store.claimRelease('1.2.3', id(2), later)).toEqual({ claimed: false, by: id(1), publishedAt: later.toISOString() });
+    });
+
+    it('markReleased keeps the first PublishedAt and refuses a build that does not hold the version', async () => {
+      await store.claimRelease('1.2.3', id(1), now);
+      await store.markReleased('1.2.3', id(1), now);
+      await store.markReleased('1.2.3', id(1), later);
+      expect(await store.claimRelease('1.2.3', id(1), later)).toEqual({ claimed: true, publishedAt: now.toISOString() });
+      await expect(store.markReleased('1.2.3', id(2), later)).rejects.toThrow(/not claimed by/);
+      await expect(store.markReleased('9.9.9', id(1), later)).rejects.toThrow(/not claimed by/);
+    });
+
+    it('two builds claiming at once: exactly one holds the version', async () => {
+      const results = await Promise.all([store.claimRelease('2.0.0', id(1), now), store.claimRelease('2.0.0', id(2), now)]);
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      const winner = results[0]!.claimed ? id(1) : id(2);
+      expect(results.find((r) => !r.claimed)).toEqual({ claimed: false, by: winner });
+    });
+
+    it('is not a build: no list shows it', async () => {
+      await store.claimRelease('1.2.3', id(1), now);
+      expect(await store.recent(10)).toEqual([]);
+      expect(await store.active()).toEqual([]);
+    });
+  });
+
   describe('reading lists', () => {
     // Builds 1..6 created one minute apart; 6 is the newest.
     const seed = async () => {

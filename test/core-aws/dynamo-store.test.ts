@@ -3,6 +3,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   ProvisionedThroughputExceededException,
+  PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -119,6 +120,19 @@ describe('DynamoBuildStore on dynalite', () => {
     });
   });
 
+  it('writes the release lock as #release#vX.Y.Z with For and ClaimedAt (no TTL), then PublishedAt, with no DeleteItem', async () => {
+    const now = new Date('2026-11-25T19:00:00.000Z');
+    const buildId = aBuild().BuildID;
+    expect(await store.claimRelease('1.2.3', buildId, now)).toEqual({ claimed: true });
+    const claimed = await local.get('#release#v1.2.3');
+    expect(claimed).toMatchObject({ BuildID: '#release#v1.2.3', For: buildId, ClaimedAt: now.toISOString() });
+    expect(claimed).not.toHaveProperty('ExpirationTime');
+    await store.markReleased('1.2.3', buildId, new Date('2026-11-25T19:04:00.000Z'));
+    expect(await local.get('#release#v1.2.3')).toMatchObject({ For: buildId, PublishedAt: '2026-11-25T19:04:00.000Z' });
+    expect(sent.map((s) => s.command)).toEqual(['PutItemCommand', 'UpdateItemCommand']);
+    expect(sent[0]?.input.ConditionExpression).toMatch(/^attribute_not_exists\(#n\d+\)$/);
+  });
+
   it('reads the item back after a failed condition, as dynalite returns no ALL_OLD', async () => {
     await store.create(anApprovedBuild());
     sent.length = 0;
@@ -165,6 +179,20 @@ describe('DynamoBuildStore against a mocked DynamoDB', () => {
     await expect(store.takeSlot(aBuild().BuildID, 1)).rejects.toBe(throttled);
     await expect(store.releaseSlot(aBuild().BuildID)).rejects.toBe(throttled);
     await expect(store.get(aBuild().BuildID)).rejects.toBe(throttled);
+  });
+
+  it('a release claim whose answer was lost recognises itself on the retry (its own AppliedOps id)', async () => {
+    const replay = new DynamoBuildStore(mocked, 'labapp-metal-builds', () => 'op-1');
+    // The first put landed, its answer was lost, the SDK's retry failed the condition on that very item.
+    dynamo.on(PutItemCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: { ...marshall({ BuildID: '#release#v1.2.3', For: aBuild().BuildID, ClaimedAt: '2026-11-25T19:00:00.000Z' }), AppliedOps: { SS: ['op-1'] } },
+      }),
+    );
+    expect(await replay.claimRelease('1.2.3', aBuild().BuildID, new Date('2026-11-25T19:00:00.000Z'))).toEqual({ claimed: true });
+    expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(0);
   });
 
   it('reads a ThreadTs stored as a number back as a string', async () => {

@@ -113,6 +113,9 @@ describe('the card', () => {
     expect(all).toContain('up to 2 h more');
     expect(all).toContain('expires at 17:30 UTC (30 min without approval)');
     expect(all).toContain('`build-20261125-160000-zzzz` · `release/1.2` · building · <@U0OTHER>');
+    expect(all).toContain('(limit 1 at a time — all slots are taken; as of 17:05 UTC)');
+    // A redraw that did not read the running builds says nothing about them, rather than "none".
+    expect(sectionTexts(buildCard(aBuild(), ctx).blocks).join('\n')).not.toContain('already running');
     expect(text).toBe('metal-build main @ abc1234 (build-20261125-170052-a1b2): ⏳ awaiting approval, expected $5.91, maximum $11.83');
   });
 

@@ -75,6 +75,9 @@ describe('the sandbox in a browser', () => {
     expect(await rileysEphemeral.first().textContent()).toContain('Only visible to you');
     await page.screenshot({ path: `${SHOTS}/sandbox-desktop-requested.png` });
 
+    // Waiting on Avery runs at real time: the request does not expire while people switch.
+    expect(await page.locator('#speed').getAttribute('data-rate')).toBe('1');
+
     await viewAs(page, 'U0APPROVER');
     expect(await page.locator('#messages .message.ephemeral').count()).toBe(0);
     expect(await page.locator('#messages .message').count()).toBe(1);
@@ -105,11 +108,61 @@ describe('the sandbox in a browser', () => {
     expect(await page.locator('#messages .message.ephemeral').count()).toBe(0);
     await viewAs(page, 'U0REQUESTER');
     expect(await page.locator('#messages .message.ephemeral').count()).toBeGreaterThan(0);
+
+    // `status <id>` names the channel as Slack does (#builds, not its id), in view.
+    const buildId = await page.locator('#rows [data-row]').first().getAttribute('data-row');
+    await page.fill('#composer-input', `/metal-build status ${buildId}`);
+    await page.press('#composer-input', 'Enter');
+    const statusReply = page.locator('#messages .message.ephemeral', { hasText: 'thread in' }).last();
+    await statusReply.waitFor();
+    expect(await statusReply.locator('.channel-mention').textContent()).toBe('#builds');
+    expect(await statusReply.textContent()).not.toContain('C0SANDBOX');
+    const inView = await page.evaluate<boolean>(`(() => {
+      const list = document.getElementById('messages').getBoundingClientRect();
+      const nodes = [...document.querySelectorAll('#messages .message.ephemeral')];
+      const r = nodes[nodes.length - 1].getBoundingClientRect();
+      return r.top >= list.top - 1 && r.bottom <= list.bottom + 1;
+    })()`);
+    expect(inView).toBe(true);
+    // The table panel says what the bookkeeping items are instead of listing them as builds.
+    expect(await page.locator('#rows .table-note summary').textContent()).toContain('slots held');
+    expect(await page.locator('#rows [data-row^="#"]').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });
 
   // Continues in the channel the test above left: one completed build.
+  it('shows an ephemeral posted with thread_ts in the thread panel, in view', async () => {
+    const { page, errors } = await open({ width: 1440, height: 900 });
+    await viewAs(page, 'U0REQUESTER');
+    const link = page.locator('#messages .replies-link').first();
+    await link.waitFor();
+    const threadTs = await link.getAttribute('data-thread');
+    // The channel scrolled away from the thread's end: the reply must still come into view.
+    await link.click();
+    await page.locator('#thread-body .message').first().waitFor();
+    await page.evaluate(`document.getElementById('thread-body').scrollTop = 0`);
+    const posted = await fetch(`${sandbox.url}/api/chat.postEphemeral`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', authorization: 'Bearer xoxb-test-sandbox-token' },
+      body: JSON.stringify({ channel: 'C0SANDBOX', user: 'U0REQUESTER', thread_ts: threadTs, text: 'Only you can see this, in the thread.' }),
+    });
+    expect(((await posted.json()) as { ok: boolean }).ok).toBe(true);
+    const reply = page.locator('#thread-body .message.ephemeral', { hasText: 'in the thread.' });
+    await reply.waitFor();
+    expect(await page.locator('#messages .message', { hasText: 'in the thread.' }).count()).toBe(0);
+    const inView = await page.evaluate<boolean>(`(() => {
+      const body = document.getElementById('thread-body').getBoundingClientRect();
+      const nodes = [...document.querySelectorAll('#thread-body .message.ephemeral')];
+      const r = nodes[nodes.length - 1].getBoundingClientRect();
+      return r.top >= body.top - 1 && r.bottom <= body.bottom + 1;
+    })()`);
+    expect(inView).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/sandbox-desktop-thread-ephemeral.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('is usable on a phone: the channel, the thread over it, the sandbox panel on demand', async () => {
     const { page, errors } = await open({ width: 390, height: 844 });
     await viewAs(page, 'U0REQUESTER');
@@ -120,7 +173,18 @@ describe('the sandbox in a browser', () => {
     await page.locator('#messages .replies-link').first().click();
     await page.locator('#thread-body .message', { hasText: 'completed in' }).first().waitFor();
     await page.screenshot({ path: `${SHOTS}/sandbox-phone-thread.png` });
-    await page.click('#thread-close');
+    // A reply posted in the channel (no thread_ts) while the thread covers it: the thread steps aside.
+    const posted = await fetch(`${sandbox.url}/api/chat.postEphemeral`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', authorization: 'Bearer xoxb-test-sandbox-token' },
+      body: JSON.stringify({ channel: 'C0SANDBOX', user: 'U0REQUESTER', text: 'Only you can see this, in the channel.' }),
+    });
+    expect(((await posted.json()) as { ok: boolean }).ok).toBe(true);
+    await page.locator('#thread').waitFor({ state: 'hidden' });
+    const reply = page.locator('#messages .message.ephemeral', { hasText: 'in the channel.' });
+    await reply.waitFor();
+    expect(await reply.isVisible()).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/sandbox-phone-channel-ephemeral.png` });
 
     expect(await page.locator('#sandbox-panel').isVisible()).toBe(false);
     await page.click('#panel-toggle');

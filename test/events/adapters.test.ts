@@ -1,14 +1,16 @@
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../stand-ins/memory-logger';
+import type { LocalSns } from '../../stand-ins/sns';
+import { startSnsStandIn } from '../../stand-ins/sns';
 import { Ec2Compute } from '../../events/ec2-compute';
 import { SUBJECT_MAX, SnsNotifier, snsSubject } from '../../events/sns-notifier';
 import { CAPACITY_MESSAGE, Ec2World } from './ec2-world';
 import { SUBNET_ZONES } from './world';
 
-// The real EC2 adapter over the EC2 stand-in, the real SNS adapter over aws-sdk-client-mock
-// (its stand-in is another change's): exact requests, error mapping.
+// The real EC2 adapter over the EC2 stand-in, the real SNS adapter over the SNS stand-in: exact
+// requests, error mapping. Every SnsNotifier case here goes over the wire; none needs
+// aws-sdk-client-mock.
 
 const NOW = new Date('2026-11-25T17:00:52.000Z');
 const TAGS = { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: 'build-20261125-170052-a1b2' };
@@ -161,13 +163,18 @@ describe('Ec2Compute', () => {
 });
 
 describe('SnsNotifier', () => {
-  const client = new SNSClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const sns = mockClient(client);
-  beforeEach(() => {
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-  });
   const topic = 'arn:aws:sns:us-east-1:123456789012:labapp-metal-builds';
+  let sns: LocalSns;
+  let client: SNSClient;
+  beforeAll(async () => {
+    sns = await startSnsStandIn({ topics: [topic] });
+    client = new SNSClient({ region: 'us-east-1', endpoint: sns.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await sns.close();
+  });
+  beforeEach(() => sns.clear());
 
   it('publishes with a severity-prefixed subject and BuildID/Status attributes', async () => {
     await new SnsNotifier(client, topic, memoryLogger()).notify({
@@ -177,15 +184,16 @@ describe('SnsNotifier', () => {
       buildId: 'build-20261125-170052-a1b2',
       status: 'terminated',
     });
-    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input)).toEqual([
+    expect(sns.published).toEqual([
       {
-        TopicArn: topic,
-        Subject: '[CRITICAL] metal-build build-20261125-170052-a1b2 force-terminated',
-        Message: 'body',
-        MessageAttributes: {
-          BuildID: { DataType: 'String', StringValue: 'build-20261125-170052-a1b2' },
-          Status: { DataType: 'String', StringValue: 'terminated' },
+        topicArn: topic,
+        subject: '[CRITICAL] metal-build build-20261125-170052-a1b2 force-terminated',
+        message: 'body',
+        attributes: {
+          BuildID: { dataType: 'String', value: 'build-20261125-170052-a1b2' },
+          Status: { dataType: 'String', value: 'terminated' },
         },
+        messageId: expect.any(String),
       },
     ]);
   });
@@ -202,14 +210,15 @@ describe('SnsNotifier', () => {
   it('without a topic only logs', async () => {
     const log = memoryLogger();
     await new SnsNotifier(client, undefined, log).notify({ severity: 'INFO', subject: 's', message: 'm', buildId: 'b', status: 'launching' });
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(sns.published).toHaveLength(0);
     expect(log.lines).toEqual([expect.objectContaining({ message: 'notification (no SNS topic configured)', buildId: 'b', subject: '[INFO] s' })]);
   });
 
   it('passes SNS failures on (the handler throws, EventBridge retries)', async () => {
-    sns.on(PublishCommand).rejects(new Error('Throttling'));
+    sns.failNext('Throttling', 400, 'Rate exceeded');
     await expect(
       new SnsNotifier(client, topic, memoryLogger()).notify({ severity: 'OK', subject: 's', message: 'm', buildId: 'b', status: 'completed' }),
-    ).rejects.toThrow('Throttling');
+    ).rejects.toMatchObject({ name: 'Throttling', message: 'Rate exceeded' });
+    expect(sns.published).toEqual([]);
   });
 });

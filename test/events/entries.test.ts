@@ -7,11 +7,13 @@ import { ConfigError } from '../../core/config';
 import * as buildPhase from '../../events/build-phase';
 import * as cancel from '../../events/cancel';
 import * as deadline from '../../events/deadline';
-import { getEc2Client, getSnsClient, resetEventClients } from '../../events/clients';
+import { getEc2Client, getS3Client, getSnsClient, resetEventClients } from '../../events/clients';
 import { loadEventDeps, resetEventDeps } from '../../events/deps';
 import { Ec2Compute } from '../../events/ec2-compute';
 import * as instanceState from '../../events/instance-state';
 import * as launch from '../../events/launch';
+import * as release from '../../events/release';
+import { S3Artifacts } from '../../events/s3-artifacts';
 import { SnsNotifier } from '../../events/sns-notifier';
 import * as watchdog from '../../events/watchdog';
 import type { LocalDynamo } from '../../stand-ins/dynalite';
@@ -23,7 +25,7 @@ import { cancelRequested } from './event-fixtures';
 // The Lambda entries: a factory and a two-argument `handler` each, real dependencies built once
 // per container from the environment on the first invocation (never at import).
 
-const ENTRIES = { launch, 'instance-state': instanceState, 'build-phase': buildPhase, watchdog, cancel, deadline };
+const ENTRIES = { launch, 'instance-state': instanceState, 'build-phase': buildPhase, watchdog, cancel, deadline, release };
 
 describe('Lambda entries', () => {
   it.each(Object.entries(ENTRIES))('%s exports createHandler and a 2-argument handler', (_name, entry) => {
@@ -97,6 +99,28 @@ describe('real dependencies', () => {
     await expect(loadEventDeps()).rejects.toBeInstanceOf(ConfigError);
     process.env.MAX_LIFETIME_HOURS = '3';
     await expect(loadEventDeps()).resolves.toMatchObject({ config: { maxLifetimeHours: 3 } });
+  });
+
+  it('the S3 client is one per container, built on first use, and reaches AWS_ENDPOINT_URL_S3', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.headers.host}`);
+      res.writeHead(404);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      process.env.AWS_ENDPOINT_URL_S3 = `http://127.0.0.1:${port}`;
+      Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+      expect(getS3Client()).toBe(getS3Client());
+      // A 404 on HeadObject is "not there", not an error.
+      expect(await new S3Artifacts(getS3Client()).size('hedgehog-lab-artifacts', 'builds/b/x.ova')).toBeUndefined();
+      expect(seen).toEqual([`HEAD 127.0.0.1:${port}`]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('EC2 and SNS clients are one per container and reach AWS_ENDPOINT_URL_EC2 / _SNS', async () => {

@@ -40,12 +40,13 @@ describe('SNS notices', () => {
 
   it('a failed publish gives its claim back: the redelivery mails at once', async () => {
     const build = await world().seed(aLaunchedBuild('building'));
-    world().sns.rejectsOnce(Object.assign(new Error('SNS is throttling'), { name: 'Throttling' }));
+    world().snsStandIn.failNext('Throttling', 400, 'SNS is throttling');
     const event = ec2StateChange(INSTANCE_ID, 'terminated', at(40));
     await expect(instanceState(event)).rejects.toThrow('throttling');
     expect((await world().get(build.BuildID))?.MailClaim).toBeUndefined();
+    expect(world().published()).toEqual([]); // the refused publish is not among what SNS accepted
     await instanceState(event);
-    expect(world().published().filter((p) => p.Subject?.includes(build.BuildID))).toHaveLength(2);
+    expect(world().published().filter((p) => p.Subject?.includes(build.BuildID))).toHaveLength(1);
     expect(await world().get(build.BuildID)).toMatchObject({ MailSent: ['terminated'] });
     expect(world().replies(build)).toHaveLength(1);
   });
@@ -116,15 +117,16 @@ describe('stray machines', () => {
 
   it('an orphan whose mail failed is told by the next run, once', async () => {
     world().ec2.add({ id: 'i-0fedcba9876543210', state: 'running', launchTime: at(3), tags: { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: 'build-20261125-170052-zzzz' } });
-    world().sns.rejectsOnce(Object.assign(new Error('SNS is throttling'), { name: 'Throttling' }));
+    world().snsStandIn.failNext('Throttling', 400, 'SNS is throttling');
     await expect(watchdogAt(20)).rejects.toThrow();
     expect(world().ec2.terminateRequests()).toEqual([['i-0fedcba9876543210']]);
     const orphanMails = () => world().published().filter((p) => p.Subject?.includes('i-0fedcba9876543210'));
+    expect(orphanMails()).toEqual([]); // refused, so not recorded
     world().ec2.setState('i-0fedcba9876543210', 'running'); // the termination did not take
     await watchdogAt(21);
     await watchdogAt(22);
-    // The refused attempt and the one that went out; nothing after it.
-    expect(orphanMails()).toHaveLength(2);
+    // The refused attempt is not recorded: one mail went out (at 21), nothing after it.
+    expect(orphanMails()).toHaveLength(1);
     expect(world().ec2.terminateRequests().length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,13 +1,12 @@
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { AwsClientStub } from 'aws-sdk-client-mock';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { memoryLogger } from '../../stand-ins/memory-logger';
 import type { Build, InstanceState } from '../../core/build';
 import { isRunning } from '../../core/build';
 import type { Config } from '../../core/config';
+import type { Artifacts } from '../../core/ports';
 import { parseConfig } from '../../core/config';
 import { SlackChat } from '../../core/slack/chat';
 import { createSlackWebClient } from '../../core/slack/web-client';
@@ -19,6 +18,8 @@ import { ServiceQuotasLimits } from '../../events/service-quotas';
 import type { SchedulerStandIn } from '../../stand-ins/scheduler';
 import { startSchedulerStandIn } from '../../stand-ins/scheduler';
 import { SnsNotifier } from '../../events/sns-notifier';
+import type { LocalSns } from '../../stand-ins/sns';
+import { startSnsStandIn } from '../../stand-ins/sns';
 import type { ServiceQuotasStandIn } from '../../stand-ins/service-quotas';
 import { startServiceQuotasStandIn } from '../../stand-ins/service-quotas';
 import type { LocalDynamo } from '../../stand-ins/dynalite';
@@ -31,9 +32,9 @@ import { TEST_EVENT_TOKEN_KEY } from './event-fixtures';
 import { Ec2World } from './ec2-world';
 
 // The events handlers' world for a test file: dynalite for the table, the Slack stand-in, the
-// EC2 and Service Quotas stand-ins on loopback under the REAL Ec2Compute and ServiceQuotasLimits,
-// and SNS through aws-sdk-client-mock under the real SnsNotifier (its stand-in is another
-// change's). Each case asserts what is left: table items, Slack calls, EC2 and SNS requests.
+// EC2, Service Quotas and SNS stand-ins on loopback under the REAL Ec2Compute, ServiceQuotasLimits
+// and SnsNotifier. Each case asserts what is left: table items, Slack calls, EC2 requests and the
+// SNS publishes the stand-in accepted.
 
 export const LAUNCH_TEMPLATE_ID = 'lt-0123456789abcdef0';
 export const SUBNETS = ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'] as const;
@@ -50,7 +51,8 @@ export interface World {
   quotas: ServiceQuotasStandIn;
   /** EventBridge Scheduler; its firings terminate through the EC2 stand-in. */
   scheduler: SchedulerStandIn;
-  sns: AwsClientStub<SNSClient>;
+  /** SNS Publish on loopback (stand-ins/sns.ts), topic TOPIC_ARN; `failNext` refuses the next publish. */
+  snsStandIn: LocalSns;
   log: ReturnType<typeof memoryLogger>;
   config: Config;
   deps: EventDeps;
@@ -69,10 +71,20 @@ export interface World {
   slots(): Promise<string[]>;
   /** Thread replies of the build's card, oldest first (the card itself left out). */
   replies(build: Pick<Build, 'Channel' | 'ThreadTs'>): SlackMessage[];
+  /**
+   * The publishes SNS accepted, oldest first, in PublishCommand's input shape (built from the
+   * stand-in's records). A refused publish (`snsStandIn.failNext`) is not among them.
+   */
   published(): PublishCommandInput[];
   reset(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The handlers of this world touch no S3 object; a call is a test that reached the wrong code. */
+const noArtifacts: Artifacts = {
+  size: () => Promise.reject(new Error('this world has no S3: pass artifacts (test/events/release.test.ts)')),
+  copy: () => Promise.reject(new Error('this world has no S3: pass artifacts (test/events/release.test.ts)')),
+};
 
 export const SCHEDULE_GROUP = 'labapp-metal-builds';
 export const SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/metal-build-deadlines';
@@ -103,17 +115,17 @@ export async function startWorld(): Promise<World> {
       now = new Date(Date.parse(T0) + minutes * 60_000);
     },
   };
-  const [dynamo, slack, ec2, quotas] = await Promise.all([
+  const [dynamo, slack, ec2, quotas, snsStandIn] = await Promise.all([
     startDynalite(),
     startSlackApi(),
     Ec2World.start({ clock, subnets: { ...SUBNET_ZONES }, launchTemplateId: LAUNCH_TEMPLATE_ID, region: REGION }),
     startServiceQuotasStandIn({ region: REGION }),
+    startSnsStandIn({ topics: [TOPIC_ARN] }),
   ]);
   const scheduler = await startSchedulerStandIn({ clock, ec2Endpoint: ec2.standIn.endpoint, region: REGION, groups: [SCHEDULE_GROUP] });
   const schedulerClient = new SchedulerClient({ region: REGION, endpoint: scheduler.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
   const quotasClient = new ServiceQuotasClient({ region: REGION, endpoint: quotas.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
-  const snsClient = new SNSClient({ region: REGION, credentials: CREDENTIALS });
-  const sns = mockClient(snsClient);
+  const snsClient = new SNSClient({ region: REGION, endpoint: snsStandIn.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
   const log = memoryLogger();
   const chat = new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'background' }));
 
@@ -126,7 +138,7 @@ export async function startWorld(): Promise<World> {
     ec2,
     quotas,
     scheduler,
-    sns,
+    snsStandIn,
     log,
     config: makeConfig({}),
     deps: undefined as unknown as EventDeps,
@@ -145,6 +157,8 @@ export async function startWorld(): Promise<World> {
           ...(world.config.scheduleDeadLetterArn !== undefined && { deadLetterArn: world.config.scheduleDeadLetterArn }),
         }),
         notifier: new SnsNotifier(snsClient, world.config.snsTopicArn, log),
+        // Only the release function copies objects; test/events/release.test.ts gives it S3 (s3rver).
+        artifacts: noArtifacts,
         clock,
         log,
       };
@@ -173,15 +187,22 @@ export async function startWorld(): Promise<World> {
     },
     slots: () => dynamo.store.slots(),
     replies: (build) => slack.replies(build.Channel, build.ThreadTs).slice(1),
-    published: () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input),
+    published: () =>
+      snsStandIn.published.map((p) => ({
+        TopicArn: p.topicArn,
+        ...(p.subject !== undefined && { Subject: p.subject }),
+        Message: p.message,
+        MessageAttributes: Object.fromEntries(
+          Object.entries(p.attributes).map(([name, a]) => [name, { DataType: a.dataType, StringValue: a.value }]),
+        ),
+      })),
     async reset() {
       await dynamo.reset();
       slack.reset();
       ec2.reset();
       quotas.reset();
       scheduler.reset();
-      sns.reset();
-      sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
+      snsStandIn.clear();
       log.lines.length = 0;
       clock.set(T0);
       world.configure({});
@@ -189,11 +210,11 @@ export async function startWorld(): Promise<World> {
     async close() {
       quotasClient.destroy();
       schedulerClient.destroy();
-      await Promise.all([dynamo.close(), slack.close(), ec2.close(), quotas.close(), scheduler.close()]);
+      snsClient.destroy();
+      await Promise.all([dynamo.close(), slack.close(), ec2.close(), quotas.close(), scheduler.close(), snsStandIn.close()]);
     },
   };
   world.configure({});
-  sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
   return world;
 }
 

@@ -37,8 +37,18 @@ const phaseDetail = {
   at: '2026-03-01T10:20:00.123Z',
 };
 
-/** Sample events of each rule's kind, keyed by the rule's name. */
-const SAMPLES: Record<string, Array<[string, ReturnType<typeof envelope>]>> = {
+const completedPhase = envelope(RUNNER_SOURCE, DETAIL_TYPES.phase, {
+  ...phaseDetail,
+  phase: 'completed',
+  artifact: { bucket: 'hedgehog-lab-artifacts', key: `builds/${BUILD_ID}/hedgehog-lab-prewarmed-1.2.3.ova`, sha256: 'f'.repeat(64), bytes: 123456 },
+  durationSeconds: 1800,
+});
+
+/**
+ * Sample events of each rule's kind, keyed by the rule's name; the third element names the
+ * other rules that take the same event (a completed phase goes to build-phase and release).
+ */
+const SAMPLES: Record<string, Array<[string, ReturnType<typeof envelope>, string[]?]>> = {
   'labapp-metal-build-approved': [['Build Approved from the bot', envelope(BOT_SOURCE, DETAIL_TYPES.approved, { buildId: BUILD_ID })]],
   'labapp-metal-build-cancel-requested': [
     ['Build Cancel Requested from the bot', envelope(BOT_SOURCE, DETAIL_TYPES.cancelRequested, { buildId: BUILD_ID, by: 'U0123ABCD' })],
@@ -48,16 +58,10 @@ const SAMPLES: Record<string, Array<[string, ReturnType<typeof envelope>]>> = {
   ],
   'labapp-metal-build-phase': [
     ['Build Phase from the runner', envelope(RUNNER_SOURCE, DETAIL_TYPES.phase, phaseDetail)],
-    [
-      'a completed Build Phase with its artifact',
-      envelope(RUNNER_SOURCE, DETAIL_TYPES.phase, {
-        ...phaseDetail,
-        phase: 'completed',
-        artifact: { bucket: 'hedgehog-lab-artifacts', key: `builds/main/${BUILD_ID}/lab.ova`, sha256: 'f'.repeat(64), bytes: 123456 },
-        durationSeconds: 1800,
-      }),
-    ],
+    ['a failed Build Phase', envelope(RUNNER_SOURCE, DETAIL_TYPES.phase, { ...phaseDetail, phase: 'failed', message: 'packer failed' })],
+    ['a completed Build Phase with its artifact', completedPhase, ['labapp-metal-build-release']],
   ],
+  'labapp-metal-build-release': [['a completed Build Phase from the runner', completedPhase, ['labapp-metal-build-phase']]],
   'labapp-metal-build-instance-state': (['pending', 'running', 'shutting-down', 'terminated'] as const).map((state) => [
     `EC2 ${state}`,
     // As AWS puts it on the default bus (EventBridge user guide, "EC2 Instance State-change Notification").
@@ -76,8 +80,8 @@ describe('each rule takes the events of its kind and no other', () => {
   });
 
   for (const [name, samples] of Object.entries(SAMPLES)) {
-    it.each(samples)(`${name}: %s matches it alone`, (_, event) => {
-      expect(matching(event)).toEqual([name]);
+    it.each(samples)(`${name}: %s matches it (and only the rules named with it)`, (_, event, also = []) => {
+      expect([...matching(event)].sort()).toEqual([name, ...also].sort());
     });
   }
 
@@ -92,6 +96,7 @@ describe('each rule takes the events of its kind and no other', () => {
       'labapp-metal-build-cancel-requested': 'custom',
       'labapp-metal-build-extended': 'custom',
       'labapp-metal-build-phase': 'custom',
+      'labapp-metal-build-release': 'custom',
       'labapp-metal-build-instance-state': 'default',
     });
   });

@@ -171,7 +171,7 @@ const roleSession = (role: IConstruct) => `arn:${PARTITION}:sts::${ACCOUNT}:assu
 
 // ---- the calls ----
 
-type Who = 'bot' | 'launch' | 'watchdog' | 'cancel' | 'machine' | 'cloudwatch';
+type Who = 'bot' | 'launch' | 'watchdog' | 'cancel' | 'release' | 'machine' | 'cloudwatch';
 type Expected = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied' | 'Denied';
 
 interface Call {
@@ -310,6 +310,60 @@ const CALLS: Call[] = [
     context: () => ({ ...tls, 's3:prefix': 'releases/v1.2.3/' }),
     resourcePolicy: () => resourcePolicy('AWS::S3::BucketPolicy'),
     expected: 'Allowed',
+  },
+  {
+    name: 'release writes under releases/',
+    who: 'release',
+    action: 's3:PutObject',
+    resource: () => `${bucketArn()}/releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova`,
+    context: () => tls,
+    resourcePolicy: () => resourcePolicy('AWS::S3::BucketPolicy'),
+    expected: 'Allowed',
+  },
+  {
+    name: 'release aborts its multipart copy under releases/',
+    who: 'release',
+    action: 's3:AbortMultipartUpload',
+    resource: () => `${bucketArn()}/releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova`,
+    context: () => tls,
+    resourcePolicy: () => resourcePolicy('AWS::S3::BucketPolicy'),
+    expected: 'Allowed',
+  },
+  {
+    name: 'release reads a build\'s OVA (CopySource, HeadObject)',
+    who: 'release',
+    action: 's3:GetObject',
+    resource: () => `${bucketArn()}/builds/build-1/hedgehog-lab-prewarmed-1.2.3.ova`,
+    context: () => tls,
+    resourcePolicy: () => resourcePolicy('AWS::S3::BucketPolicy'),
+    expected: 'Allowed',
+  },
+  {
+    name: 'release writes under builds/',
+    who: 'release',
+    action: 's3:PutObject',
+    resource: () => `${bucketArn()}/builds/build-1/hedgehog-lab-prewarmed-1.2.3.ova`,
+    context: () => tls,
+    resourcePolicy: () => resourcePolicy('AWS::S3::BucketPolicy'),
+    expected: 'ImplicitlyDenied',
+  },
+  {
+    name: 'release writes under releases/ without TLS',
+    who: 'release',
+    action: 's3:PutObject',
+    resource: () => `${bucketArn()}/releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova`,
+    context: () => ({ 'aws:SecureTransport': 'false' }),
+    resourcePolicy: () => resourcePolicy('AWS::S3::BucketPolicy'),
+    expected: 'ExplicitlyDenied',
+  },
+  {
+    name: 'bot writes under releases/',
+    who: 'bot',
+    action: 's3:PutObject',
+    resource: () => `${bucketArn()}/releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova`,
+    context: () => tls,
+    resourcePolicy: () => resourcePolicy('AWS::S3::BucketPolicy'),
+    expected: 'ImplicitlyDenied',
   },
   {
     name: 'machine reads an SSM parameter',

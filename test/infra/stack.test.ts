@@ -190,6 +190,17 @@ describe('events', () => {
     expect(r.Targets.map((t) => t.Arn)).toEqual([fnArn(target)]);
   });
 
+  it('takes the runner\'s completed phases on the bus to release as well (build-phase gets them too)', () => {
+    const r = rule(base, 'labapp-metal-build-release');
+    expect(r.EventPattern).toEqual({ source: ['labapp.metal-build.runner'], 'detail-type': ['Build Phase'], detail: { phase: ['completed'] } });
+    expect(r.EventBusName).toBe(bus());
+    expect(r.Targets.map((t) => t.Arn)).toEqual([fnArn('release')]);
+    expect(r.Targets[0]!.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 });
+    const props = functionProps(base, 'release').props;
+    expect(props.Timeout).toBe(900);
+    expect(props.MemorySize).toBe(512);
+  });
+
   it('takes EC2 state changes from the default bus to instance-state', () => {
     const r = rule(base, 'labapp-metal-build-instance-state');
     expect(r.EventPattern).toEqual({ source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] });
@@ -205,7 +216,7 @@ describe('events', () => {
 
   it('gives every target a retry policy and its function’s SQS dead-letter queue, which also takes failed invocations', () => {
     const rules = resourcesOfType(base, 'AWS::Events::Rule');
-    expect(rules).toHaveLength(6);
+    expect(rules).toHaveLength(7);
     for (const [, r] of rules) {
       for (const t of (flat(r.Properties) as ReturnType<typeof rule>).Targets) {
         expect(t.RetryPolicy?.MaximumRetryAttempts).toBeGreaterThan(0);
@@ -218,9 +229,9 @@ describe('events', () => {
       }
     }
     // One per event function, and the deadline schedules' own.
-    base.template.resourceCountIs('AWS::SQS::Queue', 7);
+    base.template.resourceCountIs('AWS::SQS::Queue', 8);
     base.template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
-    base.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 6);
+    base.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 7);
   });
 });
 
@@ -544,6 +555,20 @@ describe('function roles', () => {
       // What core/aws/dynamo-store.ts calls, nothing more: no Scan, no DeleteItem.
       expect(actionsOf(st).sort(), name).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     }
+  });
+
+  it('release: reads builds/*, writes releases/* (the only role that may), no EC2, no bus', () => {
+    const bucket = `<${logicalId(base, base.stack.bucket)}.Arn>`;
+    const s3Of = (name: LambdaName) => statements(name).filter((x) => x.Action.some((a) => a.startsWith('s3:')));
+    expect(s3Of('release').map(({ Sid, Action, Resource, Condition }) => ({ Sid, Action, Resource, Condition }))).toEqual([
+      { Sid: 'ReadBuildArtifacts', Action: ['s3:GetObject'], Resource: [`${bucket}/builds/*`], Condition: undefined },
+      { Sid: 'PublishReleases', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/releases/*`], Condition: undefined },
+    ]);
+    expect(new Set(actionsOf(statements('release')).map((a) => a.split(':')[0]))).toEqual(new Set(['logs', 'dynamodb', 'secretsmanager', 'sns', 'sqs', 's3']));
+    // No other function role touches the bucket, and the machine role only reads and lists releases/.
+    for (const name of NAMES.filter((n) => n !== 'release')) expect(s3Of(name), name).toEqual([]);
+    const machineWrites = statementsOf(base, base.stack.buildMachine.role).filter((x) => x.Action.includes('s3:PutObject'));
+    expect(machineWrites.flatMap((x) => x.Resource)).toEqual([`${bucket}/builds/*`]);
   });
 
   it('bot: the table, PutEvents of its own three events on the bus, its secret — no EC2, no Scheduler', () => {

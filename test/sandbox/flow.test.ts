@@ -58,12 +58,27 @@ describe('the sandbox runs the whole flow', { timeout: FLOW_TIMEOUT_MS }, () => 
     expect(thread[0]?.ts).toBe(ts);
     const replies = thread.slice(1).map(textOf);
     expect(replies.some((t) => t.includes('c5n.metal') && t.includes('us-east-1'))).toBe(true);
-    expect(replies.at(-1)).toContain('completed');
-    expect(replies.at(-1)).toContain(record?.ArtifactKey);
+    // The completion with its artifact, then (when the completion did not carry it) the final cost.
+    const done = replies.findIndex((t) => t.includes('completed') && t.includes(String(record?.ArtifactKey)));
+    expect(done).toBeGreaterThanOrEqual(0);
+    for (const later of replies.slice(done + 1)) expect(later).toContain(`$${Number(record?.ActualCost).toFixed(2)}`);
 
     const completion = broadcasts(await c.history()).find((m) => m.text.includes('completed'));
     expect(completion?.thread_ts).toBe(ts);
     expect(completion?.text).toContain(`<@${REQUESTER}>`);
+  });
+
+  it('publishes a completed v1.2.3 build to releases/ once, through the release handler, and says so in the thread', async () => {
+    const c = await start('success');
+    const { buildId, ts } = await c.requestAndApprove(REQUESTER, APPROVER, 'v1.2.3');
+
+    await c.advance(100);
+
+    expect(await c.record(buildId)).toMatchObject({ Status: 'completed', ArtifactKey: `builds/${buildId}/hedgehog-lab-prewarmed-1.2.3.ova` });
+    expect(await c.record('#release#v1.2.3')).toMatchObject({ For: buildId, PublishedAt: expect.any(String) });
+    const released = (await c.replies(ts)).map(textOf).filter((t) => t.startsWith('📦'));
+    expect(released).toHaveLength(1);
+    expect(released[0]).toContain(`/releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova`);
   });
 
   it('reports a failed build with its error and log tail, and the machine ends', async () => {

@@ -1,0 +1,135 @@
+import type { ReleaseFile } from '../core/artifact-layout';
+import { artifactKey, releaseFiles, releaseVersion } from '../core/artifact-layout';
+import type { Build } from '../core/build';
+import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
+import type { Logger, MessageTag } from '../core/ports';
+import { s3CopyCommand, s3Uri } from '../core/slack/build-facts';
+import { code } from '../core/slack/mrkdwn';
+import type { EventDeps } from './deps';
+import { loadEventDeps } from './deps';
+import { parseOrDrop } from './inbound';
+
+// A `completed` Build Phase of a vX.Y.Z build → releases/vX.Y.Z/ (docs/design.md "S3 layout",
+// Releases). The machine writes only under builds/<BuildID>/; this function alone may write
+// releases/. The event is the machine's word and only says "look at this build": which build,
+// whether it completed and where its files are come from the record, which build-phase wrote
+// after checking the phase's token, machine and layout. One build ever publishes a version: the
+// `#release#vX.Y.Z` item is claimed before anything is copied. Redelivery is safe: the holder
+// claiming again continues (or skips) the copy, and the thread reply carries a tag it looks for.
+
+/** The record does not say `completed` yet: build-phase has not recorded the phase this event reports. */
+export class ReleaseArrivedEarlyError extends Error {
+  constructor(
+    readonly buildId: string,
+    readonly status: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the completed phase of ${buildId} arrived while the build is ${status}; retry later`, options);
+    this.name = 'ReleaseArrivedEarlyError';
+  }
+}
+
+/** Statuses in which build-phase may still record `completed` (a phase that overtook the earlier events). */
+const NOT_YET = new Set<string>(['approved', 'launching', 'building', 'uploading']);
+
+const RELEASED = 'released';
+const REFUSED = 'release-refused';
+const INCOMPLETE = 'release-incomplete';
+
+export function createHandler(deps: EventDeps) {
+  return async function release(event: unknown): Promise<void> {
+    const log = deps.log.child({ handler: 'release' });
+    const inbound = parseOrDrop(event, RUNNER_SOURCE, DETAIL_TYPES.phase, buildPhaseDetail, log);
+    if (!inbound) return;
+    // Only the BuildID is used: the token, keys and times in the detail are neither kept nor logged.
+    const { buildId, phase } = inbound.detail;
+    const blog = log.child({ buildId });
+    if (phase !== 'completed') {
+      blog.info('not a completed phase; nothing to release', { phase });
+      return;
+    }
+    const build = await deps.store.get(buildId);
+    if (!build) {
+      blog.warn('completed phase for an unknown build; dropped');
+      return;
+    }
+    const version = releaseVersion(build.BuildBranch);
+    if (version === undefined) {
+      blog.info('not a vX.Y.Z build; nothing to release', { branch: build.BuildBranch });
+      return;
+    }
+    if (NOT_YET.has(build.Status)) {
+      // Thrown, not dropped: EventBridge delivers it again, by when build-phase has recorded it.
+      blog.warn('completed phase arrived before the record says completed; EventBridge will deliver it again', { status: build.Status });
+      throw new ReleaseArrivedEarlyError(buildId, build.Status);
+    }
+    if (build.Status !== 'completed') {
+      blog.warn('completed phase for a build that did not complete; dropped', { status: build.Status });
+      return;
+    }
+    const expected = artifactKey(buildId, version);
+    if (build.ArtifactKey !== expected) {
+      blog.error('the record\'s ArtifactKey is not the build\'s layout; nothing released', { expected, artifactKey: build.ArtifactKey });
+      return;
+    }
+    await publish(deps, build, version, blog);
+  };
+}
+
+async function publish(deps: EventDeps, build: Build, version: string, log: Logger): Promise<void> {
+  const bucket = deps.config.artifactBucket;
+  const files = releaseFiles(build.BuildID, version);
+  const ova = files[0]!;
+  // Before the claim: a build whose files are not all there must not hold the version for good
+  // (the item is never deleted), or a rebuild of it could never be released.
+  const sizes = await sizesOf(deps, bucket, files);
+  const missing = files.filter((_, i) => sizes[i] === undefined);
+  if (missing.length > 0) {
+    log.error('build files missing; nothing released', { version, missing: missing.map((f) => f.source) });
+    const list = missing.map((f) => code(s3Uri(bucket, f.source))).join(', ');
+    await tellOnce(deps, build, INCOMPLETE, `⚠️ v${version} was not released: ${list} ${missing.length === 1 ? 'is' : 'are'} missing.`);
+    return;
+  }
+  const claim = await deps.store.claimRelease(version, build.BuildID, deps.clock.now());
+  if (!claim.claimed) {
+    log.warn('the version is held by another build; nothing released', { version, heldBy: claim.by, publishedAt: claim.publishedAt });
+    const verb = claim.publishedAt !== undefined ? 'was already released' : 'is being released';
+    await tellOnce(deps, build, REFUSED, `⚠️ v${version} ${verb} by ${code(claim.by)}: this build's OVA stays at ${code(s3Uri(bucket, ova.source))}.`);
+    return;
+  }
+  if (claim.publishedAt === undefined) {
+    // One at a time, in order: releases/ shows the metadata file only once the rest is there.
+    // A redelivery before PublishedAt copies the same bytes again, which changes nothing.
+    for (const [i, file] of files.entries()) await deps.artifacts.copy({ bucket, from: file.source, to: file.target, bytes: sizes[i]! });
+    await deps.store.markReleased(version, build.BuildID, deps.clock.now());
+    log.info('released', { version, key: ova.target, bytes: sizes[0] });
+  } else {
+    log.info('already released by this build; only the thread reply is checked', { version, publishedAt: claim.publishedAt });
+  }
+  const command = s3CopyCommand(bucket, ova.target);
+  await tellOnce(
+    deps,
+    build,
+    RELEASED,
+    `📦 Released v${version}: ${code(s3Uri(bucket, ova.target))}${command ? `\nDownload: ${code(command)}` : ''}`,
+  );
+}
+
+async function sizesOf(deps: EventDeps, bucket: string, files: readonly ReleaseFile[]): Promise<Array<number | undefined>> {
+  return Promise.all(files.map((f) => deps.artifacts.size(bucket, f.source)));
+}
+
+/**
+ * A thread reply posted at most once per build and kind: the tag is looked for first, so a
+ * redelivery after a post whose answer was lost does not post again. A Slack failure throws,
+ * and the redelivery posts it.
+ */
+async function tellOnce(deps: EventDeps, build: Build, status: string, text: string): Promise<void> {
+  const tag: MessageTag = { buildId: build.BuildID, status };
+  if (await deps.chat.hasTagged(build.Channel, build.ThreadTs, tag)) return;
+  await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text, tag });
+}
+
+export async function handler(event: unknown, _context: unknown): Promise<void> {
+  await createHandler(await loadEventDeps())(event);
+}

@@ -1,0 +1,388 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { artifactKey } from '../../core/artifact-layout';
+import type { Build } from '../../core/build';
+import { createHandler as createBuildPhaseHandler } from '../../events/build-phase';
+import { ReleaseArrivedEarlyError, createHandler } from '../../events/release';
+import { COPY_OBJECT_LIMIT, COPY_PART_BYTES, S3Artifacts, partRanges } from '../../events/s3-artifacts';
+import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
+import { SHA256, buildPhase } from './event-fixtures';
+import { logLines, useWorld } from './world';
+
+// The release function through its real handler: dynalite for the table (the #release# lock),
+// the Slack stand-in, and the REAL S3 adapter against s3rver, a local S3 that keeps the bytes.
+// Each case checks what is left: the table, the bucket and the Slack calls.
+
+const BUCKET = 'hedgehog-lab-artifacts';
+const REGION = 'us-east-1';
+/** s3rver checks each request's SigV4 signature against its built-in key pair. */
+const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+interface S3rverInstance {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+  httpServer: Server;
+}
+// s3rver ships no types; it is CommonJS.
+const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
+
+const FIRST = 'build-20261125-170052-a1b2';
+const SECOND = 'build-20261125-180052-c3d4';
+const VERSION = '1.2.3';
+
+/** A vX.Y.Z build as build-phase leaves it after its `completed` phase. */
+function aCompletedRelease(buildId: string, overrides: Partial<Build> = {}): Build {
+  return aLaunchedBuild('uploading', {
+    BuildID: buildId,
+    BuildBranch: `v${VERSION}`,
+    BuildCommit: undefined,
+    Status: 'completed',
+    Phase: 'completed',
+    ActualCommit: '0123456789abcdef0123456789abcdef01234567',
+    ArtifactKey: artifactKey(buildId, VERSION),
+    ArtifactSha256: SHA256,
+    ArtifactBytes: 1000,
+    CompletionTime: at(90),
+    ...overrides,
+  });
+}
+
+/** The runner's `completed` phase of that build (its event token is not looked at). */
+const completed = (buildId: string, version = VERSION) =>
+  buildPhase({
+    buildId,
+    instanceId: INSTANCE_ID,
+    phase: 'completed',
+    at: at(90),
+    artifact: { bucket: BUCKET, key: artifactKey(buildId, version), sha256: SHA256, bytes: 1000 },
+  });
+
+const files = (buildId: string, version = VERSION) => {
+  const ova = artifactKey(buildId, version);
+  return [ova, `${ova}.sha256`, ova.replace(/\.ova$/, '.json')];
+};
+
+describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
+  const world = useWorld({ minutesAfterT0: 91 });
+  let s3dir: string;
+  let s3rver: S3rverInstance;
+  let s3: S3Client;
+  /** Requests s3rver answered: method and path, in order. */
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    s3dir = mkdtempSync(join(tmpdir(), 'metal-release-s3-'));
+    s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
+    const { port } = await s3rver.run();
+    s3rver.httpServer.prependListener('request', (req: { method?: string; url?: string }) => requests.push(`${req.method} ${req.url}`));
+    s3 = new S3Client({ region: REGION, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: CREDENTIALS });
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await s3rver?.close();
+    if (s3dir) rmSync(s3dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    // After the world's reset (useWorld's beforeEach runs first): the real S3 adapter on s3rver.
+    world().deps = { ...world().deps, artifacts: new S3Artifacts(s3) };
+    for (const key of await keys('')) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    requests.length = 0;
+  });
+
+  async function keys(prefix: string): Promise<string[]> {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+    return (out.Contents ?? []).map((o) => o.Key!).sort();
+  }
+
+  async function read(key: string): Promise<string> {
+    const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return out.Body!.transformToString();
+  }
+
+  /** What packer/runner.sh uploads under builds/<BuildID>/: distinct bytes per build. */
+  async function upload(buildId: string, version = VERSION, only?: number[]): Promise<void> {
+    const all = files(buildId, version);
+    for (const [i, key] of all.entries()) {
+      if (only && !only.includes(i)) continue;
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `${key}: bytes of ${buildId}\n`.repeat(i === 0 ? 200 : 1) }));
+    }
+  }
+
+  const handler = () => createHandler(world().deps);
+  const releaseItem = () => world().dynamo.get(`#release#v${VERSION}`);
+  const postsTo = () => world().slack.callsTo('chat.postMessage');
+
+  it('publishes the three files with identical bytes, locks the version and tells the thread once', async () => {
+    const build = await world().seed(aCompletedRelease(FIRST));
+    await upload(FIRST);
+    requests.length = 0;
+
+    await handler()(completed(FIRST));
+
+    const released = [
+      `releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.json`,
+      `releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova`,
+      `releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova.sha256`,
+    ];
+    expect(await keys('releases/')).toEqual(released);
+    for (const source of files(FIRST)) {
+      const target = `releases/v${VERSION}/${source.slice(source.lastIndexOf('/') + 1)}`;
+      expect(await read(target), target).toBe(await read(source));
+    }
+    // The OVA first, the metadata last: a JSON under releases/ means a complete set.
+    const copies = requests.filter((r) => r.startsWith('PUT ')).map((r) => r.slice(r.lastIndexOf('/') + 1).replace(/\?.*$/, ''));
+    expect(copies).toEqual([`hedgehog-lab-prewarmed-${VERSION}.ova`, `hedgehog-lab-prewarmed-${VERSION}.ova.sha256`, `hedgehog-lab-prewarmed-${VERSION}.json`]);
+
+    expect(await releaseItem()).toMatchObject({
+      BuildID: `#release#v${VERSION}`,
+      For: FIRST,
+      ClaimedAt: world().clock.now().toISOString(),
+      PublishedAt: world().clock.now().toISOString(),
+    });
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.text).toBe(
+      `📦 Released v${VERSION}: \`s3://${BUCKET}/releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova\`\n` +
+        `Download: \`aws s3 cp "s3://${BUCKET}/releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova" .\``,
+    );
+    // The record itself is not touched.
+    expect(await world().get(FIRST)).toEqual(build);
+  });
+
+  it('a redelivery publishes nothing more and posts nothing more', async () => {
+    const build = await world().seed(aCompletedRelease(FIRST));
+    await upload(FIRST);
+    await handler()(completed(FIRST));
+    const item = await releaseItem();
+    const posts = postsTo().length;
+    requests.length = 0;
+    world().clock.minutesAfterT0(95);
+
+    await handler()(completed(FIRST));
+
+    expect(requests.filter((r) => !r.startsWith('HEAD ') && !r.startsWith('GET '))).toEqual([]);
+    expect(await releaseItem()).toEqual(item);
+    expect(postsTo()).toHaveLength(posts);
+    expect(world().replies(build)).toHaveLength(1);
+  });
+
+  it('a redelivery after the thread reply failed posts it, once (the copy is not repeated)', async () => {
+    const build = await world().seed(aCompletedRelease(FIRST));
+    await upload(FIRST);
+    world().slack.failNext('chat.postMessage', 'ratelimited');
+    await expect(handler()(completed(FIRST))).rejects.toThrow();
+    expect(await releaseItem()).toHaveProperty('PublishedAt');
+    expect(world().replies(build)).toHaveLength(0);
+    requests.length = 0;
+
+    await handler()(completed(FIRST));
+    await handler()(completed(FIRST));
+    expect(requests.filter((r) => r.startsWith('PUT '))).toEqual([]);
+    expect(world().replies(build).map((m) => m.text.slice(0, 20))).toEqual([`📦 Released v${VERSION}: `.slice(0, 20)]);
+  });
+
+  it('a second build of the same version is refused and told once; releases/ keeps the first build\'s bytes', async () => {
+    await world().seed(aCompletedRelease(FIRST));
+    await upload(FIRST);
+    await handler()(completed(FIRST));
+    const firstBytes = await read(`releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova`);
+    const item = await releaseItem();
+
+    const second = await world().seed(aCompletedRelease(SECOND));
+    await upload(SECOND);
+    requests.length = 0;
+    await handler()(completed(SECOND));
+    await handler()(completed(SECOND));
+
+    expect(requests.filter((r) => r.startsWith('PUT '))).toEqual([]);
+    expect(await read(`releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova`)).toBe(firstBytes);
+    expect(await releaseItem()).toEqual(item);
+    expect(world().replies(second).map((m) => m.text)).toEqual([
+      `⚠️ v${VERSION} was already released by \`${FIRST}\`: this build's OVA stays at \`s3://${BUCKET}/${artifactKey(SECOND, VERSION)}\`.`,
+    ]);
+  });
+
+  it('a branch build (not vX.Y.Z) publishes nothing', async () => {
+    const key = artifactKey(FIRST, '0.0.0-0123456');
+    const build = await world().seed(aCompletedRelease(FIRST, { BuildBranch: 'main', ArtifactKey: key }));
+    await upload(FIRST, '0.0.0-0123456');
+    const callsBefore = world().slack.calls.length;
+
+    await handler()(completed(FIRST, '0.0.0-0123456'));
+
+    expect(await keys('releases/')).toEqual([]);
+    expect(await world().dynamo.items()).toHaveLength(1);
+    expect(world().slack.calls).toHaveLength(callsBefore);
+    expect(await world().get(FIRST)).toEqual(build);
+  });
+
+  it('an event that arrives before build-phase recorded `completed` throws, and the redelivery after it publishes', async () => {
+    const uploading = await world().seed(
+      aLaunchedBuild('uploading', { BuildID: FIRST, BuildBranch: `v${VERSION}`, BuildCommit: undefined, ActualCommit: '0123456789abcdef0123456789abcdef01234567' }),
+    );
+    await upload(FIRST);
+    const callsBefore = world().slack.calls.length;
+
+    await expect(handler()(completed(FIRST))).rejects.toBeInstanceOf(ReleaseArrivedEarlyError);
+    expect(await keys('releases/')).toEqual([]);
+    expect(await releaseItem()).toBeUndefined();
+    expect(world().slack.calls).toHaveLength(callsBefore);
+
+    // build-phase records the phase; EventBridge's next delivery of the same event publishes.
+    await createBuildPhaseHandler(world().deps)(completed(FIRST));
+    expect((await world().get(FIRST))?.Status).toBe('completed');
+    await handler()(completed(FIRST));
+    expect(await keys(`releases/v${VERSION}/`)).toHaveLength(3);
+    expect(world().replies(uploading).filter((m) => m.text.startsWith('📦'))).toHaveLength(1);
+  });
+
+  describe('a forged event changes nothing', () => {
+    async function expectNothingChanged(run: () => Promise<void>) {
+      const items = await world().dynamo.items();
+      const calls = world().slack.calls.length;
+      requests.length = 0;
+      await run();
+      expect(await world().dynamo.items()).toEqual(items);
+      expect(await keys('releases/')).toEqual([]);
+      expect(requests.filter((r) => r.startsWith('PUT ') || r.startsWith('POST '))).toEqual([]);
+      expect(world().slack.calls).toHaveLength(calls);
+    }
+
+    it('another build\'s id, of a build that is not in the table', async () => {
+      await world().seed(aCompletedRelease(FIRST));
+      await upload(FIRST);
+      await expectNothingChanged(() => handler()(completed('build-20261125-190052-zzzz')));
+      expect(logLines(world(), 'WARN').some((l) => l.message === 'completed phase for an unknown build; dropped')).toBe(true);
+    });
+
+    it('a failed build', async () => {
+      await world().seed(aCompletedRelease(FIRST, { Status: 'failed', Phase: 'failed', ErrorMessage: 'packer failed' }));
+      await upload(FIRST);
+      await expectNothingChanged(() => handler()(completed(FIRST)));
+    });
+
+    it('a record whose ArtifactKey is not the layout', async () => {
+      await world().seed(aCompletedRelease(FIRST, { ArtifactKey: `builds/${SECOND}/hedgehog-lab-prewarmed-${VERSION}.ova` }));
+      await upload(FIRST);
+      await upload(SECOND);
+      await expectNothingChanged(() => handler()(completed(FIRST)));
+      expect(logLines(world(), 'ERROR').map((l) => l.message)).toEqual(["the record's ArtifactKey is not the build's layout; nothing released"]);
+    });
+
+    it('a phase other than completed, and a malformed event', async () => {
+      await world().seed(aCompletedRelease(FIRST));
+      await upload(FIRST);
+      await expectNothingChanged(async () => {
+        await handler()(buildPhase({ buildId: FIRST, instanceId: INSTANCE_ID, phase: 'failed', at: at(90) }));
+        await handler()({ ...completed(FIRST), detail: { buildId: FIRST, phase: 'completed' } });
+      });
+    });
+
+    it('never logs the event token', async () => {
+      await world().seed(aCompletedRelease(FIRST));
+      await upload(FIRST);
+      const event = completed(FIRST);
+      await handler()(event);
+      expect(JSON.stringify(world().log.lines)).not.toContain((event.detail as { eventToken: string }).eventToken);
+    });
+  });
+
+  it('a missing source file: the thread is told once, nothing is copied or locked', async () => {
+    const build = await world().seed(aCompletedRelease(FIRST));
+    await upload(FIRST, VERSION, [0, 1]);
+
+    await handler()(completed(FIRST));
+    await handler()(completed(FIRST));
+
+    expect(await keys('releases/')).toEqual([]);
+    expect(await releaseItem()).toBeUndefined();
+    expect(world().replies(build).map((m) => m.text)).toEqual([
+      `⚠️ v${VERSION} was not released: \`s3://${BUCKET}/${files(FIRST)[2]}\` is missing.`,
+    ]);
+    expect(logLines(world(), 'ERROR').map((l) => l.message)).toContain('build files missing; nothing released');
+  });
+});
+
+describe('S3Artifacts: the multipart copy above 5 GiB', () => {
+  // s3rver does not implement UploadPartCopy, and a > 5 GiB object cannot sensibly be served over
+  // loopback in a unit test: the multipart path is checked on the SDK client with
+  // aws-sdk-client-mock, which answers each command without a wire.
+  const client = new S3Client({ region: REGION, credentials: CREDENTIALS });
+  const s3 = mockClient(client);
+  const artifacts = new S3Artifacts(client);
+  const from = artifactKey(FIRST, VERSION);
+  const to = `releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova`;
+  const bytes = 12 * 1024 ** 3 + 12345;
+
+  beforeEach(() => {
+    s3.reset();
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+    s3.on(UploadPartCopyCommand).callsFake((input: { PartNumber: number }) => Promise.resolve({ CopyPartResult: { ETag: `"etag-${input.PartNumber}"` } }));
+    s3.on(CompleteMultipartUploadCommand).resolves({});
+    s3.on(AbortMultipartUploadCommand).resolves({});
+  });
+  afterAll(() => s3.restore());
+
+  it('up to 5 GiB is one CopyObject', async () => {
+    s3.on(CopyObjectCommand).resolves({});
+    await artifacts.copy({ bucket: BUCKET, from, to, bytes: COPY_OBJECT_LIMIT });
+    expect(s3.commandCalls(CopyObjectCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: BUCKET, Key: to, CopySource: `${BUCKET}/${from}` }]);
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('above: 512 MiB part ranges covering the object exactly, the last one shorter, then one Complete with every part in order', async () => {
+    await artifacts.copy({ bucket: BUCKET, from, to, bytes });
+    const parts = s3
+      .commandCalls(UploadPartCopyCommand)
+      .map((c) => c.args[0].input)
+      .sort((a, b) => a.PartNumber! - b.PartNumber!);
+    expect(parts).toHaveLength(25);
+    expect(parts[0]).toMatchObject({ Bucket: BUCKET, Key: to, UploadId: 'upload-1', PartNumber: 1, CopySource: `${BUCKET}/${from}`, CopySourceRange: `bytes=0-${COPY_PART_BYTES - 1}` });
+    expect(parts.at(-1)!.CopySourceRange).toBe(`bytes=${24 * COPY_PART_BYTES}-${bytes - 1}`);
+    // Contiguous, no gap, no overlap, ending at the last byte.
+    let next = 0;
+    for (const part of parts) {
+      const [start, end] = /^bytes=(\d+)-(\d+)$/.exec(part.CopySourceRange!)!.slice(1).map(Number) as [number, number];
+      expect(start).toBe(next);
+      expect(end - start + 1).toBeLessThanOrEqual(COPY_PART_BYTES);
+      next = end + 1;
+    }
+    expect(next).toBe(bytes);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: BUCKET, Key: to, UploadId: 'upload-1', MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: `"etag-${p.PartNumber}"` })) } },
+    ]);
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(0);
+  });
+
+  it('a failed part aborts the upload and the error is thrown; nothing is completed', async () => {
+    const failure = new Error('SlowDown');
+    s3.on(UploadPartCopyCommand, { PartNumber: 3 }).rejects(failure);
+    await expect(artifacts.copy({ bucket: BUCKET, from, to, bytes })).rejects.toBe(failure);
+    expect(s3.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: BUCKET, Key: to, UploadId: 'upload-1' }]);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('partRanges: exact multiples end on the last byte; one byte is one part', () => {
+    expect(partRanges(2 * COPY_PART_BYTES)).toEqual([`bytes=0-${COPY_PART_BYTES - 1}`, `bytes=${COPY_PART_BYTES}-${2 * COPY_PART_BYTES - 1}`]);
+    expect(partRanges(1)).toEqual(['bytes=0-0']);
+  });
+});
