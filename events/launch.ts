@@ -2,11 +2,9 @@ import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../core/events';
 import type { LaunchedInstance, Logger } from '../core/ports';
-import { logGroupName } from '../core/slack/build-facts';
+import { logGroupName, quote } from '../core/slack/build-facts';
 import { code } from '../core/slack/mrkdwn';
-import type { Config } from '../core/config';
-import type { CostEstimate } from '../core/cost';
-import { estimate, formatUsd } from '../core/cost';
+import { formatUsd } from '../core/cost';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { runEffects, tell } from './effects';
@@ -137,7 +135,7 @@ function priceFacts(deps: EventDeps, build: Build, types: readonly string[]): Ca
   const { config } = deps;
   const maxOf: Record<string, number> = {};
   for (const type of types) {
-    const quoted = quoteFor(config, type);
+    const quoted = quote(config, type);
     if (quoted) maxOf[type] = quoted.max.total;
   }
   const overrunPercent = config.fallbackMaxOverrunPercent;
@@ -202,7 +200,7 @@ async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedIns
   if (detours.refusals.length > 0)
     parts.push(`EC2 refused ${detours.refusals.map((r) => `${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''} (${r.code})`).join(', ')}`);
   // Another type has other figures: the thread says what this machine may cost.
-  const quoted = instance.instanceType !== deps.config.instanceType ? quoteFor(deps.config, instance.instanceType) : undefined;
+  const quoted = instance.instanceType !== deps.config.instanceType ? quote(deps.config, instance.instanceType) : undefined;
   const figures = quoted ? ` (expected ${formatUsd(quoted.expected.total)}, maximum ${formatUsd(quoted.max.total)})` : '';
   try {
     await deps.chat.post({
@@ -257,19 +255,6 @@ async function extrasNote(deps: EventDeps, build: Build, kept: LaunchedInstance,
     // The extras are gone, which is what matters; a redelivery no longer sees them, so cannot tell.
     log.warn('could not tell the thread about the extra machines', { extras, error });
   }
-}
-
-function quoteFor(config: Config, instanceType: string): CostEstimate | undefined {
-  const r = estimate({
-    instanceType,
-    volumeGb: config.volumeSizeGb,
-    expectedHours: config.expectedBuildHours,
-    maxLifetimeHours: config.maxLifetimeHours,
-    maxExtensionHours: config.maxExtensionHours,
-    transferGb: config.transferGb,
-    priceOverrides: config.priceOverrides,
-  });
-  return r.ok ? r.estimate : undefined;
 }
 
 export async function handler(event: unknown, _context: unknown): Promise<void> {

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, answerJson } from './wire';
 
 // CloudWatch Logs on loopback, speaking awsJson1_1 (POST /, `X-Amz-Target: Logs_20140328.<Op>`) as
 // both @aws-sdk/client-cloudwatch-logs and the aws CLI send it, so the build machine's runner
@@ -47,7 +46,6 @@ export interface LocalCloudWatchLogs {
 
 type Request = Record<string, unknown>;
 
-const JSON_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'Logs_20140328.';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -62,20 +60,7 @@ class ServiceError extends Error {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
-  res.end(text);
-}
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const num = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
@@ -194,11 +179,11 @@ export async function startCloudWatchLogsStandIn(options: CloudWatchLogsStandInO
       }
       const failure = failures.shift();
       if (failure) throw failure;
-      answer(res, 200, operation((request ?? {}) as Request));
+      answerJson(res, 200, operation((request ?? {}) as Request));
     })().catch((error: unknown) => {
       if (res.headersSent) return;
       const e = error instanceof ServiceError ? error : new ServiceError('ServiceUnavailableException', String(error), 500);
-      answer(res, e.status, { __type: e.type, message: e.message });
+      answerJson(res, e.status, { __type: e.type, message: e.message });
     });
   });
 

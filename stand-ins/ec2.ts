@@ -8,6 +8,7 @@ import type { QueryParams, XmlValue } from './ec2-query';
 import { Ec2Error, answerError, answerXml, decodeForm, filters, members, page, tags, values } from './ec2-query';
 import type { Ec2Instance, Ec2Volume, StateName } from './ec2-resources';
 import { LIVE_STATES, ROOT_DEVICE, instanceMatches, instanceXml, newId, stateXml, volumeMatches, volumeXml } from './ec2-resources';
+import { readBody } from './wire';
 
 // EC2 on loopback for the real @aws-sdk/client-ec2 (endpoint or AWS_ENDPOINT_URL_EC2 pointed at
 // it): the AWS Query protocol in, EC2's XML out, signatures not checked. Machines move through
@@ -125,14 +126,6 @@ function eventTime(at: Date): string {
   return `${at.toISOString().slice(0, 19)}Z`;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function notFoundInstances(ids: readonly string[]): Ec2Error {
   return ids.length === 1

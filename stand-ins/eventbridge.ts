@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, answerJson } from './wire';
 
 // EventBridge PutEvents on loopback, speaking what @aws-sdk/client-eventbridge sends (awsJson1_1:
 // POST /, `X-Amz-Target: AWSEvents.PutEvents`, JSON body), so the real EventBridgeClient with
@@ -48,22 +48,8 @@ interface WireEntry {
 
 type WireResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
-const JSON_TYPE = 'application/x-amz-json-1.1';
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 /** The SDK sends Time as epoch seconds. */
 function entryTime(time: WireEntry['Time']): string {
@@ -122,14 +108,14 @@ export async function startEventBridge(): Promise<LocalEventBridge> {
       const target = req.headers['x-amz-target'];
       const body = await readBody(req);
       if (req.method !== 'POST' || target !== 'AWSEvents.PutEvents') {
-        answer(res, 400, { __type: 'UnknownOperationException', message: `stand-in supports only PutEvents, got ${String(target)}` });
+        answerJson(res, 400, { __type: 'UnknownOperationException', message: `stand-in supports only PutEvents, got ${String(target)}` });
         return;
       }
       let request: { Entries?: WireEntry[] };
       try {
         request = JSON.parse(body) as { Entries?: WireEntry[] };
       } catch {
-        answer(res, 400, { __type: 'SerializationException', message: 'body is not JSON' });
+        answerJson(res, 400, { __type: 'SerializationException', message: 'body is not JSON' });
         return;
       }
       const outcomes = (request.Entries ?? []).map(accept);
@@ -137,9 +123,9 @@ export async function startEventBridge(): Promise<LocalEventBridge> {
       entries.push(...accepted);
       const answered = new Promise<void>((resolve) => res.once('close', resolve));
       for (const entry of accepted) deliver(entry, answered);
-      answer(res, 200, { FailedEntryCount: outcomes.length - accepted.length, Entries: outcomes.map((o) => o.result) });
+      answerJson(res, 200, { FailedEntryCount: outcomes.length - accepted.length, Entries: outcomes.map((o) => o.result) });
     })().catch((error: unknown) => {
-      if (!res.headersSent) answer(res, 500, { __type: 'InternalException', message: String(error) });
+      if (!res.headersSent) answerJson(res, 500, { __type: 'InternalException', message: String(error) });
     });
   });
 

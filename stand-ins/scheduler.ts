@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,6 +7,7 @@ import type { DeadLetter, Fired } from './scheduler-firing';
 import { createFiring, dueAt } from './scheduler-firing';
 import type { Schedule, ScheduleBody } from './scheduler-schedule';
 import { checkName, copySchedule, scheduleFromBody, SchedulerError, wireSchedule } from './scheduler-schedule';
+import { readBody, answerJson } from './wire';
 
 // EventBridge Scheduler on loopback, speaking what @aws-sdk/client-scheduler sends (restJson1:
 // the operation is the method and path, errors carry `x-amzn-ErrorType` and `{ Message }`), so
@@ -67,29 +67,11 @@ export interface SchedulerStandIn {
 
 const JSON_TYPE = 'application/json';
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
-function answer(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': JSON_TYPE,
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
-  res.end(text);
-}
 
 function answerError(res: ServerResponse, error: SchedulerError): void {
   // The SDK's restJson1 reads the code from this header first; the body only carries the message.
-  answer(res, error.status, { Message: error.message }, { 'x-amzn-ErrorType': error.type });
+  answerJson(res, error.status, { Message: error.message }, JSON_TYPE, { 'x-amzn-ErrorType': error.type });
 }
 
 function operationOf(method: string, segments: string[]): SchedulerOperation | 'Unknown' {
@@ -252,7 +234,7 @@ export async function startSchedulerStandIn(options: SchedulerStandInOptions): P
         return;
       }
       try {
-        answer(res, 200, handle(operation, segments[1] ?? '', query, (body ?? {}) as ScheduleBody));
+        answerJson(res, 200, handle(operation, segments[1] ?? '', query, (body ?? {}) as ScheduleBody));
       } catch (error) {
         if (error instanceof SchedulerError) answerError(res, error);
         else throw error;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, answerJson } from './wire';
 
 // Secrets Manager GetSecretValue on loopback, speaking what @aws-sdk/client-secrets-manager sends
 // (awsJson1_1: POST /, `X-Amz-Target: secretsmanager.GetSecretValue`), so the real client with
@@ -43,7 +43,6 @@ interface StoredSecret {
   createdDate: number;
 }
 
-const JSON_TYPE = 'application/x-amz-json-1.1';
 const NOT_FOUND = "Secrets Manager can't find the specified secret.";
 
 class ServiceError extends Error {
@@ -56,20 +55,7 @@ class ServiceError extends Error {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
-  res.end(text);
-}
 
 export async function startSecretsManagerStandIn(options: SecretsManagerStandInOptions = {}): Promise<LocalSecretsManager> {
   const region = options.region ?? 'us-east-1';
@@ -127,11 +113,11 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
       } catch {
         throw new ServiceError('SerializationException', 400, 'body is not JSON');
       }
-      answer(res, 200, getSecretValue((request ?? {}) as Parameters<typeof getSecretValue>[0]));
+      answerJson(res, 200, getSecretValue((request ?? {}) as Parameters<typeof getSecretValue>[0]));
     })().catch((error: unknown) => {
       if (res.headersSent) return;
       const e = error instanceof ServiceError ? error : new ServiceError('InternalServiceError', 500, String(error));
-      answer(res, e.status, { __type: e.type, message: e.message });
+      answerJson(res, e.status, { __type: e.type, message: e.message });
     });
   });
 

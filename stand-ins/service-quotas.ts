@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, answerJson } from './wire';
 
 // Service Quotas GetServiceQuota on loopback, speaking what @aws-sdk/client-service-quotas sends
 // (awsJson1_1: POST /, `X-Amz-Target: ServiceQuotasV20190624.GetServiceQuota`, JSON body), so
@@ -45,7 +46,6 @@ export interface ServiceQuotasStandIn {
   close(): Promise<void>;
 }
 
-const JSON_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'ServiceQuotasV20190624.';
 
 /** The account's quota for running on-demand standard instances, counted in vCPUs. */
@@ -68,25 +68,12 @@ function defaultQuotas(region: string, accountId: string): Quota[] {
   ];
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 // awsJson1_1 clients read the error code from `__type` first; AWS sends client errors as 400
 // whatever HTTP status the model gives them.
 function answerError(res: ServerResponse, status: number, type: string, message: string): void {
-  answer(res, status, { __type: type, message });
+  answerJson(res, status, { __type: type, message });
 }
 
 const quotaKey = (serviceCode: string, quotaCode: string) => `${serviceCode}/${quotaCode}`;
@@ -136,7 +123,7 @@ export async function startServiceQuotasStandIn(options: ServiceQuotasStandInOpt
         answerError(res, 400, 'NoSuchResourceException', `The request failed because the specified service quota ${body.QuotaCode} of ${body.ServiceCode} does not exist.`);
         return;
       }
-      answer(res, 200, { Quota: quota });
+      answerJson(res, 200, { Quota: quota });
     })().catch((error: unknown) => {
       if (!res.headersSent) answerError(res, 500, 'ServiceException', String(error));
     });

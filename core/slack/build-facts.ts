@@ -44,10 +44,10 @@ export function instanceTypeOf(build: Build, config: Config): string {
   return build.InstanceType ?? config.instanceType;
 }
 
-/** The quote for the configured machine; undefined only when no price is known. */
-export function quote(config: Config): CostEstimate | undefined {
+/** The quote for a machine of `instanceType` (the configured one by default); undefined only when no price is known. */
+export function quote(config: Config, instanceType: string = config.instanceType): CostEstimate | undefined {
   const r = estimate({
-    instanceType: config.instanceType,
+    instanceType,
     volumeGb: config.volumeSizeGb,
     expectedHours: config.expectedBuildHours,
     maxLifetimeHours: config.maxLifetimeHours,
