@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleOf, measureBundles, MINIMAL_APP } from './bundle-size';
 import { measureColdStarts } from './cold-start';
+import { measureDeadlineMargins } from './deadline-margins';
 import { measureInstanceState } from './instance-state';
 import { startLocalWorld } from './local-world';
 import { allowLoopbackOnly, refusedConnections } from './loopback-only';
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
         watchdogWork,
         instanceState,
         latency,
+        deadlines: measureDeadlineMargins(),
         refusedConnections: [...refusedConnections, ...refused],
         durationSeconds: (performance.now() - started) / 1000,
       };

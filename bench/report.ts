@@ -9,6 +9,7 @@ import type { Spread } from './stats';
 import type { WarmFigures, WarmResult } from './warm';
 import type { WatchdogFigures } from './watchdog';
 import type { WorkFigures } from './watchdog-work';
+import type { DeadlineMargins } from './deadline-margins';
 
 // The benchmark's output: one table per measurement, one line per budget item (MET or MISSED),
 // a summary line, and the same figures in bench/out/results.json (ignored by git: every run
@@ -26,6 +27,7 @@ export interface Measurements {
   watchdogWork: WorkFigures[];
   instanceState: InstanceStateFigures[];
   latency: LatencyResult;
+  deadlines: DeadlineMargins;
   /** Connections to anything but loopback that were attempted (and refused). */
   refusedConnections: string[];
   durationSeconds: number;
@@ -89,6 +91,11 @@ export function budgetLines(m: Measurements): BudgetLine[] {
   const { latency } = m;
   const latencyWatchdog = latency.watchdog.filter((w) => w.kind === 'active');
   return [
+    {
+      budget: 'deadline overshoot (a machine told to end after its DeadlineAt) = 0',
+      measured: `${m.deadlines.overshootMaxMs} ms over ${m.deadlines.cases} cases (undershoot at most ${(m.deadlines.undershootMaxMs / 1000).toFixed(1)} s)`,
+      met: m.deadlines.overshootMaxMs === 0,
+    },
     ...warmLines('/metal-build main abc1234', m.warm.command),
     ...warmLines('approve_build', m.warm.approval),
     {
@@ -262,6 +269,11 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
         ]),
       ],
     ),
+  );
+  const margins = m.deadlines;
+  print(
+    `\n7. Deadlines: ${margins.cases} launches × limits × Scheduler's first and last millisecond of the schedule's minute: ` +
+      `overshoot at most ${(margins.overshootMaxMs / 1000).toFixed(3)} s; undershoot ${(margins.undershootMinMs / 1000).toFixed(3)}–${(margins.undershootMaxMs / 1000).toFixed(3)} s`,
   );
   print('\nBudget');
   for (const l of lines) print(`  ${l.met ? 'MET   ' : 'MISSED'}  ${l.budget}: ${l.measured}`);

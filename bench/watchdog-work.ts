@@ -247,14 +247,16 @@ export function workRunner(world: LocalWorld, seedClient: DynamoDBClient, table:
   };
 }
 
-/** What one run must have done: the warnings (post + SNS) and redraws, nothing terminated. */
+/** Slack calls of one warning: the thread post, and the requester's direct message (permalink, post). */
+const SLACK_CALLS_PER_WARNING = 3;
+
+/** What one run must have done: the warnings (post, DM, SNS) and redraws, nothing terminated. */
 export function checkWork(r: WorkRunner, slackCalls: number, notices: number): void {
   const t = r.table;
   if (r.compute.terminated.length > 0) throw new Error(`bench: the watchdog terminated a machine on ${t.tableName}`);
-  if (slackCalls !== t.warnings + t.redraws || notices !== t.warnings)
-    throw new Error(
-      `bench: on ${t.tableName} the watchdog made ${slackCalls} Slack calls and ${notices} notices, expected ${t.warnings + t.redraws} and ${t.warnings}`,
-    );
+  const expected = t.warnings * SLACK_CALLS_PER_WARNING + t.redraws;
+  if (slackCalls !== expected || notices !== t.warnings)
+    throw new Error(`bench: on ${t.tableName} the watchdog made ${slackCalls} Slack calls and ${notices} notices, expected ${expected} and ${t.warnings}`);
 }
 
 /** Loopback: `runs` runs per table, round-robin, after `warmup` untimed rounds. */
