@@ -5,7 +5,7 @@ import { createLogger } from '../core/aws/logger';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
 import { maskConfig, parseConfig } from '../core/config';
-import type { Artifacts, BuildStore, Bus, Chat, Clock, Compute, Deadlines, Logger, Notifier, Quotas } from '../core/ports';
+import type { Artifacts, BuildStore, Chat, Clock, Compute, Deadlines, Logger, Notifier, Quotas } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
@@ -23,8 +23,6 @@ export interface EventDeps {
   config: Config;
   store: BuildStore;
   chat: Chat;
-  /** No event handler puts events today; kept so the sandbox can pass one without a type change. */
-  bus?: Bus;
   compute: Compute;
   /** Read by the launch before RunInstances (events/launch-capacity.ts). */
   quotas: Quotas;

@@ -373,7 +373,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       config,
       store: dynamo.store,
       chat: chatFor(eventsCredentials.botToken, 'background'),
-      bus: botBus,
       compute: new Ec2Compute(ec2Client, config.launchTemplateId ?? ''),
       quotas: new ServiceQuotasLimits(quotasClient),
       deadlines: new SchedulerDeadlines(schedulerClient, {

@@ -5,7 +5,7 @@ import { ChatError } from '../../core/ports';
 import { memoryLogger } from '../../stand-ins/memory-logger';
 import { announce, refreshCard } from '../../core/slack/announce';
 import { SlackChat } from '../../core/slack/chat';
-import { buildCard } from '../../core/slack/views';
+import { buildCard } from '../../core/slack/card';
 import { createSlackWebClient } from '../../core/slack/web-client';
 import { aBuild, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
 import type { LocalDynamo } from '../../stand-ins/dynalite';
