@@ -43,6 +43,24 @@ export function eventTokenMatches(
   expected: { key: string; buildId: string; build?: Pick<Build, 'EventTokenHash'> },
 ): boolean {
   const stored = expected.build?.EventTokenHash;
-  const want = stored !== undefined && /^[0-9a-f]{64}$/.test(stored) ? stored : hashEventToken(eventTokenFor(expected.key, expected.buildId));
-  return timingSafeEqual(Buffer.from(hashEventToken(token), 'hex'), Buffer.from(want, 'hex'));
+  const want = stored !== undefined && isTokenHash(stored) ? stored : hashEventToken(eventTokenFor(expected.key, expected.buildId));
+  return tokenHashes(token, want);
+}
+
+/**
+ * Whether `token` hashes to a record's EventTokenHash; undefined when the record has none (it
+ * predates the hash). Needs no key: what a function without the event-token secret can check.
+ */
+export function eventTokenMatchesRecord(token: string, build: Pick<Build, 'EventTokenHash'>): boolean | undefined {
+  const stored = build.EventTokenHash;
+  if (stored === undefined || !isTokenHash(stored)) return undefined;
+  return tokenHashes(token, stored);
+}
+
+function isTokenHash(text: string): boolean {
+  return /^[0-9a-f]{64}$/.test(text);
+}
+
+function tokenHashes(token: string, hash: string): boolean {
+  return timingSafeEqual(Buffer.from(hashEventToken(token), 'hex'), Buffer.from(hash, 'hex'));
 }

@@ -7,6 +7,7 @@ import { s3CopyCommand, s3Uri } from '../core/slack/build-facts';
 import { code } from '../core/slack/mrkdwn';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
+import { eventTokenMatchesRecord } from './event-token';
 import { parseOrDrop } from './inbound';
 
 // A `completed` Build Phase of a vX.Y.Z build → releases/vX.Y.Z/ (docs/design.md "S3 layout",
@@ -42,7 +43,7 @@ export function createHandler(deps: EventDeps) {
     const inbound = parseOrDrop(event, RUNNER_SOURCE, DETAIL_TYPES.phase, buildPhaseDetail, log);
     if (!inbound) return;
     // Only the BuildID is used: the token, keys and times in the detail are neither kept nor logged.
-    const { buildId, phase } = inbound.detail;
+    const { buildId, phase, eventToken } = inbound.detail;
     const blog = log.child({ buildId });
     if (phase !== 'completed') {
       blog.info('not a completed phase; nothing to release', { phase });
@@ -51,6 +52,12 @@ export function createHandler(deps: EventDeps) {
     const build = await deps.store.get(buildId);
     if (!build) {
       blog.warn('completed phase for an unknown build; dropped');
+      return;
+    }
+    // Another machine naming this build would only make this function wait and retry: its
+    // event, not carrying the build's token, is dropped like build-phase drops it.
+    if (eventTokenMatchesRecord(eventToken, build) === false) {
+      blog.warn('completed phase whose event token is not the build\'s; dropped');
       return;
     }
     const version = releaseVersion(build.BuildBranch);

@@ -21,10 +21,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { artifactKey } from '../../core/artifact-layout';
 import type { Build } from '../../core/build';
 import { createHandler as createBuildPhaseHandler } from '../../events/build-phase';
+import { hashEventToken } from '../../events/event-token';
 import { ReleaseArrivedEarlyError, createHandler } from '../../events/release';
 import { COPY_OBJECT_LIMIT, COPY_PART_BYTES, S3Artifacts, partRanges } from '../../events/s3-artifacts';
 import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
-import { SHA256, buildPhase } from './event-fixtures';
+import { SHA256, buildPhase, eventTokenOf } from './event-fixtures';
 import { logLines, useWorld } from './world';
 
 // The release function through its real handler: dynalite for the table (the #release# lock),
@@ -65,7 +66,7 @@ function aCompletedRelease(buildId: string, overrides: Partial<Build> = {}): Bui
   });
 }
 
-/** The runner's `completed` phase of that build (its event token is not looked at). */
+/** The runner's `completed` phase of that build, with its own event token. */
 const completed = (buildId: string, version = VERSION) =>
   buildPhase({
     buildId,
@@ -294,6 +295,18 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
         await handler()(buildPhase({ buildId: FIRST, instanceId: INSTANCE_ID, phase: 'failed', at: at(90) }));
         await handler()({ ...completed(FIRST), detail: { buildId: FIRST, phase: 'completed' } });
       });
+    });
+
+    it('a token that is not the build\'s: dropped, even while the build still runs (no retry loop for a forger)', async () => {
+      const tokenHash = hashEventToken(eventTokenOf(FIRST));
+      await world().seed(aCompletedRelease(FIRST, { Status: 'uploading', Phase: 'uploading', EventTokenHash: tokenHash }));
+      await upload(FIRST);
+      const forged = completed(FIRST);
+      (forged.detail as { eventToken: string }).eventToken = 'f'.repeat(64);
+      await expectNothingChanged(() => handler()(forged));
+      expect(logLines(world(), 'WARN').map((l) => l.message)).toContain("completed phase whose event token is not the build's; dropped");
+      // The build's own token still gets the early-arrival retry.
+      await expect(handler()(completed(FIRST))).rejects.toThrow(/arrived while the build is uploading/);
     });
 
     it('never logs the event token', async () => {
