@@ -228,6 +228,17 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
     instancesSet: [instanceXml(instance, volumes.get(instance.rootVolumeId))],
   });
 
+  /** The machine's root disk, attached at launch; deleted with it unless `keepVolumes`. */
+  const rootVolume = (instance: Ec2Instance, zone: string, at: Date, tags: Record<string, string>): Ec2Volume => ({
+    volumeId: instance.rootVolumeId,
+    sizeGiB: ROOT_VOLUME_GIB,
+    availabilityZone: zone,
+    state: 'in-use',
+    createTime: at,
+    tags: { ...tags },
+    attachment: { instanceId: instance.instanceId, device: ROOT_DEVICE, attachTime: at, deleteOnTermination: !options.keepVolumes },
+  });
+
   const runInstances = (params: QueryParams): Record<string, XmlValue> => {
     if (params.MinCount !== '1' || params.MaxCount !== '1')
       throw new Ec2Error('InvalidParameterValue', 'This stand-in launches exactly one instance per request (MinCount = MaxCount = 1).');
@@ -272,15 +283,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       shutdownBehavior: behavior === 'stop' ? 'stop' : 'terminate',
       rootVolumeId: newId('vol'),
     };
-    volumes.set(instance.rootVolumeId, {
-      volumeId: instance.rootVolumeId,
-      sizeGiB: ROOT_VOLUME_GIB,
-      availabilityZone: zone,
-      state: 'in-use',
-      createTime: now,
-      tags: tagsFor('volume'),
-      attachment: { instanceId: instance.instanceId, device: ROOT_DEVICE, attachTime: now, deleteOnTermination: !options.keepVolumes },
-    });
+    volumes.set(instance.rootVolumeId, rootVolume(instance, zone, now, tagsFor('volume')));
     instances.set(instance.instanceId, instance);
     if (token) tokens.set(token, { fingerprint: fingerprint(params), instanceId: instance.instanceId });
     announce(instance, now);
@@ -414,15 +417,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       shutdownBehavior: options.shutdownBehavior ?? 'terminate',
       rootVolumeId: newId('vol'),
     };
-    volumes.set(instance.rootVolumeId, {
-      volumeId: instance.rootVolumeId,
-      sizeGiB: ROOT_VOLUME_GIB,
-      availabilityZone: zone,
-      state: 'in-use',
-      createTime: launchTime,
-      tags: { ...seed.tags },
-      attachment: { instanceId: instance.instanceId, device: ROOT_DEVICE, attachTime: launchTime, deleteOnTermination: !options.keepVolumes },
-    });
+    volumes.set(instance.rootVolumeId, rootVolume(instance, zone, launchTime, seed.tags ?? {}));
     instances.set(instance.instanceId, instance);
     if (instance.state === 'terminated') {
       instance.terminatedAt = clock.now();
