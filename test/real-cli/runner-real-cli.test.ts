@@ -80,7 +80,8 @@ let shimDir: string;
 let s3dir: string;
 let s3: S3Client;
 let cliVersion: string;
-const GITHUB_TOKEN = 'ghp_realCliScenarioToken0123456789abcdef';
+/** Clearly fake, and not in GitHub's token shape (`ghp_…`), so no scanner takes it for a leak. */
+const GITHUB_TOKEN = 'test-github-token-real-cli-scenario';
 
 beforeAll(async () => {
   s3dir = mkdtempSync(join(tmpdir(), 'metal-s3rver-'));
