@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, createServer, request } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Agent, request } from 'node:http';
+import { bodyOf, listenOnLoopback } from '../stand-ins/loopback-proxy';
 
 // The latency model's delaying proxy: an HTTP proxy on loopback in front of one stand-in that
 // holds each request `delayMs` before forwarding it (one round trip to the service, as seen from
@@ -28,12 +28,10 @@ function kindOf(req: IncomingMessage): string {
 export async function startDelayProxy(name: string, target: string, delayMs: number): Promise<DelayProxy> {
   const to = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const sockets = new Set<Socket>();
   const calls = new Map<string, number>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const body = await bodyOf(req);
     const kind = kindOf(req);
     calls.set(kind, (calls.get(kind) ?? 0) + 1);
     await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -46,33 +44,21 @@ export async function startDelayProxy(name: string, target: string, delayMs: num
         answer.on('error', reject);
       });
       out.on('error', reject);
-      out.end(Buffer.concat(chunks));
+      out.end(body);
     });
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await listenOnLoopback(handle);
   return {
     name,
-    endpoint: `http://127.0.0.1:${port}${to.pathname === '/' ? '' : to.pathname}`,
+    endpoint: `${server.origin}${to.pathname === '/' ? '' : to.pathname}`,
     delayMs,
     calls,
     total: () => [...calls.values()].reduce((a, b) => a + b, 0),
     reset: () => calls.clear(),
     close: async () => {
-      for (const s of sockets) s.destroy();
       agent.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }

@@ -17,7 +17,6 @@ import * as replies from './replies';
 // (ExtendedHours and DeadlineAt) is conditional on the old ExtendedHours, so two clicks at once
 // add one hour, and the loser is told why; `Build Extended` then moves the schedule.
 
-export { EXTENSION_HOURS };
 
 export async function extendBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
   const { config, store, chat, clock } = deps;

@@ -124,7 +124,8 @@ async function postWarning(run: WatchdogRun, build: Build, machine: Machine): Pr
       { WarningPostedAt: now.toISOString(), ...(ts !== undefined ? { WarningTs: ts } : {}) },
     );
   await run.step('warning message', build.BuildID, async () => {
-    const message = warningMessage(build, { config, now, deadline: deadline(lifeStart(build, machine), config, build.ExtendedHours) });
+    // The deadline the schedule keeps (DeadlineAt), as the bot's re-render after an Extend says it.
+    const message = warningMessage(build, { config, now, deadline: deadlineOf(build, config) ?? deadline(lifeStart(build, machine), config, build.ExtendedHours) });
     let ts: string;
     try {
       ({ ts } = await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true }));

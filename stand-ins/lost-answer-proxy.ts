@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer, request } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request } from 'node:http';
+import { bodyOf, listenOnLoopback } from './loopback-proxy';
 
 // A proxy in front of dynalite that loses the answers of writes: each write is forwarded at
 // once (so it lands), but its answer is held past the client's timeout, as when a Lambda's
@@ -25,7 +25,6 @@ export interface LostAnswerProxy {
 export async function startLostAnswerProxy(options: { target: string; holdMs: number }): Promise<LostAnswerProxy> {
   const target = new URL(options.target);
   const seen = new Set<string>();
-  const sockets = new Set<Socket>();
   let held = 0;
   let armed = 0;
 
@@ -53,16 +52,12 @@ export async function startLostAnswerProxy(options: { target: string; holdMs: nu
     loseNext: (n) => {
       armed += n;
     },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    // `server` exists by the time anyone can call close: the proxy is returned after listening.
+    close: () => server.close(),
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await bodyOf(req);
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     // A retry carries the same body (the signature headers differ): its answer goes through.
     const key = `${operation}:${createHash('sha256').update(body).digest('hex')}`;
@@ -80,17 +75,7 @@ export async function startLostAnswerProxy(options: { target: string; holdMs: nu
     res.end(answer.body);
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenOnLoopback(handle);
+  proxy.endpoint = server.origin;
   return proxy;
 }

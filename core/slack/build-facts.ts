@@ -2,7 +2,7 @@ import type { Build, Status } from '../build';
 import type { Config } from '../config';
 import type { CostEstimate } from '../cost';
 import { costBetween, estimate, hourlyDiskPrice, hourlyPrice, usd } from '../cost';
-import { deadlineOf as recordedDeadline, lifetimeHours } from '../lifetime';
+import { deadlineOf, lifetimeHours } from '../lifetime';
 
 // What the views say about a build beyond its stored attributes: figures derived from the
 // record, the configuration and the current time. The caller passes the time in.
@@ -118,10 +118,8 @@ export function limitHoursOf(build: Build, config: Config): number {
   return lifetimeHours(config, build.ExtendedHours);
 }
 
-/** When the machine is terminated: the record's DeadlineAt (core/lifetime `deadlineOf`). */
-export function deadlineOf(build: Build, config: Config): Date | undefined {
-  return recordedDeadline(build, config);
-}
+/** When the machine is terminated: the record's DeadlineAt, for the views beside the other facts. */
+export { deadlineOf };
 
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
