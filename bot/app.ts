@@ -11,7 +11,9 @@ import type { Click } from './interaction';
 import { parseClick, parseSlashCommand } from './interaction';
 import { mayUseChannel } from './permissions';
 import * as replies from './replies';
+import { rebuildBuild } from './rebuild';
 import { requestBuild } from './request';
+import { showCosts } from './costs';
 import { listBuilds, showStatus } from './status';
 
 // Bolt on Lambda (docs/design.md "Bolt on Lambda"): handler.ts has checked Slack's signature
@@ -77,7 +79,7 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
 
   const buildId = 'buildId' in c ? c.buildId : undefined;
   const log = buildId ? deps.log.child({ buildId }) : deps.log;
-  const here = mayUseChannel(deps.config, command.user, command.channel, c.kind === 'build' ? 'request' : c.kind);
+  const here = mayUseChannel(deps.config, command.user, command.channel, c.kind === 'build' || c.kind === 'rebuild' ? 'request' : c.kind);
   if (!here.ok) {
     log.info('command refused outside the allowed channels', { command: c.kind, user: command.user, channel: command.channel });
     return here.reason;
@@ -92,6 +94,10 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
         return await listBuilds(deps);
       case 'cancel':
         return await cancelBuild(deps, command.user, c.buildId);
+      case 'costs':
+        return await showCosts(deps, c.month);
+      case 'rebuild':
+        return await rebuildBuild(deps, { ...command, buildId: c.buildId });
     }
   } catch (error) {
     log.error(`/metal-build ${c.kind} failed`, { error, user: command.user });

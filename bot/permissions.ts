@@ -35,7 +35,7 @@ export function mayStop(rules: Rules, user: string, build: Build, verb: 'deny' |
 type ChannelRules = Pick<Config, 'allowedChannelIds' | 'approverIds'>;
 
 /** What a person does in a channel: a request, a read, or an action (a command or a button). */
-export type ChannelUse = 'request' | 'status' | 'list' | 'cancel' | 'button';
+export type ChannelUse = 'request' | 'status' | 'list' | 'costs' | 'cancel' | 'button';
 
 /**
  * Outside ALLOWED_CHANNEL_IDS (when set) nothing but `help` works: anyone who can message the

@@ -32,6 +32,12 @@ export interface Build {
   ActualCommit?: string;
   Requester: string;
   Approver?: string;
+  /**
+   * The first of two approvers (SECOND_APPROVAL_ABOVE_USD): written while awaiting approval, it
+   * takes no slot; the approval by someone else completes it.
+   */
+  FirstApprover?: string;
+  FirstApprovedAt?: string;
   CancelledBy?: string;
   DeniedBy?: string;
   Channel: string;
@@ -57,6 +63,14 @@ export interface Build {
   WarningTs?: string;
   CostEstimate: number;
   CostMax: number;
+  /**
+   * The expected duration the estimate used, and how many completed builds' median it is
+   * (0: EXPECTED_BUILD_HOURS, too few builds known). Written with the request.
+   */
+  ExpectedHours?: number;
+  ExpectedFromBuilds?: number;
+  /** The build this one repeats (Rebuild): same branch, the commit that was asked for. */
+  RebuildOf?: string;
   ActualCost?: number;
   /**
    * When the final cost (ActualCost) reached the thread: written with NotifiedStatus when the

@@ -11,6 +11,9 @@ export type Command =
   | { kind: 'status'; buildId?: string }
   | { kind: 'list' }
   | { kind: 'cancel'; buildId: string }
+  /** `month` is YYYY-MM (UTC); absent means this month. */
+  | { kind: 'costs'; month?: string }
+  | { kind: 'rebuild'; buildId: string }
   | { kind: 'help' };
 
 /**
@@ -24,6 +27,8 @@ export const USAGE = [
   '`/metal-build status [build-id]` — one build, or the active ones',
   '`/metal-build list` — recent builds',
   '`/metal-build cancel <build-id>` — cancel a build (requester or an approver)',
+  '`/metal-build rebuild <build-id>` — request the same branch and commit again',
+  '`/metal-build costs [YYYY-MM]` — what builds cost this month (or that one), and the budget',
   '`/metal-build help` — this help',
 ].join('\n');
 
@@ -71,6 +76,9 @@ export function checkCommit(commit: string): string | undefined {
   return `commit ${show(commit)} is ${commit.length} characters long; a commit is 7 to 40 hexadecimal characters`;
 }
 
+/** YYYY-MM, a real month of a plausible year. */
+export const MONTH_PATTERN = /^(20\d\d)-(0[1-9]|1[0-2])$/;
+
 export function parseCommand(rawText: string): ParsedCommand {
   const text = unescapeSlack(rawText);
   // Split on spaces and tabs only: a newline inside an argument must be seen and refused.
@@ -98,6 +106,20 @@ export function parseCommand(rawText: string): ParsedCommand {
       if (rest.length > 1) return fail('`cancel` takes one build ID');
       if (!isBuildId(id)) return fail(`${show(id)} is not a build ID (they look like build-20261125-170052-a1b2)`);
       return { ok: true, command: { kind: 'cancel', buildId: id } };
+    }
+    case 'rebuild': {
+      const [id] = rest;
+      if (id === undefined) return fail('`rebuild` needs a build ID');
+      if (rest.length > 1) return fail('`rebuild` takes one build ID');
+      if (!isBuildId(id)) return fail(`${show(id)} is not a build ID (they look like build-20261125-170052-a1b2)`);
+      return { ok: true, command: { kind: 'rebuild', buildId: id } };
+    }
+    case 'costs': {
+      if (rest.length > 1) return fail('`costs` takes at most one month (YYYY-MM)');
+      const [month] = rest;
+      if (month === undefined) return { ok: true, command: { kind: 'costs' } };
+      if (!MONTH_PATTERN.test(month)) return fail(`${show(month)} is not a month; write it as YYYY-MM, e.g. 2026-11`);
+      return { ok: true, command: { kind: 'costs', month } };
     }
   }
   // `--help`, `-h`: no branch starts with "-", so this was meant as a subcommand we do not have.

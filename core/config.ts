@@ -36,8 +36,17 @@ export interface Config {
   allowedChannelIds: string[];
   /** The requester also gets the warning and the end of their build as a direct message. */
   notifyRequesterDm: boolean;
+  /** Used while fewer than MIN_DURATION_HISTORY builds of the type completed (core/expected-duration.ts). */
   expectedBuildHours: number;
   transferGb: number;
+  /** Spend control (docs/design.md "Spend control"): undefined = no budget. */
+  monthlyBudgetUsd?: number;
+  /** The first approval that takes the month's committed spend over this share of the budget posts one message. */
+  budgetWarnPercent: number;
+  /** Slack user groups whose members are approvers too (usergroups.users.list). */
+  approverGroupIds: string[];
+  /** A build whose maximum is above this needs two different approvers; undefined = never. */
+  secondApprovalAboveUsd?: number;
   priceOverrides: Record<string, number>;
   region: string;
   /**
@@ -86,6 +95,15 @@ const withDefault = (value: string) => variable((s) => (s === undefined || s.tri
 const number = (value: number, check: (n: number) => boolean, what: string) =>
   variable((s, ctx) => {
     if (s === undefined || s.trim() === '') return value;
+    const n = Number(s);
+    if (!Number.isFinite(n) || !check(n)) return refuse(ctx, `expected ${what}, got ${JSON.stringify(s)}`);
+    return n;
+  });
+
+/** Empty means "none": a setting that is off unless given. */
+const optionalNumber = (check: (n: number) => boolean, what: string) =>
+  variable((s, ctx): number | undefined => {
+    if (s === undefined || s.trim() === '') return undefined;
     const n = Number(s);
     if (!Number.isFinite(n) || !check(n)) return refuse(ctx, `expected ${what}, got ${JSON.stringify(s)}`);
     return n;
@@ -171,6 +189,10 @@ const fields = {
   NOTIFY_REQUESTER_DM: variable((s, ctx) => (s === undefined || s.trim() === '' ? true : boolValue(s, ctx))),
   EXPECTED_BUILD_HOURS: positive(1.5),
   TRANSFER_GB: nonNegative(0),
+  MONTHLY_BUDGET_USD: optionalNumber((n) => n > 0, 'a positive number of USD'),
+  BUDGET_WARN_PERCENT: number(80, (n) => n > 0 && n <= 100, 'a percentage above 0 and at most 100'),
+  APPROVER_GROUP_IDS: list,
+  SECOND_APPROVAL_ABOVE_USD: optionalNumber((n) => n >= 0, 'a number of USD ≥ 0'),
   PRICE_OVERRIDES: priceOverrides,
   AWS_REGION: withDefault('us-east-1'),
   // Not trimmed: a key is its exact bytes.
@@ -232,6 +254,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     notifyRequesterDm: e.NOTIFY_REQUESTER_DM,
     expectedBuildHours: e.EXPECTED_BUILD_HOURS,
     transferGb: e.TRANSFER_GB,
+    monthlyBudgetUsd: e.MONTHLY_BUDGET_USD,
+    budgetWarnPercent: e.BUDGET_WARN_PERCENT,
+    approverGroupIds: e.APPROVER_GROUP_IDS,
+    secondApprovalAboveUsd: e.SECOND_APPROVAL_ABOVE_USD,
     priceOverrides: e.PRICE_OVERRIDES,
     region: e.AWS_REGION,
     eventTokenKey: e.EVENT_TOKEN_KEY,

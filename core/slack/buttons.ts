@@ -8,6 +8,7 @@ export const ACTION_IDS = {
   deny: 'deny_build',
   cancel: 'cancel_build',
   extend: 'extend_build',
+  rebuild: 'rebuild_build',
 } as const;
 
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
