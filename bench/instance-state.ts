@@ -1,3 +1,5 @@
+import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
@@ -72,6 +74,8 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
     const deps: EventDeps = {
       config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName }),
       store: new DynamoBuildStore(seeded.client, table.tableName),
+      ledger: new DynamoSpendLedger(seeded.client, table.tableName),
+      durations: new DynamoDurationHistory(seeded.client, table.tableName),
       chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
       compute,
       quotas,

@@ -1,3 +1,5 @@
+import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
 import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { BatchWriteItemCommand, CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -223,6 +225,8 @@ export function workRunner(world: LocalWorld, seedClient: DynamoDBClient, table:
       MAX_LIFETIME_HOURS: String(MAX_LIFETIME_HOURS),
     }),
     store: new DynamoBuildStore(route.client, table.tableName),
+    ledger: new DynamoSpendLedger(route.client, table.tableName),
+    durations: new DynamoDurationHistory(route.client, table.tableName),
     chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: route.slackUrl, profile: 'background' })),
     compute,
     quotas,

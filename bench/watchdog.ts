@@ -1,3 +1,5 @@
+import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { createLogger } from '../core/aws/logger';
@@ -157,6 +159,8 @@ function runner(world: LocalWorld, seeded: WatchdogTables, table: SeededTable, v
   const deps: EventDeps = {
     config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName, MAX_CONCURRENT_BUILDS: String(table.active.length) }),
     store: storeFor(variant, seeded.client, table.tableName),
+    ledger: new DynamoSpendLedger(seeded.client, table.tableName),
+    durations: new DynamoDurationHistory(seeded.client, table.tableName),
     chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
     compute,
     quotas,

@@ -2,39 +2,52 @@ import type { Build } from '../core/build';
 import { applyEvent } from '../core/apply';
 import { usd } from '../core/cost';
 import { isApprovalStale } from '../core/lifetime';
+import type { Logger } from '../core/ports';
 import { quote } from '../core/slack/build-facts';
+import { refreshCard } from '../core/slack/announce';
+import { approvalOverBudget } from '../core/slack/spend-messages';
+import { slotMayBeGivenBack } from '../core/slot-holding';
+import { reserveBudget, warnIfBudgetCrossed } from './budget';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
 import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
 import * as replies from './replies';
 import { takeSlot } from './slot';
-import { slotMayBeGivenBack } from '../core/slot-holding';
 
-// approve_build (docs/design.md "Concurrency"): take a slot, then move awaiting_approval → approved
-// with one conditional write. Of any number of simultaneous clicks exactly one wins that write,
-// and only the winner puts `Build Approved`.
+// approve_build (docs/design.md "Concurrency" and "Spend control"): take a slot, check the
+// month's budget and hold this build's maximum, then move awaiting_approval → approved with one
+// conditional write. Of any number of simultaneous clicks exactly one wins that write, and only
+// the winner puts `Build Approved`. A build whose maximum is above SECOND_APPROVAL_ABOVE_USD is
+// approved by two people: the first click is recorded (no slot, no status change), the second,
+// by someone else, goes the whole way.
 
 export async function approveBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
-  const { config, store, bus, clock } = deps;
+  const { config, store, clock } = deps;
   const now = clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
   const target = await permittedBuild(deps, log, click.user, click.buildId, 'approve');
   if (!target.ok) return target.reply;
-  const { build } = target;
+  let build = target.build;
 
-  if (isApprovalStale(build, config, now)) {
-    const applied = await applyEvent(store, build, { type: 'expire' }, now);
-    if (applied.outcome === 'changed') {
-      await runEffects(deps, applied.build, applied.decision.effects, click.user);
-      await tellThread(deps, applied.build, now);
-      log.info('approval came too late; build expired');
-      return replies.expired(applied.build, config.approvalTtlMinutes);
-    }
-    if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
-    return replies.already(applied.build);
-  }
+  if (isApprovalStale(build, config, now)) return expire(deps, build, click, log);
   if (build.Status !== 'awaiting_approval') return replies.already(build);
+
+  const threshold = config.secondApprovalAboveUsd;
+  const needsTwo = threshold !== undefined && build.CostMax > threshold;
+  if (needsTwo && build.FirstApprover === undefined) {
+    const first = await applyEvent(store, build, { type: 'first-approve', by: click.user }, now);
+    if (first.outcome === 'changed') {
+      log.info('first of two approvals recorded', { costMax: build.CostMax, threshold });
+      await refreshCard(deps, first.build, { config, now });
+      return replies.firstApprovalRecorded(build.BuildID, threshold);
+    }
+    if (first.outcome === 'missing') return replies.noBuild(click.buildId);
+    // Someone else's first approval landed just before ours: this click is the second.
+    if (first.build.Status !== 'awaiting_approval' || first.build.FirstApprover === undefined) return replies.already(first.build);
+    build = first.build;
+  }
+  if (needsTwo && build.FirstApprover === click.user) return replies.sameApproverTwice(build.BuildID);
 
   const slot = await takeSlot(deps, build.BuildID);
   if (!slot.ok) {
@@ -42,7 +55,16 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
     return replies.noSlot(config.maxConcurrentBuilds, slot.holders);
   }
 
-  const applied = await applyEvent(store, build, { type: 'approve', by: click.user }, now);
+  // What the build may cost at today's prices ("re-quote at approval"), checked against the budget.
+  const costs = requoted(deps, build);
+  const budget = await reserveBudget(deps, build, costs.CostMax, 'approval');
+  if (!budget.ok) {
+    log.info('approval refused: over the monthly budget', { ...budget.figures, month: budget.month });
+    await giveBackSlot(deps, click.buildId, now);
+    return approvalOverBudget(build.BuildID, budget.month, budget.figures);
+  }
+
+  const applied = await applyEvent(store, build, { type: 'approve', by: click.user, ...(needsTwo && build.FirstApprover ? { secondOf: build.FirstApprover } : {}) }, now);
   if (applied.outcome !== 'changed') {
     const current = applied.outcome === 'missing' ? undefined : applied.build;
     // Lost to a deny or expiry in between: the slot taken above is not needed. Lost to another
@@ -52,25 +74,50 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
     return current ? replies.already(current) : replies.noBuild(click.buildId);
   }
 
-  const approved = await requote(deps, applied.build);
-  log.info('build approved', { requester: approved.Requester });
+  const approved = await storeRequote(deps, applied.build, costs);
+  log.info('build approved', { requester: approved.Requester, firstApprover: approved.FirstApprover });
   let reply: string | undefined;
   try {
-    await bus.put({ detailType: 'Build Approved', detail: { buildId: approved.BuildID } });
+    await deps.bus.put({ detailType: 'Build Approved', detail: { buildId: approved.BuildID } });
   } catch (error) {
     // Not rolled back: the watchdog's "stuck approved" rule fails the build and frees the slot.
     log.error('approved, but Build Approved could not be put; no launch will follow', { error });
     reply = replies.launchNotRequested(approved.BuildID);
   }
   await tellThread(deps, approved, now);
+  await warnIfBudgetCrossed(deps, approved, budget, log);
   return reply;
 }
 
-/** Prices may have changed since the card was posted ("re-quote at approval"). */
-async function requote(deps: BotDeps, build: Build): Promise<Build> {
-  const estimate = quote(deps.config);
-  if (!estimate) return build;
-  const costs = { CostEstimate: usd(estimate.expected.total), CostMax: usd(estimate.max.total) };
+async function expire(deps: BotDeps, build: Build, click: Click, log: Logger): Promise<string> {
+  const now = deps.clock.now();
+  const applied = await applyEvent(deps.store, build, { type: 'expire' }, now);
+  if (applied.outcome === 'changed') {
+    await runEffects(deps, applied.build, applied.decision.effects, click.user);
+    await tellThread(deps, applied.build, now);
+    log.info('approval came too late; build expired');
+    return replies.expired(applied.build, deps.config.approvalTtlMinutes);
+  }
+  if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
+  return replies.already(applied.build);
+}
+
+/** A refused approval's slot, unless the build moved on meanwhile (another click approved it). */
+async function giveBackSlot(deps: BotDeps, buildId: string, now: Date): Promise<void> {
+  const current = await deps.store.get(buildId);
+  if (current?.Status === 'awaiting_approval' || slotMayBeGivenBack(current, now)) await deps.store.releaseSlot(buildId);
+}
+
+type Costs = Pick<Build, 'CostEstimate' | 'CostMax'>;
+
+/** Prices may have changed since the card was posted; the build's own expected duration is kept. */
+function requoted(deps: BotDeps, build: Build): Costs {
+  const estimate = quote(deps.config, { ...(build.ExpectedHours !== undefined ? { expectedHours: build.ExpectedHours } : {}) });
+  if (!estimate) return { CostEstimate: build.CostEstimate, CostMax: build.CostMax };
+  return { CostEstimate: usd(estimate.expected.total), CostMax: usd(estimate.max.total) };
+}
+
+async function storeRequote(deps: BotDeps, build: Build, costs: Costs): Promise<Build> {
   if (costs.CostEstimate === build.CostEstimate && costs.CostMax === build.CostMax) return build;
   const result = await deps.store.update(build.BuildID, { status: ['approved'] }, costs);
   deps.log.info('re-quoted at approval', { buildId: build.BuildID, before: build.CostMax, after: costs.CostMax, stored: result.ok });

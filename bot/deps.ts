@@ -1,8 +1,10 @@
 import type { Config } from '../core/config';
 import { maskConfig, parseConfig } from '../core/config';
-import type { Bus, BuildStore, Chat, Clock, Logger } from '../core/ports';
+import type { Bus, BuildStore, SpendLedger, Chat, Clock, DurationHistory, Logger } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { getDynamoClient, getEventBridgeClient } from '../core/aws/clients';
+import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { EventBridgeBus } from '../core/aws/event-bus';
 import { createLogger } from '../core/aws/logger';
@@ -18,6 +20,10 @@ export interface BotDeps {
   config: Config;
   credentials: SlackCredentials;
   store: BuildStore;
+  /** Month spend and budget holds (core/spend.ts). */
+  ledger: SpendLedger;
+  /** Completed builds' times: the request's expected duration (core/expected-duration.ts). */
+  durations: DurationHistory;
   chat: Chat;
   bus: Bus;
   clock: Clock;
@@ -37,6 +43,8 @@ export async function loadBotDeps(env: Readonly<Record<string, string | undefine
     config,
     credentials,
     store: new DynamoBuildStore(getDynamoClient('request'), config.buildsTable),
+    ledger: new DynamoSpendLedger(getDynamoClient('request'), config.buildsTable),
+    durations: new DynamoDurationHistory(getDynamoClient('request'), config.buildsTable),
     chat: new SlackChat(webClient),
     bus: lazyBus(config.eventBusName),
     clock: systemClock,

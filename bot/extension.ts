@@ -1,9 +1,13 @@
 import type { Build } from '../core/build';
 import { isFinal } from '../core/build';
 import { applyEvent } from '../core/apply';
+import type { BuildEvent } from '../core/transition';
+import { transition } from '../core/transition';
+import { extensionOverBudget } from '../core/slack/spend-messages';
+import { reserveBudget } from './budget';
 import { estimate, formatUsd } from '../core/cost';
 import { refreshCard } from '../core/slack/announce';
-import { deadlineOf, endedAt, instanceTypeOf, limitHoursOf } from '../core/slack/build-facts';
+import { deadlineOf, endedAt, extraHoursCost, instanceTypeOf, limitHoursOf } from '../core/slack/build-facts';
 import { EXTENSION_HOURS, warningMessage } from '../core/slack/thread';
 import { formatHours, formatUtcTime, mention } from '../core/slack/mrkdwn';
 import type { Config } from '../core/config';
@@ -26,12 +30,17 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   if (!target.ok) return target.reply;
   const { build } = target;
 
-  const applied = await applyEvent(
-    store,
-    build,
-    { type: 'extend', by: click.user, hours: EXTENSION_HOURS, maxExtensionHours: config.maxExtensionHours, maxLifetimeHours: config.maxLifetimeHours },
-    now,
-  );
+  const event: BuildEvent = { type: 'extend', by: click.user, hours: EXTENSION_HOURS, maxExtensionHours: config.maxExtensionHours, maxLifetimeHours: config.maxLifetimeHours };
+  // The budget is asked only for an hour the status table would give: a refused extension must
+  // not leave a hold that makes the month look fuller than it is.
+  if (transition(build, event, now).kind === 'write') {
+    const budget = await reserveBudget(deps, build, extraHoursCost(build, config, EXTENSION_HOURS), 'extension');
+    if (!budget.ok) {
+      log.info('extension refused: over the monthly budget', { ...budget.figures, month: budget.month });
+      return extensionOverBudget(build.BuildID, budget.month, budget.figures);
+    }
+  }
+  const applied = await applyEvent(store, build, event, now);
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
   if (applied.outcome !== 'changed') {
     // A button still live on an ended build (its warning could not be closed): say when it ended.

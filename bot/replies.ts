@@ -1,5 +1,6 @@
 import type { Build } from '../core/build';
 import { USAGE } from '../core/command';
+import { formatUsd } from '../core/cost';
 import { formatUtcTime } from '../core/slack/mrkdwn';
 
 // Every text the bot sends to one person: in the ack body of a slash command, or through
@@ -113,3 +114,10 @@ export const noBuildsYet = (): string => 'No builds yet. Request one with `/meta
 export const failed = (buildId?: string): string =>
   `:boom: That did not go through: something failed on our side${buildId ? ` (${buildId})` : ''}. ` +
   'Check the card and its thread, then try again in a moment.';
+
+/** The first of two approvals (SECOND_APPROVAL_ABOVE_USD) was recorded. */
+export const firstApprovalRecorded = (buildId: string, threshold: number): string =>
+  `:+1: Your approval of ${buildId} is recorded (1 of 2): its maximum is above ${formatUsd(threshold)}, so a second approver is needed. Nothing was started yet.`;
+
+export const sameApproverTwice = (buildId: string): string =>
+  `You have already approved ${buildId}; it needs a second approval by someone else. Nothing was changed.`;

@@ -2,6 +2,8 @@ import type { Build } from '../core/build';
 import { isActive } from '../core/build';
 import { newBuildId } from '../core/build-id';
 import { usd } from '../core/cost';
+import type { Completion } from '../core/expected-duration';
+import { expectedDuration } from '../core/expected-duration';
 import type { Logger } from '../core/ports';
 import { ChatError } from '../core/ports';
 import { quote } from '../core/slack/build-facts';
@@ -61,12 +63,26 @@ async function runningBuilds(store: BotDeps['store']): Promise<Build[]> {
   return holders.filter((b): b is Build => b !== undefined && isActive(b.Status) && b.Status !== 'awaiting_approval');
 }
 
+/**
+ * The configured type's recent build times (one GetItem). Unreadable, the request goes on with
+ * EXPECTED_BUILD_HOURS: the expected line is advice, the maximum is what is approved.
+ */
+async function recentCompletions(deps: BotDeps, log: Logger): Promise<Completion[]> {
+  try {
+    return await deps.durations.recent(deps.config.instanceType);
+  } catch (error) {
+    log.warn('build time history unreadable; the estimate uses EXPECTED_BUILD_HOURS', { error });
+    return [];
+  }
+}
+
 async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: string, now: Date, log: Logger): Promise<string> {
   const { config, store, chat } = deps;
-  const estimate = quote(config);
+  const [running, history] = await Promise.all([runningBuilds(store), recentCompletions(deps, log)]);
+  const expected = expectedDuration(history, config.expectedBuildHours);
+  const estimate = quote(config, { expectedHours: expected.hours });
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
   if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
-  const running = await runningBuilds(store);
   const card = (b: Build) => buildCard(b, { config, now, running });
 
   let build: Build = {
@@ -80,6 +96,8 @@ async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: stri
     CreatedAt: now.toISOString(),
     CostEstimate: usd(estimate.expected.total),
     CostMax: usd(estimate.max.total),
+    ExpectedHours: expected.hours,
+    ExpectedFromBuilds: expected.fromBuilds,
     NotifiedStatus: 'awaiting_approval',
   };
 
@@ -115,6 +133,8 @@ async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: stri
     branch: build.BuildBranch,
     commit: build.BuildCommit,
     costMax: build.CostMax,
+    expectedHours: build.ExpectedHours,
+    expectedFromBuilds: build.ExpectedFromBuilds,
   });
   return replies.requested(build.BuildID);
 }

@@ -1,3 +1,4 @@
+import type { Build } from '../core/build';
 import { slotMayBeGivenBack } from '../core/slot-holding';
 import type { BotDeps } from './deps';
 
@@ -5,6 +6,12 @@ import type { BotDeps } from './deps';
 // full, holders whose build has ended without a machine left (or vanished) are given back first: a crash between an
 // end and its release must not block every later approval until the watchdog's next run.
 // Holders still awaiting approval are left alone: another approver may be between the two steps.
+
+/** The builds holding a concurrency slot: every build that may be running or about to. */
+export async function slotHolders(deps: Pick<BotDeps, 'store'>): Promise<Build[]> {
+  const builds = await Promise.all((await deps.store.slots()).map((id) => deps.store.get(id)));
+  return builds.filter((b): b is Build => b !== undefined);
+}
 
 export type SlotResult = { ok: true } | { ok: false; holders: string[] };
 

@@ -1,5 +1,7 @@
 import type { Build, InstanceState, Status } from './build';
 import type { BuildApprovedDetail, BuildExtendedDetail, CancelRequestedDetail } from './events';
+import type { Completion } from './expected-duration';
+import type { CountedBuild, MonthLedger } from './spend';
 import type { Guard } from './transition';
 
 // The ports between the pure core and the world. Adapters: core/aws (store, bus, secrets),
@@ -87,6 +89,42 @@ export interface BuildStore {
   takeSlot(buildId: string, max: number): Promise<boolean>;
   releaseSlot(buildId: string): Promise<void>;
   slots(): Promise<string[]>;
+}
+
+// ---- SpendLedger ---------------------------------------------------------------------------
+
+/** The month items of docs/design.md "Spend control" (`#month#YYYY-MM`): one GetItem per read, no Scan. */
+export interface SpendLedger {
+  /** The month as stored; an empty ledger (version 0) when nothing was written yet. */
+  read(month: string): Promise<MonthLedger>;
+  /**
+   * Add a build's final cost to its month, once: written only while that build's entry is absent,
+   * so a redelivered termination (or the watchdog finalising the same build) never adds twice.
+   * true when this call counted it.
+   */
+  count(month: string, entry: CountedBuild): Promise<boolean>;
+  /**
+   * Reserve `amount` for `buildId` while the month is still at `version` (and bump it): of two
+   * budget decisions made on the same read, one lands and the other reads again. false: lost.
+   */
+  hold(month: string, version: number, buildId: string, amount: number): Promise<boolean>;
+  /** The month's budget warning is about to be posted for `buildId`: true for the first caller only. */
+  claimWarning(month: string, buildId: string, now: Date): Promise<boolean>;
+  /** Posting failed: the claim is given back, so a later approval posts it. */
+  releaseWarning(month: string, buildId: string): Promise<void>;
+}
+
+// ---- DurationHistory -----------------------------------------------------------------------
+
+/**
+ * The newest completed builds' times per instance type (docs/design.md "Cost model"), one small
+ * item each, apart from the BuildStore: the request reads it, build-phase adds to it.
+ */
+export interface DurationHistory {
+  /** The newest completions (at most HISTORY_SIZE) of `instanceType`, newest first: one GetItem. */
+  recent(instanceType: string): Promise<Completion[]>;
+  /** Adds `completion`; the same BuildID again changes nothing. A concurrent writer's change is kept. */
+  record(instanceType: string, completion: Completion): Promise<void>;
 }
 
 // ---- Chat ----------------------------------------------------------------------------------

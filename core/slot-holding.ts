@@ -44,3 +44,21 @@ export function slotMayBeGivenBack(build: Build | undefined, now: Date, ec2?: Ec
   const since = finalSince(build);
   return ec2 !== undefined && since !== undefined && now.getTime() - since >= LAUNCH_SETTLE_MS;
 }
+
+/**
+ * EC2's end of the build's machine never reached the table (its state-change event was lost):
+ * the build is final, its machine launched before the listing and is not listed live, and no
+ * TerminatedAt was recorded. The watchdog then records the end itself, so the slot, the final
+ * cost and the month's spend do not wait for an event that will not come.
+ */
+export function machineEndUnrecorded(build: Build, ec2: Ec2View | undefined): boolean {
+  return (
+    isFinal(build.Status) &&
+    build.InstanceID !== undefined &&
+    build.TerminatedAt === undefined &&
+    ec2 !== undefined &&
+    !ec2.liveMachine &&
+    build.LaunchTime !== undefined &&
+    Date.parse(build.LaunchTime) < ec2.listedAt.getTime()
+  );
+}

@@ -8,7 +8,13 @@ import { deadline, deadlineOf, endedByDeadline, tooCloseToExtend } from './lifet
 // `set` under `guard` (a conditional write), so two deliveries racing each other cannot both win.
 
 export type BuildEvent =
-  | { type: 'approve'; by: string }
+  /**
+   * `secondOf` (SECOND_APPROVAL_ABOVE_USD): this approval completes the first approver's: the
+   * write is conditional on that FirstApprover, who must be someone else.
+   */
+  | { type: 'approve'; by: string; secondOf?: string }
+  /** The first of two approvals: recorded, no slot, no status change. */
+  | { type: 'first-approve'; by: string }
   | { type: 'deny'; by: string }
   /** The bot's cancel: before launch it ends the build, after launch it asks the cancel handler. */
   | { type: 'cancel'; by: string }
@@ -53,7 +59,7 @@ export interface Guard {
   /** Each listed attribute must be absent. */
   absent?: readonly BuildAttribute[];
   /** Each listed attribute must equal the given value. */
-  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours' | 'NotifyingStatus' | 'DeadlineAt'>>;
+  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours' | 'NotifyingStatus' | 'DeadlineAt' | 'FirstApprover'>>;
   /** InstanceState must be absent or strictly earlier than this one. */
   instanceStateBefore?: InstanceState;
   /** Nobody holds a lease on this status's thread message that was taken at or after `staleBefore`. */
@@ -101,9 +107,19 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
   const at = now.toISOString();
   const s = build.Status;
   switch (event.type) {
-    case 'approve':
+    case 'approve': {
       if (s !== 'awaiting_approval') return none(`already ${s}`);
-      return change(build, 'approved', { Approver: event.by, ApprovedAt: at }, now);
+      const d = change(build, 'approved', { Approver: event.by, ApprovedAt: at }, now);
+      if (event.secondOf === undefined) return d;
+      if (build.FirstApprover !== event.secondOf) return none(`the first approval is ${build.FirstApprover ?? 'missing'}, not ${event.secondOf}`);
+      if (event.by === event.secondOf) return none('one person cannot give both approvals');
+      return withGuard(d, { equals: { FirstApprover: event.secondOf } });
+    }
+
+    case 'first-approve':
+      if (s !== 'awaiting_approval') return none(`already ${s}`);
+      if (build.FirstApprover !== undefined) return none(`first approval already given by ${build.FirstApprover}`);
+      return { kind: 'write', guard: { status: [s], absent: ['FirstApprover'] }, set: { FirstApprover: event.by, FirstApprovedAt: at }, effects: [] };
 
     case 'deny':
       if (s !== 'awaiting_approval') return none(`already ${s}`);

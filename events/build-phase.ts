@@ -3,6 +3,7 @@ import { phaseLayoutProblem } from '../core/artifact-layout';
 import { phaseArrivedEarly } from '../core/transition';
 import type { PhaseReport } from '../core/events';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
+import { recordCompletion } from './completion-history';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { runEffects, tell } from './effects';
@@ -67,6 +68,8 @@ export function createHandler(deps: EventDeps) {
     if (applied.outcome === 'missing') return;
     if (applied.outcome === 'changed') {
       blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
+      // Before the effects and the telling: a retry after either fails finds no transition to record.
+      await recordCompletion(deps, applied.before, applied.build, blog);
       await runEffects(deps, applied.build, applied.decision.effects);
     } else {
       blog.info('phase changes nothing', { phase: detail.phase, status: applied.build.Status, reason: 'reason' in applied ? applied.reason : undefined });

@@ -1,11 +1,13 @@
 import { getDynamoClient } from '../core/aws/clients';
+import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../core/aws/dynamo-store';
 import { loadEventTokenKey } from '../core/aws/event-token-key';
 import { createLogger } from '../core/aws/logger';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import type { Config } from '../core/config';
 import { maskConfig, parseConfig } from '../core/config';
-import type { Artifacts, BuildStore, Chat, Clock, Compute, Deadlines, Logger, Notifier, Quotas } from '../core/ports';
+import type { Artifacts, BuildStore, SpendLedger, Chat, Clock, Compute, Deadlines, DurationHistory, Logger, Notifier, Quotas } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
@@ -22,6 +24,10 @@ import { SnsNotifier } from './sns-notifier';
 export interface EventDeps {
   config: Config;
   store: BuildStore;
+  /** The month items a build's final cost is counted into (core/spend.ts). */
+  ledger: SpendLedger;
+  /** Completed builds' times per instance type, added to by build-phase (events/completion-history.ts). */
+  durations: DurationHistory;
   chat: Chat;
   compute: Compute;
   /** Read by the launch before RunInstances (events/launch-capacity.ts). */
@@ -66,6 +72,8 @@ async function buildEventDeps(): Promise<EventDeps> {
   return {
     config,
     store: new DynamoBuildStore(getDynamoClient('background'), config.buildsTable),
+    ledger: new DynamoSpendLedger(getDynamoClient('background'), config.buildsTable),
+    durations: new DynamoDurationHistory(getDynamoClient('background'), config.buildsTable),
     chat: new SlackChat(createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'background' })),
     // An unset LAUNCH_TEMPLATE_ID is reported by the launch handler as the build's failure.
     compute: new Ec2Compute(getEc2Client(), config.launchTemplateId ?? ''),

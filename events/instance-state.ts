@@ -3,13 +3,14 @@ import type { Build } from '../core/build';
 import { isFinal, isInstanceEnding } from '../core/build';
 import type { Logger } from '../core/ports';
 import { finalCostMessage } from '../core/slack/thread';
-import { costBetween } from '../core/cost';
+import { costOf } from '../core/build-cost';
 import { DETAIL_TYPES, EC2_SOURCE, ec2StateDetail } from '../core/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { dropDeadline } from './deadline-schedule';
 import { isPermanentChatError, runEffects, tell } from './effects';
 import { parseOrDrop } from './inbound';
+import { countFinalCost } from './month-spend';
 
 // EC2's own state changes (default bus). Every instance of the account arrives here, so one
 // InstanceIndex lookup decides whether it is ours. InstanceState only moves forward; the first
@@ -35,10 +36,7 @@ export function createHandler(deps: EventDeps) {
     // table's one format so times keep sorting as strings.
     const at = new Date(inbound.time ?? now).toISOString();
     const { config } = deps;
-    const actualCost =
-      isInstanceEnding(state) && build.LaunchTime
-        ? costBetween(build.InstanceType ?? config.instanceType, config.volumeSizeGb, build.LaunchTime, at, config.priceOverrides, config.instanceType)
-        : undefined;
+    const actualCost = isInstanceEnding(state) ? costOf(build, config, at) : undefined;
     const applied = await applyEvent(deps.store, build, {
       type: 'instance-state',
       state,
@@ -52,6 +50,8 @@ export function createHandler(deps: EventDeps) {
     }
     // Every ending delivery, not only the first: a removal that failed is retried with the event.
     if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
+    // After the slot's release: a count that fails throws, and the redelivery counts it then.
+    if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
     const told = await tell(deps, applied.build, { sns: true, refresh: applied.outcome === 'changed' }, blog);
     if (isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
   };

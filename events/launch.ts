@@ -135,7 +135,7 @@ function priceFacts(deps: EventDeps, build: Build, types: readonly string[]): Ca
   const { config } = deps;
   const maxOf: Record<string, number> = {};
   for (const type of types) {
-    const quoted = quote(config, type);
+    const quoted = quote(config, { instanceType: type });
     if (quoted) maxOf[type] = quoted.max.total;
   }
   const overrunPercent = config.fallbackMaxOverrunPercent;
@@ -200,7 +200,10 @@ async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedIns
   if (detours.refusals.length > 0)
     parts.push(`EC2 refused ${detours.refusals.map((r) => `${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''} (${r.code})`).join(', ')}`);
   // Another type has other figures: the thread says what this machine may cost.
-  const quoted = instance.instanceType !== deps.config.instanceType ? quote(deps.config, instance.instanceType) : undefined;
+  const quoted =
+    instance.instanceType !== deps.config.instanceType
+      ? quote(deps.config, { instanceType: instance.instanceType, expectedHours: build.ExpectedHours })
+      : undefined;
   const figures = quoted ? ` (expected ${formatUsd(quoted.expected.total)}, maximum ${formatUsd(quoted.max.total)})` : '';
   try {
     await deps.chat.post({

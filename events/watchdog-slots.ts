@@ -1,6 +1,10 @@
 import type { Build } from '../core/build';
 import type { Ec2View } from '../core/slot-holding';
-import { slotMayBeGivenBack } from '../core/slot-holding';
+import { machineEndUnrecorded, slotMayBeGivenBack } from '../core/slot-holding';
+import { applyEvent } from '../core/apply';
+import { costOf } from '../core/build-cost';
+import { runEffects, tell } from './effects';
+import { countFinalCost } from './month-spend';
 import type { WatchdogRun } from './watchdog-run';
 
 // Concurrency slots whose build is not active (a crash between the bot's two approval writes, a
@@ -17,12 +21,34 @@ export async function reconcileSlots(run: WatchdogRun, slots: readonly string[],
     // The index may be behind; it is only trusted to keep a slot, never to free one.
     if (activeIds.has(buildId)) continue;
     await run.step('slot reconciliation', buildId, async () => {
-      const build = await run.deps.store.get(buildId);
-      if (!slotMayBeGivenBack(build, run.now, ec2View(run, buildId, build))) return;
+      let build = await run.deps.store.get(buildId);
+      const view = ec2View(run, buildId, build);
+      if (build && machineEndUnrecorded(build, view)) build = await recordLostEnd(run, build);
+      // Before the slot goes: once it has, nothing would bring this build back here.
+      if (build) await countFinalCost(run.deps, build, run.log.child({ buildId }));
+      if (!slotMayBeGivenBack(build, run.now, view)) return;
       await run.deps.store.releaseSlot(buildId);
       run.log.warn('released a slot whose build is not active', { buildId, status: build?.Status ?? 'missing' });
     });
   }
+}
+
+/**
+ * The machine's end as the watchdog saw it: gone at the listing. The time is an upper bound (the
+ * machine ended since the previous run, or since the build's end), so the cost errs high by at
+ * most the watchdog's minute. A late EC2 event finds TerminatedAt set and changes nothing.
+ */
+async function recordLostEnd(run: WatchdogRun, build: Build): Promise<Build> {
+  const at = (run.listedAt ?? run.now).toISOString();
+  const actualCost = costOf(build, run.deps.config, at);
+  const applied = await applyEvent(run.deps.store, build, { type: 'instance-state', state: 'terminated', at, ...(actualCost !== undefined ? { actualCost } : {}) }, run.now);
+  if (applied.outcome === 'missing') return build;
+  if (applied.outcome !== 'changed') return applied.build;
+  const log = run.log.child({ buildId: build.BuildID });
+  log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
+  await runEffects(run.deps, applied.build, applied.decision.effects);
+  await tell(run.deps, applied.build, { sns: false, refresh: true }, log);
+  return applied.build;
 }
 
 /** EC2's word on the build's machines; without the machine list, nothing is known (keep the slot). */

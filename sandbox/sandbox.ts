@@ -9,6 +9,7 @@ import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { PublishResponse } from '@aws-sdk/client-sns';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createHandler as createBotHandler } from '../bot/handler';
+import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
 import { EventBridgeBus } from '../core/aws/event-bus';
 import type { LogSink } from '../core/aws/logger';
 import { createLogger } from '../core/aws/logger';
@@ -369,9 +370,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const eventsCredentials = await loadSlackCredentials(config, () => secretsClient);
     // ARTIFACT_BUCKET: the simulated runner's uploads, copied to releases/ by the release handler.
     const bucket = new SimulatedBucket();
+    // The bot reads the build-time history build-phase writes: one item per type, same table.
+    const durations = new DynamoDurationHistory(dynamo.client, dynamo.tableName);
     const eventDeps: EventDeps = {
       config,
       store: dynamo.store,
+      ledger: dynamo.ledger,
+      durations,
       chat: chatFor(eventsCredentials.botToken, 'background'),
       compute: new Ec2Compute(ec2Client, config.launchTemplateId ?? ''),
       quotas: new ServiceQuotasLimits(quotasClient),
@@ -463,6 +468,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       config,
       credentials: botCredentials,
       store: dynamo.store,
+      ledger: dynamo.ledger,
+      durations,
       chat: chatFor(botCredentials.botToken, 'request'),
       bus: botBus,
       clock,

@@ -7,9 +7,9 @@ import { STATUS_INDEX } from '../core/aws/table-schema';
 // The table as the page's panel shows it, without a Scan: the newest builds from StatusIndex
 // (the store's `recent`, as `/metal-build list` reads them), how many builds there are in all
 // (COUNT queries on the same index: no items are sent), and the slots item. The other
-// bookkeeping items (`#request#…`, `#stray#…`, `#release#…`) are not listed: the panel says what
-// they are and how to scan for them. So GET /sandbox/state stays the same size with 2,000 builds
-// as with 2.
+// bookkeeping items (`#request#…`, `#stray#…`, `#release#…`, `#durations#…`) carry no Status, so
+// StatusIndex never returns them: the panel says what they are and how to scan for them. So
+// GET /sandbox/state stays the same size with 2,000 builds as with 2.
 
 /** Builds sent when the page does not say (?limit=). */
 export const DEFAULT_ROWS = 25;

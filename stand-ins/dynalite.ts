@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
 import { APPLIED_OPS_ATTRIBUTE, DynamoBuildStore } from '../core/aws/dynamo-store';
 import { PARTITION_KEY, TABLE_DEFAULT_NAME, createTableInput } from '../core/aws/table-schema';
 
@@ -21,6 +22,7 @@ export interface LocalDynamo {
   client: DynamoDBClient;
   tableName: string;
   store: DynamoBuildStore;
+  ledger: DynamoSpendLedger;
   /** Every item, unmarshalled: for assertions on the table contents (a Scan, test support only). */
   items(): Promise<Record<string, unknown>[]>;
   get(buildId: string): Promise<Record<string, unknown> | undefined>;
@@ -78,6 +80,7 @@ export async function startDynalite(options: { port?: number; tableName?: string
     client,
     tableName,
     store: new DynamoBuildStore(client, tableName),
+    ledger: new DynamoSpendLedger(client, tableName),
     items: async () => (await scan()).map(readable),
     get: async (buildId) => {
       const out = await client.send(

@@ -1,7 +1,8 @@
 import type { Build, Status } from '../build';
 import type { Config } from '../config';
 import type { CostEstimate } from '../cost';
-import { costBetween, estimate, hourlyDiskPrice, hourlyPrice, usd } from '../cost';
+import { costOf } from '../build-cost';
+import { estimate, hourlyDiskPrice, hourlyPrice, usd } from '../cost';
 import { deadlineOf, lifetimeHours } from '../lifetime';
 
 // What the views say about a build beyond its stored attributes: figures derived from the
@@ -44,12 +45,19 @@ export function instanceTypeOf(build: Build, config: Config): string {
   return build.InstanceType ?? config.instanceType;
 }
 
-/** The quote for a machine of `instanceType` (the configured one by default); undefined only when no price is known. */
-export function quote(config: Config, instanceType: string = config.instanceType): CostEstimate | undefined {
+export interface QuoteOptions {
+  /** The configured INSTANCE_TYPE unless given. */
+  instanceType?: string;
+  /** The expected line's hours (the record's ExpectedHours, core/expected-duration.ts); EXPECTED_BUILD_HOURS unless given. */
+  expectedHours?: number;
+}
+
+/** The quote for a machine; undefined only when no price is known. */
+export function quote(config: Config, options: QuoteOptions = {}): CostEstimate | undefined {
   const r = estimate({
-    instanceType,
+    instanceType: options.instanceType ?? config.instanceType,
     volumeGb: config.volumeSizeGb,
-    expectedHours: config.expectedBuildHours,
+    expectedHours: options.expectedHours ?? config.expectedBuildHours,
     maxLifetimeHours: config.maxLifetimeHours,
     maxExtensionHours: config.maxExtensionHours,
     transferGb: config.transferGb,
@@ -61,16 +69,7 @@ export function quote(config: Config, instanceType: string = config.instanceType
 /** ActualCost once EC2 reported the end; until then instance + disk from LaunchTime to now. */
 export function costSoFar(build: Build, ctx: ViewContext): number | undefined {
   if (build.ActualCost !== undefined) return build.ActualCost;
-  if (!build.LaunchTime) return undefined;
-  const { config } = ctx;
-  return costBetween(
-    instanceTypeOf(build, config),
-    config.volumeSizeGb,
-    build.LaunchTime,
-    build.TerminatedAt ?? ctx.now.toISOString(),
-    config.priceOverrides,
-    config.instanceType,
-  );
+  return costOf(build, ctx.config, build.TerminatedAt ?? ctx.now.toISOString());
 }
 
 /** What `hours` more of this build's machine and disk cost at most (an Extend's price). */
@@ -82,8 +81,7 @@ export function extraHoursCost(build: Build, config: Config, hours: number): num
 /** What the build costs if it runs to its current deadline (extensions so far counted). */
 export function costToDeadline(build: Build, config: Config): number | undefined {
   const end = deadlineOf(build, config);
-  if (!build.LaunchTime || !end) return undefined;
-  return costBetween(instanceTypeOf(build, config), config.volumeSizeGb, build.LaunchTime, end.toISOString(), config.priceOverrides, config.instanceType);
+  return end ? costOf(build, config, end.toISOString()) : undefined;
 }
 
 /** When the build ended: CompletionTime (the final status's), else the machine's end. */

@@ -1,7 +1,9 @@
 import type { Build } from '../build';
 import { isRunning } from '../build';
+import type { Config } from '../config';
 import type { CostEstimate, CostLine } from '../cost';
 import { formatUsd } from '../cost';
+import { MIN_HISTORY } from '../expected-duration';
 import type { Block } from '../ports';
 import type { ViewContext } from './build-facts';
 import {
@@ -18,7 +20,9 @@ import {
   quote,
   statusLabel,
 } from './build-facts';
+import type { BudgetFigures } from '../spend';
 import { ACTION_IDS, actions, button } from './buttons';
+import { budgetLine } from './spend-messages';
 import { code, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
 // The card: one channel message per build, updated in place for every status. Its `ts` is the
@@ -28,6 +32,8 @@ import { code, formatDuration, formatHours, formatUtcTime, mention, truncate } f
 export interface CardContext extends ViewContext {
   /** Builds already running, shown while this one awaits approval. */
   running?: Build[];
+  /** The month's budget as the card was drawn (MONTHLY_BUDGET_USD set); a redraw without it leaves the line out. */
+  budget?: BudgetFigures;
 }
 
 const HEADER_MAX = 150;
@@ -35,6 +41,19 @@ const HEADER_MAX = 150;
 const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${value}` });
+
+/**
+ * The expected duration the estimate used, and where it came from: a median of real builds reads
+ * differently from a setting. Records from before the history carry neither field.
+ */
+function expectedDurationText(build: Build, config: Config): string {
+  const hours = build.ExpectedHours ?? config.expectedBuildHours;
+  const text = formatDuration(Math.round(hours * 60) * 60_000);
+  const builds = build.ExpectedFromBuilds ?? 0;
+  if (build.ExpectedHours === undefined) return `${text} (EXPECTED_BUILD_HOURS)`;
+  if (builds === 0) return `${text} (EXPECTED_BUILD_HOURS: fewer than ${MIN_HISTORY} builds so far)`;
+  return `${text}, median of the last ${builds} builds`;
+}
 
 function commitText(build: Build): string {
   if (build.BuildCommit) return code(build.BuildCommit);
@@ -51,6 +70,11 @@ function statusLine(build: Build, ctx: ViewContext): string {
   const head = `${STATUS_EMOJI[build.Status]} *${statusLabel(build)}*`;
   switch (build.Status) {
     case 'awaiting_approval':
+      // The first of two approvals (SECOND_APPROVAL_ABOVE_USD) is on the card, so nobody clicks twice.
+      if (build.FirstApprover)
+        return `${head} — 1 of 2 approvals, by ${mention(build.FirstApprover)}; a second approver is needed (${approvalRule(ctx)})`;
+      if (ctx.config.secondApprovalAboveUsd !== undefined && build.CostMax > ctx.config.secondApprovalAboveUsd)
+        return `${head} — needs two approvals (maximum above ${formatUsd(ctx.config.secondApprovalAboveUsd)}); ${approvalRule(ctx)}`;
       return `${head} — ${approvalRule(ctx)}`;
     case 'approved':
       return `${head} by ${mention(build.Approver ?? 'unknown')} — launching the machine`;
@@ -233,7 +257,7 @@ function fallbackText(build: Build, estimate: CostEstimate | undefined, ctx: Vie
 
 export function buildCard(build: Build, ctx: CardContext): { text: string; blocks: Block[] } {
   const { config } = ctx;
-  const estimate = quote(config);
+  const estimate = quote(config, { expectedHours: build.ExpectedHours });
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(`metal-build · ${build.BuildBranch}`, HEADER_MAX), emoji: true } },
     section(statusLine(build, ctx)),
@@ -246,7 +270,7 @@ export function buildCard(build: Build, ctx: CardContext): { text: string; block
         field('Instance type', instanceTypeOf(build, config)),
         field('Region', config.region),
         field('Disk', `${config.volumeSizeGb} GB gp3`),
-        field('Expected duration', formatHours(config.expectedBuildHours)),
+        field('Expected duration', expectedDurationText(build, config)),
       ],
     },
   ];
@@ -256,6 +280,7 @@ export function buildCard(build: Build, ctx: CardContext): { text: string; block
     blocks.push(safetySection(build, ctx));
     const running = runningSection(build, ctx);
     if (running) blocks.push(running);
+    if (ctx.budget) blocks.push(section(budgetLine(ctx.budget)));
   } else {
     const progress = progressSection(build, ctx);
     if (progress) blocks.push(progress);

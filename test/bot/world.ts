@@ -2,6 +2,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { applyEvent } from '../../core/apply';
 import type { Build } from '../../core/build';
 import type { BuildStore } from '../../core/ports';
+import { DynamoDurationHistory } from '../../core/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../../core/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
 import { EventBridgeBus } from '../../core/aws/event-bus';
 import { memoryLogger } from '../../stand-ins/memory-logger';
@@ -103,6 +105,8 @@ export async function startWorld(): Promise<World> {
         config,
         credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
         store: options.store ?? (config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable)),
+        ledger: config.buildsTable === dynamo.tableName ? dynamo.ledger : new DynamoSpendLedger(dynamo.client, config.buildsTable),
+        durations: new DynamoDurationHistory(dynamo.client, config.buildsTable),
         chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'request' })),
         bus: new EventBridgeBus(eventBridgeClient, config.eventBusName),
         clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },

@@ -82,6 +82,34 @@ describe('the status table, row by row', () => {
     });
   });
 
+  it('first approval of two (bot): awaiting_approval → awaiting_approval with FirstApprover, only while none is recorded', () => {
+    const event: BuildEvent = { type: 'first-approve', by: 'U0APPROVER' };
+    expect(acceptedBy(event)).toEqual(['awaiting_approval']);
+    expect(transition(aBuild(), event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['awaiting_approval'], absent: ['FirstApprover'] },
+      set: { FirstApprover: 'U0APPROVER', FirstApprovedAt: NOW.toISOString() },
+      // No status change, no slot: the second approval takes the slot.
+      effects: [],
+    });
+    expect(transition(aBuild({ FirstApprover: 'U0LEAD' }), event, NOW)).toMatchObject({ kind: 'none', reason: 'first approval already given by U0LEAD' });
+  });
+
+  it('second approval (bot): awaiting_approval with FirstApprover → approved, conditional on that first approver, never the same person', () => {
+    const first = aBuild({ FirstApprover: 'U0LEAD', FirstApprovedAt: at(1) });
+    const event: BuildEvent = { type: 'approve', by: 'U0APPROVER', secondOf: 'U0LEAD' };
+    expect(acceptedBy(event, (s) => ({ ...buildIn(s), FirstApprover: 'U0LEAD' }))).toEqual(['awaiting_approval']);
+    expect(transition(first, event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['awaiting_approval'], equals: { FirstApprover: 'U0LEAD' } },
+      set: { Status: 'approved', Approver: 'U0APPROVER', ApprovedAt: NOW.toISOString() },
+      to: 'approved',
+      effects: [],
+    });
+    expect(transition(first, { type: 'approve', by: 'U0LEAD', secondOf: 'U0LEAD' }, NOW).kind).toBe('none');
+    expect(transition(aBuild(), event, NOW).kind).toBe('none');
+  });
+
   it('deny (bot): awaiting_approval → rejected with DeniedBy', () => {
     const event: BuildEvent = { type: 'deny', by: 'U0APPROVER' };
     expect(acceptedBy(event)).toEqual(['awaiting_approval']);
@@ -473,6 +501,7 @@ describe('the watchdog\'s judgement, checked again at the write', () => {
 describe('transition beyond the rows', () => {
   const samples = {
     approve: { type: 'approve', by: 'U0APPROVER' },
+    'first-approve': { type: 'first-approve', by: 'U0APPROVER' },
     deny: { type: 'deny', by: 'U0APPROVER' },
     cancel: { type: 'cancel', by: 'U0REQUESTER' },
     launched: { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(2), maxLifetimeHours: 3 },

@@ -7,6 +7,7 @@ import type { Build, InstanceState } from '../../core/build';
 import { isRunning } from '../../core/build';
 import type { Config } from '../../core/config';
 import type { Artifacts } from '../../core/ports';
+import { DynamoDurationHistory } from '../../core/aws/dynamo-durations';
 import { parseConfig } from '../../core/config';
 import { SlackChat } from '../../core/slack/chat';
 import { createSlackWebClient } from '../../core/slack/web-client';
@@ -148,6 +149,8 @@ export async function startWorld(): Promise<World> {
       world.deps = {
         config: world.config,
         store: dynamo.store,
+        ledger: dynamo.ledger,
+        durations: new DynamoDurationHistory(dynamo.client, dynamo.tableName),
         chat,
         compute: new Ec2Compute(ec2.client, world.config.launchTemplateId ?? ''),
         quotas: new ServiceQuotasLimits(quotasClient),

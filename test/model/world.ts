@@ -101,6 +101,8 @@ export async function startModelWorld(): Promise<ModelWorld> {
     config,
     credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
     store,
+    ledger: events.dynamo.ledger,
+    durations: events.deps.durations,
     chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
     bus: new EventBridgeBus(eventBridge, config.eventBusName),
     clock: events.clock,

@@ -1,0 +1,73 @@
+import type { Build } from '../core/build';
+import type { Logger } from '../core/ports';
+import type { BudgetFigures, MonthLedger } from '../core/spend';
+import { budgetVerdict, crossesWarning, monthFigures, monthOf, uncounted } from '../core/spend';
+import { budgetWarning } from '../core/slack/spend-messages';
+import type { BotDeps } from './deps';
+import { slotHolders } from './slot';
+
+// MONTHLY_BUDGET_USD at the two moments money is committed: an approval (after its slot is taken)
+// and an extension. The decision is pure (core/spend.ts); this is its read–decide–hold loop.
+//
+// Timeline of the race it closes: two approvals read the month at version 4 and each fits the
+// budget alone. Both try to write their hold conditional on version 4; one lands (version 5),
+// the other's condition fails, so it reads again, now sees the first one's hold, and is refused
+// when both together would not fit. Holds are counted only while their build may still cost
+// money (core/spend `uncounted`), so a hold left by a build that never launched costs nothing.
+
+export type BudgetDecision =
+  | { ok: true; month: string; figures?: BudgetFigures; ledger?: MonthLedger }
+  | { ok: false; month: string; figures: BudgetFigures };
+
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Whether `adding` more fits this month's budget, and if so the hold that records it. For an
+ * approval `build` is the request (not yet costing anything: it is left out of the figures and
+ * holds `adding`); for an extension it is the running build, whose own remaining maximum is part
+ * of the figures and whose hold grows by `adding`.
+ */
+export async function reserveBudget(
+  deps: Pick<BotDeps, 'store' | 'ledger' | 'config' | 'clock'>,
+  build: Build,
+  adding: number,
+  kind: 'approval' | 'extension',
+): Promise<BudgetDecision> {
+  const { config } = deps;
+  const now = deps.clock.now();
+  const month = monthOf(now);
+  const budget = config.monthlyBudgetUsd;
+  if (budget === undefined) return { ok: true, month };
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const [ledger, holders] = await Promise.all([deps.ledger.read(month), slotHolders(deps)]);
+    const self = holders.find((b) => b.BuildID === build.BuildID) ?? build;
+    const counted = kind === 'approval' ? holders.filter((b) => b.BuildID !== build.BuildID) : [...holders.filter((b) => b.BuildID !== build.BuildID), self];
+    const verdict = budgetVerdict(budget, monthFigures(ledger, counted, config, now), adding);
+    if (!verdict.ok) return { ok: false, month, figures: verdict.figures };
+    const amount = kind === 'approval' ? adding : uncounted(self, ledger, config, now).upTo + adding;
+    if (await deps.ledger.hold(month, ledger.version, build.BuildID, amount)) return { ok: true, month, figures: verdict.figures, ledger };
+  }
+  throw new Error(`the ${month} budget ledger changed under ${MAX_ATTEMPTS} decisions in a row`);
+}
+
+/**
+ * The month's one warning at BUDGET_WARN_PERCENT, in the build's channel: claimed on the month
+ * item first, so of two approvals crossing it at once one posts; given back when the post fails.
+ */
+export async function warnIfBudgetCrossed(
+  deps: Pick<BotDeps, 'ledger' | 'chat' | 'config' | 'clock'>,
+  build: Build,
+  decision: BudgetDecision,
+  log: Logger,
+): Promise<void> {
+  if (!decision.ok || !decision.figures || !decision.ledger) return;
+  if (!crossesWarning(decision.figures, deps.config.budgetWarnPercent, decision.ledger)) return;
+  if (!(await deps.ledger.claimWarning(decision.month, build.BuildID, deps.clock.now()))) return;
+  try {
+    await deps.chat.post({ channel: build.Channel, text: budgetWarning(build.BuildID, decision.month, decision.figures) });
+    log.warn('the month reached the budget warning', { month: decision.month, ...decision.figures });
+  } catch (error) {
+    log.error('could not post the budget warning; the next approval tries again', { error, month: decision.month });
+    await deps.ledger.releaseWarning(decision.month, build.BuildID);
+  }
+}

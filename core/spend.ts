@@ -1,0 +1,186 @@
+import type { Build, Status } from './build';
+import { isFinal } from './build';
+import { costOf } from './build-cost';
+import type { Config } from './config';
+import { deadlineOf } from './lifetime';
+import { usd } from './cost';
+
+// docs/design.md "Spend control": what a month has cost, and whether one more approval or
+// extension fits its budget. A build belongs to the month (UTC) of its LaunchTime. The month's
+// ledger (the `#month#YYYY-MM` item) holds the final cost of each build counted once, plus the
+// holds that approvals and extensions took; running builds are added from their records.
+
+/** A build's final cost, as counted into its month. */
+export interface CountedBuild {
+  buildId: string;
+  cost: number;
+  requester: string;
+  branch: string;
+  /** The status when it was counted. */
+  status: Status;
+}
+
+export interface MonthLedger {
+  /** YYYY-MM */
+  month: string;
+  /** Bumped by every hold: the optimistic lock that serialises budget decisions. 0 = no item yet. */
+  version: number;
+  /** Sum of the counted costs. */
+  spent: number;
+  counted: CountedBuild[];
+  /** What approvals and extensions reserved, by BuildID: their maximum at that moment. */
+  holds: Readonly<Record<string, number>>;
+  budgetWarnedAt?: string;
+}
+
+export const emptyLedger = (month: string): MonthLedger => ({ month, version: 0, spent: 0, counted: [], holds: {} });
+
+/** The month (UTC, YYYY-MM) of an ISO time. */
+export function monthOf(time: string | Date): string {
+  return (typeof time === 'string' ? new Date(time) : time).toISOString().slice(0, 7);
+}
+
+/** "December 2026" */
+export function monthName(month: string): string {
+  return new Date(`${month}-01T00:00:00Z`).toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+type CostConfig = Pick<Config, 'instanceType' | 'volumeSizeGb' | 'priceOverrides' | 'maxLifetimeHours'>;
+
+/** The entry a build with a final cost adds to its month; undefined while its cost is not final. */
+export function countedEntry(build: Build): { month: string; entry: CountedBuild } | undefined {
+  if (!isFinal(build.Status) || build.ActualCost === undefined || !build.LaunchTime) return undefined;
+  return {
+    month: monthOf(build.LaunchTime),
+    entry: { buildId: build.BuildID, cost: build.ActualCost, requester: build.Requester, branch: build.BuildBranch, status: build.Status },
+  };
+}
+
+/**
+ * What a build not yet counted adds to `month`: what it has cost so far, and the most it may
+ * still cost. A build approved but not launched counts at its hold (or CostMax) in the month of
+ * the decision; a build awaiting approval without a hold has not passed a budget check yet, so
+ * it counts nothing: it meets ours when it does.
+ */
+export function uncounted(
+  build: Build,
+  ledger: MonthLedger,
+  config: CostConfig,
+  now: Date,
+): { soFar: number; upTo: number } {
+  const none = { soFar: 0, upTo: 0 };
+  if (ledger.counted.some((c) => c.buildId === build.BuildID)) return none;
+  const hold = ledger.holds[build.BuildID];
+  if (build.LaunchTime) {
+    if (monthOf(build.LaunchTime) !== ledger.month) return none;
+    const soFar = build.ActualCost ?? costOf(build, config, build.TerminatedAt ?? now.toISOString()) ?? 0;
+    if (build.TerminatedAt !== undefined || build.ActualCost !== undefined) return { soFar, upTo: soFar };
+    const end = deadlineOf(build, config);
+    const atDeadline = end ? (costOf(build, config, end.toISOString()) ?? soFar) : soFar;
+    return { soFar, upTo: Math.max(soFar, atDeadline, hold ?? 0) };
+  }
+  if (isFinal(build.Status)) return none;
+  if (build.Status === 'approved' || hold !== undefined) return { soFar: 0, upTo: Math.max(hold ?? 0, build.CostMax) };
+  return none;
+}
+
+export interface BudgetFigures {
+  budget: number;
+  /** Counted costs plus what running builds have cost so far. */
+  spent: number;
+  /** What running and approved builds may still cost on top of `spent`, up to their maximums. */
+  committed: number;
+  /** What this decision adds: the build's maximum, or an extension's price. */
+  adding: number;
+}
+
+export type BudgetVerdict = { ok: true; figures: BudgetFigures } | { ok: false; figures: BudgetFigures };
+
+/** The month's figures over the builds that may cost money in it (`others`: never the deciding build). */
+export function monthFigures(ledger: MonthLedger, others: readonly Build[], config: CostConfig, now: Date): { spent: number; committed: number } {
+  let spent = ledger.spent;
+  let committed = 0;
+  for (const b of others) {
+    const u = uncounted(b, ledger, config, now);
+    spent += u.soFar;
+    committed += u.upTo - u.soFar;
+  }
+  return { spent: usd(spent), committed: usd(committed) };
+}
+
+/** Refused when spent + committed + adding would go past the budget. */
+export function budgetVerdict(budget: number, figures: { spent: number; committed: number }, adding: number): BudgetVerdict {
+  const all: BudgetFigures = { budget, ...figures, adding: usd(adding) };
+  return { ok: usd(all.spent + all.committed + all.adding) <= budget, figures: all };
+}
+
+/** The share of the budget the month reaches with this decision, in percent. */
+export function projectedPercent(f: BudgetFigures): number {
+  return ((f.spent + f.committed + f.adding) / f.budget) * 100;
+}
+
+/** The first decision that takes the month to BUDGET_WARN_PERCENT or more posts the warning. */
+export function crossesWarning(f: BudgetFigures, warnPercent: number, ledger: MonthLedger): boolean {
+  return ledger.budgetWarnedAt === undefined && projectedPercent(f) >= warnPercent;
+}
+
+// ---- the month's report (`/metal-build costs`) ---------------------------------------------
+
+export interface SpendLine {
+  key: string;
+  cost: number;
+}
+
+export interface MonthReport {
+  month: string;
+  /** Final costs plus running builds so far. */
+  total: number;
+  finalTotal: number;
+  runningTotal: number;
+  /** Builds by outcome: final statuses as counted, `running` for those still going. */
+  byOutcome: Record<string, number>;
+  byRequester: SpendLine[];
+  byBranch: SpendLine[];
+  /** The three most expensive builds, running ones at their cost so far. */
+  top: Array<CountedBuild & { running: boolean }>;
+  builds: number;
+}
+
+const descending = (lines: Map<string, number>): SpendLine[] =>
+  [...lines].map(([key, cost]) => ({ key, cost: usd(cost) })).sort((a, b) => b.cost - a.cost || a.key.localeCompare(b.key));
+
+/** `running`: the month's builds not yet counted, with their cost so far. */
+export function monthReport(ledger: MonthLedger, running: ReadonlyArray<{ build: Build; soFar: number }>): MonthReport {
+  const all = [
+    ...ledger.counted.map((c) => ({ ...c, running: false })),
+    ...running.map(({ build, soFar }) => ({
+      buildId: build.BuildID,
+      cost: soFar,
+      requester: build.Requester,
+      branch: build.BuildBranch,
+      status: build.Status,
+      running: true,
+    })),
+  ];
+  const byOutcome: Record<string, number> = {};
+  const byRequester = new Map<string, number>();
+  const byBranch = new Map<string, number>();
+  for (const b of all) {
+    const outcome = b.running ? 'running' : b.status;
+    byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
+    byRequester.set(b.requester, (byRequester.get(b.requester) ?? 0) + b.cost);
+    byBranch.set(b.branch, (byBranch.get(b.branch) ?? 0) + b.cost);
+  }
+  const runningTotal = usd(running.reduce((sum, r) => sum + r.soFar, 0));
+  return {
+    month: ledger.month,
+    total: usd(ledger.spent + runningTotal),
+    finalTotal: usd(ledger.spent),
+    runningTotal,
+    byOutcome,
+    byRequester: descending(byRequester),
+    byBranch: descending(byBranch),
+    top: [...all].sort((a, b) => b.cost - a.cost || a.buildId.localeCompare(b.buildId)).slice(0, 3),
+    builds: all.length,
+  };
+}

@@ -1,0 +1,36 @@
+import type { Build } from '../core/build';
+import { completionOf } from '../core/expected-duration';
+import type { Logger } from '../core/ports';
+import type { EventDeps } from './deps';
+
+// A build that completed adds its time to its instance type's history, from which the next
+// request's expected duration is taken (docs/design.md "Cost model").
+
+/**
+ * Called once the `completed` transition landed (`before` → `after`). Only a finish from building
+ * or uploading counts: a late finish (terminated → completed, core/transition.ts lateFinish) takes
+ * the runner's `at` as CompletionTime, the machine's word, and the history is the handlers' clock.
+ *
+ * A failure is logged, never thrown. Throwing would buy an EventBridge retry of the whole phase,
+ * but that retry finds the build completed already (no transition, so no recording either), and
+ * one missing sample barely moves a median of ten: not worth a second round of Slack and SNS.
+ */
+export async function recordCompletion(deps: EventDeps, before: Build, after: Build, log: Logger): Promise<void> {
+  if (after.Status !== 'completed' || before.Status === 'terminated') return;
+  const completion = completionOf(after);
+  const instanceType = after.InstanceType ?? deps.config.instanceType;
+  if (!completion) {
+    log.warn('completed build without a launch-to-completion time; not added to the expected duration', {
+      buildId: after.BuildID,
+      launchTime: after.LaunchTime,
+      completionTime: after.CompletionTime,
+    });
+    return;
+  }
+  try {
+    await deps.durations.record(instanceType, completion);
+    log.info('build time added to the expected duration', { buildId: after.BuildID, instanceType, seconds: completion.seconds });
+  } catch (error) {
+    log.error('could not add the build time to the expected duration', { buildId: after.BuildID, instanceType, error });
+  }
+}
