@@ -1,6 +1,8 @@
 import type { Logger as BoltLogger } from '@slack/bolt';
 import { App, AwsLambdaReceiver, LogLevel } from '@slack/bolt';
 import { parseCommand } from '../core/command';
+import type { ActionId } from '../core/slack/buttons';
+import { ACTION_IDS } from '../core/slack/buttons';
 import type { Logger } from '../core/ports';
 import { approveBuild } from './approval';
 import { cancelBuild } from './cancellation';
@@ -29,11 +31,12 @@ export type SlackLambdaHandler = ReturnType<AwsLambdaReceiver['toHandler']>;
 /** A button's work: the text returned goes to the clicker alone (chat.postEphemeral). */
 type ButtonAction = (deps: BotDeps, click: Click) => Promise<string | undefined>;
 
-const BUTTONS: Record<string, ButtonAction> = {
-  approve_build: approveBuild,
-  deny_build: denyBuild,
-  cancel_build: (deps, click) => cancelBuild(deps, click.user, click.buildId),
-  extend_build: extendBuild,
+const BUTTONS: Record<ActionId, ButtonAction> = {
+  [ACTION_IDS.approve]: approveBuild,
+  [ACTION_IDS.deny]: denyBuild,
+  [ACTION_IDS.cancel]: (deps, click) => cancelBuild(deps, click.user, click.buildId),
+  [ACTION_IDS.extend]: extendBuild,
+  [ACTION_IDS.rebuild]: rebuildBuild,
 };
 
 export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaHandler } {
@@ -97,7 +100,7 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
       case 'costs':
         return await showCosts(deps, c.month);
       case 'rebuild':
-        return await rebuildBuild(deps, { ...command, buildId: c.buildId });
+        return await rebuildBuild(deps, { user: command.user, channel: command.channel, buildId: c.buildId });
     }
   } catch (error) {
     log.error(`/metal-build ${c.kind} failed`, { error, user: command.user });

@@ -57,7 +57,12 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
 
   // What the build may cost at today's prices ("re-quote at approval"), checked against the budget.
   const costs = requoted(deps, build);
-  const budget = await reserveBudget(deps, build, costs.CostMax, 'approval');
+  const budget = await reserveBudget(deps, build, costs.CostMax, 'approval').catch(async (error: unknown) => {
+    // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
+    // for a request nobody approved.
+    await giveBackSlot(deps, click.buildId, now);
+    throw error;
+  });
   if (!budget.ok) {
     log.info('approval refused: over the monthly budget', { ...budget.figures, month: budget.month });
     await giveBackSlot(deps, click.buildId, now);

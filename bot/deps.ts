@@ -12,6 +12,8 @@ import type { SlackCredentials } from '../core/aws/slack-secret';
 import { loadSlackCredentials } from '../core/aws/slack-secret';
 import { SlackChat } from '../core/slack/chat';
 import { createSlackWebClient } from '../core/slack/web-client';
+import type { ApproverDirectory } from './approvers';
+import { createApproverDirectory } from './approvers';
 
 // What the bot needs from the world. The sandbox and the tests pass their own; `loadBotDeps`
 // builds the real ones (short 'request' profiles: the bot answers inside Slack's 3 s).
@@ -25,6 +27,8 @@ export interface BotDeps {
   /** Completed builds' times: the request's expected duration (core/expected-duration.ts). */
   durations: DurationHistory;
   chat: Chat;
+  /** Who may approve right now: APPROVER_IDS and the members of APPROVER_GROUP_IDS, cached per container. */
+  approvers: ApproverDirectory;
   bus: Bus;
   clock: Clock;
   log: Logger;
@@ -39,13 +43,15 @@ export async function loadBotDeps(env: Readonly<Record<string, string | undefine
   const log = createLogger({ fn: 'bot' });
   // Once per container: what this function runs with, for the 2 a.m. reader (secrets masked).
   log.info('configuration', { config: maskConfig(config) });
+  const chat = new SlackChat(webClient);
   return {
     config,
     credentials,
     store: new DynamoBuildStore(getDynamoClient('request'), config.buildsTable),
     ledger: new DynamoSpendLedger(getDynamoClient('request'), config.buildsTable),
     durations: new DynamoDurationHistory(getDynamoClient('request'), config.buildsTable),
-    chat: new SlackChat(webClient),
+    chat,
+    approvers: createApproverDirectory(chat, config, systemClock),
     bus: lazyBus(config.eventBusName),
     clock: systemClock,
     log,

@@ -1,35 +1,35 @@
 import type { Build } from '../core/build';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/ports';
+import type { ApproverRules } from './approvers';
 import type { BotDeps } from './deps';
 import * as replies from './replies';
 
-// Who may do what, where (docs/bot.md "Who may do what"). APPROVER_IDS empty means anyone in
-// the channel is an approver; the requester is never their own approver unless
-// ALLOW_SELF_APPROVAL says so. ALLOWED_CHANNEL_IDS says where anything but `help` works.
+// Who may do what, where (docs/bot.md "Who may do what"). The approvers are APPROVER_IDS and the
+// members of APPROVER_GROUP_IDS (bot/approvers.ts); with neither set, anyone in the channel is an
+// approver. The requester is never their own approver unless ALLOW_SELF_APPROVAL says so.
+// ALLOWED_CHANNEL_IDS says where anything but `help` works.
 
 export type Permission = { ok: true } | { ok: false; reason: string };
 
-type Rules = Pick<Config, 'approverIds' | 'allowSelfApproval'>;
-
 const allowed: Permission = { ok: true };
 
-export function isApprover(rules: Rules, user: string): boolean {
-  return rules.approverIds.length === 0 || rules.approverIds.includes(user);
+export function isApprover(rules: ApproverRules, user: string): boolean {
+  return rules.anyone || rules.approverIds.includes(user);
 }
 
 /** Approve and extend spend money: an approver other than the requester (unless self-approval is on). */
-export function maySpend(rules: Rules, user: string, build: Build, verb: 'approve' | 'extend'): Permission {
-  if (!isApprover(rules, user)) return { ok: false, reason: replies.notAnApprover(verb, rules.approverIds) };
+export function maySpend(rules: ApproverRules, user: string, build: Build, verb: 'approve' | 'extend'): Permission {
+  if (!isApprover(rules, user)) return { ok: false, reason: replies.notAnApprover(verb, rules.named) };
   if (user === build.Requester && !rules.allowSelfApproval)
     return { ok: false, reason: replies.selfApproval(verb, build.BuildID) };
   return allowed;
 }
 
 /** Deny and cancel stop spending: an approver, or the requester withdrawing their own build. */
-export function mayStop(rules: Rules, user: string, build: Build, verb: 'deny' | 'cancel'): Permission {
+export function mayStop(rules: ApproverRules, user: string, build: Build, verb: 'deny' | 'cancel'): Permission {
   if (user === build.Requester || isApprover(rules, user)) return allowed;
-  return { ok: false, reason: replies.notRequesterOrApprover(verb, build, rules.approverIds) };
+  return { ok: false, reason: replies.notRequesterOrApprover(verb, build, rules.named) };
 }
 
 type ChannelRules = Pick<Config, 'allowedChannelIds' | 'approverIds'>;
@@ -43,6 +43,8 @@ export type ChannelUse = 'request' | 'status' | 'list' | 'costs' | 'cancel' | 'b
  * still read and act from anywhere (a DM to check on a build); an empty APPROVER_IDS names
  * nobody here, unlike isApprover, or the exception would be everyone. A request is only ever
  * accepted in an allowed channel: its card, and everything said about it, goes there.
+ * APPROVER_GROUP_IDS does not widen the exception: it is for people named one by one, and
+ * reading the groups here would put a Slack call before every command, inside the 3 s.
  */
 export function mayUseChannel(rules: ChannelRules, user: string, channel: string | undefined, use: ChannelUse): Permission {
   const channels = rules.allowedChannelIds;
@@ -65,19 +67,19 @@ const refusedMessage: Record<Verb, string> = {
  * mayStop), log a refusal. Either the build, or the reply that ends the interaction.
  */
 export async function permittedBuild(
-  deps: Pick<BotDeps, 'config' | 'store'>,
+  deps: Pick<BotDeps, 'store' | 'approvers'>,
   log: Logger,
   user: string,
   buildId: string,
   verb: Verb,
 ): Promise<{ ok: true; build: Build } | { ok: false; reply: string }> {
-  const build = await deps.store.get(buildId);
+  // Side by side: a group read (when the cache is stale) should not wait for the table's answer.
+  const [build, rules] = await Promise.all([deps.store.get(buildId), deps.approvers.rules(log)]);
   if (!build) return { ok: false, reply: replies.noBuild(buildId) };
 
-  const permission =
-    verb === 'approve' || verb === 'extend' ? maySpend(deps.config, user, build, verb) : mayStop(deps.config, user, build, verb);
+  const permission = verb === 'approve' || verb === 'extend' ? maySpend(rules, user, build, verb) : mayStop(rules, user, build, verb);
   if (!permission.ok) {
-    log.info(refusedMessage[verb], { requester: build.Requester });
+    log.info(refusedMessage[verb], { requester: build.Requester, ...(rules.named.groupsUnread ? { approverGroupsUnread: true } : {}) });
     return { ok: false, reply: permission.reason };
   }
   return { ok: true, build };

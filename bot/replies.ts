@@ -1,7 +1,10 @@
 import type { Build } from '../core/build';
+import { isFinal } from '../core/build';
+import { commandFor } from '../core/slack/build-facts';
 import { USAGE } from '../core/command';
 import { formatUsd } from '../core/cost';
 import { formatUtcTime } from '../core/slack/mrkdwn';
+import type { ApproverNames } from './approvers';
 
 // Every text the bot sends to one person: in the ack body of a slash command, or through
 // chat.postEphemeral after a button click (docs/design.md "Messages"). None of them changes anything.
@@ -45,14 +48,32 @@ export const alreadyHandled = (buildId: string, build: Build | undefined): strin
 
 export const noBuild = (buildId: string): string => `There is no build ${buildId}.`;
 
-export const notAnApprover = (verb: string, approverIds: readonly string[]): string =>
-  `:no_entry: Only approvers can ${verb} builds: ${mentions(approverIds)}.`;
+/** Slack's user-group mention: shown as the group's handle, it stays true when the members change. */
+const groupMention = (group: string) => `<!subteam^${group}>`;
+
+/** APPROVER_IDS by name and APPROVER_GROUP_IDS as groups. */
+const approverList = (names: ApproverNames) =>
+  [...names.userIds.map(mention), ...names.groupIds.map((g) => `members of ${groupMention(g)}`)].join(', ');
+
+/** Said when the groups could not be read: who approves meanwhile, and that waiting helps. */
+const unreadGroupsNote = (names: ApproverNames, verb: string) =>
+  ` The members of ${names.groupIds.map(groupMention).join(', ')} could not be read from Slack just now, so ` +
+  (names.userIds.length > 0 ? `only ${mentions(names.userIds)} can ${verb}` : `nobody can ${verb}`) +
+  '. Try again in a minute.';
+
+export const notAnApprover = (verb: string, names: ApproverNames): string =>
+  names.groupsUnread && names.userIds.length === 0
+    ? `:no_entry: The approver list could not be read from Slack just now, so nobody can ${verb} builds. Try again in a minute; nothing was changed.`
+    : `:no_entry: Only approvers can ${verb} builds: ${approverList(names)}.${names.groupsUnread ? unreadGroupsNote(names, verb) : ''}`;
 
 export const selfApproval = (verb: string, buildId: string): string =>
   `:no_entry: You requested ${buildId} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to ${verb} it.`;
 
-export const notRequesterOrApprover = (verb: string, build: Build, approverIds: readonly string[]): string =>
-  `:no_entry: Only the requester (${mention(build.Requester)}) or an approver (${mentions(approverIds)}) can ${verb} ${build.BuildID}.`;
+export const notRequesterOrApprover = (verb: string, build: Build, names: ApproverNames): string =>
+  names.groupsUnread && names.userIds.length === 0
+    ? `:no_entry: Only the requester (${mention(build.Requester)}) or an approver can ${verb} ${build.BuildID}, and the approver list could not be read from Slack just now. Try again in a minute; nothing was changed.`
+    : `:no_entry: Only the requester (${mention(build.Requester)}) or an approver (${approverList(names)}) can ${verb} ${build.BuildID}.` +
+      (names.groupsUnread ? unreadGroupsNote(names, verb) : '');
 
 /** Who did what to a build, for "already …" answers. */
 function byWhom(build: Build): string {
@@ -121,3 +142,11 @@ export const firstApprovalRecorded = (buildId: string, threshold: number): strin
 
 export const sameApproverTwice = (buildId: string): string =>
   `You have already approved ${buildId}; it needs a second approval by someone else. Nothing was changed.`;
+
+export const notRebuildable = (build: Build): string =>
+  `Only a failed, terminated or cancelled build can be rebuilt; ${build.BuildID} is ${build.Status.replace(/_/g, ' ')}.`;
+
+/** The earlier build's one rebuild exists already: where it went, and how to ask for yet another. */
+export const alreadyRebuilt = (buildId: string, laterId: string, later: Build | undefined): string =>
+  `${buildId} was already rebuilt as ${laterId || 'an earlier request'}${later ? ` (${later.Status.replace(/_/g, ' ')})` : ''}.` +
+  (later && isFinal(later.Status) ? ` To build it again: \`${commandFor(later)}\`.` : '');

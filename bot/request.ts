@@ -6,6 +6,8 @@ import type { Completion } from '../core/expected-duration';
 import { expectedDuration } from '../core/expected-duration';
 import type { Logger } from '../core/ports';
 import { ChatError } from '../core/ports';
+import type { BudgetFigures } from '../core/spend';
+import { monthFigures, monthOf } from '../core/spend';
 import { quote } from '../core/slack/build-facts';
 import { buildCard } from '../core/slack/card';
 import type { BotDeps } from './deps';
@@ -31,36 +33,74 @@ const NOT_A_MEMBER = new Set(['not_in_channel', 'channel_not_found']);
 const MAX_ID_ATTEMPTS = 5;
 
 export async function requestBuild(deps: BotDeps, request: BuildRequest): Promise<string> {
+  return (await openRequest(deps, request, { claimKey: request.triggerId })).reply;
+}
+
+/** Where a request comes from beyond its branch and commit: a Rebuild names the earlier build. */
+export interface RequestOrigin {
+  /**
+   * What makes a second attempt find the first: the trigger_id (a Slack retry), or for a
+   * Rebuild the earlier build's ID, so it is rebuilt once however many clicks arrive.
+   */
+  claimKey: string;
+  /** The answer when the claim is someone else's: by default, "already handled". */
+  claimedBy?: (buildId: string, build: Build | undefined) => string;
+  fields?: Pick<Build, 'RebuildOf' | 'RebuildOfLink' | 'RebuildOfReportedCommit'>;
+}
+
+/** A new request card and record; `buildId` when one was recorded. */
+export async function openRequest(
+  deps: BotDeps,
+  request: Omit<BuildRequest, 'triggerId'>,
+  origin: RequestOrigin,
+): Promise<{ reply: string; buildId?: string }> {
   const { config, store, clock } = deps;
   // app.ts refuses this already; the request keeps its own rule, as the card goes to this channel.
   const here = mayUseChannel(config, request.user, request.channel, 'request');
-  if (!here.ok) return here.reason;
+  if (!here.ok) return { reply: here.reason };
 
   const now = clock.now();
   const buildId = newBuildId(now, deps.random ?? Math.random);
-  const claim = await store.claimRequest(request.triggerId, buildId, now);
+  const claim = await store.claimRequest(origin.claimKey, buildId, now);
   if (!claim.claimed) {
-    deps.log.info('Slack retried a command already handled', { buildId: claim.buildId, user: request.user });
-    return replies.alreadyHandled(claim.buildId, claim.buildId ? await store.get(claim.buildId) : undefined);
+    deps.log.info('request already handled', { buildId: claim.buildId, user: request.user, claimKey: origin.claimKey });
+    const earlier = claim.buildId ? await store.get(claim.buildId) : undefined;
+    return { reply: (origin.claimedBy ?? replies.alreadyHandled)(claim.buildId, earlier) };
   }
 
   const log = deps.log.child({ buildId });
   try {
-    return await postAndRecord(deps, request, buildId, now, log);
+    return await postAndRecord(deps, request, origin, buildId, now, log);
   } catch (error) {
     log.error('build request failed', { error, user: request.user });
-    return replies.failed();
+    return { reply: replies.failed() };
   }
 }
 
 /**
- * The builds already running, for the card: those holding a concurrency slot (approved or with
- * a machine), which is also what limits this one. One read when nothing runs, where the five
- * StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
+ * The builds holding a concurrency slot (approved or with a machine), which is also what limits
+ * this one. One read when nothing runs, where the five StatusIndex queries of `active()` cost a
+ * cold start a connection each (`npm run bench`).
  */
-async function runningBuilds(store: BotDeps['store']): Promise<Build[]> {
+async function slotHoldersOf(store: BotDeps['store']): Promise<Build[]> {
   const holders = await Promise.all((await store.slots()).map((id) => store.get(id)));
-  return holders.filter((b): b is Build => b !== undefined && isActive(b.Status) && b.Status !== 'awaiting_approval');
+  return holders.filter((b): b is Build => b !== undefined);
+}
+
+/**
+ * The month's figures for the card when MONTHLY_BUDGET_USD is set (one GetItem). Advice as of
+ * the request: the approval decides again. Unreadable, the card goes without the line.
+ */
+async function budgetFigures(deps: BotDeps, holders: Build[], costMax: number, now: Date, log: Logger): Promise<BudgetFigures | undefined> {
+  const budget = deps.config.monthlyBudgetUsd;
+  if (budget === undefined) return undefined;
+  try {
+    const ledger = await deps.ledger.read(monthOf(now));
+    return { budget, ...monthFigures(ledger, holders, deps.config, now), adding: costMax };
+  } catch (error) {
+    log.warn('month ledger unreadable; the card goes without its budget line', { error });
+    return undefined;
+  }
 }
 
 /**
@@ -76,14 +116,23 @@ async function recentCompletions(deps: BotDeps, log: Logger): Promise<Completion
   }
 }
 
-async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: string, now: Date, log: Logger): Promise<string> {
+async function postAndRecord(
+  deps: BotDeps,
+  request: Omit<BuildRequest, 'triggerId'>,
+  origin: RequestOrigin,
+  buildId: string,
+  now: Date,
+  log: Logger,
+): Promise<{ reply: string; buildId?: string }> {
   const { config, store, chat } = deps;
-  const [running, history] = await Promise.all([runningBuilds(store), recentCompletions(deps, log)]);
+  const [holders, history] = await Promise.all([slotHoldersOf(store), recentCompletions(deps, log)]);
+  const running = holders.filter((b) => isActive(b.Status) && b.Status !== 'awaiting_approval');
   const expected = expectedDuration(history, config.expectedBuildHours);
   const estimate = quote(config, { expectedHours: expected.hours });
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
   if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
-  const card = (b: Build) => buildCard(b, { config, now, running });
+  const budget = await budgetFigures(deps, holders, usd(estimate.max.total), now, log);
+  const card = (b: Build) => buildCard(b, { config, now, running, ...(budget ? { budget } : {}) });
 
   let build: Build = {
     BuildID: buildId,
@@ -98,6 +147,7 @@ async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: stri
     CostMax: usd(estimate.max.total),
     ExpectedHours: expected.hours,
     ExpectedFromBuilds: expected.fromBuilds,
+    ...origin.fields,
     NotifiedStatus: 'awaiting_approval',
   };
 
@@ -106,7 +156,7 @@ async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: stri
   } catch (error) {
     if (error instanceof ChatError && NOT_A_MEMBER.has(error.code)) {
       log.info('cannot post in the channel; nothing recorded', { channel: build.Channel, code: error.code });
-      return replies.inviteMe();
+      return { reply: replies.inviteMe() };
     }
     throw error;
   }
@@ -135,6 +185,7 @@ async function postAndRecord(deps: BotDeps, request: BuildRequest, buildId: stri
     costMax: build.CostMax,
     expectedHours: build.ExpectedHours,
     expectedFromBuilds: build.ExpectedFromBuilds,
+    rebuildOf: build.RebuildOf,
   });
-  return replies.requested(build.BuildID);
+  return { reply: replies.requested(build.BuildID), buildId: build.BuildID };
 }

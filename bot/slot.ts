@@ -1,5 +1,6 @@
 import type { Build } from '../core/build';
 import { slotMayBeGivenBack } from '../core/slot-holding';
+import { countedEntry } from '../core/spend';
 import type { BotDeps } from './deps';
 
 // docs/design.md "Concurrency", step 1: take a slot before the approve transition. When the slots are
@@ -15,7 +16,7 @@ export async function slotHolders(deps: Pick<BotDeps, 'store'>): Promise<Build[]
 
 export type SlotResult = { ok: true } | { ok: false; holders: string[] };
 
-export async function takeSlot(deps: Pick<BotDeps, 'store' | 'config' | 'log' | 'clock'>, buildId: string): Promise<SlotResult> {
+export async function takeSlot(deps: Pick<BotDeps, 'store' | 'ledger' | 'config' | 'log' | 'clock'>, buildId: string): Promise<SlotResult> {
   const { store, config, log } = deps;
   if (await store.takeSlot(buildId, config.maxConcurrentBuilds)) return { ok: true };
   const holders = await store.slots();
@@ -25,7 +26,12 @@ export async function takeSlot(deps: Pick<BotDeps, 'store' | 'config' | 'log' | 
   const now = deps.clock.now();
   const stale = holders.filter((_, i) => slotMayBeGivenBack(builds[i], now));
   if (stale.length === 0) return { ok: false, holders };
-  for (const id of stale) {
+  for (const [i, id] of holders.entries()) {
+    if (!stale.includes(id)) continue;
+    // Counted into its month first (a no-op once counted): a slot freed with its build's cost
+    // uncounted would hide that money from every later budget decision.
+    const counted = builds[i] && countedEntry(builds[i]);
+    if (counted) await deps.ledger.count(counted.month, counted.entry);
     log.warn('gave back the slot of a build that has ended', { buildId: id, for: buildId });
     await store.releaseSlot(id);
   }

@@ -71,6 +71,15 @@ export interface Build {
   ExpectedFromBuilds?: number;
   /** The build this one repeats (Rebuild): same branch, the commit that was asked for. */
   RebuildOf?: string;
+  /** A link to RebuildOf's thread (chat.getPermalink when the rebuild was asked), for its card. */
+  RebuildOfLink?: string;
+  /**
+   * The commit RebuildOf's machine said it built, when that build pinned none. Shown as the
+   * machine's word only: the rebuild is pinned to what was asked (the branch head), never to this.
+   */
+  RebuildOfReportedCommit?: string;
+  /** Set on a failed, terminated or cancelled build once it was rebuilt: its card then links the new one. */
+  RebuiltAs?: string;
   ActualCost?: number;
   /**
    * When the final cost (ActualCost) reached the thread: written with NotifiedStatus when the
@@ -163,4 +172,9 @@ export function capLogTail(text: string): string {
   let out = text.slice(-LOG_TAIL_MAX_BYTES);
   while (utf8.encode(out).length > LOG_TAIL_MAX_BYTES) out = out.slice(1);
   return out;
+}
+
+/** The endings a Rebuild is offered for: the build did not deliver, and asking again may. */
+export function isRebuildable(status: Status): boolean {
+  return status === 'failed' || status === 'terminated' || status === 'cancelled';
 }

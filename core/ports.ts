@@ -171,6 +171,11 @@ export interface Chat {
   postEphemeral(message: ChatEphemeral): Promise<void>;
   /** A link to a message (chat.getPermalink), for a direct message that points at the thread. */
   permalink(channel: string, ts: string): Promise<string>;
+  /**
+   * The user IDs in a Slack user group (usergroups.users.list): APPROVER_GROUP_IDS. Slack's
+   * refusals (no_such_subteam, missing_scope, plan_upgrade_required, …) are ChatErrors.
+   */
+  userGroupMembers(groupId: string): Promise<string[]>;
 }
 
 /** A Slack Web API answer with `ok: false`; `code` is Slack's `error` string. */

@@ -206,10 +206,12 @@ export function transition(build: Build, event: BuildEvent, now: Date): Decision
         'failed',
         { ErrorMessage: event.message, CompletionTime: at },
         now,
-        // A machine that may exist is terminated too: nothing is left running. The watchdog saw
-        // the record's machine not live; without one, a launch may have started a machine the
-        // record never learnt of, so the slot waits for the reconciliation (core/slot-holding).
-        build.InstanceID ? ['terminate-instance', 'release-slot'] : [],
+        // A machine that may exist is terminated too: nothing is left running. The slot waits for
+        // the reconciliation either way (core/slot-holding): without an InstanceID, a launch may
+        // have started a machine the record never learnt of; with one, the reconciliation first
+        // records the machine's end and counts its cost into the month, which a slot freed here
+        // would never bring back.
+        build.InstanceID ? ['terminate-instance'] : [],
       );
       if (event.expectInstanceId === undefined) return d;
       if ((build.InstanceID ?? null) !== event.expectInstanceId) return none('the build got a machine meanwhile');

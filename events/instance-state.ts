@@ -44,14 +44,15 @@ export function createHandler(deps: EventDeps) {
       ...(actualCost !== undefined ? { actualCost } : {}),
     }, now);
     if (applied.outcome === 'missing') return;
-    if (applied.outcome === 'changed') {
-      blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
-      await runEffects(deps, applied.build, applied.decision.effects);
-    }
+    if (applied.outcome === 'changed') blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
+    // On every ending delivery, and before the slot goes: while the build holds it, a budget
+    // decision counts the build among the running ones, so its money is never out of sight. A
+    // count that fails throws: the redelivery counts it, and the slot, its release not repeated,
+    // is given back by the watchdog's reconciliation, which counts before it frees.
+    if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
+    if (applied.outcome === 'changed') await runEffects(deps, applied.build, applied.decision.effects);
     // Every ending delivery, not only the first: a removal that failed is retried with the event.
     if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
-    // After the slot's release: a count that fails throws, and the redelivery counts it then.
-    if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
     const told = await tell(deps, applied.build, { sns: true, refresh: applied.outcome === 'changed' }, blog);
     if (isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
   };

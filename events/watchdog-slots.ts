@@ -46,7 +46,9 @@ async function recordLostEnd(run: WatchdogRun, build: Build): Promise<Build> {
   if (applied.outcome !== 'changed') return applied.build;
   const log = run.log.child({ buildId: build.BuildID });
   log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
-  await runEffects(run.deps, applied.build, applied.decision.effects);
+  // The slot is not given back here but by the caller, after the count: once it is gone, nothing
+  // brings this build back to the reconciliation, and a count that failed would never be retried.
+  await runEffects(run.deps, applied.build, applied.decision.effects.filter((e) => e !== 'release-slot'));
   await tell(run.deps, applied.build, { sns: false, refresh: true }, log);
   return applied.build;
 }

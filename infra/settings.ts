@@ -24,6 +24,10 @@ export const CONFIG_CONTEXT_KEYS = {
   expectedBuildHours: 'EXPECTED_BUILD_HOURS',
   transferGb: 'TRANSFER_GB',
   priceOverrides: 'PRICE_OVERRIDES',
+  monthlyBudgetUsd: 'MONTHLY_BUDGET_USD',
+  budgetWarnPercent: 'BUDGET_WARN_PERCENT',
+  approverGroupIds: 'APPROVER_GROUP_IDS',
+  secondApprovalAboveUsd: 'SECOND_APPROVAL_ABOVE_USD',
   repoUrl: 'REPO_URL',
   artifactBucket: 'ARTIFACT_BUCKET',
 } as const;

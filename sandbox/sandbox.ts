@@ -8,6 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { PublishResponse } from '@aws-sdk/client-sns';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { createApproverDirectory } from '../bot/approvers';
 import { createHandler as createBotHandler } from '../bot/handler';
 import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
 import { EventBridgeBus } from '../core/aws/event-bus';
@@ -105,6 +106,9 @@ export const CONFIG_KNOBS = [
   'TRANSFER_GB',
   'PRICE_OVERRIDES',
   'ARTIFACT_BUCKET',
+  'MONTHLY_BUDGET_USD',
+  'BUDGET_WARN_PERCENT',
+  'SECOND_APPROVAL_ABOVE_USD',
 ] as const;
 
 function outcomeText(config: Config): Record<Outcome, { label: string; description: string }> {
@@ -215,6 +219,8 @@ export function sandboxConfig(port: number, slackSecretArn: string, env: Readonl
     AWS_REGION: 'us-east-1',
     // Fixed, as the other sandbox credentials: the simulated runner derives each build's token from it.
     EVENT_TOKEN_KEY: SANDBOX_EVENT_TOKEN_KEY,
+    // A budget a few builds reach, so the card's budget line and a refusal can be seen.
+    MONTHLY_BUDGET_USD: '50',
     ...knobs,
   });
 }
@@ -470,6 +476,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       store: dynamo.store,
       ledger: dynamo.ledger,
       durations,
+      approvers: createApproverDirectory(chatFor(botCredentials.botToken, 'request'), config, clock),
       chat: chatFor(botCredentials.botToken, 'request'),
       bus: botBus,
       clock,

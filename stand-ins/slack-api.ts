@@ -97,6 +97,8 @@ export interface SlackApiState {
   recordEphemeral(ephemeral: Omit<SlackEphemeral, 'ts'>): SlackEphemeral;
   /** The next call to `method` answers `{ ok: false, error }`. */
   failNext(method: string, error: string): void;
+  /** A user group (`S…`) and its members, for usergroups.users.list; until `reset`, no group exists. */
+  setUserGroup(id: string, users: readonly string[]): void;
   /** The next call to `method` takes effect, but its answer is lost: the caller gets HTTP 503. */
   loseAnswerOfNext(method: string): void;
   onChange(listener: (change: SlackChange) => void): () => void;
@@ -238,6 +240,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
   const store = new Map<string, SlackMessage[]>();
   let ephemeralList: SlackEphemeral[] = [];
   const failures = new Map<string, string[]>();
+  const userGroups = new Map<string, string[]>();
   const lostAnswers = new Set<string>();
   const listeners = new Set<(change: SlackChange) => void>();
 
@@ -437,6 +440,14 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       return { ok: true, messages: shown, has_more: false, response_metadata: { next_cursor: '' } };
     },
 
+    'usergroups.users.list': (args) => {
+      const id = str(args.usergroup);
+      if (!id) return fail('invalid_arguments', 'missing required field: usergroup');
+      const users = userGroups.get(id);
+      if (!users) return fail('no_such_subteam');
+      return { ok: true, users: [...users] };
+    },
+
     'users.info': (args) => {
       const user = SANDBOX_USERS[str(args.user) ?? ''];
       if (!user) return fail('user_not_found');
@@ -545,6 +556,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       queue.push(error);
       failures.set(method, queue);
     },
+    setUserGroup: (id, users) => {
+      userGroups.set(id, [...users]);
+    },
     loseAnswerOfNext: (method) => {
       lostAnswers.add(method);
     },
@@ -557,6 +571,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       store.clear();
       ephemeralList = [];
       failures.clear();
+      userGroups.clear();
       lostAnswers.clear();
       emit({ type: 'reset' });
     },

@@ -5,6 +5,7 @@ import type { Completion } from '../expected-duration';
 import { withCompletion } from '../expected-duration';
 import type { DurationHistory } from '../ports';
 import { PARTITION_KEY } from './table-schema';
+import { isConditionFailure } from './condition-failure';
 
 // The DurationHistory on DynamoDB (docs/design.md "Build record", `#durations#<instanceType>`):
 // one item per instance type in the builds table holding the newest completions and a version.
@@ -20,10 +21,6 @@ interface StoredCompletion {
   BuildID: string;
   Seconds: number;
   CompletedAt: string;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 function fromStored(value: unknown): Completion[] {

@@ -5,6 +5,7 @@ import type { SpendLedger } from '../ports';
 import type { CountedBuild, MonthLedger } from '../spend';
 import { emptyLedger } from '../spend';
 import { PARTITION_KEY } from './table-schema';
+import { isConditionFailure } from './condition-failure';
 
 // The SpendLedger on DynamoDB (docs/design.md "Spend control"): one item per month in the builds
 // table, `#month#YYYY-MM`. Each counted build is its own top-level attribute `C#<BuildID>` (so
@@ -15,10 +16,6 @@ import { PARTITION_KEY } from './table-schema';
 export const MONTH_PREFIX = '#month#';
 const COUNTED = 'C#';
 const HOLD = 'H#';
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
 
 interface StoredEntry {
   Cost: number;

@@ -7,6 +7,7 @@ import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '.
 import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../ports';
 import type { Guard } from '../transition';
 import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
+import { isConditionFailure } from './condition-failure';
 
 // The BuildStore on DynamoDB (docs/design.md "Build record — DynamoDB" and "Concurrency"). Every
 // write is one conditional single-item write; reads of lists go through StatusIndex, never Scan.
@@ -65,10 +66,6 @@ class Expression {
       ...(this.valueCount > 0 ? { ExpressionAttributeValues: this.values } : {}),
     };
   }
-}
-
-function isConditionFailure(error: unknown): error is Error & { Item?: Record<string, AttributeValue> } {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 function toBuild(item: Record<string, AttributeValue>): Build {

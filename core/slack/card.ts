@@ -1,5 +1,5 @@
 import type { Build } from '../build';
-import { isRunning } from '../build';
+import { isRebuildable, isRunning } from '../build';
 import type { Config } from '../config';
 import type { CostEstimate, CostLine } from '../cost';
 import { formatUsd } from '../cost';
@@ -55,14 +55,27 @@ function expectedDurationText(build: Build, config: Config): string {
   return `${text}, median of the last ${builds} builds`;
 }
 
+/** The earlier build, linked when its thread's link was known; its machine's commit as its word. */
+function rebuildOfText(build: Build): string {
+  const id = build.RebuildOf ?? '';
+  const earlier = build.RebuildOfLink ? `<${build.RebuildOfLink}|${id}>` : code(id);
+  const reported = build.RebuildOfReportedCommit
+    ? ` (it built ${code(build.RebuildOfReportedCommit.slice(0, 12))}, as reported by the build machine; this one builds the branch head)`
+    : '';
+  return `${earlier}${reported}`;
+}
+
 function commitText(build: Build): string {
   if (build.BuildCommit) return code(build.BuildCommit);
   return build.ActualCommit ? `branch head (${code(build.ActualCommit.slice(0, 12))})` : 'branch head';
 }
 
 function approvalRule(ctx: ViewContext): string {
-  const { approverIds, allowSelfApproval } = ctx.config;
-  if (approverIds.length > 0) return `approvers: ${approverIds.map(mention).join(', ')}`;
+  const { approverIds, approverGroupIds, allowSelfApproval } = ctx.config;
+  // The groups as Slack mentions, not their members: the events side draws this card too and
+  // never reads the groups, and a group mention stays true when its members change.
+  const named = [...approverIds.map(mention), ...approverGroupIds.map((g) => `members of <!subteam^${g}>`)];
+  if (named.length > 0) return `approvers: ${named.join(', ')}`;
   return allowSelfApproval ? 'anyone in the channel may approve' : 'anyone in the channel but the requester may approve';
 }
 
@@ -239,6 +252,9 @@ function cardActions(build: Build, estimate: CostEstimate | undefined, ctx: View
       button(ACTION_IDS.deny, 'Deny', build.BuildID, { style: 'danger' }),
     ]);
   if (build.Status === 'approved' || isRunning(build.Status)) return actions('build_actions', [cancelButton(build, ctx)]);
+  // Once rebuilt, the card links the new request instead: one rebuild per build.
+  if (isRebuildable(build.Status) && !build.RebuiltAs)
+    return actions('build_actions', [button(ACTION_IDS.rebuild, 'Rebuild', build.BuildID)]);
   return undefined;
 }
 
@@ -271,6 +287,7 @@ export function buildCard(build: Build, ctx: CardContext): { text: string; block
         field('Region', config.region),
         field('Disk', `${config.volumeSizeGb} GB gp3`),
         field('Expected duration', expectedDurationText(build, config)),
+        ...(build.RebuildOf ? [field('Rebuild of', rebuildOfText(build))] : []),
       ],
     },
   ];
@@ -287,6 +304,7 @@ export function buildCard(build: Build, ctx: CardContext): { text: string; block
   }
   const buttons = cardActions(build, estimate, ctx);
   if (buttons) blocks.push(buttons);
-  blocks.push(context(`${code(build.BuildID)} · requested ${formatUtcTime(new Date(build.CreatedAt), ctx.now)}`));
+  const rebuilt = build.RebuiltAs ? ` · rebuilt as ${code(build.RebuiltAs)}` : '';
+  blocks.push(context(`${code(build.BuildID)} · requested ${formatUtcTime(new Date(build.CreatedAt), ctx.now)}${rebuilt}`));
   return { text: fallbackText(build, estimate, ctx), blocks };
 }

@@ -106,6 +106,13 @@ export class SlackChat implements Chat {
     return result.permalink;
   }
 
+  async userGroupMembers(groupId: string): Promise<string[]> {
+    const result = await call('usergroups.users.list', () => this.client.usergroups.users.list({ usergroup: groupId }));
+    // An answer without the list must not read as "a group with nobody in it".
+    if (!Array.isArray(result.users)) throw new ChatError('missing_users', 'usergroups.users.list');
+    return result.users.filter((u): u is string => typeof u === 'string');
+  }
+
   async postEphemeral(message: ChatEphemeral): Promise<void> {
     await call('chat.postEphemeral', () =>
       this.client.chat.postEphemeral({

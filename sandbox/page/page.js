@@ -431,6 +431,7 @@ function tableNote(d) {
         el('li', {}, el('code', {}, '#stray#<instance>'), ': a machine the watchdog found without a live build, so it is reported and terminated once.'),
         el('li', {}, el('code', {}, '#release#v<version>'), ': the release lock: the one build that may publish that version (For, ClaimedAt, PublishedAt).'),
         el('li', {}, el('code', {}, '#durations#<instance type>'), ': the times of the last 10 completed builds of that type; their median is the expected duration on the card.'),
+        el('li', {}, el('code', {}, '#month#<YYYY-MM>'), ': the month\'s spend: each ended build\'s final cost counted once, and the budget holds of approvals and extensions (/metal-build costs reads it).'),
         el('li', { class: 'muted' }, 'Not listed here; the DynamoDB command printed at start (aws dynamodb scan …) shows every item.'),
       ),
     ),

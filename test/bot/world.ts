@@ -11,6 +11,7 @@ import { parseConfig } from '../../core/config';
 import { SlackChat } from '../../core/slack/chat';
 import { createSlackWebClient } from '../../core/slack/web-client';
 import type { SlackLambdaHandler } from '../../bot/app';
+import { createApproverDirectory } from '../../bot/approvers';
 import type { BotDeps } from '../../bot/deps';
 import { createHandler } from '../../bot/handler';
 import { INSTANCE_ID } from '../../stand-ins/build-fixture';
@@ -107,6 +108,8 @@ export async function startWorld(): Promise<World> {
         store: options.store ?? (config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable)),
         ledger: config.buildsTable === dynamo.tableName ? dynamo.ledger : new DynamoSpendLedger(dynamo.client, config.buildsTable),
         durations: new DynamoDurationHistory(dynamo.client, config.buildsTable),
+        // Through this bot's own chat and clock, so moving the world's clock ages the cache.
+        approvers: createApproverDirectory({ userGroupMembers: (id) => deps.chat.userGroupMembers(id) }, config, { now: () => deps.clock.now() }),
         chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'request' })),
         bus: new EventBridgeBus(eventBridgeClient, config.eventBusName),
         clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },

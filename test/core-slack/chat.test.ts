@@ -84,6 +84,18 @@ describe('SlackChat', () => {
     expect(api.messages(SANDBOX_CHANNEL)).toEqual([]);
   });
 
+  it("reads a user group's members; an unknown group or a workspace without groups is a ChatError with Slack's code", async () => {
+    api.setUserGroup('S0LEADS', [REQUESTER]);
+    expect(await chat.userGroupMembers('S0LEADS')).toEqual([REQUESTER]);
+    expect(api.callsTo('usergroups.users.list')[0]?.args).toMatchObject({ usergroup: 'S0LEADS' });
+
+    const unknown = await refusal(chat.userGroupMembers('S0NONE'));
+    expect([unknown.code, unknown.method]).toEqual(['no_such_subteam', 'usergroups.users.list']);
+
+    api.failNext('usergroups.users.list', 'plan_upgrade_required');
+    expect((await refusal(chat.userGroupMembers('S0LEADS'))).code).toBe('plan_upgrade_required');
+  });
+
   it('on the request path, an HTTP failure is one attempt and a ChatError', async () => {
     let requests = 0;
     const broken = createServer((_req, res) => {

@@ -150,6 +150,15 @@ describe('Slack Web API stand-in', () => {
     expect(link).toMatchObject({ ok: true, permalink: `${api.origin}/archives/${SANDBOX_CHANNEL}/p${ts.replace('.', '')}` });
   });
 
+  it('answers usergroups.users.list with the members set, no_such_subteam for any other group, and forgets them on reset', async () => {
+    api.setUserGroup('S0LEADS', [REQUESTER, APPROVER]);
+    expect(await form('usergroups.users.list', { usergroup: 'S0LEADS' })).toEqual({ ok: true, users: [REQUESTER, APPROVER] });
+    expect(await form('usergroups.users.list', { usergroup: 'S0OTHER' })).toEqual({ ok: false, error: 'no_such_subteam' });
+    expect(await form('usergroups.users.list', {})).toMatchObject({ ok: false, error: 'invalid_arguments' });
+    api.reset();
+    expect(await form('usergroups.users.list', { usergroup: 'S0LEADS' })).toEqual({ ok: false, error: 'no_such_subteam' });
+  });
+
   it('fails the next call to a method once when told to', async () => {
     api.failNext('chat.postMessage', 'ratelimited');
     expect(await form('chat.postMessage', { channel: SANDBOX_CHANNEL, text: 'x' })).toEqual({ ok: false, error: 'ratelimited' });

@@ -127,7 +127,7 @@ describe('the card', () => {
     expect(all).toContain('*Commit*\nbranch head');
   });
 
-  it('carries the right buttons for every status: cancel (danger, confirm) while approved or running, none once final', () => {
+  it('carries the right buttons for every status: cancel (danger, confirm) while approved or running, Rebuild after a failure, terminate or cancel', () => {
     const actionsByStatus = Object.fromEntries(
       STATUSES.map((s) => [s, buttonsOf(buildCard(buildIn(s), ctx).blocks).map((b) => b.action_id)]),
     );
@@ -138,15 +138,19 @@ describe('the card', () => {
       building: ['cancel_build'],
       uploading: ['cancel_build'],
       completed: [],
-      failed: [],
-      terminated: [],
-      cancelled: [],
+      failed: ['rebuild_build'],
+      terminated: ['rebuild_build'],
+      cancelled: ['rebuild_build'],
       rejected: [],
       expired: [],
     });
     const cancel = buttonsOf(buildCard(buildIn('building'), ctx).blocks)[0];
     expect(cancel).toMatchObject({ style: 'danger', value: aBuild().BuildID });
     expect(cancel?.confirm?.text.text).toContain(INSTANCE_ID);
+    // Once rebuilt, the card points at the new request and offers no second Rebuild.
+    const rebuilt = buildCard({ ...buildIn('failed'), RebuiltAs: 'build-20261203-090000-ab12' }, ctx).blocks;
+    expect(buttonsOf(rebuilt)).toEqual([]);
+    expect(JSON.stringify(rebuilt)).toContain('rebuilt as `build-20261203-090000-ab12`');
   });
 
   it('once launched: approver, machine, elapsed time and cost so far since LaunchTime', () => {

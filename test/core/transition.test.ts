@@ -452,7 +452,7 @@ describe('the status table, row by row', () => {
     });
   });
 
-  it('stuck (watchdog): approved without launch, or running without machine → failed; ErrorMessage; the slot of a machine EC2 lists as gone freed', () => {
+  it('stuck (watchdog): approved without launch, or running without machine → failed; ErrorMessage; the slot left to the reconciliation', () => {
     const event: BuildEvent = { type: 'stuck', message: 'approved 10 minutes ago, but no machine was launched' };
     expect(acceptedBy(event)).toEqual(['approved', 'launching', 'building', 'uploading']);
     expect(transition(anApprovedBuild(), event, NOW)).toEqual({
@@ -468,7 +468,8 @@ describe('the status table, row by row', () => {
     const running = asWrite(transition(buildIn('building'), { ...event, message: 'no live machine for 10 minutes' }, NOW));
     expect(running.to).toBe('failed');
     expect(running.set.ErrorMessage).toBe('no live machine for 10 minutes');
-    expect(running.effects).toEqual(['terminate-instance', 'release-slot']);
+    // Its slot, too, waits for the reconciliation, which records the machine's end and its cost first.
+    expect(running.effects).toEqual(['terminate-instance']);
   });
 });
 

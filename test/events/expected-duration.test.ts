@@ -55,6 +55,7 @@ async function request(): Promise<{ build: Build; card: string }> {
     durations: deps.durations,
     chat: deps.chat,
     bus: { put: () => Promise.reject(new Error('a request puts no event')) },
+    approvers: { rules: () => Promise.reject(new Error('a request decides no approval')) },
     clock: deps.clock,
     log: deps.log,
   };

@@ -147,7 +147,7 @@ describe('watchdog: running machines', () => {
     expect(world().replies(build)).toEqual([]);
   });
 
-  it('running with no live machine for 10 minutes → failed, saying so; slot freed', async () => {
+  it('running with no live machine for 10 minutes → failed, saying so; the next run records the end, counts it and frees the slot', async () => {
     const build = await world().seed(aLaunchedBuild('launching'), { machine: false });
     await watchdogAt(2 + 9);
     expect((await world().get(build.BuildID))?.Status).toBe('launching');
@@ -155,6 +155,10 @@ describe('watchdog: running machines', () => {
     const stored = await world().get(build.BuildID);
     expect(stored?.Status).toBe('failed');
     expect(stored?.ErrorMessage).toContain(`no live machine for this build (${INSTANCE_ID})`);
+    // The slot waits for the reconciliation, which records the machine's end (its cost) first.
+    expect(await world().slots()).toEqual([build.BuildID]);
+    await watchdogAt(2 + 11);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'failed', TerminatedAt: at(2 + 11), ActualCost: expect.any(Number) });
     expect(await world().slots()).toEqual([]);
     // EC2 has forgotten the machine: the termination is a no-op, not an error.
     expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);

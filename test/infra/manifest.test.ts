@@ -31,6 +31,7 @@ const SCOPE_OF: Record<string, string | string[] | null> = {
   'reactions.add': 'reactions:write',
   'views.open': null,
   'views.update': null,
+  'usergroups.users.list': 'usergroups:read',
 };
 
 /** Web API methods called by the code deployed to Lambda (not the sandbox's stand-in). */
@@ -42,7 +43,7 @@ function calledMethods(): Map<string, string> {
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.generated.ts')) {
         const code = readFileSync(path, 'utf8');
-        for (const m of code.matchAll(/\bclient\.([a-z]+)\.([a-zA-Z]+)\(|apiCall\(\s*'([a-z]+\.[a-zA-Z]+)'/g))
+        for (const m of code.matchAll(/\bclient\.([a-z]+)\.([a-zA-Z]+(?:\.[a-zA-Z]+)?)\(|apiCall\(\s*'([a-z]+\.[a-zA-Z]+)'/g))
           found.set(m[3] ?? `${m[1]}.${m[2]}`, relative(PROJECT_ROOT, path));
       }
     }

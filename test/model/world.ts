@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SlackLambdaHandler } from '../../bot/app';
+import { createApproverDirectory } from '../../bot/approvers';
 import { createHandler as createBot } from '../../bot/handler';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
 import { EventBridgeBus } from '../../core/aws/event-bus';
@@ -103,6 +104,7 @@ export async function startModelWorld(): Promise<ModelWorld> {
     store,
     ledger: events.dynamo.ledger,
     durations: events.deps.durations,
+    approvers: createApproverDirectory(new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })), config, events.clock),
     chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
     bus: new EventBridgeBus(eventBridge, config.eventBusName),
     clock: events.clock,

@@ -31,10 +31,11 @@ const FLOW_TIMEOUT_MS = 120_000;
 const broadcasts = (history: SlackMessage[]) => history.filter((m) => m.subtype === 'thread_broadcast');
 
 describe('the sandbox runs the whole flow', { timeout: FLOW_TIMEOUT_MS }, () => {
-  it('takes a build to completed: thread, record, artifact, ActualCost after termination', async () => {
+  it('takes a build to completed: thread, record, artifact, ActualCost after termination; `costs` counts it against the $50 budget', async () => {
     const c = await start('success');
     const { buildId, ts } = await c.requestAndApprove(REQUESTER, APPROVER);
     expect((await c.record(buildId))?.Status).toBe('launching');
+    const asked = (await c.record(buildId))?.CostMax;
 
     await c.advance(100);
 
@@ -66,6 +67,19 @@ describe('the sandbox runs the whole flow', { timeout: FLOW_TIMEOUT_MS }, () => 
     const completion = broadcasts(await c.history()).find((m) => m.text.includes('completed'));
     expect(completion?.thread_ts).toBe(ts);
     expect(completion?.text).toContain(`<@${REQUESTER}>`);
+
+    const cost = `$${Number(record?.ActualCost).toFixed(2)}`;
+    const costs = await c.command(REQUESTER, 'costs');
+    expect(costs.status).toBe(200);
+    expect(costs.text).toContain(`*Spent* ${cost} — ${cost} final`);
+    expect(costs.text).toContain(`*Budget*: ${cost} of $50.00 used`);
+    expect(costs.text).toContain('*Builds* 1: 1 completed');
+    expect(costs.text).toContain(`\`${buildId}\` ${cost}`);
+
+    // The next request's card states the month so far and what this one may add.
+    await c.command(REQUESTER, 'main def5678');
+    const next = await c.card();
+    expect(textOf(next)).toContain(`*Budget*: ${cost} of $50.00 used this month, this build up to $${Number(asked).toFixed(2)}`);
   });
 
   it('publishes a completed v1.2.3 build to releases/ once, through the release handler, and says so in the thread', async () => {

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { applyEvent } from '../../core/apply';
+import type { CountedBuild } from '../../core/spend';
+import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
+import type { Bot } from './world';
+import { useWorld } from './world';
+
+// `/metal-build costs [YYYY-MM]` through the bot's real handler: the month's ledger item on
+// dynalite (finished builds, as the events side counts them) and the builds holding a slot. A
+// build belongs to the month of its LaunchTime (UTC): one launched Nov 30 23:30 and still running
+// at Dec 1 00:30 is November's. Prices: $3.9428/h, so its hour so far is $3.94.
+
+const world = useWorld();
+
+const OTHER = 'U0OTHER';
+
+const counted = (buildId: string, cost: number, requester: string, branch: string, status: CountedBuild['status']): CountedBuild => ({
+  buildId,
+  cost,
+  requester,
+  branch,
+  status,
+});
+
+/** Requested, approved and launched at `launchAt` (the bot's frozen clock meanwhile). */
+async function runningSince(bot: Bot, branch: string, launchAt: string): Promise<string> {
+  world().frozenAt = new Date(Date.parse(launchAt) - 5 * 60_000);
+  const id = await bot.request(branch);
+  await bot.click('approve_build', id, APPROVER);
+  const applied = await applyEvent(
+    world().dynamo.store,
+    id,
+    { type: 'launched', instanceId: `i-0${branch.replace(/\W/g, '')}`, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: launchAt, maxLifetimeHours: 3 },
+    new Date(launchAt),
+  );
+  if (applied.outcome !== 'changed') throw new Error(`launch of ${id}: ${applied.outcome}`);
+  return id;
+}
+
+/** November's four finished builds and one still running; December's one finished and one running. */
+async function acrossTheMonthBoundary(env: Record<string, string> = { MONTHLY_BUDGET_USD: '100' }) {
+  const bot = world().bot({ MAX_CONCURRENT_BUILDS: '2', ...env });
+  const { ledger } = world().dynamo;
+  await ledger.count('2026-11', counted('build-20261103-101500-aaaa', 5.91, REQUESTER, 'main', 'completed'));
+  await ledger.count('2026-11', counted('build-20261104-101500-bbbb', 2.5, OTHER, 'feature/x', 'failed'));
+  await ledger.count('2026-11', counted('build-20261105-101500-cccc', 11.83, REQUESTER, 'feature/x', 'terminated'));
+  await ledger.count('2026-11', counted('build-20261106-101500-dddd', 0.07, OTHER, 'main', 'cancelled'));
+  await ledger.count('2026-12', counted('build-20261201-000100-eeee', 1, OTHER, 'main', 'completed'));
+  const november = await runningSince(bot, 'release/1', '2026-11-30T23:30:00.000Z');
+  const december = await runningSince(bot, 'feature/s', '2026-12-01T00:10:00.000Z');
+  world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
+  return { bot, november, december };
+}
+
+describe('/metal-build costs', () => {
+  it('this month (December): its own builds only, the running one at its cost so far, what it may still add', async () => {
+    const { bot, december } = await acrossTheMonthBoundary();
+    const before = await world().dynamo.items();
+    const answer = await bot.command('costs');
+
+    // 20 minutes so far: $1.31; up to $11.83 at its deadline, so $10.52 more may come.
+    expect(answer.statusCode).toBe(200);
+    expect(answer.text).toBe(
+      [
+        '*Costs for December 2026* (UTC, by launch month)',
+        '*Spent* $2.31 — $1.00 final + $1.31 so far for 1 running',
+        '*Budget*: $2.31 of $100.00 used (2%); running and approved builds may add up to $10.52',
+        '*Builds* 2: 1 running · 1 completed',
+        `*By requester* <@${REQUESTER}> $1.31 · <@${OTHER}> $1.00`,
+        '*By branch* `feature/s` $1.31 · `main` $1.00',
+        `*Most expensive* \`${december}\` $1.31 (\`feature/s\`, running) · \`build-20261201-000100-eeee\` $1.00 (\`main\`, completed)`,
+      ].join('\n'),
+    );
+    // A read: nothing written, nothing posted, nothing put.
+    expect(await world().dynamo.items()).toEqual(before);
+    expect(world().bus().map(([type]) => type)).toEqual(['Build Approved', 'Build Approved']);
+  });
+
+  it('2026-11 asked in December: the build launched Nov 30 23:30 and still running is November’s; totals, outcomes, people, branches, top 3', async () => {
+    const { bot, november } = await acrossTheMonthBoundary();
+    const before = await world().dynamo.items();
+    const answer = await bot.command('costs 2026-11');
+
+    expect(answer.text).toBe(
+      [
+        '*Costs for November 2026* (UTC, by launch month)',
+        '*Spent* $24.25 — $20.31 final + $3.94 so far for 1 running',
+        '*Budget*: $24.25 of $100.00 used (24%)',
+        '*Builds* 5: 1 running · 1 completed · 1 failed · 1 terminated · 1 cancelled',
+        `*By requester* <@${REQUESTER}> $21.68 · <@${OTHER}> $2.57`,
+        '*By branch* `feature/x` $14.33 · `main` $5.98 · `release/1` $3.94',
+        '*Most expensive* `build-20261105-101500-cccc` $11.83 (`feature/x`, terminated) · `build-20261103-101500-aaaa` $5.91 (`main`, completed) · ' +
+          `\`${november}\` $3.94 (\`release/1\`, running)`,
+      ].join('\n'),
+    );
+    expect(await world().dynamo.items()).toEqual(before);
+  });
+
+  it('without MONTHLY_BUDGET_USD the budget line says none is set', async () => {
+    const { bot } = await acrossTheMonthBoundary({});
+    const answer = await bot.command('costs 2026-11');
+    expect(answer.text?.split('\n')[2]).toBe('*Budget*: none set (MONTHLY_BUDGET_USD)');
+  });
+
+  it('a month without builds says so, with the budget', async () => {
+    world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
+    const bot = world().bot({ MONTHLY_BUDGET_USD: '100' });
+    const answer = await bot.command('costs 2026-10');
+    expect(answer.text).toBe(['*Costs for October 2026* (UTC, by launch month)', 'No builds were launched in this month.', '*Budget*: $0.00 of $100.00 used'].join('\n'));
+    expect(await world().dynamo.items()).toEqual([]);
+  });
+
+  it('a malformed month is refused with a clear message and nothing is read or written', async () => {
+    const { bot } = await acrossTheMonthBoundary();
+    const before = await world().dynamo.items();
+    const calls = world().slack.calls.length;
+
+    expect((await bot.command('costs 2026-13')).text).toBe(':warning: "2026-13" is not a month; write it as YYYY-MM, e.g. 2026-11. See `/metal-build help`.');
+    expect((await bot.command('costs november')).text).toBe(':warning: "november" is not a month; write it as YYYY-MM, e.g. 2026-11. See `/metal-build help`.');
+    expect((await bot.command('costs 2026-11 2026-12')).text).toBe(':warning: `costs` takes at most one month (YYYY-MM). See `/metal-build help`.');
+
+    expect(await world().dynamo.items()).toEqual(before);
+    expect(world().slack.calls.length).toBe(calls);
+    expect(world().log.lines.filter((l) => l.message === 'costs shown')).toEqual([]);
+  });
+});
