@@ -85,6 +85,24 @@ module.exports = {
       to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', '^core/slack/', notOurs] },
     },
 
+    // ---- core/use-cases: steps shared by both Lambda families ------------------------------------
+    {
+      name: 'core-use-cases-import-only-core-and-slack',
+      comment:
+        'core/use-cases (the steps bot/ and events/ share, such as the notice protocol) imports only core (top level), ' +
+        'core/slack (rendering and sending) and itself among our modules; never core/aws: adapters arrive as ports.',
+      severity: 'error',
+      from: { path: '^core/use-cases/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', '^core/slack/', '^core/use-cases/', notOurs] },
+    },
+    {
+      name: 'adapters-not-use-cases',
+      comment: 'core/aws and core/slack render, send and store; they never call the use cases built on them.',
+      severity: 'error',
+      from: { path: '^core/(aws|slack)/' },
+      to: { path: '^core/use-cases/' },
+    },
+
     // ---- the two Lambda families -------------------------------------------------------------
     {
       name: 'bot-not-events',

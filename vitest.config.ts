@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,5 +10,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Every test file starts its own dynalite and Slack stand-in on port 0, so files can run in parallel.
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: a single worker on a 2-core machine,
+    // where the files (mostly waiting on loopback servers) then ran one after another in ~200 s.
+    // Two workers there take ~130 s; three contend for the CPU and gain nothing.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

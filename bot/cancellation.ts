@@ -1,8 +1,7 @@
-import { applyEvent } from '../core/apply';
 import { isFinal } from '../core/build';
-import { endedAt } from '../core/slack/build-facts';
+import { endedAt } from '../core/build-facts';
 import type { BotDeps } from './deps';
-import { runEffects, tellThread } from './effects';
+import { applyStep } from './apply-step';
 import { permittedBuild } from './permissions';
 import * as replies from './replies';
 
@@ -11,14 +10,13 @@ import * as replies from './replies';
 // the cancel handler through the bus and that handler records `cancelled`.
 
 export async function cancelBuild(deps: BotDeps, user: string, buildId: string): Promise<string> {
-  const { store, clock } = deps;
-  const now = clock.now();
+  const now = deps.clock.now();
   const log = deps.log.child({ buildId, user });
   const target = await permittedBuild(deps, log, user, buildId, 'cancel');
   if (!target.ok) return target.reply;
   const { build } = target;
 
-  const applied = await applyEvent(store, build, { type: 'cancel', by: user }, now);
+  const applied = await applyStep(deps, build, { type: 'cancel', by: user }, user, now);
   switch (applied.outcome) {
     case 'missing':
       return replies.noBuild(buildId);
@@ -30,13 +28,10 @@ export async function cancelBuild(deps: BotDeps, user: string, buildId: string):
       return replies.already(applied.build);
     }
     case 'effects':
-      await runEffects(deps, applied.build, applied.decision.effects, user);
       log.info('cancel requested for a running build', { status: applied.build.Status });
       return replies.terminating(buildId);
     case 'changed':
-      await runEffects(deps, applied.build, applied.decision.effects, user);
       log.info('build cancelled before launch', { from: applied.before.Status });
-      await tellThread(deps, applied.build, now);
       return applied.before.Status === 'approved' ? replies.cancelledAfterApproval(buildId) : replies.cancelled(buildId);
   }
 }

@@ -1,5 +1,5 @@
 import type { Build } from '../core/build';
-import { announce } from '../core/slack/announce';
+import { announce } from '../core/use-cases/announce';
 import type { Effect } from '../core/transition';
 import type { BotDeps } from './deps';
 

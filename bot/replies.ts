@@ -1,6 +1,6 @@
 import type { Build } from '../core/build';
 import { isFinal } from '../core/build';
-import { commandFor } from '../core/slack/build-facts';
+import { commandFor } from '../core/build-facts';
 import { USAGE } from '../core/command';
 import { formatUsd } from '../core/cost';
 import { formatUtcTime } from '../core/slack/mrkdwn';

@@ -8,7 +8,7 @@ import type { Logger } from '../core/ports';
 import { ChatError } from '../core/ports';
 import type { BudgetFigures } from '../core/spend';
 import { monthFigures, monthOf } from '../core/spend';
-import { quote } from '../core/slack/build-facts';
+import { quote } from '../core/build-facts';
 import { buildCard } from '../core/slack/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';

@@ -1,7 +1,9 @@
 import type { Build } from '../core/build';
 import { formatUsd } from '../core/cost';
-import type { ViewContext } from '../core/slack/build-facts';
-import { STATUS_EMOJI, costSoFar, deadlineOf, instanceTypeOf, statusLabel } from '../core/slack/build-facts';
+import type { ViewContext } from '../core/slack/status-text';
+import { STATUS_EMOJI, statusLabel } from '../core/slack/status-text';
+import { costSoFar, instanceTypeOf } from '../core/build-facts';
+import { deadlineOf } from '../core/lifetime';
 import { code, escapeMrkdwn, formatDuration, formatUtcTime, mention, truncate } from '../core/slack/mrkdwn';
 import type { BotDeps } from './deps';
 import * as replies from './replies';

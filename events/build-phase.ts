@@ -1,4 +1,3 @@
-import { applyEvent } from '../core/apply';
 import { phaseLayoutProblem } from '../core/artifact-layout';
 import { phaseArrivedEarly } from '../core/transition';
 import type { PhaseReport } from '../core/events';
@@ -6,7 +5,7 @@ import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
 import { recordCompletion } from './completion-history';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
-import { runEffects, tell } from './effects';
+import { applyStep } from './apply-step';
 import { eventTokenKeyOf, eventTokenMatches } from './event-token';
 import { parseOrDrop } from './inbound';
 
@@ -64,17 +63,15 @@ export function createHandler(deps: EventDeps) {
       blog.warn('phase from an instance that is not the build\'s; dropped', { ...facts, expectedInstanceId: build.InstanceID });
       return;
     }
-    const applied = await applyEvent(deps.store, build, { type: 'phase', detail }, deps.clock.now());
-    if (applied.outcome === 'missing') return;
-    if (applied.outcome === 'changed') {
-      blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
+    await applyStep(deps, build, { type: 'phase', detail }, {
+      sns: true,
       // Before the effects and the telling: a retry after either fails finds no transition to record.
-      await recordCompletion(deps, applied.before, applied.build, blog);
-      await runEffects(deps, applied.build, applied.decision.effects);
-    } else {
-      blog.info('phase changes nothing', { phase: detail.phase, status: applied.build.Status, reason: 'reason' in applied ? applied.reason : undefined });
-    }
-    await tell(deps, applied.build, { sns: true, refresh: applied.outcome === 'changed' }, blog);
+      beforeEffects: async (applied) => {
+        if (applied.outcome !== 'changed') return;
+        blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
+        await recordCompletion(deps, applied.before, applied.build, blog);
+      },
+    }, blog);
   };
 }
 

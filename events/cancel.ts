@@ -1,8 +1,7 @@
-import { applyEvent } from '../core/apply';
 import { BOT_SOURCE, DETAIL_TYPES, cancelRequestedDetail } from '../core/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
-import { runEffects, tell } from './effects';
+import { applyStep } from './apply-step';
 import { parseOrDrop } from './inbound';
 
 // `Build Cancel Requested` (the bot, for a build whose machine exists): the build becomes
@@ -16,18 +15,9 @@ export function createHandler(deps: EventDeps) {
     if (!inbound) return;
     const { buildId, by } = inbound.detail;
     const blog = log.child({ buildId });
-    const applied = await applyEvent(deps.store, buildId, { type: 'cancel-requested', by }, deps.clock.now());
-    if (applied.outcome === 'missing') {
-      blog.warn('cancel for an unknown build; dropped');
-      return;
-    }
-    if (applied.outcome === 'changed') {
-      blog.info('cancelled; terminating the machine', { by, instanceId: applied.build.InstanceID });
-      await runEffects(deps, applied.build, applied.decision.effects);
-    } else {
-      blog.info('cancel changes nothing', { status: applied.build.Status, reason: 'reason' in applied ? applied.reason : undefined });
-    }
-    await tell(deps, applied.build, { sns: true }, blog);
+    const { applied } = await applyStep(deps, buildId, { type: 'cancel-requested', by }, { sns: true, refresh: false }, blog);
+    if (applied.outcome === 'missing') blog.warn('cancel for an unknown build; dropped');
+    else if (applied.outcome === 'changed') blog.info('cancelled; machine terminated', { by, instanceId: applied.build.InstanceID });
   };
 }
 

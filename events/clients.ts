@@ -43,17 +43,3 @@ export function getS3Client(): S3Client {
   s3 ??= new S3Client({});
   return s3;
 }
-
-/** Tests: forget the clients so the next call reads the environment again. */
-export function resetEventClients(): void {
-  ec2?.destroy();
-  sns?.destroy();
-  quotas?.destroy();
-  scheduler?.destroy();
-  s3?.destroy();
-  scheduler = undefined;
-  s3 = undefined;
-  ec2 = undefined;
-  sns = undefined;
-  quotas = undefined;
-}

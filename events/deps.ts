@@ -90,8 +90,3 @@ async function buildEventDeps(): Promise<EventDeps> {
     ...(eventTokenKey !== undefined && { eventTokenKey }),
   };
 }
-
-/** Tests: build the real dependencies again on the next call. */
-export function resetEventDeps(): void {
-  loading = undefined;
-}

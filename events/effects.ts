@@ -1,8 +1,9 @@
 import type { Build } from '../core/build';
 import type { Logger } from '../core/ports';
-import { ChatError } from '../core/ports';
 import type { Effect } from '../core/transition';
-import { announce, refreshCard } from '../core/slack/announce';
+import { refreshCard } from '../core/slack/card-refresh';
+import { announce } from '../core/use-cases/announce';
+import { isPermanentChatError } from '../core/slack/permanent-chat-error';
 import type { EventDeps } from './deps';
 import { mailOnce, resendStaleMail } from './mail';
 
@@ -28,25 +29,6 @@ export async function runEffects(
         break;
     }
   }
-}
-
-/**
- * Slack answers that no retry can fix (the channel or the card is gone, the bot was removed).
- * Redelivering the event for them would only repeat the SNS mail; they are logged instead.
- */
-const PERMANENT_CHAT_CODES = new Set([
-  'channel_not_found',
-  'not_in_channel',
-  'is_archived',
-  'message_not_found',
-  'thread_not_found',
-  'invalid_blocks',
-  'msg_too_long',
-  'invalid_arguments',
-]);
-
-export function isPermanentChatError(error: unknown): boolean {
-  return error instanceof ChatError && PERMANENT_CHAT_CODES.has(error.code);
 }
 
 export interface TellOptions {

@@ -1,4 +1,3 @@
-import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
 import { isFinal, isInstanceEnding } from '../core/build';
 import type { Logger } from '../core/ports';
@@ -8,7 +7,8 @@ import { DETAIL_TYPES, EC2_SOURCE, ec2StateDetail } from '../core/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { dropDeadline } from './deadline-schedule';
-import { isPermanentChatError, runEffects, tell } from './effects';
+import { isPermanentChatError } from '../core/slack/permanent-chat-error';
+import { applyStep } from './apply-step';
 import { parseOrDrop } from './inbound';
 import { countFinalCost } from './month-spend';
 
@@ -37,23 +37,20 @@ export function createHandler(deps: EventDeps) {
     const at = new Date(inbound.time ?? now).toISOString();
     const { config } = deps;
     const actualCost = isInstanceEnding(state) ? costOf(build, config, at) : undefined;
-    const applied = await applyEvent(deps.store, build, {
-      type: 'instance-state',
-      state,
-      at,
-      ...(actualCost !== undefined ? { actualCost } : {}),
-    }, now);
-    if (applied.outcome === 'missing') return;
-    if (applied.outcome === 'changed') blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
-    // On every ending delivery, and before the slot goes: while the build holds it, a budget
-    // decision counts the build among the running ones, so its money is never out of sight. A
-    // count that fails throws: the redelivery counts it, and the slot, its release not repeated,
-    // is given back by the watchdog's reconciliation, which counts before it frees.
-    if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
-    if (applied.outcome === 'changed') await runEffects(deps, applied.build, applied.decision.effects);
-    // Every ending delivery, not only the first: a removal that failed is retried with the event.
-    if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
-    const told = await tell(deps, applied.build, { sns: true, refresh: applied.outcome === 'changed' }, blog);
+    const { told } = await applyStep(deps, build, { type: 'instance-state', state, at, ...(actualCost !== undefined ? { actualCost } : {}) }, {
+      sns: true,
+      // On every ending delivery, and before the slot goes: while the build holds it, a budget
+      // decision counts the build among the running ones, so its money is never out of sight. A
+      // count that fails throws: the redelivery counts it, and the slot, its release not repeated,
+      // is given back by the watchdog's reconciliation, which counts before it frees.
+      beforeEffects: async (applied) => {
+        if (applied.outcome === 'changed') blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
+        if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
+        // Every ending delivery, not only the first: a removal that failed is retried with the event.
+        if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
+      },
+    }, blog);
+    if (!told) return;
     if (isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
   };
 }
@@ -64,7 +61,7 @@ export function createHandler(deps: EventDeps) {
  * card shows. CostToldAt is not a status change, so it is not a core/transition event: it is a
  * guarded store.update like WarningPostedAt, written only while absent, and only the delivery
  * that wins that write posts (a redelivery or a racing delivery finds it set). A final message
- * that already carried ActualCost set it with NotifiedStatus (core/slack/announce.ts). The claim
+ * that already carried ActualCost set it with NotifiedStatus (core/use-cases/announce.ts). The claim
  * comes before the post, so a post that fails is logged, not repeated: the card has the figure.
  */
 async function tellFinalCost(deps: EventDeps, build: Build, log: Logger): Promise<void> {

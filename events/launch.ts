@@ -2,11 +2,12 @@ import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../core/events';
 import type { LaunchedInstance, Logger } from '../core/ports';
-import { logGroupName, quote } from '../core/slack/build-facts';
+import { logGroupName, quote } from '../core/build-facts';
 import { code } from '../core/slack/mrkdwn';
 import { formatUsd } from '../core/cost';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
+import { applyStep } from './apply-step';
 import { runEffects, tell } from './effects';
 import { parseOrDrop } from './inbound';
 import type { CapacityFacts, Skip } from './launch-capacity';
@@ -218,13 +219,13 @@ async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedIns
 }
 
 async function fail(deps: EventDeps, build: Build, message: string, log: Logger): Promise<void> {
-  const applied = await applyEvent(deps.store, build, { type: 'launch-failed', message }, deps.clock.now());
-  if (applied.outcome === 'missing') return;
-  if (applied.outcome === 'changed') {
-    log.error('no machine could be launched', { reason: message });
-    await runEffects(deps, applied.build, applied.decision.effects);
-  }
-  await tell(deps, applied.build, { sns: true }, log);
+  await applyStep(deps, build, { type: 'launch-failed', message }, {
+    sns: true,
+    refresh: false,
+    beforeEffects: async (applied) => {
+      if (applied.outcome === 'changed') log.error('no machine could be launched', { reason: message });
+    },
+  }, log);
 }
 
 /**

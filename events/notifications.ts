@@ -2,7 +2,8 @@ import type { Build } from '../core/build';
 import type { Config } from '../core/config';
 import { formatUsd } from '../core/cost';
 import type { Machine, Notification } from '../core/ports';
-import { costSoFar, deadlineOf, logGroupName, s3CopyCommand, s3Uri } from '../core/slack/build-facts';
+import { costSoFar, logGroupName, s3CopyCommand, s3Uri } from '../core/build-facts';
+import { deadlineOf } from '../core/lifetime';
 import { inertPlainText } from '../core/slack/mrkdwn';
 
 // The SNS texts, one per situation the operators are told about (docs/design.md "Messages": started,

@@ -3,7 +3,7 @@ import { artifactKey, releaseFiles, releaseVersion } from '../core/artifact-layo
 import type { Build } from '../core/build';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
 import type { Logger, MessageTag } from '../core/ports';
-import { s3CopyCommand, s3Uri } from '../core/slack/build-facts';
+import { s3CopyCommand, s3Uri } from '../core/build-facts';
 import { code } from '../core/slack/mrkdwn';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';

@@ -15,11 +15,12 @@ import {
   machineVerdict,
 } from '../core/lifetime';
 import type { BuildEvent } from '../core/transition';
-import { refreshCard } from '../core/slack/announce';
+import { refreshCard } from '../core/slack/card-refresh';
 import { warningMessage } from '../core/slack/thread';
-import { isPermanentChatError, runEffects, tell } from './effects';
+import { isPermanentChatError } from '../core/slack/permanent-chat-error';
+import { runEffects, tell } from './effects';
 import { mailOnce } from './mail';
-import { tellRequester } from '../core/slack/direct-message';
+import { tellRequester } from '../core/use-cases/tell-requester';
 import type { WatchdogRun } from './watchdog-run';
 
 // The watchdog's rules for each active build: stale approvals expire, approved builds without a

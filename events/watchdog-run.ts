@@ -1,6 +1,6 @@
 import type { Logger, Machine } from '../core/ports';
 import type { EventDeps } from './deps';
-import { isPermanentChatError } from './effects';
+import { isPermanentChatError } from '../core/slack/permanent-chat-error';
 
 // One watchdog run: the world as read at its start, and the steps that failed. A step that
 // fails is logged with its BuildID and the run goes on; every rule is derived from the current

@@ -54,9 +54,3 @@ export function getEventBridgeClient(profile: ClientProfile = 'background'): Eve
 export function getSecretsClient(profile: ClientProfile = 'request'): SecretsManagerClient {
   return memo(`secrets:${profile}`, () => new SecretsManagerClient(settings(profile)));
 }
-
-/** For tests that change AWS_ENDPOINT_URL_* between cases: the next get* builds new clients. */
-export function resetClients(): void {
-  for (const client of clients.values()) client.destroy();
-  clients.clear();
-}

@@ -37,8 +37,3 @@ export function loadEventTokenKey(
   if ('key' in source) return Promise.resolve(source.key);
   return cache.get(source.secretArn, (arn) => readKey(arn, client()));
 }
-
-/** For tests: forget the cached key. */
-export function resetEventTokenKey(): void {
-  cache.reset();
-}

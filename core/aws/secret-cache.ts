@@ -4,8 +4,6 @@
 
 export interface SecretCache<T> {
   get(arn: string, read: (arn: string) => Promise<T>): Promise<T>;
-  /** For tests: forget what was read. */
-  reset(): void;
 }
 
 export function secretCache<T>(): SecretCache<T> {
@@ -20,9 +18,6 @@ export function secretCache<T>(): SecretCache<T> {
         });
       }
       return cached.value;
-    },
-    reset() {
-      cached = undefined;
     },
   };
 }

@@ -50,8 +50,3 @@ export function loadSlackCredentials(
     return Promise.reject(new Error('no Slack credentials: set SLACK_SECRET_ARN, or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN'));
   return cache.get(arn, (a) => readSecret(a, client()));
 }
-
-/** For tests: forget the cached secret. */
-export function resetSlackCredentials(): void {
-  cache.reset();
-}

@@ -5,21 +5,10 @@ import type { CostEstimate, CostLine } from '../cost';
 import { formatUsd } from '../cost';
 import { MIN_HISTORY } from '../expected-duration';
 import type { Block } from '../ports';
-import type { ViewContext } from './build-facts';
-import {
-  STATUS_EMOJI,
-  STATUS_LABEL,
-  costSoFar,
-  costToDeadline,
-  deadlineOf,
-  extraHoursCost,
-  elapsedMs,
-  instanceTypeOf,
-  isCostFinal,
-  limitHoursOf,
-  quote,
-  statusLabel,
-} from './build-facts';
+import type { ViewContext } from './status-text';
+import { STATUS_EMOJI, STATUS_LABEL, statusLabel } from './status-text';
+import { costSoFar, costToDeadline, extraHoursCost, elapsedMs, instanceTypeOf, isCostFinal, limitHoursOf, quote } from '../build-facts';
+import { deadlineOf } from '../lifetime';
 import type { BudgetFigures } from '../spend';
 import { ACTION_IDS, actions, button } from './buttons';
 import { budgetLine } from './spend-messages';

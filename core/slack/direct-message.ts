@@ -1,24 +1,15 @@
 import type { Build, Status } from '../build';
-import { isFinal } from '../build';
-import type { BuildStore, Chat, Logger } from '../ports';
-import type { ViewContext } from './build-facts';
-import { STATUS_EMOJI, STATUS_LABEL, deadlineOf } from './build-facts';
+import type { ViewContext } from './status-text';
+import { STATUS_EMOJI, STATUS_LABEL } from './status-text';
+import { deadlineOf } from '../lifetime';
 import { code, formatUtcTime } from './mrkdwn';
 
-// The requester hears of the warning and the end of their build in a direct message too (a
-// post to their user ID lands in the app's Messages tab), so a phone shows it even when the
-// channel is muted. No buttons: it links to the thread, where acting happens. Each key is
-// claimed on the record before it is sent (DirectMessages) and given back when sending fails:
-// at most once per key, and again only after a failure. NOTIFY_REQUESTER_DM=false turns it off.
-
-export interface DirectMessageDeps {
-  store: BuildStore;
-  chat: Chat;
-  log: Logger;
-}
+// The requester's direct message about the warning and the end of their build (a post to their
+// user ID lands in the app's Messages tab), so a phone shows it even when the channel is muted.
+// No buttons: it links to the thread, where acting happens. Sent by core/use-cases/tell-requester.ts.
 
 /** What the requester did themselves needs no message to them. */
-function theirOwnDoing(build: Build): boolean {
+export function theirOwnDoing(build: Build): boolean {
   return (build.Status === 'rejected' && build.DeniedBy === build.Requester) || (build.Status === 'cancelled' && build.CancelledBy === build.Requester);
 }
 
@@ -34,24 +25,4 @@ export function directMessageText(build: Build, key: 'warning' | Status, ctx: Vi
     return `⚠️ Your build ${ref(build)} will be terminated${when} unless an approver extends it. ${link}.`;
   }
   return `${STATUS_EMOJI[key]} Your build ${ref(build)}: ${STATUS_LABEL[key].toLowerCase()}. ${link}.`;
-}
-
-/** Send the requester the DM for `key` (the warning, or the build's final status) once. Never throws. */
-export async function tellRequester(deps: DirectMessageDeps, build: Build, key: 'warning' | Status, ctx: ViewContext): Promise<void> {
-  if (!ctx.config.notifyRequesterDm) return;
-  if (key !== 'warning' && (!isFinal(key) || theirOwnDoing({ ...build, Status: key }))) return;
-  const log = deps.log.child({ buildId: build.BuildID, directMessage: key });
-  try {
-    if (!(await deps.store.claimDirectMessage(build.BuildID, key))) return;
-  } catch (error) {
-    log.warn('could not claim the direct message; not sent', { error });
-    return;
-  }
-  try {
-    const permalink = await deps.chat.permalink(build.Channel, build.ThreadTs);
-    await deps.chat.post({ channel: build.Requester, text: directMessageText(build, key, ctx, permalink) });
-  } catch (error) {
-    log.warn('direct message to the requester failed; given back for a later try', { error });
-    await deps.store.releaseDirectMessage(build.BuildID, key).catch((releaseError: unknown) => log.warn('could not give the direct message back', { error: releaseError }));
-  }
 }

@@ -2,7 +2,7 @@ import type { BudgetFigures, MonthReport } from '../spend';
 import { monthName, projectedPercent } from '../spend';
 import { formatUsd } from '../cost';
 import { code, mention } from './mrkdwn';
-import { STATUS_LABEL } from './build-facts';
+import { STATUS_LABEL } from './status-text';
 import type { Status } from '../build';
 
 // What people read about the month's spend and its budget (docs/design.md "Spend control"): the

@@ -1,22 +1,10 @@
 import type { Build } from '../build';
 import { formatUsd } from '../cost';
 import type { Block } from '../ports';
-import type { ViewContext } from './build-facts';
-import {
-  STATUS_EMOJI,
-  commandFor,
-  costSoFar,
-  elapsedMs,
-  instanceTypeOf,
-  isCostFinal,
-  limitHoursOf,
-  logGroupName,
-  deadlineOf,
-  endedAt,
-  isWithdrawn,
-  s3CopyCommand,
-  s3Uri,
-} from './build-facts';
+import type { ViewContext } from './status-text';
+import { STATUS_EMOJI } from './status-text';
+import { commandFor, costSoFar, elapsedMs, instanceTypeOf, isCostFinal, limitHoursOf, logGroupName, endedAt, isWithdrawn, s3CopyCommand, s3Uri } from '../build-facts';
+import { deadlineOf } from '../lifetime';
 import { actions } from './buttons';
 import { cancelButton, extendButton } from './card';
 import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';

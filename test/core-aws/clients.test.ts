@@ -1,10 +1,22 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getDynamoClient, getEventBridgeClient, getSecretsClient, resetClients } from '../../core/aws/clients';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoBuildStore } from '../../core/aws/dynamo-store';
 import { aBuild } from '../../stand-ins/build-fixture';
 import { startDynalite, type LocalDynamo } from '../../stand-ins/dynalite';
+import { freshContainer } from '../support/fresh-container';
+
+const newContainer = () => freshContainer(() => import('../../core/aws/clients'));
+type Clients = Awaited<ReturnType<typeof newContainer>>;
+
+/** Closes a container's keep-alive sockets: every client it memoises, reached through its getters. */
+function destroyClients(clients: Clients): void {
+  for (const profile of ['request', 'background'] as const) {
+    clients.getDynamoClient(profile).destroy();
+    clients.getEventBridgeClient(profile).destroy();
+    clients.getSecretsClient(profile).destroy();
+  }
+}
 
 // Clients are built once per container, and without endpoints in code: the standard
 // AWS_ENDPOINT_URL_* variables are what point them at local servers.
@@ -22,9 +34,15 @@ describe('AWS clients', () => {
     else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
     await local.close();
   });
-  afterEach(() => resetClients());
+  // Each case runs in a container of its own, as the next case may point the endpoints elsewhere.
+  let clients: Clients;
+  beforeEach(async () => {
+    clients = await newContainer();
+  });
+  afterEach(() => destroyClients(clients));
 
   it('memoises one client per service and profile', () => {
+    const { getDynamoClient, getEventBridgeClient, getSecretsClient } = clients;
     expect(getDynamoClient('request')).toBe(getDynamoClient('request'));
     expect(getDynamoClient()).toBe(getDynamoClient('background'));
     expect(getDynamoClient('request')).not.toBe(getDynamoClient('background'));
@@ -32,13 +50,18 @@ describe('AWS clients', () => {
     expect(getSecretsClient()).toBe(getSecretsClient());
   });
 
-  it('resetClients makes the next call build a new client', () => {
-    const before = getDynamoClient();
-    resetClients();
-    expect(getDynamoClient()).not.toBe(before);
+  it('a new container builds a new client', async () => {
+    const before = clients.getDynamoClient();
+    const next = await newContainer();
+    try {
+      expect(next.getDynamoClient()).not.toBe(before);
+    } finally {
+      destroyClients(next);
+    }
   });
 
   it('sets the retry budget per profile: request 2 attempts, background 3', async () => {
+    const { getDynamoClient, getEventBridgeClient } = clients;
     expect(await getDynamoClient('request').config.maxAttempts()).toBe(2);
     expect(await getDynamoClient('background').config.maxAttempts()).toBe(3);
     expect(await getEventBridgeClient('request').config.maxAttempts()).toBe(2);
@@ -50,7 +73,7 @@ describe('AWS clients', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const error = await new DynamoBuildStore(getDynamoClient('request'), local.tableName).get('x').catch((e: unknown) => e);
+      const error = await new DynamoBuildStore(clients.getDynamoClient('request'), local.tableName).get('x').catch((e: unknown) => e);
       expect((error as Error).name).toBe('TimeoutError');
     } finally {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = local.endpoint;
@@ -61,8 +84,8 @@ describe('AWS clients', () => {
 
   it('reaches the endpoint of AWS_ENDPOINT_URL_DYNAMODB, with both profiles', async () => {
     const build = aBuild();
-    expect(await new DynamoBuildStore(getDynamoClient('request'), local.tableName).create(build)).toBe(true);
-    expect(await new DynamoBuildStore(getDynamoClient('background'), local.tableName).get(build.BuildID)).toEqual(build);
+    expect(await new DynamoBuildStore(clients.getDynamoClient('request'), local.tableName).create(build)).toBe(true);
+    expect(await new DynamoBuildStore(clients.getDynamoClient('background'), local.tableName).get(build.BuildID)).toEqual(build);
     expect(await local.get(build.BuildID)).toMatchObject({ BuildID: build.BuildID, Status: 'awaiting_approval' });
   });
 });

@@ -1,8 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getEventBridgeClient, resetClients } from '../../core/aws/clients';
 import { BusPutError, EventBridgeBus } from '../../core/aws/event-bus';
 import { startEventBridge, type LocalEventBridge, type PutEntry } from '../../stand-ins/eventbridge';
+import { freshContainer } from '../support/fresh-container';
 
 // The bus on the real EventBridgeClient against the loopback stand-in: what goes on the wire is
 // what EventBridge would receive.
@@ -80,7 +80,8 @@ describe('EventBridgeBus', () => {
   it('works through AWS_ENDPOINT_URL_EVENTBRIDGE with the memoised client', async () => {
     const saved = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridge.endpoint;
-    resetClients();
+    // A container started with the variable set: its clients are built from it on first use.
+    const { getEventBridgeClient } = await freshContainer(() => import('../../core/aws/clients'));
     try {
       expect(getEventBridgeClient()).toBe(getEventBridgeClient('background'));
       await new EventBridgeBus(getEventBridgeClient(), 'labapp-metal-builds').put({
@@ -91,7 +92,7 @@ describe('EventBridgeBus', () => {
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
       else process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = saved;
-      resetClients();
+      getEventBridgeClient('background').destroy();
     }
   });
 });

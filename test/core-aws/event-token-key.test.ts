@@ -1,8 +1,7 @@
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadEventTokenKey, resetEventTokenKey } from '../../core/aws/event-token-key';
-import { ConfigError } from '../../core/config';
+import { freshContainer } from '../support/fresh-container';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp-metal-build/event-token-key-AbCdEf';
 const KEY = 'k'.repeat(64);
@@ -10,9 +9,17 @@ const KEY = 'k'.repeat(64);
 describe('loadEventTokenKey', () => {
   const client = new SecretsManagerClient({});
   const secrets = mockClient(client);
-  beforeEach(() => {
+  // Each case in a new container, whose key is not read yet; ConfigError from the same container.
+  const newContainer = () =>
+    freshContainer(async () => ({
+      loadEventTokenKey: (await import('../../core/aws/event-token-key')).loadEventTokenKey,
+      ConfigError: (await import('../../core/config')).ConfigError,
+    }));
+  let loadEventTokenKey: Awaited<ReturnType<typeof newContainer>>['loadEventTokenKey'];
+  let ConfigError: Awaited<ReturnType<typeof newContainer>>['ConfigError'];
+  beforeEach(async () => {
     secrets.reset();
-    resetEventTokenKey();
+    ({ loadEventTokenKey, ConfigError } = await newContainer());
   });
   afterAll(() => secrets.restore());
 

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadSlackCredentials, resetSlackCredentials } from '../../core/aws/slack-secret';
+import { freshContainer } from '../support/fresh-container';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:metal-build/slack-AbCdEf';
 const SIGNING = 'f00dfeedcafe1234deadbeef5678abcd';
@@ -12,9 +12,12 @@ describe('loadSlackCredentials', () => {
   const secrets = mockClient(client);
   const config = { slackSecretArn: ARN };
 
-  beforeEach(() => {
+  // Each case in a new container, whose secret is not read yet.
+  const newContainer = () => freshContainer(() => import('../../core/aws/slack-secret'));
+  let loadSlackCredentials: Awaited<ReturnType<typeof newContainer>>['loadSlackCredentials'];
+  beforeEach(async () => {
     secrets.reset();
-    resetSlackCredentials();
+    ({ loadSlackCredentials } = await newContainer());
   });
   afterAll(() => secrets.restore());
 

@@ -516,6 +516,9 @@ describe('transition beyond the rows', () => {
     warn: { type: 'warn' },
     extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3 },
     scheduled: { type: 'scheduled', instanceId: INSTANCE_ID, at: at(179) },
+    requote: { type: 'requote', costEstimate: 5.91, costMax: 11.83 },
+    'warning-posted': { type: 'warning-posted', ts: '1700000000.000100' },
+    'did-not-shut-down': { type: 'did-not-shut-down', instanceId: INSTANCE_ID },
   } satisfies { [K in BuildEvent['type']]: Extract<BuildEvent, { type: K }> };
 
   it('is total: every status × every event type gives a Decision and never throws', () => {

@@ -1,14 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resetClients } from '../../core/aws/clients';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryLogger } from '../../stand-ins/memory-logger';
-import { ConfigError } from '../../core/config';
 import * as buildPhase from '../../events/build-phase';
 import * as cancel from '../../events/cancel';
 import * as deadline from '../../events/deadline';
-import { getEc2Client, getS3Client, getSnsClient, resetEventClients } from '../../events/clients';
-import { loadEventDeps, resetEventDeps } from '../../events/deps';
 import { Ec2Compute } from '../../events/ec2-compute';
 import * as instanceState from '../../events/instance-state';
 import * as launch from '../../events/launch';
@@ -20,6 +16,7 @@ import type { LocalDynamo } from '../../stand-ins/dynalite';
 import { startDynalite } from '../../stand-ins/dynalite';
 import { SANDBOX_BOT_TOKEN } from '../../stand-ins/slack-api';
 import { aLaunchedBuild, at } from '../../stand-ins/build-fixture';
+import { freshContainer } from '../support/fresh-container';
 import { cancelRequested } from './event-fixtures';
 
 // The Lambda entries: a factory and a two-argument `handler` each, real dependencies built once
@@ -35,18 +32,42 @@ describe('Lambda entries', () => {
   });
 });
 
+/** A new container: what these cases use of it, all from the one fresh module registry. */
+const newContainer = () =>
+  freshContainer(async () => ({
+    ...(await import('../../events/deps')),
+    ...(await import('../../events/clients')),
+    core: await import('../../core/aws/clients'),
+    ConfigError: (await import('../../core/config')).ConfigError,
+    cancel: await import('../../events/cancel'),
+  }));
+
+/** Closes a container's keep-alive sockets: every SDK client it memoises, reached through its getters. */
+function destroyClients(container: Awaited<ReturnType<typeof newContainer>>): void {
+  for (const profile of ['request', 'background'] as const) {
+    container.core.getDynamoClient(profile).destroy();
+    container.core.getEventBridgeClient(profile).destroy();
+    container.core.getSecretsClient(profile).destroy();
+  }
+  for (const client of [container.getEc2Client(), container.getSnsClient(), container.getServiceQuotasClient(), container.getSchedulerClient(), container.getS3Client()])
+    client.destroy();
+}
+
 describe('real dependencies', () => {
   let dynamo: LocalDynamo;
   const saved = { ...process.env };
+  // Each case in a new container, which reads the environment the case sets on first use.
+  let container: Awaited<ReturnType<typeof newContainer>>;
   beforeAll(async () => {
     dynamo = await startDynalite();
   });
   afterAll(() => dynamo.close());
+  beforeEach(async () => {
+    container = await newContainer();
+  });
   afterEach(() => {
     process.env = { ...saved };
-    resetEventDeps();
-    resetClients();
-    resetEventClients();
+    destroyClients(container);
   });
 
   it('log the configuration once per container, secrets masked', async () => {
@@ -62,8 +83,8 @@ describe('real dependencies', () => {
         BUILDS_TABLE: dynamo.tableName,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       });
-      await loadEventDeps();
-      await loadEventDeps();
+      await container.loadEventDeps();
+      await container.loadEventDeps();
     } finally {
       spy.mockRestore();
     }
@@ -82,23 +103,23 @@ describe('real dependencies', () => {
       BUILDS_TABLE: dynamo.tableName,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     });
-    const first = loadEventDeps();
-    expect(loadEventDeps()).toBe(first);
+    const first = container.loadEventDeps();
+    expect(container.loadEventDeps()).toBe(first);
     const deps = await first;
     expect(deps.config.buildsTable).toBe(dynamo.tableName);
 
     const build = aLaunchedBuild('building', { Status: 'completed', NotifiedStatus: 'completed' });
     await dynamo.store.create(build);
     // A cancel for a finished build reads the table through the real store and changes nothing.
-    await cancel.handler(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)), {});
+    await container.cancel.handler(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)), {});
     expect(await dynamo.store.get(build.BuildID)).toEqual(build);
   });
 
   it('a bad environment fails the invocation and is read again on the next one', async () => {
     Object.assign(process.env, { SLACK_SIGNING_SECRET: 'x', SLACK_BOT_TOKEN: 'y', MAX_LIFETIME_HOURS: 'three' });
-    await expect(loadEventDeps()).rejects.toBeInstanceOf(ConfigError);
+    await expect(container.loadEventDeps()).rejects.toBeInstanceOf(container.ConfigError);
     process.env.MAX_LIFETIME_HOURS = '3';
-    await expect(loadEventDeps()).resolves.toMatchObject({ config: { maxLifetimeHours: 3 } });
+    await expect(container.loadEventDeps()).resolves.toMatchObject({ config: { maxLifetimeHours: 3 } });
   });
 
   it('the S3 client is one per container, built on first use, and reaches AWS_ENDPOINT_URL_S3', async () => {
@@ -113,9 +134,9 @@ describe('real dependencies', () => {
     try {
       process.env.AWS_ENDPOINT_URL_S3 = `http://127.0.0.1:${port}`;
       Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
-      expect(getS3Client()).toBe(getS3Client());
+      expect(container.getS3Client()).toBe(container.getS3Client());
       // A 404 on HeadObject is "not there", not an error.
-      expect(await new S3Artifacts(getS3Client()).size('hedgehog-lab-artifacts', 'builds/b/x.ova')).toBeUndefined();
+      expect(await new S3Artifacts(container.getS3Client()).size('hedgehog-lab-artifacts', 'builds/b/x.ova')).toBeUndefined();
       expect(seen).toEqual([`HEAD 127.0.0.1:${port}`]);
     } finally {
       server.closeAllConnections();
@@ -139,11 +160,11 @@ describe('real dependencies', () => {
     try {
       process.env.AWS_ENDPOINT_URL_EC2 = `http://127.0.0.1:${port}`;
       process.env.AWS_ENDPOINT_URL_SNS = `http://127.0.0.1:${port}`;
-      expect(getEc2Client()).toBe(getEc2Client());
-      expect(getSnsClient()).toBe(getSnsClient());
-      await expect(new Ec2Compute(getEc2Client(), 'lt-0').listTagged()).rejects.toThrow();
+      expect(container.getEc2Client()).toBe(container.getEc2Client());
+      expect(container.getSnsClient()).toBe(container.getSnsClient());
+      await expect(new Ec2Compute(container.getEc2Client(), 'lt-0').listTagged()).rejects.toThrow();
       await expect(
-        new SnsNotifier(getSnsClient(), 'arn:aws:sns:us-east-1:123456789012:t', memoryLogger()).notify({ severity: 'INFO', subject: 's', message: 'm', buildId: 'b', status: 's' }),
+        new SnsNotifier(container.getSnsClient(), 'arn:aws:sns:us-east-1:123456789012:t', memoryLogger()).notify({ severity: 'INFO', subject: 's', message: 'm', buildId: 'b', status: 's' }),
       ).rejects.toThrow();
       expect(seen).toHaveLength(2);
       expect(seen[0]).toBe(`127.0.0.1:${port} DescribeInstances`);

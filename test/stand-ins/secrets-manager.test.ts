@@ -5,12 +5,12 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadSlackCredentials, resetSlackCredentials } from '../../core/aws/slack-secret';
 import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../stand-ins/secrets-manager';
+import { freshContainer } from '../support/fresh-container';
 
 // The Secrets Manager stand-in against the real SecretsManagerClient, and the bot's Slack-secret
 // path (core/aws/slack-secret.ts) against the stand-in: the secret is read once per cache
-// lifetime, and a missing secret surfaces as the SDK's own exception.
+// lifetime (a container's), and a missing secret surfaces as the SDK's own exception.
 
 const SLACK_SECRET = JSON.stringify({ signingSecret: 'sig-0123', botToken: 'xoxb-123-456' });
 
@@ -96,8 +96,12 @@ describe('Secrets Manager stand-in', () => {
 
   describe('with the real Slack-secret path', () => {
     const config = (arn: string) => ({ slackSigningSecret: undefined, slackBotToken: undefined, slackSecretArn: arn });
-    beforeEach(() => resetSlackCredentials());
-    afterAll(() => resetSlackCredentials());
+    // Each case in a new container, whose secret is not read yet.
+    const newContainer = () => freshContainer(() => import('../../core/aws/slack-secret'));
+    let loadSlackCredentials: Awaited<ReturnType<typeof newContainer>>['loadSlackCredentials'];
+    beforeEach(async () => {
+      ({ loadSlackCredentials } = await newContainer());
+    });
 
     it('returns the credentials and reads the secret once per cache lifetime', async () => {
       const first = await loadSlackCredentials(config(slackArn), () => client);
@@ -106,7 +110,7 @@ describe('Secrets Manager stand-in', () => {
       expect(again).toEqual([first, first]);
       expect(secrets.reads).toEqual([{ secretId: slackArn, found: true }]);
 
-      resetSlackCredentials();
+      ({ loadSlackCredentials } = await newContainer());
       await loadSlackCredentials(config(slackArn), () => client);
       expect(secrets.reads).toHaveLength(2);
     });

@@ -1,45 +1,18 @@
-import type { Build, Status } from '../build';
-import type { Config } from '../config';
-import type { CostEstimate } from '../cost';
-import { costOf } from '../build-cost';
-import { estimate, hourlyDiskPrice, hourlyPrice, usd } from '../cost';
-import { deadlineOf, lifetimeHours } from '../lifetime';
+import type { Build } from './build';
+import type { Config } from './config';
+import type { CostEstimate } from './cost';
+import { costOf } from './build-cost';
+import { estimate, hourlyDiskPrice, hourlyPrice, usd } from './cost';
+import { deadlineOf, lifetimeHours } from './lifetime';
 
-// What the views say about a build beyond its stored attributes: figures derived from the
-// record, the configuration and the current time. The caller passes the time in.
+// What can be said of a build beyond its stored attributes: figures derived from the record, the
+// configuration and the time the caller passes in. The card, the thread, the SNS texts, the
+// machine's user data and the bot's pricing all read them here, none through the Slack adapter.
 
-export interface ViewContext {
+export interface FactsContext {
   config: Config;
   now: Date;
 }
-
-export const STATUS_EMOJI: Readonly<Record<Status, string>> = {
-  awaiting_approval: '⏳',
-  approved: '👍',
-  launching: '🚀',
-  building: '🔨',
-  uploading: '⬆️',
-  completed: '✅',
-  failed: '❌',
-  terminated: '🛑',
-  cancelled: '🚫',
-  rejected: '👎',
-  expired: '⌛',
-};
-
-export const STATUS_LABEL: Readonly<Record<Status, string>> = {
-  awaiting_approval: 'Awaiting approval',
-  approved: 'Approved',
-  launching: 'Launching',
-  building: 'Building',
-  uploading: 'Uploading',
-  completed: 'Completed',
-  failed: 'Failed',
-  terminated: 'Terminated',
-  cancelled: 'Cancelled',
-  rejected: 'Denied',
-  expired: 'Expired',
-};
 
 export function instanceTypeOf(build: Build, config: Config): string {
   return build.InstanceType ?? config.instanceType;
@@ -67,7 +40,7 @@ export function quote(config: Config, options: QuoteOptions = {}): CostEstimate 
 }
 
 /** ActualCost once EC2 reported the end; until then instance + disk from LaunchTime to now. */
-export function costSoFar(build: Build, ctx: ViewContext): number | undefined {
+export function costSoFar(build: Build, ctx: FactsContext): number | undefined {
   if (build.ActualCost !== undefined) return build.ActualCost;
   return costOf(build, ctx.config, build.TerminatedAt ?? ctx.now.toISOString());
 }
@@ -90,23 +63,13 @@ export function endedAt(build: Build): Date | undefined {
   return at ? new Date(at) : undefined;
 }
 
-/** A requester who denies their own request withdraws it. */
-export function isWithdrawn(build: Build): boolean {
-  return build.Status === 'rejected' && build.DeniedBy !== undefined && build.DeniedBy === build.Requester;
-}
-
-/** The status's label, "Withdrawn" for a request its requester took back. */
-export function statusLabel(build: Build): string {
-  return isWithdrawn(build) ? 'Withdrawn' : STATUS_LABEL[build.Status];
-}
-
 /** The machine is gone: the cost no longer grows. */
 export function isCostFinal(build: Build): boolean {
   return build.ActualCost !== undefined || build.TerminatedAt !== undefined;
 }
 
 /** Machine time so far: from LaunchTime to its end, the build's end, or now. */
-export function elapsedMs(build: Build, ctx: ViewContext): number | undefined {
+export function elapsedMs(build: Build, ctx: FactsContext): number | undefined {
   if (!build.LaunchTime) return undefined;
   const end = build.TerminatedAt ?? build.CompletionTime ?? ctx.now.toISOString();
   return Date.parse(end) - Date.parse(build.LaunchTime);
@@ -115,9 +78,6 @@ export function elapsedMs(build: Build, ctx: ViewContext): number | undefined {
 export function limitHoursOf(build: Build, config: Config): number {
   return lifetimeHours(config, build.ExtendedHours);
 }
-
-/** When the machine is terminated: the record's DeadlineAt, for the views beside the other facts. */
-export { deadlineOf };
 
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
@@ -142,4 +102,9 @@ export function logGroupName(buildId: string): string {
 /** How to ask again, for messages about a build that never ran. */
 export function commandFor(build: Build): string {
   return `/metal-build ${build.BuildBranch}${build.BuildCommit ? ` ${build.BuildCommit}` : ''}`;
+}
+
+/** A requester who denies their own request withdraws it. */
+export function isWithdrawn(build: Build): boolean {
+  return build.Status === 'rejected' && build.DeniedBy !== undefined && build.DeniedBy === build.Requester;
 }

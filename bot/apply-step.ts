@@ -1,0 +1,23 @@
+import type { Applied } from '../core/apply';
+import { applyEvent } from '../core/apply';
+import type { Build } from '../core/build';
+import type { BuildEvent } from '../core/transition';
+import type { BotDeps } from './deps';
+import { runEffects, tellThread } from './effects';
+
+// The bot's one way to apply an event of the status table: the conditional write, then the
+// effects the row asks for, then the thread (for a status change). A handler reads as: may this
+// person do it, apply the step, answer from the outcome.
+
+export async function applyStep(
+  deps: Pick<BotDeps, 'store' | 'bus' | 'chat' | 'log' | 'config'>,
+  build: Build,
+  event: BuildEvent,
+  by: string,
+  now: Date,
+): Promise<Applied> {
+  const applied = await applyEvent(deps.store, build, event, now);
+  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, applied.decision.effects, by);
+  if (applied.outcome === 'changed') await tellThread(deps, applied.build, now);
+  return applied;
+}

@@ -1,0 +1,84 @@
+import type { Build } from '../build';
+import { STATUSES, isFinal } from '../build';
+import { noticeLeaseStaleBefore, noticeStep, noticeToldCost } from '../notice';
+import type { BuildStore, Chat, Logger } from '../ports';
+import { closeWarning, refreshCard } from '../slack/card-refresh';
+import type { ViewContext } from '../slack/status-text';
+import { threadMessage } from '../slack/thread';
+import { tellRequester } from './tell-requester';
+
+// docs/design.md "Delivery semantics", the steps (the decisions are core/notice.ts): a lease,
+// then the post, then NotifiedStatus. A post that fails throws, so EventBridge redelivers; the
+// transition is then a no-op, but NotifiedStatus is still behind and the message goes out on
+// that delivery. Each reply carries its BuildID and status as Slack message metadata, and a
+// retry after an attempt that may have posted looks for it first: at least once, and twice only
+// if Slack's own history misses a message it accepted. Used by the bot and the events handlers.
+
+export interface AnnounceDeps {
+  store: BuildStore;
+  chat: Chat;
+  log: Logger;
+}
+
+/** Tell the thread about the build's status unless that was already done; returns the stored build. */
+export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContext): Promise<Build> {
+  if (build.NotifiedStatus === build.Status) return build;
+  const status = build.Status;
+  const log = deps.log.child({ buildId: build.BuildID, status });
+
+  // Take the lease first: of two handlers announcing the same status at once, one posts. The
+  // lease does not require the status to be current: a status passed quickly is still told.
+  const lease = await deps.store.update(
+    build.BuildID,
+    { status: STATUSES, noticeFree: { status, staleBefore: noticeLeaseStaleBefore(ctx.now) } },
+    { NotifyingStatus: status, NotifyingSince: ctx.now.toISOString() },
+  );
+  if (!lease.ok) {
+    log.info('another handler is announcing this status', { current: lease.current?.Status });
+    return lease.current ?? build;
+  }
+  const leased = lease.build;
+  const step = noticeStep(build, leased, status);
+  if (!step.post) return leased;
+  const { told } = step;
+
+  const message = threadMessage(told, ctx);
+  const tag = { buildId: build.BuildID, status };
+  try {
+    const postedBefore = step.askThreadFirst && (await deps.chat.hasTagged(leased.Channel, leased.ThreadTs, tag));
+    if (postedBefore) log.info('the thread already has this status message; not posted again');
+    // The reply and the card redraw at once: on the bot's path both fit Slack's 3 s only side
+    // by side (refreshCard logs its failures and never throws).
+    await Promise.all([
+      postedBefore
+        ? undefined
+        : deps.chat.post({
+            channel: leased.Channel,
+            threadTs: leased.ThreadTs,
+            text: message.text,
+            ...(message.blocks ? { blocks: message.blocks } : {}),
+            broadcast: message.broadcast,
+            tag,
+          }),
+      refreshCard(deps, leased, ctx),
+      closeWarning(deps, told, ctx),
+    ]);
+  } catch (error) {
+    // Give the lease back so the redelivery that follows this throw may post at once.
+    await deps.store
+      .update(build.BuildID, { status: STATUSES, equals: { NotifyingStatus: status } }, { NotifyingSince: new Date(0).toISOString() })
+      .catch((releaseError: unknown) => log.warn('could not give back the notice lease', { error: releaseError }));
+    throw error;
+  }
+  const result = await deps.store.update(
+    build.BuildID,
+    { status: [status] },
+    { NotifiedStatus: status, ...(noticeToldCost(told) ? { CostToldAt: ctx.now.toISOString() } : {}) },
+  );
+  // The end of the build reaches its requester directly too (after the thread, which it links).
+  if (isFinal(status)) await tellRequester(deps, told, status, ctx);
+  if (result.ok) return result.build;
+  // The status moved on meanwhile; whoever moved it announces the new one.
+  log.info('status changed while announcing', { current: result.current?.Status });
+  return result.current ?? leased;
+}

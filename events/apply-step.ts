@@ -1,0 +1,42 @@
+import type { Applied } from '../core/apply';
+import { applyEvent } from '../core/apply';
+import type { Build } from '../core/build';
+import type { Logger } from '../core/ports';
+import type { BuildEvent } from '../core/transition';
+import type { EventDeps } from './deps';
+import type { TellOptions } from './effects';
+import { runEffects, tell } from './effects';
+
+// The events handlers' one way to apply an event of the status table: the conditional write,
+// the row's effects, then telling people (SNS and the thread, docs/design.md "Delivery
+// semantics"). Telling runs on every delivery, changed or not: a redelivery after a failed post
+// finds the transition done and NotifiedStatus still behind, and tells then.
+
+export interface StepOptions {
+  sns: boolean;
+  /** Redraw the card even without a status change; by default when the record changed. */
+  refresh?: boolean;
+  /**
+   * Work that must come between the write and its effects, on every delivery that found the
+   * build (a retry after the effects or the telling failed finds the transition done, so this
+   * is its only chance).
+   */
+  beforeEffects?: (applied: Exclude<Applied, { outcome: 'missing' }>) => Promise<void>;
+}
+
+/** The applied outcome, and the build as told (undefined when there is no such build). */
+export async function applyStep(
+  deps: EventDeps,
+  target: string | Build,
+  event: BuildEvent,
+  options: StepOptions,
+  log: Logger,
+): Promise<{ applied: Applied; told?: Build }> {
+  const applied = await applyEvent(deps.store, target, event, deps.clock.now());
+  if (applied.outcome === 'missing') return { applied };
+  if (applied.outcome === 'unchanged') log.info(`${event.type} changes nothing`, { status: applied.build.Status, reason: applied.reason });
+  await options.beforeEffects?.(applied);
+  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, applied.decision.effects);
+  const tellOptions: TellOptions = { sns: options.sns, refresh: options.refresh ?? applied.outcome === 'changed' };
+  return { applied, told: await tell(deps, applied.build, tellOptions, log) };
+}
