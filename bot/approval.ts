@@ -79,7 +79,7 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
     return current ? replies.already(current) : replies.noBuild(click.buildId);
   }
 
-  const approved = await storeRequote(deps, applied.build, costs);
+  const approved = await storeRequote(deps, applied.build, costs, now);
   log.info('build approved', { requester: approved.Requester, firstApprover: approved.FirstApprover });
   let reply: string | undefined;
   try {
@@ -122,9 +122,10 @@ function requoted(deps: BotDeps, build: Build): Costs {
   return { CostEstimate: usd(estimate.expected.total), CostMax: usd(estimate.max.total) };
 }
 
-async function storeRequote(deps: BotDeps, build: Build, costs: Costs): Promise<Build> {
+async function storeRequote(deps: BotDeps, build: Build, costs: Costs, now: Date): Promise<Build> {
   if (costs.CostEstimate === build.CostEstimate && costs.CostMax === build.CostMax) return build;
-  const result = await deps.store.update(build.BuildID, { status: ['approved'] }, costs);
-  deps.log.info('re-quoted at approval', { buildId: build.BuildID, before: build.CostMax, after: costs.CostMax, stored: result.ok });
-  return result.ok ? result.build : build;
+  const applied = await applyEvent(deps.store, build, { type: 'requote', costEstimate: costs.CostEstimate, costMax: costs.CostMax }, now);
+  const stored = applied.outcome === 'changed';
+  deps.log.info('re-quoted at approval', { buildId: build.BuildID, before: build.CostMax, after: costs.CostMax, stored });
+  return stored ? applied.build : build;
 }

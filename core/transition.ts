@@ -42,6 +42,7 @@ function entryOf<T extends TableEvent['type']>(type: T): Entry<EventOf<T>> {
   return STATUS_TABLE[type];
 }
 
+/** One event's rows: the first whose `from` takes the stored status decides. */
 function decide<E extends TableEvent>(entry: Entry<E>, c: Case<E>): Decision {
   const status = c.build.Status;
   const row = entry.rows.find((r) => (typeof r.from === 'function' ? r.from(status) : r.from.includes(status)));
@@ -50,7 +51,7 @@ function decide<E extends TableEvent>(entry: Entry<E>, c: Case<E>): Decision {
   if (refused !== undefined) return none(refused);
   const effects = typeof row.effects === 'function' ? row.effects(c) : [...(row.effects ?? [])];
   if (row.to === undefined && row.set === undefined) return { kind: 'effects', effects };
-  return write(c.build, c.now, { ...(row.to ? { to: row.to } : {}), set: row.set?.(c) ?? {}, guard: row.guard?.(c) ?? {}, effects });
+  return write(c.build, c.now, { to: row.to, set: row.set?.(c) ?? {}, guard: row.guard?.(c), effects });
 }
 
 interface Write {

@@ -59,7 +59,7 @@ export function createHandler(deps: EventDeps) {
  * The final cost reaches the thread once. When the final status message went out before EC2
  * reported the end, it said "cost so far"; then one short reply gives ActualCost, the figure the
  * card shows. CostToldAt is not a status change, so it is not a core/transition event: it is a
- * guarded store.update like WarningPostedAt, written only while absent, and only the delivery
+ * guarded store.update, written only while absent, and only the delivery
  * that wins that write posts (a redelivery or a racing delivery finds it set). A final message
  * that already carried ActualCost set it with NotifiedStatus (core/use-cases/announce.ts). The claim
  * comes before the post, so a post that fails is logged, not repeated: the card has the figure.

@@ -1,6 +1,6 @@
 import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
-import { RUNNING_STATUSES, isRunning } from '../core/build';
+import { isRunning } from '../core/build';
 import type { Machine } from '../core/ports';
 import {
   STUCK_MINUTES,
@@ -117,13 +117,7 @@ async function warn(run: WatchdogRun, build: Build, machine: Machine): Promise<v
 async function postWarning(run: WatchdogRun, build: Build, machine: Machine): Promise<void> {
   const { deps, now } = run;
   const { config } = deps;
-  const posted = (ts?: string) =>
-    deps.store.update(
-      build.BuildID,
-      // Any running status: a build that moved from building to uploading meanwhile still has this warning.
-      { status: RUNNING_STATUSES, absent: ['WarningPostedAt'] },
-      { WarningPostedAt: now.toISOString(), ...(ts !== undefined ? { WarningTs: ts } : {}) },
-    );
+  const posted = (ts?: string) => applyEvent(deps.store, build, { type: 'warning-posted', ...(ts !== undefined ? { ts } : {}) }, now);
   await run.step('warning message', build.BuildID, async () => {
     // The deadline the schedule keeps (DeadlineAt), as the bot's re-render after an Extend says it.
     const message = warningMessage(build, { config, now, deadline: deadlineOf(build, config) ?? deadline(lifeStart(build, machine), config, build.ExtendedHours) });

@@ -1,3 +1,4 @@
+import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
 import { didNotShutDown, isOrphan, lifeStart, outlivedTermination } from '../core/lifetime';
 import type { Machine } from '../core/ports';
@@ -52,13 +53,9 @@ async function leftover(run: WatchdogRun, machine: Machine, build: Build): Promi
     await deps.compute.terminate([machine.instanceId]);
     return;
   }
-  const written = await deps.store.update(
-    build.BuildID,
-    { status: [build.Status], absent: ['TerminationReason'], equals: { InstanceID: machine.instanceId } },
-    { TerminationReason: 'did-not-shut-down' },
-  );
-  if (!written.ok) return;
-  await stray(run, machine, written.build, 'did-not-shut-down');
+  const applied = await applyEvent(deps.store, build, { type: 'did-not-shut-down', instanceId: machine.instanceId }, run.now);
+  if (applied.outcome !== 'changed') return;
+  await stray(run, machine, applied.build, 'did-not-shut-down');
 }
 
 /** Terminate first (what matters), then tell the operators and, when there is one, the thread. */

@@ -471,6 +471,53 @@ describe('the status table, row by row', () => {
     // Its slot, too, waits for the reconciliation, which records the machine's end and its cost first.
     expect(running.effects).toEqual(['terminate-instance']);
   });
+  it('re-quote at approval (bot): approved → approved with CostEstimate and CostMax; none when the quote is unchanged', () => {
+    const event: BuildEvent = { type: 'requote', costEstimate: 6.4, costMax: 12.5 };
+    expect(acceptedBy(event)).toEqual(['approved']);
+    expect(transition(anApprovedBuild(), event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['approved'] },
+      set: { CostEstimate: 6.4, CostMax: 12.5 },
+      // Before Build Approved: the launch judges prices by this CostMax.
+      effects: [],
+    });
+    expect(transition(anApprovedBuild(), { type: 'requote', costEstimate: 5.91, costMax: 11.83 }, NOW)).toEqual({ kind: 'none', reason: 'quote unchanged' });
+  });
+
+  it('warning posted (watchdog): launching, building, uploading → WarningPostedAt and WarningTs, once, whichever running status it is by then', () => {
+    const event: BuildEvent = { type: 'warning-posted', ts: '1700000000.000100' };
+    expect(acceptedBy(event)).toEqual(['launching', 'building', 'uploading']);
+    for (const from of ['launching', 'building', 'uploading'] as const) {
+      expect(transition(buildIn(from), event, NOW)).toEqual({
+        kind: 'write',
+        guard: { status: ['launching', 'building', 'uploading'], absent: ['WarningPostedAt'] },
+        set: { WarningPostedAt: NOW.toISOString(), WarningTs: '1700000000.000100' },
+        effects: [],
+      });
+    }
+    // Slack refused for good: recorded without a message, so the next run does not post again.
+    expect(asWrite(transition(buildIn('building'), { type: 'warning-posted' }, NOW)).set).toEqual({ WarningPostedAt: NOW.toISOString() });
+    expect(transition(buildIn('building', { WarningPostedAt: at(20) }), event, NOW)).toEqual({ kind: 'none', reason: 'warning already posted' });
+  });
+
+  it('did not shut down (watchdog): completed, failed with its own machine still up → TerminationReason did-not-shut-down, status kept', () => {
+    const event: BuildEvent = { type: 'did-not-shut-down', instanceId: INSTANCE_ID };
+    expect(acceptedBy(event)).toEqual(['completed', 'failed']);
+    for (const from of ['completed', 'failed'] as const) {
+      expect(transition(buildIn(from), event, NOW)).toEqual({
+        kind: 'write',
+        guard: { status: [from], absent: ['TerminationReason'], equals: { InstanceID: INSTANCE_ID } },
+        set: { TerminationReason: 'did-not-shut-down' },
+        // The watchdog terminates the machine itself after the write: only the run that wrote tells.
+        effects: [],
+      });
+    }
+    expect(transition(buildIn('completed', { TerminationReason: 'did-not-shut-down' }), event, NOW)).toEqual({
+      kind: 'none',
+      reason: 'termination already recorded as did-not-shut-down',
+    });
+    expect(transition(buildIn('completed'), { ...event, instanceId: 'i-0fffffffffffffff0' }, NOW).kind).toBe('none');
+  });
 });
 
 describe('the watchdog\'s judgement, checked again at the write', () => {
@@ -554,6 +601,9 @@ describe('transition beyond the rows', () => {
       [buildIn('expired'), samples.expire],
       [buildIn('failed'), samples.stuck],
       [buildIn('building', { InstanceState: 'running' }), samples['instance-state']],
+      [anApprovedBuild({ CostEstimate: 5.91, CostMax: 11.83 }), samples.requote],
+      [buildIn('building', { WarningPostedAt: at(20) }), samples['warning-posted']],
+      [buildIn('completed', { TerminationReason: 'did-not-shut-down' }), samples['did-not-shut-down']],
     ];
     for (const [build, event] of cases) expect(transition(build, event, NOW), `${event.type} in ${build.Status}`).toMatchObject({ kind: 'none' });
   });
