@@ -6,13 +6,14 @@ import type { Completion } from '../core/expected-duration';
 import { expectedDuration } from '../core/expected-duration';
 import type { Logger } from '../core/ports';
 import { ChatError } from '../core/ports';
-import type { BudgetFigures } from '../core/spend';
+import type { BudgetFigures, MonthLedger } from '../core/spend';
 import { monthFigures, monthOf } from '../core/spend';
 import { quote } from '../core/build-facts';
 import { buildCard } from '../core/slack/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
 import * as replies from './replies';
+import { slotHolders } from './slot';
 
 // `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
 // the claim and creates nothing), post the card, then write the record with the card's ts as
@@ -78,25 +79,14 @@ export async function openRequest(
 }
 
 /**
- * The builds holding a concurrency slot (approved or with a machine), which is also what limits
- * this one. One read when nothing runs, where the five StatusIndex queries of `active()` cost a
- * cold start a connection each (`npm run bench`).
+ * The month's ledger for the card's budget line when MONTHLY_BUDGET_USD is set (one GetItem,
+ * beside the request's other reads). Advice as of the request: the approval decides again.
+ * Unreadable, the card goes without the line.
  */
-async function slotHoldersOf(store: BotDeps['store']): Promise<Build[]> {
-  const holders = await Promise.all((await store.slots()).map((id) => store.get(id)));
-  return holders.filter((b): b is Build => b !== undefined);
-}
-
-/**
- * The month's figures for the card when MONTHLY_BUDGET_USD is set (one GetItem). Advice as of
- * the request: the approval decides again. Unreadable, the card goes without the line.
- */
-async function budgetFigures(deps: BotDeps, holders: Build[], costMax: number, now: Date, log: Logger): Promise<BudgetFigures | undefined> {
-  const budget = deps.config.monthlyBudgetUsd;
-  if (budget === undefined) return undefined;
+async function monthLedger(deps: BotDeps, now: Date, log: Logger): Promise<MonthLedger | undefined> {
+  if (deps.config.monthlyBudgetUsd === undefined) return undefined;
   try {
-    const ledger = await deps.ledger.read(monthOf(now));
-    return { budget, ...monthFigures(ledger, holders, deps.config, now), adding: costMax };
+    return await deps.ledger.read(monthOf(now));
   } catch (error) {
     log.warn('month ledger unreadable; the card goes without its budget line', { error });
     return undefined;
@@ -125,13 +115,18 @@ async function postAndRecord(
   log: Logger,
 ): Promise<{ reply: string; buildId?: string }> {
   const { config, store, chat } = deps;
-  const [holders, history] = await Promise.all([slotHoldersOf(store), recentCompletions(deps, log)]);
+  // The slot holders are also what limits this one. One read when nothing runs, where the five
+  // StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
+  const [holders, history, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, log), monthLedger(deps, now, log)]);
   const running = holders.filter((b) => isActive(b.Status) && b.Status !== 'awaiting_approval');
   const expected = expectedDuration(history, config.expectedBuildHours);
   const estimate = quote(config, { expectedHours: expected.hours });
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
   if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
-  const budget = await budgetFigures(deps, holders, usd(estimate.max.total), now, log);
+  const budget: BudgetFigures | undefined =
+    ledger && config.monthlyBudgetUsd !== undefined
+      ? { budget: config.monthlyBudgetUsd, ...monthFigures(ledger, holders, config, now), adding: usd(estimate.max.total) }
+      : undefined;
   const card = (b: Build) => buildCard(b, { config, now, running, ...(budget ? { budget } : {}) });
 
   let build: Build = {

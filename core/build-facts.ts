@@ -39,8 +39,11 @@ export function quote(config: Config, options: QuoteOptions = {}): CostEstimate 
   return r.ok ? r.estimate : undefined;
 }
 
+/** What pricing a build needs of the configuration: its prices and, for a deadline, the limit. */
+export type CostConfig = Pick<Config, 'instanceType' | 'volumeSizeGb' | 'priceOverrides' | 'maxLifetimeHours'>;
+
 /** ActualCost once EC2 reported the end; until then instance + disk from LaunchTime to now. */
-export function costSoFar(build: Build, ctx: FactsContext): number | undefined {
+export function costSoFar(build: Build, ctx: { config: CostConfig; now: Date }): number | undefined {
   if (build.ActualCost !== undefined) return build.ActualCost;
   return costOf(build, ctx.config, build.TerminatedAt ?? ctx.now.toISOString());
 }
@@ -52,7 +55,7 @@ export function extraHoursCost(build: Build, config: Config, hours: number): num
 }
 
 /** What the build costs if it runs to its current deadline (extensions so far counted). */
-export function costToDeadline(build: Build, config: Config): number | undefined {
+export function costToDeadline(build: Build, config: CostConfig): number | undefined {
   const end = deadlineOf(build, config);
   return end ? costOf(build, config, end.toISOString()) : undefined;
 }

@@ -1,8 +1,7 @@
 import type { Build, Status } from './build';
 import { isFinal } from './build';
-import { costOf } from './build-cost';
-import type { Config } from './config';
-import { deadlineOf } from './lifetime';
+import type { CostConfig } from './build-facts';
+import { costSoFar, costToDeadline, isCostFinal } from './build-facts';
 import { usd } from './cost';
 
 // docs/design.md "Spend control": what a month has cost, and whether one more approval or
@@ -45,8 +44,6 @@ export function monthName(month: string): string {
   return new Date(`${month}-01T00:00:00Z`).toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 }
 
-type CostConfig = Pick<Config, 'instanceType' | 'volumeSizeGb' | 'priceOverrides' | 'maxLifetimeHours'>;
-
 /** The entry a build with a final cost adds to its month; undefined while its cost is not final. */
 export function countedEntry(build: Build): { month: string; entry: CountedBuild } | undefined {
   if (!isFinal(build.Status) || build.ActualCost === undefined || !build.LaunchTime) return undefined;
@@ -73,11 +70,9 @@ export function uncounted(
   const hold = ledger.holds[build.BuildID];
   if (build.LaunchTime) {
     if (monthOf(build.LaunchTime) !== ledger.month) return none;
-    const soFar = build.ActualCost ?? costOf(build, config, build.TerminatedAt ?? now.toISOString()) ?? 0;
-    if (build.TerminatedAt !== undefined || build.ActualCost !== undefined) return { soFar, upTo: soFar };
-    const end = deadlineOf(build, config);
-    const atDeadline = end ? (costOf(build, config, end.toISOString()) ?? soFar) : soFar;
-    return { soFar, upTo: Math.max(soFar, atDeadline, hold ?? 0) };
+    const soFar = costSoFar(build, { config, now }) ?? 0;
+    if (isCostFinal(build)) return { soFar, upTo: soFar };
+    return { soFar, upTo: Math.max(soFar, costToDeadline(build, config) ?? soFar, hold ?? 0) };
   }
   if (isFinal(build.Status)) return none;
   if (build.Status === 'approved' || hold !== undefined) return { soFar: 0, upTo: Math.max(hold ?? 0, build.CostMax) };

@@ -46,9 +46,11 @@ async function recordLostEnd(run: WatchdogRun, build: Build): Promise<Build> {
   if (applied.outcome !== 'changed') return applied.build;
   const log = run.log.child({ buildId: build.BuildID });
   log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
-  // The slot is not given back here but by the caller, after the count: once it is gone, nothing
-  // brings this build back to the reconciliation, and a count that failed would never be retried.
-  await runEffects(run.deps, applied.build, applied.decision.effects.filter((e) => e !== 'release-slot'));
+  // Counted before the row's effects give the slot back, as instance-state does: once the slot is
+  // gone nothing brings this build back to the reconciliation, so a count that failed (it throws)
+  // must leave the slot held for the next run.
+  await countFinalCost(run.deps, applied.build, log);
+  await runEffects(run.deps, applied.build, applied.decision.effects);
   await tell(run.deps, applied.build, { sns: false, refresh: true }, log);
   return applied.build;
 }
