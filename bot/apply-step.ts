@@ -1,7 +1,8 @@
 import type { Applied } from '../core/apply';
 import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
-import type { BuildEvent } from '../core/transition';
+import type { BotEvent } from '../core/event-sides';
+import { botEffects } from '../core/event-sides';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
 
@@ -12,12 +13,12 @@ import { runEffects, tellThread } from './effects';
 export async function applyStep(
   deps: Pick<BotDeps, 'store' | 'bus' | 'chat' | 'log' | 'config'>,
   build: Build,
-  event: BuildEvent,
+  event: BotEvent,
   by: string,
   now: Date,
 ): Promise<Applied> {
   const applied = await applyEvent(deps.store, build, event, now);
-  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, applied.decision.effects, by);
+  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, botEffects(applied.decision.effects), by);
   if (applied.outcome === 'changed') await tellThread(deps, applied.build, now);
   return applied;
 }

@@ -9,7 +9,8 @@ import { approvalOverBudget } from '../core/slack/spend-messages';
 import { slotMayBeGivenBack } from '../core/slot-holding';
 import { reserveBudget, warnIfBudgetCrossed } from './budget';
 import type { BotDeps } from './deps';
-import { runEffects, tellThread } from './effects';
+import { applyStep } from './apply-step';
+import { tellThread } from './effects';
 import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
 import * as replies from './replies';
@@ -95,16 +96,11 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
 }
 
 async function expire(deps: BotDeps, build: Build, click: Click, log: Logger): Promise<string> {
-  const now = deps.clock.now();
-  const applied = await applyEvent(deps.store, build, { type: 'expire' }, now);
-  if (applied.outcome === 'changed') {
-    await runEffects(deps, applied.build, applied.decision.effects, click.user);
-    await tellThread(deps, applied.build, now);
-    log.info('approval came too late; build expired');
-    return replies.expired(applied.build, deps.config.approvalTtlMinutes);
-  }
+  const applied = await applyStep(deps, build, { type: 'expire' }, click.user, deps.clock.now());
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
-  return replies.already(applied.build);
+  if (applied.outcome !== 'changed') return replies.already(applied.build);
+  log.info('approval came too late; build expired');
+  return replies.expired(applied.build, deps.config.approvalTtlMinutes);
 }
 
 /** A refused approval's slot, unless the build moved on meanwhile (another click approved it). */

@@ -1,15 +1,16 @@
 import type { Build } from '../core/build';
 import { announce } from '../core/use-cases/announce';
-import type { Effect } from '../core/transition';
+import type { BotEffect } from '../core/event-sides';
 import type { BotDeps } from './deps';
 
-// What follows a transition the bot made: the Effects core/transition asks for, then the thread.
-// The bot never touches EC2: a running build is ended by the cancel handler behind the bus.
+// What follows a transition the bot made: the effects its rows ask for (core/event-sides: never a
+// termination, the bot has no EC2 rights; a running build is ended by the cancel handler behind
+// the bus), then the thread.
 
 export async function runEffects(
-  deps: Pick<BotDeps, 'store' | 'bus' | 'log'>,
+  deps: Pick<BotDeps, 'store' | 'bus'>,
   build: Build,
-  effects: readonly Effect[],
+  effects: readonly BotEffect[],
   by: string,
 ): Promise<void> {
   for (const effect of effects) {
@@ -19,12 +20,6 @@ export async function runEffects(
         break;
       case 'put-cancel-requested':
         await deps.bus.put({ detailType: 'Build Cancel Requested', detail: { buildId: build.BuildID, by } });
-        break;
-      case 'terminate-instance':
-        // No bot event leads here (core/transition); were one to, the watchdog ends the machine.
-        deps.log.error('a bot transition asked to terminate an instance; left to the watchdog', {
-          buildId: build.BuildID,
-        });
         break;
     }
   }

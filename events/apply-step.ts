@@ -2,7 +2,8 @@ import type { Applied } from '../core/apply';
 import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
 import type { Logger } from '../core/ports';
-import type { BuildEvent } from '../core/transition';
+import type { EventsEvent } from '../core/event-sides';
+import { eventsEffects } from '../core/event-sides';
 import type { EventDeps } from './deps';
 import type { TellOptions } from './effects';
 import { runEffects, tell } from './effects';
@@ -28,7 +29,7 @@ export interface StepOptions {
 export async function applyStep(
   deps: EventDeps,
   target: string | Build,
-  event: BuildEvent,
+  event: EventsEvent,
   options: StepOptions,
   log: Logger,
 ): Promise<{ applied: Applied; told?: Build }> {
@@ -36,7 +37,7 @@ export async function applyStep(
   if (applied.outcome === 'missing') return { applied };
   if (applied.outcome === 'unchanged') log.info(`${event.type} changes nothing`, { status: applied.build.Status, reason: applied.reason });
   await options.beforeEffects?.(applied);
-  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, applied.decision.effects);
+  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, eventsEffects(applied.decision.effects));
   const tellOptions: TellOptions = { sns: options.sns, refresh: options.refresh ?? applied.outcome === 'changed' };
   return { applied, told: await tell(deps, applied.build, tellOptions, log) };
 }

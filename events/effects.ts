@@ -1,19 +1,20 @@
 import type { Build } from '../core/build';
 import type { Logger } from '../core/ports';
-import type { Effect } from '../core/transition';
+import type { EventsEffect } from '../core/event-sides';
 import { refreshCard } from '../core/slack/card-refresh';
 import { announce } from '../core/use-cases/announce';
 import { isPermanentChatError } from '../core/slack/permanent-chat-error';
 import type { EventDeps } from './deps';
 import { mailOnce, resendStaleMail } from './mail';
 
-// What follows a transition in every events handler: the Decision's effects, then telling
-// people (SNS for the operators, the Slack thread for the team).
+// What follows a transition in every events handler: the effects its rows ask for (the events
+// side's own, core/event-sides), then telling people (SNS for the operators, the Slack thread
+// for the team).
 
 export async function runEffects(
-  deps: Pick<EventDeps, 'store' | 'compute' | 'log'>,
+  deps: Pick<EventDeps, 'store' | 'compute'>,
   build: Build,
-  effects: readonly Effect[],
+  effects: readonly EventsEffect[],
 ): Promise<void> {
   for (const effect of effects) {
     switch (effect) {
@@ -22,10 +23,6 @@ export async function runEffects(
         break;
       case 'release-slot':
         await deps.store.releaseSlot(build.BuildID);
-        break;
-      case 'put-cancel-requested':
-        // Only the bot's cancel asks for this (core/transition); no events handler sends it.
-        deps.log.error('an events transition asked to put Build Cancel Requested; ignored', { buildId: build.BuildID });
         break;
     }
   }

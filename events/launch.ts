@@ -1,4 +1,5 @@
 import { applyEvent } from '../core/apply';
+import { eventsEffects } from '../core/event-sides';
 import type { Build } from '../core/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../core/events';
 import type { LaunchedInstance, Logger } from '../core/ports';
@@ -158,7 +159,7 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
   const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance, maxLifetimeHours: deps.config.maxLifetimeHours, eventTokenHash }, now);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
-    await runEffects(deps, applied.build, applied.decision.effects);
+    await runEffects(deps, applied.build, eventsEffects(applied.decision.effects));
     // Before any Slack call: from here AWS keeps the deadline even if everything else fails.
     await keepDeadline(deps, applied.build, log);
     await tell(deps, applied.build, { sns: true }, log);

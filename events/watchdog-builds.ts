@@ -14,11 +14,11 @@ import {
   lifeStart,
   machineVerdict,
 } from '../core/lifetime';
-import type { BuildEvent } from '../core/transition';
+import type { EventsEvent } from '../core/event-sides';
 import { refreshCard } from '../core/slack/card-refresh';
 import { warningMessage } from '../core/slack/thread';
 import { isPermanentChatError } from '../core/slack/permanent-chat-error';
-import { runEffects, tell } from './effects';
+import { applyStep } from './apply-step';
 import { mailOnce } from './mail';
 import { tellRequester } from '../core/use-cases/tell-requester';
 import type { WatchdogRun } from './watchdog-run';
@@ -83,17 +83,16 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
  * A status change by the watchdog. The conditional write decides who acts: of two overlapping
  * runs only the winner terminates and tells; the loser sees the new status and does nothing.
  */
-async function end(run: WatchdogRun, build: Build, event: BuildEvent): Promise<void> {
-  const { deps, now } = run;
+async function end(run: WatchdogRun, build: Build, event: EventsEvent): Promise<void> {
   const log = run.log.child({ buildId: build.BuildID });
-  const applied = await applyEvent(deps.store, build, event, now);
-  if (applied.outcome !== 'changed') {
-    log.info('watchdog rule already settled', { rule: event.type, status: applied.outcome === 'missing' ? 'missing' : applied.build.Status });
-    return;
-  }
-  log.warn('watchdog changed a build', { rule: event.type, from: build.Status, to: applied.build.Status, instanceId: build.InstanceID });
-  await runEffects(deps, applied.build, applied.decision.effects);
-  await tell(deps, applied.build, { sns: true }, log);
+  await applyStep(run.deps, build, event, {
+    sns: true,
+    // Before the termination, so a failing one is found under the line that explains it.
+    beforeEffects: async (applied) => {
+      if (applied.outcome === 'changed')
+        log.warn('watchdog changed a build', { rule: event.type, from: build.Status, to: applied.build.Status, instanceId: build.InstanceID });
+    },
+  }, log);
 }
 
 /** Once per build (WarnedAt is written conditionally): a broadcast with extend and cancel, and SNS. */

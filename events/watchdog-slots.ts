@@ -1,9 +1,8 @@
 import type { Build } from '../core/build';
 import type { Ec2View } from '../core/slot-holding';
 import { machineEndUnrecorded, slotMayBeGivenBack } from '../core/slot-holding';
-import { applyEvent } from '../core/apply';
 import { costOf } from '../core/build-cost';
-import { runEffects, tell } from './effects';
+import { applyStep } from './apply-step';
 import { countFinalCost } from './month-spend';
 import type { WatchdogRun } from './watchdog-run';
 
@@ -41,18 +40,20 @@ export async function reconcileSlots(run: WatchdogRun, slots: readonly string[],
 async function recordLostEnd(run: WatchdogRun, build: Build): Promise<Build> {
   const at = (run.listedAt ?? run.now).toISOString();
   const actualCost = costOf(build, run.deps.config, at);
-  const applied = await applyEvent(run.deps.store, build, { type: 'instance-state', state: 'terminated', at, ...(actualCost !== undefined ? { actualCost } : {}) }, run.now);
-  if (applied.outcome === 'missing') return build;
-  if (applied.outcome !== 'changed') return applied.build;
+  const event = { type: 'instance-state', state: 'terminated', at, ...(actualCost !== undefined ? { actualCost } : {}) } as const;
   const log = run.log.child({ buildId: build.BuildID });
-  log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
-  // Counted before the row's effects give the slot back, as instance-state does: once the slot is
-  // gone nothing brings this build back to the reconciliation, so a count that failed (it throws)
-  // must leave the slot held for the next run.
-  await countFinalCost(run.deps, applied.build, log);
-  await runEffects(run.deps, applied.build, applied.decision.effects);
-  await tell(run.deps, applied.build, { sns: false, refresh: true }, log);
-  return applied.build;
+  const { applied } = await applyStep(run.deps, build, event, {
+    sns: false,
+    // Counted before the row's effects give the slot back, as instance-state does: once the slot
+    // is gone nothing brings this build back to the reconciliation, so a count that failed (it
+    // throws) must leave the slot held for the next run.
+    beforeEffects: async (found) => {
+      if (found.outcome !== 'changed') return;
+      log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
+      await countFinalCost(run.deps, found.build, log);
+    },
+  }, log);
+  return applied.outcome === 'missing' ? build : applied.build;
 }
 
 /** EC2's word on the build's machines; without the machine list, nothing is known (keep the slot). */
