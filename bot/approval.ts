@@ -7,6 +7,7 @@ import { quote } from '../core/build-facts';
 import { refreshCard } from '../core/slack/card-refresh';
 import { approvalOverBudget } from '../core/slack/spend-messages';
 import { slotMayBeGivenBack } from '../core/slot-holding';
+import type { BudgetDecision } from './budget';
 import { reserveBudget, warnIfBudgetCrossed } from './budget';
 import type { BotDeps } from './deps';
 import { applyStep } from './apply-step';
@@ -24,39 +25,64 @@ import { takeSlot } from './slot';
 // by someone else, goes the whole way.
 
 export async function approveBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
-  const { config, store, clock } = deps;
-  const now = clock.now();
+  const now = deps.clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
   const target = await permittedBuild(deps, log, click.user, click.buildId, 'approve');
   if (!target.ok) return target.reply;
-  let build = target.build;
+  if (isApprovalStale(target.build, deps.config, now)) return expire(deps, target.build, click, log);
+  if (target.build.Status !== 'awaiting_approval') return replies.already(target.build);
 
-  if (isApprovalStale(build, config, now)) return expire(deps, build, click, log);
-  if (build.Status !== 'awaiting_approval') return replies.already(build);
+  const turn = await approvalTurn(deps, target.build, click, log, now);
+  if (!turn.ok) return turn.reply;
+  const held = await holdSlotAndBudget(deps, turn.build, click, log, now);
+  if (!held.ok) return held.reply;
 
-  const threshold = config.secondApprovalAboveUsd;
+  const secondOf = turn.needsTwo ? turn.build.FirstApprover : undefined;
+  const applied = await applyEvent(deps.store, turn.build, { type: 'approve', by: click.user, ...(secondOf ? { secondOf } : {}) }, now);
+  if (applied.outcome !== 'changed') {
+    const current = applied.outcome === 'missing' ? undefined : applied.build;
+    // Lost to a deny or expiry in between: the slot taken above is not needed. Lost to another
+    // approval: that approval holds the very same slot (takeSlot is per BuildID), and its
+    // machine may be launching or running by now, so only core/slot-holding's rule frees it.
+    if (slotMayBeGivenBack(current, now)) await deps.store.releaseSlot(click.buildId);
+    return current ? replies.already(current) : replies.noBuild(click.buildId);
+  }
+  return startLaunch(deps, applied.build, held, log, now);
+}
+
+type Refused = { ok: false; reply: string };
+type Turn = { ok: true; build: Build; needsTwo: boolean } | Refused;
+
+/** Whose turn this click is: the whole approval, the first of two (recorded, and answered), or the second. */
+async function approvalTurn(deps: BotDeps, build: Build, click: Click, log: Logger, now: Date): Promise<Turn> {
+  const threshold = deps.config.secondApprovalAboveUsd;
   const needsTwo = threshold !== undefined && build.CostMax > threshold;
-  if (needsTwo && build.FirstApprover === undefined) {
-    const first = await applyEvent(store, build, { type: 'first-approve', by: click.user }, now);
+  if (!needsTwo) return { ok: true, build, needsTwo };
+  if (build.FirstApprover === undefined) {
+    const first = await applyEvent(deps.store, build, { type: 'first-approve', by: click.user }, now);
     if (first.outcome === 'changed') {
       log.info('first of two approvals recorded', { costMax: build.CostMax, threshold });
-      await refreshCard(deps, first.build, { config, now });
-      return replies.firstApprovalRecorded(build.BuildID, threshold);
+      await refreshCard(deps, first.build, { config: deps.config, now });
+      return { ok: false, reply: replies.firstApprovalRecorded(build.BuildID, threshold) };
     }
-    if (first.outcome === 'missing') return replies.noBuild(click.buildId);
+    if (first.outcome === 'missing') return { ok: false, reply: replies.noBuild(click.buildId) };
     // Someone else's first approval landed just before ours: this click is the second.
-    if (first.build.Status !== 'awaiting_approval' || first.build.FirstApprover === undefined) return replies.already(first.build);
+    if (first.build.Status !== 'awaiting_approval' || first.build.FirstApprover === undefined) return { ok: false, reply: replies.already(first.build) };
     build = first.build;
   }
-  if (needsTwo && build.FirstApprover === click.user) return replies.sameApproverTwice(build.BuildID);
+  if (build.FirstApprover === click.user) return { ok: false, reply: replies.sameApproverTwice(build.BuildID) };
+  return { ok: true, build, needsTwo };
+}
 
+type Held = { ok: true; costs: Costs; budget: Extract<BudgetDecision, { ok: true }> } | Refused;
+
+/** A slot, then the month's budget for what the build may cost at today's prices ("re-quote at approval"). */
+async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, log: Logger, now: Date): Promise<Held> {
   const slot = await takeSlot(deps, build.BuildID);
   if (!slot.ok) {
     log.info('no free slot', { holders: slot.holders });
-    return replies.noSlot(config.maxConcurrentBuilds, slot.holders);
+    return { ok: false, reply: replies.noSlot(deps.config.maxConcurrentBuilds, slot.holders) };
   }
-
-  // What the build may cost at today's prices ("re-quote at approval"), checked against the budget.
   const costs = requoted(deps, build);
   const budget = await reserveBudget(deps, build, costs.CostMax, 'approval').catch(async (error: unknown) => {
     // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
@@ -67,20 +93,14 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
   if (!budget.ok) {
     log.info('approval refused: over the monthly budget', { ...budget.figures, month: budget.month });
     await giveBackSlot(deps, click.buildId, now);
-    return approvalOverBudget(build.BuildID, budget.month, budget.figures);
+    return { ok: false, reply: approvalOverBudget(build.BuildID, budget.month, budget.figures) };
   }
+  return { ok: true, costs, budget };
+}
 
-  const applied = await applyEvent(store, build, { type: 'approve', by: click.user, ...(needsTwo && build.FirstApprover ? { secondOf: build.FirstApprover } : {}) }, now);
-  if (applied.outcome !== 'changed') {
-    const current = applied.outcome === 'missing' ? undefined : applied.build;
-    // Lost to a deny or expiry in between: the slot taken above is not needed. Lost to another
-    // approval: that approval holds the very same slot (takeSlot is per BuildID), and its
-    // machine may be launching or running by now, so only core/slot-holding's rule frees it.
-    if (slotMayBeGivenBack(current, now)) await store.releaseSlot(click.buildId);
-    return current ? replies.already(current) : replies.noBuild(click.buildId);
-  }
-
-  const approved = await storeRequote(deps, applied.build, costs, now);
+/** The winner's part: today's quote stored, `Build Approved` put, the thread told. */
+async function startLaunch(deps: BotDeps, build: Build, held: Extract<Held, { ok: true }>, log: Logger, now: Date): Promise<string | undefined> {
+  const approved = await storeRequote(deps, build, held.costs, now);
   log.info('build approved', { requester: approved.Requester, firstApprover: approved.FirstApprover });
   let reply: string | undefined;
   try {
@@ -91,7 +111,7 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
     reply = replies.launchNotRequested(approved.BuildID);
   }
   await tellThread(deps, approved, now);
-  await warnIfBudgetCrossed(deps, approved, budget, log);
+  await warnIfBudgetCrossed(deps, approved, held.budget, log);
   return reply;
 }
 

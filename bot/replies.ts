@@ -3,13 +3,12 @@ import { isFinal } from '../core/build';
 import { commandFor } from '../core/build-facts';
 import { USAGE } from '../core/command';
 import { formatUsd } from '../core/cost';
-import { formatUtcTime } from '../core/slack/mrkdwn';
+import { formatUtcTime, mention } from '../core/slack/mrkdwn';
 import type { ApproverNames } from './approvers';
 
 // Every text the bot sends to one person: in the ack body of a slash command, or through
 // chat.postEphemeral after a button click (docs/design.md "Messages"). None of them changes anything.
 
-const mention = (user: string) => `<@${user}>`;
 const mentions = (users: readonly string[]) => users.map(mention).join(', ');
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 

@@ -9,7 +9,7 @@ import { ChatError } from '../core/ports';
 import type { BudgetFigures, MonthLedger } from '../core/spend';
 import { monthFigures, monthOf } from '../core/spend';
 import { quote } from '../core/build-facts';
-import { buildCard } from '../core/slack/card';
+import { buildCard, unrecordedCardText } from '../core/slack/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
 import * as replies from './replies';
@@ -114,64 +114,20 @@ async function postAndRecord(
   now: Date,
   log: Logger,
 ): Promise<{ reply: string; buildId?: string }> {
-  const { config, store, chat } = deps;
-  // The slot holders are also what limits this one. One read when nothing runs, where the five
-  // StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
-  const [holders, history, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, log), monthLedger(deps, now, log)]);
-  const running = holders.filter((b) => isActive(b.Status) && b.Status !== 'awaiting_approval');
-  const expected = expectedDuration(history, config.expectedBuildHours);
-  const estimate = quote(config, { expectedHours: expected.hours });
-  // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
-  if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
-  const budget: BudgetFigures | undefined =
-    ledger && config.monthlyBudgetUsd !== undefined
-      ? { budget: config.monthlyBudgetUsd, ...monthFigures(ledger, holders, config, now), adding: usd(estimate.max.total) }
-      : undefined;
-  const card = (b: Build) => buildCard(b, { config, now, running, ...(budget ? { budget } : {}) });
-
-  let build: Build = {
-    BuildID: buildId,
-    Status: 'awaiting_approval',
-    BuildBranch: request.branch,
-    ...(request.commit ? { BuildCommit: request.commit } : {}),
-    Requester: request.user,
-    Channel: request.channel,
-    ThreadTs: '',
-    CreatedAt: now.toISOString(),
-    CostEstimate: usd(estimate.expected.total),
-    CostMax: usd(estimate.max.total),
-    ExpectedHours: expected.hours,
-    ExpectedFromBuilds: expected.fromBuilds,
-    ...origin.fields,
-    NotifiedStatus: 'awaiting_approval',
-  };
-
+  const pricing = await priceRequest(deps, now, log);
+  const card = (b: Build) => buildCard(b, { config: deps.config, now, running: pricing.running, ...(pricing.budget ? { budget: pricing.budget } : {}) });
+  const draft = newRecord(request, origin, buildId, now, pricing);
+  let threadTs: string;
   try {
-    build.ThreadTs = (await chat.post({ channel: build.Channel, ...card(build) })).ts;
+    threadTs = (await deps.chat.post({ channel: draft.Channel, ...card(draft) })).ts;
   } catch (error) {
     if (error instanceof ChatError && NOT_A_MEMBER.has(error.code)) {
-      log.info('cannot post in the channel; nothing recorded', { channel: build.Channel, code: error.code });
+      log.info('cannot post in the channel; nothing recorded', { channel: draft.Channel, code: error.code });
       return { reply: replies.inviteMe() };
     }
     throw error;
   }
-
-  try {
-    for (let attempt = 1; !(await store.create(build)); attempt++) {
-      if (attempt >= MAX_ID_ATTEMPTS) throw new Error(`no free BuildID after ${attempt} attempts`);
-      // The card's buttons name the taken ID: point them at the new one.
-      const next = newBuildId(now, deps.random ?? Math.random);
-      log.warn('BuildID taken; retrying with a new suffix', { next });
-      build = { ...build, BuildID: next };
-      await chat.update({ channel: build.Channel, ts: build.ThreadTs, ...card(build) });
-    }
-  } catch (error) {
-    // The card must not offer an Approve button for a build that was never recorded.
-    await chat
-      .update({ channel: build.Channel, ts: build.ThreadTs, text: `${build.BuildID} could not be recorded; request it again.` })
-      .catch((e: unknown) => log.warn('could not withdraw the card of an unrecorded build', { error: e }));
-    throw error;
-  }
+  const build = await recordUnderFreeId(deps, { ...draft, ThreadTs: threadTs }, card, now, log);
   deps.log.info('build requested', {
     buildId: build.BuildID,
     user: request.user,
@@ -183,4 +139,70 @@ async function postAndRecord(
     rebuildOf: build.RebuildOf,
   });
   return { reply: replies.requested(build.BuildID), buildId: build.BuildID };
+}
+
+interface Pricing {
+  estimate: NonNullable<ReturnType<typeof quote>>;
+  expected: ReturnType<typeof expectedDuration>;
+  /** The approved and running builds, which the card lists. */
+  running: Build[];
+  budget?: BudgetFigures;
+}
+
+/** The quote, from the recent builds' durations, and where it leaves the month's budget. */
+async function priceRequest(deps: BotDeps, now: Date, log: Logger): Promise<Pricing> {
+  const { config } = deps;
+  // The slot holders are also what limits this one. One read when nothing runs, where the five
+  // StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
+  const [holders, history, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, log), monthLedger(deps, now, log)]);
+  const running = holders.filter((b) => isActive(b.Status) && b.Status !== 'awaiting_approval');
+  const expected = expectedDuration(history, config.expectedBuildHours);
+  const estimate = quote(config, { expectedHours: expected.hours });
+  // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
+  if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
+  if (!ledger || config.monthlyBudgetUsd === undefined) return { estimate, expected, running };
+  const budget = { budget: config.monthlyBudgetUsd, ...monthFigures(ledger, holders, config, now), adding: usd(estimate.max.total) };
+  return { estimate, expected, running, budget };
+}
+
+function newRecord(request: Omit<BuildRequest, 'triggerId'>, origin: RequestOrigin, buildId: string, now: Date, pricing: Pricing): Build {
+  return {
+    BuildID: buildId,
+    Status: 'awaiting_approval',
+    BuildBranch: request.branch,
+    ...(request.commit ? { BuildCommit: request.commit } : {}),
+    Requester: request.user,
+    Channel: request.channel,
+    // The card's message, once posted: the record is written only after.
+    ThreadTs: '',
+    CreatedAt: now.toISOString(),
+    CostEstimate: usd(pricing.estimate.expected.total),
+    CostMax: usd(pricing.estimate.max.total),
+    ExpectedHours: pricing.expected.hours,
+    ExpectedFromBuilds: pricing.expected.fromBuilds,
+    ...origin.fields,
+    NotifiedStatus: 'awaiting_approval',
+  };
+}
+
+/** The record under the card's BuildID, or a fresh one (the card follows) when that is taken. */
+async function recordUnderFreeId(deps: BotDeps, first: Build, card: (b: Build) => ReturnType<typeof buildCard>, now: Date, log: Logger): Promise<Build> {
+  let build = first;
+  try {
+    for (let attempt = 1; !(await deps.store.create(build)); attempt++) {
+      if (attempt >= MAX_ID_ATTEMPTS) throw new Error(`no free BuildID after ${attempt} attempts`);
+      // The card's buttons name the taken ID: point them at the new one.
+      const next = newBuildId(now, deps.random ?? Math.random);
+      log.warn('BuildID taken; retrying with a new suffix', { next });
+      build = { ...build, BuildID: next };
+      await deps.chat.update({ channel: build.Channel, ts: build.ThreadTs, ...card(build) });
+    }
+    return build;
+  } catch (error) {
+    // The card must not offer an Approve button for a build that was never recorded.
+    await deps.chat
+      .update({ channel: build.Channel, ts: build.ThreadTs, text: unrecordedCardText(build.BuildID) })
+      .catch((e: unknown) => log.warn('could not withdraw the card of an unrecorded build', { error: e }));
+    throw error;
+  }
 }

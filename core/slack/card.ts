@@ -260,6 +260,11 @@ function fallbackText(build: Build, estimate: CostEstimate | undefined, ctx: Vie
   return `${what}: ${status}${costText}`;
 }
 
+/** The card's text once its build could not be recorded: no Approve button for a build that does not exist. */
+export function unrecordedCardText(buildId: string): string {
+  return `${buildId} could not be recorded; request it again.`;
+}
+
 export function buildCard(build: Build, ctx: CardContext): { text: string; blocks: Block[] } {
   const { config } = ctx;
   const estimate = quote(config, { expectedHours: build.ExpectedHours });
