@@ -1,5 +1,6 @@
-import type { Build } from '../build';
+import type { Build, Status } from '../build';
 import { STATUSES, isFinal } from '../build';
+import type { NoticeStep } from '../notice';
 import { noticeLeaseStaleBefore, noticeStep, noticeToldCost } from '../notice';
 import type { BuildStore, Chat, Logger } from '../ports';
 import { closeWarning, refreshCard } from '../slack/card-refresh';
@@ -25,25 +26,50 @@ export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContex
   if (build.NotifiedStatus === build.Status) return build;
   const status = build.Status;
   const log = deps.log.child({ buildId: build.BuildID, status });
-
-  // Take the lease first: of two handlers announcing the same status at once, one posts. The
-  // lease does not require the status to be current: a status passed quickly is still told.
-  const lease = await deps.store.update(
-    build.BuildID,
-    { status: STATUSES, noticeFree: { status, staleBefore: noticeLeaseStaleBefore(ctx.now) } },
-    { NotifyingStatus: status, NotifyingSince: ctx.now.toISOString() },
-  );
+  const lease = await takeLease(deps, build, status, ctx.now);
   if (!lease.ok) {
     log.info('another handler is announcing this status', { current: lease.current?.Status });
     return lease.current ?? build;
   }
-  const leased = lease.build;
-  const step = noticeStep(build, leased, status);
-  if (!step.post) return leased;
-  const { told } = step;
+  const step = noticeStep(build, lease.build, status);
+  if (!step.post) return lease.build;
+  await postOnce(deps, lease.build, status, step, ctx, log);
+  const result = await deps.store.update(
+    build.BuildID,
+    { status: [status] },
+    { NotifiedStatus: status, ...(noticeToldCost(step.told) ? { CostToldAt: ctx.now.toISOString() } : {}) },
+  );
+  // The end of the build reaches its requester directly too (after the thread, which it links).
+  if (isFinal(status)) await tellRequester(deps, step.told, status, ctx);
+  if (result.ok) return result.build;
+  // The status moved on meanwhile; whoever moved it announces the new one.
+  log.info('status changed while announcing', { current: result.current?.Status });
+  return result.current ?? lease.build;
+}
 
-  const message = threadMessage(told, ctx);
-  const tag = { buildId: build.BuildID, status };
+/**
+ * Of two handlers announcing the same status at once, one posts. The lease does not require the
+ * status to be current: a status passed quickly is still told.
+ */
+function takeLease(deps: AnnounceDeps, build: Build, status: Status, now: Date) {
+  return deps.store.update(
+    build.BuildID,
+    { status: STATUSES, noticeFree: { status, staleBefore: noticeLeaseStaleBefore(now) } },
+    { NotifyingStatus: status, NotifyingSince: now.toISOString() },
+  );
+}
+
+/** The status message, unless an earlier attempt's is in the thread already; with the card and warning redrawn. */
+async function postOnce(
+  deps: AnnounceDeps,
+  leased: Build,
+  status: Status,
+  step: Extract<NoticeStep, { post: true }>,
+  ctx: ViewContext,
+  log: Logger,
+): Promise<void> {
+  const message = threadMessage(step.told, ctx);
+  const tag = { buildId: leased.BuildID, status };
   try {
     const postedBefore = step.askThreadFirst && (await deps.chat.hasTagged(leased.Channel, leased.ThreadTs, tag));
     if (postedBefore) log.info('the thread already has this status message; not posted again');
@@ -61,24 +87,13 @@ export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContex
             tag,
           }),
       refreshCard(deps, leased, ctx),
-      closeWarning(deps, told, ctx),
+      closeWarning(deps, step.told, ctx),
     ]);
   } catch (error) {
     // Give the lease back so the redelivery that follows this throw may post at once.
     await deps.store
-      .update(build.BuildID, { status: STATUSES, equals: { NotifyingStatus: status } }, { NotifyingSince: new Date(0).toISOString() })
+      .update(leased.BuildID, { status: STATUSES, equals: { NotifyingStatus: status } }, { NotifyingSince: new Date(0).toISOString() })
       .catch((releaseError: unknown) => log.warn('could not give back the notice lease', { error: releaseError }));
     throw error;
   }
-  const result = await deps.store.update(
-    build.BuildID,
-    { status: [status] },
-    { NotifiedStatus: status, ...(noticeToldCost(told) ? { CostToldAt: ctx.now.toISOString() } : {}) },
-  );
-  // The end of the build reaches its requester directly too (after the thread, which it links).
-  if (isFinal(status)) await tellRequester(deps, told, status, ctx);
-  if (result.ok) return result.build;
-  // The status moved on meanwhile; whoever moved it announces the new one.
-  log.info('status changed while announcing', { current: result.current?.Status });
-  return result.current ?? leased;
 }
