@@ -4,8 +4,7 @@ import type { Build } from '../core/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../core/events';
 import type { LaunchedInstance, Logger } from '../core/ports';
 import { logGroupName, quote } from '../core/build-facts';
-import { code } from '../core/slack/mrkdwn';
-import { formatUsd } from '../core/cost';
+import { extraMachinesNote, launchFallbackNote, terminatedAtLaunchNote } from '../core/slack/launch-notes';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { applyStep } from './apply-step';
@@ -185,9 +184,7 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
     await deps.chat.post({
       channel: current.Channel,
       threadTs: current.ThreadTs,
-      text:
-        `🧹 The build was ${current.Status} while its machine was starting: ` +
-        `${code(instance.instanceId)} (${instance.instanceType} in ${instance.availabilityZone}) was terminated right away.`,
+      text: terminatedAtLaunchNote(current.Status, instance),
     });
   } catch (error) {
     // The machine is gone, which is what matters; a redelivery would find the build final and not reach here.
@@ -197,21 +194,17 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
 
 /** Which types and zones did not work before the one that did: the thread says what was used and why. */
 async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
-  const parts: string[] = [];
-  if (detours.skips.length > 0) parts.push(`skipped ${detours.skips.map((s) => s.text).join(', ')}`);
-  if (detours.refusals.length > 0)
-    parts.push(`EC2 refused ${detours.refusals.map((r) => `${r.instanceType}${r.subnetId ? ` in ${r.subnetId}` : ''} (${r.code})`).join(', ')}`);
   // Another type has other figures: the thread says what this machine may cost.
   const quoted =
     instance.instanceType !== deps.config.instanceType
       ? quote(deps.config, { instanceType: instance.instanceType, expectedHours: build.ExpectedHours })
       : undefined;
-  const figures = quoted ? ` (expected ${formatUsd(quoted.expected.total)}, maximum ${formatUsd(quoted.max.total)})` : '';
+  const figures = quoted ? { expected: quoted.expected.total, max: quoted.max.total } : undefined;
   try {
     await deps.chat.post({
       channel: build.Channel,
       threadTs: build.ThreadTs,
-      text: `ℹ️ Launched ${instance.instanceType} in ${instance.availabilityZone}${figures}; ${parts.join('; ')}.`,
+      text: launchFallbackNote(instance, detours, figures),
     });
   } catch (error) {
     // Informational only: the launch message itself has been posted.
@@ -249,12 +242,11 @@ async function adopt(deps: EventDeps, build: Build, found: Adoption, log: Logger
 }
 
 async function extrasNote(deps: EventDeps, build: Build, kept: LaunchedInstance, extras: string[], log: Logger): Promise<void> {
-  const ids = extras.map((id) => code(id)).join(', ');
   try {
     await deps.chat.post({
       channel: build.Channel,
       threadTs: build.ThreadTs,
-      text: `🧹 Earlier launch attempts left ${extras.length + 1} machines for this build: ${code(kept.instanceId)} is kept, ${ids} terminated.`,
+      text: extraMachinesNote(kept.instanceId, extras),
     });
   } catch (error) {
     // The extras are gone, which is what matters; a redelivery no longer sees them, so cannot tell.

@@ -4,13 +4,14 @@ import { formatUsd } from '../core/cost';
 import type { Machine, Notification } from '../core/ports';
 import { costSoFar, logGroupName, s3CopyCommand, s3Uri } from '../core/build-facts';
 import { deadlineOf } from '../core/lifetime';
-import { inertPlainText } from '../core/slack/mrkdwn';
+import { inertPlainText } from '../core/inert-text';
 
 // The SNS texts, one per situation the operators are told about (docs/design.md "Messages": started,
 // completed, failed, warning, force-terminated, orphan). Plain text: they end up in e-mail.
 // The Slack thread says the same things to the team; these are for whoever is on call. What
 // the build machine wrote (error message, log lines) is passed through inertPlainText: a mail
-// may be forwarded into Slack, where it must not mention anyone or carry a labelled link.
+// may be forwarded into Slack, where it must not mention anyone or carry a labelled link. It
+// comes from core/inert-text.ts, not the Slack adapter, which a plain-text mail has no use for.
 
 interface Context {
   config: Config;

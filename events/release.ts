@@ -3,8 +3,7 @@ import { artifactKey, releaseFiles, releaseVersion } from '../core/artifact-layo
 import type { Build } from '../core/build';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
 import type { Logger, MessageTag } from '../core/ports';
-import { s3CopyCommand, s3Uri } from '../core/build-facts';
-import { code } from '../core/slack/mrkdwn';
+import { releaseMissingFilesMessage, releaseRefusedMessage, releasedMessage } from '../core/slack/release-messages';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { eventTokenMatchesRecord } from './event-token';
@@ -87,21 +86,21 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
   const bucket = deps.config.artifactBucket;
   const files = releaseFiles(build.BuildID, version);
   const ova = files[0]!;
+  const at = { version, bucket };
   // Before the claim: a build whose files are not all there must not hold the version for good
   // (the item is never deleted), or a rebuild of it could never be released.
   const sizes = await sizesOf(deps, bucket, files);
   const missing = files.filter((_, i) => sizes[i] === undefined);
   if (missing.length > 0) {
     log.error('build files missing; nothing released', { version, missing: missing.map((f) => f.source) });
-    const list = missing.map((f) => code(s3Uri(bucket, f.source))).join(', ');
-    await tellOnce(deps, build, INCOMPLETE, `⚠️ v${version} was not released: ${list} ${missing.length === 1 ? 'is' : 'are'} missing.`);
+    await tellOnce(deps, build, INCOMPLETE, releaseMissingFilesMessage(at, missing.map((f) => f.source)));
     return;
   }
   const claim = await deps.store.claimRelease(version, build.BuildID, deps.clock.now());
   if (!claim.claimed) {
     log.warn('the version is held by another build; nothing released', { version, heldBy: claim.by, publishedAt: claim.publishedAt });
-    const verb = claim.publishedAt !== undefined ? 'was already released' : 'is being released';
-    await tellOnce(deps, build, REFUSED, `⚠️ v${version} ${verb} by ${code(claim.by)}: this build's OVA stays at ${code(s3Uri(bucket, ova.source))}.`);
+    const holder = { buildId: claim.by, published: claim.publishedAt !== undefined };
+    await tellOnce(deps, build, REFUSED, releaseRefusedMessage(at, holder, ova.source));
     return;
   }
   if (claim.publishedAt === undefined) {
@@ -113,13 +112,7 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
   } else {
     log.info('already released by this build; only the thread reply is checked', { version, publishedAt: claim.publishedAt });
   }
-  const command = s3CopyCommand(bucket, ova.target);
-  await tellOnce(
-    deps,
-    build,
-    RELEASED,
-    `📦 Released v${version}: ${code(s3Uri(bucket, ova.target))}${command ? `\nDownload: ${code(command)}` : ''}`,
-  );
+  await tellOnce(deps, build, RELEASED, releasedMessage(at, ova.target));
 }
 
 async function sizesOf(deps: EventDeps, bucket: string, files: readonly ReleaseFile[]): Promise<Array<number | undefined>> {

@@ -2,7 +2,8 @@ import { applyEvent } from '../core/apply';
 import type { Build } from '../core/build';
 import { didNotShutDown, isOrphan, lifeStart, outlivedTermination } from '../core/lifetime';
 import type { Machine } from '../core/ports';
-import { code } from '../core/slack/mrkdwn';
+import type { StrayMachineWhy } from '../core/slack/stray-machine-note';
+import { strayMachineNote } from '../core/slack/stray-machine-note';
 import type { StrayReason } from './notifications';
 import { strayMachineNotice } from './notifications';
 import type { WatchdogRun } from './watchdog-run';
@@ -85,18 +86,14 @@ async function stray(run: WatchdogRun, machine: Machine, build: Build | undefine
   }
   if (!build) return;
   await run.step('stray machine thread note', build.BuildID, async () => {
-    await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: strayNote(machine, build, reason) });
+    await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: strayMachineNote(machine, strayWhy(machine, build, reason)) });
   });
 }
 
-function strayNote(machine: Machine, build: Build, reason: StrayReason): string {
-  const why =
-    reason === 'did-not-shut-down'
-      ? 'it was still up 15 minutes after the build ended (it should have powered itself off)'
-      : build.InstanceID && build.InstanceID !== machine.instanceId
-        ? `it was a second machine for this build (the build's machine is ${code(build.InstanceID)})`
-        : build.TerminationReason === 'forced' || build.TerminationReason === 'cancelled'
-          ? `it was still up after the build was ${build.Status} (the earlier termination did not take)`
-          : `it was still up 15 minutes after the build became ${build.Status}`;
-  return `🧹 The watchdog terminated machine ${code(machine.instanceId)} (${machine.instanceType}): ${why}.`;
+/** Which of the watchdog's rules ended the machine, in the terms the thread is told. */
+function strayWhy(machine: Machine, build: Build, reason: StrayReason): StrayMachineWhy {
+  if (reason === 'did-not-shut-down') return { kind: 'did-not-shut-down' };
+  if (build.InstanceID && build.InstanceID !== machine.instanceId) return { kind: 'second-machine', buildMachineId: build.InstanceID };
+  if (build.TerminationReason === 'forced' || build.TerminationReason === 'cancelled') return { kind: 'termination-did-not-take', status: build.Status };
+  return { kind: 'outlived-build', status: build.Status };
 }

@@ -1,33 +1,18 @@
+import { defuseBroadcasts } from '../inert-text';
+
 // Slack mrkdwn and the few text formats every message shares. Text that comes from outside
 // (the build machine's messages and log lines, which untrusted code writes) is escaped, so
-// `<!channel>`, `<@U…>` or `<http://…|label>` in a log is shown, not acted on.
+// `<!channel>`, `<@U…>` or `<http://…|label>` in a log is shown, not acted on. The broadcast
+// rule is shared with the plain-text mail, so it lives in core/inert-text.ts.
 
 /** Slack's own escaping: only &, < and > are control characters in mrkdwn. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-// A zero-width space after the `@`: Slack (with link_names, or a client that links them)
-// reads `@channel` written out as the broadcast, so what a machine wrote must not spell it.
-const BROADCAST_WORD = /@(channel|here|everyone)\b/gi;
-
-/** `@channel`, `@here` and `@everyone` written out, made plain text. */
-export function defuseBroadcasts(text: string): string {
-  return text.replace(BROADCAST_WORD, '@\u200b$1');
-}
-
 /** Outside text for mrkdwn: escaped, and no written-out broadcast. */
 export function inertMrkdwn(text: string): string {
   return defuseBroadcasts(escapeMrkdwn(text));
-}
-
-/**
- * Outside text for plain-text channels (the SNS mail), which may be forwarded into Slack: a
- * zero-width space after every `<` keeps `<!channel>`, `<@U…>` and `<http://…|…>` from ever
- * being parsed as Slack markup, without changing what a reader sees.
- */
-export function inertPlainText(text: string): string {
-  return defuseBroadcasts(text.replace(/</g, '<\u200b'));
 }
 
 export function mention(userId: string): string {
