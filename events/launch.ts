@@ -30,9 +30,8 @@ export function createHandler(deps: EventDeps) {
     const log = deps.log.child({ handler: 'launch' });
     const inbound = parseOrDrop(event, BOT_SOURCE, DETAIL_TYPES.approved, buildApprovedDetail, log);
     if (!inbound) return;
-    const buildId = inbound.detail.buildId;
-    const blog = log.child({ buildId });
-    const build = await deps.store.get(buildId);
+    const blog = log.child({ buildId: inbound.detail.buildId });
+    const build = await deps.store.get(inbound.detail.buildId);
     if (!build) {
       blog.warn('no such build; event dropped');
       return;
@@ -47,54 +46,52 @@ export function createHandler(deps: EventDeps) {
     // The ClientTokens alone do not prevent a second machine: after a crash, an attempt refused
     // the first time (no capacity) may succeed now under its own token. EC2's tags say what
     // exists, so a machine an earlier delivery started is recorded instead of launching another.
-    const found = adoption(await deps.compute.liveMachinesOf(buildId));
-    if (found) {
-      await adopt(deps, build, found, blog);
-      return;
-    }
-    if (!deps.config.launchTemplateId) {
-      await fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
-      return;
-    }
-
-    const { config } = deps;
-    const userData = renderUserData({
-      buildId,
-      branch: build.BuildBranch,
-      ...(build.BuildCommit ? { commit: build.BuildCommit } : {}),
-      repoUrl: config.repoUrl,
-      bucket: config.artifactBucket,
-      eventBusName: config.eventBusName,
-      region: config.region,
-      maxLifetimeMinutes: maxLifetimeMinutes(config),
-      ...(config.githubSecretArn ? { githubSecretArn: config.githubSecretArn } : {}),
-      logGroup: logGroupName(buildId),
-      packerTemplate: config.packerTemplate,
-      // Derived from the BuildID, so every delivery renders the same user data (ClientToken).
-      eventToken: eventTokenFor(eventTokenKeyOf(deps), buildId),
-    });
-    const tags = launchTags(build, config);
-    const allAttempts = launchAttempts(buildId, config);
+    const found = adoption(await deps.compute.liveMachinesOf(build.BuildID));
+    if (found) return adopt(deps, build, found, blog);
+    if (!deps.config.launchTemplateId)
+      return fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
+    const allAttempts = launchAttempts(build.BuildID, deps.config);
     const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
-    if (fit.failure !== undefined) {
-      await fail(deps, build, fit.failure, blog);
-      return;
-    }
-    const refusals: Refusal[] = [];
-    const skippedTypes = new Set<string>();
-    for (const attempt of fit.attempts) {
-      if (skippedTypes.has(attempt.instanceType)) continue;
-      const result = await deps.compute.launch({ buildId, ...attempt, userData, tags });
-      if (result.ok) {
-        await launched(deps, build, result.instance, { refusals, skips: fit.skips }, blog);
-        return;
-      }
-      blog.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, ec2Message: result.message });
-      refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
-      if (skipsOtherSubnets(result.code, result.message)) skippedTypes.add(attempt.instanceType);
-    }
-    await fail(deps, build, launchFailureMessage(refusals, fit.skips), blog);
+    if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
+    await tryAttempts(deps, build, fit.attempts, fit.skips, blog);
   };
+}
+
+/** Each attempt in turn until EC2 gives a machine; a type whose refusal holds in every subnet is not tried again. */
+async function tryAttempts(deps: EventDeps, build: Build, attempts: readonly LaunchAttempt[], skips: Skip[], log: Logger): Promise<void> {
+  const userData = userDataOf(deps, build);
+  const tags = launchTags(build, deps.config);
+  const refusals: Refusal[] = [];
+  const skippedTypes = new Set<string>();
+  for (const attempt of attempts) {
+    if (skippedTypes.has(attempt.instanceType)) continue;
+    const result = await deps.compute.launch({ buildId: build.BuildID, ...attempt, userData, tags });
+    if (result.ok) return launched(deps, build, result.instance, { refusals, skips }, log);
+    log.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, ec2Message: result.message });
+    refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
+    if (skipsOtherSubnets(result.code, result.message)) skippedTypes.add(attempt.instanceType);
+  }
+  await fail(deps, build, launchFailureMessage(refusals, skips), log);
+}
+
+function userDataOf(deps: EventDeps, build: Build): string {
+  const { config } = deps;
+  const buildId = build.BuildID;
+  return renderUserData({
+    buildId,
+    branch: build.BuildBranch,
+    ...(build.BuildCommit ? { commit: build.BuildCommit } : {}),
+    repoUrl: config.repoUrl,
+    bucket: config.artifactBucket,
+    eventBusName: config.eventBusName,
+    region: config.region,
+    maxLifetimeMinutes: maxLifetimeMinutes(config),
+    ...(config.githubSecretArn ? { githubSecretArn: config.githubSecretArn } : {}),
+    logGroup: logGroupName(buildId),
+    packerTemplate: config.packerTemplate,
+    // Derived from the BuildID, so every delivery renders the same user data (ClientToken).
+    eventToken: eventTokenFor(eventTokenKeyOf(deps), buildId),
+  });
 }
 
 /**
