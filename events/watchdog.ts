@@ -1,4 +1,5 @@
 import type { Build } from '../core/build';
+import type { Machine } from '../core/ports';
 import { isRunning } from '../core/build';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
@@ -41,29 +42,16 @@ export function createHandler(deps: EventDeps) {
     const active = await run.step('read active builds', undefined, () => store.active());
 
     const activeById = new Map<string, Build>((active ?? []).map((b) => [b.BuildID, b]));
-    const machineOf = new Map((run.machines ?? []).map((m) => [m.instanceId, m]));
-    const accounted = new Set<string>();
-    for (const build of active ?? []) {
-      const machine = build.InstanceID ? machineOf.get(build.InstanceID) : undefined;
-      if (machine && isRunning(build.Status)) accounted.add(machine.instanceId);
-    }
-    await forEachBounded(active ?? [], CHECKS_IN_FLIGHT, (build) => {
-      const machine = build.InstanceID ? machineOf.get(build.InstanceID) : undefined;
-      return run.step(`check ${build.Status} build`, build.BuildID, () => checkBuild(run, build, machine));
-    });
-
-    const unaccounted = (run.machines ?? []).filter((m) => !accounted.has(m.instanceId));
+    const unaccounted = await checkBuilds(run, active ?? []);
     await forEachBounded(unaccounted, CHECKS_IN_FLIGHT, (machine) =>
       run.step('check machine', machine.tags.BuildID, async () => {
         await checkMachine(run, machine, await ownerOf(run, machine, activeById));
       }),
     );
-
     for (const build of active ?? []) {
       if (build.MailClaim === undefined) continue;
       await run.step('stale notice', build.BuildID, () => resendStaleMail(run.deps, build, run.log.child({ buildId: build.BuildID })));
     }
-
     if (active) await repairDeadlines(run, active);
     await deleteLooseVolumes(run);
     if (slots && active) await reconcileSlots(run, slots, new Set(activeById.keys()));
@@ -77,6 +65,18 @@ export function createHandler(deps: EventDeps) {
     });
     if (run.failures.length > 0) throw new WatchdogError(run.failures);
   };
+}
+
+/** The rows for each active build; returns the listed machines that are no running build's own. */
+async function checkBuilds(run: WatchdogRun, active: readonly Build[]): Promise<Machine[]> {
+  const machines = run.machines ?? [];
+  const machineOf = new Map(machines.map((m) => [m.instanceId, m]));
+  const ownMachineOf = (build: Build) => (build.InstanceID ? machineOf.get(build.InstanceID) : undefined);
+  const accounted = new Set(active.filter((b) => isRunning(b.Status)).flatMap((b) => ownMachineOf(b)?.instanceId ?? []));
+  await forEachBounded(active, CHECKS_IN_FLIGHT, (build) =>
+    run.step(`check ${build.Status} build`, build.BuildID, () => checkBuild(run, build, ownMachineOf(build))),
+  );
+  return machines.filter((m) => !accounted.has(m.instanceId));
 }
 
 export async function handler(event: unknown, _context: unknown): Promise<void> {

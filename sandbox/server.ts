@@ -5,6 +5,8 @@ import type { FunctionUrlHandler } from './function-url';
 import { invokeFunctionUrl } from './function-url';
 import type { Outcome } from './runner';
 import { OUTCOMES } from './runner';
+import type { LiveUpdates } from './live-updates';
+import { liveUpdates } from './live-updates';
 import type { Click } from './slack-platform';
 import { MAX_ROWS as MAX_STATE_ROWS } from './table-view';
 
@@ -90,13 +92,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 const clockBody = z.object({ advanceMinutes: z.number().positive().max(MAX_ADVANCE_MINUTES) });
 const outcomeBody = z.object({ outcome: z.string() });
 
-export interface SandboxRoutes {
-  handle(req: IncomingMessage, res: ServerResponse): void;
-  /** Ends the live-update streams. */
-  close(): void;
-}
-
-export function createSandboxRoutes(endpoints: SandboxEndpoints): SandboxRoutes {
+/** The bodies that name a sandbox user, who must be one of `endpoints.users`. */
+function userBodies(endpoints: SandboxEndpoints) {
   const user = z.enum(endpoints.users as [string, ...string[]]);
   const slashBody = z.object({ user, text: z.string().max(4000) });
   const clickBody = z.object({
@@ -109,118 +106,165 @@ export function createSandboxRoutes(endpoints: SandboxEndpoints): SandboxRoutes 
     value: z.string().max(2000).optional(),
     text: z.string().max(200).default(''),
   });
+  return { user, slashBody, clickBody };
+}
 
-  const streams = new Set<ServerResponse>();
-  let pending: ReturnType<typeof setTimeout> | undefined;
-  let version = 0;
-  // Many changes land together (a post, an update, a table write): one event per burst.
-  const unsubscribe = endpoints.onChange(() => {
-    version += 1;
-    if (pending) return;
-    pending = setTimeout(() => {
-      pending = undefined;
-      for (const res of streams) res.write(`event: change\ndata: ${version}\n\n`);
-    }, 50);
-  });
-  const keepAlive = setInterval(() => {
-    for (const res of streams) res.write(': keep-alive\n\n');
-  }, 15_000);
-  keepAlive.unref();
+type UserBodies = ReturnType<typeof userBodies>;
+
+type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+export interface SandboxRoutes {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Ends the live-update streams. */
+  close(): void;
+}
+
+// ---- the routes ---------------------------------------------------------------------------------
+
+function pageFile(page: { file: string; type: string }): Route {
+  return async (_req, res) => {
+    const content = await readFile(new URL(page.file, PAGE_DIR));
+    res.writeHead(200, {
+      'content-type': page.type,
+      'cache-control': 'no-store',
+      // The page draws everything with DOM calls; nothing inline, nothing from elsewhere.
+      'content-security-policy': "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'",
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(content);
+  };
+}
+
+const favicon: Route = (_req, res) => {
+  res.writeHead(204);
+  res.end();
+};
+
+function slackApi(endpoints: SandboxEndpoints): Route {
+  return (req, res) => {
+    if (!endpoints.slackApi(req, res)) json(res, 404, { ok: false, error: 'unknown_method' });
+  };
+}
+
+function slackEvents(endpoints: SandboxEndpoints): Route {
+  return async (req, res) => {
+    if (req.method !== 'POST') throw new HttpError(405, 'POST only');
+    const body = await readBody(req);
+    await invokeFunctionUrl(endpoints.bot, 'metal-build-bot', req, body, res);
+    endpoints.botAnswered();
+  };
+}
+
+function state(endpoints: SandboxEndpoints, { user }: UserBodies): Route {
+  return async (_req, res, url) => {
+    const who = url.searchParams.get('user') ?? endpoints.users[0] ?? '';
+    if (!user.safeParse(who).success) throw new HttpError(400, `unknown user ${JSON.stringify(who)}; one of ${endpoints.users.join(', ')}`);
+    const limit = url.searchParams.get('limit');
+    const n = limit === null ? undefined : Number(limit);
+    if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_STATE_ROWS))
+      throw new HttpError(400, `limit must be a whole number from 0 to ${MAX_STATE_ROWS}, got ${JSON.stringify(limit)}`);
+    json(res, 200, await endpoints.state(who, n === undefined ? {} : { limit: n }));
+  };
+}
+
+function advanceClock(endpoints: SandboxEndpoints): Route {
+  return async (req, res) => {
+    const { advanceMinutes } = await readJson(req, clockBody);
+    const now = await endpoints.advance(advanceMinutes);
+    json(res, 200, { now: now.toISOString() });
+  };
+}
+
+function setOutcome(endpoints: SandboxEndpoints): Route {
+  return async (req, res) => {
+    const { outcome } = await readJson(req, outcomeBody);
+    if (!(OUTCOMES as readonly string[]).includes(outcome))
+      throw new HttpError(400, `unknown outcome ${JSON.stringify(outcome)}; one of ${OUTCOMES.join(', ')}`);
+    endpoints.setOutcome(outcome as Outcome);
+    json(res, 200, { outcome: endpoints.outcome() });
+  };
+}
+
+function slash(endpoints: SandboxEndpoints, { slashBody }: UserBodies): Route {
+  return async (req, res) => {
+    const { user: who, text } = await readJson(req, slashBody);
+    json(res, 200, await endpoints.slash(who, text));
+  };
+}
+
+function click(endpoints: SandboxEndpoints, { clickBody }: UserBodies): Route {
+  return async (req, res) => {
+    const body = await readJson(req, clickBody);
+    json(res, 200, await endpoints.click(body));
+  };
+}
+
+const RESPONSE_URL = /^\/sandbox\/response\/([0-9a-f]+)$/;
+
+function respond(endpoints: SandboxEndpoints): Route {
+  return async (req, res, url) => {
+    const id = RESPONSE_URL.exec(url.pathname)?.[1] ?? '';
+    const raw = (await readBody(req)).toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, 'the body is not JSON');
+    }
+    if (!endpoints.respond(id, body)) throw new HttpError(404, 'unknown response_url');
+    json(res, 200, { ok: true });
+  };
+}
+
+const notFound: Route = (req, _res, url) => {
+  const method = req.method ?? 'GET';
+  if (method !== 'POST') throw new HttpError(404, `no such page: ${url.pathname}`);
+  throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
+};
+
+// ---- the table ----------------------------------------------------------------------------------
+
+/** `METHOD path` to its route; `*` takes any method (the route may refuse some). */
+type RouteTable = Map<string, Route>;
+/** Routes for a family of paths, tried in order when no exact path matched. */
+type PatternRoutes = Array<{ method: string; path: RegExp; route: Route }>;
+
+function routeTable(endpoints: SandboxEndpoints, bodies: UserBodies, live: LiveUpdates): RouteTable {
+  return new Map<string, Route>([
+    ...Object.entries(PAGE_FILES).map(([path, page]): [string, Route] => [`GET ${path}`, pageFile(page)]),
+    ['* /favicon.ico', favicon],
+    ['* /slack/events', slackEvents(endpoints)],
+    ['GET /sandbox/stream', (req, res) => live.open(req, res)],
+    ['GET /sandbox/state', state(endpoints, bodies)],
+    ['POST /sandbox/clock', advanceClock(endpoints)],
+    ['POST /sandbox/outcome', setOutcome(endpoints)],
+    ['POST /sandbox/slash', slash(endpoints, bodies)],
+    ['POST /sandbox/action', click(endpoints, bodies)],
+  ]);
+}
+
+function patternRoutes(endpoints: SandboxEndpoints): PatternRoutes {
+  return [
+    { method: '*', path: /^\/api\//, route: slackApi(endpoints) },
+    { method: 'POST', path: RESPONSE_URL, route: respond(endpoints) },
+  ];
+}
+
+function findRoute(table: RouteTable, patterns: PatternRoutes, method: string, path: string): Route {
+  const pattern = patterns.find((p) => (p.method === '*' || p.method === method) && p.path.test(path));
+  return table.get(`${method} ${path}`) ?? table.get(`* ${path}`) ?? pattern?.route ?? notFound;
+}
+
+export function createSandboxRoutes(endpoints: SandboxEndpoints): SandboxRoutes {
+  const bodies = userBodies(endpoints);
+  const live = liveUpdates(endpoints.onChange);
+  const table = routeTable(endpoints, bodies, live);
+  const patterns = patternRoutes(endpoints);
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-
-    if (path.startsWith('/api/')) {
-      if (!endpoints.slackApi(req, res)) json(res, 404, { ok: false, error: 'unknown_method' });
-      return;
-    }
-    if (path === '/slack/events') {
-      if (method !== 'POST') throw new HttpError(405, 'POST only');
-      const body = await readBody(req);
-      await invokeFunctionUrl(endpoints.bot, 'metal-build-bot', req, body, res);
-      endpoints.botAnswered();
-      return;
-    }
-    const page = PAGE_FILES[path];
-    if (page && method === 'GET') {
-      const content = await readFile(new URL(page.file, PAGE_DIR));
-      res.writeHead(200, {
-        'content-type': page.type,
-        'cache-control': 'no-store',
-        // The page draws everything with DOM calls; nothing inline, nothing from elsewhere.
-        'content-security-policy': "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'",
-        'x-content-type-options': 'nosniff',
-      });
-      res.end(content);
-      return;
-    }
-    if (path === '/favicon.ico') {
-      res.writeHead(204);
-      res.end();
-      return;
-    }
-    if (path === '/sandbox/stream' && method === 'GET') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(`retry: 1000\nevent: change\ndata: ${version}\n\n`);
-      streams.add(res);
-      req.on('close', () => streams.delete(res));
-      return;
-    }
-    if (path === '/sandbox/state' && method === 'GET') {
-      const who = url.searchParams.get('user') ?? endpoints.users[0] ?? '';
-      if (!user.safeParse(who).success) throw new HttpError(400, `unknown user ${JSON.stringify(who)}; one of ${endpoints.users.join(', ')}`);
-      const limit = url.searchParams.get('limit');
-      const n = limit === null ? undefined : Number(limit);
-      if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_STATE_ROWS))
-        throw new HttpError(400, `limit must be a whole number from 0 to ${MAX_STATE_ROWS}, got ${JSON.stringify(limit)}`);
-      json(res, 200, await endpoints.state(who, n === undefined ? {} : { limit: n }));
-      return;
-    }
-    if (method !== 'POST') throw new HttpError(404, `no such page: ${path}`);
-    switch (path) {
-      case '/sandbox/clock': {
-        const { advanceMinutes } = await readJson(req, clockBody);
-        const now = await endpoints.advance(advanceMinutes);
-        json(res, 200, { now: now.toISOString() });
-        return;
-      }
-      case '/sandbox/outcome': {
-        const { outcome } = await readJson(req, outcomeBody);
-        if (!(OUTCOMES as readonly string[]).includes(outcome))
-          throw new HttpError(400, `unknown outcome ${JSON.stringify(outcome)}; one of ${OUTCOMES.join(', ')}`);
-        endpoints.setOutcome(outcome as Outcome);
-        json(res, 200, { outcome: endpoints.outcome() });
-        return;
-      }
-      case '/sandbox/slash': {
-        const { user: who, text } = await readJson(req, slashBody);
-        json(res, 200, await endpoints.slash(who, text));
-        return;
-      }
-      case '/sandbox/action': {
-        const click = await readJson(req, clickBody);
-        json(res, 200, await endpoints.click(click));
-        return;
-      }
-    }
-    const response = /^\/sandbox\/response\/([0-9a-f]+)$/.exec(path);
-    if (response?.[1]) {
-      const raw = (await readBody(req)).toString('utf8');
-      let body: unknown;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        throw new HttpError(400, 'the body is not JSON');
-      }
-      if (!endpoints.respond(response[1], body)) throw new HttpError(404, 'unknown response_url');
-      json(res, 200, { ok: true });
-      return;
-    }
-    throw new HttpError(404, `no such endpoint: ${method} ${path}`);
+    await findRoute(table, patterns, req.method ?? 'GET', url.pathname)(req, res, url);
   };
-
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
@@ -229,12 +273,5 @@ export function createSandboxRoutes(endpoints: SandboxEndpoints): SandboxRoutes 
       else res.end();
     });
   };
-  const close = () => {
-    unsubscribe();
-    clearInterval(keepAlive);
-    if (pending) clearTimeout(pending);
-    for (const res of streams) res.end();
-    streams.clear();
-  };
-  return { handle, close };
+  return { handle, close: live.close };
 }

@@ -1,0 +1,120 @@
+import { createApproverDirectory } from '../bot/approvers';
+import { createHandler as createBotHandler } from '../bot/handler';
+import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
+import type { EventBridgeBus } from '../core/aws/event-bus';
+import { loadSlackCredentials } from '../core/aws/slack-secret';
+import type { Config } from '../core/config';
+import type { Logger } from '../core/ports';
+import { SlackChat } from '../core/slack/chat';
+import { createSlackWebClient } from '../core/slack/web-client';
+import { createHandler as createBuildPhaseHandler } from '../events/build-phase';
+import { createHandler as createCancelHandler } from '../events/cancel';
+import { createHandler as createDeadlineHandler } from '../events/deadline';
+import type { EventDeps } from '../events/deps';
+import { Ec2Compute } from '../events/ec2-compute';
+import { createHandler as createInstanceStateHandler } from '../events/instance-state';
+import { createHandler as createLaunchHandler } from '../events/launch';
+import { createHandler as createReleaseHandler } from '../events/release';
+import { SchedulerDeadlines } from '../events/scheduler-deadlines';
+import { ServiceQuotasLimits } from '../events/service-quotas';
+import { SnsNotifier } from '../events/sns-notifier';
+import { createHandler as createWatchdogHandler } from '../events/watchdog';
+import type { LocalDynamo } from '../stand-ins/dynalite';
+import type { LocalEventBridge } from '../stand-ins/eventbridge';
+import { SimulatedBucket } from './artifacts';
+import type { AwsClients } from './aws-clients';
+import type { Delivery } from './bus';
+import { LocalBus } from './bus';
+import type { SimulatedClock } from './clock';
+import type { FunctionUrlHandler } from './function-url';
+
+// The real bot and event handlers, built from their factories with the real adapters as their
+// dependencies, as each Lambda's entry builds them on AWS.
+
+/** What every handler is built from: the config, the table, the clock and the log. */
+export interface HandlerBase {
+  config: Config;
+  dynamo: LocalDynamo;
+  clients: AwsClients;
+  clock: SimulatedClock;
+  log: Logger;
+}
+
+const chatFor = (config: Config, botToken: string, profile: 'request' | 'background') =>
+  new SlackChat(createSlackWebClient({ token: botToken, apiUrl: config.slackApiUrl, profile }));
+
+export async function buildEventDeps({ config, dynamo, clients, clock, log }: HandlerBase) {
+  const eventsCredentials = await loadSlackCredentials(config, () => clients.secretsClient);
+  // ARTIFACT_BUCKET: the simulated runner's uploads, copied to releases/ by the release handler.
+  const bucket = new SimulatedBucket();
+  // The bot reads the build-time history build-phase writes: one item per type, same table.
+  const durations = new DynamoDurationHistory(dynamo.client, dynamo.tableName);
+  const eventDeps: EventDeps = {
+    config,
+    store: dynamo.store,
+    ledger: dynamo.ledger,
+    durations,
+    chat: chatFor(config, eventsCredentials.botToken, 'background'),
+    compute: new Ec2Compute(clients.ec2Client, config.launchTemplateId ?? ''),
+    quotas: new ServiceQuotasLimits(clients.quotasClient),
+    deadlines: new SchedulerDeadlines(clients.schedulerClient, {
+      group: config.scheduleGroup,
+      roleArn: config.schedulerRoleArn,
+      ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
+    }),
+    notifier: new SnsNotifier(clients.snsClient, config.snsTopicArn, log.child({ fn: 'sns' })),
+    artifacts: bucket,
+    clock,
+    log: log.child({ fn: 'events' }),
+  };
+  return { eventDeps, bucket, durations };
+}
+
+/** EventBridge's rules: each event to the handler its rule targets. */
+export function wireBus(
+  { config, clock, log }: HandlerBase,
+  eventDeps: EventDeps,
+  eventBridge: LocalEventBridge,
+  onDelivery: (delivery: Delivery) => void,
+): LocalBus {
+  const deps = (fn: string) => ({ ...eventDeps, log: log.child({ fn }) });
+  return new LocalBus({
+    eventBridge,
+    customBusName: config.eventBusName,
+    region: config.region,
+    now: () => clock.now(),
+    log: log.child({ fn: 'eventbridge' }),
+    handlers: {
+      launch: createLaunchHandler(deps('launch')),
+      cancel: createCancelHandler(deps('cancel')),
+      buildPhase: createBuildPhaseHandler(deps('build-phase')),
+      instanceState: createInstanceStateHandler(deps('instance-state')),
+      watchdog: createWatchdogHandler(deps('watchdog')),
+      deadline: createDeadlineHandler(deps('deadline')),
+      release: createReleaseHandler(deps('release')),
+    },
+    onDelivery,
+  });
+}
+
+export async function buildBotHandler(
+  { config, dynamo, clients, clock, log }: HandlerBase,
+  durations: DynamoDurationHistory,
+  botBus: EventBridgeBus,
+) {
+  const credentials = await loadSlackCredentials(config, () => clients.secretsClient);
+  const handler = createBotHandler({
+    config,
+    credentials,
+    store: dynamo.store,
+    ledger: dynamo.ledger,
+    durations,
+    approvers: createApproverDirectory(chatFor(config, credentials.botToken, 'request'), config, clock),
+    chat: chatFor(config, credentials.botToken, 'request'),
+    bus: botBus,
+    clock,
+    log: log.child({ fn: 'bot' }),
+    // Bolt types the Function URL event and result as its own AwsEvent/AwsResponse.
+  }) as unknown as FunctionUrlHandler;
+  return { handler, signingSecret: credentials.signingSecret };
+}

@@ -1,0 +1,53 @@
+import type { Logger } from '../core/ports';
+import type { SlackApiHandler } from '../stand-ins/slack-api';
+import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../stand-ins/slack-api';
+import type { ChangeFeed } from './change-feed';
+import type { SimulatedClock } from './clock';
+import type { FunctionUrlHandler } from './function-url';
+import type { OutcomeSwitch } from './outcome-switch';
+import type { SandboxEndpoints, SandboxRoutes } from './server';
+import { createSandboxRoutes } from './server';
+import { SlackPlatform } from './slack-platform';
+
+// What each of the HTTP port's routes calls: the Slack Web API stand-in, the bot's Function URL,
+// Slack's side of a slash command or click, and the sandbox's own controls.
+
+export interface PageEndpoints {
+  port: number;
+  slack: SlackApiHandler;
+  bot: { handler: FunctionUrlHandler; signingSecret: string };
+  state: SandboxEndpoints['state'];
+  clock: SimulatedClock;
+  outcome: OutcomeSwitch;
+  changes: ChangeFeed;
+  log: Logger;
+}
+
+export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, log }: PageEndpoints): SandboxRoutes {
+  const base = `http://127.0.0.1:${port}`;
+  const platform = new SlackPlatform({
+    botUrl: () => `${base}/slack/events`,
+    responseUrlBase: () => `${base}/sandbox/response/`,
+    signingSecret: bot.signingSecret,
+    api: slack,
+    log: log.child({ fn: 'slack' }),
+  });
+  return createSandboxRoutes({
+    slackApi: (req, res) => slack.handle(req, res),
+    bot: bot.handler,
+    botAnswered: changes.changed,
+    users: [REQUESTER, APPROVER],
+    channel: SANDBOX_CHANNEL,
+    state,
+    advance: (minutes) => clock.advance(minutes),
+    outcome: outcome.current,
+    setOutcome: (next) => {
+      outcome.set(next);
+      changes.changed();
+    },
+    slash: (user, text) => platform.slashCommand(user, text, SANDBOX_CHANNEL),
+    click: (click) => platform.click(click),
+    respond: (id, body) => platform.respond(id, body),
+    onChange: changes.onChange,
+  });
+}
