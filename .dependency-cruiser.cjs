@@ -48,8 +48,7 @@ module.exports = {
     {
       name: 'core-imports-only-core',
       comment:
-        'core/*.ts (top level) is the pure domain: it imports only other core/*.ts modules of ours ' +
-        '(not core/aws, not core/slack, no other folder).',
+        'core/*.ts (top level) is the pure domain: it imports only other core/*.ts modules of ours ' + '(not core/aws, not core/slack, no other folder).',
       severity: 'error',
       from: { path: '^core/[^/]+$' },
       to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', notOurs] },

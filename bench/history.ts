@@ -25,15 +25,7 @@ const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
 /** The mix of a year's outcomes; most builds complete. */
-const OUTCOMES: FinalStatus[] = [
-  ...Array<FinalStatus>(14).fill('completed'),
-  'failed',
-  'failed',
-  'terminated',
-  'cancelled',
-  'rejected',
-  'expired',
-];
+const OUTCOMES: FinalStatus[] = [...Array<FinalStatus>(14).fill('completed'), 'failed', 'failed', 'terminated', 'cancelled', 'rejected', 'expired'];
 
 /** Deterministic, so every run of the bench seeds the same table. */
 function seeded(seed: number): () => number {
@@ -59,7 +51,9 @@ function finalBuild(i: number, historical: number, now: Date, random: () => numb
     BuildID: newBuildId(new Date(created), random),
     Status: status,
     BuildBranch: i % 7 === 0 ? `release/v1.${i % 50}` : 'main',
-    BuildCommit: Math.floor(random() * 0xfffffff).toString(16).padStart(7, '0'),
+    BuildCommit: Math.floor(random() * 0xfffffff)
+      .toString(16)
+      .padStart(7, '0'),
     Requester: 'U0REQUESTER',
     Channel: 'C0SANDBOX',
     ThreadTs: `${Math.floor(created / 1000)}.000100`,
@@ -88,7 +82,12 @@ function finalBuild(i: number, historical: number, now: Date, random: () => numb
     TerminatedAt: iso(end + MINUTE),
     ActualCost: 5.7,
     ...(status === 'completed'
-      ? { Phase: 'completed' as const, ArtifactKey: `builds/${base.BuildID}/hedgehog-lab-prewarmed-0.0.0-${base.BuildCommit}.ova`, ArtifactBytes: 21_474_836_480, BuildDurationSeconds: 5100 }
+      ? {
+          Phase: 'completed' as const,
+          ArtifactKey: `builds/${base.BuildID}/hedgehog-lab-prewarmed-0.0.0-${base.BuildCommit}.ova`,
+          ArtifactBytes: 21_474_836_480,
+          BuildDurationSeconds: 5100,
+        }
       : {}),
     ...(status === 'failed' ? { Phase: 'failed' as const, ErrorMessage: 'packer build exited 1', LogTail: 'Build failed: step 12 of 40\n'.repeat(40) } : {}),
     ...(status === 'terminated' ? { ForcedTermination: true, TerminationReason: 'forced' as const } : {}),
@@ -133,7 +132,9 @@ function runningBuild(status: RunningStatus, minutesAgo: number, now: Date, rand
     AvailabilityZone: machine.availabilityZone,
     InstanceState: 'running',
     LaunchTime: machine.launchTime,
-    ...(status === 'launching' ? {} : { Phase: status === 'building' ? ('building' as const) : ('uploading' as const), BuildStartTime: iso(launch + 4 * MINUTE) }),
+    ...(status === 'launching'
+      ? {}
+      : { Phase: status === 'building' ? ('building' as const) : ('uploading' as const), BuildStartTime: iso(launch + 4 * MINUTE) }),
     CostEstimate: 5.91,
     CostMax: 11.83,
     NotifiedStatus: status,

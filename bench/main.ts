@@ -72,7 +72,8 @@ async function main(): Promise<void> {
       );
       // The deployed path really was measured: one secret read per cold run that was given the ARN.
       const secretReads = world.secrets.reads.filter((r) => r.found).length;
-      if (secretReads < COLD_START_ROUNDS) throw new Error(`bench: ${secretReads} Secrets Manager reads for ${COLD_START_ROUNDS} cold runs with SLACK_SECRET_ARN`);
+      if (secretReads < COLD_START_ROUNDS)
+        throw new Error(`bench: ${secretReads} Secrets Manager reads for ${COLD_START_ROUNDS} cold runs with SLACK_SECRET_ARN`);
 
       step(`warm requests, bundled bot in its own process (${WARM_RUNS} commands, ${WARM_RUNS} approvals)`);
       const bot = await startHandlerProcess(botBundle, world.env);

@@ -198,12 +198,17 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
     table(
       `2. Cold start: fresh node (NODE_OPTIONS="${coldStart.nodeOptions}" as the bot's Lambda), one signed /metal-build main abc1234, spawn to answer; rounds of three, order rotating`,
       ['app', 'runs', 'median', 'of which require', 'first request', 'CPU time'],
-      [coldRow('bot, credentials in env', coldStart.bot), coldRow('bot, Secrets Manager read', coldStart.botWithSecret), coldRow('minimal Bolt app', coldStart.minimal)],
+      [
+        coldRow('bot, credentials in env', coldStart.bot),
+        coldRow('bot, Secrets Manager read', coldStart.botWithSecret),
+        coldRow('minimal Bolt app', coldStart.minimal),
+      ],
     ),
   );
   print(`   paired ratio bot / minimal: ${spreadText(coldStart.ratio)}; with the Secrets Manager read: ${spreadText(coldStart.ratioWithSecret)}`);
   print(`   the same of CPU time: ${spreadText(coldStart.cpuRatio)}; with the Secrets Manager read: ${spreadText(coldStart.cpuRatioWithSecret)}`);
-  if (coldStart.failedRuns > 0) print(`(${coldStart.failedRuns} cold run(s) answered with an error and were run again: the machine is too busy for these figures)`);
+  if (coldStart.failedRuns > 0)
+    print(`(${coldStart.failedRuns} cold run(s) answered with an error and were run again: the machine is too busy for these figures)`);
   print(
     table(
       `3. Warm: the bot's bundle in its own process, dynalite and the stand-ins in another (after ${warm.warmup} untimed requests); wall and CPU time per request, in the handler's process`,
@@ -257,9 +262,21 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
       `6. Latency model: Slack ${d.slack} ms, DynamoDB ${d.dynamodb} ms, EventBridge ${d.eventbridge} ms, EC2 ${d.ec2} ms per call`,
       ['what', 'runs', 'median', 'max', 'calls each (by kind)'],
       [
-        ['warm /metal-build main abc1234', latency.command.answer.runs, s(latency.command.answer.p50), s(latency.command.answer.max), callsText(latency.command.calls)],
+        [
+          'warm /metal-build main abc1234',
+          latency.command.answer.runs,
+          s(latency.command.answer.p50),
+          s(latency.command.answer.max),
+          callsText(latency.command.calls),
+        ],
         ['warm approve_build', latency.approval.answer.runs, s(latency.approval.answer.p50), s(latency.approval.answer.max), callsText(latency.approval.calls)],
-        ['cold /metal-build (secret read)', latency.coldCommand.answer.runs, s(latency.coldCommand.answer.p50), s(latency.coldCommand.answer.max), callsText(latency.coldCommand.calls)],
+        [
+          'cold /metal-build (secret read)',
+          latency.coldCommand.answer.runs,
+          s(latency.coldCommand.answer.p50),
+          s(latency.coldCommand.answer.max),
+          callsText(latency.coldCommand.calls),
+        ],
         ...latency.watchdog.map((w) => [
           `watchdog, ${w.size} ${w.kind === 'active' ? 'active builds' : 'unaccounted machines'}`,
           w.runs,

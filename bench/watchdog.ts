@@ -194,11 +194,7 @@ function figures(r: Runner): WatchdogFigures {
  * falls on every history size alike and the ratio between them stays meaningful. `runs` may
  * differ per variant: a Scan of 10,000 items costs about as much as a hundred Query runs.
  */
-export async function measureWatchdog(
-  world: LocalWorld,
-  seeded: WatchdogTables,
-  runs: Record<StoreVariant, number>,
-): Promise<WatchdogFigures[]> {
+export async function measureWatchdog(world: LocalWorld, seeded: WatchdogTables, runs: Record<StoreVariant, number>): Promise<WatchdogFigures[]> {
   const slackCalls = world.slack.calls.length;
   const variants = ['query', 'scan'] as const;
   const runners = variants.flatMap((variant) => seeded.tables.map((table) => runner(world, seeded, table, variant)));

@@ -46,8 +46,7 @@ export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaH
     logger,
     // Bolt's default prints the signature header; the fact of the refusal is all that matters.
     // Only a request handler.ts let through gets here (its 5 minutes ran out in between, say).
-    invalidRequestSignatureHandler: ({ ts }) =>
-      deps.log.warn('Bolt refused a request with an invalid or stale Slack signature', { requestTimestamp: ts }),
+    invalidRequestSignatureHandler: ({ ts }) => deps.log.warn('Bolt refused a request with an invalid or stale Slack signature', { requestTimestamp: ts }),
   });
   const app = new App({
     receiver,
@@ -151,8 +150,7 @@ async function tellClicker(deps: BotDeps, log: Logger, actionId: string, click: 
 /** Bolt's own log lines, as structured lines of ours; its debug chatter is dropped. */
 function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
-  const text = (parts: unknown[]) =>
-    parts.map((p) => (p instanceof Error ? p.message : typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  const text = (parts: unknown[]) => parts.map((p) => (p instanceof Error ? p.message : typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
   return {
     debug: () => {},
     info: (...parts: unknown[]) => log.info(text(parts), { source: 'bolt' }),

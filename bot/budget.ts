@@ -15,9 +15,7 @@ import { slotHolders } from './slot';
 // when both together would not fit. Holds are counted only while their build may still cost
 // money (core/spend `uncounted`), so a hold left by a build that never launched costs nothing.
 
-export type BudgetDecision =
-  | { ok: true; month: string; figures?: BudgetFigures; ledger?: MonthLedger }
-  | { ok: false; month: string; figures: BudgetFigures };
+export type BudgetDecision = { ok: true; month: string; figures?: BudgetFigures; ledger?: MonthLedger } | { ok: false; month: string; figures: BudgetFigures };
 
 const MAX_ATTEMPTS = 4;
 

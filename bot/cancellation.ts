@@ -23,8 +23,7 @@ export async function cancelBuild(deps: BotDeps, user: string, buildId: string):
     case 'unchanged': {
       // A machine ran: say when it ended (a warning's Cancel may still be live).
       const ended = endedAt(applied.build);
-      if (isFinal(applied.build.Status) && ended && applied.build.InstanceID)
-        return replies.endedNothingTo(applied.build, 'cancel', ended, now);
+      if (isFinal(applied.build.Status) && ended && applied.build.InstanceID) return replies.endedNothingTo(applied.build, 'cancel', ended, now);
       return replies.already(applied.build);
     }
     case 'effects':

@@ -7,12 +7,7 @@ import type { BotDeps } from './deps';
 // termination, the bot has no EC2 rights; a running build is ended by the cancel handler behind
 // the bus), then the thread.
 
-export async function runEffects(
-  deps: Pick<BotDeps, 'store' | 'bus'>,
-  build: Build,
-  effects: readonly BotEffect[],
-  by: string,
-): Promise<void> {
+export async function runEffects(deps: Pick<BotDeps, 'store' | 'bus'>, build: Build, effects: readonly BotEffect[], by: string): Promise<void> {
   for (const effect of effects) {
     switch (effect) {
       case 'release-slot':

@@ -22,7 +22,6 @@ import * as replies from './replies';
 // (ExtendedHours and DeadlineAt) is conditional on the old ExtendedHours, so two clicks at once
 // add one hour, and the loser is told why; `Build Extended` then moves the schedule.
 
-
 export async function extendBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
   const { config, store, chat, clock } = deps;
   const now = clock.now();
@@ -31,7 +30,13 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   if (!target.ok) return target.reply;
   const { build } = target;
 
-  const event: BuildEvent = { type: 'extend', by: click.user, hours: EXTENSION_HOURS, maxExtensionHours: config.maxExtensionHours, maxLifetimeHours: config.maxLifetimeHours };
+  const event: BuildEvent = {
+    type: 'extend',
+    by: click.user,
+    hours: EXTENSION_HOURS,
+    maxExtensionHours: config.maxExtensionHours,
+    maxLifetimeHours: config.maxLifetimeHours,
+  };
   // The budget is asked only for an hour the status table would give: a refused extension must
   // not leave a hold that makes the month look fuller than it is.
   if (transition(build, event, now).kind === 'write') {

@@ -21,8 +21,7 @@ export function isApprover(rules: ApproverRules, user: string): boolean {
 /** Approve and extend spend money: an approver other than the requester (unless self-approval is on). */
 export function maySpend(rules: ApproverRules, user: string, build: Build, verb: 'approve' | 'extend'): Permission {
   if (!isApprover(rules, user)) return { ok: false, reason: replies.notAnApprover(verb, rules.named) };
-  if (user === build.Requester && !rules.allowSelfApproval)
-    return { ok: false, reason: replies.selfApproval(verb, build.BuildID) };
+  if (user === build.Requester && !rules.allowSelfApproval) return { ok: false, reason: replies.selfApproval(verb, build.BuildID) };
   return allowed;
 }
 

@@ -13,10 +13,7 @@ const mentions = (users: readonly string[]) => users.map(mention).join(', ');
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export const help = (): string =>
-  [
-    '*metal-build* runs the Hedgehog Lab OVA build on a bare-metal EC2 machine once someone approves its cost.',
-    USAGE,
-  ].join('\n');
+  ['*metal-build* runs the Hedgehog Lab OVA build on a bare-metal EC2 machine once someone approves its cost.', USAGE].join('\n');
 
 /** One line: the exact problem and where the usage is; the full usage only for `usage` (an unknown subcommand). */
 export const badArguments = (problem: string, usage = false): string =>
@@ -24,8 +21,7 @@ export const badArguments = (problem: string, usage = false): string =>
 
 const channelLinks = (channels: readonly string[]) => channels.map((c) => `<#${c}>`).join(' or ');
 
-export const channelNotAllowed = (allowed: readonly string[]): string =>
-  `:no_entry: Builds cannot be requested in this channel. Use ${channelLinks(allowed)}.`;
+export const channelNotAllowed = (allowed: readonly string[]): string => `:no_entry: Builds cannot be requested in this channel. Use ${channelLinks(allowed)}.`;
 
 /** ALLOWED_CHANNEL_IDS scopes reading and acting too: outside them only `help` answers. */
 export const onlyInAllowedChannels = (use: 'status' | 'list' | 'costs' | 'cancel' | 'button', allowed: readonly string[]): string =>
@@ -51,8 +47,7 @@ export const noBuild = (buildId: string): string => `There is no build ${buildId
 const groupMention = (group: string) => `<!subteam^${group}>`;
 
 /** APPROVER_IDS by name and APPROVER_GROUP_IDS as groups. */
-const approverList = (names: ApproverNames) =>
-  [...names.userIds.map(mention), ...names.groupIds.map((g) => `members of ${groupMention(g)}`)].join(', ');
+const approverList = (names: ApproverNames) => [...names.userIds.map(mention), ...names.groupIds.map((g) => `members of ${groupMention(g)}`)].join(', ');
 
 /** Said when the groups could not be read: who approves meanwhile, and that waiting helps. */
 const unreadGroupsNote = (names: ApproverNames, verb: string) =>
@@ -92,9 +87,7 @@ function byWhom(build: Build): string {
 const withdrawn = (build: Build) => build.Status === 'rejected' && build.DeniedBy !== undefined && build.DeniedBy === build.Requester;
 
 export const already = (build: Build): string =>
-  withdrawn(build)
-    ? `${build.BuildID} was already withdrawn by ${mention(build.Requester)}.`
-    : `${build.BuildID} is already ${build.Status}${byWhom(build)}.`;
+  withdrawn(build) ? `${build.BuildID} was already withdrawn by ${mention(build.Requester)}.` : `${build.BuildID} is already ${build.Status}${byWhom(build)}.`;
 
 /** A click on a button of a build that has ended (a warning left live): when it ended. */
 export const endedNothingTo = (build: Build, verb: 'extend' | 'cancel', endedAt: Date | undefined, now: Date): string =>
@@ -120,11 +113,9 @@ export const cancelled = (buildId: string): string => `Cancelled ${buildId}.`;
 export const cancelledAfterApproval = (buildId: string): string =>
   `Cancelled ${buildId}. Its slot is free again within about 5 minutes, once the watchdog has seen that no machine was started.`;
 
-export const terminating = (buildId: string): string =>
-  `Terminating ${buildId}… the thread says when the machine is gone.`;
+export const terminating = (buildId: string): string => `Terminating ${buildId}… the thread says when the machine is gone.`;
 
-export const extensionRefused = (buildId: string, reason: string): string =>
-  `:no_entry: ${buildId} was not extended: ${reason}.`;
+export const extensionRefused = (buildId: string, reason: string): string => `:no_entry: ${buildId} was not extended: ${reason}.`;
 
 export const noActiveBuilds = (): string => 'No active builds. `/metal-build list` shows recent ones.';
 

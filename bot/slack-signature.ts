@@ -8,13 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** Slack's replay window, both ways: a clock a little ahead must not let old requests through. */
 export const MAX_SIGNATURE_AGE_SECONDS = 5 * 60;
 
-export type SignatureProblem =
-  | 'no signature'
-  | 'no timestamp'
-  | 'malformed timestamp'
-  | 'stale timestamp'
-  | 'malformed signature'
-  | 'wrong signature';
+export type SignatureProblem = 'no signature' | 'no timestamp' | 'malformed timestamp' | 'stale timestamp' | 'malformed signature' | 'wrong signature';
 
 export type SignatureCheck = { ok: true; timestamp: number } | { ok: false; reason: SignatureProblem; timestamp?: number };
 
@@ -62,8 +56,7 @@ export function checkSlackSignature(signingSecret: string, request: SignedReques
   if (!request.timestamp) return { ok: false, reason: 'no timestamp' };
   if (!TIMESTAMP.test(request.timestamp)) return { ok: false, reason: 'malformed timestamp' };
   const timestamp = Number(request.timestamp);
-  if (Math.abs(Math.floor(now.getTime() / 1000) - timestamp) > MAX_SIGNATURE_AGE_SECONDS)
-    return { ok: false, reason: 'stale timestamp', timestamp };
+  if (Math.abs(Math.floor(now.getTime() / 1000) - timestamp) > MAX_SIGNATURE_AGE_SECONDS) return { ok: false, reason: 'stale timestamp', timestamp };
 
   const given = SIGNATURE.exec(request.signature)?.[1];
   if (!given) return { ok: false, reason: 'malformed signature', timestamp };

@@ -14,12 +14,7 @@ export type Applied =
 
 const MAX_ATTEMPTS = 4;
 
-export async function applyEvent(
-  store: BuildStore,
-  start: string | Build,
-  event: BuildEvent,
-  now: Date,
-): Promise<Applied> {
+export async function applyEvent(store: BuildStore, start: string | Build, event: BuildEvent, now: Date): Promise<Applied> {
   let build = typeof start === 'string' ? await store.get(start) : start;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (!build) return { outcome: 'missing' };

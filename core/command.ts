@@ -71,8 +71,7 @@ export function checkBranch(branch: string): string | undefined {
 export function checkCommit(commit: string): string | undefined {
   if (COMMIT_PATTERN.test(commit)) return undefined;
   const bad = [...commit].find((c) => !/[0-9a-fA-F]/.test(c));
-  if (bad !== undefined)
-    return `commit ${show(commit)} contains ${JSON.stringify(bad)}, which is not hexadecimal; a commit is 7 to 40 hexadecimal characters`;
+  if (bad !== undefined) return `commit ${show(commit)} contains ${JSON.stringify(bad)}, which is not hexadecimal; a commit is 7 to 40 hexadecimal characters`;
   return `commit ${show(commit)} is ${commit.length} characters long; a commit is 7 to 40 hexadecimal characters`;
 }
 

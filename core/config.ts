@@ -74,7 +74,10 @@ export class ConfigError extends Error {
 }
 
 const splitList = (s: string | undefined) =>
-  (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
 
 type Issues = { issues: z.core.$ZodRawIssue[]; value: unknown };
 
@@ -128,9 +131,11 @@ const bool = variable(boolValue);
  * plain characters cannot leave the checkout, nor read as an option.
  */
 export function packerTemplateProblem(path: string): string | undefined {
-  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(path)) return `expected a relative path of letters, digits, '.', '_', '-' and '/' (at most 200), got ${JSON.stringify(path)}`;
+  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(path))
+    return `expected a relative path of letters, digits, '.', '_', '-' and '/' (at most 200), got ${JSON.stringify(path)}`;
   if (path.startsWith('/')) return `expected a path relative to the labapp checkout, got ${JSON.stringify(path)}`;
-  if (path.split('/').some((part) => part === '..' || part === '.' || part === '')) return `expected a path without '..', '.' or empty parts, got ${JSON.stringify(path)}`;
+  if (path.split('/').some((part) => part === '..' || part === '.' || part === ''))
+    return `expected a path without '..', '.' or empty parts, got ${JSON.stringify(path)}`;
   if (path.startsWith('-')) return `expected a path that does not start with '-', got ${JSON.stringify(path)}`;
   return undefined;
 }

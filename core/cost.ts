@@ -68,8 +68,7 @@ export type EstimateResult = { ok: true; estimate: CostEstimate } | { ok: false;
 
 export function estimate(inputs: CostInputs): EstimateResult {
   const hourlyInstance = hourlyPrice(inputs.instanceType, inputs.priceOverrides);
-  if (hourlyInstance === undefined)
-    return { ok: false, problem: `no price known for ${inputs.instanceType}: add it to PRICE_OVERRIDES` };
+  if (hourlyInstance === undefined) return { ok: false, problem: `no price known for ${inputs.instanceType}: add it to PRICE_OVERRIDES` };
   const hourlyDisk = hourlyDiskPrice(inputs.volumeGb);
   const transfer = inputs.transferGb * TRANSFER_USD_PER_GB;
   return {
@@ -80,13 +79,7 @@ export function estimate(inputs: CostInputs): EstimateResult {
       hourlyDisk,
       expected: line('expected', inputs.expectedHours, hourlyInstance, hourlyDisk, transfer),
       max: line('maximum', inputs.maxLifetimeHours, hourlyInstance, hourlyDisk, transfer),
-      maxWithExtensions: line(
-        'maximum with extensions',
-        inputs.maxLifetimeHours + inputs.maxExtensionHours,
-        hourlyInstance,
-        hourlyDisk,
-        transfer,
-      ),
+      maxWithExtensions: line('maximum with extensions', inputs.maxLifetimeHours + inputs.maxExtensionHours, hourlyInstance, hourlyDisk, transfer),
     },
   };
 }

@@ -39,7 +39,10 @@ export const buildPhaseDetail = z
     phase: z.enum(PHASES),
     at: isoTime,
     message: z.string().max(4000).optional(),
-    actualCommit: z.string().regex(/^[0-9a-f]{7,40}$/).optional(),
+    actualCommit: z
+      .string()
+      .regex(/^[0-9a-f]{7,40}$/)
+      .optional(),
     artifact: artifactSchema.optional(),
     logKey: z.string().min(1).optional(),
     logTail: z.string().optional(),
@@ -67,17 +70,11 @@ export const envelope = z.object({
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 /** Parse an envelope: the source and detail-type must be the expected ones, then the detail. */
-export function parseEvent<T>(
-  raw: unknown,
-  source: string,
-  detailType: string,
-  detail: z.ZodType<T>,
-): Parsed<{ detail: T; time?: string }> {
+export function parseEvent<T>(raw: unknown, source: string, detailType: string, detail: z.ZodType<T>): Parsed<{ detail: T; time?: string }> {
   const env = envelope.safeParse(raw);
   if (!env.success) return { ok: false, problem: `malformed envelope: ${z.prettifyError(env.error)}` };
   if (env.data.source !== source) return { ok: false, problem: `unexpected source ${JSON.stringify(env.data.source)}` };
-  if (env.data['detail-type'] !== detailType)
-    return { ok: false, problem: `unexpected detail-type ${JSON.stringify(env.data['detail-type'])}` };
+  if (env.data['detail-type'] !== detailType) return { ok: false, problem: `unexpected detail-type ${JSON.stringify(env.data['detail-type'])}` };
   const d = detail.safeParse(env.data.detail);
   if (!d.success) return { ok: false, problem: `malformed detail: ${z.prettifyError(d.error)}` };
   return { ok: true, value: { detail: d.data, time: env.data.time } };

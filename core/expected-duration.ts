@@ -49,7 +49,10 @@ export function withCompletion(history: readonly Completion[], completion: Compl
 /** The median of the newest HISTORY_SIZE completions, rounded to the minute; `fallbackHours` with fewer than MIN_HISTORY. */
 export function expectedDuration(history: readonly Completion[], fallbackHours: number): ExpectedDuration {
   // As withCompletion does, the first entry of a BuildID is the one that counts.
-  const unique = history.filter((c, i) => history.findIndex((d) => d.buildId === c.buildId) === i).sort(newestFirst).slice(0, HISTORY_SIZE);
+  const unique = history
+    .filter((c, i) => history.findIndex((d) => d.buildId === c.buildId) === i)
+    .sort(newestFirst)
+    .slice(0, HISTORY_SIZE);
   const middle = median(unique.map((c) => c.seconds));
   if (middle === undefined || unique.length < MIN_HISTORY) return { hours: fallbackHours, fromBuilds: 0 };
   // At least a minute: a quote of zero hours would say a build costs nothing.

@@ -80,10 +80,7 @@ export function isApprovalStale(build: Pick<Build, 'Status' | 'CreatedAt'>, limi
  * recorded build (a second one) counts from the earlier of the two, so it cannot look younger
  * than the build either. Only a machine without a record has nothing but EC2's time.
  */
-export function lifeStart(
-  build: Partial<Pick<Build, 'InstanceID' | 'LaunchTime'>> | undefined,
-  machine: { instanceId: string; launchTime: string },
-): string {
+export function lifeStart(build: Partial<Pick<Build, 'InstanceID' | 'LaunchTime'>> | undefined, machine: { instanceId: string; launchTime: string }): string {
   if (!build?.LaunchTime) return machine.launchTime;
   if (build.InstanceID === machine.instanceId) return build.LaunchTime;
   return Date.parse(build.LaunchTime) <= Date.parse(machine.launchTime) ? build.LaunchTime : machine.launchTime;
@@ -92,12 +89,7 @@ export function lifeStart(
 export type MachineVerdict = 'ok' | 'warn' | 'force';
 
 /** `since` is when the machine's lifetime began (`lifeStart`), never EC2's LaunchTime alone. */
-export function machineVerdict(
-  since: string,
-  build: Pick<Build, 'WarnedAt' | 'ExtendedHours'>,
-  limits: LifetimeLimits,
-  now: Date,
-): MachineVerdict {
+export function machineVerdict(since: string, build: Pick<Build, 'WarnedAt' | 'ExtendedHours'>, limits: LifetimeLimits, now: Date): MachineVerdict {
   const age = ageMs(since, now);
   if (age >= lifetimeHours(limits, build.ExtendedHours) * HOUR) return 'force';
   if (age >= limits.warnAfterHours * HOUR && !build.WarnedAt) return 'warn';
@@ -106,11 +98,7 @@ export function machineVerdict(
 
 /** Approved, but no machine after STUCK_MINUTES: the launch never happened. */
 export function isStuckWithoutLaunch(build: Pick<Build, 'Status' | 'InstanceID' | 'ApprovedAt' | 'CreatedAt'>, now: Date): boolean {
-  return (
-    build.Status === 'approved' &&
-    !build.InstanceID &&
-    ageMs(build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE
-  );
+  return build.Status === 'approved' && !build.InstanceID && ageMs(build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE;
 }
 
 /**
@@ -118,11 +106,7 @@ export function isStuckWithoutLaunch(build: Pick<Build, 'Status' | 'InstanceID' 
  * moment the record changed in a way that proves life (launch); the grace absorbs EC2's
  * eventual consistency right after RunInstances.
  */
-export function isStuckWithoutMachine(
-  build: Pick<Build, 'Status' | 'LaunchTime' | 'ApprovedAt' | 'CreatedAt'>,
-  machineAlive: boolean,
-  now: Date,
-): boolean {
+export function isStuckWithoutMachine(build: Pick<Build, 'Status' | 'LaunchTime' | 'ApprovedAt' | 'CreatedAt'>, machineAlive: boolean, now: Date): boolean {
   if (!isRunning(build.Status) || machineAlive) return false;
   return ageMs(build.LaunchTime ?? build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE;
 }
@@ -134,7 +118,7 @@ export function isStuckWithoutMachine(
  * `launchTime` is the machine's `lifeStart`.
  */
 export function isOrphan(
-  build: Pick<Build, 'Status' | 'CompletionTime' | 'TerminatedAt' | 'CreatedAt'> & Partial<Pick<Build, 'InstanceID'>> | undefined,
+  build: (Pick<Build, 'Status' | 'CompletionTime' | 'TerminatedAt' | 'CreatedAt'> & Partial<Pick<Build, 'InstanceID'>>) | undefined,
   launchTime: string,
   now: Date,
   instanceId?: string,
@@ -156,11 +140,7 @@ export const TERMINATE_RETRY_MINUTES = 2;
  * The build's own machine, ordered ended (forced or cancelled), still live TERMINATE_RETRY_MINUTES
  * later: the TerminateInstances failed. It is ended again then, not after the orphan grace.
  */
-export function outlivedTermination(
-  build: Pick<Build, 'TerminationReason' | 'InstanceID' | 'CompletionTime'>,
-  instanceId: string,
-  now: Date,
-): boolean {
+export function outlivedTermination(build: Pick<Build, 'TerminationReason' | 'InstanceID' | 'CompletionTime'>, instanceId: string, now: Date): boolean {
   return (
     (build.TerminationReason === 'forced' || build.TerminationReason === 'cancelled') &&
     build.InstanceID === instanceId &&

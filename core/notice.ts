@@ -19,9 +19,7 @@ export function noticeLeaseStaleBefore(now: Date): string {
   return new Date(now.getTime() - NOTICE_LEASE_SECONDS * 1000).toISOString();
 }
 
-export type NoticeStep =
-  | { post: true; told: Build; askThreadFirst: boolean }
-  | { post: false; reason: 'told already' | 'older than what the thread shows' };
+export type NoticeStep = { post: true; told: Build; askThreadFirst: boolean } | { post: false; reason: 'told already' | 'older than what the thread shows' };
 
 /**
  * With the lease in hand: whether to post `status`, and the build as the message tells it (the

@@ -59,12 +59,7 @@ export function countedEntry(build: Build): { month: string; entry: CountedBuild
  * the decision; a build awaiting approval without a hold has not passed a budget check yet, so
  * it counts nothing: it meets ours when it does.
  */
-export function uncounted(
-  build: Build,
-  ledger: MonthLedger,
-  config: CostConfig,
-  now: Date,
-): { soFar: number; upTo: number } {
+export function uncounted(build: Build, ledger: MonthLedger, config: CostConfig, now: Date): { soFar: number; upTo: number } {
   const none = { soFar: 0, upTo: 0 };
   if (ledger.counted.some((c) => c.buildId === build.BuildID)) return none;
   const hold = ledger.holds[build.BuildID];

@@ -279,7 +279,11 @@ export const STATUS_TABLE: StatusTable = {
         to: 'failed',
         set: ({ event, at }) => ({ ErrorMessage: event.message, CompletionTime: at }),
         guard: ({ build, event }) =>
-          event.expectInstanceId === undefined ? {} : build.InstanceID === undefined ? { absent: ['InstanceID'] } : { equals: { InstanceID: build.InstanceID } },
+          event.expectInstanceId === undefined
+            ? {}
+            : build.InstanceID === undefined
+              ? { absent: ['InstanceID'] }
+              : { equals: { InstanceID: build.InstanceID } },
         // A machine that may exist is terminated too: nothing is left running. The slot waits for
         // the reconciliation either way (core/slot-holding): without an InstanceID, a launch may
         // have started a machine the record never learnt of; with one, the reconciliation first

@@ -42,7 +42,7 @@ export function createHandler(deps: EventDeps) {
     const facts = { instanceId: detail.instanceId, phase: detail.phase };
     const build = await deps.store.get(detail.buildId);
     if (!eventTokenMatches(eventToken, { key, buildId: detail.buildId, build })) {
-      blog.warn('phase whose event token is not the build\'s; dropped', facts);
+      blog.warn("phase whose event token is not the build's; dropped", facts);
       return;
     }
     if (!build) {
@@ -51,7 +51,7 @@ export function createHandler(deps: EventDeps) {
     }
     const layout = phaseLayoutProblem(build, detail, deps.config.artifactBucket);
     if (layout) {
-      blog.warn('phase whose keys are not the build\'s layout; dropped', { ...facts, problem: layout });
+      blog.warn("phase whose keys are not the build's layout; dropped", { ...facts, problem: layout });
       return;
     }
     if (phaseArrivedEarly(build, detail)) {
@@ -60,18 +60,24 @@ export function createHandler(deps: EventDeps) {
       throw new PhaseArrivedEarlyError(detail.buildId, detail.phase, build.Status);
     }
     if (build.InstanceID !== detail.instanceId) {
-      blog.warn('phase from an instance that is not the build\'s; dropped', { ...facts, expectedInstanceId: build.InstanceID });
+      blog.warn("phase from an instance that is not the build's; dropped", { ...facts, expectedInstanceId: build.InstanceID });
       return;
     }
-    await applyStep(deps, build, { type: 'phase', detail }, {
-      sns: true,
-      // Before the effects and the telling: a retry after either fails finds no transition to record.
-      beforeEffects: async (applied) => {
-        if (applied.outcome !== 'changed') return;
-        blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
-        await recordCompletion(deps, applied.before, applied.build, blog);
+    await applyStep(
+      deps,
+      build,
+      { type: 'phase', detail },
+      {
+        sns: true,
+        // Before the effects and the telling: a retry after either fails finds no transition to record.
+        beforeEffects: async (applied) => {
+          if (applied.outcome !== 'changed') return;
+          blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
+          await recordCompletion(deps, applied.before, applied.build, blog);
+        },
       },
-    }, blog);
+      blog,
+    );
   };
 }
 

@@ -11,11 +11,7 @@ import { mailOnce, resendStaleMail } from './mail';
 // side's own, core/event-sides), then telling people (SNS for the operators, the Slack thread
 // for the team).
 
-export async function runEffects(
-  deps: Pick<EventDeps, 'store' | 'compute'>,
-  build: Build,
-  effects: readonly EventsEffect[],
-): Promise<void> {
+export async function runEffects(deps: Pick<EventDeps, 'store' | 'compute'>, build: Build, effects: readonly EventsEffect[]): Promise<void> {
   for (const effect of effects) {
     switch (effect) {
       case 'terminate-instance':

@@ -38,10 +38,7 @@ export function eventTokenKeyOf(deps: Pick<EventDeps, 'config' | 'eventTokenKey'
  * key (a phase before the launch's write landed, or a record from before the hash). Both sides
  * are hashed first, so the comparison takes the same time whatever the token's length.
  */
-export function eventTokenMatches(
-  token: string,
-  expected: { key: string; buildId: string; build?: Pick<Build, 'EventTokenHash'> },
-): boolean {
+export function eventTokenMatches(token: string, expected: { key: string; buildId: string; build?: Pick<Build, 'EventTokenHash'> }): boolean {
   const stored = expected.build?.EventTokenHash;
   const want = stored !== undefined && isTokenHash(stored) ? stored : hashEventToken(eventTokenFor(expected.key, expected.buildId));
   return tokenHashes(token, want);

@@ -12,13 +12,7 @@ export interface Inbound<T> {
   time?: string;
 }
 
-export function parseOrDrop<T>(
-  raw: unknown,
-  source: string,
-  detailType: string,
-  schema: z.ZodType<T>,
-  log: Logger,
-): Inbound<T> | undefined {
+export function parseOrDrop<T>(raw: unknown, source: string, detailType: string, schema: z.ZodType<T>, log: Logger): Inbound<T> | undefined {
   const parsed = parseEvent(raw, source, detailType, schema);
   if (parsed.ok) return parsed.value;
   const buildId = readBuildId(raw);

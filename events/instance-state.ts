@@ -37,19 +37,25 @@ export function createHandler(deps: EventDeps) {
     const at = new Date(inbound.time ?? now).toISOString();
     const { config } = deps;
     const actualCost = isInstanceEnding(state) ? costOf(build, config, at) : undefined;
-    const { told } = await applyStep(deps, build, { type: 'instance-state', state, at, ...(actualCost !== undefined ? { actualCost } : {}) }, {
-      sns: true,
-      // On every ending delivery, and before the slot goes: while the build holds it, a budget
-      // decision counts the build among the running ones, so its money is never out of sight. A
-      // count that fails throws: the redelivery counts it, and the slot, its release not repeated,
-      // is given back by the watchdog's reconciliation, which counts before it frees.
-      beforeEffects: async (applied) => {
-        if (applied.outcome === 'changed') blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
-        if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
-        // Every ending delivery, not only the first: a removal that failed is retried with the event.
-        if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
+    const { told } = await applyStep(
+      deps,
+      build,
+      { type: 'instance-state', state, at, ...(actualCost !== undefined ? { actualCost } : {}) },
+      {
+        sns: true,
+        // On every ending delivery, and before the slot goes: while the build holds it, a budget
+        // decision counts the build among the running ones, so its money is never out of sight. A
+        // count that fails throws: the redelivery counts it, and the slot, its release not repeated,
+        // is given back by the watchdog's reconciliation, which counts before it frees.
+        beforeEffects: async (applied) => {
+          if (applied.outcome === 'changed') blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
+          if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
+          // Every ending delivery, not only the first: a removal that failed is retried with the event.
+          if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
+        },
       },
-    }, blog);
+      blog,
+    );
     if (!told) return;
     if (isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
   };
@@ -69,11 +75,7 @@ async function tellFinalCost(deps: EventDeps, build: Build, log: Logger): Promis
   // The final message itself is still to come (a retry of this event tells it, with the cost).
   if (build.NotifiedStatus !== build.Status) return;
   const now = deps.clock.now();
-  const claim = await deps.store.update(
-    build.BuildID,
-    { status: [build.Status], absent: ['CostToldAt'] },
-    { CostToldAt: now.toISOString() },
-  );
+  const claim = await deps.store.update(build.BuildID, { status: [build.Status], absent: ['CostToldAt'] }, { CostToldAt: now.toISOString() });
   if (!claim.ok) return;
   try {
     await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: finalCostMessage(claim.build, { config: deps.config, now }) });

@@ -121,7 +121,9 @@ function failureMessage(types: readonly string[], facts: CapacityFacts, overQuot
   }
   const zoneOnly = types.filter((t) => !overQuota.has(t) && !overPrice.has(t));
   if (zoneOnly.length > 0) {
-    const subnets = Object.entries(facts.subnetZones).map(([subnet, zone]) => `${subnet} (${zone})`).join(', ');
+    const subnets = Object.entries(facts.subnetZones)
+      .map(([subnet, zone]) => `${subnet} (${zone})`)
+      .join(', ');
     const offering = zoneOnly.map((t) => `${t}: ${(facts.offeredZones?.[t] ?? []).join(', ') || 'no zone'}`).join('; ');
     lines.push(
       `• Zones: no configured subnet lies in a zone that offers ${zoneOnly.join(' or ')}. Subnets: ${subnets}. Offered in ${offering}.`,
@@ -133,7 +135,10 @@ function failureMessage(types: readonly string[], facts: CapacityFacts, overQuot
 
 function skipsText(facts: CapacityFacts, types: ReadonlySet<string>): string {
   const price = facts.price!;
-  return [...types].map((t) => `${t} costs up to ${formatUsd(price.maxOf[t] ?? 0)}`).join(', ') + `, above the approved ${formatUsd(price.approved)} + ${price.overrunPercent}%`;
+  return (
+    [...types].map((t) => `${t} costs up to ${formatUsd(price.maxOf[t] ?? 0)}`).join(', ') +
+    `, above the approved ${formatUsd(price.approved)} + ${price.overrunPercent}%`
+  );
 }
 
 /** The standard on-demand families the quota counts (its name lists them); others have their own quotas. */

@@ -20,9 +20,7 @@ export interface LaunchAttempt {
 export function launchAttempts(buildId: string, config: Pick<Config, 'instanceType' | 'fallbackInstanceTypes' | 'subnetIds'>): LaunchAttempt[] {
   const types = [...new Set([config.instanceType, ...config.fallbackInstanceTypes])];
   const subnets = config.subnetIds.length > 0 ? config.subnetIds : [''];
-  return types.flatMap((instanceType) =>
-    subnets.map((subnetId) => ({ instanceType, subnetId, clientToken: clientToken(buildId, instanceType, subnetId) })),
-  );
+  return types.flatMap((instanceType) => subnets.map((subnetId) => ({ instanceType, subnetId, clientToken: clientToken(buildId, instanceType, subnetId) })));
 }
 
 /**
@@ -68,9 +66,7 @@ export interface Adoption {
  * the same one. The others would only cost money until the watchdog's orphan rule.
  */
 export function adoption(machines: readonly Machine[]): Adoption | undefined {
-  const [first, ...others] = [...machines].sort(
-    (a, b) => Date.parse(a.launchTime) - Date.parse(b.launchTime) || a.instanceId.localeCompare(b.instanceId),
-  );
+  const [first, ...others] = [...machines].sort((a, b) => Date.parse(a.launchTime) - Date.parse(b.launchTime) || a.instanceId.localeCompare(b.instanceId));
   if (!first) return undefined;
   return {
     instance: { instanceId: first.instanceId, instanceType: first.instanceType, availabilityZone: first.availabilityZone, launchTime: first.launchTime },
@@ -91,7 +87,8 @@ const UNSUPPORTED_TEXT = /not supported in your requested Availability Zone/i;
  * so these are refusals like the others; if every attempt is refused the build fails at once
  * with EC2's words instead of waiting for the watchdog's "stuck" rule.
  */
-const REJECTED_CODE = /^(UnauthorizedOperation|InvalidParameterValue|InvalidParameterCombination|InvalidParameter|InvalidLaunchTemplate(Id|Name)\..+|InvalidSubnetID\..+|InvalidAMIID\..+|InvalidUserData\..+|InvalidBlockDeviceMapping|InvalidSecurityGroupID\..+|InvalidGroup\..+|InvalidKeyPair\..+|InvalidInstanceType)$/;
+const REJECTED_CODE =
+  /^(UnauthorizedOperation|InvalidParameterValue|InvalidParameterCombination|InvalidParameter|InvalidLaunchTemplate(Id|Name)\..+|InvalidSubnetID\..+|InvalidAMIID\..+|InvalidUserData\..+|InvalidBlockDeviceMapping|InvalidSecurityGroupID\..+|InvalidGroup\..+|InvalidKeyPair\..+|InvalidInstanceType)$/;
 
 /** What an EC2 error code means for the launch; undefined: not a refusal (throw, EventBridge retries). */
 export function classifyRefusal(code: string, message: string): RefusalKind | undefined {
@@ -104,7 +101,6 @@ export function classifyRefusal(code: string, message: string): RefusalKind | un
 
 /** vCPUs of the metal types this project uses, for the quota advice. */
 export const METAL_VCPUS: Readonly<Record<string, number>> = { 'c5n.metal': 72, 'm5zn.metal': 48 };
-
 
 export interface Refusal {
   instanceType: string;
@@ -130,9 +126,7 @@ export function launchFailureMessage(refusals: readonly Refusal[], skips: readon
   const quotaTypes = [...new Set(refusals.filter((r) => classifyRefusal(r.code, r.message) === 'quota').map((r) => r.instanceType))];
   const advice: string[] = [];
   if (quotaTypes.length > 0) {
-    const needs = quotaTypes
-      .map((t) => (METAL_VCPUS[t] ? `${t} needs ${METAL_VCPUS[t]} vCPUs` : `${t}`))
-      .join(', ');
+    const needs = quotaTypes.map((t) => (METAL_VCPUS[t] ? `${t} needs ${METAL_VCPUS[t]} vCPUs` : `${t}`)).join(', ');
     advice.push(
       `The account's on-demand vCPU quota is too low (${needs}). Raise the Service Quotas limit "${ON_DEMAND_STANDARD_QUOTA.name}" (${ON_DEMAND_STANDARD_QUOTA.quotaCode}) in this region to at least that many vCPUs, then request the build again.`,
     );

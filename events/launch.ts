@@ -112,9 +112,9 @@ async function capacityFacts(deps: EventDeps, build: Build, attempts: readonly L
   };
   const price = priceFacts(deps, build, types);
   const [subnetZones, offeredZones, vcpus, limit, inUse] = await Promise.all([
-    subnets.length > 0 ? lenient('the subnets\' zones', () => deps.compute.subnetZones(subnets)) : {},
+    subnets.length > 0 ? lenient("the subnets' zones", () => deps.compute.subnetZones(subnets)) : {},
     subnets.length > 0 ? lenient('which zones offer the instance types', () => deps.compute.offeredZones(types)) : undefined,
-    lenient('the instance types\' vCPUs', () => deps.compute.vcpusOf(types)),
+    lenient("the instance types' vCPUs", () => deps.compute.vcpusOf(types)),
     lenient('the on-demand vCPU quota', () => deps.quotas.onDemandStandardVcpus()),
     lenient('the vCPUs in use', () => deps.compute.standardVcpusInUse(buildId)),
   ]);
@@ -210,13 +210,19 @@ async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedIns
 }
 
 async function fail(deps: EventDeps, build: Build, message: string, log: Logger): Promise<void> {
-  await applyStep(deps, build, { type: 'launch-failed', message }, {
-    sns: true,
-    refresh: false,
-    beforeEffects: async (applied) => {
-      if (applied.outcome === 'changed') log.error('no machine could be launched', { reason: message });
+  await applyStep(
+    deps,
+    build,
+    { type: 'launch-failed', message },
+    {
+      sns: true,
+      refresh: false,
+      beforeEffects: async (applied) => {
+        if (applied.outcome === 'changed') log.error('no machine could be launched', { reason: message });
+      },
     },
-  }, log);
+    log,
+  );
 }
 
 /**

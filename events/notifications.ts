@@ -24,9 +24,7 @@ function facts(build: Build, ctx: Context): string[] {
     `Build:      ${build.BuildID}`,
     `Branch:     ${build.BuildBranch}${build.BuildCommit ? ` @ ${build.BuildCommit}` : ''}`,
     `Requester:  ${build.Requester}${build.Approver ? ` (approved by ${build.Approver})` : ''}`,
-    ...(build.InstanceID
-      ? [`Instance:   ${build.InstanceID} (${build.InstanceType ?? '?'} in ${build.AvailabilityZone ?? '?'})`]
-      : []),
+    ...(build.InstanceID ? [`Instance:   ${build.InstanceID} (${build.InstanceType ?? '?'} in ${build.AvailabilityZone ?? '?'})`] : []),
     ...(build.LaunchTime ? [`Launched:   ${build.LaunchTime}`] : []),
     ...(cost !== undefined ? [`Cost so far: ${formatUsd(cost)}`] : []),
   ];
@@ -127,11 +125,7 @@ export function forcedNotice(build: Build, ctx: Context): Notification {
   return {
     severity: 'CRITICAL',
     subject: `metal-build ${build.BuildID} force-terminated at its time limit`,
-    message: text(
-      'The watchdog terminated the machine: it reached its lifetime limit (plus any extensions).',
-      '',
-      facts(build, ctx),
-    ),
+    message: text('The watchdog terminated the machine: it reached its lifetime limit (plus any extensions).', '', facts(build, ctx)),
     buildId: build.BuildID,
     status: build.Status,
   };

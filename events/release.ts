@@ -56,7 +56,7 @@ export function createHandler(deps: EventDeps) {
     // Another machine naming this build would only make this function wait and retry: its
     // event, not carrying the build's token, is dropped like build-phase drops it.
     if (eventTokenMatchesRecord(eventToken, build) === false) {
-      blog.warn('completed phase whose event token is not the build\'s; dropped');
+      blog.warn("completed phase whose event token is not the build's; dropped");
       return;
     }
     const version = releaseVersion(build.BuildBranch);
@@ -75,7 +75,7 @@ export function createHandler(deps: EventDeps) {
     }
     const expected = artifactKey(buildId, version);
     if (build.ArtifactKey !== expected) {
-      blog.error('the record\'s ArtifactKey is not the build\'s layout; nothing released', { expected, artifactKey: build.ArtifactKey });
+      blog.error("the record's ArtifactKey is not the build's layout; nothing released", { expected, artifactKey: build.ArtifactKey });
       return;
     }
     await publish(deps, build, version, blog);
@@ -93,7 +93,15 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
   const missing = files.filter((_, i) => sizes[i] === undefined);
   if (missing.length > 0) {
     log.error('build files missing; nothing released', { version, missing: missing.map((f) => f.source) });
-    await tellOnce(deps, build, INCOMPLETE, releaseMissingFilesMessage(at, missing.map((f) => f.source)));
+    await tellOnce(
+      deps,
+      build,
+      INCOMPLETE,
+      releaseMissingFilesMessage(
+        at,
+        missing.map((f) => f.source),
+      ),
+    );
     return;
   }
   const claim = await deps.store.claimRelease(version, build.BuildID, deps.clock.now());

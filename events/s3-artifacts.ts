@@ -102,9 +102,7 @@ export class S3Artifacts implements Artifacts {
       const settled = await Promise.allSettled(Array.from({ length: workers }, worker));
       const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected) throw rejected.reason;
-      await this.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-      );
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     } catch (error) {
       // The parts copied so far are billed until the upload is aborted (the bucket's lifecycle
       // rule would abort it after a day); the failure itself is what the caller must see.

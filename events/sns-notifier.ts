@@ -10,9 +10,7 @@ export const SUBJECT_MAX = 100;
 
 export function snsSubject(notification: Pick<Notification, 'severity' | 'subject'>): string {
   // SNS refuses a subject with control or non-ASCII characters: replace them, then cut.
-  const text = `[${notification.severity}] ${notification.subject}`
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/[^\x20-\x7e]/g, '?');
+  const text = `[${notification.severity}] ${notification.subject}`.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
   return text.length > SUBJECT_MAX ? `${text.slice(0, SUBJECT_MAX - 3)}...` : text;
 }
 

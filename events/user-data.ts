@@ -59,8 +59,7 @@ export function renderCloudConfig(params: RunnerParams): string {
       return values[node as Placeholder];
     }
     if (Array.isArray(node)) return node.map(fill);
-    if (node !== null && typeof node === 'object')
-      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, fill(value)]));
+    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, fill(value)]));
     return node;
   };
   const filled = fill(parse(CLOUD_INIT_TEMPLATE, YAML_OPTIONS));
@@ -69,8 +68,7 @@ export function renderCloudConfig(params: RunnerParams): string {
   // lineWidth 0: long base64 scalars stay on one line.
   const text = `#cloud-config\n${stringify(filled, { ...YAML_OPTIONS, lineWidth: 0 })}`;
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > USER_DATA_LIMIT_BYTES)
-    throw new Error(`user data is ${bytes} bytes, above EC2's limit of ${USER_DATA_LIMIT_BYTES}`);
+  if (bytes > USER_DATA_LIMIT_BYTES) throw new Error(`user data is ${bytes} bytes, above EC2's limit of ${USER_DATA_LIMIT_BYTES}`);
   return text;
 }
 

@@ -69,14 +69,12 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
   }
   const since = lifeStart(build, machine);
   const verdict = machineVerdict(since, build, config, now);
-  if (verdict === 'force')
-    await end(run, build, { type: 'force', launchTime: since, maxLifetimeHours: config.maxLifetimeHours });
+  if (verdict === 'force') await end(run, build, { type: 'force', launchTime: since, maxLifetimeHours: config.maxLifetimeHours });
   else if (verdict === 'warn') await warn(run, build, machine);
   else if (build.WarnedAt && !build.WarningPostedAt && ageMs(build.WarnedAt, now) >= 60_000)
     // The warning's post failed on an earlier run: the Extend button must still reach people.
     await postWarning(run, build, machine);
-  else if (Math.floor(ageMs(since, now) / 60_000) % CARD_REFRESH_MINUTES === 0)
-    await refreshCard(deps, build, { config, now });
+  else if (Math.floor(ageMs(since, now) / 60_000) % CARD_REFRESH_MINUTES === 0) await refreshCard(deps, build, { config, now });
 }
 
 /**
@@ -85,14 +83,20 @@ export async function checkBuild(run: WatchdogRun, build: Build, machine: Machin
  */
 async function end(run: WatchdogRun, build: Build, event: EventsEvent): Promise<void> {
   const log = run.log.child({ buildId: build.BuildID });
-  await applyStep(run.deps, build, event, {
-    sns: true,
-    // Before the termination, so a failing one is found under the line that explains it.
-    beforeEffects: async (applied) => {
-      if (applied.outcome === 'changed')
-        log.warn('watchdog changed a build', { rule: event.type, from: build.Status, to: applied.build.Status, instanceId: build.InstanceID });
+  await applyStep(
+    run.deps,
+    build,
+    event,
+    {
+      sns: true,
+      // Before the termination, so a failing one is found under the line that explains it.
+      beforeEffects: async (applied) => {
+        if (applied.outcome === 'changed')
+          log.warn('watchdog changed a build', { rule: event.type, from: build.Status, to: applied.build.Status, instanceId: build.InstanceID });
+      },
     },
-  }, log);
+    log,
+  );
 }
 
 /** Once per build (WarnedAt is written conditionally): a broadcast with extend and cancel, and SNS. */
@@ -119,7 +123,11 @@ async function postWarning(run: WatchdogRun, build: Build, machine: Machine): Pr
   const posted = (ts?: string) => applyEvent(deps.store, build, { type: 'warning-posted', ...(ts !== undefined ? { ts } : {}) }, now);
   await run.step('warning message', build.BuildID, async () => {
     // The deadline the schedule keeps (DeadlineAt), as the bot's re-render after an Extend says it.
-    const message = warningMessage(build, { config, now, deadline: deadlineOf(build, config) ?? deadline(lifeStart(build, machine), config, build.ExtendedHours) });
+    const message = warningMessage(build, {
+      config,
+      now,
+      deadline: deadlineOf(build, config) ?? deadline(lifeStart(build, machine), config, build.ExtendedHours),
+    });
     let ts: string;
     try {
       ({ ts } = await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: message.text, blocks: message.blocks, broadcast: true }));

@@ -23,14 +23,11 @@ export const CATCH_UP_WITHIN_MS = 24 * 3600_000;
  */
 export const CATCH_UP_CREATED_WITHIN_MS = 2 * CATCH_UP_WITHIN_MS;
 
-
 export async function catchUp(run: WatchdogRun): Promise<void> {
   const { deps, now } = run;
   const createdSince = new Date(now.getTime() - CATCH_UP_CREATED_WITHIN_MS).toISOString();
   for (const status of FINAL_STATUSES) {
-    const builds = await run.step('catch-up query', undefined, () =>
-      deps.store.byStatus(status, { limit: CATCH_UP_PER_STATUS, createdSince }),
-    );
+    const builds = await run.step('catch-up query', undefined, () => deps.store.byStatus(status, { limit: CATCH_UP_PER_STATUS, createdSince }));
     for (const build of builds ?? []) {
       if (build.MailClaim !== undefined)
         await run.step('stale notice', build.BuildID, () => resendStaleMail(deps, build, run.log.child({ buildId: build.BuildID })));

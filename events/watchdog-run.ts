@@ -45,10 +45,7 @@ export class WatchdogRun {
 
 export class WatchdogError extends Error {
   constructor(readonly failures: StepFailure[]) {
-    super(
-      `watchdog: ${failures.length} step(s) failed: ` +
-        failures.map((f) => `${f.step}${f.buildId ? ` (${f.buildId})` : ''}`).join(', '),
-    );
+    super(`watchdog: ${failures.length} step(s) failed: ` + failures.map((f) => `${f.step}${f.buildId ? ` (${f.buildId})` : ''}`).join(', '));
     this.name = 'WatchdogError';
   }
 }

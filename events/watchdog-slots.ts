@@ -42,17 +42,23 @@ async function recordLostEnd(run: WatchdogRun, build: Build): Promise<Build> {
   const actualCost = costOf(build, run.deps.config, at);
   const event = { type: 'instance-state', state: 'terminated', at, ...(actualCost !== undefined ? { actualCost } : {}) } as const;
   const log = run.log.child({ buildId: build.BuildID });
-  const { applied } = await applyStep(run.deps, build, event, {
-    sns: false,
-    // Counted before the row's effects give the slot back, as instance-state does: once the slot
-    // is gone nothing brings this build back to the reconciliation, so a count that failed (it
-    // throws) must leave the slot held for the next run.
-    beforeEffects: async (found) => {
-      if (found.outcome !== 'changed') return;
-      log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
-      await countFinalCost(run.deps, found.build, log);
+  const { applied } = await applyStep(
+    run.deps,
+    build,
+    event,
+    {
+      sns: false,
+      // Counted before the row's effects give the slot back, as instance-state does: once the slot
+      // is gone nothing brings this build back to the reconciliation, so a count that failed (it
+      // throws) must leave the slot held for the next run.
+      beforeEffects: async (found) => {
+        if (found.outcome !== 'changed') return;
+        log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
+        await countFinalCost(run.deps, found.build, log);
+      },
     },
-  }, log);
+    log,
+  );
   return applied.outcome === 'missing' ? build : applied.build;
 }
 

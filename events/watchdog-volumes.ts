@@ -17,7 +17,12 @@ export async function deleteLooseVolumes(run: WatchdogRun): Promise<void> {
     const buildId = volume.tags.BuildID;
     await run.step('delete loose volume', buildId, async () => {
       await run.deps.compute.deleteVolume(volume.volumeId);
-      run.log.warn('deleted a volume no machine uses', { ...(buildId ? { buildId } : {}), volumeId: volume.volumeId, sizeGb: volume.sizeGb, createTime: volume.createTime });
+      run.log.warn('deleted a volume no machine uses', {
+        ...(buildId ? { buildId } : {}),
+        volumeId: volume.volumeId,
+        sizeGb: volume.sizeGb,
+        createTime: volume.createTime,
+      });
     });
   }
 }

@@ -59,8 +59,7 @@ export class Alarms extends Construct {
     add(
       new cloudwatch.Alarm(this, 'WatchdogSilent', {
         alarmName: `${ALARM_NAME_PREFIX}watchdog-not-running`,
-        alarmDescription:
-          'The watchdog (every minute) has not been invoked for 5 minutes: nothing force-terminates machines past their lifetime.',
+        alarmDescription: 'The watchdog (every minute) has not been invoked for 5 minutes: nothing force-terminates machines past their lifetime.',
         metric: props.watchdog.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

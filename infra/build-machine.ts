@@ -63,7 +63,6 @@ export const SESSION_MANAGER_ACTIONS = [
 /** Ubuntu AMIs (and builder AMIs made from them) boot from /dev/sda1. */
 const ROOT_DEVICE = '/dev/sda1';
 
-
 export interface BuildMachineProps {
   settings: Settings;
   bus: events.IEventBus;
@@ -304,7 +303,9 @@ export class BuildMachine extends Construct {
   /** The watchdog's cleanup of disks no machine uses: only volumes with this stack's launch tags. */
   grantDeleteLooseVolumes(role: iam.Role): void {
     const volumes = Stack.of(this).formatArn({ service: 'ec2', resource: 'volume', resourceName: '*' });
-    role.addToPolicy(new iam.PolicyStatement({ sid: 'DeleteLooseVolumes', actions: ['ec2:DeleteVolume'], resources: [volumes], conditions: BUILD_MACHINE_TAG_CONDITION }));
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'DeleteLooseVolumes', actions: ['ec2:DeleteVolume'], resources: [volumes], conditions: BUILD_MACHINE_TAG_CONDITION }),
+    );
     acknowledgeWildcards(
       role,
       [volumes],
@@ -325,7 +326,11 @@ export class BuildMachine extends Construct {
         resources: ['*'],
       }),
     );
-    acknowledgeWildcards(role, ['*'], 'ec2:DescribeSubnets, DescribeInstanceTypeOfferings and DescribeInstanceTypes support no resource-level permissions: their only resource is "*".');
+    acknowledgeWildcards(
+      role,
+      ['*'],
+      'ec2:DescribeSubnets, DescribeInstanceTypeOfferings and DescribeInstanceTypes support no resource-level permissions: their only resource is "*".',
+    );
     // The one quota the check reads (resource type `quota`: …:servicequotas:REGION:ACCOUNT:ec2/L-1216C47A).
     const stack = Stack.of(this);
     role.addToPolicy(

@@ -71,7 +71,11 @@ export class DeadlineSchedules extends Construct {
         resources: [this.scheduleArn()],
       }),
     );
-    acknowledgeWildcards(role, [this.scheduleArn()], 'One schedule per build, named metal-build-<BuildID>: the names are not known at deploy; the ARN is limited to this group and that prefix.');
+    acknowledgeWildcards(
+      role,
+      [this.scheduleArn()],
+      'One schedule per build, named metal-build-<BuildID>: the names are not known at deploy; the ARN is limited to this group and that prefix.',
+    );
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'PassDeadlineRole',
@@ -85,7 +89,11 @@ export class DeadlineSchedules extends Construct {
   /** Delete a build's schedule once its machine is gone. */
   grantRemove(role: iam.Role): void {
     role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoveDeadlineSchedules', actions: ['scheduler:DeleteSchedule'], resources: [this.scheduleArn()] }));
-    acknowledgeWildcards(role, [this.scheduleArn()], 'One schedule per build, named metal-build-<BuildID>: the names are not known at deploy; the ARN is limited to this group and that prefix.');
+    acknowledgeWildcards(
+      role,
+      [this.scheduleArn()],
+      'One schedule per build, named metal-build-<BuildID>: the names are not known at deploy; the ARN is limited to this group and that prefix.',
+    );
   }
 
   /** List the group's schedules (the watchdog's repair of missing and left-over ones). */

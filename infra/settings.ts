@@ -76,7 +76,10 @@ function text(value: unknown): string | undefined {
 }
 
 const list = (value: unknown) =>
-  (text(value) ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  (text(value) ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
 
 function flag(key: string, value: unknown, problems: string[]): boolean {
   const s = text(value)?.toLowerCase();
@@ -98,19 +101,16 @@ export function sshCidrProblem(cidr: string): string | undefined {
   const v4 = IPV4_CIDR.exec(cidr);
   const v6 = v4 ? null : IPV6_CIDR.exec(cidr);
   if (!v4 && !v6) return `${JSON.stringify(cidr)} is not an IPv4 or IPv6 CIDR such as 203.0.113.7/32`;
-  if (v4 && (v4.slice(1, 5).some((o) => Number(o) > 255) || Number(v4[5]) > 32))
-    return `${JSON.stringify(cidr)} is not a valid IPv4 CIDR`;
+  if (v4 && (v4.slice(1, 5).some((o) => Number(o) > 255) || Number(v4[5]) > 32)) return `${JSON.stringify(cidr)} is not a valid IPv4 CIDR`;
   if (v6 && Number(v6[1]) > 128) return `${JSON.stringify(cidr)} is not a valid IPv6 CIDR`;
   // A /0 is the whole internet (0.0.0.0/0, ::/0, or any address written with /0): the original
   // launcher's worst default. Session Manager needs no open port at all.
   const prefix = Number((v4 ?? v6)![v4 ? 5 : 1]);
-  if (prefix === 0)
-    return `${cidr} would open SSH to the whole internet; use Session Manager (aws ssm start-session) or your own network's CIDR`;
+  if (prefix === 0) return `${cidr} would open SSH to the whole internet; use Session Manager (aws ssm start-session) or your own network's CIDR`;
   // Anything wider is a provider's or a country's range, not an operator's network: /16 is 65,536
   // IPv4 addresses, /48 one site's IPv6 allocation.
   const widest = v4 ? MAX_SSH_IPV4_PREFIX : MAX_SSH_IPV6_PREFIX;
-  if (prefix < widest)
-    return `${cidr} is wider than /${widest}, more than one network's range; use Session Manager (aws ssm start-session) or a narrower CIDR`;
+  if (prefix < widest) return `${cidr} is wider than /${widest}, more than one network's range; use Session Manager (aws ssm start-session) or a narrower CIDR`;
   return undefined;
 }
 
@@ -167,9 +167,7 @@ export function readSettings(get: ContextReader): Settings {
   const retentionText = text(get('logRetentionDays'));
   const logRetentionDays = retentionText === undefined ? DEFAULT_LOG_RETENTION_DAYS : Number(retentionText);
   if (!RETENTION_VALUES.has(logRetentionDays))
-    problems.push(
-      `logRetentionDays: CloudWatch Logs accepts ${[...RETENTION_VALUES].filter((d) => d > 0).join(', ')}; got ${JSON.stringify(retentionText)}`,
-    );
+    problems.push(`logRetentionDays: CloudWatch Logs accepts ${[...RETENTION_VALUES].filter((d) => d > 0).join(', ')}; got ${JSON.stringify(retentionText)}`);
 
   const concurrencyText = text(get('watchdogReservedConcurrency'));
   const watchdogReservedConcurrency = concurrencyText === undefined ? undefined : Number(concurrencyText);

@@ -144,7 +144,9 @@ export class MetalBuildStack extends Stack {
         resources: [this.topic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': this.account },
-          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: {
+            'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
         },
       }),
     );
@@ -182,7 +184,7 @@ export class MetalBuildStack extends Stack {
     // Generated here and never seen by anyone: no machine and no other function can read it.
     this.eventTokenSecret = new secretsmanager.Secret(this, 'EventTokenKey', {
       secretName: EVENT_TOKEN_SECRET_NAME,
-      description: 'HMAC key of the build machines\' event tokens (plain string). Generated; nothing to fill in.',
+      description: "HMAC key of the build machines' event tokens (plain string). Generated; nothing to fill in.",
       generateSecretString: { excludePunctuation: true, passwordLength: 64 },
     });
     Validations.of(this.eventTokenSecret).acknowledge({
@@ -217,7 +219,10 @@ export class MetalBuildStack extends Stack {
       // The launch template and the cost estimate must agree on the disk.
       VOLUME_SIZE_GB: String(settings.config.volumeSizeGb),
       LAUNCH_TEMPLATE_ID: this.buildMachine.launchTemplate.launchTemplateId!,
-      SUBNET_IDS: Fn.join(',', this.buildMachine.vpc.publicSubnets.map((s) => s.subnetId)),
+      SUBNET_IDS: Fn.join(
+        ',',
+        this.buildMachine.vpc.publicSubnets.map((s) => s.subnetId),
+      ),
       // Only the ARN: the launch function hands it to the machine, which alone may read it.
       ...(this.githubSecret && { GITHUB_SECRET_ARN: this.githubSecret.secretArn }),
       SCHEDULE_GROUP: settings.config.scheduleGroup,
@@ -266,9 +271,10 @@ export class MetalBuildStack extends Stack {
               ...(SCHEDULE_KEEPERS.includes(name) && scheduling),
             },
             logRetention: settings.logRetentionDays,
-            ...(name === 'watchdog' && settings.watchdogReservedConcurrency !== undefined && {
-              reservedConcurrency: settings.watchdogReservedConcurrency,
-            }),
+            ...(name === 'watchdog' &&
+              settings.watchdogReservedConcurrency !== undefined && {
+                reservedConcurrency: settings.watchdogReservedConcurrency,
+              }),
             ...(retries && {
               asyncFailure: {
                 queue: this.deadLetterQueues[name as EventFunction],

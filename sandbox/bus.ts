@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  EVENT_RULES,
-  SCHEDULED_EVENT,
-  SCHEDULE_SOURCE,
-  WATCHDOG_SCHEDULE,
-  type EventPattern,
-  type RuleBus,
-  type RuleTarget,
-} from '../core/event-rules';
+import { EVENT_RULES, SCHEDULED_EVENT, SCHEDULE_SOURCE, WATCHDOG_SCHEDULE, type EventPattern, type RuleBus, type RuleTarget } from '../core/event-rules';
 import type { Logger } from '../core/ports';
 import { matchesEventPattern } from '../stand-ins/event-pattern';
 import type { LocalEventBridge, PutEntry } from '../stand-ins/eventbridge';
@@ -168,7 +160,7 @@ export class LocalBus {
   private route(entry: PutEntry): Promise<void> | undefined {
     const bus = busOf(entry.eventBusName, this.options.customBusName);
     if (!bus) {
-      this.options.log.warn('no rule matches the event: not the stack\'s bus', {
+      this.options.log.warn("no rule matches the event: not the stack's bus", {
         source: entry.source,
         detailType: entry.detailType,
         eventBusName: entry.eventBusName,

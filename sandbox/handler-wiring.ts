@@ -97,11 +97,7 @@ export function wireBus(
   });
 }
 
-export async function buildBotHandler(
-  { config, dynamo, clients, clock, log }: HandlerBase,
-  durations: DynamoDurationHistory,
-  botBus: EventBridgeBus,
-) {
+export async function buildBotHandler({ config, dynamo, clients, clock, log }: HandlerBase, durations: DynamoDurationHistory, botBus: EventBridgeBus) {
   const credentials = await loadSlackCredentials(config, () => clients.secretsClient);
   const handler = createBotHandler({
     config,

@@ -103,9 +103,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     if (error instanceof PortInUseError)
-      fail(
-        `Port ${error.port} is already in use. Stop what uses it, or move the sandbox: ${error.variable}=${error.port + 1} npm start`,
-      );
+      fail(`Port ${error.port} is already in use. Stop what uses it, or move the sandbox: ${error.variable}=${error.port + 1} npm start`);
     if (error instanceof ConfigError) fail(`The sandbox's configuration is invalid:\n- ${error.problems.join('\n- ')}`);
     throw error;
   }

@@ -60,10 +60,7 @@ export function conversation(
   replies: (ts: string) => SlackMessage[],
   ephemerals: SlackEphemeral[],
 ): { timeline: PageMessage[]; threads: Record<string, PageMessage[]> } {
-  const timeline = [
-    ...history.map(fromMessage),
-    ...ephemerals.filter((e) => e.channel === SANDBOX_CHANNEL && !e.thread_ts).map(fromEphemeral),
-  ].sort(byTs);
+  const timeline = [...history.map(fromMessage), ...ephemerals.filter((e) => e.channel === SANDBOX_CHANNEL && !e.thread_ts).map(fromEphemeral)].sort(byTs);
   const threads: Record<string, PageMessage[]> = {};
   for (const parent of history) {
     if (parent.subtype === 'thread_broadcast') continue;

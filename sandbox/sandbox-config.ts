@@ -42,9 +42,7 @@ export const knobValue = (env: Readonly<Record<string, string | undefined>>, k: 
  * goes into that secret).
  */
 export function sandboxConfig(port: number, slackSecretArn: string, env: Readonly<Record<string, string | undefined>> = {}): Config {
-  const knobs = Object.fromEntries(
-    CONFIG_KNOBS.flatMap((k) => (k !== 'SLACK_SIGNING_SECRET' && knobValue(env, k) !== undefined ? [[k, env[k]]] : [])),
-  );
+  const knobs = Object.fromEntries(CONFIG_KNOBS.flatMap((k) => (k !== 'SLACK_SIGNING_SECRET' && knobValue(env, k) !== undefined ? [[k, env[k]]] : [])));
   return parseConfig({
     SLACK_SECRET_ARN: slackSecretArn,
     SLACK_API_URL: `http://127.0.0.1:${port}/api/`,

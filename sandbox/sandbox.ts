@@ -101,7 +101,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const speed = options.speed ?? DEFAULT_SPEED;
   // Every line carries the simulated time beside the wall time (`time`): handlers read the former.
   let simNow: (() => Date) | undefined;
-  const log = createLogger({ service: 'sandbox' }, withSimTime(options.logSink ?? defaultSink, () => simNow?.()));
+  const log = createLogger(
+    { service: 'sandbox' },
+    withSimTime(options.logSink ?? defaultSink, () => simNow?.()),
+  );
   const teardown = new Teardown();
   const close = () => teardown.close();
 

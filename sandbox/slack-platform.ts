@@ -124,8 +124,7 @@ export class SlackPlatform {
     });
     const text = await response.text();
     const tookMs = Date.now() - started;
-    if (tookMs > SLACK_TIMEOUT_MS)
-      this.options.log.warn(`the bot answered after ${tookMs} ms; Slack would have given up at ${SLACK_TIMEOUT_MS} ms`);
+    if (tookMs > SLACK_TIMEOUT_MS) this.options.log.warn(`the bot answered after ${tookMs} ms; Slack would have given up at ${SLACK_TIMEOUT_MS} ms`);
     return { status: response.status, body: text, tookMs };
   }
 }

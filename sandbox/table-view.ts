@@ -47,12 +47,7 @@ async function countStatus(client: DynamoDBClient, tableName: string, status: st
   return count;
 }
 
-export async function tableView(
-  store: BuildStore,
-  client: DynamoDBClient,
-  tableName: string,
-  limit: number = DEFAULT_ROWS,
-): Promise<TableView> {
+export async function tableView(store: BuildStore, client: DynamoDBClient, tableName: string, limit: number = DEFAULT_ROWS): Promise<TableView> {
   const n = Math.max(0, Math.min(MAX_ROWS, Math.floor(limit)));
   const [rows, counts, slots] = await Promise.all([
     store.recent(n),

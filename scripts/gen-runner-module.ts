@@ -26,10 +26,7 @@ export function renderRunnerModule(runnerScript: string, cloudInitTemplate: stri
 }
 
 export function generateRunnerModule(root = '.'): string {
-  const text = renderRunnerModule(
-    readFileSync(`${root}/${RUNNER_SOURCE_PATH}`, 'utf8'),
-    readFileSync(`${root}/${CLOUD_INIT_SOURCE_PATH}`, 'utf8'),
-  );
+  const text = renderRunnerModule(readFileSync(`${root}/${RUNNER_SOURCE_PATH}`, 'utf8'), readFileSync(`${root}/${CLOUD_INIT_SOURCE_PATH}`, 'utf8'));
   writeFileSync(`${root}/${GENERATED_MODULE_PATH}`, text);
   return text;
 }

@@ -60,8 +60,6 @@ class ServiceError extends Error {
   }
 }
 
-
-
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const num = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
 /** Paging tokens are offsets into the answered list; a foreign token reads as the start. */
@@ -100,7 +98,10 @@ export async function startCloudWatchLogsStandIn(options: CloudWatchLogsStandInO
       const target = group(request);
       const days = num(request.retentionInDays);
       if (days === undefined || !RETENTION_DAYS.includes(days))
-        throw new ServiceError('InvalidParameterException', `1 validation error detected: Value '${String(request.retentionInDays)}' at 'retentionInDays' failed to satisfy constraint`);
+        throw new ServiceError(
+          'InvalidParameterException',
+          `1 validation error detected: Value '${String(request.retentionInDays)}' at 'retentionInDays' failed to satisfy constraint`,
+        );
       target.retentionInDays = days;
       return {};
     },

@@ -65,9 +65,7 @@ export async function startDynalite(options: { port?: number; tableName?: string
     const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const out = await client.send(
-        new ScanCommand({ TableName: tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }),
-      );
+      const out = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
@@ -83,18 +81,12 @@ export async function startDynalite(options: { port?: number; tableName?: string
     ledger: new DynamoSpendLedger(client, tableName),
     items: async () => (await scan()).map(readable),
     get: async (buildId) => {
-      const out = await client.send(
-        new GetItemCommand({ TableName: tableName, Key: { [PARTITION_KEY]: { S: buildId } }, ConsistentRead: true }),
-      );
+      const out = await client.send(new GetItemCommand({ TableName: tableName, Key: { [PARTITION_KEY]: { S: buildId } }, ConsistentRead: true }));
       return out.Item && readable(out.Item);
     },
     reset: async () => {
       const items = await scan();
-      await Promise.all(
-        items.map((item) =>
-          client.send(new DeleteItemCommand({ TableName: tableName, Key: { [PARTITION_KEY]: item[PARTITION_KEY]! } })),
-        ),
-      );
+      await Promise.all(items.map((item) => client.send(new DeleteItemCommand({ TableName: tableName, Key: { [PARTITION_KEY]: item[PARTITION_KEY]! } }))));
     },
     close: async () => {
       client.destroy();

@@ -65,8 +65,7 @@ export class Catalog {
 
   /** Throws what EC2 would answer when this launch is refused. */
   checkLaunch(instanceType: string, subnetId: string, zone: string): void {
-    if (!(instanceType in this.instanceTypes))
-      throw new Ec2Error('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
+    if (!(instanceType in this.instanceTypes)) throw new Ec2Error('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
     const rule = this.refusals.find((r) => r.instanceType === instanceType && (r.subnetId === undefined || r.subnetId === subnetId));
     if (rule) throw new Ec2Error(rule.code, rule.message ?? this.message(rule.code, instanceType, zone), REFUSAL_STATUS[rule.code]);
     if (!this.zonesOffering(instanceType).includes(zone))
@@ -83,9 +82,7 @@ export class Catalog {
     const wanted = filters(params);
     for (const { name } of wanted)
       if (name !== 'instance-type' && name !== 'location') throw new Ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`);
-    const matching = all.filter((offer) =>
-      wanted.every(({ name, values: v }) => v.includes(name === 'location' ? offer.location : offer.instanceType)),
-    );
+    const matching = all.filter((offer) => wanted.every(({ name, values: v }) => v.includes(name === 'location' ? offer.location : offer.instanceType)));
     const { items, nextToken } = page(params, 'DescribeInstanceTypeOfferings', matching, pageSize);
     return { instanceTypeOfferingSet: items, nextToken };
   }
@@ -93,8 +90,7 @@ export class Catalog {
   describeTypes(params: QueryParams, pageSize: number): Record<string, XmlValue> {
     const asked = values(params, 'InstanceType');
     const unknown = asked.filter((type) => !(type in this.instanceTypes));
-    if (unknown.length > 0)
-      throw new Ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
+    if (unknown.length > 0) throw new Ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
     const types = asked.length > 0 ? asked : Object.keys(this.instanceTypes);
     const { items, nextToken } = page(params, 'DescribeInstanceTypes', types, pageSize);
     const info = items.map((instanceType) => ({

@@ -134,15 +134,9 @@ export function answerError(res: ServerResponse, error: Ec2Error): void {
  * caller sends no MaxResults (real EC2 would then answer everything at once): a caller that
  * reads only the first page loses machines in every test, not just in a large account.
  */
-export function page<T>(
-  params: QueryParams,
-  action: string,
-  all: readonly T[],
-  pageSize: number,
-): { items: T[]; nextToken: string | undefined } {
+export function page<T>(params: QueryParams, action: string, all: readonly T[], pageSize: number): { items: T[]; nextToken: string | undefined } {
   const max = params.MaxResults === undefined ? pageSize : Number(params.MaxResults);
-  if (!Number.isInteger(max) || max < 1)
-    throw new Ec2Error('InvalidParameterValue', `Value (${params.MaxResults}) for parameter maxResults is invalid.`);
+  if (!Number.isInteger(max) || max < 1) throw new Ec2Error('InvalidParameterValue', `Value (${params.MaxResults}) for parameter maxResults is invalid.`);
   const size = Math.min(max, pageSize);
   let start = 0;
   if (params.NextToken) {

@@ -59,7 +59,10 @@ function matchesAny(actual: string | undefined, wanted: readonly string[]): bool
   if (actual === undefined) return false;
   return wanted.some((pattern) => {
     if (!/[*?]/.test(pattern)) return pattern === actual;
-    const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     return new RegExp(`^${source}$`).test(actual);
   });
 }
@@ -67,11 +70,7 @@ function matchesAny(actual: string | undefined, wanted: readonly string[]): bool
 type FieldReader<T> = (resource: T) => string | string[] | undefined;
 
 /** Every filter must match (AND); within one filter any value may (OR). */
-function matchFilters<T extends { tags: Record<string, string> }>(
-  resource: T,
-  filters: readonly Filter[],
-  fields: Record<string, FieldReader<T>>,
-): boolean {
+function matchFilters<T extends { tags: Record<string, string> }>(resource: T, filters: readonly Filter[], fields: Record<string, FieldReader<T>>): boolean {
   return filters.every(({ name, values }) => {
     if (name.startsWith('tag:')) return matchesAny(resource.tags[name.slice(4)], values);
     if (name === 'tag-key') return Object.keys(resource.tags).some((key) => matchesAny(key, values));

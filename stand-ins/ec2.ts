@@ -126,7 +126,6 @@ function eventTime(at: Date): string {
   return `${at.toISOString().slice(0, 19)}Z`;
 }
 
-
 function notFoundInstances(ids: readonly string[]): Ec2Error {
   return ids.length === 1
     ? new Ec2Error('InvalidInstanceID.NotFound', `The instance ID '${ids[0]}' does not exist`)
@@ -145,8 +144,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
   const account = options.account ?? '123456789012';
   const launchTemplateId = options.launchTemplateId ?? DEFAULT_LAUNCH_TEMPLATE_ID;
   const pageSize = options.pageSize ?? 2;
-  const makeCatalog = (offerings: Record<string, string[]> | undefined) =>
-    Catalog.create(Object.values(options.subnets), options.instanceTypes, offerings);
+  const makeCatalog = (offerings: Record<string, string[]> | undefined) => Catalog.create(Object.values(options.subnets), options.instanceTypes, offerings);
   let catalog = makeCatalog(options.offerings);
   const instances = new Map<string, Ec2Instance>();
   const volumes = new Map<string, Ec2Volume>();
@@ -212,8 +210,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
   };
 
   /** Still known to EC2: terminated machines drop out of every answer an hour later. */
-  const visible = (instance: Ec2Instance): boolean =>
-    !instance.terminatedAt || clock.now().getTime() - instance.terminatedAt.getTime() < FORGET_AFTER_MS;
+  const visible = (instance: Ec2Instance): boolean => !instance.terminatedAt || clock.now().getTime() - instance.terminatedAt.getTime() < FORGET_AFTER_MS;
 
   const known = (ids: readonly string[]): Ec2Instance[] => {
     const missing = ids.filter((id) => !instances.has(id) || !visible(instances.get(id)!));
@@ -246,7 +243,10 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
     if (token) {
       const earlier = tokens.get(token);
       if (earlier && earlier.fingerprint !== fingerprint(params))
-        throw new Ec2Error('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.');
+        throw new Ec2Error(
+          'IdempotentParameterMismatch',
+          'The client token you have provided is associated with a resource that is already deleted or has different parameters. Please use a different client token.',
+        );
       // EC2 answers a repeated request with the instance it launched the first time, as it is now.
       if (earlier) return reservationXml(instances.get(earlier.instanceId)!);
     }
@@ -260,8 +260,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       Object.keys(options.subnets).find((id) => catalog.zonesOffering(instanceType).includes(options.subnets[id]!)) ??
       Object.keys(options.subnets)[0];
     const zone = subnetId === undefined ? undefined : options.subnets[subnetId];
-    if (subnetId === undefined || zone === undefined)
-      throw new Ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${subnetId ?? ''}' does not exist`);
+    if (subnetId === undefined || zone === undefined) throw new Ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${subnetId ?? ''}' does not exist`);
     catalog.checkLaunch(instanceType, subnetId, zone);
 
     const specs = members(params, 'TagSpecification');
@@ -335,8 +334,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
 
   const deleteVolume = (params: QueryParams): Record<string, XmlValue> => {
     const volume = volumeOf(params.VolumeId ?? '');
-    if (volume.attachment)
-      throw new Ec2Error('VolumeInUse', `Volume ${volume.volumeId} is currently attached to ${volume.attachment.instanceId}`);
+    if (volume.attachment) throw new Ec2Error('VolumeInUse', `Volume ${volume.volumeId} is currently attached to ${volume.attachment.instanceId}`);
     volumes.delete(volume.volumeId);
     return { return: true };
   };
@@ -458,8 +456,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       return instance && copy(instance);
     },
     all: () => [...instances.values()].reverse().map(copy),
-    volumes: () =>
-      [...volumes.values()].map((v) => ({ ...v, tags: { ...v.tags }, attachment: v.attachment && { ...v.attachment } })),
+    volumes: () => [...volumes.values()].map((v) => ({ ...v, tags: { ...v.tags }, attachment: v.attachment && { ...v.attachment } })),
     async runPending() {
       for (;;) {
         queue.sort((a, b) => a.at - b.at || a.seq - b.seq);

@@ -50,9 +50,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function matchObject(pattern: EventPattern, value: unknown): boolean {
   if (Array.isArray(value)) return value.some((element) => isPlainObject(element) && matchObject(pattern, element));
   const object = isPlainObject(value) ? value : {};
-  return Object.entries(pattern).every(([field, sub]) =>
-    isMatcherList(sub) ? matchField(sub, object[field]) : matchObject(sub, object[field]),
-  );
+  return Object.entries(pattern).every(([field, sub]) => (isMatcherList(sub) ? matchField(sub, object[field]) : matchObject(sub, object[field])));
 }
 
 function isMatcherList(sub: readonly PatternMatcher[] | EventPattern): sub is readonly PatternMatcher[] {
@@ -77,8 +75,7 @@ function matchLeaf(matcher: PatternMatcher, leaf: Leaf): boolean {
   if (!isPlainObject(matcher)) return leaf === matcher;
   if ('prefix' in matcher) return typeof leaf === 'string' && leaf.startsWith(matcher.prefix);
   if ('suffix' in matcher) return typeof leaf === 'string' && leaf.endsWith(matcher.suffix);
-  if ('equals-ignore-case' in matcher)
-    return typeof leaf === 'string' && leaf.toLowerCase() === matcher['equals-ignore-case'].toLowerCase();
+  if ('equals-ignore-case' in matcher) return typeof leaf === 'string' && leaf.toLowerCase() === matcher['equals-ignore-case'].toLowerCase();
   if ('numeric' in matcher) return typeof leaf === 'number' && matchNumeric(matcher.numeric, leaf);
   if ('anything-but' in matcher) {
     if (typeof leaf !== 'string' && typeof leaf !== 'number') return false;

@@ -48,9 +48,6 @@ interface WireEntry {
 
 type WireResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
-
-
-
 /** The SDK sends Time as epoch seconds. */
 function entryTime(time: WireEntry['Time']): string {
   if (typeof time === 'number') return new Date(time * 1000).toISOString();

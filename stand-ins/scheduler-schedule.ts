@@ -133,8 +133,7 @@ function optionalInteger(value: unknown, field: string, min: number, max: number
 
 function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
-    throw invalid(`${field} must be one of ${allowed.join(', ')}`);
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw invalid(`${field} must be one of ${allowed.join(', ')}`);
   return value as T;
 }
 
@@ -172,8 +171,7 @@ function checkTarget(target: ScheduleBody['Target']): ScheduleTarget {
 
 function checkWindow(window: ScheduleBody['FlexibleTimeWindow']): FlexibleTimeWindow {
   if (!window || typeof window !== 'object') throw invalid('1 validation error detected: FlexibleTimeWindow must not be null');
-  if (window.Mode === undefined || window.Mode === null)
-    throw invalid('1 validation error detected: FlexibleTimeWindow.Mode must not be null');
+  if (window.Mode === undefined || window.Mode === null) throw invalid('1 validation error detected: FlexibleTimeWindow.Mode must not be null');
   const mode = oneOf(window.Mode, 'FlexibleTimeWindow.Mode', ['OFF', 'FLEXIBLE'] as const, 'OFF');
   const minutes = optionalInteger(window.MaximumWindowInMinutes, 'FlexibleTimeWindow.MaximumWindowInMinutes', 1, 1440);
   if (mode === 'FLEXIBLE' && minutes === undefined) throw invalid('MaximumWindowInMinutes is required when Mode is FLEXIBLE');
@@ -182,11 +180,7 @@ function checkWindow(window: ScheduleBody['FlexibleTimeWindow']): FlexibleTimeWi
 }
 
 /** Checks a Create/UpdateSchedule body and builds the record it stores (dates and ARN from the caller). */
-export function scheduleFromBody(
-  name: string,
-  body: ScheduleBody,
-  stamps: { arn: string; groupName: string; creationDate: number; now: number },
-): Schedule {
+export function scheduleFromBody(name: string, body: ScheduleBody, stamps: { arn: string; groupName: string; creationDate: number; now: number }): Schedule {
   checkName(name, 'Name');
   const expression = requiredString(body.ScheduleExpression, 'ScheduleExpression');
   atMinute(expression);

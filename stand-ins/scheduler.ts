@@ -67,8 +67,6 @@ export interface SchedulerStandIn {
 
 const JSON_TYPE = 'application/json';
 
-
-
 function answerError(res: ServerResponse, error: SchedulerError): void {
   // The SDK's restJson1 reads the code from this header first; the body only carries the message.
   answerJson(res, error.status, { Message: error.message }, JSON_TYPE, { 'x-amzn-ErrorType': error.type });
@@ -127,8 +125,7 @@ export async function startSchedulerStandIn(options: SchedulerStandInOptions): P
     const existing = stored.get(key(group, name));
     // The SDK fills ClientToken once per call and keeps it across its retries: a retry of a
     // create that landed is the same request, not a conflict.
-    if (existing && typeof body.ClientToken === 'string' && existing.clientToken === body.ClientToken)
-      return { ScheduleArn: existing.Arn };
+    if (existing && typeof body.ClientToken === 'string' && existing.clientToken === body.ClientToken) return { ScheduleArn: existing.Arn };
     if (existing) throw new SchedulerError('ConflictException', 409, `Schedule ${name} already exists.`);
     const now = epochSeconds(clock.now());
     const arn = `arn:aws:scheduler:${region}:${accountId}:schedule/${group}/${name}`;
@@ -161,8 +158,7 @@ export async function startSchedulerStandIn(options: SchedulerStandInOptions): P
     if (state !== undefined && state !== 'ENABLED' && state !== 'DISABLED')
       throw new SchedulerError('ValidationException', 400, 'State must be ENABLED or DISABLED');
     const max = query.MaxResults === undefined ? pageSize : Number(query.MaxResults);
-    if (!Number.isInteger(max) || max < 1 || max > 100)
-      throw new SchedulerError('ValidationException', 400, 'MaxResults must be between 1 and 100');
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw new SchedulerError('ValidationException', 400, 'MaxResults must be between 1 and 100');
     let after: string | undefined;
     if (query.NextToken !== undefined) {
       after = Buffer.from(query.NextToken, 'base64url').toString('utf8');

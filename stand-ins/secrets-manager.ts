@@ -55,8 +55,6 @@ class ServiceError extends Error {
   }
 }
 
-
-
 export async function startSecretsManagerStandIn(options: SecretsManagerStandInOptions = {}): Promise<LocalSecretsManager> {
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
@@ -89,7 +87,11 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
     if (request.VersionId !== undefined && request.VersionId !== secret.versionId)
       throw new ServiceError('ResourceNotFoundException', 400, `Secrets Manager can't find the specified secret value for VersionId: ${request.VersionId}`);
     if (request.VersionStage !== undefined && request.VersionStage !== 'AWSCURRENT')
-      throw new ServiceError('ResourceNotFoundException', 400, `Secrets Manager can't find the specified secret value for staging label: ${request.VersionStage}`);
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        400,
+        `Secrets Manager can't find the specified secret value for staging label: ${request.VersionStage}`,
+      );
     read.found = true;
     return {
       ARN: secret.arn,

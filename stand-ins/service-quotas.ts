@@ -68,8 +68,6 @@ function defaultQuotas(region: string, accountId: string): Quota[] {
   ];
 }
 
-
-
 // awsJson1_1 clients read the error code from `__type` first; AWS sends client errors as 400
 // whatever HTTP status the model gives them.
 function answerError(res: ServerResponse, status: number, type: string, message: string): void {
@@ -120,7 +118,12 @@ export async function startServiceQuotasStandIn(options: ServiceQuotasStandInOpt
       }
       const quota = quotas.get(quotaKey(body.ServiceCode, body.QuotaCode));
       if (!quota) {
-        answerError(res, 400, 'NoSuchResourceException', `The request failed because the specified service quota ${body.QuotaCode} of ${body.ServiceCode} does not exist.`);
+        answerError(
+          res,
+          400,
+          'NoSuchResourceException',
+          `The request failed because the specified service quota ${body.QuotaCode} of ${body.ServiceCode} does not exist.`,
+        );
         return;
       }
       answerJson(res, 200, { Quota: quota });

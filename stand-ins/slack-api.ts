@@ -131,8 +131,7 @@ const fail = (error: string, detail?: string): never => {
 
 // ---- arguments ------------------------------------------------------------------------------
 
-const str = (v: unknown): string | undefined =>
-  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
 
 const truthy = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 1;
 
@@ -289,7 +288,10 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
 
   const inHistory = (m: SlackMessage) => m.thread_ts === undefined || m.subtype === 'thread_broadcast';
 
-  const history = (channel: string) => channelMessages(channel).filter(inHistory).map((m) => view(channel, m));
+  const history = (channel: string) =>
+    channelMessages(channel)
+      .filter(inHistory)
+      .map((m) => view(channel, m));
 
   const thread = (channel: string, ts: string): SlackMessage[] | undefined => {
     const list = channelMessages(channel);
@@ -337,7 +339,8 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       // A user ID as the channel posts to the app's direct-message channel with that person (the
       // app's Messages tab), as Slack does for a bot token with chat:write.
       const dmUser = str(args.channel);
-      const channel = dmUser && SANDBOX_USERS[dmUser] && !SANDBOX_USERS[dmUser]?.is_bot ? directChannelOf(dmUser) : resolveChannel(args.channel, { mustBeMember: true });
+      const channel =
+        dmUser && SANDBOX_USERS[dmUser] && !SANDBOX_USERS[dmUser]?.is_bot ? directChannelOf(dmUser) : resolveChannel(args.channel, { mustBeMember: true });
       const { text, blocks, attachments } = messageContent(args);
       if (!text && !blocks?.length && !attachments?.length) fail('no_text');
       const threadTs = str(args.thread_ts) || undefined;
@@ -420,7 +423,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
         const t = Number(m.ts);
         return inclusive ? t >= oldest && t <= latest : t > oldest && t < latest;
       };
-      const newestFirst = history(channel).filter((m) => (args.oldest === undefined && args.latest === undefined) || within(m)).reverse();
+      const newestFirst = history(channel)
+        .filter((m) => (args.oldest === undefined && args.latest === undefined) || within(m))
+        .reverse();
       return {
         ok: true,
         messages: newestFirst.slice(0, limit),

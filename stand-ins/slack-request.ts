@@ -1,14 +1,6 @@
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import {
-  SANDBOX_APP_ID,
-  SANDBOX_CHANNELS,
-  SANDBOX_CHANNEL,
-  SANDBOX_TEAM_DOMAIN,
-  SANDBOX_TEAM_ID,
-  SANDBOX_USERS,
-  REQUESTER,
-} from './slack-api';
+import { SANDBOX_APP_ID, SANDBOX_CHANNELS, SANDBOX_CHANNEL, SANDBOX_TEAM_DOMAIN, SANDBOX_TEAM_ID, SANDBOX_USERS, REQUESTER } from './slack-api';
 
 // Requests exactly as Slack sends them and as a Lambda Function URL hands them to Bolt's
 // AwsLambdaReceiver (payload format 2.0): form-encoded body, signed `v0:<ts>:<body>` with
@@ -115,8 +107,7 @@ export function newTriggerId(): string {
   return `${digits()}.${digits().slice(-9)}.${randomBytes(16).toString('hex')}`;
 }
 
-const responseUrl = (kind: 'commands' | 'actions') =>
-  `https://hooks.slack.com/${kind}/${SANDBOX_TEAM_ID}/${digits()}/${randomBytes(12).toString('hex')}`;
+const responseUrl = (kind: 'commands' | 'actions') => `https://hooks.slack.com/${kind}/${SANDBOX_TEAM_ID}/${digits()}/${randomBytes(12).toString('hex')}`;
 
 const userName = (id: string) => SANDBOX_USERS[id]?.name ?? id.toLowerCase();
 const channelName = (id: string) => SANDBOX_CHANNELS[id]?.name ?? 'unknown';

@@ -58,7 +58,6 @@ class QueryError extends Error {
   }
 }
 
-
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

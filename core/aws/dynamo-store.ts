@@ -110,9 +110,7 @@ function guardCondition(guard: Guard, x: Expression): string {
   if (guard.noticeFree !== undefined) {
     const status = x.name('NotifyingStatus');
     const since = x.name('NotifyingSince');
-    parts.push(
-      `(attribute_not_exists(${status}) OR ${status} <> ${x.value(guard.noticeFree.status)} OR ${since} < ${x.value(guard.noticeFree.staleBefore)})`,
-    );
+    parts.push(`(attribute_not_exists(${status}) OR ${status} <> ${x.value(guard.noticeFree.status)} OR ${since} < ${x.value(guard.noticeFree.staleBefore)})`);
   }
   return parts.join(' AND ');
 }
@@ -151,9 +149,7 @@ export class DynamoBuildStore implements BuildStore {
   }
 
   private async getItem(id: string): Promise<Record<string, AttributeValue> | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: this.key(id), ConsistentRead: true }),
-    );
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(id), ConsistentRead: true }));
     return out.Item;
   }
 
@@ -240,10 +236,7 @@ export class DynamoBuildStore implements BuildStore {
   }
 
   /** What a conditional update tells its caller: the stored build either way. */
-  private async updateResult(
-    buildId: string,
-    written: { landed: boolean; item: Record<string, AttributeValue> | undefined },
-  ): Promise<UpdateResult> {
+  private async updateResult(buildId: string, written: { landed: boolean; item: Record<string, AttributeValue> | undefined }): Promise<UpdateResult> {
     if (!written.landed) return { ok: false, current: written.item ? toBuild(written.item) : undefined };
     const build = written.item ? toBuild(written.item) : await this.get(buildId);
     if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
@@ -290,10 +283,7 @@ export class DynamoBuildStore implements BuildStore {
       keyCondition += ` AND ${createdAt()} BETWEEN ${x.value(createdSince)} AND ${x.value(new Date(Date.parse(createdBefore) - 1).toISOString())}`;
     else if (createdSince !== undefined) keyCondition += ` AND ${createdAt()} >= ${x.value(createdSince)}`;
     else if (createdBefore !== undefined) keyCondition += ` AND ${createdAt()} < ${x.value(createdBefore)}`;
-    return this.query(
-      { IndexName: STATUS_INDEX.name, KeyConditionExpression: keyCondition, ScanIndexForward: false, ...x.parts() },
-      options.limit,
-    );
+    return this.query({ IndexName: STATUS_INDEX.name, KeyConditionExpression: keyCondition, ScanIndexForward: false, ...x.parts() }, options.limit);
   }
 
   async active(): Promise<Build[]> {

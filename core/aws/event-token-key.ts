@@ -18,8 +18,7 @@ async function readKey(arn: string, client: SecretsManagerClient): Promise<strin
   const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
   const key = out.SecretString;
   if (key === undefined) throw new Error(`event-token key secret ${arn} has no SecretString; store it as text`);
-  if (key.length < EVENT_TOKEN_KEY_MIN_LENGTH)
-    throw new Error(`event-token key secret ${arn} is shorter than ${EVENT_TOKEN_KEY_MIN_LENGTH} characters`);
+  if (key.length < EVENT_TOKEN_KEY_MIN_LENGTH) throw new Error(`event-token key secret ${arn} is shorter than ${EVENT_TOKEN_KEY_MIN_LENGTH} characters`);
   return key;
 }
 

@@ -46,7 +46,6 @@ export function loadSlackCredentials(
   if (config.slackSigningSecret !== undefined && config.slackBotToken !== undefined)
     return Promise.resolve({ signingSecret: config.slackSigningSecret, botToken: config.slackBotToken });
   const arn = config.slackSecretArn;
-  if (arn === undefined)
-    return Promise.reject(new Error('no Slack credentials: set SLACK_SECRET_ARN, or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN'));
+  if (arn === undefined) return Promise.reject(new Error('no Slack credentials: set SLACK_SECRET_ARN, or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN'));
   return cache.get(arn, (a) => readSecret(a, client()));
 }

@@ -27,12 +27,7 @@ export interface Confirm {
   deny: string;
 }
 
-export function button(
-  actionId: ActionId,
-  label: string,
-  buildId: string,
-  options: { style?: 'primary' | 'danger'; confirm?: Confirm } = {},
-): Block {
+export function button(actionId: ActionId, label: string, buildId: string, options: { style?: 'primary' | 'danger'; confirm?: Confirm } = {}): Block {
   const { style, confirm } = options;
   return {
     type: 'button',

@@ -73,8 +73,7 @@ function statusLine(build: Build, ctx: ViewContext): string {
   switch (build.Status) {
     case 'awaiting_approval':
       // The first of two approvals (SECOND_APPROVAL_ABOVE_USD) is on the card, so nobody clicks twice.
-      if (build.FirstApprover)
-        return `${head} — 1 of 2 approvals, by ${mention(build.FirstApprover)}; a second approver is needed (${approvalRule(ctx)})`;
+      if (build.FirstApprover) return `${head} — 1 of 2 approvals, by ${mention(build.FirstApprover)}; a second approver is needed (${approvalRule(ctx)})`;
       if (ctx.config.secondApprovalAboveUsd !== undefined && build.CostMax > ctx.config.secondApprovalAboveUsd)
         return `${head} — needs two approvals (maximum above ${formatUsd(ctx.config.secondApprovalAboveUsd)}); ${approvalRule(ctx)}`;
       return `${head} — ${approvalRule(ctx)}`;
@@ -130,9 +129,7 @@ function safetySection(build: Build, ctx: ViewContext): Block {
     [
       '*Safety limits*',
       `• Warning after ${formatHours(config.warnAfterHours)}; forced termination at ${formatHours(config.maxLifetimeHours)}`,
-      config.maxExtensionHours > 0
-        ? `• Approvers can extend by up to ${formatHours(config.maxExtensionHours)} more, 1 h at a time`
-        : '• No extensions',
+      config.maxExtensionHours > 0 ? `• Approvers can extend by up to ${formatHours(config.maxExtensionHours)} more, 1 h at a time` : '• No extensions',
       `• The machine terminates itself when the build ends`,
       `• This request expires at ${formatUtcTime(expiresAt, ctx.now)} (${config.approvalTtlMinutes} min without approval)`,
     ].join('\n'),
@@ -159,8 +156,7 @@ function runningSection(build: Build, ctx: CardContext): Block | undefined {
 
 function progressSection(build: Build, ctx: ViewContext): Block | undefined {
   const lines: string[] = [];
-  if (build.Approver && build.ApprovedAt)
-    lines.push(`*Approved by* ${mention(build.Approver)} at ${formatUtcTime(new Date(build.ApprovedAt), ctx.now)}`);
+  if (build.Approver && build.ApprovedAt) lines.push(`*Approved by* ${mention(build.Approver)} at ${formatUtcTime(new Date(build.ApprovedAt), ctx.now)}`);
   if (build.InstanceID) {
     const where = [code(build.InstanceID), instanceTypeOf(build, ctx.config), build.AvailabilityZone].filter(Boolean);
     lines.push(`*Machine* ${where.join(' · ')}${build.InstanceState ? ` (${build.InstanceState})` : ''}`);
@@ -242,8 +238,7 @@ function cardActions(build: Build, estimate: CostEstimate | undefined, ctx: View
     ]);
   if (build.Status === 'approved' || isRunning(build.Status)) return actions('build_actions', [cancelButton(build, ctx)]);
   // Once rebuilt, the card links the new request instead: one rebuild per build.
-  if (isRebuildable(build.Status) && !build.RebuiltAs)
-    return actions('build_actions', [button(ACTION_IDS.rebuild, 'Rebuild', build.BuildID)]);
+  if (isRebuildable(build.Status) && !build.RebuiltAs) return actions('build_actions', [button(ACTION_IDS.rebuild, 'Rebuild', build.BuildID)]);
   return undefined;
 }
 

@@ -10,8 +10,7 @@ import { ChatError } from '../ports';
 type Blocks = Array<KnownBlock | SlackBlock>;
 
 /** Block Kit is built in core/slack/views; the port carries it untyped. */
-const asBlocks = (blocks: Block[] | undefined): { blocks?: Blocks } =>
-  blocks === undefined ? {} : { blocks: blocks as unknown as Blocks };
+const asBlocks = (blocks: Block[] | undefined): { blocks?: Blocks } => (blocks === undefined ? {} : { blocks: blocks as unknown as Blocks });
 
 /** Slack's `error` for answers with ok:false; for failures before any answer, a code of ours. */
 export function slackErrorCode(error: unknown): string {
@@ -30,9 +29,7 @@ export function slackErrorCode(error: unknown): string {
   }
 }
 
-function inThread(
-  message: ChatPost,
-): Record<string, never> | { thread_ts: string } | { thread_ts: string; reply_broadcast: true } {
+function inThread(message: ChatPost): Record<string, never> | { thread_ts: string } | { thread_ts: string; reply_broadcast: true } {
   // A broadcast only means something inside a thread.
   if (message.threadTs === undefined) return {};
   return message.broadcast === true ? { thread_ts: message.threadTs, reply_broadcast: true } : { thread_ts: message.threadTs };

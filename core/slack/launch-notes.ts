@@ -29,11 +29,7 @@ export interface LaunchDetourFacts {
  * The machine is another type or zone than the first one tried. `figures` are given for
  * another type than the approved one: its cost differs from what the card said.
  */
-export function launchFallbackNote(
-  machine: Omit<MachinePlace, 'instanceId'>,
-  detours: LaunchDetourFacts,
-  figures?: { expected: number; max: number },
-): string {
+export function launchFallbackNote(machine: Omit<MachinePlace, 'instanceId'>, detours: LaunchDetourFacts, figures?: { expected: number; max: number }): string {
   const parts: string[] = [];
   if (detours.skips.length > 0) parts.push(`skipped ${detours.skips.map((s) => s.text).join(', ')}`);
   if (detours.refusals.length > 0)

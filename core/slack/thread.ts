@@ -3,7 +3,19 @@ import { formatUsd } from '../cost';
 import type { Block } from '../ports';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI } from './status-text';
-import { commandFor, costSoFar, elapsedMs, instanceTypeOf, isCostFinal, limitHoursOf, logGroupName, endedAt, isWithdrawn, s3CopyCommand, s3Uri } from '../build-facts';
+import {
+  commandFor,
+  costSoFar,
+  elapsedMs,
+  instanceTypeOf,
+  isCostFinal,
+  limitHoursOf,
+  logGroupName,
+  endedAt,
+  isWithdrawn,
+  s3CopyCommand,
+  s3Uri,
+} from '../build-facts';
 import { deadlineOf } from '../lifetime';
 import { actions } from './buttons';
 import { cancelButton, extendButton } from './card';
@@ -31,9 +43,7 @@ const ref = (build: Build) => `${code(build.BuildID)} (${code(build.BuildBranch)
 function costText(build: Build, ctx: ViewContext): string | undefined {
   const cost = costSoFar(build, ctx);
   if (cost === undefined) return undefined;
-  return isCostFinal(build)
-    ? `Cost ${formatUsd(cost)}.`
-    : `Cost so far ${formatUsd(cost)} (final once the machine is terminated).`;
+  return isCostFinal(build) ? `Cost ${formatUsd(cost)}.` : `Cost so far ${formatUsd(cost)} (final once the machine is terminated).`;
 }
 
 const sentences = (...parts: Array<string | undefined | false>) => parts.filter(Boolean).join(' ');
@@ -97,11 +107,7 @@ function terminated(build: Build, ctx: ViewContext): ThreadMessage {
         ? `the machine${build.InstanceID ? ` ${code(build.InstanceID)}` : ''} shut down or was terminated outside metal-build before the build finished.`
         : `reason: ${build.TerminationReason}.`;
   const logs = build.InstanceID ? `Logs: CloudWatch group ${code(logGroupName(build.BuildID))}.` : undefined;
-  const text = sentences(
-    `${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`,
-    costText(build, ctx),
-    logs,
-  );
+  const text = sentences(`${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`, costText(build, ctx), logs);
   return { text, broadcast: true };
 }
 
@@ -170,10 +176,7 @@ export const EXTENSION_HOURS = 1;
  * the message edited in place (WarningTs), after every extension: deadline, extensions left and
  * the buttons always say what is true now (no Extend once none are left).
  */
-export function warningMessage(
-  build: Build,
-  ctx: ViewContext & { deadline: Date },
-): { text: string; blocks: Block[]; broadcast: true } {
+export function warningMessage(build: Build, ctx: ViewContext & { deadline: Date }): { text: string; blocks: Block[]; broadcast: true } {
   const { config } = ctx;
   const elapsed = elapsedMs(build, ctx);
   const cost = costSoFar(build, ctx);

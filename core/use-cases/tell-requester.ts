@@ -31,6 +31,8 @@ export async function tellRequester(deps: DirectMessageDeps, build: Build, key: 
     await deps.chat.post({ channel: build.Requester, text: directMessageText(build, key, ctx, permalink) });
   } catch (error) {
     log.warn('direct message to the requester failed; given back for a later try', { error });
-    await deps.store.releaseDirectMessage(build.BuildID, key).catch((releaseError: unknown) => log.warn('could not give the direct message back', { error: releaseError }));
+    await deps.store
+      .releaseDirectMessage(build.BuildID, key)
+      .catch((releaseError: unknown) => log.warn('could not give the direct message back', { error: releaseError }));
   }
 }

@@ -55,15 +55,60 @@ function avatar(id, extraClass) {
 // ---- mrkdwn ---------------------------------------------------------------------------------
 
 const EMOJI = {
-  white_check_mark: '✅', heavy_check_mark: '✔️', x: '❌', warning: '⚠️', rocket: '🚀', no_entry: '⛔',
-  no_entry_sign: '🚫', hourglass: '⌛', hourglass_flowing_sand: '⏳', stopwatch: '⏱️', alarm_clock: '⏰',
-  package: '📦', boom: '💥', wave: '👋', traffic_light: '🚦', construction: '🚧', hammer_and_wrench: '🛠️',
-  moneybag: '💰', money_with_wings: '💸', gear: '⚙️', tada: '🎉', stop_sign: '🛑', skull: '💀', fire: '🔥',
-  arrows_counterclockwise: '🔄', large_green_circle: '🟢', red_circle: '🔴', large_yellow_circle: '🟡',
-  white_circle: '⚪', black_circle: '⚫', large_blue_circle: '🔵', cloud: '☁️', computer: '💻', floppy_disk: '💾',
-  mag: '🔍', memo: '📝', clock3: '🕒', spiral_calendar_pad: '🗓️', lock: '🔒', key: '🔑', link: '🔗',
-  information_source: 'ℹ️', question: '❓', exclamation: '❗', heavy_plus_sign: '➕', thumbsup: '👍', '+1': '👍',
-  thumbsdown: '👎', ghost: '👻', zzz: '💤', wastebasket: '🗑️', inbox_tray: '📥', outbox_tray: '📤', hourglass_done: '⌛',
+  white_check_mark: '✅',
+  heavy_check_mark: '✔️',
+  x: '❌',
+  warning: '⚠️',
+  rocket: '🚀',
+  no_entry: '⛔',
+  no_entry_sign: '🚫',
+  hourglass: '⌛',
+  hourglass_flowing_sand: '⏳',
+  stopwatch: '⏱️',
+  alarm_clock: '⏰',
+  package: '📦',
+  boom: '💥',
+  wave: '👋',
+  traffic_light: '🚦',
+  construction: '🚧',
+  hammer_and_wrench: '🛠️',
+  moneybag: '💰',
+  money_with_wings: '💸',
+  gear: '⚙️',
+  tada: '🎉',
+  stop_sign: '🛑',
+  skull: '💀',
+  fire: '🔥',
+  arrows_counterclockwise: '🔄',
+  large_green_circle: '🟢',
+  red_circle: '🔴',
+  large_yellow_circle: '🟡',
+  white_circle: '⚪',
+  black_circle: '⚫',
+  large_blue_circle: '🔵',
+  cloud: '☁️',
+  computer: '💻',
+  floppy_disk: '💾',
+  mag: '🔍',
+  memo: '📝',
+  clock3: '🕒',
+  spiral_calendar_pad: '🗓️',
+  lock: '🔒',
+  key: '🔑',
+  link: '🔗',
+  information_source: 'ℹ️',
+  question: '❓',
+  exclamation: '❗',
+  heavy_plus_sign: '➕',
+  thumbsup: '👍',
+  '+1': '👍',
+  thumbsdown: '👎',
+  ghost: '👻',
+  zzz: '💤',
+  wastebasket: '🗑️',
+  inbox_tray: '📥',
+  outbox_tray: '📤',
+  hourglass_done: '⌛',
 };
 
 const decode = (text) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -159,7 +204,13 @@ function renderBlocks(blocks, message) {
           'div',
           { class: 'section-main' },
           block.text ? el('div', {}, textObject(block.text)) : null,
-          block.fields ? el('div', { class: 'block-fields' }, block.fields.map((f) => el('div', {}, textObject(f)))) : null,
+          block.fields
+            ? el(
+                'div',
+                { class: 'block-fields' },
+                block.fields.map((f) => el('div', {}, textObject(f))),
+              )
+            : null,
         );
         const accessory = block.accessory?.type === 'button' ? renderButton(block.accessory, block, message) : null;
         return el('div', { class: 'block block-section' }, main, accessory);
@@ -178,9 +229,7 @@ function renderBlocks(blocks, message) {
         return el(
           'div',
           { class: 'block block-actions' },
-          (block.elements || []).map((e) =>
-            e.type === 'button' ? renderButton(e, block, message) : el('span', { class: 'block-unknown' }, `[${e.type}]`),
-          ),
+          (block.elements || []).map((e) => (e.type === 'button' ? renderButton(e, block, message) : el('span', { class: 'block-unknown' }, `[${e.type}]`))),
         );
       case 'rich_text':
         return el('div', { class: 'block' }, mrkdwn(message.text));
@@ -302,7 +351,9 @@ function renderMessage(message, options) {
 }
 
 function truncate(text, n) {
-  const plain = decode(String(text)).replace(/[*_~`]/g, '').replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, (_, id) => `@${user(id).name}`);
+  const plain = decode(String(text))
+    .replace(/[*_~`]/g, '')
+    .replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, (_, id) => `@${user(id).name}`);
   return plain.length > n ? `${plain.slice(0, n - 1)}…` : plain;
 }
 
@@ -416,9 +467,7 @@ function tableNote(d) {
   return el(
     'div',
     { class: 'table-note', 'data-table-total': t.total },
-    t.total > t.shown
-      ? el('div', { class: 'muted' }, `The newest ${t.shown} of ${t.total} builds (GET /sandbox/state?limit=n shows more).`)
-      : null,
+    t.total > t.shown ? el('div', { class: 'muted' }, `The newest ${t.shown} of ${t.total} builds (GET /sandbox/state?limit=n shows more).`) : null,
     el(
       'details',
       { 'data-key': 'table:bookkeeping' },
@@ -426,12 +475,27 @@ function tableNote(d) {
       el(
         'ul',
         { class: 'bookkeeping' },
-        el('li', {}, el('code', {}, '#slots'), ': the BuildIDs holding one of the MAX_CONCURRENT_BUILDS slots, claimed at approval, given back when the machine is gone.'),
+        el(
+          'li',
+          {},
+          el('code', {}, '#slots'),
+          ': the BuildIDs holding one of the MAX_CONCURRENT_BUILDS slots, claimed at approval, given back when the machine is gone.',
+        ),
         el('li', {}, el('code', {}, '#request#<trigger>'), ': one per slash command, so a Slack retry of the same command makes no second build (kept a day).'),
         el('li', {}, el('code', {}, '#stray#<instance>'), ': a machine the watchdog found without a live build, so it is reported and terminated once.'),
         el('li', {}, el('code', {}, '#release#v<version>'), ': the release lock: the one build that may publish that version (For, ClaimedAt, PublishedAt).'),
-        el('li', {}, el('code', {}, '#durations#<instance type>'), ': the times of the last 10 completed builds of that type; their median is the expected duration on the card.'),
-        el('li', {}, el('code', {}, '#month#<YYYY-MM>'), ': the month\'s spend: each ended build\'s final cost counted once, and the budget holds of approvals and extensions (/metal-build costs reads it).'),
+        el(
+          'li',
+          {},
+          el('code', {}, '#durations#<instance type>'),
+          ': the times of the last 10 completed builds of that type; their median is the expected duration on the card.',
+        ),
+        el(
+          'li',
+          {},
+          el('code', {}, '#month#<YYYY-MM>'),
+          ": the month's spend: each ended build's final cost counted once, and the budget holds of approvals and extensions (/metal-build costs reads it).",
+        ),
         el('li', { class: 'muted' }, 'Not listed here; the DynamoDB command printed at start (aws dynamodb scan …) shows every item.'),
       ),
     ),
@@ -461,7 +525,11 @@ function renderClock() {
 }
 
 function kv(pairs) {
-  return el('div', { class: 'kv' }, pairs.filter(([, v]) => v !== undefined && v !== '').flatMap(([k, v]) => [el('span', {}, k), el('span', {}, v)]));
+  return el(
+    'div',
+    { class: 'kv' },
+    pairs.filter(([, v]) => v !== undefined && v !== '').flatMap(([k, v]) => [el('span', {}, k), el('span', {}, v)]),
+  );
 }
 
 function renderPanel() {
@@ -478,8 +546,7 @@ function renderPanel() {
   $('speed').setAttribute('data-rate', String(d.speed));
 
   const outcome = $('outcome');
-  if (outcome.options.length === 0)
-    outcome.replaceChildren(...d.outcomes.map((o) => el('option', { value: o.id }, o.label)));
+  if (outcome.options.length === 0) outcome.replaceChildren(...d.outcomes.map((o) => el('option', { value: o.id }, o.label)));
   if (document.activeElement !== outcome) outcome.value = d.outcome;
   $('outcome-help').textContent = d.outcomes.find((o) => o.id === d.outcome)?.description ?? '';
 
@@ -508,12 +575,7 @@ function renderPanel() {
           el(
             'div',
             { class: 'card', 'data-row': row.BuildID },
-            el(
-              'div',
-              { class: 'card-title' },
-              el('code', {}, row.BuildID),
-              row.Status ? el('span', { class: `badge ${row.Status}` }, row.Status) : null,
-            ),
+            el('div', { class: 'card-title' }, el('code', {}, row.BuildID), row.Status ? el('span', { class: `badge ${row.Status}` }, row.Status) : null),
             row.Status
               ? kv([
                   ['branch', row.BuildBranch],
@@ -531,29 +593,38 @@ function renderPanel() {
 
   $('sns').replaceChildren(
     ...(d.sns.length
-      ? [...d.sns].reverse().map((n, i) =>
-          el(
-            'div',
-            { class: 'card' },
-            el('div', { class: 'card-title' }, el('span', {}, n.subject), el('span', { class: `badge ${n.severity}` }, n.severity)),
-            el('div', { class: 'muted' }, `${clockTime(n.at)} · ${n.buildId} · ${n.status}`),
-            el('details', { 'data-key': `sns:${d.sns.length - i}` }, el('summary', {}, 'message'), el('pre', {}, n.message)),
-          ),
-        )
+      ? [...d.sns]
+          .reverse()
+          .map((n, i) =>
+            el(
+              'div',
+              { class: 'card' },
+              el('div', { class: 'card-title' }, el('span', {}, n.subject), el('span', { class: `badge ${n.severity}` }, n.severity)),
+              el('div', { class: 'muted' }, `${clockTime(n.at)} · ${n.buildId} · ${n.status}`),
+              el('details', { 'data-key': `sns:${d.sns.length - i}` }, el('summary', {}, 'message'), el('pre', {}, n.message)),
+            ),
+          )
       : [el('div', { class: 'none' }, 'No notifications yet.')]),
   );
 
   $('deliveries').replaceChildren(
     ...(d.deliveries.length
-      ? [...d.deliveries].reverse().map((e) =>
-          el(
-            'div',
-            { class: 'card' },
-            el('div', { class: 'card-title' }, el('span', {}, `${e.detailType} → ${e.target}`), e.outcome === 'ok' ? null : el('span', { class: 'badge FAILED' }, e.outcome)),
-            el('div', { class: 'muted' }, `${clockTime(e.at)} · ${e.source}${e.buildId ? ` · ${e.buildId}` : ''}`),
-            e.error ? el('pre', {}, e.error) : null,
-          ),
-        )
+      ? [...d.deliveries]
+          .reverse()
+          .map((e) =>
+            el(
+              'div',
+              { class: 'card' },
+              el(
+                'div',
+                { class: 'card-title' },
+                el('span', {}, `${e.detailType} → ${e.target}`),
+                e.outcome === 'ok' ? null : el('span', { class: 'badge FAILED' }, e.outcome),
+              ),
+              el('div', { class: 'muted' }, `${clockTime(e.at)} · ${e.source}${e.buildId ? ` · ${e.buildId}` : ''}`),
+              e.error ? el('pre', {}, e.error) : null,
+            ),
+          )
       : [el('div', { class: 'none' }, 'Nothing delivered yet.')]),
   );
 }
@@ -561,8 +632,7 @@ function renderPanel() {
 function renderUsers() {
   const select = $('user-switch');
   const people = state.data.users.filter((u) => !u.bot);
-  if (select.options.length !== people.length)
-    select.replaceChildren(...people.map((u) => el('option', { value: u.id }, `${u.name} (${u.role})`)));
+  if (select.options.length !== people.length) select.replaceChildren(...people.map((u) => el('option', { value: u.id }, `${u.name} (${u.role})`)));
   select.value = state.me;
 }
 
@@ -610,7 +680,12 @@ function showNotice(text) {
   // A local, client-side line, as Slack shows its own "not a valid command" notes.
   const list = $('messages');
   list.append(
-    el('div', { class: 'message ephemeral' }, avatar('U0BOT'), el('div', {}, el('div', { class: 'only-you' }, '👁 Only visible to you'), el('div', { class: 'message-body' }, text))),
+    el(
+      'div',
+      { class: 'message ephemeral' },
+      avatar('U0BOT'),
+      el('div', {}, el('div', { class: 'only-you' }, '👁 Only visible to you'), el('div', { class: 'message-body' }, text)),
+    ),
   );
   list.scrollTop = list.scrollHeight;
 }
@@ -651,7 +726,18 @@ function setup() {
   $('composer-hints').replaceChildren(
     el('span', {}, 'Try:'),
     ...HINTS.map((hint) =>
-      el('button', { type: 'button', class: 'hint', onclick: () => { $('composer-input').value = hint; $('composer-input').focus(); } }, hint),
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'hint',
+          onclick: () => {
+            $('composer-input').value = hint;
+            $('composer-input').focus();
+          },
+        },
+        hint,
+      ),
     ),
   );
   $('composer').addEventListener('submit', async (event) => {

@@ -37,7 +37,11 @@ async function secondBuildRefused(): Promise<void> {
   await bot.click('approve_build', second, APPROVER);
   expect(await world().build(second)).toMatchObject({ Status: 'awaiting_approval' });
   expect(world().ephemerals(APPROVER).at(-1)).toContain('already running (the limit is 1)');
-  expect(world().bus().filter(([, d]) => (d as { buildId: string }).buildId === second)).toEqual([]);
+  expect(
+    world()
+      .bus()
+      .filter(([, d]) => (d as { buildId: string }).buildId === second),
+  ).toEqual([]);
 }
 
 describe('approvals racing the launch', () => {

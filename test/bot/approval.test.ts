@@ -112,7 +112,9 @@ describe('approve_build', () => {
     const id = await bot.request();
     await bot.click('approve_build', id, REQUESTER);
 
-    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to approve it.`]);
+    expect(world().ephemerals(REQUESTER)).toEqual([
+      `:no_entry: You requested ${id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to approve it.`,
+    ]);
     expect(await world().build(id)).toMatchObject({ Status: 'awaiting_approval' });
     expect(await world().slots()).toEqual([]);
     expect(world().bus()).toEqual([]);
@@ -150,7 +152,11 @@ describe('approve_build', () => {
     const thread = await world().thread(id);
     expect(thread).toEqual([expect.stringContaining('*expired*')]);
     // Expiry is one of the endings broadcast to the channel.
-    expect(world().slack.messages(SANDBOX_CHANNEL).filter((m) => m.subtype === 'thread_broadcast')).toHaveLength(1);
+    expect(
+      world()
+        .slack.messages(SANDBOX_CHANNEL)
+        .filter((m) => m.subtype === 'thread_broadcast'),
+    ).toHaveLength(1);
   });
 
   it('a click on a build that is no longer awaiting approval says what it is and changes nothing', async () => {
@@ -241,7 +247,9 @@ describe('a crash between taking the slot and the transition', () => {
     expect(await world().build(id)).toMatchObject({ Status: 'approved' });
     expect(await world().slots()).toEqual([id]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
-    const released = world().log.lines.filter((l) => l.message === 'gave back the slot of a build that has ended').map((l) => l.buildId);
+    const released = world()
+      .log.lines.filter((l) => l.message === 'gave back the slot of a build that has ended')
+      .map((l) => l.buildId);
     expect(released.sort()).toEqual(['build-20260101-000000-dead', 'build-20260101-000000-gone']);
   });
 

@@ -77,7 +77,12 @@ describe('the monthly budget at approval', () => {
     expect(world().bus()).toEqual([['Build Approved', { buildId: running }]]);
     expect(Object.keys(before.month ?? {})).not.toContain(`H#${id}`);
     expect(await world().thread(id)).toEqual([]);
-    expect(world().log.lines.find((l) => l.message === 'approval refused: over the monthly budget')).toMatchObject({ buildId: id, spent: 6.97, committed: 9.86, adding: 11.83 });
+    expect(world().log.lines.find((l) => l.message === 'approval refused: over the monthly budget')).toMatchObject({
+      buildId: id,
+      spent: 6.97,
+      committed: 9.86,
+      adding: 11.83,
+    });
   });
 
   it('the same approval passes once the budget has room: the hold is this build’s maximum', async () => {
@@ -127,14 +132,20 @@ describe('the monthly budget at approval', () => {
 
     // $140 + $11.83 = 75.9%: no warning yet.
     await bot.click('approve_build', a, APPROVER);
-    expect(world().slack.messages(SANDBOX_CHANNEL).filter((m) => m.text.includes('money_with_wings'))).toEqual([]);
+    expect(
+      world()
+        .slack.messages(SANDBOX_CHANNEL)
+        .filter((m) => m.text.includes('money_with_wings')),
+    ).toEqual([]);
     // $140 + $11.83 committed + $11.83 = 81.8%: the warning, in the channel, not in a thread.
     await bot.click('approve_build', b, APPROVER);
     // 87.7% and 93.7%: still approved, no second warning.
     await bot.click('approve_build', c, APPROVER);
     await bot.click('approve_build', d, APPROVER);
 
-    const warnings = world().slack.messages(SANDBOX_CHANNEL).filter((m) => m.text.includes('money_with_wings'));
+    const warnings = world()
+      .slack.messages(SANDBOX_CHANNEL)
+      .filter((m) => m.text.includes('money_with_wings'));
     expect(warnings.map((m) => [m.text, m.thread_ts])).toEqual([
       [
         `:money_with_wings: November 2026 has reached 82% of its $200.00 budget with the approval of \`${b}\`: ` +
@@ -164,7 +175,9 @@ describe('the monthly budget at approval', () => {
     expect(world().log.lines.find((l) => l.message === 'could not post the budget warning; the next approval tries again')).toMatchObject({ month: MONTH });
 
     await bot.click('approve_build', b, APPROVER);
-    const warnings = world().slack.messages(SANDBOX_CHANNEL).filter((m) => m.text.includes('money_with_wings'));
+    const warnings = world()
+      .slack.messages(SANDBOX_CHANNEL)
+      .filter((m) => m.text.includes('money_with_wings'));
     expect(warnings.map((m) => m.text)).toEqual([expect.stringContaining(`94% of its $100.00 budget with the approval of \`${b}\``)]);
     expect(await monthItem()).toMatchObject({ BudgetWarnedFor: b });
   });

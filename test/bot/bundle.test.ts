@@ -44,11 +44,7 @@ afterAll(async () => {
 
 describe('the bundled bot handler', () => {
   it('answers a signed help, a status and a build request with the real adapters', async () => {
-    const events = [
-      slashCommandEvent({ text: 'help' }),
-      slashCommandEvent({ text: 'status' }),
-      slashCommandEvent({ text: 'main abc1234' }),
-    ];
+    const events = [slashCommandEvent({ text: 'help' }), slashCommandEvent({ text: 'status' }), slashCommandEvent({ text: 'main abc1234' })];
     const eventsFile = join(dir, 'events.json');
     const outFile = join(dir, 'out.json');
     writeFileSync(eventsFile, JSON.stringify(events));

@@ -129,7 +129,11 @@ describe('with ALLOWED_CHANNEL_IDS set, a button clicked outside those channels'
       expect(answer.statusCode).toBe(200);
       expect(world().ephemerals(REQUESTER)).toEqual([BUTTON_REFUSAL]);
       expect(await world().dynamo.items()).toEqual(before.items);
-      expect(world().slack.calls.slice(before.calls).map((c) => c.method)).toEqual(['chat.postEphemeral']);
+      expect(
+        world()
+          .slack.calls.slice(before.calls)
+          .map((c) => c.method),
+      ).toEqual(['chat.postEphemeral']);
       expect(world().bus()).toHaveLength(before.events);
       expect(world().log.lines).toContainEqual(
         expect.objectContaining({ message: 'click refused outside the allowed channels', buildId: id, actionId, channel: SANDBOX_CHANNEL }),

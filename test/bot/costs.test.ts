@@ -30,7 +30,14 @@ async function runningSince(bot: Bot, branch: string, launchAt: string): Promise
   const applied = await applyEvent(
     world().dynamo.store,
     id,
-    { type: 'launched', instanceId: `i-0${branch.replace(/\W/g, '')}`, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: launchAt, maxLifetimeHours: 3 },
+    {
+      type: 'launched',
+      instanceId: `i-0${branch.replace(/\W/g, '')}`,
+      instanceType: 'c5n.metal',
+      availabilityZone: 'us-east-1a',
+      launchTime: launchAt,
+      maxLifetimeHours: 3,
+    },
     new Date(launchAt),
   );
   if (applied.outcome !== 'changed') throw new Error(`launch of ${id}: ${applied.outcome}`);
@@ -73,7 +80,11 @@ describe('/metal-build costs', () => {
     );
     // A read: nothing written, nothing posted, nothing put.
     expect(await world().dynamo.items()).toEqual(before);
-    expect(world().bus().map(([type]) => type)).toEqual(['Build Approved', 'Build Approved']);
+    expect(
+      world()
+        .bus()
+        .map(([type]) => type),
+    ).toEqual(['Build Approved', 'Build Approved']);
   });
 
   it('2026-11 asked in December: the build launched Nov 30 23:30 and still running is November’s; totals, outcomes, people, branches, top 3', async () => {
@@ -106,7 +117,9 @@ describe('/metal-build costs', () => {
     world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
     const bot = world().bot({ MONTHLY_BUDGET_USD: '100' });
     const answer = await bot.command('costs 2026-10');
-    expect(answer.text).toBe(['*Costs for October 2026* (UTC, by launch month)', 'No builds were launched in this month.', '*Budget*: $0.00 of $100.00 used'].join('\n'));
+    expect(answer.text).toBe(
+      ['*Costs for October 2026* (UTC, by launch month)', 'No builds were launched in this month.', '*Budget*: $0.00 of $100.00 used'].join('\n'),
+    );
     expect(await world().dynamo.items()).toEqual([]);
   });
 

@@ -37,9 +37,7 @@ describe('deny_build', () => {
     const bot = world().bot();
     const id = await bot.request('main abc1234', STRANGER);
     await bot.click('deny_build', id, REQUESTER);
-    expect(world().ephemerals(REQUESTER)).toEqual([
-      `:no_entry: Only the requester (<@${STRANGER}>) or an approver (<@${APPROVER}>) can deny ${id}.`,
-    ]);
+    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: Only the requester (<@${STRANGER}>) or an approver (<@${APPROVER}>) can deny ${id}.`]);
     expect(await world().build(id)).toMatchObject({ Status: 'awaiting_approval' });
   });
 

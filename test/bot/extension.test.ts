@@ -46,7 +46,11 @@ describe('extend_build', () => {
     await bot.click('extend_build', id, APPROVER);
     expect(world().ephemerals(APPROVER)).toEqual([`:no_entry: ${id} was not extended: too close to the deadline to extend.`]);
     expect(await world().build(id)).toEqual(before);
-    expect(world().bus().map(([type]) => type)).toEqual(['Build Approved']);
+    expect(
+      world()
+        .bus()
+        .map(([type]) => type),
+    ).toEqual(['Build Approved']);
     expect((await world().thread(id)).filter((t) => t.includes('Extended by'))).toEqual([]);
   });
 
@@ -55,7 +59,11 @@ describe('extend_build', () => {
     world().events.failNext(1, 'ThrottlingException');
     await bot.click('extend_build', id, APPROVER);
     expect(await world().build(id)).toMatchObject({ ExtendedHours: 1 });
-    expect(world().bus().map(([type]) => type)).toEqual(['Build Approved']);
+    expect(
+      world()
+        .bus()
+        .map(([type]) => type),
+    ).toEqual(['Build Approved']);
     expect((await world().thread(id)).filter((t) => t.includes('Extended by'))).toHaveLength(1);
     expect(world().ephemerals(APPROVER)).toEqual([]);
     expect(world().log.lines.filter((l) => l.level === 'ERROR')).toContainEqual(
@@ -100,7 +108,9 @@ describe('extend_build', () => {
   it('by the requester: follows ALLOW_SELF_APPROVAL', async () => {
     const refused = await runningBuild({ APPROVER_IDS: `${APPROVER},${REQUESTER}` });
     await refused.bot.click('extend_build', refused.id, REQUESTER);
-    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: You requested ${refused.id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to extend it.`]);
+    expect(world().ephemerals(REQUESTER)).toEqual([
+      `:no_entry: You requested ${refused.id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to extend it.`,
+    ]);
     expect((await world().build(refused.id))?.ExtendedHours).toBeUndefined();
 
     await world().reset();

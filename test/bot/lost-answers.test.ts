@@ -49,9 +49,17 @@ describe('writes whose answers were lost', () => {
     const builds = await world().builds();
     expect(builds).toHaveLength(1);
     expect(answer.text).toContain(builds[0]!.BuildID);
-    expect(world().slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === undefined)).toHaveLength(1);
+    expect(
+      world()
+        .slack.callsTo('chat.postMessage')
+        .filter((c) => c.args.thread_ts === undefined),
+    ).toHaveLength(1);
     // The card points at the one record: no "could not be recorded", no re-pointed buttons.
-    expect(world().slack.callsTo('chat.update').filter((c) => String(c.args.text).includes('could not be recorded'))).toEqual([]);
+    expect(
+      world()
+        .slack.callsTo('chat.update')
+        .filter((c) => String(c.args.text).includes('could not be recorded')),
+    ).toEqual([]);
   });
 
   it('an approval: approved, the slot held, exactly one Build Approved, one thread reply', async () => {

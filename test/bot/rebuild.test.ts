@@ -42,47 +42,54 @@ async function endedBuild(w: World, ending: 'failed' | 'terminated' | 'cancelled
 
 const newOnes = async (w: World, before: readonly string[]) => (await w.builds()).filter((b) => !before.includes(b.BuildID));
 /** Ephemeral answers since the calls were last cleared, to `user`. */
-const told = (w: World, user: string) => w.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === user).map((c) => c.args.text);
+const told = (w: World, user: string) =>
+  w.slack
+    .callsTo('chat.postEphemeral')
+    .filter((c) => c.args.user === user)
+    .map((c) => c.args.text);
 const rebuildButtons = (blocks: unknown) => JSON.stringify(blocks ?? []).split('"rebuild_build"').length - 1;
 
 describe('rebuild', () => {
-  it.each(['failed', 'terminated', 'cancelled'] as const)('a %s build: the button opens a new request at the same commit, through the same approval', async (ending) => {
-    const w = world();
-    const earlierId = await endedBuild(w, ending);
-    const earlier = (await w.build(earlierId))!;
-    const bot = w.bot();
+  it.each(['failed', 'terminated', 'cancelled'] as const)(
+    'a %s build: the button opens a new request at the same commit, through the same approval',
+    async (ending) => {
+      const w = world();
+      const earlierId = await endedBuild(w, ending);
+      const earlier = (await w.build(earlierId))!;
+      const bot = w.bot();
 
-    await bot.click('rebuild_build', earlierId, REQUESTER);
+      await bot.click('rebuild_build', earlierId, REQUESTER);
 
-    const [later] = await newOnes(w, [earlierId]);
-    expect(later).toMatchObject({
-      Status: 'awaiting_approval',
-      BuildBranch: 'main',
-      BuildCommit: 'abc1234',
-      Requester: REQUESTER,
-      Channel: SANDBOX_CHANNEL,
-      RebuildOf: earlierId,
-    });
-    expect(later!.RebuildOfLink).toContain(`/archives/${SANDBOX_CHANNEL}/p${earlier.ThreadTs.replace('.', '')}`);
-    expect(told(w, REQUESTER)).toEqual([`Requested ${later!.BuildID} — waiting for approval.`]);
+      const [later] = await newOnes(w, [earlierId]);
+      expect(later).toMatchObject({
+        Status: 'awaiting_approval',
+        BuildBranch: 'main',
+        BuildCommit: 'abc1234',
+        Requester: REQUESTER,
+        Channel: SANDBOX_CHANNEL,
+        RebuildOf: earlierId,
+      });
+      expect(later!.RebuildOfLink).toContain(`/archives/${SANDBOX_CHANNEL}/p${earlier.ThreadTs.replace('.', '')}`);
+      expect(told(w, REQUESTER)).toEqual([`Requested ${later!.BuildID} — waiting for approval.`]);
 
-    // The new card names the earlier build, linked; the earlier card says where it went and has no Rebuild left.
-    const posted = w.slack.callsTo('chat.postMessage');
-    expect(posted).toHaveLength(1);
-    expect(JSON.stringify(posted[0]!.args.blocks)).toContain(`<${later!.RebuildOfLink}|${earlierId}>`);
-    expect((await w.build(earlierId))?.RebuiltAs).toBe(later!.BuildID);
-    const redrawn = w.slack.callsTo('chat.update').filter((c) => c.args.ts === earlier.ThreadTs);
-    expect(redrawn).toHaveLength(1);
-    expect(rebuildButtons(redrawn[0]!.args.blocks)).toBe(0);
-    expect(JSON.stringify(redrawn[0]!.args.blocks)).toContain(`rebuilt as \`${later!.BuildID}\``);
-    expect(w.bus()).toEqual([]);
+      // The new card names the earlier build, linked; the earlier card says where it went and has no Rebuild left.
+      const posted = w.slack.callsTo('chat.postMessage');
+      expect(posted).toHaveLength(1);
+      expect(JSON.stringify(posted[0]!.args.blocks)).toContain(`<${later!.RebuildOfLink}|${earlierId}>`);
+      expect((await w.build(earlierId))?.RebuiltAs).toBe(later!.BuildID);
+      const redrawn = w.slack.callsTo('chat.update').filter((c) => c.args.ts === earlier.ThreadTs);
+      expect(redrawn).toHaveLength(1);
+      expect(rebuildButtons(redrawn[0]!.args.blocks)).toBe(0);
+      expect(JSON.stringify(redrawn[0]!.args.blocks)).toContain(`rebuilt as \`${later!.BuildID}\``);
+      expect(w.bus()).toEqual([]);
 
-    // The same approval path: the approver's click approves it and puts one Build Approved; the
-    // launcher reads branch and commit from the record.
-    await bot.click('approve_build', later!.BuildID, APPROVER);
-    expect(await w.build(later!.BuildID)).toMatchObject({ Status: 'approved', Approver: APPROVER, BuildCommit: 'abc1234' });
-    expect(w.bus()).toEqual([['Build Approved', { buildId: later!.BuildID }]]);
-  });
+      // The same approval path: the approver's click approves it and puts one Build Approved; the
+      // launcher reads branch and commit from the record.
+      await bot.click('approve_build', later!.BuildID, APPROVER);
+      expect(await w.build(later!.BuildID)).toMatchObject({ Status: 'approved', Approver: APPROVER, BuildCommit: 'abc1234' });
+      expect(w.bus()).toEqual([['Build Approved', { buildId: later!.BuildID }]]);
+    },
+  );
 
   it('`/metal-build rebuild <id>` does the same; the commit the machine reported is shown as its word, never pinned', async () => {
     const w = world();
@@ -94,7 +101,12 @@ describe('rebuild', () => {
 
     const [later] = await newOnes(w, [earlierId]);
     expect(answer.text).toBe(`Requested ${later!.BuildID} — waiting for approval.`);
-    expect(later).toMatchObject({ BuildBranch: 'release/1.2', Requester: APPROVER, RebuildOf: earlierId, RebuildOfReportedCommit: 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed' });
+    expect(later).toMatchObject({
+      BuildBranch: 'release/1.2',
+      Requester: APPROVER,
+      RebuildOf: earlierId,
+      RebuildOfReportedCommit: 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed',
+    });
     expect(later!.BuildCommit).toBeUndefined();
     const card = JSON.stringify(w.slack.callsTo('chat.postMessage')[0]!.args.blocks);
     expect(card).toContain('as reported by the build machine; this one builds the branch head');
@@ -113,7 +125,9 @@ describe('rebuild', () => {
     expect(answers).toHaveLength(2);
     expect(answers).toContain(`Requested ${laterId} — waiting for approval.`);
     // The loser may read the claim before the winner's record exists: then without its status.
-    expect(answers.find((a) => !a.startsWith('Requested'))).toMatch(new RegExp(`^${earlierId} was already rebuilt as ${laterId}( \\(awaiting approval\\))?\\.$`));
+    expect(answers.find((a) => !a.startsWith('Requested'))).toMatch(
+      new RegExp(`^${earlierId} was already rebuilt as ${laterId}( \\(awaiting approval\\))?\\.$`),
+    );
 
     const before = await w.dynamo.items();
     const posts = w.slack.callsTo('chat.postMessage').length;
@@ -150,7 +164,11 @@ describe('rebuild', () => {
       },
       (id: string) => `Only a failed, terminated or cancelled build can be rebuilt; ${id} is completed.`,
     ],
-    ['a request still awaiting approval', async (w: World) => w.bot().request(), (id: string) => `Only a failed, terminated or cancelled build can be rebuilt; ${id} is awaiting approval.`],
+    [
+      'a request still awaiting approval',
+      async (w: World) => w.bot().request(),
+      (id: string) => `Only a failed, terminated or cancelled build can be rebuilt; ${id} is awaiting approval.`,
+    ],
   ])('%s is refused and nothing changes', async (_, make, reply) => {
     const w = world();
     const id = await make(w);

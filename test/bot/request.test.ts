@@ -171,7 +171,11 @@ describe('/metal-build <branch> [commit]', () => {
     expect(answer.responseType).toBe('ephemeral');
     expect(answer.text).toContain('/invite @metal-build');
     expect(await world().builds()).toEqual([]);
-    expect(world().slack.callsTo('chat.postMessage').map((c) => c.error)).toEqual(['not_in_channel']);
+    expect(
+      world()
+        .slack.callsTo('chat.postMessage')
+        .map((c) => c.error),
+    ).toEqual(['not_in_channel']);
     expect(world().events.entries).toEqual([]);
   });
 
@@ -180,7 +184,11 @@ describe('/metal-build <branch> [commit]', () => {
     const answer = await bot.command('main abc1234', { channel: 'C0UNKNOWN' });
     expect(answer.text).toContain('/invite @metal-build');
     expect(await world().builds()).toEqual([]);
-    expect(world().slack.callsTo('chat.postMessage').map((c) => c.error)).toEqual(['channel_not_found']);
+    expect(
+      world()
+        .slack.callsTo('chat.postMessage')
+        .map((c) => c.error),
+    ).toEqual(['channel_not_found']);
   });
 
   it('outside ALLOWED_CHANNEL_IDS: refuses before anything is written or posted', async () => {

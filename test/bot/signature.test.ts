@@ -98,7 +98,11 @@ describe('a request whose signature does not hold', () => {
     ['with no timestamp header', () => withoutHeader(slashCommandEvent({ text: 'main abc1234' }), 'x-slack-request-timestamp'), 'no timestamp'],
     ['with a timestamp that is not a number', () => withHeader(slashCommandEvent({ text: 'x' }), 'x-slack-request-timestamp', 'soon'), 'malformed timestamp'],
     ['with a negative timestamp', () => withHeader(slashCommandEvent({ text: 'x' }), 'x-slack-request-timestamp', '-1'), 'malformed timestamp'],
-    ['with a fractional timestamp', () => withHeader(slashCommandEvent({ text: 'x' }), 'x-slack-request-timestamp', `${nowSeconds()}.5`), 'malformed timestamp'],
+    [
+      'with a fractional timestamp',
+      () => withHeader(slashCommandEvent({ text: 'x' }), 'x-slack-request-timestamp', `${nowSeconds()}.5`),
+      'malformed timestamp',
+    ],
   ];
 
   it.each(cases)('a command %s: 401, nothing written, no Slack call, no event', async (_name, event, reason) => {

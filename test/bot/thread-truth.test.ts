@@ -31,7 +31,10 @@ async function warnedBuild(env: Env = {}): Promise<{ bot: Bot; id: string; warni
   return { bot, id, warningTs: ts, build: warned.build };
 }
 
-const updatesOf = (ts: string) => world().slack.callsTo('chat.update').filter((c) => c.args.ts === ts);
+const updatesOf = (ts: string) =>
+  world()
+    .slack.callsTo('chat.update')
+    .filter((c) => c.args.ts === ts);
 const posts = () => world().slack.callsTo('chat.postMessage');
 
 describe('the warning after an extension', () => {
@@ -63,9 +66,15 @@ describe('the warning after an extension', () => {
     expect(buttonsOf(second[1]!.args.blocks).map((b) => b.action_id)).toEqual(['cancel_build']);
 
     // The message in the thread is the edited one; only the two "Extended by" replies were posted.
-    const warning = world().slack.replies(SANDBOX_CHANNEL, twice!.ThreadTs).find((m) => m.ts === warningTs);
+    const warning = world()
+      .slack.replies(SANDBOX_CHANNEL, twice!.ThreadTs)
+      .find((m) => m.ts === warningTs);
     expect(warning?.text).toBe(second[1]!.args.text);
-    expect(posts().slice(postsBefore).map((c) => String(c.args.text).slice(0, 16))).toEqual(['⏱️ Extended by 1', '⏱️ Extended by 1']);
+    expect(
+      posts()
+        .slice(postsBefore)
+        .map((c) => String(c.args.text).slice(0, 16)),
+    ).toEqual(['⏱️ Extended by 1', '⏱️ Extended by 1']);
     expect(world().ephemerals(APPROVER)).toEqual([]);
   });
 
@@ -78,7 +87,12 @@ describe('the warning after an extension', () => {
     await bot.click('extend_build', id, APPROVER);
     expect(await world().build(id)).toMatchObject({ ExtendedHours: 1 });
     // Only the card is redrawn.
-    expect(world().slack.callsTo('chat.update').slice(updates).map((c) => c.args.ts)).toEqual([launched.ThreadTs]);
+    expect(
+      world()
+        .slack.callsTo('chat.update')
+        .slice(updates)
+        .map((c) => c.args.ts),
+    ).toEqual([launched.ThreadTs]);
   });
 
   it('a failed warning update is logged; the extension, its reply and the card stand', async () => {
@@ -92,7 +106,9 @@ describe('the warning after an extension', () => {
     expect(world().ephemerals(APPROVER)).toEqual([]);
     expect(updatesOf('1000000000.000001').map((c) => c.error)).toEqual(['message_not_found']);
     expect(updatesOf(extended!.ThreadTs).at(-1)?.error).toBeUndefined();
-    expect(world().log.lines).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'extended, but the warning could not be updated', buildId: id }));
+    expect(world().log.lines).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: 'extended, but the warning could not be updated', buildId: id }),
+    );
   });
 });
 
@@ -111,7 +127,11 @@ describe('a button left live on an ended build', () => {
     expect(world().ephemerals(APPROVER)).toEqual([`${id} ended at ${when}; nothing to extend.`]);
     expect(world().ephemerals(REQUESTER)).toEqual([`${id} ended at ${when}; nothing to cancel.`]);
     expect(await world().build(id)).toEqual(ended.build);
-    expect(world().slack.calls.slice(calls).map((c) => c.method)).toEqual(['chat.postEphemeral', 'chat.postEphemeral']);
+    expect(
+      world()
+        .slack.calls.slice(calls)
+        .map((c) => c.method),
+    ).toEqual(['chat.postEphemeral', 'chat.postEphemeral']);
     expect(world().bus()).toHaveLength(bus);
   });
 
@@ -138,9 +158,12 @@ describe('confirm dialogs state the money', () => {
   it('Cancel on a running card: the cost so far and what stopping now saves; Extend on the warning: the hour and its price', async () => {
     const { bot, id, warningTs } = await warnedBuild();
     await bot.click('extend_build', id, APPROVER);
-    const cardCancel = buttonsOf(world().slack.callsTo('chat.update').filter((c) => c.args.ts !== warningTs).at(-1)?.args.blocks).find(
-      (b) => b.action_id === 'cancel_build',
-    );
+    const cardCancel = buttonsOf(
+      world()
+        .slack.callsTo('chat.update')
+        .filter((c) => c.args.ts !== warningTs)
+        .at(-1)?.args.blocks,
+    ).find((b) => b.action_id === 'cancel_build');
     // Just launched: $0.07 (the one-minute minimum); 4 h to the deadline would cost $15.77.
     expect(cardCancel?.confirm?.text?.text).toMatch(/It has cost \$0\.0\d so far; stopping now saves up to \$15\.7\d \(\$15\.77 if it runs to /);
     const extend = buttonsOf(updatesOf(warningTs).at(-1)?.args.blocks).find((b) => b.action_id === 'extend_build');
@@ -191,7 +214,9 @@ describe('wording', () => {
     const first = await bot.request();
     await bot.click('approve_build', first, APPROVER);
     await bot.request('release/v1');
-    const card = posts().filter((c) => c.args.thread_ts === undefined).at(-1)!;
+    const card = posts()
+      .filter((c) => c.args.thread_ts === undefined)
+      .at(-1)!;
     // The line says when it was true: the card is drawn once, and the list moves on.
     expect(JSON.stringify(card.args.blocks)).toMatch(/\*1 build already running\* \(limit 2 at a time; as of \d\d:\d\d UTC\)/);
   });

@@ -32,7 +32,11 @@ describe('approvers from Slack user groups (APPROVER_GROUP_IDS)', () => {
 
     expect(await world().build(id)).toMatchObject({ Status: 'approved', Approver: REQUESTER });
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
-    expect(world().slack.callsTo(LOOKUP).map((c) => c.args.usergroup)).toEqual([LEADS]);
+    expect(
+      world()
+        .slack.callsTo(LOOKUP)
+        .map((c) => c.args.usergroup),
+    ).toEqual([LEADS]);
     expect(world().ephemerals(REQUESTER)).toEqual([]);
   });
 
@@ -63,9 +67,7 @@ describe('approvers from Slack user groups (APPROVER_GROUP_IDS)', () => {
     const updates = world().slack.callsTo('chat.update').length;
     await bot.click('approve_build', id, REQUESTER);
 
-    expect(world().ephemerals(REQUESTER)).toEqual([
-      `:no_entry: Only approvers can approve builds: <@${APPROVER}>, members of <!subteam^${LEADS}>.`,
-    ]);
+    expect(world().ephemerals(REQUESTER)).toEqual([`:no_entry: Only approvers can approve builds: <@${APPROVER}>, members of <!subteam^${LEADS}>.`]);
     await unchanged(id, updates);
   });
 
@@ -78,7 +80,9 @@ describe('approvers from Slack user groups (APPROVER_GROUP_IDS)', () => {
     world().slack.failNext(LOOKUP, 'plan_upgrade_required');
     await bot.click('approve_build', id, REQUESTER);
     expect(world().ephemerals(REQUESTER)).toEqual([
-      expect.stringContaining(`The members of <!subteam^${LEADS}> could not be read from Slack just now, so only <@${APPROVER}> can approve. Try again in a minute.`),
+      expect.stringContaining(
+        `The members of <!subteam^${LEADS}> could not be read from Slack just now, so only <@${APPROVER}> can approve. Try again in a minute.`,
+      ),
     ]);
     await unchanged(id, updates);
     expect(world().log.lines).toContainEqual(
@@ -146,7 +150,12 @@ describe('approvers from Slack user groups (APPROVER_GROUP_IDS)', () => {
     const second = await bot.request('feature/x', STRANGER);
     await bot.click('approve_build', second, REQUESTER);
     expect(await world().build(second)).toMatchObject({ Status: 'approved', Approver: REQUESTER });
-    expect(world().slack.callsTo(LOOKUP).map((c) => c.args.usergroup).sort()).toEqual([LEADS, OPS]);
+    expect(
+      world()
+        .slack.callsTo(LOOKUP)
+        .map((c) => c.args.usergroup)
+        .sort(),
+    ).toEqual([LEADS, OPS]);
 
     world().clockOffsetMinutes = 6;
     const third = await bot.request('feature/y', STRANGER);
@@ -157,7 +166,11 @@ describe('approvers from Slack user groups (APPROVER_GROUP_IDS)', () => {
       `:no_entry: Only approvers can approve builds: <@${APPROVER}>, members of <!subteam^${LEADS}>, members of <!subteam^${OPS}>.`,
     ]);
     expect(world().slack.callsTo('chat.update')).toHaveLength(updates);
-    expect(world().bus().filter(([, detail]) => (detail as { buildId: string }).buildId === third)).toEqual([]);
+    expect(
+      world()
+        .bus()
+        .filter(([, detail]) => (detail as { buildId: string }).buildId === third),
+    ).toEqual([]);
     expect(world().slack.callsTo(LOOKUP)).toHaveLength(4);
   });
 });

@@ -128,7 +128,13 @@ export async function startWorld(): Promise<World> {
           return invoke(handler, event);
         },
         async click(actionId, buildId, user, o = {}) {
-          const event = blockActionEvent({ actionId, value: buildId, user, channel: o.channel ?? SANDBOX_CHANNEL, ...(o.threadTs ? { threadTs: o.threadTs } : {}) });
+          const event = blockActionEvent({
+            actionId,
+            value: buildId,
+            user,
+            channel: o.channel ?? SANDBOX_CHANNEL,
+            ...(o.threadTs ? { threadTs: o.threadTs } : {}),
+          });
           return invoke(handler, event);
         },
         async request(text = 'main abc1234', user = REQUESTER) {
@@ -150,7 +156,14 @@ export async function startWorld(): Promise<World> {
       const applied = await applyEvent(
         store,
         buildId,
-        { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: new Date().toISOString(), maxLifetimeHours: 3 },
+        {
+          type: 'launched',
+          instanceId: INSTANCE_ID,
+          instanceType: 'c5n.metal',
+          availabilityZone: 'us-east-1a',
+          launchTime: new Date().toISOString(),
+          maxLifetimeHours: 3,
+        },
         new Date(),
       );
       if (applied.outcome !== 'changed') throw new Error(`launch of ${buildId}: ${applied.outcome}`);
@@ -164,7 +177,10 @@ export async function startWorld(): Promise<World> {
     ephemerals: (user) => slack.ephemerals(user).map((e) => e.text),
     async thread(buildId) {
       const build = await store.get(buildId);
-      return slack.replies(SANDBOX_CHANNEL, build!.ThreadTs).slice(1).map((m) => m.text);
+      return slack
+        .replies(SANDBOX_CHANNEL, build!.ThreadTs)
+        .slice(1)
+        .map((m) => m.text);
     },
     async reset() {
       await dynamo.reset();

@@ -85,21 +85,29 @@ describe.each([
   describe('update', () => {
     it('writes the set when the status guard holds and returns the new record', async () => {
       await store.create(aBuild());
-      const result = await store.update(aBuild().BuildID, { status: ['awaiting_approval'] }, {
-        Status: 'approved',
-        Approver: 'U0APPROVER',
-        ApprovedAt: at(1),
-      });
+      const result = await store.update(
+        aBuild().BuildID,
+        { status: ['awaiting_approval'] },
+        {
+          Status: 'approved',
+          Approver: 'U0APPROVER',
+          ApprovedAt: at(1),
+        },
+      );
       expect(result).toEqual({ ok: true, build: anApprovedBuild() });
       expect(await store.get(aBuild().BuildID)).toEqual(anApprovedBuild());
     });
 
     it('writes nothing when the status guard fails and returns the current record', async () => {
       await store.create(anApprovedBuild());
-      const result = await store.update(aBuild().BuildID, { status: ['awaiting_approval'] }, {
-        Status: 'rejected',
-        DeniedBy: 'U0APPROVER',
-      });
+      const result = await store.update(
+        aBuild().BuildID,
+        { status: ['awaiting_approval'] },
+        {
+          Status: 'rejected',
+          DeniedBy: 'U0APPROVER',
+        },
+      );
       expect(result).toEqual({ ok: false, current: anApprovedBuild() });
       expect(await store.get(aBuild().BuildID)).toEqual(anApprovedBuild());
     });
@@ -160,7 +168,7 @@ describe.each([
       expect((await store.get(buildId))?.InstanceState).toBe('terminated');
     });
 
-    it('guard `noticeFree`: one lease per status; a stale one or another status\'s is free', async () => {
+    it("guard `noticeFree`: one lease per status; a stale one or another status's is free", async () => {
       await store.create(aLaunchedBuild('building'));
       const buildId = aBuild().BuildID;
       const take = (status: Status, now: string, staleBefore: string) =>
@@ -170,7 +178,7 @@ describe.each([
       expect((await take('building', at(10), at(9))).ok).toBe(false); // held since at(10), fresh
       expect((await take('uploading', at(10), at(9))).ok).toBe(true); // another status's lease is no obstacle
       expect((await take('uploading', at(12), at(11))).ok).toBe(true); // taken at(10), stale before at(11)
-      expect((await store.get(buildId))).toMatchObject({ NotifyingStatus: 'uploading', NotifyingSince: at(12) });
+      expect(await store.get(buildId)).toMatchObject({ NotifyingStatus: 'uploading', NotifyingSince: at(12) });
     });
 
     it('guard `instanceStateBefore: pending` holds only while InstanceState is absent', async () => {
@@ -201,11 +209,15 @@ describe.each([
 
     it('leaves undefined values out and never changes BuildID', async () => {
       await store.create(aBuild());
-      const result = await store.update(aBuild().BuildID, { status: ['awaiting_approval'] }, {
-        BuildID: id(1),
-        Approver: undefined,
-        Phase: 'cloning',
-      });
+      const result = await store.update(
+        aBuild().BuildID,
+        { status: ['awaiting_approval'] },
+        {
+          BuildID: id(1),
+          Approver: undefined,
+          Phase: 'cloning',
+        },
+      );
       expect(result.ok && result.build).toEqual({ ...aBuild(), Phase: 'cloning' });
       expect(await h.raw(id(1))).toBeUndefined();
     });

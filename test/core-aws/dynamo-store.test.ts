@@ -73,10 +73,14 @@ describe('DynamoBuildStore on dynalite', () => {
 
   it('aliases every attribute name in every expression (Status is a reserved word)', async () => {
     await store.create(aBuild());
-    await store.update(aBuild().BuildID, { status: ['awaiting_approval'], absent: ['InstanceID'], instanceStateBefore: 'running' }, {
-      Status: 'approved',
-      InstanceState: 'pending',
-    });
+    await store.update(
+      aBuild().BuildID,
+      { status: ['awaiting_approval'], absent: ['InstanceID'], instanceStateBefore: 'running' },
+      {
+        Status: 'approved',
+        InstanceState: 'pending',
+      },
+    );
     await store.update(aBuild().BuildID, { status: ['approved'], equals: { InstanceID: 'i-0123456789abcdef0' } }, { Phase: 'building' });
     await store.byStatus('approved', { createdBefore: at(5), limit: 1 });
     await store.findByInstance('i-0123456789abcdef0');
@@ -163,9 +167,9 @@ describe('DynamoBuildStore against a mocked DynamoDB', () => {
   afterAll(() => dynamo.restore());
 
   it('uses the old item DynamoDB returns on a failed condition instead of reading again', async () => {
-    dynamo.on(UpdateItemCommand).rejects(
-      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(anApprovedBuild()) }),
-    );
+    dynamo
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(anApprovedBuild()) }));
     const result = await store.update(aBuild().BuildID, { status: ['awaiting_approval'] }, { Status: 'rejected' });
     expect(result).toEqual({ ok: false, current: anApprovedBuild() });
     expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(0);

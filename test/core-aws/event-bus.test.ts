@@ -41,9 +41,7 @@ describe('EventBridgeBus', () => {
 
   it('puts Build Cancel Requested with who asked', async () => {
     await bus.put({ detailType: 'Build Cancel Requested', detail: { buildId: BUILD_ID, by: 'U0REQUESTER' } });
-    expect(eventBridge.entries.map((e) => [e.detailType, e.detail])).toEqual([
-      ['Build Cancel Requested', { buildId: BUILD_ID, by: 'U0REQUESTER' }],
-    ]);
+    expect(eventBridge.entries.map((e) => [e.detailType, e.detail])).toEqual([['Build Cancel Requested', { buildId: BUILD_ID, by: 'U0REQUESTER' }]]);
   });
 
   it('throws BusPutError with the entry error code when EventBridge refuses the entry', async () => {
@@ -115,8 +113,7 @@ describe('EventBridge stand-in', () => {
     const delivered: PutEntry[] = [];
     const off = eventBridge.onPut(async (entry) => {
       delivered.push(entry);
-      if (entry.detailType === 'First')
-        await client.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'Second', Detail: '{}' }] }));
+      if (entry.detailType === 'First') await client.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'Second', Detail: '{}' }] }));
     });
     await client.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'First', Detail: '{"n":1}' }] }));
     await eventBridge.idle();

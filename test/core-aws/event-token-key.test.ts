@@ -30,14 +30,20 @@ describe('loadEventTokenKey', () => {
 
   it('reads the plain-string secret once per container', async () => {
     secrets.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: KEY });
-    const keys = await Promise.all([loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client), loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)]);
+    const keys = await Promise.all([
+      loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client),
+      loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client),
+    ]);
     expect(await loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)).toBe(KEY);
     expect(keys).toEqual([KEY, KEY]);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   it('does not cache a failure, and never quotes the secret in an error', async () => {
-    secrets.on(GetSecretValueCommand).rejectsOnce(new ResourceNotFoundException({ message: 'not found', $metadata: {} })).resolves({ SecretString: 'short-key' });
+    secrets
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new ResourceNotFoundException({ message: 'not found', $metadata: {} }))
+      .resolves({ SecretString: 'short-key' });
     await expect(loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)).rejects.toThrow('not found');
     const error = await loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client).catch((e: unknown) => e as Error);
     expect((error as Error).message).toMatch(/shorter than 32 characters/);

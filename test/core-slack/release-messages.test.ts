@@ -34,14 +34,18 @@ describe('releaseRefusedMessage', () => {
 
   it('shows the holder and the key inert', () => {
     const text = releaseRefusedMessage(at, { buildId: 'build-<!here>`x`', published: true }, 'builds/<@U0TARGET>.ova');
-    expect(text).toBe("⚠️ v1.4.0 was already released by `build-&lt;!here&gt;ˋxˋ`: this build's OVA stays at `s3://hedgehog-lab-artifacts/builds/&lt;@U0TARGET&gt;.ova`.");
+    expect(text).toBe(
+      "⚠️ v1.4.0 was already released by `build-&lt;!here&gt;ˋxˋ`: this build's OVA stays at `s3://hedgehog-lab-artifacts/builds/&lt;@U0TARGET&gt;.ova`.",
+    );
     for (const live of ['<!here>', '<@U0TARGET>']) expect(text).not.toContain(live);
   });
 });
 
 describe('releaseMissingFilesMessage', () => {
   it('lists what is missing, in the singular or the plural', () => {
-    expect(releaseMissingFilesMessage(at, ['builds/b/a.sha256'])).toBe('⚠️ v1.4.0 was not released: `s3://hedgehog-lab-artifacts/builds/b/a.sha256` is missing.');
+    expect(releaseMissingFilesMessage(at, ['builds/b/a.sha256'])).toBe(
+      '⚠️ v1.4.0 was not released: `s3://hedgehog-lab-artifacts/builds/b/a.sha256` is missing.',
+    );
     expect(releaseMissingFilesMessage(at, ['builds/b/a.ova', 'builds/b/a.json'])).toBe(
       '⚠️ v1.4.0 was not released: `s3://hedgehog-lab-artifacts/builds/b/a.ova`, `s3://hedgehog-lab-artifacts/builds/b/a.json` are missing.',
     );

@@ -2,20 +2,12 @@ import { App, AwsLambdaReceiver, isValidSlackRequest } from '@slack/bolt';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
-import {
-  SANDBOX_SIGNING_SECRET,
-  blockActionEvent,
-  lambdaContext,
-  parseLambdaResult,
-  signSlackRequest,
-  slashCommandEvent,
-} from '../../stand-ins/slack-request';
+import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, signSlackRequest, slashCommandEvent } from '../../stand-ins/slack-request';
 
 // The request factory signs exactly as Slack does: Bolt's own verifier and Bolt's own Lambda
 // receiver accept what it builds, and refuse it under a wrong secret or an old timestamp.
 
-const rawBody = (event: LambdaFunctionURLEvent) =>
-  event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+const rawBody = (event: LambdaFunctionURLEvent) => (event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? ''));
 
 const verifies = (event: LambdaFunctionURLEvent, secret = SANDBOX_SIGNING_SECRET) =>
   isValidSlackRequest({

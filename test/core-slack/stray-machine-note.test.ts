@@ -24,7 +24,9 @@ describe('strayMachineNote', () => {
 
   it('shows both instance IDs inert', () => {
     const text = strayMachineNote({ instanceId: 'i-0<!channel>`x`', instanceType: 'c5n.metal' }, { kind: 'second-machine', buildMachineId: 'i-0<@U0TARGET>' });
-    expect(text).toBe("🧹 The watchdog terminated machine `i-0&lt;!channel&gt;ˋxˋ` (c5n.metal): it was a second machine for this build (the build's machine is `i-0&lt;@U0TARGET&gt;`).");
+    expect(text).toBe(
+      "🧹 The watchdog terminated machine `i-0&lt;!channel&gt;ˋxˋ` (c5n.metal): it was a second machine for this build (the build's machine is `i-0&lt;@U0TARGET&gt;`).",
+    );
     for (const live of ['<!channel>', '<@U0TARGET>']) expect(text).not.toContain(live);
   });
 });

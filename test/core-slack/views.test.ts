@@ -67,7 +67,7 @@ function buildIn(status: Status): Build {
         Status: 'failed',
         ...ended,
         ErrorMessage: 'packer build exited with status 1',
-        LogTail: '==> qemu: waiting for SSH\nBuild \'qemu\' errored: timeout waiting for SSH',
+        LogTail: "==> qemu: waiting for SSH\nBuild 'qemu' errored: timeout waiting for SSH",
         LogKey: 'builds/build-20261125-170052-a1b2/logs/build.log',
       });
     case 'terminated':
@@ -128,9 +128,7 @@ describe('the card', () => {
   });
 
   it('carries the right buttons for every status: cancel (danger, confirm) while approved or running, Rebuild after a failure, terminate or cancel', () => {
-    const actionsByStatus = Object.fromEntries(
-      STATUSES.map((s) => [s, buttonsOf(buildCard(buildIn(s), ctx).blocks).map((b) => b.action_id)]),
-    );
+    const actionsByStatus = Object.fromEntries(STATUSES.map((s) => [s, buttonsOf(buildCard(buildIn(s), ctx).blocks).map((b) => b.action_id)]));
     expect(actionsByStatus).toEqual({
       awaiting_approval: ['approve_build', 'deny_build'],
       approved: ['cancel_build'],
@@ -328,7 +326,11 @@ describe('the warning once the build ended, and the final cost', () => {
     ['failed', { Status: 'failed', CompletionTime: at(140) }, 'Ended: failed at 19:20 UTC.'],
     ['forced', { Status: 'terminated', TerminationReason: 'forced', CompletionTime: at(182) }, 'Ended: terminated at its deadline at 20:02 UTC.'],
     ['cancelled', { Status: 'cancelled', CancelledBy: 'U0APPROVER', CompletionTime: at(150) }, 'Ended: cancelled by <@U0APPROVER> at 19:30 UTC.'],
-    ['ended by EC2', { Status: 'terminated', TerminationReason: 'unexpected', TerminatedAt: at(150) }, 'Ended: terminated at 19:30 UTC; the machine ended before the build finished.'],
+    [
+      'ended by EC2',
+      { Status: 'terminated', TerminationReason: 'unexpected', TerminatedAt: at(150) },
+      'Ended: terminated at 19:30 UTC; the machine ended before the build finished.',
+    ],
   ])('%s: no button, one line how it ended', (_name, end, line) => {
     const message = warningEndedMessage({ ...launched, ...end }, endedCtx);
     expect(buttonsOf(message.blocks)).toEqual([]);

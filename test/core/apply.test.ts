@@ -130,12 +130,7 @@ describe('applyEvent', () => {
       rivals: [{ Status: 'building', Phase: 'building' }],
       returnCurrent: false,
     });
-    const r = await applyEvent(
-      store,
-      aBuild().BuildID,
-      { type: 'instance-state', state: 'running', at: at(3) },
-      NOW,
-    );
+    const r = await applyEvent(store, aBuild().BuildID, { type: 'instance-state', state: 'running', at: at(3) }, NOW);
     // Re-read (dynalite returns no item on a failed condition) and written again under the new status.
     expect(r).toMatchObject({ outcome: 'changed', build: { Status: 'building', InstanceState: 'running' } });
     expect(calls).toEqual({ get: 2, update: 2 });

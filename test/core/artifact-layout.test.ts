@@ -26,12 +26,14 @@ describe('artifact layout', () => {
     expect(logKey(ID)).toBe(`builds/${ID}/logs/build.log`);
   });
 
-  it('accepts exactly the build\'s keys; the commit from the phase, else the record\'s, else the requested one', () => {
+  it("accepts exactly the build's keys; the commit from the phase, else the record's, else the requested one", () => {
     const build = aLaunchedBuild('uploading');
     const ok = { bucket: BUCKET, key: `builds/${ID}/hedgehog-lab-prewarmed-0.0.0-abc1234.ova`, sha256: SHA256, bytes: 1 };
     expect(phaseLayoutProblem(build, { artifact: ok, logKey: logKey(ID) }, BUCKET)).toBeUndefined();
     expect(phaseLayoutProblem(build, {}, BUCKET)).toBeUndefined();
-    expect(phaseLayoutProblem(build, { artifact: { ...ok, key: `builds/${ID}/hedgehog-lab-prewarmed-0.0.0-ffff000.ova` }, actualCommit: 'ffff0001234' }, BUCKET)).toBeUndefined();
+    expect(
+      phaseLayoutProblem(build, { artifact: { ...ok, key: `builds/${ID}/hedgehog-lab-prewarmed-0.0.0-ffff000.ova` }, actualCommit: 'ffff0001234' }, BUCKET),
+    ).toBeUndefined();
     expect(phaseLayoutProblem({ ...build, ActualCommit: 'ffff0001234' }, { artifact: ok }, BUCKET)).toMatch(/artifact key is not/);
     expect(phaseLayoutProblem({ ...build, BuildCommit: undefined }, { artifact: ok }, BUCKET)).toMatch(/version unknown/);
   });
@@ -47,7 +49,7 @@ describe('artifact layout', () => {
     expect(message).not.toMatch(/curl|\.\.\/|other|releases/);
   });
 
-  it('a vX.Y.Z build\'s artifact carries X.Y.Z, whatever the commit', () => {
+  it("a vX.Y.Z build's artifact carries X.Y.Z, whatever the commit", () => {
     const build = aLaunchedBuild('uploading', { BuildBranch: 'v1.2.3' });
     const key = `builds/${ID}/hedgehog-lab-prewarmed-1.2.3.ova`;
     expect(phaseLayoutProblem(build, { artifact: { bucket: BUCKET, key, sha256: SHA256, bytes: 1 }, actualCommit: 'abc1234' }, BUCKET)).toBeUndefined();

@@ -3,7 +3,10 @@ import { isBuildId, newBuildId } from '../../core/build-id';
 import { buildApprovedDetail } from '../../core/events';
 
 /** A fake random source that plays back the given values. */
-const sequence = (...values: number[]) => () => values.shift() ?? 0;
+const sequence =
+  (...values: number[]) =>
+  () =>
+    values.shift() ?? 0;
 
 describe('newBuildId', () => {
   it('is build-YYYYMMDD-HHMMSS-xxxx in UTC, the suffix drawn from [a-z0-9]', () => {

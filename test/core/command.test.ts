@@ -116,8 +116,7 @@ describe('subcommands', () => {
   });
 
   it('usage names every subcommand', () => {
-    for (const word of ['<branch> [commit]', 'status [build-id]', 'list', 'cancel <build-id>', 'help'])
-      expect(USAGE).toContain(`/metal-build ${word}`);
+    for (const word of ['<branch> [commit]', 'status [build-id]', 'list', 'cancel <build-id>', 'help']) expect(USAGE).toContain(`/metal-build ${word}`);
   });
 });
 

@@ -132,7 +132,20 @@ describe('parseConfig', () => {
   it('takes PACKER_TEMPLATE as a path inside the checkout, and refuses one that could leave it', () => {
     expect(parseConfig({ ...LOCAL, PACKER_TEMPLATE: ' packer/other_build-2.pkr.hcl ' }).packerTemplate).toBe('packer/other_build-2.pkr.hcl');
     expect(parseConfig({ ...LOCAL, PACKER_TEMPLATE: '' }).packerTemplate).toBe('packer/prewarmed-build.pkr.hcl');
-    for (const bad of ['/etc/passwd', '../x.pkr.hcl', 'packer/../../x', 'packer//x', 'packer/', './x', '-var=x', 'a b', 'x;id', '$(id)', 'é', 'x'.repeat(201)]) {
+    for (const bad of [
+      '/etc/passwd',
+      '../x.pkr.hcl',
+      'packer/../../x',
+      'packer//x',
+      'packer/',
+      './x',
+      '-var=x',
+      'a b',
+      'x;id',
+      '$(id)',
+      'é',
+      'x'.repeat(201),
+    ]) {
       const problems = problemsOf({ ...LOCAL, PACKER_TEMPLATE: bad });
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^PACKER_TEMPLATE: expected a/);
@@ -151,15 +164,9 @@ describe('parseConfig', () => {
   });
 
   it('explains PRICE_OVERRIDES mistakes', () => {
-    expect(problemsOf({ ...LOCAL, PRICE_OVERRIDES: '{c5n.metal: 4}' })).toEqual([
-      'PRICE_OVERRIDES: expected JSON such as {"c5n.metal": 3.888}',
-    ]);
-    expect(problemsOf({ ...LOCAL, PRICE_OVERRIDES: '[4]' })).toEqual([
-      'PRICE_OVERRIDES: expected a JSON object of instance type to USD per hour (> 0)',
-    ]);
-    expect(problemsOf({ ...LOCAL, PRICE_OVERRIDES: '{"c5n.metal": "4"}' })).toEqual([
-      'PRICE_OVERRIDES: "c5n.metal": expected USD per hour > 0, got "4"',
-    ]);
+    expect(problemsOf({ ...LOCAL, PRICE_OVERRIDES: '{c5n.metal: 4}' })).toEqual(['PRICE_OVERRIDES: expected JSON such as {"c5n.metal": 3.888}']);
+    expect(problemsOf({ ...LOCAL, PRICE_OVERRIDES: '[4]' })).toEqual(['PRICE_OVERRIDES: expected a JSON object of instance type to USD per hour (> 0)']);
+    expect(problemsOf({ ...LOCAL, PRICE_OVERRIDES: '{"c5n.metal": "4"}' })).toEqual(['PRICE_OVERRIDES: "c5n.metal": expected USD per hour > 0, got "4"']);
     expect(problemsOf({ ...LOCAL, INSTANCE_TYPE: 'c6i.metal', FALLBACK_INSTANCE_TYPES: 'm5zn.metal,x9.metal' })).toEqual([
       'PRICE_OVERRIDES: no price for c6i.metal; add {"c6i.metal": <USD per hour>}',
       'PRICE_OVERRIDES: no price for x9.metal; add {"x9.metal": <USD per hour>}',

@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Build } from '../../core/build';
 import { PHASES, STATUSES, INSTANCE_STATES } from '../../core/build';
-import { BOT_EFFECTS, BOT_EVENT_TYPES, botEffects, EVENTS_EFFECTS, EVENTS_EVENT_TYPES, eventsEffects, ForeignEffectError, sidesOf } from '../../core/event-sides';
+import {
+  BOT_EFFECTS,
+  BOT_EVENT_TYPES,
+  botEffects,
+  EVENTS_EFFECTS,
+  EVENTS_EVENT_TYPES,
+  eventsEffects,
+  ForeignEffectError,
+  sidesOf,
+} from '../../core/event-sides';
 import type { BuildEvent } from '../../core/transition';
 import { transition } from '../../core/transition';
 import { aBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
@@ -14,7 +23,10 @@ import { aBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
 type Samples = { [T in BuildEvent['type']]: Extract<BuildEvent, { type: T }>[] };
 
 const SAMPLES: Samples = {
-  approve: [{ type: 'approve', by: 'U0APPROVER' }, { type: 'approve', by: 'U0SECOND', secondOf: 'U0FIRST' }],
+  approve: [
+    { type: 'approve', by: 'U0APPROVER' },
+    { type: 'approve', by: 'U0SECOND', secondOf: 'U0FIRST' },
+  ],
   'first-approve': [{ type: 'first-approve', by: 'U0FIRST' }],
   deny: [{ type: 'deny', by: 'U0APPROVER' }],
   cancel: [{ type: 'cancel', by: 'U0REQUESTER' }],
@@ -27,7 +39,10 @@ const SAMPLES: Samples = {
   phase: PHASES.map((phase) => ({ type: 'phase' as const, detail: { buildId: aBuild().BuildID, instanceId: INSTANCE_ID, phase, at: at(20) } })),
   'cancel-requested': [{ type: 'cancel-requested', by: 'U0REQUESTER' }],
   force: [{ type: 'force' }, { type: 'force', launchTime: at(2), maxLifetimeHours: 0.1 }],
-  stuck: [{ type: 'stuck', message: 'no machine' }, { type: 'stuck', message: 'no machine', expectInstanceId: null }],
+  stuck: [
+    { type: 'stuck', message: 'no machine' },
+    { type: 'stuck', message: 'no machine', expectInstanceId: null },
+  ],
   warn: [{ type: 'warn' }],
   scheduled: [{ type: 'scheduled', instanceId: INSTANCE_ID, at: at(480) }],
   'warning-posted': [{ type: 'warning-posted', ts: '1764090999.000200' }],

@@ -39,7 +39,12 @@ describe('expectedDuration', () => {
     const all = [completion(1, 600), completion(2, 600), ...Array.from({ length: 10 }, (_, i) => completion(3 + i, 90))];
     const history = historyOf([...all].reverse());
     expect(history).toHaveLength(HISTORY_SIZE);
-    expect(history.map((c) => c.buildId)).toEqual(all.slice(2).map((c) => c.buildId).reverse());
+    expect(history.map((c) => c.buildId)).toEqual(
+      all
+        .slice(2)
+        .map((c) => c.buildId)
+        .reverse(),
+    );
     expect(expectedDuration(history, 1.5)).toEqual({ hours: 1.5, fromBuilds: 10 });
     expect(expectedDuration(all, 1.5)).toEqual({ hours: 1.5, fromBuilds: 10 });
   });
@@ -50,10 +55,13 @@ describe('expectedDuration', () => {
     expect(expectedDuration(withCompletion(history, completion(1, 60)), 1.5)).toEqual({ hours: 1.5, fromBuilds: 0 });
   });
 
-  const completions = fc.uniqueArray(
-    fc.record({ n: fc.integer({ min: 0, max: 10_000 }), seconds: fc.integer({ min: 60, max: 20 * 3600 }) }),
-    { selector: (c) => c.n, minLength: 0, maxLength: 25 },
-  ).map((cs) => cs.map(({ n, seconds }) => ({ ...completion(n, 0), seconds })));
+  const completions = fc
+    .uniqueArray(fc.record({ n: fc.integer({ min: 0, max: 10_000 }), seconds: fc.integer({ min: 60, max: 20 * 3600 }) }), {
+      selector: (c) => c.n,
+      minLength: 0,
+      maxLength: 25,
+    })
+    .map((cs) => cs.map(({ n, seconds }) => ({ ...completion(n, 0), seconds })));
 
   it('property: within the kept builds\u2019 min and max, independent of order, unchanged by a duplicate BuildID', () => {
     fc.assert(

@@ -25,8 +25,7 @@ const MS = 1 / 60_000;
 const when = (minutes: number) => new Date(at(minutes));
 
 describe('machineVerdict: warn and force, measured from launch', () => {
-  const verdict = (minutes: number, build: { WarnedAt?: string; ExtendedHours?: number } = {}) =>
-    machineVerdict(T0, build, LIMITS, when(minutes));
+  const verdict = (minutes: number, build: { WarnedAt?: string; ExtendedHours?: number } = {}) => machineVerdict(T0, build, LIMITS, when(minutes));
 
   it('warns at WARN_AFTER_HOURS, once', () => {
     expect(verdict(120 - MS)).toBe('ok');
@@ -51,10 +50,10 @@ describe('machineVerdict: warn and force, measured from launch', () => {
   });
 });
 
-describe('lifeStart: when a machine\'s lifetime began', () => {
+describe("lifeStart: when a machine's lifetime began", () => {
   const machine = (launchTime: string, instanceId = INSTANCE_ID) => ({ instanceId, launchTime });
 
-  it('the build\'s own machine: the record\'s LaunchTime, whatever EC2 says after a stop and start', () => {
+  it("the build's own machine: the record's LaunchTime, whatever EC2 says after a stop and start", () => {
     const running = aLaunchedBuild('building'); // launched at minute 2
     expect(lifeStart(running, machine(at(150)))).toBe(at(2));
     expect(lifeStart(running, machine(at(2)))).toBe(at(2));
@@ -66,12 +65,12 @@ describe('lifeStart: when a machine\'s lifetime began', () => {
     expect(lifeStart(running, machine(at(1), 'i-0000000000000beef'))).toBe(at(1));
   });
 
-  it('no record, or a record without LaunchTime: EC2\'s LaunchTime', () => {
+  it("no record, or a record without LaunchTime: EC2's LaunchTime", () => {
     expect(lifeStart(undefined, machine(at(40)))).toBe(at(40));
     expect(lifeStart(anApprovedBuild(), machine(at(40)))).toBe(at(40));
   });
 
-  it('judged from it, a stopped-and-started machine is forced at the first launch\'s limit', () => {
+  it("judged from it, a stopped-and-started machine is forced at the first launch's limit", () => {
     const running = aLaunchedBuild('building', { WarnedAt: at(122) });
     const restarted = machine(at(180));
     expect(machineVerdict(lifeStart(running, restarted), running, LIMITS, when(2 + 180))).toBe('force');

@@ -37,7 +37,7 @@ describe('slotMayBeGivenBack', () => {
     expect(slotMayBeGivenBack({ ...build, LaunchTime: NOW.toISOString() }, NOW, listed(false))).toBe(false);
   });
 
-  it('final after approval with no recorded machine: only by EC2\'s word once a launch in flight has settled', () => {
+  it("final after approval with no recorded machine: only by EC2's word once a launch in flight has settled", () => {
     const settle = LAUNCH_SETTLE_MS / 60_000;
     const build = anApprovedBuild({ Status: 'cancelled', ...endedAt(60 - settle) });
     expect(slotMayBeGivenBack(build, NOW)).toBe(false);

@@ -79,7 +79,12 @@ describe('uncounted', () => {
   });
 
   it('monthFigures: counted spend, plus each build’s so-far in spent and its rest in committed', () => {
-    const figures = monthFigures(ledger({ spent: 50 }), [aLaunchedBuild('building'), anApprovedBuild({ BuildID: 'build-20261125-170052-b2c3' }), aBuild({ BuildID: 'build-20261125-170052-c3d4' })], CONFIG, now);
+    const figures = monthFigures(
+      ledger({ spent: 50 }),
+      [aLaunchedBuild('building'), anApprovedBuild({ BuildID: 'build-20261125-170052-b2c3' }), aBuild({ BuildID: 'build-20261125-170052-c3d4' })],
+      CONFIG,
+      now,
+    );
     expect(figures).toEqual({ spent: 51.97, committed: usd(11.83 - 1.97 + 11.83) });
   });
 });

@@ -419,7 +419,7 @@ describe('the status table, row by row', () => {
     }
   });
 
-  it('late completed/failed phase: only while it arrives within 15 minutes of TerminatedAt (handler clock); the runner\'s at kept within the machine\'s life', () => {
+  it("late completed/failed phase: only while it arrives within 15 minutes of TerminatedAt (handler clock); the runner's at kept within the machine's life", () => {
     expect(LATE_PHASE_WINDOW_MINUTES).toBe(15);
     const unexpected = buildIn('terminated', { ForcedTermination: undefined, TerminationReason: 'unexpected', TerminatedAt: at(10), CompletionTime: at(10) });
     const completed = phaseEvent('completed', { at: at(9) });
@@ -431,10 +431,22 @@ describe('the status table, row by row', () => {
     expect(ancient.set.CompletionTime).toBe(at(2));
   });
 
-  it('launched carries the hash of the build\'s event token into EventTokenHash, never the token', () => {
+  it("launched carries the hash of the build's event token into EventTokenHash, never the token", () => {
     const hash = 'c'.repeat(64);
     const d = asWrite(
-      transition(anApprovedBuild(), { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(3), maxLifetimeHours: 3, eventTokenHash: hash }, NOW),
+      transition(
+        anApprovedBuild(),
+        {
+          type: 'launched',
+          instanceId: INSTANCE_ID,
+          instanceType: 'c5n.metal',
+          availabilityZone: 'us-east-1a',
+          launchTime: at(3),
+          maxLifetimeHours: 3,
+          eventTokenHash: hash,
+        },
+        NOW,
+      ),
     );
     expect(d.set).toMatchObject({ Status: 'launching', InstanceID: INSTANCE_ID, EventTokenHash: hash });
   });
@@ -520,7 +532,7 @@ describe('the status table, row by row', () => {
   });
 });
 
-describe('the watchdog\'s judgement, checked again at the write', () => {
+describe("the watchdog's judgement, checked again at the write", () => {
   const launchTime = at(-180); // three and a half hours before NOW (at(30))
   it('force with the deadline it judged by: an extension that landed meanwhile wins', () => {
     const event: BuildEvent = { type: 'force', launchTime, maxLifetimeHours: 3 };

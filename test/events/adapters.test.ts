@@ -40,7 +40,12 @@ describe('Ec2Compute', () => {
     const result = await compute.launch(request);
     expect(result).toEqual({
       ok: true,
-      instance: { instanceId: expect.stringMatching(/^i-[0-9a-f]{17}$/), instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: NOW.toISOString() },
+      instance: {
+        instanceId: expect.stringMatching(/^i-[0-9a-f]{17}$/),
+        instanceType: 'c5n.metal',
+        availabilityZone: 'us-east-1a',
+        launchTime: NOW.toISOString(),
+      },
     });
     const tags = (n: number) =>
       Object.fromEntries(
@@ -129,7 +134,7 @@ describe('Ec2Compute', () => {
     ]);
   });
 
-  it('lists one build\'s live machines by its BuildID tag, through every page, stopped ones included', async () => {
+  it("lists one build's live machines by its BuildID tag, through every page, stopped ones included", async () => {
     const buildId = TAGS.BuildID;
     for (let i = 1; i <= 3; i++) ec2.add({ id: `i-0aaaaaaaaaaaaaaa${i}`, tags: TAGS, launchTime: `2026-11-25T17:0${i}:00.000Z` });
     ec2.add({ id: 'i-0aaaaaaaaaaaaaaa4', tags: TAGS, state: 'stopped' });

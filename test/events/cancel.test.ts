@@ -41,14 +41,14 @@ describe('cancel (Build Cancel Requested)', () => {
     expect(world().replies(build)).toEqual([]);
   });
 
-  it('a cancel for a build that is only approved is the bot\'s business: nothing here', async () => {
+  it("a cancel for a build that is only approved is the bot's business: nothing here", async () => {
     const build = await world().seed(anApprovedBuild());
     await cancel(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)));
     expect(await world().get(build.BuildID)).toEqual(build);
     expect(world().ec2.terminateRequests()).toEqual([]);
   });
 
-  it('a failing TerminateInstances throws after the transition (retry, then DLQ; the watchdog\'s next run ends the machine)', async () => {
+  it("a failing TerminateInstances throws after the transition (retry, then DLQ; the watchdog's next run ends the machine)", async () => {
     const build = await world().seed(aLaunchedBuild('building'));
     world().ec2.failNext('TerminateInstances', 'InternalError', 500, 'An internal error has occurred');
     await expect(cancel(cancelRequested(build.BuildID, 'U0REQUESTER', at(30)))).rejects.toThrow('internal error');

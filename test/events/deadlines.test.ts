@@ -42,7 +42,10 @@ const ops = (buildId?: string) =>
   world()
     .scheduler.requests.filter((r) => buildId === undefined || r.path === `/schedules/${nameOf(buildId)}`)
     .map((r) => r.operation);
-const scheduleOf = (buildId: string): Schedule | undefined => world().scheduler.schedules().find((s) => s.Name === nameOf(buildId));
+const scheduleOf = (buildId: string): Schedule | undefined =>
+  world()
+    .scheduler.schedules()
+    .find((s) => s.Name === nameOf(buildId));
 /** `at(...)` of a minute given as ISO. */
 const atOf = (iso: string) => `at(${iso.slice(0, 19)})`;
 
@@ -86,7 +89,10 @@ function captureStateChanges(): StateChangeEvent[] {
   return events;
 }
 
-const subjects = () => world().published().map((p) => p.Subject);
+const subjects = () =>
+  world()
+    .published()
+    .map((p) => p.Subject);
 
 describe('deadlines: the launch sets the schedule', () => {
   it.each([
@@ -189,7 +195,12 @@ describe('deadlines: the launch sets the schedule', () => {
       },
     };
     differ(input);
-    const client = new SchedulerClient({ region: 'us-east-1', endpoint: world().scheduler.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const client = new SchedulerClient({
+      region: 'us-east-1',
+      endpoint: world().scheduler.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
     try {
       await client.send(new CreateScheduleCommand(input));
     } finally {
@@ -450,7 +461,11 @@ describe('deadlines: the schedule fires', () => {
     expect(replies[1]).toMatchObject({ subtype: 'thread_broadcast' });
     expect(replies[1]!.text).toContain('<@U0REQUESTER>');
     expect(replies[1]!.text).toContain('*terminated*: it reached its limit of 3 h');
-    expect(world().published().map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue])).toEqual([
+    expect(
+      world()
+        .published()
+        .map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue]),
+    ).toEqual([
       [`[INFO] metal-build ${build.BuildID} started on c5n.metal`, 'launching'],
       [`[CRITICAL] metal-build ${build.BuildID} force-terminated at its time limit`, 'terminated'],
     ]);
@@ -541,10 +556,9 @@ describe('deadlines: the watchdog repairs schedules', () => {
     );
     await put(ids.finalEnded, instance(4), WANTED);
     // Completed, its machine still powering off: the schedule stays until EC2 says it is gone.
-    await world().seed(
-      aLaunchedBuild('building', { BuildID: ids.finalRunning, InstanceID: instance(5), Status: 'completed', CompletionTime: at(25) }),
-      { machine: true },
-    );
+    await world().seed(aLaunchedBuild('building', { BuildID: ids.finalRunning, InstanceID: instance(5), Status: 'completed', CompletionTime: at(25) }), {
+      machine: true,
+    });
     await put(ids.finalRunning, instance(5), WANTED);
     await put(ids.noRecord, instance(6), WANTED);
     world().scheduler.requests.length = 0;
@@ -557,7 +571,11 @@ describe('deadlines: the watchdog repairs schedules', () => {
     expect(ops(ids.finalEnded)).toEqual(['DeleteSchedule']);
     expect(ops(ids.finalRunning)).toEqual([]);
     expect(ops(ids.noRecord)).toEqual(['DeleteSchedule']);
-    expect(world().scheduler.schedules().map((s) => s.Name)).toEqual([ids.ok, ids.missing, ids.stale, ids.finalRunning].map(nameOf));
+    expect(
+      world()
+        .scheduler.schedules()
+        .map((s) => s.Name),
+    ).toEqual([ids.ok, ids.missing, ids.stale, ids.finalRunning].map(nameOf));
     expectSchedule(scheduleOf(ids.ok), ids.ok, instance(1), WANTED);
     expectSchedule(scheduleOf(ids.missing), ids.missing, instance(2), WANTED);
     expectSchedule(scheduleOf(ids.stale), ids.stale, instance(3), WANTED);
@@ -628,7 +646,11 @@ describe('deadlines: the watchdog repairs schedules', () => {
 
     expect(lateBuild).toMatchObject({ Status: 'launching', ScheduleAt: '2026-11-25T20:29:00.000Z' });
     expect(ops()).not.toContain('DeleteSchedule');
-    expect(world().scheduler.schedules().map((s) => s.Name)).toEqual([nameOf(ids.ok), nameOf(ids.late)]);
+    expect(
+      world()
+        .scheduler.schedules()
+        .map((s) => s.Name),
+    ).toEqual([nameOf(ids.ok), nameOf(ids.late)]);
     expectSchedule(scheduleOf(ids.late), ids.late, lateBuild!.InstanceID!, '2026-11-25T20:29:00.000Z');
     expectSchedule(scheduleOf(ids.ok), ids.ok, instance(1), WANTED);
     expect(logLines(world(), 'WARN').filter((l) => String(l.message).startsWith('deadline schedule'))).toEqual([]);

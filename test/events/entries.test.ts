@@ -49,7 +49,13 @@ function destroyClients(container: Awaited<ReturnType<typeof newContainer>>): vo
     container.core.getEventBridgeClient(profile).destroy();
     container.core.getSecretsClient(profile).destroy();
   }
-  for (const client of [container.getEc2Client(), container.getSnsClient(), container.getServiceQuotasClient(), container.getSchedulerClient(), container.getS3Client()])
+  for (const client of [
+    container.getEc2Client(),
+    container.getSnsClient(),
+    container.getServiceQuotasClient(),
+    container.getSchedulerClient(),
+    container.getS3Client(),
+  ])
     client.destroy();
 }
 
@@ -164,7 +170,13 @@ describe('real dependencies', () => {
       expect(container.getSnsClient()).toBe(container.getSnsClient());
       await expect(new Ec2Compute(container.getEc2Client(), 'lt-0').listTagged()).rejects.toThrow();
       await expect(
-        new SnsNotifier(container.getSnsClient(), 'arn:aws:sns:us-east-1:123456789012:t', memoryLogger()).notify({ severity: 'INFO', subject: 's', message: 'm', buildId: 'b', status: 's' }),
+        new SnsNotifier(container.getSnsClient(), 'arn:aws:sns:us-east-1:123456789012:t', memoryLogger()).notify({
+          severity: 'INFO',
+          subject: 's',
+          message: 'm',
+          buildId: 'b',
+          status: 's',
+        }),
       ).rejects.toThrow();
       expect(seen).toHaveLength(2);
       expect(seen[0]).toBe(`127.0.0.1:${port} DescribeInstances`);

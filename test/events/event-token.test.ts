@@ -15,7 +15,7 @@ describe('event tokens', () => {
     expect(hashEventToken('abc')).toBe(createHash('sha256').update('abc').digest('hex'));
   });
 
-  it('match against the record\'s hash when there is one, else against the key', () => {
+  it("match against the record's hash when there is one, else against the key", () => {
     const token = eventTokenFor(KEY, ID);
     expect(eventTokenMatches(token, { key: KEY, buildId: ID })).toBe(true);
     expect(eventTokenMatches(token, { key: KEY, buildId: ID, build: {} })).toBe(true);

@@ -35,7 +35,13 @@ async function seedBuild(n: number, start: number, overrides: Partial<Build> = {
 async function completeAt(build: Build, minutes: number, claims: { at?: string; durationSeconds?: number } = {}) {
   world().clock.minutesAfterT0(minutes);
   await phase(
-    buildPhase({ buildId: build.BuildID, instanceId: build.InstanceID!, phase: 'completed', at: claims.at ?? at(minutes), durationSeconds: claims.durationSeconds ?? 1 }),
+    buildPhase({
+      buildId: build.BuildID,
+      instanceId: build.InstanceID!,
+      phase: 'completed',
+      at: claims.at ?? at(minutes),
+      durationSeconds: claims.durationSeconds ?? 1,
+    }),
   );
 }
 
@@ -60,7 +66,13 @@ async function request(): Promise<{ build: Build; card: string }> {
     log: deps.log,
   };
   const before = new Set((await world().builds()).map((b) => b.BuildID));
-  await requestBuild(botDeps, { user: REQUESTER, channel: SANDBOX_CHANNEL, triggerId: `trigger-${Date.now()}-${Math.random()}`, branch: 'main', commit: 'abc1234' });
+  await requestBuild(botDeps, {
+    user: REQUESTER,
+    channel: SANDBOX_CHANNEL,
+    triggerId: `trigger-${Date.now()}-${Math.random()}`,
+    branch: 'main',
+    commit: 'abc1234',
+  });
   const build = (await world().builds()).find((b) => !before.has(b.BuildID));
   if (!build) throw new Error('no build requested');
   const [card] = world().slack.replies(SANDBOX_CHANNEL, build.ThreadTs);
@@ -91,8 +103,18 @@ describe('expected duration from the history of completed builds', () => {
     }
     const item = await history();
     expect(item?.Version).toBe(12);
-    expect(item?.Completions.map((c) => c.BuildID)).toEqual(builds.slice(2).map((b) => b.BuildID).reverse());
-    expect(item?.Completions.map((c) => c.Seconds)).toEqual(minutes.slice(2).map((m) => m * 60).reverse());
+    expect(item?.Completions.map((c) => c.BuildID)).toEqual(
+      builds
+        .slice(2)
+        .map((b) => b.BuildID)
+        .reverse(),
+    );
+    expect(item?.Completions.map((c) => c.Seconds)).toEqual(
+      minutes
+        .slice(2)
+        .map((m) => m * 60)
+        .reverse(),
+    );
 
     const { build, card } = await request();
     expect(build).toMatchObject({ ExpectedHours: 92 / 60, ExpectedFromBuilds: 10, CostMax: 11.83 });
@@ -118,14 +140,14 @@ describe('expected duration from the history of completed builds', () => {
     });
   });
 
-  it('by the handlers\' clock: what the machine claims (at, durationSeconds) does not change the time', async () => {
+  it("by the handlers' clock: what the machine claims (at, durationSeconds) does not change the time", async () => {
     const build = await seedBuild(1, 10);
     await completeAt(build, 102, { at: at(11), durationSeconds: 60 });
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'completed', BuildDurationSeconds: 60, CompletionTime: at(102) });
     expect((await history())?.Completions).toEqual([{ BuildID: build.BuildID, Seconds: 92 * 60, CompletedAt: at(102) }]);
   });
 
-  it('a failed build, and a late finish after an unexpected end (the runner\'s `at`), are not recorded', async () => {
+  it("a failed build, and a late finish after an unexpected end (the runner's `at`), are not recorded", async () => {
     const failed = await seedBuild(1, 0);
     world().clock.minutesAfterT0(40);
     await phase(buildPhase({ buildId: failed.BuildID, instanceId: failed.InstanceID!, phase: 'failed', at: at(40), message: 'packer exited 1' }));
@@ -141,8 +163,7 @@ describe('expected duration from the history of completed builds', () => {
   it('two builds completing at once are both kept', async () => {
     const [a, b] = [await seedBuild(1, 0), await seedBuild(2, 5)];
     world().clock.minutesAfterT0(95);
-    const completed = (build: Build) =>
-      buildPhase({ buildId: build.BuildID, instanceId: build.InstanceID!, phase: 'completed', at: at(95) });
+    const completed = (build: Build) => buildPhase({ buildId: build.BuildID, instanceId: build.InstanceID!, phase: 'completed', at: at(95) });
     await Promise.all([phase(completed(a)), phase(completed(b))]);
     const item = await history();
     expect(item?.Version).toBe(2);

@@ -72,9 +72,11 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     expect(replies[0]!.text).toContain('<@U0REQUESTER>');
     expect(replies[0]!.text).toContain('terminated');
     expect(replies[0]!.text).toContain('$5.91');
-    expect(world().published().map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue])).toEqual([
-      [`[FAILED] metal-build ${build.BuildID}: machine ended unexpectedly`, 'terminated'],
-    ]);
+    expect(
+      world()
+        .published()
+        .map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue]),
+    ).toEqual([[`[FAILED] metal-build ${build.BuildID}: machine ended unexpectedly`, 'terminated']]);
 
     // terminated follows, and both are redelivered: the state moves on, nothing else happens.
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(93)));
@@ -104,7 +106,11 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     expect((await world().get(build.BuildID))?.TerminationReason).toBeUndefined();
     expect(await world().slots()).toEqual([]);
     // The completed message said "cost so far": one short reply gives the final figure.
-    expect(world().replies(build).map((m) => m.text)).toEqual(['💵 Final cost: $5.19 (1 h 19 min of c5n.metal).']);
+    expect(
+      world()
+        .replies(build)
+        .map((m) => m.text),
+    ).toEqual(['💵 Final cost: $5.19 (1 h 19 min of c5n.metal).']);
     expect(await world().get(build.BuildID)).toMatchObject({ CostToldAt: at(82), NotifiedStatus: 'completed' });
     expect(world().published()).toEqual([]);
     // The card shows the same figure.
@@ -118,10 +124,10 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
   });
 
   it('the final cost: two deliveries racing post one reply', async () => {
-    const build = await world().seed(
-      aLaunchedBuild('building', { Status: 'failed', Phase: 'failed', CompletionTime: at(60), ErrorMessage: 'boom' }),
-      { machine: true, slot: true },
-    );
+    const build = await world().seed(aLaunchedBuild('building', { Status: 'failed', Phase: 'failed', CompletionTime: at(60), ErrorMessage: 'boom' }), {
+      machine: true,
+      slot: true,
+    });
     world().clock.minutesAfterT0(62);
     await Promise.all([
       instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(61))),
@@ -130,8 +136,16 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     ]);
     const cost = costBetween('c5n.metal', 500, at(2), at(61), {}, 'c5n.metal');
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'failed', ActualCost: cost, TerminatedAt: at(61), CostToldAt: at(62) });
-    expect(world().replies(build).map((m) => m.text)).toEqual([`💵 Final cost: $${cost.toFixed(2)} (59 min of c5n.metal).`]);
-    expect(world().slack.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes('Final cost'))).toHaveLength(1);
+    expect(
+      world()
+        .replies(build)
+        .map((m) => m.text),
+    ).toEqual([`💵 Final cost: $${cost.toFixed(2)} (59 min of c5n.metal).`]);
+    expect(
+      world()
+        .slack.callsTo('chat.postMessage')
+        .filter((c) => String(c.args.text).includes('Final cost')),
+    ).toHaveLength(1);
     expect(world().published()).toEqual([]);
   });
 
@@ -142,17 +156,19 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(92)));
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(93)));
     expect(await world().get(active.BuildID)).toMatchObject({ Status: 'terminated', CostToldAt: at(93) });
-    const replies = world().replies(active).map((m) => m.text);
+    const replies = world()
+      .replies(active)
+      .map((m) => m.text);
     expect(replies).toHaveLength(1);
     expect(replies[0]).toContain('Cost $5.91.');
     expect(replies.filter((t) => t.includes('Final cost'))).toEqual([]);
 
     await world().reset();
     world().clock.minutesAfterT0(82);
-    const completed = await world().seed(
-      aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(80) }),
-      { machine: true, slot: true },
-    );
+    const completed = await world().seed(aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(80) }), {
+      machine: true,
+      slot: true,
+    });
     world().slack.failNext('chat.postMessage', 'internal_error');
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(81)));
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(81)));
@@ -172,7 +188,9 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
     await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(150)));
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(151)));
 
-    const closes = world().slack.callsTo('chat.update').filter((c) => c.args.ts === warning.ts);
+    const closes = world()
+      .slack.callsTo('chat.update')
+      .filter((c) => c.args.ts === warning.ts);
     expect(closes).toHaveLength(1);
     const blocks = JSON.stringify(closes[0]!.args.blocks);
     expect(blocks).not.toContain('"actions"');
@@ -195,7 +213,12 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
       instanceId: INSTANCE_ID,
       phase: 'completed',
       at: at(89.5),
-      artifact: { bucket: 'hedgehog-lab-artifacts', key: `builds/${build.BuildID}/hedgehog-lab-prewarmed-0.0.0-abc1234.ova`, sha256: SHA256, bytes: 21_474_836_480 },
+      artifact: {
+        bucket: 'hedgehog-lab-artifacts',
+        key: `builds/${build.BuildID}/hedgehog-lab-prewarmed-0.0.0-abc1234.ova`,
+        sha256: SHA256,
+        bytes: 21_474_836_480,
+      },
       durationSeconds: 5000,
     });
     await buildPhaseHandler(world().deps)(completed);
@@ -209,11 +232,17 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
       BuildDurationSeconds: 5000,
       NotifiedStatus: 'completed',
     });
-    const replies = world().replies(build).map((m) => m.text);
+    const replies = world()
+      .replies(build)
+      .map((m) => m.text);
     expect(replies).toHaveLength(2);
     expect(replies[0]).toContain('terminated');
     expect(replies[1]).toContain('completed');
-    expect(world().published().map((p) => p.Subject?.split(' ')[0])).toEqual(['[FAILED]', '[OK]']);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject?.split(' ')[0]),
+    ).toEqual(['[FAILED]', '[OK]']);
     expect(await world().slots()).toEqual([]);
   });
 

@@ -22,14 +22,18 @@ describe('fitLaunch', () => {
   it('skips a subnet whose zone does not offer the type, and keeps the order of the rest', () => {
     const fit = fitLaunch(attempts, facts());
     expect(pairs(fit)).toEqual([`c5n.metal@${SUBNET_A}`, `m5zn.metal@${SUBNET_A}`, `m5zn.metal@${SUBNET_E}`]);
-    expect(fit.skips).toEqual([{ instanceType: 'c5n.metal', subnetId: SUBNET_E, reason: 'zone', text: `c5n.metal in ${SUBNET_E} (us-east-1e does not offer it)` }]);
+    expect(fit.skips).toEqual([
+      { instanceType: 'c5n.metal', subnetId: SUBNET_E, reason: 'zone', text: `c5n.metal in ${SUBNET_E} (us-east-1e does not offer it)` },
+    ]);
     expect(fit.failure).toBeUndefined();
   });
 
   it('skips every subnet of a type whose vCPUs do not fit under the quota', () => {
     const fit = fitLaunch(attempts, facts({ quota: { limit: 128, inUse: 64 }, offeredZones: undefined }));
     expect(pairs(fit)).toEqual([`m5zn.metal@${SUBNET_A}`, `m5zn.metal@${SUBNET_E}`]);
-    expect(fit.skips).toEqual([{ instanceType: 'c5n.metal', reason: 'quota', text: 'c5n.metal (needs 72 vCPUs; 64 of the 128-vCPU quota L-1216C47A are free)' }]);
+    expect(fit.skips).toEqual([
+      { instanceType: 'c5n.metal', reason: 'quota', text: 'c5n.metal (needs 72 vCPUs; 64 of the 128-vCPU quota L-1216C47A are free)' },
+    ]);
   });
 
   it('fits exactly at the quota', () => {
@@ -70,7 +74,9 @@ describe('fitLaunch', () => {
     const price = { maxOf: { 'c5n.metal': 13.5, 'm5zn.metal': 14 }, approved: 11.83, allowed: 11.83 * 1.1, overrunPercent: 10 };
     const fit = fitLaunch(attempts, facts({ price }));
     expect(fit.attempts).toEqual([]);
-    expect(fit.failure).toContain('• Price: c5n.metal costs up to $13.50, m5zn.metal costs up to $14.00, above the approved $11.83 + 10%; raise FALLBACK_MAX_OVERRUN_PERCENT to allow them.');
+    expect(fit.failure).toContain(
+      '• Price: c5n.metal costs up to $13.50, m5zn.metal costs up to $14.00, above the approved $11.83 + 10%; raise FALLBACK_MAX_OVERRUN_PERCENT to allow them.',
+    );
   });
 
   it('unknown facts filter nothing: EC2 decides, attempt by attempt', () => {

@@ -56,7 +56,7 @@ describe('launch plan', () => {
     expect(clientToken('build-20261125-170052-zzzz', 'c5n.metal', config.subnetIds[0]!)).not.toBe(tokens[0]);
   });
 
-  it('tags machine and volume as the original system did, plus Requester, Name and the stack\'s own LaunchedBy', () => {
+  it("tags machine and volume as the original system did, plus Requester, Name and the stack's own LaunchedBy", () => {
     expect(launchTags(aBuild(), { maxLifetimeHours: 3 })).toEqual({
       Project: 'labapp',
       Purpose: 'prewarmed-build',
@@ -94,7 +94,12 @@ describe('launch plan', () => {
   it('explains a failed launch with every reason and names the vCPU quota to raise', () => {
     const message = launchFailureMessage([
       { instanceType: 'c5n.metal', subnetId: 'subnet-0aaaaaaaaaaaaaaaa', code: 'VcpuLimitExceeded', message: QUOTA_MESSAGE },
-      { instanceType: 'm5zn.metal', subnetId: 'subnet-0aaaaaaaaaaaaaaaa', code: 'InsufficientInstanceCapacity', message: CAPACITY_MESSAGE('m5zn.metal', 'us-east-1a') },
+      {
+        instanceType: 'm5zn.metal',
+        subnetId: 'subnet-0aaaaaaaaaaaaaaaa',
+        code: 'InsufficientInstanceCapacity',
+        message: CAPACITY_MESSAGE('m5zn.metal', 'us-east-1a'),
+      },
     ]);
     expect(message).toContain('2 attempts');
     expect(message).toContain('c5n.metal in subnet-0aaaaaaaaaaaaaaaa: VcpuLimitExceeded');

@@ -79,8 +79,7 @@ describe('launch (Build Approved)', () => {
     });
     expect(text).not.toContain(BASE_ENV.EVENT_TOKEN_KEY!);
     // No secret: neither Slack credential, nor any token-looking value; only the ARN.
-    for (const secret of [BASE_ENV.SLACK_BOT_TOKEN!, BASE_ENV.SLACK_SIGNING_SECRET!, 'xoxb-', 'ghp_', 'github_pat_'])
-      expect(text).not.toContain(secret);
+    for (const secret of [BASE_ENV.SLACK_BOT_TOKEN!, BASE_ENV.SLACK_SIGNING_SECRET!, 'xoxb-', 'ghp_', 'github_pat_']) expect(text).not.toContain(secret);
     expect(text).toContain('shutdown');
 
     const instance = world().ec2.all()[0]!;
@@ -180,13 +179,19 @@ describe('launch (Build Approved)', () => {
     // The same user data and tags for every attempt.
     expect(new Set(runs.map((r) => r.UserData)).size).toBe(1);
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceType: 'm5zn.metal', AvailabilityZone: 'us-east-1b' });
-    const replies = world().replies(build).map((m) => m.text);
+    const replies = world()
+      .replies(build)
+      .map((m) => m.text);
     expect(replies).toHaveLength(2);
     expect(replies[0]).toContain('m5zn.metal');
     expect(replies[0]).toContain('us-east-1b');
     expect(replies[1]).toContain('c5n.metal in subnet-0aaaaaaaaaaaaaaaa (InsufficientInstanceCapacity)');
     expect(replies[1]).toContain('m5zn.metal in subnet-0aaaaaaaaaaaaaaaa (Unsupported)');
-    expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
   });
 
   it('a fallback type costing more than FALLBACK_MAX_OVERRUN_PERCENT above the approved maximum is not launched: skipped and told', async () => {
@@ -196,7 +201,11 @@ describe('launch (Build Approved)', () => {
     await launch(approvedEvent(build));
 
     // m5zn.metal's 3 h maximum is $12.06, 1.9 % above $11.83: never asked for.
-    expect(world().ec2.runRequests().map((r) => r.InstanceType)).toEqual(['c5n.metal', 'c5n.metal']);
+    expect(
+      world()
+        .ec2.runRequests()
+        .map((r) => r.InstanceType),
+    ).toEqual(['c5n.metal', 'c5n.metal']);
     const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({ Status: 'failed' });
     expect(stored?.ErrorMessage).toContain('• skipped m5zn.metal (up to $12.06, more than 1% above the approved maximum of $11.83)');
@@ -211,7 +220,11 @@ describe('launch (Build Approved)', () => {
     await launch(approvedEvent(build));
 
     // The quota is regional: the second subnet is not tried for c5n.metal.
-    expect(world().ec2.runRequests().map((r) => [r.InstanceType, r.SubnetId])).toEqual([
+    expect(
+      world()
+        .ec2.runRequests()
+        .map((r) => [r.InstanceType, r.SubnetId]),
+    ).toEqual([
       ['c5n.metal', SUBNETS[0]],
       ['m5zn.metal', SUBNETS[0]],
       ['m5zn.metal', SUBNETS[1]],
@@ -231,7 +244,11 @@ describe('launch (Build Approved)', () => {
     expect(replies[0]!.subtype).toBe('thread_broadcast');
     expect(replies[0]!.text).toContain('<@U0REQUESTER>');
     expect(replies[0]!.text).toContain('failed');
-    expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
     expect(world().ec2.all().length).toBe(0);
 
     // Redelivered: nothing more.
@@ -254,7 +271,11 @@ describe('launch (Build Approved)', () => {
     const build = await world().seed(anApprovedBuild());
     world().ec2.afterLaunch = async () => {
       // The bot's cancel lands while EC2 is starting the machine.
-      await world().deps.store.update(build.BuildID, { status: ['approved'] }, { Status: 'cancelled', CancelledBy: 'U0REQUESTER', NotifiedStatus: 'cancelled' });
+      await world().deps.store.update(
+        build.BuildID,
+        { status: ['approved'] },
+        { Status: 'cancelled', CancelledBy: 'U0REQUESTER', NotifiedStatus: 'cancelled' },
+      );
       await world().deps.store.releaseSlot(build.BuildID);
     };
     await launch(approvedEvent(build));
@@ -295,7 +316,11 @@ describe('launch (Build Approved)', () => {
     expect(world().replies(build)).toHaveLength(1);
     expect(world().ec2.runRequests()).toHaveLength(1);
     // The mail went out on the first delivery and is marked sent: the retry does not repeat it.
-    expect(world().published().map((p) => p.Subject?.slice(0, 6))).toEqual(['[INFO]']);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject?.slice(0, 6)),
+    ).toEqual(['[INFO]']);
     expect(await world().get(build.BuildID)).toMatchObject({ MailSent: ['launching'] });
 
     await launch(approvedEvent(build));
@@ -356,7 +381,11 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     const crashing = crashingOnLaunchedWrite(world().deps.store);
     await expect(createHandler({ ...world().deps, store: crashing.store })(approvedEvent(build))).rejects.toThrow('Task timed out');
     expect(crashing.crashed()).toBe(true);
-    expect(world().ec2.runRequests().map((r) => r.SubnetId)).toEqual([SUBNETS[0], SUBNETS[1]]);
+    expect(
+      world()
+        .ec2.runRequests()
+        .map((r) => r.SubnetId),
+    ).toEqual([SUBNETS[0], SUBNETS[1]]);
     const [machine] = world().ec2.liveOf(build.BuildID);
     expect(machine).toMatchObject({ availabilityZone: 'us-east-1b', state: 'pending' });
     expect((await world().get(build.BuildID))?.Status).toBe('approved');
@@ -368,10 +397,16 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     await launch(approvedEvent(build));
 
     expect(world().ec2.runRequests()).toHaveLength(2);
-    expect(world().ec2.liveOf(build.BuildID).map((i) => i.instanceId)).toEqual([machine!.instanceId]);
+    expect(
+      world()
+        .ec2.liveOf(build.BuildID)
+        .map((i) => i.instanceId),
+    ).toEqual([machine!.instanceId]);
     expect(world().ec2.terminateRequests()).toEqual([]);
     // The adoption look-ups (the vCPU count before RunInstances lists every running machine instead).
-    const adoptionLookups = world().ec2.describeRequests().filter((d) => d.Filters?.some((f) => f.Name === 'tag:BuildID'));
+    const adoptionLookups = world()
+      .ec2.describeRequests()
+      .filter((d) => d.Filters?.some((f) => f.Name === 'tag:BuildID'));
     expect(adoptionLookups.map((d) => d.Filters)).toEqual([
       [
         { Name: 'tag:BuildID', Values: [build.BuildID] },
@@ -396,7 +431,11 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toContain(machine!.instanceId);
-    expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on c5n.metal`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[INFO] metal-build ${build.BuildID} started on c5n.metal`]);
     expect(logLines(world(), 'WARN')).toContainEqual(
       expect.objectContaining({
         message: 'found a live machine of this build from an earlier delivery; adopting it instead of launching',
@@ -416,7 +455,11 @@ describe('launch: one machine per build, whatever the deliveries', () => {
     await launch(approvedEvent(build));
 
     expect(world().ec2.runRequests()).toHaveLength(2);
-    expect(world().ec2.describeRequests().filter((d) => d.Filters?.some((f) => f.Name === 'tag:BuildID'))).toHaveLength(1);
+    expect(
+      world()
+        .ec2.describeRequests()
+        .filter((d) => d.Filters?.some((f) => f.Name === 'tag:BuildID')),
+    ).toHaveLength(1);
     expect(world().ec2.liveOf(build.BuildID)).toHaveLength(1);
     expect(world().ec2.terminateRequests()).toEqual([]);
     expect(world().replies(build)).toHaveLength(2); // launching, and the fallback note
@@ -435,7 +478,11 @@ describe('launch: one machine per build, whatever the deliveries', () => {
 
     expect(world().ec2.runRequests()).toEqual([]);
     expect(world().ec2.terminateRequests()).toEqual([[later.instanceId]]);
-    expect(world().ec2.liveOf(build.BuildID).map((i) => i.instanceId)).toEqual([earliest.instanceId]);
+    expect(
+      world()
+        .ec2.liveOf(build.BuildID)
+        .map((i) => i.instanceId),
+    ).toEqual([earliest.instanceId]);
     expect(await world().get(build.BuildID)).toMatchObject({
       Status: 'launching',
       InstanceID: earliest.instanceId,
@@ -443,7 +490,9 @@ describe('launch: one machine per build, whatever the deliveries', () => {
       LaunchTime: at(1.25),
       NotifiedStatus: 'launching',
     });
-    const replies = world().replies(build).map((m) => m.text);
+    const replies = world()
+      .replies(build)
+      .map((m) => m.text);
     expect(replies).toHaveLength(2);
     expect(replies[0]).toContain(`\`${earliest.instanceId}\` is kept, \`${later.instanceId}\` terminated`);
     expect(replies[1]).toContain(earliest.instanceId);
@@ -492,7 +541,10 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
       launchTime: at(0),
       tags: launchTags(anApprovedBuild({ BuildID: 'build-20261125-170052-b2c3' }), world().config),
     });
-  const runs = () => world().ec2.runRequests().map((r) => [r.InstanceType, r.SubnetId]);
+  const runs = () =>
+    world()
+      .ec2.runRequests()
+      .map((r) => [r.InstanceType, r.SubnetId]);
 
   it('zone skip: a subnet whose zone does not offer c5n.metal is not tried; the machine starts in the other, the thread says why', async () => {
     world().ec2.standIn.setOfferings({ 'c5n.metal': ['us-east-1b'], 'm5zn.metal': ['us-east-1a', 'us-east-1b'] });
@@ -509,7 +561,9 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
       AvailabilityZone: 'us-east-1b',
       NotifiedStatus: 'launching',
     });
-    const replies = world().replies(build).map((m) => m.text);
+    const replies = world()
+      .replies(build)
+      .map((m) => m.text);
     expect(replies).toHaveLength(2);
     expect(replies[0]).toContain(machine!.instanceId);
     expect(replies[1]).toBe('ℹ️ Launched c5n.metal in us-east-1b; skipped c5n.metal in subnet-0aaaaaaaaaaaaaaaa (us-east-1a does not offer it).');
@@ -519,7 +573,7 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
     );
   });
 
-  it('quota skip: c5n.metal does not fit beside another build\'s machine, so m5zn.metal is launched and the note names the quota', async () => {
+  it("quota skip: c5n.metal does not fit beside another build's machine, so m5zn.metal is launched and the note names the quota", async () => {
     world().quotas.setQuota('ec2', QUOTA, 130);
     otherBuildsMachine();
     const build = await world().seed(anApprovedBuild());
@@ -529,11 +583,19 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
     const [machine] = world().ec2.liveOf(build.BuildID);
     expect(machine).toMatchObject({ instanceType: 'm5zn.metal', availabilityZone: 'us-east-1a' });
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, InstanceType: 'm5zn.metal' });
-    const replies = world().replies(build).map((m) => m.text);
+    const replies = world()
+      .replies(build)
+      .map((m) => m.text);
     expect(replies).toHaveLength(2);
-    expect(replies[1]).toBe(`ℹ️ Launched m5zn.metal in us-east-1a (expected $6.03, maximum $12.06); skipped c5n.metal (needs 72 vCPUs; 58 of the 130-vCPU quota ${QUOTA} are free).`);
+    expect(replies[1]).toBe(
+      `ℹ️ Launched m5zn.metal in us-east-1a (expected $6.03, maximum $12.06); skipped c5n.metal (needs 72 vCPUs; 58 of the 130-vCPU quota ${QUOTA} are free).`,
+    );
     expect(world().quotas.requests).toEqual([{ operation: 'GetServiceQuota', body: { ServiceCode: 'ec2', QuotaCode: QUOTA } }]);
-    expect(world().published().map((p) => p.Subject)).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[INFO] metal-build ${build.BuildID} started on m5zn.metal`]);
     expect(logLines(world(), 'WARN')).toEqual([]);
     expect(logLines(world(), 'INFO')).toContainEqual(expect.objectContaining({ message: 'launched', buildId: build.BuildID, instanceType: 'm5zn.metal' }));
   });
@@ -561,13 +623,23 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
     expect(replies[0]!.subtype).toBe('thread_broadcast');
     expect(replies[0]!.text).toContain('<@U0REQUESTER>');
     expect(replies[0]!.text).toContain('failed');
-    expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
     expect(logLines(world(), 'ERROR')).toEqual([
-      expect.objectContaining({ level: 'ERROR', message: 'no machine could be launched', reason: stored!.ErrorMessage, buildId: build.BuildID, handler: 'launch' }),
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'no machine could be launched',
+        reason: stored!.ErrorMessage,
+        buildId: build.BuildID,
+        handler: 'launch',
+      }),
     ]);
   });
 
-  it('the build\'s own machine (a redelivery, EC2 not yet listing it to the adoption) is not counted against the quota', async () => {
+  it("the build's own machine (a redelivery, EC2 not yet listing it to the adoption) is not counted against the quota", async () => {
     world().quotas.setQuota('ec2', QUOTA, 100);
     const build = await world().seed(anApprovedBuild());
     const crashing = crashingOnLaunchedWrite(world().deps.store);
@@ -578,14 +650,24 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
     await launch(approvedEvent(build));
 
     // The vCPU count listed the machine (72 of the 100): had it counted, neither type would fit.
-    const counts = world().ec2.describeRequests().filter((d) => !d.Filters.some((f) => f.Name === 'tag:BuildID'));
+    const counts = world()
+      .ec2.describeRequests()
+      .filter((d) => !d.Filters.some((f) => f.Name === 'tag:BuildID'));
     expect(counts).toHaveLength(2);
     const token = clientToken(build.BuildID, 'c5n.metal', SUBNETS[0]);
-    expect(world().ec2.runRequests().map((r) => [r.InstanceType, r.SubnetId, r.ClientToken])).toEqual([
+    expect(
+      world()
+        .ec2.runRequests()
+        .map((r) => [r.InstanceType, r.SubnetId, r.ClientToken]),
+    ).toEqual([
       ['c5n.metal', SUBNETS[0], token],
       ['c5n.metal', SUBNETS[0], token],
     ]);
-    expect(world().ec2.all().map((i) => i.instanceId)).toEqual([machine!.instanceId]);
+    expect(
+      world()
+        .ec2.all()
+        .map((i) => i.instanceId),
+    ).toEqual([machine!.instanceId]);
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, InstanceType: 'c5n.metal' });
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
@@ -626,7 +708,9 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
     ]);
     const [machine] = world().ec2.liveOf(build.BuildID);
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching', InstanceID: machine!.instanceId, AvailabilityZone: 'us-east-1b' });
-    const replies = world().replies(build).map((m) => m.text);
+    const replies = world()
+      .replies(build)
+      .map((m) => m.text);
     expect(replies).toHaveLength(2);
     expect(replies[1]).toBe('ℹ️ Launched c5n.metal in us-east-1b; EC2 refused c5n.metal in subnet-0aaaaaaaaaaaaaaaa (Unsupported).');
     const warns = logLines(world(), 'WARN');

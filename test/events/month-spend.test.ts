@@ -37,7 +37,8 @@ function countFailsOnce(ledger: SpendLedger): { ledger: SpendLedger; attempts: (
       claimWarning: (m, id, now) => ledger.claimWarning(m, id, now),
       releaseWarning: (m, id) => ledger.releaseWarning(m, id),
       count: async (m, entry) => {
-        if (++attempts === 1) throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+        if (++attempts === 1)
+          throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
         return ledger.count(m, entry);
       },
     },
@@ -78,7 +79,12 @@ describe('the month’s spend from the machine’s end', () => {
   it('a final build whose terminated event was lost: the watchdog records the end, counts it once and frees the slot', async () => {
     // Cancelled at minute 30; EC2's state change never came, and EC2 no longer lists the machine.
     const build = await world().seed(
-      aLaunchedBuild('building', { Status: 'cancelled', TerminationReason: 'cancelled', CancelledBy: 'U0REQUESTER', ExpirationTime: expirationTime(new Date(at(30))) }),
+      aLaunchedBuild('building', {
+        Status: 'cancelled',
+        TerminationReason: 'cancelled',
+        CancelledBy: 'U0REQUESTER',
+        ExpirationTime: expirationTime(new Date(at(30))),
+      }),
       { slot: true, machine: false },
     );
     await watchdogAt(31);
@@ -112,7 +118,10 @@ describe('the month’s spend from the machine’s end', () => {
     const final = cost(at(2), at(21));
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'failed', TerminatedAt: at(21), ActualCost: final });
     expect(await world().slots()).toEqual([]);
-    expect(await world().dynamo.ledger.read(MONTH)).toMatchObject({ spent: final, counted: [expect.objectContaining({ buildId: build.BuildID, status: 'failed' })] });
+    expect(await world().dynamo.ledger.read(MONTH)).toMatchObject({
+      spent: final,
+      counted: [expect.objectContaining({ buildId: build.BuildID, status: 'failed' })],
+    });
   });
 
   it('the ledger write fails at a termination: the handler throws (EventBridge redelivers), and the redelivery counts it once', async () => {
@@ -140,7 +149,12 @@ describe('the month’s spend from the machine’s end', () => {
 
   it('the ledger write fails in the watchdog: the slot is kept (the build comes back), the run fails, the next run counts and frees it', async () => {
     const build = await world().seed(
-      aLaunchedBuild('building', { Status: 'cancelled', TerminationReason: 'cancelled', CancelledBy: 'U0REQUESTER', ExpirationTime: expirationTime(new Date(at(30))) }),
+      aLaunchedBuild('building', {
+        Status: 'cancelled',
+        TerminationReason: 'cancelled',
+        CancelledBy: 'U0REQUESTER',
+        ExpirationTime: expirationTime(new Date(at(30))),
+      }),
       { slot: true, machine: false },
     );
     const failing = countFailsOnce(world().dynamo.ledger);

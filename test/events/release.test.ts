@@ -197,10 +197,14 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
     await handler()(completed(FIRST));
     await handler()(completed(FIRST));
     expect(requests.filter((r) => r.startsWith('PUT '))).toEqual([]);
-    expect(world().replies(build).map((m) => m.text.slice(0, 20))).toEqual([`📦 Released v${VERSION}: `.slice(0, 20)]);
+    expect(
+      world()
+        .replies(build)
+        .map((m) => m.text.slice(0, 20)),
+    ).toEqual([`📦 Released v${VERSION}: `.slice(0, 20)]);
   });
 
-  it('a second build of the same version is refused and told once; releases/ keeps the first build\'s bytes', async () => {
+  it("a second build of the same version is refused and told once; releases/ keeps the first build's bytes", async () => {
     await world().seed(aCompletedRelease(FIRST));
     await upload(FIRST);
     await handler()(completed(FIRST));
@@ -216,9 +220,11 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
     expect(requests.filter((r) => r.startsWith('PUT '))).toEqual([]);
     expect(await read(`releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova`)).toBe(firstBytes);
     expect(await releaseItem()).toEqual(item);
-    expect(world().replies(second).map((m) => m.text)).toEqual([
-      `⚠️ v${VERSION} was already released by \`${FIRST}\`: this build's OVA stays at \`s3://${BUCKET}/${artifactKey(SECOND, VERSION)}\`.`,
-    ]);
+    expect(
+      world()
+        .replies(second)
+        .map((m) => m.text),
+    ).toEqual([`⚠️ v${VERSION} was already released by \`${FIRST}\`: this build's OVA stays at \`s3://${BUCKET}/${artifactKey(SECOND, VERSION)}\`.`]);
   });
 
   it('a branch build (not vX.Y.Z) publishes nothing', async () => {
@@ -237,7 +243,12 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
 
   it('an event that arrives before build-phase recorded `completed` throws, and the redelivery after it publishes', async () => {
     const uploading = await world().seed(
-      aLaunchedBuild('uploading', { BuildID: FIRST, BuildBranch: `v${VERSION}`, BuildCommit: undefined, ActualCommit: '0123456789abcdef0123456789abcdef01234567' }),
+      aLaunchedBuild('uploading', {
+        BuildID: FIRST,
+        BuildBranch: `v${VERSION}`,
+        BuildCommit: undefined,
+        ActualCommit: '0123456789abcdef0123456789abcdef01234567',
+      }),
     );
     await upload(FIRST);
     const callsBefore = world().slack.calls.length;
@@ -252,7 +263,11 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
     expect((await world().get(FIRST))?.Status).toBe('completed');
     await handler()(completed(FIRST));
     expect(await keys(`releases/v${VERSION}/`)).toHaveLength(3);
-    expect(world().replies(uploading).filter((m) => m.text.startsWith('📦'))).toHaveLength(1);
+    expect(
+      world()
+        .replies(uploading)
+        .filter((m) => m.text.startsWith('📦')),
+    ).toHaveLength(1);
   });
 
   describe('a forged event changes nothing', () => {
@@ -267,7 +282,7 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
       expect(world().slack.calls).toHaveLength(calls);
     }
 
-    it('another build\'s id, of a build that is not in the table', async () => {
+    it("another build's id, of a build that is not in the table", async () => {
       await world().seed(aCompletedRelease(FIRST));
       await upload(FIRST);
       await expectNothingChanged(() => handler()(completed('build-20261125-190052-zzzz')));
@@ -297,7 +312,7 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
       });
     });
 
-    it('a token that is not the build\'s: dropped, even while the build still runs (no retry loop for a forger)', async () => {
+    it("a token that is not the build's: dropped, even while the build still runs (no retry loop for a forger)", async () => {
       const tokenHash = hashEventToken(eventTokenOf(FIRST));
       await world().seed(aCompletedRelease(FIRST, { Status: 'uploading', Phase: 'uploading', EventTokenHash: tokenHash }));
       await upload(FIRST);
@@ -327,9 +342,11 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
 
     expect(await keys('releases/')).toEqual([]);
     expect(await releaseItem()).toBeUndefined();
-    expect(world().replies(build).map((m) => m.text)).toEqual([
-      `⚠️ v${VERSION} was not released: \`s3://${BUCKET}/${files(FIRST)[2]}\` is missing.`,
-    ]);
+    expect(
+      world()
+        .replies(build)
+        .map((m) => m.text),
+    ).toEqual([`⚠️ v${VERSION} was not released: \`s3://${BUCKET}/${files(FIRST)[2]}\` is missing.`]);
     expect(logLines(world(), 'ERROR').map((l) => l.message)).toContain('build files missing; nothing released');
   });
 });
@@ -368,7 +385,14 @@ describe('S3Artifacts: the multipart copy above 5 GiB', () => {
       .map((c) => c.args[0].input)
       .sort((a, b) => a.PartNumber! - b.PartNumber!);
     expect(parts).toHaveLength(25);
-    expect(parts[0]).toMatchObject({ Bucket: BUCKET, Key: to, UploadId: 'upload-1', PartNumber: 1, CopySource: `${BUCKET}/${from}`, CopySourceRange: `bytes=0-${COPY_PART_BYTES - 1}` });
+    expect(parts[0]).toMatchObject({
+      Bucket: BUCKET,
+      Key: to,
+      UploadId: 'upload-1',
+      PartNumber: 1,
+      CopySource: `${BUCKET}/${from}`,
+      CopySourceRange: `bytes=0-${COPY_PART_BYTES - 1}`,
+    });
     expect(parts.at(-1)!.CopySourceRange).toBe(`bytes=${24 * COPY_PART_BYTES}-${bytes - 1}`);
     // Contiguous, no gap, no overlap, ending at the last byte.
     let next = 0;
@@ -380,7 +404,12 @@ describe('S3Artifacts: the multipart copy above 5 GiB', () => {
     }
     expect(next).toBe(bytes);
     expect(s3.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([
-      { Bucket: BUCKET, Key: to, UploadId: 'upload-1', MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: `"etag-${p.PartNumber}"` })) } },
+      {
+        Bucket: BUCKET,
+        Key: to,
+        UploadId: 'upload-1',
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: `"etag-${p.PartNumber}"` })) },
+      },
     ]);
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
     expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(0);

@@ -16,7 +16,10 @@ async function watchdogAt(minutes: number) {
   await createHandler(world().deps)(scheduled(at(minutes)));
 }
 
-const directMessages = () => world().slack.callsTo('chat.postMessage').filter((c) => c.args.channel === REQUESTER);
+const directMessages = () =>
+  world()
+    .slack.callsTo('chat.postMessage')
+    .filter((c) => c.args.channel === REQUESTER);
 
 describe('direct messages to the requester', () => {
   it('the warning: once, however many runs see it, with the deadline and a link to the thread', async () => {

@@ -17,7 +17,10 @@ const watchdogAt = async (minutes: number) => {
   world().clock.minutesAfterT0(minutes);
   await watchdogHandler(world().deps)(scheduled(at(minutes)));
 };
-const subjects = () => world().published().map((p) => p.Subject);
+const subjects = () =>
+  world()
+    .published()
+    .map((p) => p.Subject);
 
 describe('SNS notices', () => {
   it('a change redelivered while Slack is down mails once, and the thread is told once when Slack is back', async () => {
@@ -46,7 +49,11 @@ describe('SNS notices', () => {
     expect((await world().get(build.BuildID))?.MailClaim).toBeUndefined();
     expect(world().published()).toEqual([]); // the refused publish is not among what SNS accepted
     await instanceState(event);
-    expect(world().published().filter((p) => p.Subject?.includes(build.BuildID))).toHaveLength(1);
+    expect(
+      world()
+        .published()
+        .filter((p) => p.Subject?.includes(build.BuildID)),
+    ).toHaveLength(1);
     expect(await world().get(build.BuildID)).toMatchObject({ MailSent: ['terminated'] });
     expect(world().replies(build)).toHaveLength(1);
   });
@@ -71,7 +78,11 @@ describe('SNS notices', () => {
     const build = await world().seed(aLaunchedBuild('building'));
     world().clock.minutesAfterT0(40);
     await Promise.all([instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(40))), instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(40)))]);
-    expect(world().published().filter((p) => p.Subject?.includes('ended unexpectedly'))).toHaveLength(1);
+    expect(
+      world()
+        .published()
+        .filter((p) => p.Subject?.includes('ended unexpectedly')),
+    ).toHaveLength(1);
     expect(world().replies(build)).toHaveLength(1);
   });
 });
@@ -102,25 +113,50 @@ describe('stray machines', () => {
       aLaunchedBuild('building', { Status: 'completed', CompletionTime: at(20), ExpirationTime: Math.floor(Date.parse(at(20)) / 1000) + 365 * 86400 }),
       { machine: false, slot: false },
     );
-    world().ec2.add({ id: 'i-0fedcba9876543210', state: 'running', launchTime: at(3), tags: { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: build.BuildID } });
+    world().ec2.add({
+      id: 'i-0fedcba9876543210',
+      state: 'running',
+      launchTime: at(3),
+      tags: { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: build.BuildID },
+    });
     world().clock.minutesAfterT0(40);
     const run = () => watchdogHandler(world().deps)(scheduled(at(40)));
     await Promise.all([run(), run()]);
 
     expect(world().ec2.liveOf(build.BuildID)).toEqual([]);
-    expect(world().published().filter((p) => p.Subject?.includes('i-0fedcba9876543210'))).toHaveLength(1);
-    expect(world().replies(build).filter((m) => m.text.includes('i-0fedcba9876543210'))).toHaveLength(1);
+    expect(
+      world()
+        .published()
+        .filter((p) => p.Subject?.includes('i-0fedcba9876543210')),
+    ).toHaveLength(1);
+    expect(
+      world()
+        .replies(build)
+        .filter((m) => m.text.includes('i-0fedcba9876543210')),
+    ).toHaveLength(1);
 
     await watchdogAt(41);
-    expect(world().published().filter((p) => p.Subject?.includes('i-0fedcba9876543210'))).toHaveLength(1);
+    expect(
+      world()
+        .published()
+        .filter((p) => p.Subject?.includes('i-0fedcba9876543210')),
+    ).toHaveLength(1);
   });
 
   it('an orphan whose mail failed is told by the next run, once', async () => {
-    world().ec2.add({ id: 'i-0fedcba9876543210', state: 'running', launchTime: at(3), tags: { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: 'build-20261125-170052-zzzz' } });
+    world().ec2.add({
+      id: 'i-0fedcba9876543210',
+      state: 'running',
+      launchTime: at(3),
+      tags: { Project: 'labapp', AutoDelete: 'true', LaunchedBy: 'metal-build', BuildID: 'build-20261125-170052-zzzz' },
+    });
     world().snsStandIn.failNext('Throttling', 400, 'SNS is throttling');
     await expect(watchdogAt(20)).rejects.toThrow();
     expect(world().ec2.terminateRequests()).toEqual([['i-0fedcba9876543210']]);
-    const orphanMails = () => world().published().filter((p) => p.Subject?.includes('i-0fedcba9876543210'));
+    const orphanMails = () =>
+      world()
+        .published()
+        .filter((p) => p.Subject?.includes('i-0fedcba9876543210'));
     expect(orphanMails()).toEqual([]); // refused, so not recorded
     world().ec2.setState('i-0fedcba9876543210', 'running'); // the termination did not take
     await watchdogAt(21);

@@ -57,7 +57,9 @@ describe('slot reconciliation', () => {
     await watchdogAt(cancelledAt + SETTLE_MINUTES + 1);
     expect(await world().slots()).toEqual([build.BuildID]);
 
-    world().ec2.liveOf(build.BuildID).forEach((i) => world().ec2.setState(i.instanceId, 'terminated'));
+    world()
+      .ec2.liveOf(build.BuildID)
+      .forEach((i) => world().ec2.setState(i.instanceId, 'terminated'));
     await watchdogAt(cancelledAt + SETTLE_MINUTES + 2);
     expect(await world().slots()).toEqual([]);
   });

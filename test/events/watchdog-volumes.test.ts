@@ -16,7 +16,10 @@ async function watchdogAt(minutes: number) {
   await createHandler(world().deps)(scheduled(at(minutes)));
 }
 
-const volumeIds = () => world().ec2.standIn.volumes().map((v) => v.volumeId);
+const volumeIds = () =>
+  world()
+    .ec2.standIn.volumes()
+    .map((v) => v.volumeId);
 
 describe('watchdog: volumes no machine uses', () => {
   it(`deletes this stack's loose volume ${LOOSE_VOLUME_GRACE_MINUTES} minutes after it was created, logged with its BuildID`, async () => {
@@ -26,7 +29,11 @@ describe('watchdog: volumes no machine uses', () => {
 
     await watchdogAt(LOOSE_VOLUME_GRACE_MINUTES);
     expect(volumeIds()).toEqual([]);
-    expect(world().ec2.standIn.requests.filter((r) => r.action === 'DeleteVolume').map((r) => r.params.VolumeId)).toEqual([loose]);
+    expect(
+      world()
+        .ec2.standIn.requests.filter((r) => r.action === 'DeleteVolume')
+        .map((r) => r.params.VolumeId),
+    ).toEqual([loose]);
     expect(logLines(world(), 'WARN')).toContainEqual(
       expect.objectContaining({ message: 'deleted a volume no machine uses', buildId: OURS.BuildID, volumeId: loose, sizeGb: 500 }),
     );

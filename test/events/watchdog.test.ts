@@ -48,9 +48,11 @@ describe('watchdog: running machines', () => {
       ['extend_build', build.BuildID],
       ['cancel_build', build.BuildID],
     ]);
-    expect(world().published().map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue])).toEqual([
-      [`[WARNING] metal-build ${build.BuildID} is still running`, 'building'],
-    ]);
+    expect(
+      world()
+        .published()
+        .map((p) => [p.Subject, p.MessageAttributes?.Status?.StringValue]),
+    ).toEqual([[`[WARNING] metal-build ${build.BuildID} is still running`, 'building']]);
     expect(world().ec2.terminateRequests()).toEqual([]);
   });
 
@@ -91,7 +93,11 @@ describe('watchdog: running machines', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.subtype).toBe('thread_broadcast');
     expect(replies[0]!.text).toContain('limit of 3 h');
-    expect(world().published().map((p) => p.Subject)).toEqual([`[CRITICAL] metal-build ${build.BuildID} force-terminated at its time limit`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[CRITICAL] metal-build ${build.BuildID} force-terminated at its time limit`]);
     // The slot follows the machine: EC2 reports shutting-down; it is no longer live, so it is given back.
     expect(await world().slots()).toEqual([]);
   });
@@ -163,7 +169,11 @@ describe('watchdog: running machines', () => {
     // EC2 has forgotten the machine: the termination is a no-op, not an error.
     expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
     expect(world().replies(build)).toHaveLength(1);
-    expect(world().published().map((p) => p.Subject)).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[FAILED] metal-build ${build.BuildID} failed`]);
   });
 });
 
@@ -175,7 +185,11 @@ describe('watchdog: age counts from the first launch', () => {
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'terminated', TerminationReason: 'forced', ForcedTermination: true });
     expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
     expect(world().replies(build)[0]!.text).toContain('limit of 3 h');
-    expect(world().published().map((p) => p.Subject)).toEqual([`[CRITICAL] metal-build ${build.BuildID} force-terminated at its time limit`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[CRITICAL] metal-build ${build.BuildID} force-terminated at its time limit`]);
   });
 
   it('warns 2 h after the first launch, naming the deadline from it, though EC2 says the machine started an hour ago', async () => {
@@ -200,7 +214,7 @@ describe('watchdog: age counts from the first launch', () => {
     expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
   });
 
-  it('a second machine of a recorded build, stopped and started, is an orphan 15 minutes after the build\'s first launch', async () => {
+  it("a second machine of a recorded build, stopped and started, is an orphan 15 minutes after the build's first launch", async () => {
     const build = await world().seed(aLaunchedBuild('building'));
     world().ec2.add({ id: 'i-0000000000000beef', launchTime: at(16), tags: launchTags(build, world().config) });
     await watchdogAt(16);
@@ -210,7 +224,7 @@ describe('watchdog: age counts from the first launch', () => {
     expect((await world().get(build.BuildID))?.Status).toBe('building');
   });
 
-  it('a machine without a record still counts from EC2\'s LaunchTime (there is nothing else)', async () => {
+  it("a machine without a record still counts from EC2's LaunchTime (there is nothing else)", async () => {
     world().ec2.add({ id: 'i-0000000000000dead', launchTime: at(10), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config) });
     await watchdogAt(24);
     expect(world().ec2.terminateRequests()).toEqual([]);
@@ -264,13 +278,15 @@ describe('watchdog: machines nobody accounts for', () => {
     await watchdogAt(15);
     await watchdogAt(16);
     expect(world().ec2.terminateRequests()).toEqual([['i-0000000000000dead']]);
-    expect(world().published().map((p) => [p.Subject, p.MessageAttributes?.BuildID?.StringValue, p.MessageAttributes?.Status?.StringValue])).toEqual([
-      ['[CRITICAL] metal-build: terminated orphan machine i-0000000000000dead', OTHER_ID, 'missing'],
-    ]);
+    expect(
+      world()
+        .published()
+        .map((p) => [p.Subject, p.MessageAttributes?.BuildID?.StringValue, p.MessageAttributes?.Status?.StringValue]),
+    ).toEqual([['[CRITICAL] metal-build: terminated orphan machine i-0000000000000dead', OTHER_ID, 'missing']]);
     expect(await world().builds()).toEqual([]);
   });
 
-  it('an untagged-BuildID machine is looked up by InstanceIndex; a cancelled build\'s machine still up (its termination failed) is ended at the next run, with a thread note', async () => {
+  it("an untagged-BuildID machine is looked up by InstanceIndex; a cancelled build's machine still up (its termination failed) is ended at the next run, with a thread note", async () => {
     const build = await world().seed(
       aLaunchedBuild('building', { Status: 'cancelled', CancelledBy: 'U0REQUESTER', TerminationReason: 'cancelled', CompletionTime: at(30) }),
       { machine: true, slot: false },
@@ -285,7 +301,11 @@ describe('watchdog: machines nobody accounts for', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toContain(`watchdog terminated machine \`${INSTANCE_ID}\``);
     expect(replies[0]!.text).toContain('the earlier termination did not take');
-    expect(world().published().map((p) => p.Subject)).toEqual([`[CRITICAL] metal-build: terminated orphan machine ${INSTANCE_ID}`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[CRITICAL] metal-build: terminated orphan machine ${INSTANCE_ID}`]);
     expect(await world().get(build.BuildID)).toEqual(build);
   });
 
@@ -299,8 +319,11 @@ describe('watchdog: machines nobody accounts for', () => {
     expect(world().ec2.get(INSTANCE_ID)?.state).toBe('running');
   });
 
-  it('did-not-shut-down: a completed build\'s machine still up 15 min later is terminated once, the reason recorded, status kept', async () => {
-    const build = await world().seed(aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(80) }), { machine: true, slot: true });
+  it("did-not-shut-down: a completed build's machine still up 15 min later is terminated once, the reason recorded, status kept", async () => {
+    const build = await world().seed(aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(80) }), {
+      machine: true,
+      slot: true,
+    });
     await watchdogAt(94);
     expect(world().ec2.terminateRequests()).toEqual([]);
     await watchdogAt(95);
@@ -311,7 +334,11 @@ describe('watchdog: machines nobody accounts for', () => {
     const replies = world().replies(build);
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toContain('should have powered itself off');
-    expect(world().published().map((p) => p.Subject)).toEqual([`[CRITICAL] metal-build: terminated leftover machine ${INSTANCE_ID}`]);
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[CRITICAL] metal-build: terminated leftover machine ${INSTANCE_ID}`]);
     // Machine gone from the live list: the slot is given back.
     expect(await world().slots()).toEqual([]);
   });
@@ -329,7 +356,11 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
     expect(await world().slots()).toHaveLength(4);
     await watchdogAt(10);
     expect(await world().slots()).toEqual([running.BuildID, finishing.BuildID].sort());
-    expect(logLines(world(), 'WARN').filter((l) => l.message === 'released a slot whose build is not active').map((l) => [l.buildId, l.status])).toEqual([
+    expect(
+      logLines(world(), 'WARN')
+        .filter((l) => l.message === 'released a slot whose build is not active')
+        .map((l) => [l.buildId, l.status]),
+    ).toEqual([
       [ended.BuildID, 'failed'],
       ['build-20261125-170052-gone', 'missing'],
     ]);
@@ -363,7 +394,7 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
     expect(logLines(world(), 'ERROR')).toEqual([expect.objectContaining({ message: 'watchdog step failed', step: 'list machines' })]);
   });
 
-  it('a Slack failure for one build does not stop another build\'s rule', async () => {
+  it("a Slack failure for one build does not stop another build's rule", async () => {
     const first = await world().seed(aBuild({ CreatedAt: at(1) }));
     const second = await world().seed(aBuild({ BuildID: OTHER_ID }));
     world().slack.failNext('chat.postMessage', 'internal_error');
@@ -384,12 +415,15 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
     const client = localDynamoClient(world().dynamo.endpoint);
     const commands: string[] = [];
     let itemsRead = 0;
-    client.middlewareStack.add((next, context) => async (args) => {
-      commands.push(String(context.commandName));
-      const result = await next(args);
-      itemsRead += context.commandName === 'GetItemCommand' ? 1 : ((result.output as { ScannedCount?: number }).ScannedCount ?? 0);
-      return result;
-    }, { step: 'initialize', name: 'recordCommands' });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(String(context.commandName));
+        const result = await next(args);
+        itemsRead += context.commandName === 'GetItemCommand' ? 1 : ((result.output as { ScannedCount?: number }).ScannedCount ?? 0);
+        return result;
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
     const store = new DynamoBuildStore(client, world().dynamo.tableName);
     await world().seed(aLaunchedBuild('building'));
     world().clock.minutesAfterT0(33);
@@ -402,7 +436,14 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
     const readBefore = itemsRead;
     itemsRead = 0;
     for (let i = 0; i < 30; i++)
-      await world().seed(aBuild({ BuildID: `build-20261101-000000-${i.toString(36).padStart(4, '0')}`, CreatedAt: `2026-11-01T00:${String(i).padStart(2, '0')}:00.000Z`, Status: 'completed', NotifiedStatus: 'completed' }));
+      await world().seed(
+        aBuild({
+          BuildID: `build-20261101-000000-${i.toString(36).padStart(4, '0')}`,
+          CreatedAt: `2026-11-01T00:${String(i).padStart(2, '0')}:00.000Z`,
+          Status: 'completed',
+          NotifiedStatus: 'completed',
+        }),
+      );
     await createHandler({ ...world().deps, store })(scheduled(at(33)));
     expect(commands).toEqual(before);
     // The old builds are outside every key condition (the catch-up reads the last two days only).

@@ -130,8 +130,7 @@ export async function startWorld(): Promise<World> {
   const log = memoryLogger();
   const chat = new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'background' }));
 
-  const makeConfig = (env: Record<string, string>) =>
-    parseConfig({ ...BASE_ENV, SLACK_API_URL: slack.url, BUILDS_TABLE: dynamo.tableName, ...env });
+  const makeConfig = (env: Record<string, string>) => parseConfig({ ...BASE_ENV, SLACK_API_URL: slack.url, BUILDS_TABLE: dynamo.tableName, ...env });
 
   const world: World = {
     dynamo,
@@ -195,9 +194,7 @@ export async function startWorld(): Promise<World> {
         TopicArn: p.topicArn,
         ...(p.subject !== undefined && { Subject: p.subject }),
         Message: p.message,
-        MessageAttributes: Object.fromEntries(
-          Object.entries(p.attributes).map(([name, a]) => [name, { DataType: a.dataType, StringValue: a.value }]),
-        ),
+        MessageAttributes: Object.fromEntries(Object.entries(p.attributes).map(([name, a]) => [name, { DataType: a.dataType, StringValue: a.value }])),
       })),
     async reset() {
       await dynamo.reset();

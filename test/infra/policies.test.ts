@@ -230,17 +230,22 @@ const CALLS: Call[] = [
       ['ec2:CreateTags', () => ec2('instance/i-0123456789abcdef0')],
       ['ec2:DescribeInstances', () => '*'],
     ] as const
-  ).map(
-    ([action, resource]): Call => ({
-      name: `bot calls ${action} on a build machine`,
-      who: 'bot',
-      action,
-      resource,
-      context: () => buildMachineTags,
-      expected: 'ImplicitlyDenied',
-    }),
-  ),
-  { name: 'machine puts Build Phase from the runner source', who: 'machine', action: 'events:PutEvents', resource: bus, context: () => phase, expected: 'Allowed' },
+  ).map(([action, resource]): Call => ({
+    name: `bot calls ${action} on a build machine`,
+    who: 'bot',
+    action,
+    resource,
+    context: () => buildMachineTags,
+    expected: 'ImplicitlyDenied',
+  })),
+  {
+    name: 'machine puts Build Phase from the runner source',
+    who: 'machine',
+    action: 'events:PutEvents',
+    resource: bus,
+    context: () => phase,
+    expected: 'Allowed',
+  },
   {
     name: 'machine puts Build Approved as the bot',
     who: 'machine',
@@ -265,7 +270,14 @@ const CALLS: Call[] = [
     context: () => ({ 'events:source': ['labapp.metal-build.runner', 'labapp.metal-build'], 'events:detail-type': ['Build Phase', 'Build Approved'] }),
     expected: 'ImplicitlyDenied',
   },
-  { name: 'machine puts an event with no source key', who: 'machine', action: 'events:PutEvents', resource: bus, context: () => ({}), expected: 'ImplicitlyDenied' },
+  {
+    name: 'machine puts an event with no source key',
+    who: 'machine',
+    action: 'events:PutEvents',
+    resource: bus,
+    context: () => ({}),
+    expected: 'ImplicitlyDenied',
+  },
   {
     name: 'machine writes under releases/',
     who: 'machine',
@@ -330,7 +342,7 @@ const CALLS: Call[] = [
     expected: 'Allowed',
   },
   {
-    name: 'release reads a build\'s OVA (CopySource, HeadObject)',
+    name: "release reads a build's OVA (CopySource, HeadObject)",
     who: 'release',
     action: 's3:GetObject',
     resource: () => `${bucketArn()}/builds/build-1/hedgehog-lab-prewarmed-1.2.3.ova`,
@@ -403,15 +415,13 @@ const CALLS: Call[] = [
     context: () => buildMachineTags,
     expected: 'Allowed',
   },
-  ...(['watchdog', 'cancel'] as const).map(
-    (who): Call => ({
-      name: `${who} terminates an instance without the stack’s tags`,
-      who,
-      action: 'ec2:TerminateInstances',
-      resource: () => ec2('instance/i-0123456789abcdef0'),
-      expected: 'ImplicitlyDenied',
-    }),
-  ),
+  ...(['watchdog', 'cancel'] as const).map((who): Call => ({
+    name: `${who} terminates an instance without the stack’s tags`,
+    who,
+    action: 'ec2:TerminateInstances',
+    resource: () => ec2('instance/i-0123456789abcdef0'),
+    expected: 'ImplicitlyDenied',
+  })),
   {
     name: 'launch runs a c5n.metal from the template',
     who: 'launch',

@@ -190,7 +190,7 @@ describe('events', () => {
     expect(r.Targets.map((t) => t.Arn)).toEqual([fnArn(target)]);
   });
 
-  it('takes the runner\'s completed phases on the bus to release as well (build-phase gets them too)', () => {
+  it("takes the runner's completed phases on the bus to release as well (build-phase gets them too)", () => {
     const r = rule(base, 'labapp-metal-build-release');
     expect(r.EventPattern).toEqual({ source: ['labapp.metal-build.runner'], 'detail-type': ['Build Phase'], detail: { phase: ['completed'] } });
     expect(r.EventBusName).toBe(bus());
@@ -304,7 +304,16 @@ describe('functions', () => {
     for (const s of [base, full]) {
       for (const name of NAMES) {
         const env = (functionProps(s, name).props.Environment as { Variables: Record<string, unknown> }).Variables;
-        for (const key of ['BUILDS_TABLE', 'EVENT_BUS_NAME', 'SNS_TOPIC_ARN', 'SLACK_SECRET_ARN', 'ARTIFACT_BUCKET', 'LAUNCH_TEMPLATE_ID', 'SUBNET_IDS', 'VOLUME_SIZE_GB'])
+        for (const key of [
+          'BUILDS_TABLE',
+          'EVENT_BUS_NAME',
+          'SNS_TOPIC_ARN',
+          'SLACK_SECRET_ARN',
+          'ARTIFACT_BUCKET',
+          'LAUNCH_TEMPLATE_ID',
+          'SUBNET_IDS',
+          'VOLUME_SIZE_GB',
+        ])
           expect(env[key], `${name} ${key}`).toBeDefined();
         const asText = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]));
         expect(() => parseConfig(asText)).not.toThrow();
@@ -542,7 +551,10 @@ describe('function roles', () => {
 
   it('use no wildcard action and no AWS managed policy', () => {
     for (const name of NAMES) {
-      expect(actionsOf(statements(name)).filter((a) => a.includes('*')), name).toEqual([]);
+      expect(
+        actionsOf(statements(name)).filter((a) => a.includes('*')),
+        name,
+      ).toEqual([]);
       expect(base.json.Resources[logicalId(base, base.stack.roles[name])]!.Properties.ManagedPolicyArns, name).toBeUndefined();
     }
   });
@@ -551,7 +563,10 @@ describe('function roles', () => {
     const table = `<${logicalId(base, base.stack.table)}.Arn>`;
     for (const name of NAMES) {
       const st = statements(name).filter((x) => x.Action.some((a) => a.startsWith('dynamodb:')));
-      expect(st.flatMap((x) => x.Resource), name).toEqual([table, `${table}/index/StatusIndex`, `${table}/index/InstanceIndex`]);
+      expect(
+        st.flatMap((x) => x.Resource),
+        name,
+      ).toEqual([table, `${table}/index/StatusIndex`, `${table}/index/InstanceIndex`]);
       // What core/aws/dynamo-store.ts calls, nothing more: no Scan, no DeleteItem.
       expect(actionsOf(st).sort(), name).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     }
@@ -578,7 +593,10 @@ describe('function roles', () => {
       expect.objectContaining({
         Resource: [`<${logicalId(base, base.stack.bus)}.Arn>`],
         Condition: {
-          'ForAllValues:StringEquals': { 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Approved', 'Build Cancel Requested', 'Build Extended'] },
+          'ForAllValues:StringEquals': {
+            'events:source': ['labapp.metal-build'],
+            'events:detail-type': ['Build Approved', 'Build Cancel Requested', 'Build Extended'],
+          },
           Null: { 'events:source': 'false', 'events:detail-type': 'false' },
         },
       }),
@@ -627,7 +645,11 @@ describe('function roles', () => {
     expect(withAction(st, 'ec2:TerminateInstances')).toEqual([expect.objectContaining({ Resource: [ec2Arn('instance/*')], Condition: tagged })]);
     // Finding a machine an earlier delivery started: DescribeInstances has no resource-level permissions.
     expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);
-    expect(actionsOf(st).filter((a) => a.startsWith('ec2:')).sort()).toEqual([
+    expect(
+      actionsOf(st)
+        .filter((a) => a.startsWith('ec2:'))
+        .sort(),
+    ).toEqual([
       'ec2:CreateTags',
       'ec2:DescribeInstanceTypeOfferings',
       'ec2:DescribeInstanceTypes',
@@ -646,10 +668,13 @@ describe('function roles', () => {
     expect(withAction(st, 'ec2:DescribeInstances')).toEqual([expect.objectContaining({ Resource: ['*'] })]);
     // The watchdog also deletes loose volumes of the stack's launches and keeps deadline schedules.
     const more = name === 'watchdog' ? ['ec2:DeleteVolume', 'ec2:DescribeVolumes', 'iam:PassRole'] : [];
-    expect(actionsOf(st).filter((a) => a.startsWith('ec2:') || a.startsWith('iam:')).sort()).toEqual(
-      ['ec2:DescribeInstances', 'ec2:TerminateInstances', ...more].sort(),
-    );
-    if (name === 'watchdog') expect(withAction(st, 'ec2:DeleteVolume')).toEqual([expect.objectContaining({ Resource: [ec2Arn('volume/*')], Condition: tagged })]);
+    expect(
+      actionsOf(st)
+        .filter((a) => a.startsWith('ec2:') || a.startsWith('iam:'))
+        .sort(),
+    ).toEqual(['ec2:DescribeInstances', 'ec2:TerminateInstances', ...more].sort());
+    if (name === 'watchdog')
+      expect(withAction(st, 'ec2:DeleteVolume')).toEqual([expect.objectContaining({ Resource: [ec2Arn('volume/*')], Condition: tagged })]);
   });
 
   it('deadline schedules: Scheduler may assume their role only for this account’s group; it terminates tagged machines and dead-letters, nothing else', () => {
@@ -694,7 +719,9 @@ describe('function roles', () => {
 describe('artifact bucket', () => {
   it('is imported by name only when artifactBucket names one', () => {
     full.template.resourceCountIs('AWS::S3::Bucket', 0);
-    expect((functionProps(full, 'launch').props.Environment as { Variables: Record<string, unknown> }).Variables.ARTIFACT_BUCKET).toBe('hedgehog-lab-artifacts');
+    expect((functionProps(full, 'launch').props.Environment as { Variables: Record<string, unknown> }).Variables.ARTIFACT_BUCKET).toBe(
+      'hedgehog-lab-artifacts',
+    );
   });
 
   it('by default is created: encrypted, versioned, public access blocked, TLS only, builds/ and old versions expiring, retained', () => {
@@ -714,7 +741,9 @@ describe('artifact bucket', () => {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
-    const rules = (resourcesOfType(base, 'AWS::S3::Bucket')[0]![1].Properties.LifecycleConfiguration as { Rules: Array<{ Prefix?: string; ExpirationInDays?: number }> }).Rules;
+    const rules = (
+      resourcesOfType(base, 'AWS::S3::Bucket')[0]![1].Properties.LifecycleConfiguration as { Rules: Array<{ Prefix?: string; ExpirationInDays?: number }> }
+    ).Rules;
     // releases/ is the product: no rule expires current objects outside builds/.
     expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toEqual(['builds/']);
     base.template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -754,8 +783,7 @@ describe('notification topic', () => {
 describe('reserved concurrency', () => {
   it('is reserved for no function by default, and for the watchdog only with watchdogReservedConcurrency', () => {
     for (const name of NAMES) expect(functionProps(base, name).props.ReservedConcurrentExecutions, name).toBeUndefined();
-    for (const name of NAMES)
-      expect(functionProps(full, name).props.ReservedConcurrentExecutions, name).toBe(name === 'watchdog' ? 1 : undefined);
+    for (const name of NAMES) expect(functionProps(full, name).props.ReservedConcurrentExecutions, name).toBe(name === 'watchdog' ? 1 : undefined);
   });
 });
 
@@ -787,8 +815,7 @@ describe('cdk-nag AwsSolutions', () => {
     const acknowledged: Array<[string, string]> = [];
     const visit = (c: IConstruct) => {
       for (const entry of c.node.metadata)
-        if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-          acknowledged.push(...Object.entries(entry.data as Record<string, string>));
+        if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) acknowledged.push(...Object.entries(entry.data as Record<string, string>));
       c.node.children.forEach(visit);
     };
     visit(full.app);

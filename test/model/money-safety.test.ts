@@ -215,7 +215,10 @@ class Phase extends Step {
       phase: this.phase,
       at: now,
       ...(this.phase === 'completed'
-        ? { artifact: { bucket: real.w.deps.config.artifactBucket, key: artifactKey(b.BuildID, version), sha256: SHA256, bytes: 1024 }, logKey: logKey(b.BuildID) }
+        ? {
+            artifact: { bucket: real.w.deps.config.artifactBucket, key: artifactKey(b.BuildID, version), sha256: SHA256, bytes: 1024 },
+            logKey: logKey(b.BuildID),
+          }
         : {}),
       ...(this.phase === 'failed' ? { message: 'packer failed', logKey: logKey(b.BuildID) } : {}),
     };
@@ -307,8 +310,7 @@ async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void
 
   for (const b of builds) {
     // (c) approved or with a machine not yet gone: holds a slot
-    if (b.Status === 'approved' || isRunning(b.Status))
-      expect(slots.has(b.BuildID), `${b.BuildID} is ${b.Status} without a slot`).toBe(true);
+    if (b.Status === 'approved' || isRunning(b.Status)) expect(slots.has(b.BuildID), `${b.BuildID} is ${b.Status} without a slot`).toBe(true);
     // (d) each status told in the thread at most once
     const told = w.events.slack
       .replies(b.Channel, b.ThreadTs)
@@ -318,7 +320,10 @@ async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void
     const repeated = told.filter((s, i) => told.indexOf(s) !== i);
     expect(repeated, `${b.BuildID}: statuses told twice`).toEqual([]);
     // (d) each notice mailed at most once (no crash between publish and mark is injected)
-    const subjects = w.events.published().filter((p) => p.Subject?.includes(b.BuildID)).map((p) => p.Subject);
+    const subjects = w.events
+      .published()
+      .filter((p) => p.Subject?.includes(b.BuildID))
+      .map((p) => p.Subject);
     const doubled = subjects.filter((s, i) => subjects.indexOf(s) !== i);
     expect(doubled, `${b.BuildID}: mailed twice`).toEqual([]);
   }

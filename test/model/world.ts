@@ -104,7 +104,11 @@ export async function startModelWorld(): Promise<ModelWorld> {
     store,
     ledger: events.dynamo.ledger,
     durations: events.deps.durations,
-    approvers: createApproverDirectory(new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })), config, events.clock),
+    approvers: createApproverDirectory(
+      new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
+      config,
+      events.clock,
+    ),
     chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
     bus: new EventBridgeBus(eventBridge, config.eventBusName),
     clock: events.clock,
@@ -154,5 +158,15 @@ export const PEOPLE = [REQUESTER, APPROVER, SECOND_APPROVER] as const;
 
 /** A bus entry as EventBridge hands it to a Lambda target. */
 export function envelopeOf(e: PutEntry): unknown {
-  return { version: '0', id: e.id, source: e.source, 'detail-type': e.detailType, time: e.time, detail: e.detail, account: '123456789012', region: 'us-east-1', resources: [] };
+  return {
+    version: '0',
+    id: e.id,
+    source: e.source,
+    'detail-type': e.detailType,
+    time: e.time,
+    detail: e.detail,
+    account: '123456789012',
+    region: 'us-east-1',
+    resources: [],
+  };
 }

@@ -27,8 +27,33 @@ const STUBBED = ['aws', 'git', 'packer', 'kvm-ok', 'df', 'curl', 'shutdown', 'po
 const MISSING_WITHOUT_AMI = ['aws', 'git', 'packer', 'kvm-ok', 'unzip', 'qemu-system-x86_64', 'qemu-img'];
 /** Real tools the runner and the stub use, for `bare` runs whose PATH holds nothing else. */
 const REAL_TOOLS = [
-  'bash', 'jq', 'python3', 'cat', 'date', 'mkdir', 'rm', 'chmod', 'mktemp', 'tail', 'head', 'wc', 'sed', 'tr', 'cut', 'sort',
-  'find', 'stat', 'sha256sum', 'iconv', 'timeout', 'sleep', 'grep', 'ln', 'cp', 'dirname', 'basename',
+  'bash',
+  'jq',
+  'python3',
+  'cat',
+  'date',
+  'mkdir',
+  'rm',
+  'chmod',
+  'mktemp',
+  'tail',
+  'head',
+  'wc',
+  'sed',
+  'tr',
+  'cut',
+  'sort',
+  'find',
+  'stat',
+  'sha256sum',
+  'iconv',
+  'timeout',
+  'sleep',
+  'grep',
+  'ln',
+  'cp',
+  'dirname',
+  'basename',
 ];
 
 export interface RunOptions {
@@ -153,7 +178,12 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
     ...options.realAws?.env,
   };
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('bash', [RUNNER, ...(options.installTools ? ['--install-tools'] : [])], { cwd: dir, env, stdio: 'ignore', timeout: options.realAws ? 300_000 : 60_000 });
+    const child = spawn('bash', [RUNNER, ...(options.installTools ? ['--install-tools'] : [])], {
+      cwd: dir,
+      env,
+      stdio: 'ignore',
+      timeout: options.realAws ? 300_000 : 60_000,
+    });
     child.on('error', reject);
     child.on('exit', resolve);
   });
@@ -161,7 +191,9 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
   const calls = readdirSync(join(stubDir, 'calls'))
     .sort()
     .map((f) => {
-      const [name, cwd, awsConfigFile, ...argv] = readFileSync(join(stubDir, 'calls', f), 'utf8').split('\0').slice(0, -1);
+      const [name, cwd, awsConfigFile, ...argv] = readFileSync(join(stubDir, 'calls', f), 'utf8')
+        .split('\0')
+        .slice(0, -1);
       return { name: name!, cwd: cwd!, awsConfigFile: awsConfigFile!, argv };
     });
   const events = readdirSync(join(stubDir, 'events'))
@@ -189,7 +221,10 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
   walk(join(stubDir, 's3'));
   const cwFile = join(stubDir, 'cloudwatch.jsonl');
   const cloudwatch = existsSync(cwFile)
-    ? readFileSync(cwFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as string)
+    ? readFileSync(cwFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string)
     : [];
   const logFile = join(workDir, 'build.log');
   return {

@@ -20,7 +20,10 @@ const phases = (r: RunResult) => r.events.map((e) => e.phase);
 const gitCall = (r: RunResult, sub: string) => r.calls.filter((c) => c.name === 'git' && c.argv.includes(sub));
 /** The packages of each `apt-get install`, in order. */
 const aptInstalls = (r: RunResult) =>
-  r.of('apt-get').filter((c) => c.argv.includes('install')).map((c) => c.argv.slice(c.argv.indexOf('install') + 1).filter((a) => !a.startsWith('-')));
+  r
+    .of('apt-get')
+    .filter((c) => c.argv.includes('install'))
+    .map((c) => c.argv.slice(c.argv.indexOf('install') + 1).filter((a) => !a.startsWith('-')));
 /** Files under the run's folder whose name says an injected command ran. */
 const pwned = (r: RunResult) => (readdirSync(r.dir, { recursive: true }) as string[]).filter((f) => f.includes('pwned'));
 
@@ -52,7 +55,7 @@ describe('runner: a successful branch build', RUN, () => {
     expect(r.events[1]!.actualCommit).toBe(SHA);
   });
 
-  it('carries build.json\'s eventToken in every event, and nowhere else: no argument, log line, S3 object or CloudWatch line', () => {
+  it("carries build.json's eventToken in every event, and nowhere else: no argument, log line, S3 object or CloudWatch line", () => {
     expect(r.events.map((e) => e.eventToken)).toEqual([EVENT_TOKEN, EVENT_TOKEN, EVENT_TOKEN, EVENT_TOKEN]);
     for (const call of r.calls) expect(call.argv.join(' ')).not.toContain(EVENT_TOKEN);
     expect(r.log).not.toContain(EVENT_TOKEN);
@@ -74,7 +77,15 @@ describe('runner: a successful branch build', RUN, () => {
 
   it('clones the branch, checks out the commit and builds version 0.0.0-<short sha>', () => {
     expect(gitCall(r, 'clone')[0]!.argv).toEqual([
-      '-c', 'credential.helper=', 'clone', '--quiet', '--branch', 'main', '--', 'https://github.com/afewell-hh/labapp.git', r.srcDir,
+      '-c',
+      'credential.helper=',
+      'clone',
+      '--quiet',
+      '--branch',
+      'main',
+      '--',
+      'https://github.com/afewell-hh/labapp.git',
+      r.srcDir,
     ]);
     expect(gitCall(r, 'checkout')[0]!.argv).toEqual(['-C', r.srcDir, 'checkout', '--quiet', '--detach', 'abc1234']);
     expect(r.of('packer', 'init')[0]).toMatchObject({ cwd: r.srcDir, argv: ['init', 'packer/prewarmed-build.pkr.hcl'] });
@@ -232,7 +243,7 @@ describe('runner: the GitHub token', RUN, () => {
     expect(existsSync(join(r.dir, 'stub', 'askpass-ok'))).toBe(true);
   });
 
-  it('reaches `packer init` and `packer build` as PACKER_GITHUB_API_TOKEN (GitHub\'s API limit), and no log line', () => {
+  it("reaches `packer init` and `packer build` as PACKER_GITHUB_API_TOKEN (GitHub's API limit), and no log line", () => {
     expect(readFileSync(join(r.dir, 'stub', 'packer-github-token-init'), 'utf8')).toBe(token);
     expect(readFileSync(join(r.dir, 'stub', 'packer-github-token-build'), 'utf8')).toBe(token);
     expect(existsSync(join(r.dir, 'stub', 'git-saw-packer-token'))).toBe(false);
@@ -291,7 +302,10 @@ describe('runner: a machine without the builder AMI', RUN, () => {
     const r = await runRunner({ bare: true });
     expect(r.code).toBe(0);
     // What cloning and reporting need first, the rest once the template is known to exist.
-    expect(aptInstalls(r)).toEqual([['git', 'unzip', 'cpu-checker'], ['qemu-kvm', 'qemu-utils']]);
+    expect(aptInstalls(r)).toEqual([
+      ['git', 'unzip', 'cpu-checker'],
+      ['qemu-kvm', 'qemu-utils'],
+    ]);
     expect(r.of('apt-get', '-o', 'DPkg::Lock::Timeout=600', 'update')).toHaveLength(1);
     const downloads = r.of('curl').map((c) => c.argv.at(-1));
     expect(downloads).toEqual(
@@ -350,7 +364,7 @@ describe('runner: the Packer template (build.json packerTemplate, from PACKER_TE
 });
 
 describe('runner: early failures are reported, not silent', RUN, () => {
-  it.concurrent('waits while apt\'s lock is held (unattended-upgrades), then installs and builds', async () => {
+  it.concurrent("waits while apt's lock is held (unattended-upgrades), then installs and builds", async () => {
     const r = await runRunner({ missing: ['git'], aptLock: 3 });
     expect(r.code).toBe(0);
     expect(r.log).toMatch(/apt-get update: waiting for apt's lock/);
@@ -364,7 +378,7 @@ describe('runner: early failures are reported, not silent', RUN, () => {
     expect(r.of('git')).toEqual([]);
   });
 
-  it.concurrent('an image without jq, which cannot be installed: still one failed event, in the handler\'s schema', async () => {
+  it.concurrent("an image without jq, which cannot be installed: still one failed event, in the handler's schema", async () => {
     // The harness parses every event with core/events.ts's buildPhaseDetail.
     const r = await runRunner({ missing: ['jq', 'git'], aptLock: 'forever', aptWait: 1 });
     expectFailedRun(r, [], /could not get apt's lock/);

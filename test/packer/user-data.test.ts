@@ -23,8 +23,7 @@ interface CloudConfig {
 
 const parsed = (p: RunnerParams) => parse(renderCloudConfig(p), { version: '1.1' }) as CloudConfig;
 const file = (c: CloudConfig, path: string) => c.write_files.find((f) => f.path === path)!;
-const buildJson = (c: CloudConfig) =>
-  JSON.parse(Buffer.from(file(c, '/etc/metal-build/build.json').content, 'base64').toString('utf8')) as unknown;
+const buildJson = (c: CloudConfig) => JSON.parse(Buffer.from(file(c, '/etc/metal-build/build.json').content, 'base64').toString('utf8')) as unknown;
 
 describe('renderCloudConfig', () => {
   it('is #cloud-config YAML that carries the parameters as base64 JSON, exactly', () => {
@@ -81,7 +80,7 @@ describe('renderCloudConfig', () => {
     expect(() => renderCloudConfig({ ...params, maxLifetimeMinutes: 12.5 })).toThrow(/maxLifetimeMinutes/);
   });
 
-  it('carries the build\'s eventToken in build.json only (the one per-build credential), and refuses a malformed one without quoting it', () => {
+  it("carries the build's eventToken in build.json only (the one per-build credential), and refuses a malformed one without quoting it", () => {
     const config = parsed(params);
     expect((buildJson(config) as RunnerParams).eventToken).toBe(params.eventToken);
     expect(renderCloudConfig(params).includes(params.eventToken)).toBe(false);

@@ -45,7 +45,7 @@ function realAws(): string {
   if (named) return named;
   if (existsSync('/usr/bin/aws')) return '/usr/bin/aws';
   const found = spawnSync('bash', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
-  if (!found) throw new Error('no aws CLI: run .ci/checks/runner-real-cli.sh, which installs Debian\'s awscli');
+  if (!found) throw new Error("no aws CLI: run .ci/checks/runner-real-cli.sh, which installs Debian's awscli");
   return found;
 }
 
@@ -120,7 +120,12 @@ async function run(buildId: string, options: RunOptions = {}): Promise<RunResult
     token: GITHUB_TOKEN,
     realAws: {
       pathDir: shimDir,
-      env: { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_REGION: REGION, AWS_EC2_METADATA_DISABLED: 'true' },
+      env: {
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_REGION: REGION,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
     },
   });
 }

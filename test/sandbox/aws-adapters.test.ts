@@ -40,8 +40,7 @@ describe('the sandbox runs the real AWS adapters against the stand-ins', { timeo
     expect(userData).toContain('/etc/metal-build/build.json');
     const specs = members(run, 'TagSpecification');
     expect(specs.map((s) => s.ResourceType).sort()).toEqual(['instance', 'volume']);
-    for (const spec of specs)
-      expect(tags(spec)).toMatchObject({ Project: 'labapp', BuildID: buildId, AutoDelete: 'true', Requester: REQUESTER });
+    for (const spec of specs) expect(tags(spec)).toMatchObject({ Project: 'labapp', BuildID: buildId, AutoDelete: 'true', Requester: REQUESTER });
     const [instance] = ec2.all();
     expect(instance).toMatchObject({ launchTemplateId: sandbox.config.launchTemplateId, state: 'terminated', userData: run.UserData });
     expect(instance?.tags.BuildID).toBe(buildId);

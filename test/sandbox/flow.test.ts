@@ -107,7 +107,10 @@ describe('the sandbox runs the whole flow', { timeout: FLOW_TIMEOUT_MS }, () => 
     expect(record?.LogTail).toContain('timed out waiting for the condition');
     expect(record?.ActualCost).toBeGreaterThan(0);
 
-    const failure = (await c.replies(ts)).slice(1).map(textOf).find((t) => t.includes('packer build failed'));
+    const failure = (await c.replies(ts))
+      .slice(1)
+      .map(textOf)
+      .find((t) => t.includes('packer build failed'));
     expect(failure).toContain('timed out waiting for the condition');
     expect(broadcasts(await c.history()).some((m) => textOf(m).includes('packer build failed'))).toBe(true);
   });

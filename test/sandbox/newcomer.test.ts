@@ -131,7 +131,10 @@ describe('replies, mentions and logs (speed 0)', { timeout: 60_000 }, () => {
     expect(line).toBeDefined();
     expect(Object.keys(line ?? {})).toEqual(expect.arrayContaining(['level', 'time', 'simTime', 'message']));
     // Ten simulated minutes ahead of the wall clock, at least.
-    const parsed = lines.map((l) => JSON.parse(l) as { time: string; simTime?: string }).filter((l) => l.simTime).at(-1);
+    const parsed = lines
+      .map((l) => JSON.parse(l) as { time: string; simTime?: string })
+      .filter((l) => l.simTime)
+      .at(-1);
     expect(Date.parse(String(parsed?.simTime)) - Date.parse(String(parsed?.time))).toBeGreaterThan(9 * 60_000);
   });
 

@@ -109,17 +109,13 @@ export class SandboxClient {
   }
 
   async record(buildId: string): Promise<Record<string, unknown> | undefined> {
-    const out = await this.dynamo.send(
-      new GetItemCommand({ TableName: 'labapp-metal-builds', Key: { BuildID: { S: buildId } }, ConsistentRead: true }),
-    );
+    const out = await this.dynamo.send(new GetItemCommand({ TableName: 'labapp-metal-builds', Key: { BuildID: { S: buildId } }, ConsistentRead: true }));
     return out.Item && unmarshall(out.Item);
   }
 
   /** The card: the top-level bot message with a button for this build (or the newest card). */
   async card(buildId?: string): Promise<SlackMessage> {
-    const card = (await this.history()).find(
-      (m) => m.subtype === undefined && buttons(m).some((b) => buildId === undefined || b.value === buildId),
-    );
+    const card = (await this.history()).find((m) => m.subtype === undefined && buttons(m).some((b) => buildId === undefined || b.value === buildId));
     if (!card) throw new Error(`no card${buildId ? ` for ${buildId}` : ''} in the channel`);
     return card;
   }

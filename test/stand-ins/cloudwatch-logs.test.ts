@@ -113,9 +113,7 @@ describe('CloudWatch Logs stand-in', () => {
     const noStream = await put([Date.now()], 'no-such-stream').catch((e: unknown) => e);
     expect(noStream).toBeInstanceOf(ResourceNotFoundException);
     expect(noStream).toMatchObject({ message: 'The specified log stream does not exist.', $metadata: { httpStatusCode: 400 } });
-    const noGroup = await client
-      .send(new CreateLogStreamCommand({ logGroupName: '/no/such/group', logStreamName: 's' }))
-      .catch((e: unknown) => e);
+    const noGroup = await client.send(new CreateLogStreamCommand({ logGroupName: '/no/such/group', logStreamName: 's' })).catch((e: unknown) => e);
     expect(noGroup).toBeInstanceOf(ResourceNotFoundException);
     expect(noGroup).toMatchObject({ message: 'The specified log group does not exist.' });
   });
@@ -133,7 +131,16 @@ describe('CloudWatch Logs stand-in', () => {
     await client.send(new CreateLogGroupCommand({ logGroupName: name }));
     for (const s of ['b-2', 'a-1', 'c-3']) await client.send(new CreateLogStreamCommand({ logGroupName: name, logStreamName: s }));
     const t = Date.now();
-    await client.send(new PutLogEventsCommand({ logGroupName: name, logStreamName: 'a-1', logEvents: [{ timestamp: t, message: 'x' }, { timestamp: t + 7, message: 'y' }] }));
+    await client.send(
+      new PutLogEventsCommand({
+        logGroupName: name,
+        logStreamName: 'a-1',
+        logEvents: [
+          { timestamp: t, message: 'x' },
+          { timestamp: t + 7, message: 'y' },
+        ],
+      }),
+    );
 
     const all = await client.send(new DescribeLogStreamsCommand({ logGroupName: name }));
     expect(all.logStreams?.map((s) => s.logStreamName)).toEqual(['a-1', 'b-2', 'c-3']);

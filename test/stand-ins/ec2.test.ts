@@ -85,7 +85,12 @@ describe('RunInstances', () => {
     const result = await compute.launch(launchRequest());
     expect(result).toEqual({
       ok: true,
-      instance: { instanceId: expect.stringMatching(/^i-[0-9a-f]{17}$/), instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: START.toISOString() },
+      instance: {
+        instanceId: expect.stringMatching(/^i-[0-9a-f]{17}$/),
+        instanceType: 'c5n.metal',
+        availabilityZone: 'us-east-1a',
+        launchTime: START.toISOString(),
+      },
     });
     const [request] = ec2.requests;
     expect(request?.params).toMatchObject({
@@ -171,8 +176,18 @@ describe('DescribeInstances', () => {
       return found.sort();
     };
     expect(await both([{ Name: 'tag:BuildID', Values: [TAGS.BuildID, 'build-other'] }])).toEqual([a, b].sort());
-    expect(await both([{ Name: 'tag:BuildID', Values: [TAGS.BuildID, 'build-other'] }, { Name: 'instance-type', Values: ['m5zn.metal'] }])).toEqual([b]);
-    expect(await both([{ Name: 'tag-key', Values: ['BuildID'] }, { Name: 'instance-id', Values: [b] }])).toEqual([b]);
+    expect(
+      await both([
+        { Name: 'tag:BuildID', Values: [TAGS.BuildID, 'build-other'] },
+        { Name: 'instance-type', Values: ['m5zn.metal'] },
+      ]),
+    ).toEqual([b]);
+    expect(
+      await both([
+        { Name: 'tag-key', Values: ['BuildID'] },
+        { Name: 'instance-id', Values: [b] },
+      ]),
+    ).toEqual([b]);
     expect(await both([{ Name: 'instance-state-name', Values: ['running'] }])).toEqual([]);
   });
 
@@ -289,7 +304,13 @@ describe('catalogue, volumes, tags and errors', () => {
     for await (const page of pages) for (const o of page.InstanceTypeOfferings ?? []) offers.push(`${o.InstanceType}@${o.Location}`);
     expect(offers.sort()).toEqual(['c5n.metal@us-east-1a', 'c5n.metal@us-east-1b', 'm5zn.metal@us-east-1a', 'm5zn.metal@us-east-1b']);
     const one = await client.send(
-      new DescribeInstanceTypeOfferingsCommand({ LocationType: 'availability-zone', Filters: [{ Name: 'location', Values: ['us-east-1b'] }, { Name: 'instance-type', Values: ['c5n.metal'] }] }),
+      new DescribeInstanceTypeOfferingsCommand({
+        LocationType: 'availability-zone',
+        Filters: [
+          { Name: 'location', Values: ['us-east-1b'] },
+          { Name: 'instance-type', Values: ['c5n.metal'] },
+        ],
+      }),
     );
     expect(one.InstanceTypeOfferings).toEqual([{ InstanceType: 'c5n.metal', LocationType: 'availability-zone', Location: 'us-east-1b' }]);
   });
@@ -310,7 +331,15 @@ describe('catalogue, volumes, tags and errors', () => {
     await client.send(new CreateTagsCommand({ Resources: [volumeId, id], Tags: [{ Key: 'Checked', Value: 'yes' }] }));
     expect(ec2.get(id)?.tags.Checked).toBe('yes');
     const found = [];
-    for await (const page of paginateDescribeVolumes({ client }, { Filters: [{ Name: 'tag:Checked', Values: ['yes'] }, { Name: 'status', Values: ['in-use'] }] }))
+    for await (const page of paginateDescribeVolumes(
+      { client },
+      {
+        Filters: [
+          { Name: 'tag:Checked', Values: ['yes'] },
+          { Name: 'status', Values: ['in-use'] },
+        ],
+      },
+    ))
       found.push(...(page.Volumes ?? []));
     expect(found).toEqual([
       expect.objectContaining({
@@ -323,9 +352,14 @@ describe('catalogue, volumes, tags and errors', () => {
         Tags: expect.arrayContaining([{ Key: 'Checked', Value: 'yes' }]),
       }),
     ]);
-    expect(await sdkError(client.send(new DeleteVolumeCommand({ VolumeId: volumeId })))).toMatchObject({ name: 'VolumeInUse', $metadata: { httpStatusCode: 400 } });
+    expect(await sdkError(client.send(new DeleteVolumeCommand({ VolumeId: volumeId })))).toMatchObject({
+      name: 'VolumeInUse',
+      $metadata: { httpStatusCode: 400 },
+    });
     expect(await sdkError(client.send(new DeleteVolumeCommand({ VolumeId: 'vol-0123456789abcdef0' })))).toMatchObject({ name: 'InvalidVolume.NotFound' });
-    expect(await sdkError(client.send(new CreateTagsCommand({ Resources: ['vol-0123456789abcdef0'], Tags: [] })))).toMatchObject({ name: 'InvalidVolume.NotFound' });
+    expect(await sdkError(client.send(new CreateTagsCommand({ Resources: ['vol-0123456789abcdef0'], Tags: [] })))).toMatchObject({
+      name: 'InvalidVolume.NotFound',
+    });
   });
 
   it('deletes an orphaned volume', async () => {
@@ -416,9 +450,17 @@ describe('test seeding: add, set, setOfferings, reset', () => {
         tags: TAGS,
       },
     ]);
-    expect(ec2.volumes()).toEqual([expect.objectContaining({ state: 'in-use', availabilityZone: 'us-east-1b', attachment: expect.objectContaining({ instanceId: added.instanceId }) })]);
+    expect(ec2.volumes()).toEqual([
+      expect.objectContaining({ state: 'in-use', availabilityZone: 'us-east-1b', attachment: expect.objectContaining({ instanceId: added.instanceId }) }),
+    ]);
     // Defaults: c5n.metal, running, now, the first subnet.
-    expect(ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa2' })).toMatchObject({ instanceType: 'c5n.metal', state: 'running', subnetId: SUBNET_A, launchTime: START, tags: {} });
+    expect(ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa2' })).toMatchObject({
+      instanceType: 'c5n.metal',
+      state: 'running',
+      subnetId: SUBNET_A,
+      launchTime: START,
+      tags: {},
+    });
     expect(() => ec2.add({ instanceId: 'i-0aaaaaaaaaaaaaaa2' })).toThrow(/already/);
     expect(await compute.standardVcpusInUse('build-else')).toBe(72);
     await ec2.runPending();
@@ -449,7 +491,10 @@ describe('test seeding: add, set, setOfferings, reset', () => {
 
   it('setOfferings changes what is offered where, and what is refused as Unsupported; undefined restores the start', async () => {
     ec2.setOfferings({ 'c5n.metal': ['us-east-1b'] });
-    expect(await new Ec2Compute(client, DEFAULT_LAUNCH_TEMPLATE_ID).offeredZones(['c5n.metal', 'm5zn.metal'])).toEqual({ 'c5n.metal': ['us-east-1b'], 'm5zn.metal': [] });
+    expect(await new Ec2Compute(client, DEFAULT_LAUNCH_TEMPLATE_ID).offeredZones(['c5n.metal', 'm5zn.metal'])).toEqual({
+      'c5n.metal': ['us-east-1b'],
+      'm5zn.metal': [],
+    });
     expect(await compute.launch(launchRequest())).toMatchObject({ ok: false, code: 'Unsupported' });
     ec2.setOfferings(undefined);
     expect(await new Ec2Compute(client, DEFAULT_LAUNCH_TEMPLATE_ID).offeredZones(['c5n.metal'])).toEqual({ 'c5n.metal': ['us-east-1a', 'us-east-1b'] });

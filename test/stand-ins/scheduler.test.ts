@@ -221,7 +221,15 @@ describe('Scheduler stand-in', () => {
 
       const page = await paginateListSchedules({ client, pageSize: 1 }, { GroupName: 'metal-builds' }).next();
       expect(page.value?.Schedules).toEqual([
-        { Arn: expect.stringContaining(':schedule/metal-builds/a4'), Name: 'a4', GroupName: 'metal-builds', State: 'DISABLED', CreationDate: now, LastModificationDate: now, Target: { Arn: TERMINATE } },
+        {
+          Arn: expect.stringContaining(':schedule/metal-builds/a4'),
+          Name: 'a4',
+          GroupName: 'metal-builds',
+          State: 'DISABLED',
+          CreationDate: now,
+          LastModificationDate: now,
+          Target: { Arn: TERMINATE },
+        },
       ]);
     });
   });
@@ -297,9 +305,7 @@ describe('Scheduler stand-in', () => {
         expect(await scheduler.fireDue()).toEqual([]);
       }
       setClock('2026-12-02T08:37:59.000Z');
-      expect(await scheduler.fireDue()).toEqual([
-        expect.objectContaining({ name: 'd1', at: now, due: now, instanceIds: ['i-0abc'], ok: true, attempts: 1 }),
-      ]);
+      expect(await scheduler.fireDue()).toEqual([expect.objectContaining({ name: 'd1', at: now, due: now, instanceIds: ['i-0abc'], ok: true, attempts: 1 })]);
     });
 
     it('with fireSecond 0 fires as the minute begins', async () => {
@@ -315,7 +321,9 @@ describe('Scheduler stand-in', () => {
 
     it('calls TerminateInstances on the EC2 endpoint with the instance IDs of its Input', async () => {
       await client.send(
-        new CreateScheduleCommand(deadline('d1', '2026-12-02T08:37:00', { Target: { Arn: TERMINATE, RoleArn: ROLE, Input: '{"InstanceIds":["i-0abc","i-0def"]}' } })),
+        new CreateScheduleCommand(
+          deadline('d1', '2026-12-02T08:37:00', { Target: { Arn: TERMINATE, RoleArn: ROLE, Input: '{"InstanceIds":["i-0abc","i-0def"]}' } }),
+        ),
       );
       setClock('2026-12-02T08:40:00.000Z');
       await scheduler.fireDue();
@@ -349,7 +357,14 @@ describe('Scheduler stand-in', () => {
       expect(ec2.bodies).toHaveLength(3);
       expect(fired).toMatchObject({ ok: false, attempts: 3 });
       expect(scheduler.deadLetters).toEqual([
-        { name: 'd1', groupName: 'default', at: now, deadLetterArn: 'arn:aws:sqs:us-east-1:123456789012:dlq', attempts: 3, error: expect.stringContaining('InternalError') },
+        {
+          name: 'd1',
+          groupName: 'default',
+          at: now,
+          deadLetterArn: 'arn:aws:sqs:us-east-1:123456789012:dlq',
+          attempts: 3,
+          error: expect.stringContaining('InternalError'),
+        },
       ]);
       // Deleted after its one invocation, failed or not.
       expect(scheduler.schedules()).toEqual([]);
@@ -388,7 +403,9 @@ describe('Scheduler stand-in', () => {
     it('never fires a DISABLED schedule, and records other targets without calling anything', async () => {
       await client.send(new CreateScheduleCommand(deadline('off', '2026-12-02T08:37:00', { State: 'DISABLED' })));
       await client.send(
-        new CreateScheduleCommand(deadline('lambda', '2026-12-02T08:37:00', { Target: { Arn: 'arn:aws:lambda:us-east-1:123456789012:function:f', RoleArn: ROLE } })),
+        new CreateScheduleCommand(
+          deadline('lambda', '2026-12-02T08:37:00', { Target: { Arn: 'arn:aws:lambda:us-east-1:123456789012:function:f', RoleArn: ROLE } }),
+        ),
       );
       setClock('2026-12-02T08:40:00.000Z');
       expect(await scheduler.fireDue()).toEqual([expect.objectContaining({ name: 'lambda', ok: true, attempts: 0, instanceIds: [] })]);

@@ -1,9 +1,4 @@
-import {
-  GetSecretValueCommand,
-  InternalServiceError,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, InternalServiceError, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../stand-ins/secrets-manager';
 import { freshContainer } from '../support/fresh-container';

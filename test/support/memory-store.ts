@@ -71,9 +71,7 @@ export class MemoryBuildStore implements BuildStore {
     const builds = [...this.builds.values()]
       .filter(
         (b) =>
-          b.Status === status &&
-          (createdBefore === undefined || b.CreatedAt < createdBefore) &&
-          (createdSince === undefined || b.CreatedAt >= createdSince),
+          b.Status === status && (createdBefore === undefined || b.CreatedAt < createdBefore) && (createdSince === undefined || b.CreatedAt >= createdSince),
       )
       .sort(newestFirst);
     return copy(limit === undefined ? builds : builds.slice(0, Math.max(0, limit)));

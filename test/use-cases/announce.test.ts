@@ -83,7 +83,9 @@ describe('announce', () => {
     expect(api.callsTo('chat.update')).toHaveLength(1);
     // The requester hears of the end directly too: once, with a link to the thread, no buttons.
     expect(directMessages()).toHaveLength(1);
-    expect(directMessages()[0]!.args.text).toMatch(/^✅ Your build `build-[^`]+` \(`main`\): completed\. <http[^|]+\/archives\/C0SANDBOX\/p\d+\|Open the thread>\.$/);
+    expect(directMessages()[0]!.args.text).toMatch(
+      /^✅ Your build `build-[^`]+` \(`main`\): completed\. <http[^|]+\/archives\/C0SANDBOX\/p\d+\|Open the thread>\.$/,
+    );
     expect(directMessages()[0]!.args.blocks).toBeUndefined();
     expect((await dynamo.store.get(build.BuildID))?.DirectMessages).toEqual(['completed']);
   });
@@ -92,7 +94,9 @@ describe('announce', () => {
     const off = { ...ctx, config: { ...ctx.config, notifyRequesterDm: false } };
     const done = await stored(completed());
     expect((await announce(deps(), done, off)).NotifiedStatus).toBe('completed');
-    const withdrawn = await stored(aBuild({ Status: 'rejected', DeniedBy: 'U0REQUESTER', NotifiedStatus: 'awaiting_approval', BuildID: 'build-20261125-170052-w1th' }));
+    const withdrawn = await stored(
+      aBuild({ Status: 'rejected', DeniedBy: 'U0REQUESTER', NotifiedStatus: 'awaiting_approval', BuildID: 'build-20261125-170052-w1th' }),
+    );
     expect((await announce(deps(), withdrawn, ctx)).NotifiedStatus).toBe('rejected');
     expect(directMessages()).toEqual([]);
   });
@@ -104,7 +108,9 @@ describe('announce', () => {
     expect(after.NotifiedStatus).toBe('completed');
     expect(directMessages()).toEqual([]);
     expect((await dynamo.store.get(build.BuildID))?.DirectMessages ?? []).toEqual([]);
-    expect(log.lines).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'direct message to the requester failed; given back for a later try', buildId: build.BuildID }));
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: 'direct message to the requester failed; given back for a later try', buildId: build.BuildID }),
+    );
   });
 
   it('does nothing when the status was already told', async () => {
@@ -135,7 +141,7 @@ describe('announce', () => {
     expect(api.replies(SANDBOX_CHANNEL, build.ThreadTs)).toHaveLength(2);
   });
 
-  it('two handlers announcing the same status at once post one reply (the watchdog\'s end and EC2\'s shutting-down)', async () => {
+  it("two handlers announcing the same status at once post one reply (the watchdog's end and EC2's shutting-down)", async () => {
     const build = await stored(completed());
     const [a, b] = await Promise.all([announce(deps(), build, ctx), announce(deps(), build, ctx)]);
     expect(api.replies(SANDBOX_CHANNEL, build.ThreadTs)).toHaveLength(2); // the card and one reply
@@ -147,10 +153,14 @@ describe('announce', () => {
   it('a fresh lease of another handler holds the message back; once stale (a crash) the message is posted', async () => {
     const build = await stored(completed());
     // Another handler took the lease 10 s ago and has not posted (yet, or ever: it crashed).
-    await dynamo.store.update(build.BuildID, { status: ['completed'] }, {
-      NotifyingStatus: 'completed',
-      NotifyingSince: new Date(ctx.now.getTime() - 10_000).toISOString(),
-    });
+    await dynamo.store.update(
+      build.BuildID,
+      { status: ['completed'] },
+      {
+        NotifyingStatus: 'completed',
+        NotifyingSince: new Date(ctx.now.getTime() - 10_000).toISOString(),
+      },
+    );
     await announce(deps(), build, ctx);
     expect(threadPosts()).toHaveLength(0);
     expect((await dynamo.get(build.BuildID))?.NotifiedStatus).toBe('uploading');
