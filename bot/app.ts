@@ -1,5 +1,5 @@
-import type { Logger as BoltLogger } from '@slack/bolt';
-import { App, AwsLambdaReceiver, LogLevel } from '@slack/bolt';
+import type { Logger as BoltLogger, LogLevel } from '@slack/bolt';
+import { App, AwsLambdaReceiver } from './bolt-modules';
 import { parseCommand } from '../core/command';
 import type { ActionId } from '../core/slack/buttons';
 import { ACTION_IDS } from '../core/slack/buttons';
@@ -149,7 +149,8 @@ async function tellClicker(deps: BotDeps, log: Logger, actionId: string, click: 
 
 /** Bolt's own log lines, as structured lines of ours; its debug chatter is dropped. */
 function boltLogger(log: Logger): BoltLogger {
-  let level = LogLevel.INFO;
+  // LogLevel is only a type here: the value would load Bolt's index (bot/bolt-modules.ts).
+  let level = 'info' as LogLevel;
   const text = (parts: unknown[]) => parts.map((p) => (p instanceof Error ? p.message : typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
   return {
     debug: () => {},
