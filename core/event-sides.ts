@@ -46,23 +46,17 @@ export class ForeignEffectError extends Error {
   }
 }
 
-export function sidesOf(event: BuildEvent): Side[] {
-  const sides: Side[] = [];
-  if ((BOT_EVENT_TYPES as readonly string[]).includes(event.type)) sides.push('bot');
-  if ((EVENTS_EVENT_TYPES as readonly string[]).includes(event.type)) sides.push('events');
-  return sides;
+function ownEffects<E extends Effect>(side: Side, own: readonly E[], effects: readonly Effect[]): E[] {
+  return effects.map((effect) => {
+    if (!(own as readonly Effect[]).includes(effect)) throw new ForeignEffectError(side, effect);
+    return effect as E;
+  });
 }
 
 export function botEffects(effects: readonly Effect[]): BotEffect[] {
-  return effects.map((effect) => {
-    if (!(BOT_EFFECTS as readonly Effect[]).includes(effect)) throw new ForeignEffectError('bot', effect);
-    return effect as BotEffect;
-  });
+  return ownEffects('bot', BOT_EFFECTS, effects);
 }
 
 export function eventsEffects(effects: readonly Effect[]): EventsEffect[] {
-  return effects.map((effect) => {
-    if (!(EVENTS_EFFECTS as readonly Effect[]).includes(effect)) throw new ForeignEffectError('events', effect);
-    return effect as EventsEffect;
-  });
+  return ownEffects('events', EVENTS_EFFECTS, effects);
 }

@@ -22,9 +22,10 @@ export async function reconcileSlots(run: WatchdogRun, slots: readonly string[],
     await run.step('slot reconciliation', buildId, async () => {
       let build = await run.deps.store.get(buildId);
       const view = ec2View(run, buildId, build);
+      // Counted before the slot goes: once it has, nothing would bring this build back here.
+      // recordLostEnd counts as it records (before its row frees the slot).
       if (build && machineEndUnrecorded(build, view)) build = await recordLostEnd(run, build);
-      // Before the slot goes: once it has, nothing would bring this build back here.
-      if (build) await countFinalCost(run.deps, build, run.log.child({ buildId }));
+      else if (build) await countFinalCost(run.deps, build, run.log.child({ buildId }));
       if (!slotMayBeGivenBack(build, run.now, view)) return;
       await run.deps.store.releaseSlot(buildId);
       run.log.warn('released a slot whose build is not active', { buildId, status: build?.Status ?? 'missing' });
@@ -48,12 +49,12 @@ async function recordLostEnd(run: WatchdogRun, build: Build): Promise<Build> {
     event,
     {
       sns: false,
-      // Counted before the row's effects give the slot back, as instance-state does: once the slot
-      // is gone nothing brings this build back to the reconciliation, so a count that failed (it
-      // throws) must leave the slot held for the next run.
+      // Counted before the row's effects give the slot back, and whether or not this run's write
+      // landed, as instance-state does: once the slot is gone nothing brings this build back to
+      // the reconciliation, so a count that failed (it throws) must leave the slot held.
       beforeEffects: async (found) => {
-        if (found.outcome !== 'changed') return;
-        log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
+        if (found.outcome === 'changed')
+          log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
         await countFinalCost(run.deps, found.build, log);
       },
     },

@@ -2,16 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Build } from '../../core/build';
 import { PHASES, STATUSES, INSTANCE_STATES } from '../../core/build';
-import {
-  BOT_EFFECTS,
-  BOT_EVENT_TYPES,
-  botEffects,
-  EVENTS_EFFECTS,
-  EVENTS_EVENT_TYPES,
-  eventsEffects,
-  ForeignEffectError,
-  sidesOf,
-} from '../../core/event-sides';
+import { BOT_EFFECTS, BOT_EVENT_TYPES, botEffects, EVENTS_EFFECTS, EVENTS_EVENT_TYPES, eventsEffects, ForeignEffectError } from '../../core/event-sides';
+import type { Side } from '../../core/event-sides';
 import type { BuildEvent } from '../../core/transition';
 import { transition } from '../../core/transition';
 import { aBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
@@ -70,6 +62,13 @@ const storedBuild: fc.Arbitrary<Build> = fc
       ...(r.terminationReason ? { TerminationReason: r.terminationReason } : {}),
     }),
   );
+
+function sidesOf(event: BuildEvent): Side[] {
+  return [
+    ...((BOT_EVENT_TYPES as readonly string[]).includes(event.type) ? (['bot'] as const) : []),
+    ...((EVENTS_EVENT_TYPES as readonly string[]).includes(event.type) ? (['events'] as const) : []),
+  ];
+}
 
 function effectsOf(build: Build, event: BuildEvent, now: Date) {
   const decision = transition(build, event, now);
