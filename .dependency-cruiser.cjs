@@ -37,82 +37,80 @@ const entryPoints = [
 /**
  * Used as `to: { pathNot: [..., notOurs], dependencyTypesNot: ['core'] }`: "any module of ours
  * outside the allowed folders". Packages (node_modules) and node builtins are not ours; the
- * SDK and builtin bans for core/*.ts are separate rules below.
+ * SDK and builtin bans for domain/ are separate rules below.
  */
 const notOurs = '(^|/)node_modules/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    // ---- core: the pure domain -------------------------------------------------------------
+    // ---- domain: pure, imports nothing of ours but itself -------------------------------------
     {
-      name: 'core-imports-only-core',
-      comment:
-        'core/*.ts (top level) is the pure domain: it imports only other core/*.ts modules of ours ' + '(not core/aws, not core/slack, no other folder).',
+      name: 'domain-imports-only-domain',
+      comment: 'domain/ is pure: among our modules it imports only domain/ (no adapter, view, use case or handler).',
       severity: 'error',
-      from: { path: '^core/[^/]+$' },
-      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', notOurs] },
+      from: { path: '^domain/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^domain/', notOurs] },
     },
     {
-      name: 'core-no-node-builtins',
-      comment: 'core/*.ts uses no node:* (or bare builtin) module: time, randomness and I/O come through ports.',
+      name: 'domain-no-node-builtins',
+      comment: 'domain/ uses no node:* (or bare builtin) module: time, randomness and I/O come through ports.',
       severity: 'error',
-      from: { path: '^core/[^/]+$' },
+      from: { path: '^domain/' },
       to: { dependencyTypes: ['core'] },
     },
     {
-      name: 'core-no-aws-or-slack-sdk',
-      comment: 'core/*.ts imports no AWS or Slack SDK; the adapters live in core/aws and core/slack. Small pure libraries (zod) are fine.',
+      name: 'domain-and-views-no-aws-or-slack-sdk',
+      comment: 'domain/ and views/ import no AWS or Slack SDK; those live in adapters/. Small pure libraries (zod) are fine.',
       severity: 'error',
-      from: { path: '^core/[^/]+$' },
-      to: { path: '(^|/)node_modules/(@aws-sdk|@slack)/' },
+      from: { path: '^(domain|views)/' },
+      to: { path: '(^|/)node_modules/(@aws-sdk|@slack|@smithy)/' },
     },
 
-    // ---- core/aws and core/slack: the shared adapters ---------------------------------------
+    // ---- views: every text a person reads ------------------------------------------------------
     {
-      name: 'core-aws-imports-only-core',
-      comment: 'core/aws imports only core (top level) and itself among our modules; never core/slack or another folder.',
+      name: 'views-import-only-domain',
+      comment: 'views/ (Block Kit, thread and card texts, replies, mails) imports only domain/ and itself among our modules.',
       severity: 'error',
-      from: { path: '^core/aws/' },
-      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', '^core/aws/', notOurs] },
-    },
-    {
-      name: 'core-slack-imports-only-core',
-      comment: 'core/slack imports only core (top level) and itself among our modules; never core/aws or another folder.',
-      severity: 'error',
-      from: { path: '^core/slack/' },
-      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', '^core/slack/', notOurs] },
+      from: { path: '^views/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^domain/', '^views/', notOurs] },
     },
 
-    // ---- core/use-cases: steps shared by both Lambda families ------------------------------------
+    // ---- adapters: AWS and Slack at the edges --------------------------------------------------
     {
-      name: 'core-use-cases-import-only-core-and-slack',
+      name: 'adapters-import-only-domain',
       comment:
-        'core/use-cases (the steps bot/ and events/ share, such as the notice protocol) imports only core (top level), ' +
-        'core/slack (rendering and sending) and itself among our modules; never core/aws: adapters arrive as ports.',
+        'adapters/aws and adapters/slack import only domain/ and their own folder among our modules (and their SDKs): ' +
+        'never a view, a use case, a handler or the other adapter folder; a policy they need lives in domain/.',
       severity: 'error',
-      from: { path: '^core/use-cases/' },
-      to: { dependencyTypesNot: ['core'], pathNot: ['^core/[^/]+$', '^core/slack/', '^core/use-cases/', notOurs] },
+      from: { path: '^adapters/(aws|slack)/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^domain/', '^adapters/$1/', notOurs] },
     },
+
+    // ---- use-cases: steps both Lambda families share ---------------------------------------------
     {
-      name: 'adapters-not-use-cases',
-      comment: 'core/aws and core/slack render, send and store; they never call the use cases built on them.',
+      name: 'use-cases-import-only-domain-and-views',
+      comment:
+        'use-cases/ (the steps bot/ and events/ share, such as the notice protocol) imports only domain/ (ports included), ' +
+        'views/ and itself among our modules: adapters arrive as ports.',
       severity: 'error',
-      from: { path: '^core/(aws|slack)/' },
-      to: { path: '^core/use-cases/' },
+      from: { path: '^use-cases/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^domain/', '^views/', '^use-cases/', notOurs] },
     },
 
     // ---- the two Lambda families -------------------------------------------------------------
     {
       name: 'bot-not-events',
-      comment: 'The Slack-facing Lambda (bot/) and the EventBridge Lambdas (events/) never import each other: shared code goes to core.',
+      comment:
+        'The Slack-facing Lambda (bot/) and the EventBridge Lambdas (events/) never import each other: shared code goes to domain/, views/, adapters/ or use-cases/.',
       severity: 'error',
       from: { path: '^bot/' },
       to: { path: '^events/' },
     },
     {
       name: 'events-not-bot',
-      comment: 'The EventBridge Lambdas (events/) and the Slack-facing Lambda (bot/) never import each other: shared code goes to core.',
+      comment:
+        'The EventBridge Lambdas (events/) and the Slack-facing Lambda (bot/) never import each other: shared code goes to domain/, views/, adapters/ or use-cases/.',
       severity: 'error',
       from: { path: '^events/' },
       to: { path: '^bot/' },
@@ -143,13 +141,13 @@ module.exports = {
 
     // ---- stand-ins ---------------------------------------------------------------------------
     {
-      name: 'stand-ins-import-only-core',
+      name: 'stand-ins-import-only-domain-and-aws-adapters',
       comment:
-        'stand-ins/ (local servers and fixtures shared by tests, sandbox and bench) imports only core, core/aws, ' +
-        'core/slack and itself among our modules: never a Lambda, infra, sandbox, bench or test.',
+        'stand-ins/ (local servers and fixtures shared by tests, sandbox and bench) imports only domain/, adapters/aws ' +
+        '(the table schema, store and ledger construction) and itself among our modules: never a Lambda, infra, sandbox, bench or test.',
       severity: 'error',
       from: { path: '^stand-ins/' },
-      to: { dependencyTypesNot: ['core'], pathNot: ['^core/', '^stand-ins/', notOurs] },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^domain/', '^adapters/aws/', '^stand-ins/', notOurs] },
     },
 
     // ---- whole-graph rules -------------------------------------------------------------------

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'bench/out/', 'test-results/', 'events/runner-script.generated.ts'] },
+  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'bench/out/', 'test-results/', 'events/launch/runner-script.generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

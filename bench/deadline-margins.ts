@@ -1,7 +1,7 @@
-import { deadline, scheduleMinute } from '../core/lifetime';
+import { deadline, scheduleMinute } from '../domain/lifetime';
 
 // How close to its limit a machine is ended, by the pipeline's own functions: DeadlineAt as the
-// launch records it (core/lifetime `deadline`), the schedule's minute as keepDeadline sets it
+// launch records it (domain/lifetime `deadline`), the schedule's minute as keepDeadline sets it
 // (`scheduleMinute`), and Scheduler firing at any instant of that minute (its documented
 // precision: the first and the last millisecond are the extremes). Overshoot is a machine alive
 // past its deadline (the card's maximum broken); undershoot is time given up before it.

@@ -1,12 +1,12 @@
 import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { BatchWriteItemCommand, CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { Build, FinalStatus, RunningStatus } from '../core/build';
-import { RETENTION_DAYS } from '../core/build';
-import { newBuildId } from '../core/build-id';
-import { SLOTS_ID } from '../core/aws/dynamo-store';
-import { createTableInput } from '../core/aws/table-schema';
-import type { Machine } from '../core/ports';
+import type { Build, FinalStatus, RunningStatus } from '../domain/build';
+import { RETENTION_DAYS } from '../domain/build';
+import { newBuildId } from '../domain/build-id';
+import { SLOTS_ID } from '../adapters/aws/dynamo-store';
+import { createTableInput } from '../adapters/aws/table-schema';
+import type { Machine } from '../domain/ports';
 
 // A table with a history: `historical` final builds created 3 to 300 days ago (none recent
 // enough for any watchdog rule, nor for its catch-up of missed messages), plus three running builds

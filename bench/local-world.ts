@@ -6,7 +6,7 @@ import { startSecretsManagerStandIn, type LocalSecretsManager } from '../stand-i
 
 // Everything the handlers talk to, on loopback, started by the bench: dynalite (the table from
 // the one schema), the Slack Web API stand-in, the EventBridge stand-in and the Secrets Manager
-// stand-in holding the Slack secret as core/aws/slack-secret.ts reads it. `env` is what the
+// stand-in holding the Slack secret as adapters/aws/slack-secret.ts reads it. `env` is what the
 // bundled bot reads on its first invocation, with the local credentials pair; `secretEnv` is
 // the same as the stack sets it on AWS: SLACK_SECRET_ARN (and the stand-in's endpoint) instead.
 

@@ -1,9 +1,9 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Build } from '../core/build';
-import { ACTIVE_STATUSES } from '../core/build';
-import { DynamoBuildStore } from '../core/aws/dynamo-store';
+import type { Build } from '../domain/build';
+import { ACTIVE_STATUSES } from '../domain/build';
+import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
 
 // The obvious alternative, for comparison only: "the active builds" as one Scan of the whole
 // table with a Status filter, as the original launcher's watchdog read them. A filter is

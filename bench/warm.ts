@@ -1,8 +1,8 @@
-import { newBuildId } from '../core/build-id';
-import type { Build } from '../core/build';
-import type { Chat } from '../core/ports';
-import { SlackChat } from '../core/slack/chat';
-import { createSlackWebClient } from '../core/slack/web-client';
+import { newBuildId } from '../domain/build-id';
+import type { Build } from '../domain/build';
+import type { Chat } from '../domain/ports';
+import { SlackChat } from '../adapters/slack/chat';
+import { createSlackWebClient } from '../adapters/slack/web-client';
 import { aBuild } from '../stand-ins/build-fixture';
 import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../stand-ins/slack-api';
 import { blockActionEvent, parseLambdaResult, slashCommandEvent } from '../stand-ins/slack-request';

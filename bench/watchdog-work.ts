@@ -1,17 +1,17 @@
-import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
+import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { BatchWriteItemCommand, CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { Build } from '../core/build';
-import { newBuildId } from '../core/build-id';
-import { DynamoBuildStore, SLOTS_ID } from '../core/aws/dynamo-store';
-import { createLogger } from '../core/aws/logger';
-import { createTableInput } from '../core/aws/table-schema';
-import { parseConfig } from '../core/config';
-import type { Chat, Deadlines, Machine } from '../core/ports';
-import { SlackChat } from '../core/slack/chat';
-import { createSlackWebClient } from '../core/slack/web-client';
+import type { Build } from '../domain/build';
+import { newBuildId } from '../domain/build-id';
+import { DynamoBuildStore, SLOTS_ID } from '../adapters/aws/dynamo-store';
+import { createLogger } from '../adapters/aws/logger';
+import { createTableInput } from '../adapters/aws/table-schema';
+import { parseConfig } from '../domain/config';
+import type { Chat, Deadlines, Machine } from '../domain/ports';
+import { SlackChat } from '../adapters/slack/chat';
+import { createSlackWebClient } from '../adapters/slack/web-client';
 import { wantedSchedule } from '../events/deadline-schedule';
 import type { EventDeps } from '../events/deps';
 import { createHandler } from '../events/watchdog';
@@ -29,7 +29,7 @@ import { artifacts, CountingNotifier, ListingCompute, quotas } from './watchdog'
 //    the same work.
 //  - "machines": N tagged machines nobody accounts for: machines of builds that completed 5
 //    minutes ago (inside the shutdown grace, so nothing is terminated), half with a BuildID tag
-//    (one GetItem each), half without (one InstanceIndex query each): events/watchdog-machines.ts
+//    (one GetItem each), half without (one InstanceIndex query each): events/watchdog/machines.ts
 //    `ownerOf`, which looks them up OWNER_LOOKUPS_IN_FLIGHT at a time.
 // The same tables serve the latency model (bench/latency.ts), through delaying proxies.
 
@@ -66,7 +66,7 @@ export interface WorkFigures {
 const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const silent = createLogger({}, () => {});
-/** The stack's defaults (core/config.ts): warned at 2 hours, ended at 3. */
+/** The stack's defaults (domain/config.ts): warned at 2 hours, ended at 3. */
 const MAX_LIFETIME_HOURS = 3;
 
 function instanceId(n: number): string {

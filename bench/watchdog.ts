@@ -1,12 +1,12 @@
-import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
+import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoBuildStore } from '../core/aws/dynamo-store';
-import { createLogger } from '../core/aws/logger';
-import { parseConfig } from '../core/config';
-import type { Artifacts, BuildStore, Compute, Deadlines, LooseVolume, Machine, Notifier, Quotas } from '../core/ports';
-import { SlackChat } from '../core/slack/chat';
-import { createSlackWebClient } from '../core/slack/web-client';
+import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
+import { createLogger } from '../adapters/aws/logger';
+import { parseConfig } from '../domain/config';
+import type { Artifacts, BuildStore, Compute, Deadlines, LooseVolume, Machine, Notifier, Quotas } from '../domain/ports';
+import { SlackChat } from '../adapters/slack/chat';
+import { createSlackWebClient } from '../adapters/slack/web-client';
 import type { EventDeps } from '../events/deps';
 import { createHandler } from '../events/watchdog';
 import { localDynamoClient } from '../stand-ins/dynalite';
@@ -46,7 +46,7 @@ export interface WatchdogTables {
 const WARMUP = 5;
 const silent = createLogger({}, () => {});
 
-/** EC2's DescribeInstances page size in events/ec2-compute.ts (MaxResults). */
+/** EC2's DescribeInstances page size in adapters/aws/ec2-compute.ts (MaxResults). */
 export const EC2_PAGE = 100;
 
 /**

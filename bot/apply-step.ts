@@ -1,8 +1,8 @@
-import type { Applied } from '../core/apply';
-import { applyEvent } from '../core/apply';
-import type { Build } from '../core/build';
-import type { BotEvent } from '../core/event-sides';
-import { botEffects } from '../core/event-sides';
+import type { Applied } from '../domain/apply';
+import { applyEvent } from '../domain/apply';
+import type { Build } from '../domain/build';
+import type { BotEvent } from '../domain/event-sides';
+import { botEffects } from '../domain/event-sides';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
 

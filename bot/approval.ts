@@ -1,12 +1,12 @@
-import type { Build } from '../core/build';
-import { applyEvent } from '../core/apply';
-import { usd } from '../core/cost';
-import { isApprovalStale } from '../core/lifetime';
-import type { Logger } from '../core/ports';
-import { quote } from '../core/build-facts';
-import { refreshCard } from '../core/slack/card-refresh';
-import { approvalOverBudget } from '../core/slack/spend-messages';
-import { slotMayBeGivenBack } from '../core/slot-holding';
+import type { Build } from '../domain/build';
+import { applyEvent } from '../domain/apply';
+import { usd } from '../domain/cost';
+import { isApprovalStale } from '../domain/lifetime';
+import type { Logger } from '../domain/ports';
+import { quote } from '../domain/build-facts';
+import { refreshCard } from '../use-cases/card-refresh';
+import { approvalOverBudget } from '../views/spend-messages';
+import { slotMayBeGivenBack } from '../domain/slot-holding';
 import type { BudgetDecision } from './budget';
 import { reserveBudget, warnIfBudgetCrossed } from './budget';
 import type { BotDeps } from './deps';
@@ -14,7 +14,7 @@ import { applyStep } from './apply-step';
 import { tellThread } from './effects';
 import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 import { takeSlot } from './slot';
 
 // approve_build (docs/design.md "Concurrency" and "Spend control"): take a slot, check the
@@ -43,7 +43,7 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
     const current = applied.outcome === 'missing' ? undefined : applied.build;
     // Lost to a deny or expiry in between: the slot taken above is not needed. Lost to another
     // approval: that approval holds the very same slot (takeSlot is per BuildID), and its
-    // machine may be launching or running by now, so only core/slot-holding's rule frees it.
+    // machine may be launching or running by now, so only domain/slot-holding's rule frees it.
     if (slotMayBeGivenBack(current, now)) await deps.store.releaseSlot(click.buildId);
     return current ? replies.already(current) : replies.noBuild(click.buildId);
   }

@@ -1,6 +1,7 @@
-import type { Config } from '../core/config';
-import type { Chat, Clock, Logger } from '../core/ports';
-import { ChatError } from '../core/ports';
+import type { ApproverNames } from '../domain/approver-names';
+import type { Config } from '../domain/config';
+import type { Chat, Clock, Logger } from '../domain/ports';
+import { ChatError } from '../domain/ports';
 
 // Who the approvers are right now (docs/bot.md "Who may do what"): the people of APPROVER_IDS
 // and the members of the Slack user groups of APPROVER_GROUP_IDS. Reading the groups is a Slack
@@ -9,14 +10,6 @@ import { ChatError } from '../core/ports';
 
 /** A member removed from a group may still approve through this container for at most this long. */
 export const APPROVER_CACHE_MS = 5 * 60_000;
-
-/** What a refusal names: never each group's members, who may be many. */
-export interface ApproverNames {
-  userIds: readonly string[];
-  groupIds: readonly string[];
-  /** The groups' members could not be read for this decision: only `userIds` approve, nobody when it is empty. */
-  groupsUnread: boolean;
-}
 
 export interface ApproverRules {
   /** Who may approve: APPROVER_IDS and the groups' members (APPROVER_IDS alone while the groups cannot be read). */

@@ -1,19 +1,19 @@
-import type { Build } from '../core/build';
-import type { Logger } from '../core/ports';
-import type { BudgetFigures, MonthLedger } from '../core/spend';
-import { budgetVerdict, crossesWarning, monthFigures, monthOf, uncounted } from '../core/spend';
-import { budgetWarning } from '../core/slack/spend-messages';
+import type { Build } from '../domain/build';
+import type { Logger } from '../domain/ports';
+import type { BudgetFigures, MonthLedger } from '../domain/spend';
+import { budgetVerdict, crossesWarning, monthFigures, monthOf, uncounted } from '../domain/spend';
+import { budgetWarning } from '../views/spend-messages';
 import type { BotDeps } from './deps';
 import { slotHolders } from './slot';
 
 // MONTHLY_BUDGET_USD at the two moments money is committed: an approval (after its slot is taken)
-// and an extension. The decision is pure (core/spend.ts); this is its read–decide–hold loop.
+// and an extension. The decision is pure (domain/spend.ts); this is its read–decide–hold loop.
 //
 // Timeline of the race it closes: two approvals read the month at version 4 and each fits the
 // budget alone. Both try to write their hold conditional on version 4; one lands (version 5),
 // the other's condition fails, so it reads again, now sees the first one's hold, and is refused
 // when both together would not fit. Holds are counted only while their build may still cost
-// money (core/spend `uncounted`), so a hold left by a build that never launched costs nothing.
+// money (domain/spend `uncounted`), so a hold left by a build that never launched costs nothing.
 
 export type BudgetDecision = { ok: true; month: string; figures?: BudgetFigures; ledger?: MonthLedger } | { ok: false; month: string; figures: BudgetFigures };
 

@@ -1,9 +1,9 @@
-import { isFinal } from '../core/build';
-import { endedAt } from '../core/build-facts';
+import { isFinal } from '../domain/build';
+import { endedAt } from '../domain/build-facts';
 import type { BotDeps } from './deps';
 import { applyStep } from './apply-step';
 import { permittedBuild } from './permissions';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 
 // cancel_build and `/metal-build cancel <id>`, by the requester or an approver. Before launch the
 // build ends here and its slot is freed; after launch the bot has no EC2 permission, so it asks

@@ -1,5 +1,5 @@
-import { monthFigures, monthOf, monthReport, uncounted } from '../core/spend';
-import { costsReport } from '../core/slack/spend-messages';
+import { monthFigures, monthOf, monthReport, uncounted } from '../domain/spend';
+import { costsReport } from '../views/spend-messages';
 import type { BotDeps } from './deps';
 import { slotHolders } from './slot';
 

@@ -2,7 +2,7 @@ import { applyStep } from './apply-step';
 import type { BotDeps } from './deps';
 import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 
 // deny_build: awaiting_approval → rejected. An approver denies; the requester may withdraw
 // their own request the same way (docs/bot.md).

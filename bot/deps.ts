@@ -1,17 +1,17 @@
-import type { Config } from '../core/config';
-import { maskConfig, parseConfig } from '../core/config';
-import type { Bus, BuildStore, SpendLedger, Chat, Clock, DurationHistory, Logger } from '../core/ports';
-import { systemClock } from '../core/ports';
-import { getDynamoClient, getEventBridgeClient } from '../core/aws/clients';
-import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
-import { DynamoBuildStore } from '../core/aws/dynamo-store';
-import { EventBridgeBus } from '../core/aws/event-bus';
-import { createLogger } from '../core/aws/logger';
-import type { SlackCredentials } from '../core/aws/slack-secret';
-import { loadSlackCredentials } from '../core/aws/slack-secret';
-import { SlackChat } from '../core/slack/chat';
-import { createSlackWebClient } from '../core/slack/web-client';
+import type { Config } from '../domain/config';
+import { maskConfig, parseConfig } from '../domain/config';
+import type { Bus, BuildStore, SpendLedger, Chat, Clock, DurationHistory, Logger } from '../domain/ports';
+import { systemClock } from '../domain/ports';
+import { getDynamoClient, getEventBridgeClient } from '../adapters/aws/clients';
+import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
+import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
+import { EventBridgeBus } from '../adapters/aws/event-bus';
+import { createLogger } from '../adapters/aws/logger';
+import type { SlackCredentials } from '../adapters/aws/slack-secret';
+import { loadSlackCredentials } from '../adapters/aws/slack-secret';
+import { SlackChat } from '../adapters/slack/chat';
+import { createSlackWebClient } from '../adapters/slack/web-client';
 import type { ApproverDirectory } from './approvers';
 import { createApproverDirectory } from './approvers';
 
@@ -22,9 +22,9 @@ export interface BotDeps {
   config: Config;
   credentials: SlackCredentials;
   store: BuildStore;
-  /** Month spend and budget holds (core/spend.ts). */
+  /** Month spend and budget holds (domain/spend.ts). */
   ledger: SpendLedger;
-  /** Completed builds' times: the request's expected duration (core/expected-duration.ts). */
+  /** Completed builds' times: the request's expected duration (domain/expected-duration.ts). */
   durations: DurationHistory;
   chat: Chat;
   /** Who may approve right now: APPROVER_IDS and the members of APPROVER_GROUP_IDS, cached per container. */

@@ -1,9 +1,9 @@
-import type { Build } from '../core/build';
-import { announce } from '../core/use-cases/announce';
-import type { BotEffect } from '../core/event-sides';
+import type { Build } from '../domain/build';
+import { announce } from '../use-cases/announce';
+import type { BotEffect } from '../domain/event-sides';
 import type { BotDeps } from './deps';
 
-// What follows a transition the bot made: the effects its rows ask for (core/event-sides: never a
+// What follows a transition the bot made: the effects its rows ask for (domain/event-sides: never a
 // termination, the bot has no EC2 rights; a running build is ended by the cancel handler behind
 // the bus), then the thread.
 

@@ -1,21 +1,21 @@
-import type { Build } from '../core/build';
-import { isFinal } from '../core/build';
-import { applyEvent } from '../core/apply';
-import type { BuildEvent } from '../core/transition';
-import { transition } from '../core/transition';
-import { extensionOverBudget } from '../core/slack/spend-messages';
+import type { Build } from '../domain/build';
+import { isFinal } from '../domain/build';
+import { applyEvent } from '../domain/apply';
+import type { BuildEvent } from '../domain/transition';
+import { transition } from '../domain/transition';
+import { extensionOverBudget } from '../views/spend-messages';
 import { reserveBudget } from './budget';
-import { estimate, formatUsd } from '../core/cost';
-import { refreshCard } from '../core/slack/card-refresh';
-import { deadlineOf } from '../core/lifetime';
-import { endedAt, extraHoursCost, instanceTypeOf, limitHoursOf } from '../core/build-facts';
-import { EXTENSION_HOURS, warningMessage } from '../core/slack/thread';
-import { formatHours, formatUtcTime, mention } from '../core/slack/mrkdwn';
-import type { Config } from '../core/config';
+import { estimate, formatUsd } from '../domain/cost';
+import { refreshCard } from '../use-cases/card-refresh';
+import { EXTENSION_HOURS, deadlineOf } from '../domain/lifetime';
+import { endedAt, extraHoursCost, instanceTypeOf, limitHoursOf } from '../domain/build-facts';
+import { warningMessage } from '../views/thread';
+import { formatHours, formatUtcTime, mention } from '../views/mrkdwn';
+import type { Config } from '../domain/config';
 import type { BotDeps } from './deps';
 import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 
 // extend_build (the watchdog's warning): one more hour for a running build, approvers only, up
 // to MAX_EXTENSION_HOURS in all, and not within 3 minutes of the deadline's schedule. The write

@@ -1,7 +1,7 @@
 import { parse as parseQueryString } from 'node:querystring';
-import { createLogger } from '../core/aws/logger';
-import type { Clock } from '../core/ports';
-import { systemClock } from '../core/ports';
+import { createLogger } from '../adapters/aws/logger';
+import type { Clock } from '../domain/ports';
+import { systemClock } from '../domain/ports';
 import type { SlackLambdaHandler } from './app';
 import { createSlackApp } from './app';
 import type { BotDeps } from './deps';

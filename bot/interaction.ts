@@ -1,6 +1,6 @@
-// zod/mini: the classic API costs the cold start ~13 ms more to load (core/config.ts uses mini too).
+// zod/mini: the classic API costs the cold start ~13 ms more to load (domain/config.ts uses mini too).
 import * as z from 'zod/mini';
-import { isBuildId } from '../core/build-id';
+import { isBuildId } from '../domain/build-id';
 
 // The two payloads Slack sends the bot, parsed once at the edge: a slash command (form fields)
 // and a button click (`payload=` JSON). Bolt has already checked the signature.

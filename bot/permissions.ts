@@ -1,9 +1,9 @@
-import type { Build } from '../core/build';
-import type { Config } from '../core/config';
-import type { Logger } from '../core/ports';
+import type { Build } from '../domain/build';
+import type { Config } from '../domain/config';
+import type { Logger } from '../domain/ports';
 import type { ApproverRules } from './approvers';
 import type { BotDeps } from './deps';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 
 // Who may do what, where (docs/bot.md "Who may do what"). The approvers are APPROVER_IDS and the
 // members of APPROVER_GROUP_IDS (bot/approvers.ts); with neither set, anyone in the channel is an

@@ -1,8 +1,8 @@
-import type { Build } from '../core/build';
-import { isRebuildable } from '../core/build';
-import { buildCard } from '../core/slack/card';
+import type { Build } from '../domain/build';
+import { isRebuildable } from '../domain/build';
+import { buildCard } from '../views/card';
 import type { BotDeps } from './deps';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 import { openRequest } from './request';
 
 // `/metal-build rebuild <build-id>` and the Rebuild button on a failed, terminated or cancelled

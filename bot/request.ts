@@ -1,23 +1,23 @@
-import type { Build } from '../core/build';
-import { isActive } from '../core/build';
-import { newBuildId } from '../core/build-id';
-import { usd } from '../core/cost';
-import type { Completion } from '../core/expected-duration';
-import { expectedDuration } from '../core/expected-duration';
-import type { Logger } from '../core/ports';
-import { ChatError } from '../core/ports';
-import type { BudgetFigures, MonthLedger } from '../core/spend';
-import { monthFigures, monthOf } from '../core/spend';
-import { quote } from '../core/build-facts';
-import { buildCard, unrecordedCardText } from '../core/slack/card';
+import type { Build } from '../domain/build';
+import { isActive } from '../domain/build';
+import { newBuildId } from '../domain/build-id';
+import { usd } from '../domain/cost';
+import type { Completion } from '../domain/expected-duration';
+import { expectedDuration } from '../domain/expected-duration';
+import type { Logger } from '../domain/ports';
+import { ChatError } from '../domain/ports';
+import type { BudgetFigures, MonthLedger } from '../domain/spend';
+import { monthFigures, monthOf } from '../domain/spend';
+import { quote } from '../domain/build-facts';
+import { buildCard, unrecordedCardText } from '../views/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 import { slotHolders } from './slot';
 
 // `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
 // the claim and creates nothing), post the card, then write the record with the card's ts as
-// ThreadTs. The arguments were validated by core/command before this runs.
+// ThreadTs. The arguments were validated by domain/command before this runs.
 
 export interface BuildRequest {
   user: string;

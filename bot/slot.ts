@@ -1,6 +1,6 @@
-import type { Build } from '../core/build';
-import { slotMayBeGivenBack } from '../core/slot-holding';
-import { countedEntry } from '../core/spend';
+import type { Build } from '../domain/build';
+import { slotMayBeGivenBack } from '../domain/slot-holding';
+import { countedEntry } from '../domain/spend';
 import type { BotDeps } from './deps';
 
 // docs/design.md "Concurrency", step 1: take a slot before the approve transition. When the slots are

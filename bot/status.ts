@@ -1,15 +1,15 @@
-import type { Build } from '../core/build';
-import { formatUsd } from '../core/cost';
-import type { ViewContext } from '../core/slack/status-text';
-import { STATUS_EMOJI, statusLabel } from '../core/slack/status-text';
-import { costSoFar, instanceTypeOf } from '../core/build-facts';
-import { deadlineOf } from '../core/lifetime';
-import { code, escapeMrkdwn, formatDuration, formatUtcTime, mention, truncate } from '../core/slack/mrkdwn';
+import type { Build } from '../domain/build';
+import { formatUsd } from '../domain/cost';
+import type { ViewContext } from '../views/status-text';
+import { STATUS_EMOJI, statusLabel } from '../views/status-text';
+import { costSoFar, instanceTypeOf } from '../domain/build-facts';
+import { deadlineOf } from '../domain/lifetime';
+import { code, escapeMrkdwn, formatDuration, formatUtcTime, mention, truncate } from '../views/mrkdwn';
 import type { BotDeps } from './deps';
-import * as replies from './replies';
+import * as replies from '../views/replies';
 
 // `/metal-build status [id]` and `list`: answers for the person who asked (ack body), read from
-// StatusIndex (core/aws/dynamo-store), never a Scan.
+// StatusIndex (adapters/aws/dynamo-store), never a Scan.
 
 export const RECENT_LIMIT = 10;
 

@@ -1,9 +1,9 @@
-import type { Applied } from '../core/apply';
-import { applyEvent } from '../core/apply';
-import type { Build } from '../core/build';
-import type { Logger } from '../core/ports';
-import type { EventsEvent } from '../core/event-sides';
-import { eventsEffects } from '../core/event-sides';
+import type { Applied } from '../domain/apply';
+import { applyEvent } from '../domain/apply';
+import type { Build } from '../domain/build';
+import type { Logger } from '../domain/ports';
+import type { EventsEvent } from '../domain/event-sides';
+import { eventsEffects } from '../domain/event-sides';
 import type { EventDeps } from './deps';
 import type { TellOptions } from './effects';
 import { runEffects, tell } from './effects';

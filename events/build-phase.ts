@@ -1,7 +1,7 @@
-import { phaseLayoutProblem } from '../core/artifact-layout';
-import { phaseArrivedEarly } from '../core/transition';
-import type { PhaseReport } from '../core/events';
-import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
+import { phaseLayoutProblem } from '../domain/artifact-layout';
+import { phaseArrivedEarly } from '../domain/transition';
+import type { PhaseReport } from '../domain/events';
+import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../domain/events';
 import { recordCompletion } from './completion-history';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
@@ -14,7 +14,7 @@ import { parseOrDrop } from './inbound';
 // must first prove its build (the event token from that build's build.json), then its machine
 // (the record's InstanceID), then that its keys are the build's own layout; anything else is
 // logged with the BuildID and dropped, before anything is written or told. Its times are
-// information only (core/transition.ts uses the handler's clock).
+// information only (domain/transition.ts uses the handler's clock).
 
 export class PhaseArrivedEarlyError extends Error {
   constructor(

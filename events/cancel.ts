@@ -1,4 +1,4 @@
-import { BOT_SOURCE, DETAIL_TYPES, cancelRequestedDetail } from '../core/events';
+import { BOT_SOURCE, DETAIL_TYPES, cancelRequestedDetail } from '../domain/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { applyStep } from './apply-step';

@@ -1,6 +1,6 @@
-import type { Build } from '../core/build';
-import { completionOf } from '../core/expected-duration';
-import type { Logger } from '../core/ports';
+import type { Build } from '../domain/build';
+import { completionOf } from '../domain/expected-duration';
+import type { Logger } from '../domain/ports';
 import type { EventDeps } from './deps';
 
 // A build that completed adds its time to its instance type's history, from which the next
@@ -8,7 +8,7 @@ import type { EventDeps } from './deps';
 
 /**
  * Called once the `completed` transition landed (`before` → `after`). Only a finish from building
- * or uploading counts: a late finish (terminated → completed, core/transition.ts lateFinish) takes
+ * or uploading counts: a late finish (terminated → completed, domain/transition.ts lateFinish) takes
  * the runner's `at` as CompletionTime, the machine's word, and the history is the handlers' clock.
  *
  * A failure is logged, never thrown. Throwing would buy an EventBridge retry of the whole phase,

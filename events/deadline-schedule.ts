@@ -1,8 +1,8 @@
-import { applyEvent } from '../core/apply';
-import type { Build } from '../core/build';
-import { isRunning } from '../core/build';
-import { deadlineOf, scheduleMinute } from '../core/lifetime';
-import type { Logger } from '../core/ports';
+import { applyEvent } from '../domain/apply';
+import type { Build } from '../domain/build';
+import { isRunning } from '../domain/build';
+import { deadlineOf, scheduleMinute } from '../domain/lifetime';
+import type { Logger } from '../domain/ports';
 import type { EventDeps } from './deps';
 
 // Keeping a build's Scheduler schedule at its deadline (docs/design.md "Deadlines"). The launch

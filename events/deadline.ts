@@ -1,4 +1,4 @@
-import { BOT_SOURCE, DETAIL_TYPES, buildExtendedDetail } from '../core/events';
+import { BOT_SOURCE, DETAIL_TYPES, buildExtendedDetail } from '../domain/events';
 import { keepDeadline } from './deadline-schedule';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';

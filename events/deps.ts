@@ -1,22 +1,22 @@
-import { getDynamoClient } from '../core/aws/clients';
-import { DynamoDurationHistory } from '../core/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
-import { DynamoBuildStore } from '../core/aws/dynamo-store';
-import { loadEventTokenKey } from '../core/aws/event-token-key';
-import { createLogger } from '../core/aws/logger';
-import { loadSlackCredentials } from '../core/aws/slack-secret';
-import type { Config } from '../core/config';
-import { maskConfig, parseConfig } from '../core/config';
-import type { Artifacts, BuildStore, SpendLedger, Chat, Clock, Compute, Deadlines, DurationHistory, Logger, Notifier, Quotas } from '../core/ports';
-import { systemClock } from '../core/ports';
-import { SlackChat } from '../core/slack/chat';
-import { createSlackWebClient } from '../core/slack/web-client';
-import { getEc2Client, getS3Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from './clients';
-import { Ec2Compute } from './ec2-compute';
-import { SchedulerDeadlines } from './scheduler-deadlines';
-import { S3Artifacts } from './s3-artifacts';
-import { ServiceQuotasLimits } from './service-quotas';
-import { SnsNotifier } from './sns-notifier';
+import { getDynamoClient } from '../adapters/aws/clients';
+import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
+import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
+import { loadEventTokenKey } from '../adapters/aws/event-token-key';
+import { createLogger } from '../adapters/aws/logger';
+import { loadSlackCredentials } from '../adapters/aws/slack-secret';
+import type { Config } from '../domain/config';
+import { maskConfig, parseConfig } from '../domain/config';
+import type { Artifacts, BuildStore, SpendLedger, Chat, Clock, Compute, Deadlines, DurationHistory, Logger, Notifier, Quotas } from '../domain/ports';
+import { systemClock } from '../domain/ports';
+import { SlackChat } from '../adapters/slack/chat';
+import { createSlackWebClient } from '../adapters/slack/web-client';
+import { getEc2Client, getS3Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from '../adapters/aws/clients';
+import { Ec2Compute } from '../adapters/aws/ec2-compute';
+import { SchedulerDeadlines } from '../adapters/aws/scheduler-deadlines';
+import { S3Artifacts } from '../adapters/aws/s3-artifacts';
+import { ServiceQuotasLimits } from '../adapters/aws/service-quotas';
+import { SnsNotifier } from '../adapters/aws/sns-notifier';
 
 // What every EventBridge-facing function needs. Tests and the sandbox pass their own; the
 // Lambda entries build the real ones once per container, on the first invocation.
@@ -24,13 +24,13 @@ import { SnsNotifier } from './sns-notifier';
 export interface EventDeps {
   config: Config;
   store: BuildStore;
-  /** The month items a build's final cost is counted into (core/spend.ts). */
+  /** The month items a build's final cost is counted into (domain/spend.ts). */
   ledger: SpendLedger;
   /** Completed builds' times per instance type, added to by build-phase (events/completion-history.ts). */
   durations: DurationHistory;
   chat: Chat;
   compute: Compute;
-  /** Read by the launch before RunInstances (events/launch-capacity.ts). */
+  /** Read by the launch before RunInstances (domain/launch-capacity.ts). */
   quotas: Quotas;
   /** Each launched build's Scheduler schedule (events/deadline-schedule.ts). */
   deadlines: Deadlines;

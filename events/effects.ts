@@ -1,14 +1,14 @@
-import type { Build } from '../core/build';
-import type { Logger } from '../core/ports';
-import type { EventsEffect } from '../core/event-sides';
-import { refreshCard } from '../core/slack/card-refresh';
-import { announce } from '../core/use-cases/announce';
-import { isPermanentChatError } from '../core/slack/permanent-chat-error';
+import type { Build } from '../domain/build';
+import type { Logger } from '../domain/ports';
+import type { EventsEffect } from '../domain/event-sides';
+import { refreshCard } from '../use-cases/card-refresh';
+import { announce } from '../use-cases/announce';
+import { isPermanentChatError } from '../adapters/slack/permanent-chat-error';
 import type { EventDeps } from './deps';
 import { mailOnce, resendStaleMail } from './mail';
 
 // What follows a transition in every events handler: the effects its rows ask for (the events
-// side's own, core/event-sides), then telling people (SNS for the operators, the Slack thread
+// side's own, domain/event-sides), then telling people (SNS for the operators, the Slack thread
 // for the team).
 
 export async function runEffects(deps: Pick<EventDeps, 'store' | 'compute'>, build: Build, effects: readonly EventsEffect[]): Promise<void> {

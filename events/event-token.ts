@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Build } from '../core/build';
-import { eventTokenKeySource } from '../core/config';
+import type { Build } from '../domain/build';
+import { eventTokenKeySource } from '../domain/config';
 import type { EventDeps } from './deps';
 
 // docs/design.md "Contract additions", eventToken. A build machine runs untrusted code with an

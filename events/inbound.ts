@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { isBuildId } from '../core/build-id';
-import { parseEvent } from '../core/events';
-import type { Logger } from '../core/ports';
+import { isBuildId } from '../domain/build-id';
+import { parseEvent } from '../domain/events';
+import type { Logger } from '../domain/ports';
 
 // Every EventBridge event is parsed once, at the edge. A malformed one is logged (with the
 // BuildID when one can be read) and dropped: redelivering it would not make it well-formed.

@@ -1,13 +1,13 @@
-import type { Build } from '../core/build';
-import { isFinal, isInstanceEnding } from '../core/build';
-import type { Logger } from '../core/ports';
-import { finalCostMessage } from '../core/slack/thread';
-import { costOf } from '../core/build-cost';
-import { DETAIL_TYPES, EC2_SOURCE, ec2StateDetail } from '../core/events';
+import type { Build } from '../domain/build';
+import { isFinal, isInstanceEnding } from '../domain/build';
+import type { Logger } from '../domain/ports';
+import { finalCostMessage } from '../views/thread';
+import { costOf } from '../domain/build-cost';
+import { DETAIL_TYPES, EC2_SOURCE, ec2StateDetail } from '../domain/events';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { dropDeadline } from './deadline-schedule';
-import { isPermanentChatError } from '../core/slack/permanent-chat-error';
+import { isPermanentChatError } from '../adapters/slack/permanent-chat-error';
 import { applyStep } from './apply-step';
 import { parseOrDrop } from './inbound';
 import { countFinalCost } from './month-spend';
@@ -64,10 +64,10 @@ export function createHandler(deps: EventDeps) {
 /**
  * The final cost reaches the thread once. When the final status message went out before EC2
  * reported the end, it said "cost so far"; then one short reply gives ActualCost, the figure the
- * card shows. CostToldAt is not a status change, so it is not a core/transition event: it is a
+ * card shows. CostToldAt is not a status change, so it is not a domain/transition event: it is a
  * guarded store.update, written only while absent, and only the delivery
  * that wins that write posts (a redelivery or a racing delivery finds it set). A final message
- * that already carried ActualCost set it with NotifiedStatus (core/use-cases/announce.ts). The claim
+ * that already carried ActualCost set it with NotifiedStatus (use-cases/announce.ts). The claim
  * comes before the post, so a post that fails is logged, not repeated: the card has the figure.
  */
 async function tellFinalCost(deps: EventDeps, build: Build, log: Logger): Promise<void> {

@@ -1,22 +1,22 @@
-import { applyEvent } from '../core/apply';
-import { eventsEffects } from '../core/event-sides';
-import type { Build } from '../core/build';
-import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../core/events';
-import type { LaunchedInstance, Logger } from '../core/ports';
-import { logGroupName, quote } from '../core/build-facts';
-import { extraMachinesNote, launchFallbackNote, terminatedAtLaunchNote } from '../core/slack/launch-notes';
+import { applyEvent } from '../domain/apply';
+import { eventsEffects } from '../domain/event-sides';
+import type { Build } from '../domain/build';
+import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events';
+import type { LaunchedInstance, Logger } from '../domain/ports';
+import { logGroupName, quote } from '../domain/build-facts';
+import { extraMachinesNote, launchFallbackNote, terminatedAtLaunchNote } from '../views/launch-notes';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { applyStep } from './apply-step';
 import { runEffects, tell } from './effects';
 import { parseOrDrop } from './inbound';
-import type { CapacityFacts, Skip } from './launch-capacity';
-import { fitLaunch } from './launch-capacity';
-import type { Adoption, LaunchAttempt, Refusal } from './launch-plan';
-import { adoption, launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch-plan';
+import type { CapacityFacts, Skip } from '../domain/launch-capacity';
+import { fitLaunch } from '../domain/launch-capacity';
+import type { Adoption, LaunchAttempt, Refusal } from './launch/plan';
+import { adoption, launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch/plan';
 import { keepDeadline } from './deadline-schedule';
 import { eventTokenFor, eventTokenKeyOf, hashEventToken } from './event-token';
-import { renderUserData } from './user-data';
+import { renderUserData } from './launch/user-data';
 
 // `Build Approved` → a machine. Tries each subnet for INSTANCE_TYPE, then each fallback type;
 // the first machine EC2 gives is recorded (`launched`), and when none can be had the build

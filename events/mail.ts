@@ -1,8 +1,8 @@
-import type { Build } from '../core/build';
-import { STATUSES } from '../core/build';
-import type { Logger, Notification } from '../core/ports';
+import type { Build } from '../domain/build';
+import { STATUSES } from '../domain/build';
+import type { Logger, Notification } from '../domain/ports';
 import type { EventDeps } from './deps';
-import { completedNotice, failedNotice, forcedNotice, startedNotice, unexpectedEndNotice, warningNotice } from './notifications';
+import { completedNotice, failedNotice, forcedNotice, startedNotice, unexpectedEndNotice, warningNotice } from '../views/notifications';
 
 // Each SNS notice of a build goes out once (docs/design.md "Delivery semantics"). Timeline:
 // claim it on the record (MailClaim, conditional), publish, mark it sent (MailSent). Two

@@ -1,6 +1,6 @@
-import type { Build } from '../core/build';
-import type { Logger } from '../core/ports';
-import { countedEntry } from '../core/spend';
+import type { Build } from '../domain/build';
+import type { Logger } from '../domain/ports';
+import { countedEntry } from '../domain/spend';
 import type { EventDeps } from './deps';
 
 // A build's final cost joins its month (docs/design.md "Spend control") once EC2 has ended its

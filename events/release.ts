@@ -1,9 +1,9 @@
-import type { ReleaseFile } from '../core/artifact-layout';
-import { artifactKey, releaseFiles, releaseVersion } from '../core/artifact-layout';
-import type { Build } from '../core/build';
-import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../core/events';
-import type { Logger, MessageTag } from '../core/ports';
-import { releaseMissingFilesMessage, releaseRefusedMessage, releasedMessage } from '../core/slack/release-messages';
+import type { ReleaseFile } from '../domain/artifact-layout';
+import { artifactKey, releaseFiles, releaseVersion } from '../domain/artifact-layout';
+import type { Build } from '../domain/build';
+import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../domain/events';
+import type { Logger, MessageTag } from '../domain/ports';
+import { releaseMissingFilesMessage, releaseRefusedMessage, releasedMessage } from '../views/release-messages';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { eventTokenMatchesRecord } from './event-token';

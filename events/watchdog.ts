@@ -1,17 +1,17 @@
-import type { Build } from '../core/build';
-import type { Machine } from '../core/ports';
-import { isRunning } from '../core/build';
+import type { Build } from '../domain/build';
+import type { Machine } from '../domain/ports';
+import { isRunning } from '../domain/build';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
-import { checkBuild } from './watchdog-builds';
-import { catchUp } from './watchdog-catch-up';
-import { checkMachine, ownerOf } from './watchdog-machines';
-import { WatchdogError, WatchdogRun } from './watchdog-run';
-import { reconcileSlots } from './watchdog-slots';
-import { forEachBounded } from './bounded-parallel';
+import { checkBuild } from './watchdog/builds';
+import { catchUp } from './watchdog/catch-up';
+import { checkMachine, ownerOf } from './watchdog/machines';
+import { WatchdogError, WatchdogRun } from './watchdog/run';
+import { reconcileSlots } from './watchdog/slots';
+import { forEachBounded } from './watchdog/bounded-parallel';
 import { resendStaleMail } from './mail';
-import { repairDeadlines } from './watchdog-deadlines';
-import { deleteLooseVolumes } from './watchdog-volumes';
+import { repairDeadlines } from './watchdog/deadlines';
+import { deleteLooseVolumes } from './watchdog/volumes';
 
 // rate(1 minute). EC2 is the ground truth: the live tagged machines (paginated
 // DescribeInstances) are joined with the active builds (StatusIndex queries, never a Scan), and

@@ -6,10 +6,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DETAIL_TYPES, RUNNER_SOURCE } from '../core/events';
+import { DETAIL_TYPES, RUNNER_SOURCE } from '../domain/events';
 import type { Settings } from './settings';
 import { acknowledgeWildcards } from './wildcard-acknowledgement';
-import { LAUNCHED_BY_TAG } from '../core/machine-tags';
+import { LAUNCHED_BY_TAG } from '../domain/machine-tags';
 
 // Everything the bare-metal build machine is made of: its network, its firewall, its launch
 // template and the one role it runs with. docs/design.md "The flow", "Events", "S3 layout".
@@ -24,12 +24,12 @@ export const BUILD_LOG_GROUP_PREFIX = '/labapp/metal-builds/';
 export const PROJECT_TAG = { key: 'Project', value: 'labapp' } as const;
 
 /**
- * events/launch-plan.ts `launchTags` sets it on every machine. Project=labapp alone is on every
+ * events/launch/plan.ts `launchTags` sets it on every machine. Project=labapp alone is on every
  * resource of the stack (and of anything else labapp runs); both together mark build machines.
  */
 export const PURPOSE_TAG = { key: 'Purpose', value: 'prewarmed-build' } as const;
 
-/** The tag condition every TerminateInstances grant carries: machines this stack launched (core/machine-tags.ts). */
+/** The tag condition every TerminateInstances grant carries: machines this stack launched (domain/machine-tags.ts). */
 export const BUILD_MACHINE_TAG_CONDITION = {
   StringEquals: { [`aws:ResourceTag/${PROJECT_TAG.key}`]: PROJECT_TAG.value, [`aws:ResourceTag/${LAUNCHED_BY_TAG.key}`]: LAUNCHED_BY_TAG.value },
 };
@@ -92,7 +92,7 @@ export class BuildMachine extends Construct {
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr('10.42.0.0/16'),
       // Not every zone offers c5n.metal or m5zn.metal: the launch skips subnets whose zone does
-      // not (events/launch-capacity.ts) and says so; -c availabilityZones picks zones that do.
+      // not (domain/launch-capacity.ts) and says so; -c availabilityZones picks zones that do.
       ...(settings.availabilityZones ? { availabilityZones: settings.availabilityZones } : { maxAzs: 2 }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: true }],
@@ -315,7 +315,7 @@ export class BuildMachine extends Construct {
   }
 
   /**
-   * What the launch reads before RunInstances (events/launch-capacity.ts): the subnets' zones,
+   * What the launch reads before RunInstances (domain/launch-capacity.ts): the subnets' zones,
    * which zones offer the types, the types' vCPUs, and the on-demand vCPU quota.
    */
   grantCapacityChecks(role: iam.Role): void {

@@ -44,7 +44,7 @@ export const ESBUILD_OPTIONS = {
  * Node then reads and parses the bundle's map at load (about 150 ms of the bot's cold start in
  * `npm run bench`) and decodes it the first time any stack is formatted (with Node's fetch, the
  * bot's first Slack call formatted one: its cold start doubled). The bot never logs a stack
- * (core/aws/logger keeps an error's name and message) and answers inside Slack's 3 s, so it runs
+ * (adapters/aws/logger keeps an error's name and message) and answers inside Slack's 3 s, so it runs
  * without them; the event functions, which have time, keep them. The maps ship either way.
  */
 export const RUNTIME_NODE_OPTIONS: Record<LambdaName, string> = {

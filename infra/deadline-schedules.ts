@@ -12,7 +12,7 @@ import { acknowledgeWildcards } from './wildcard-acknowledgement';
 // launched and write to the dead-letter queue. The functions that keep schedules may pass
 // `role` to Scheduler and nothing else; the bot gets none of this.
 
-/** Schedules are named metal-build-<BuildID> (events/scheduler-deadlines.ts). */
+/** Schedules are named metal-build-<BuildID> (adapters/aws/scheduler-deadlines.ts). */
 const SCHEDULE_NAME_PATTERN = 'metal-build-*';
 
 export interface DeadlineSchedulesProps {

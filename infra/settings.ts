@@ -1,12 +1,12 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ConfigError, parseConfig, type Config } from '../core/config';
+import { ConfigError, parseConfig, type Config } from '../domain/config';
 
 // The deploy's knobs come from CDK context (`npx cdk deploy -c key=value`, or cdk.json). Every value
 // is checked at synth, all problems in one error, so a bad deploy fails before CloudFormation runs.
 
 /**
  * Context keys that set a knob the functions read, and the environment variable each becomes
- * (core/config.ts owns the defaults). A key that is not given leaves the variable unset, so the
+ * (domain/config.ts owns the defaults). A key that is not given leaves the variable unset, so the
  * default lives in one place.
  */
 export const CONFIG_CONTEXT_KEYS = {
@@ -35,7 +35,7 @@ export const CONFIG_CONTEXT_KEYS = {
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
 
 export interface Settings {
-  /** Environment variables set from context (validated); unset knobs keep core/config.ts defaults. */
+  /** Environment variables set from context (validated); unset knobs keep domain/config.ts defaults. */
   knobs: Record<string, string>;
   /** The configuration the functions will parse, as far as it is known at synth. */
   config: Config;

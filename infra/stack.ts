@@ -10,9 +10,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { INDEXES, PARTITION_KEY, TABLE_DEFAULT_NAME, TTL_ATTRIBUTE } from '../core/aws/table-schema';
-import { EVENT_RULES, WATCHDOG_SCHEDULE, type EventPattern } from '../core/event-rules';
-import { BOT_SOURCE, DETAIL_TYPES } from '../core/events';
+import { INDEXES, PARTITION_KEY, TABLE_DEFAULT_NAME, TTL_ATTRIBUTE } from '../adapters/aws/table-schema';
+import { EVENT_RULES, WATCHDOG_SCHEDULE, type EventPattern } from '../domain/event-rules';
+import { BOT_SOURCE, DETAIL_TYPES } from '../domain/events';
 import { Alarms } from './alarms';
 import { BUILD_LOG_GROUP_PREFIX, BuildMachine, putEventsConditions } from './build-machine';
 import { DeadlineSchedules } from './deadline-schedules';
@@ -35,7 +35,7 @@ export const TOPIC_NAME = 'labapp-metal-builds';
 export const ARTIFACT_EXPIRY_DAYS = 90;
 
 /**
- * Exactly what core/aws/dynamo-store.ts calls: no Scan (docs/design.md: `list` reads StatusIndex), no
+ * Exactly what adapters/aws/dynamo-store.ts calls: no Scan (docs/design.md: `list` reads StatusIndex), no
  * DeleteItem, no batch or transaction.
  */
 export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
@@ -411,7 +411,7 @@ export class MetalBuildStack extends Stack {
     // too) as is.
     const cdkEventPattern = (pattern: EventPattern) =>
       Object.fromEntries(Object.entries(pattern).map(([field, value]) => [field === 'detail-type' ? 'detailType' : field, value])) as events.EventPattern;
-    // core/event-rules.ts: the same patterns the sandbox routes by. A rule on the default bus
+    // domain/event-rules.ts: the same patterns the sandbox routes by. A rule on the default bus
     // (EC2 state changes, where AWS puts them) gets no eventBus.
     for (const rule of EVENT_RULES) {
       new events.Rule(this, rule.id, {

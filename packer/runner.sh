@@ -177,7 +177,7 @@ read_config() {
     [ -n "${!name}" ] || { log "ERROR: $CONFIG_FILE lacks a valid value for $name"; exit 1; }
   done
   [[ $BUILD_ID =~ ^build-[0-9]{8}-[0-9]{6}-[a-z0-9]{4}$ ]] || { log "ERROR: not a build ID: $BUILD_ID"; exit 1; }
-  # core/artifact-layout.ts: the only keys the handler accepts.
+  # domain/artifact-layout.ts: the only keys the handler accepts.
   LOG_KEY="builds/$BUILD_ID/logs/build.log"
   PREFIX="builds/$BUILD_ID"
 }

@@ -1,4 +1,4 @@
-import type { Artifacts } from '../core/ports';
+import type { Artifacts } from '../domain/ports';
 
 // ARTIFACT_BUCKET in the sandbox: no bytes, only which objects exist and their sizes. The
 // simulated runner's upload puts a build's three files (packer/runner.sh's names) under

@@ -5,8 +5,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { PublishResponse } from '@aws-sdk/client-sns';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { EventBridgeBus } from '../core/aws/event-bus';
-import type { Config } from '../core/config';
+import { EventBridgeBus } from '../adapters/aws/event-bus';
+import type { Config } from '../domain/config';
 import type { LocalEventBridge } from '../stand-ins/eventbridge';
 import { SANDBOX_CREDENTIALS } from './stand-ins-start';
 import type { Teardown } from './teardown';
@@ -37,7 +37,7 @@ export function connectClients(config: Config, standIns: ClientEndpoints, teardo
   const aws = sdk(config);
   const ec2Client = new EC2Client({ ...aws, endpoint: standIns.ec2.endpoint });
   const snsClient = new SNSClient({ ...aws, endpoint: standIns.sns.endpoint });
-  // As events/clients.ts: one attempt, the launch goes on without the quota check when it fails.
+  // As adapters/aws/clients.ts: one attempt, the launch goes on without the quota check when it fails.
   const quotasClient = new ServiceQuotasClient({ ...aws, endpoint: standIns.serviceQuotas.endpoint, maxAttempts: 1 });
   const secretsClient = new SecretsManagerClient({ ...aws, endpoint: standIns.secretsManager.endpoint });
   const schedulerClient = new SchedulerClient({ ...aws, endpoint: standIns.scheduler.endpoint });

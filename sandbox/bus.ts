@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_RULES, SCHEDULED_EVENT, SCHEDULE_SOURCE, WATCHDOG_SCHEDULE, type EventPattern, type RuleBus, type RuleTarget } from '../core/event-rules';
-import type { Logger } from '../core/ports';
+import { EVENT_RULES, SCHEDULED_EVENT, SCHEDULE_SOURCE, WATCHDOG_SCHEDULE, type EventPattern, type RuleBus, type RuleTarget } from '../domain/event-rules';
+import type { Logger } from '../domain/ports';
 import { matchesEventPattern } from '../stand-ins/event-pattern';
 import type { LocalEventBridge, PutEntry } from '../stand-ins/eventbridge';
 import { lambdaContext } from '../stand-ins/slack-request';
 
-// EventBridge's part, locally: the rules of the stack (core/event-rules.ts: bot and runner events
+// EventBridge's part, locally: the rules of the stack (domain/event-rules.ts: bot and runner events
 // on the custom bus, EC2 state changes on the default bus, the watchdog's schedule) delivering
 // envelopes shaped as AWS delivers them to the real handlers. Every envelope goes to the targets of
 // every rule of its bus whose pattern matches it (stand-ins/event-pattern.ts), as EventBridge

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/ports';
+import type { Logger } from '../domain/ports';
 import type { Ec2StandIn } from '../stand-ins/ec2';
 import type { SchedulerStandIn } from '../stand-ins/scheduler';
 import type { LocalBus } from './bus';

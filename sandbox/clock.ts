@@ -1,4 +1,4 @@
-import type { Clock } from '../core/ports';
+import type { Clock } from '../domain/ports';
 
 // Simulated time. The world (EC2, the runner, the watchdog) only moves when the clock steps, and
 // a step runs every task due in it in time order, waiting after each for the deliveries it

@@ -1,4 +1,4 @@
-import { ConfigError } from '../core/config';
+import { ConfigError } from '../domain/config';
 import { OUTCOMES, isOutcome } from './runner';
 import type { Sandbox } from './sandbox';
 import { CONFIG_KNOBS, DEFAULT_DYNAMODB_PORT, DEFAULT_OUTCOME, DEFAULT_PORT, DEFAULT_SPEED, PortInUseError, startSandbox } from './sandbox';

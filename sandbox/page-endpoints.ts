@@ -1,4 +1,4 @@
-import type { Logger } from '../core/ports';
+import type { Logger } from '../domain/ports';
 import type { SlackApiHandler } from '../stand-ins/slack-api';
 import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../stand-ins/slack-api';
 import type { ChangeFeed } from './change-feed';

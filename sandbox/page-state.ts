@@ -1,4 +1,4 @@
-import type { Config } from '../core/config';
+import type { Config } from '../domain/config';
 import type { LocalDynamo } from '../stand-ins/dynalite';
 import type { Ec2Instance, Ec2StandIn } from '../stand-ins/ec2';
 import type { LocalSns, Published } from '../stand-ins/sns';

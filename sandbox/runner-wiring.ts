@@ -1,7 +1,7 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { Config } from '../core/config';
-import { DETAIL_TYPES, RUNNER_SOURCE } from '../core/events';
+import type { Config } from '../domain/config';
+import { DETAIL_TYPES, RUNNER_SOURCE } from '../domain/events';
 import { eventTokenFor } from '../events/event-token';
 import type { LocalDynamo } from '../stand-ins/dynalite';
 import type { Ec2StandIn } from '../stand-ins/ec2';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { artifactKey as layoutKey, artifactVersion, logKey } from '../core/artifact-layout';
-import type { BuildPhaseDetail } from '../core/events';
-import { buildPhaseDetail } from '../core/events';
-import type { Phase } from '../core/build';
-import type { BuildStore } from '../core/ports';
+import { artifactKey as layoutKey, artifactVersion, logKey } from '../domain/artifact-layout';
+import type { BuildPhaseDetail } from '../domain/events';
+import { buildPhaseDetail } from '../domain/events';
+import type { Phase } from '../domain/build';
+import type { BuildStore } from '../domain/ports';
 import type { Ec2Instance, Ec2StandIn } from '../stand-ins/ec2';
 import type { SimulatedClock } from './clock';
 
@@ -58,7 +58,7 @@ export function checkedOutCommit(branch: string, commit: string | undefined): st
   return (given + sha(`${branch}@${given}`)).slice(0, 40);
 }
 
-/** Where packer/runner.sh puts the OVA: core/artifact-layout.ts, the only key the handler accepts. */
+/** Where packer/runner.sh puts the OVA: domain/artifact-layout.ts, the only key the handler accepts. */
 export function artifactKey(buildId: string, branch: string, commit: string): string {
   return layoutKey(buildId, artifactVersion(branch, commit) ?? '0.0.0-unknown');
 }

@@ -1,5 +1,5 @@
-import type { Config } from '../core/config';
-import { parseConfig } from '../core/config';
+import type { Config } from '../domain/config';
+import { parseConfig } from '../domain/config';
 import { APPROVER } from '../stand-ins/slack-api';
 
 // The sandbox's configuration: the values the stack would set, fixed, and the knobs a sandbox user

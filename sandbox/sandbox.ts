@@ -1,6 +1,6 @@
-import type { LogSink } from '../core/aws/logger';
-import { createLogger } from '../core/aws/logger';
-import type { Config } from '../core/config';
+import type { LogSink } from '../adapters/aws/logger';
+import { createLogger } from '../adapters/aws/logger';
+import type { Config } from '../domain/config';
 import type { Ec2StandIn } from '../stand-ins/ec2';
 import type { SchedulerStandIn } from '../stand-ins/scheduler';
 import type { LocalSecretsManager } from '../stand-ins/secrets-manager';

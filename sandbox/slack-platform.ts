@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../core/ports';
+import type { Logger } from '../domain/ports';
 import type { SlackApiHandler, SlackMessage } from '../stand-ins/slack-api';
 import { SLASH_COMMAND, blockActionPayload, signSlackRequest, slashCommandBody } from '../stand-ins/slack-request';
 

@@ -1,8 +1,8 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { STATUSES } from '../core/build';
-import type { BuildStore } from '../core/ports';
-import { STATUS_INDEX } from '../core/aws/table-schema';
+import { STATUSES } from '../domain/build';
+import type { BuildStore } from '../domain/ports';
+import { STATUS_INDEX } from '../adapters/aws/table-schema';
 
 // The table as the page's panel shows it, without a Scan: the newest builds from StatusIndex
 // (the store's `recent`, as `/metal-build list` reads them), how many builds there are in all

@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 // `npm run gen`: carries packer/runner.sh and packer/cloud-init.yaml into the launch Lambda's
-// bundle (a bundle cannot read files at run time) as events/runner-script.generated.ts.
+// bundle (a bundle cannot read files at run time) as events/launch/runner-script.generated.ts.
 // The output is committed; test/packer fails when it no longer matches its sources.
 
 export const RUNNER_SOURCE_PATH = 'packer/runner.sh';
 export const CLOUD_INIT_SOURCE_PATH = 'packer/cloud-init.yaml';
-export const GENERATED_MODULE_PATH = 'events/runner-script.generated.ts';
+export const GENERATED_MODULE_PATH = 'events/launch/runner-script.generated.ts';
 
 /** The text of the generated module for these sources. */
 export function renderRunnerModule(runnerScript: string, cloudInitTemplate: string): string {

@@ -1,4 +1,4 @@
-import type { Build, Status } from '../core/build';
+import type { Build, Status } from '../domain/build';
 
 // Build records for tests. `aBuild` is a fresh request; the `in*` helpers add what the earlier
 // steps of the status table would have written, so a test states only what it is about.

@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DynamoSpendLedger } from '../core/aws/dynamo-ledger';
-import { APPLIED_OPS_ATTRIBUTE, DynamoBuildStore } from '../core/aws/dynamo-store';
-import { PARTITION_KEY, TABLE_DEFAULT_NAME, createTableInput } from '../core/aws/table-schema';
+import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
+import { APPLIED_OPS_ATTRIBUTE, DynamoBuildStore } from '../adapters/aws/dynamo-store';
+import { PARTITION_KEY, TABLE_DEFAULT_NAME, createTableInput } from '../adapters/aws/table-schema';
 
 // dynalite (DynamoDB on LevelDB in memory) for tests and the sandbox. The table comes from the
 // one schema definition, so tests exercise the same indexes the stack deploys.

@@ -3,7 +3,7 @@ import { Ec2Error, filters, page, values } from './ec2-query';
 
 // What the stand-in's EC2 sells and where: instance types with their vCPUs, which zones offer
 // which type, the refusals a test arranges, and the two Describe calls that read them. The
-// refusal texts are the ones EC2 really sends, because events/launch-plan.ts classifies some
+// refusal texts are the ones EC2 really sends, because events/launch/plan.ts classifies some
 // refusals by their message, not only their code.
 
 /** vCPUs per type; the metal types this project launches plus small ones for other tests. */

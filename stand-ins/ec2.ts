@@ -350,7 +350,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
     return { return: true };
   };
 
-  // The launch asks which zone each configured subnet is in (events/ec2-compute.ts subnetZones).
+  // The launch asks which zone each configured subnet is in (adapters/aws/ec2-compute.ts subnetZones).
   const describeSubnets = (params: QueryParams): Record<string, XmlValue> => {
     const ids = values(params, 'SubnetId');
     const unknown = ids.filter((id) => options.subnets[id] === undefined);

@@ -1,4 +1,4 @@
-import type { EventPattern, PatternMatcher } from '../core/event-rules';
+import type { EventPattern, PatternMatcher } from '../domain/event-rules';
 
 // EventBridge's event-pattern matching, locally (what the TestEventPattern API answers), for the
 // sandbox's routing and the tests. Written here: no maintained npm library evaluates EventBridge

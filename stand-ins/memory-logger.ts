@@ -1,5 +1,5 @@
-import { createLogger } from '../core/aws/logger';
-import type { Logger } from '../core/ports';
+import { createLogger } from '../adapters/aws/logger';
+import type { Logger } from '../domain/ports';
 
 /** The production logger with a sink that keeps every line as an object, for assertions. */
 export function memoryLogger(): Logger & { lines: Array<Record<string, unknown>> } {

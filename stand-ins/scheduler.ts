@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { Clock } from '../core/ports';
+import type { Clock } from '../domain/ports';
 import type { DeadLetter, Fired } from './scheduler-firing';
 import { createFiring, dueAt } from './scheduler-firing';
 import type { Schedule, ScheduleBody } from './scheduler-schedule';

@@ -3,7 +3,7 @@
 #  - shellcheck on every shell script of the repository (and .ci/run);
 #  - `packer validate` of packer/builder.pkr.hcl with Debian's Packer 1.6.6, on that file alone
 #    (plugins.pkr.hcl holds what only current Packer understands);
-#  - `cloud-init schema` on a user data rendered by events/user-data.ts (test/support/runner-params.ts).
+#  - `cloud-init schema` on a user data rendered by events/launch/user-data.ts (test/support/runner-params.ts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,7 +33,7 @@ echo "-- cloud-init $(cloud-init --version 2>&1 | awk '{print $2}'): schema of a
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/render.ts" <<TS
-import { renderCloudConfig } from '$PWD/events/user-data';
+import { renderCloudConfig } from '$PWD/events/launch/user-data';
 import { RUNNER_PARAMS } from '$PWD/test/support/runner-params';
 process.stdout.write(renderCloudConfig(RUNNER_PARAMS));
 TS

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Build } from '../../core/build';
-import type { BuildStore } from '../../core/ports';
-import type { Guard } from '../../core/transition';
+import type { Build } from '../../domain/build';
+import type { BuildStore } from '../../domain/ports';
+import type { Guard } from '../../domain/transition';
 import { APPROVER } from '../../stand-ins/slack-api';
-import { useWorld } from './world';
+import { useWorld } from '../support/bot-world';
 
 // Concurrent approvals must never free a slot that a machine needs: with MAX_CONCURRENT_BUILDS=1
 // a losing click that gave the slot back after the launch landed let a second build be approved

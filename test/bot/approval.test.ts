@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import { aBuild } from '../../stand-ins/build-fixture';
-import { useWorld } from './world';
+import { useWorld } from '../support/bot-world';
 
 const world = useWorld();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { APPROVER_CACHE_MS, createApproverDirectory } from '../../bot/approvers';
-import { ChatError } from '../../core/ports';
+import { ChatError } from '../../domain/ports';
 import { memoryLogger } from '../../stand-ins/memory-logger';
 
 // bot/approvers.ts on its own: a chat that answers from a table (or fails as told) and a clock

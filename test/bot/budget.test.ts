@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent } from '../../core/apply';
-import type { Build } from '../../core/build';
-import { MONTH_PREFIX } from '../../core/aws/dynamo-ledger';
+import { applyEvent } from '../../domain/apply';
+import type { Build } from '../../domain/build';
+import { MONTH_PREFIX } from '../../adapters/aws/dynamo-ledger';
 import { APPROVER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
-import { useWorld } from './world';
+import { useWorld } from '../support/bot-world';
 
 // MONTHLY_BUDGET_USD through the bot's real handler (docs/design.md "Spend control"): the month's
 // ledger item on dynalite, the Slack calls and the events put. The clock is frozen so the

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USAGE } from '../../core/command';
+import { USAGE } from '../../domain/command';
 import { bundleLambda } from '../../scripts/bundle';
 import { SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import { parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../../stand-ins/slack-request';
-import type { World } from './world';
-import { startWorld } from './world';
+import type { World } from '../support/bot-world';
+import { startWorld } from '../support/bot-world';
 
 // The bundle the stack deploys (esbuild, CommonJS, infra/bundling.ts), run in a plain Node process
 // as the Lambda runtime would: `require` it, call `handler(event, context)`. Its adapters come from

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
-import { useWorld } from './world';
+import { useWorld } from '../support/bot-world';
 
 const world = useWorld();
 

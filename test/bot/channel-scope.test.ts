@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { USAGE } from '../../core/command';
+import { USAGE } from '../../domain/command';
 import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
-import type { Env } from './world';
-import { useWorld } from './world';
+import type { Env } from '../support/bot-world';
+import { useWorld } from '../support/bot-world';
 
 // ALLOWED_CHANNEL_IDS scopes reading and acting, not only requesting (bot/permissions.ts
 // mayUseChannel): from anywhere else only `help` answers, except that an approver named in

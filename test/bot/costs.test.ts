@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent } from '../../core/apply';
-import type { CountedBuild } from '../../core/spend';
+import { applyEvent } from '../../domain/apply';
+import type { CountedBuild } from '../../domain/spend';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
-import type { Bot } from './world';
-import { useWorld } from './world';
+import type { Bot } from '../support/bot-world';
+import { useWorld } from '../support/bot-world';
 
 // `/metal-build costs [YYYY-MM]` through the bot's real handler: the month's ledger item on
 // dynalite (finished builds, as the events side counts them) and the builds holding a slot. A

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
-import type { Bot, Env } from './world';
-import { useWorld } from './world';
+import type { Bot, Env } from '../support/bot-world';
+import { useWorld } from '../support/bot-world';
 
 const world = useWorld();
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { USAGE } from '../../core/command';
+import { USAGE } from '../../domain/command';
 import { handler } from '../../bot/handler';
 import { functionUrlEvent, lambdaContext, parseLambdaResult, SANDBOX_SIGNING_SECRET, slashCommandEvent } from '../../stand-ins/slack-request';
 import { SANDBOX_BOT_TOKEN } from '../../stand-ins/slack-api';

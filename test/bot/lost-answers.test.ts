@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoBuildStore } from '../../core/aws/dynamo-store';
+import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
 import type { LostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
 import { startLostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
 import { APPROVER } from '../../stand-ins/slack-api';
-import type { Bot } from './world';
-import { useWorld } from './world';
+import type { Bot } from '../support/bot-world';
+import { useWorld } from '../support/bot-world';
 
 // A write lands and its answer is lost: the proxy forwards every write to dynalite at once and
 // answers only after the client gave up, so the SDK sends the same write again and that retry
@@ -17,7 +17,7 @@ const world = useWorld();
 let proxy: LostAnswerProxy;
 let client: DynamoDBClient;
 
-/** The bot's `request` profile (core/aws/clients.ts) with shorter times, so the case runs fast. */
+/** The bot's `request` profile (adapters/aws/clients.ts) with shorter times, so the case runs fast. */
 const TIMEOUT_MS = 250;
 
 beforeAll(async () => {

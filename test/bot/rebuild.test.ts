@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent } from '../../core/apply';
-import type { Build } from '../../core/build';
-import { DynamoBuildStore } from '../../core/aws/dynamo-store';
+import { applyEvent } from '../../domain/apply';
+import type { Build } from '../../domain/build';
+import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
 import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
-import type { World } from './world';
-import { useWorld } from './world';
+import type { World } from '../support/bot-world';
+import { useWorld } from '../support/bot-world';
 
 // Rebuild (the button on a failed, terminated or cancelled card, and `/metal-build rebuild <id>`):
 // a new request for the same branch at the commit that was asked for, through the same approval,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { newBuildId } from '../../core/build-id';
-import { USAGE } from '../../core/command';
+import { newBuildId } from '../../domain/build-id';
+import { USAGE } from '../../domain/command';
 import { aBuild } from '../../stand-ins/build-fixture';
 import { NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import { createHandler } from '../../bot/handler';
 import { slashCommandEvent } from '../../stand-ins/slack-request';
-import { invoke, useWorld } from './world';
+import { invoke, useWorld } from '../support/bot-world';
 
 const world = useWorld();
 

@@ -12,8 +12,8 @@ import {
   slashCommandBody,
   slashCommandEvent,
 } from '../../stand-ins/slack-request';
-import type { Answer } from './world';
-import { invoke, useWorld } from './world';
+import type { Answer } from '../support/bot-world';
+import { invoke, useWorld } from '../support/bot-world';
 
 // Nothing reaches Bolt unless Slack signed it (bot/handler.ts, bot/slack-signature.ts): garbage
 // from anyone answers 401 and never fails the invocation (the bot's error alarm). Every case

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { USAGE } from '../../core/command';
+import { USAGE } from '../../domain/command';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
-import { useWorld } from './world';
+import { useWorld } from '../support/bot-world';
 
 const world = useWorld();
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Build } from '../../core/build';
-import { formatUtcTime } from '../../core/slack/mrkdwn';
+import type { Build } from '../../domain/build';
+import { formatUtcTime } from '../../views/mrkdwn';
 import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
-import type { Bot, Env } from './world';
-import { useWorld } from './world';
+import type { Bot, Env } from '../support/bot-world';
+import { useWorld } from '../support/bot-world';
 
 // "A thread that never lies", the bot's side: the warning is edited in place after an extension,
 // a button left live on an ended build says when it ended, the confirm dialogs state the money,

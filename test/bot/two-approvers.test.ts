@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MONTH_PREFIX } from '../../core/aws/dynamo-ledger';
-import { monthOf } from '../../core/spend';
+import { MONTH_PREFIX } from '../../adapters/aws/dynamo-ledger';
+import { monthOf } from '../../domain/spend';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
-import { useWorld } from './world';
+import { useWorld } from '../support/bot-world';
 
 // SECOND_APPROVAL_ABOVE_USD (docs/design.md "Spend control"): a build whose maximum ($11.83 at
 // the defaults) is above the threshold needs two different approvers. The first click is only

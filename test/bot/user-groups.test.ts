@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
-import { useWorld } from './world';
+import { useWorld } from '../support/bot-world';
 
 // APPROVER_GROUP_IDS through the real handler: the members of Slack user groups approve too
 // (bot/approvers.ts), read with usergroups.users.list from the Slack stand-in. Riley (REQUESTER)

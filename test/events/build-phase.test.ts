@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { Build } from '../../core/build';
-import { ConfigError } from '../../core/config';
-import type { BuildPhaseDetail } from '../../core/events';
+import type { Build } from '../../domain/build';
+import { ConfigError } from '../../domain/config';
+import type { BuildPhaseDetail } from '../../domain/events';
 import { PhaseArrivedEarlyError, createHandler } from '../../events/build-phase';
 import { createHandler as createLaunchHandler } from '../../events/launch';
 import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
-import { SHA256, buildApproved, buildPhase, eventTokenOf } from './event-fixtures';
-import { logLines, useWorld } from './world';
+import { SHA256, buildApproved, buildPhase, eventTokenOf } from '../support/event-fixtures';
+import { logLines, useWorld } from '../support/events-world';
 
 const world = useWorld({ minutesAfterT0: 10 });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../events/cancel';
 import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
-import { cancelRequested } from './event-fixtures';
-import { logLines, useWorld } from './world';
+import { cancelRequested } from '../support/event-fixtures';
+import { logLines, useWorld } from '../support/events-world';
 
 const world = useWorld({ minutesAfterT0: 30 });
 

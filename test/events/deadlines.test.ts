@@ -1,20 +1,20 @@
 import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { describe, expect, it } from 'vitest';
-import { applyEvent } from '../../core/apply';
-import type { Build } from '../../core/build';
-import type { BuildStore } from '../../core/ports';
+import { applyEvent } from '../../domain/apply';
+import type { Build } from '../../domain/build';
+import type { BuildStore } from '../../domain/ports';
 import type { StateChangeEvent } from '../../stand-ins/ec2';
 import type { Schedule } from '../../stand-ins/scheduler';
 import { createHandler as cancelHandler } from '../../events/cancel';
 import { createHandler as deadlineHandler } from '../../events/deadline';
 import { createHandler as instanceStateHandler } from '../../events/instance-state';
 import { createHandler as launchHandler } from '../../events/launch';
-import { launchTags } from '../../events/launch-plan';
+import { launchTags } from '../../events/launch/plan';
 import { createHandler as watchdogHandler } from '../../events/watchdog';
 import { aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
-import { buildApproved, buildExtended, cancelRequested, ec2StateChange, scheduled } from './event-fixtures';
-import { SCHEDULER_ROLE_ARN, SCHEDULE_DLQ_ARN, SCHEDULE_GROUP, logLines, useWorld } from './world';
+import { buildApproved, buildExtended, cancelRequested, ec2StateChange, scheduled } from '../support/event-fixtures';
+import { SCHEDULER_ROLE_ARN, SCHEDULE_DLQ_ARN, SCHEDULE_GROUP, logLines, useWorld } from '../support/events-world';
 
 // The deadline's Scheduler schedule (docs/design.md "Deadlines") through the real handlers, the
 // real SchedulerDeadlines and the Scheduler stand-in, whose firings terminate through the EC2
@@ -600,7 +600,7 @@ describe('deadlines: the watchdog repairs schedules', () => {
     expect(ops().filter((o) => o !== 'ListSchedules')).toEqual([]);
   });
 
-  // FINDING (events/watchdog-deadlines.ts, the left-over loop; events/watchdog-builds.ts `stuck`):
+  // FINDING (events/watchdog/deadlines.ts, the left-over loop; events/watchdog/builds.ts `stuck`):
   // a running build whose machine vanished without a state change is failed as stuck; nothing
   // removes its schedule (final, but no TerminatedAt, so the watchdog keeps it "while the machine
   // powers off", though EC2 lists no live machine for it). At the deadline it fires at an

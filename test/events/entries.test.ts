@@ -5,19 +5,19 @@ import { memoryLogger } from '../../stand-ins/memory-logger';
 import * as buildPhase from '../../events/build-phase';
 import * as cancel from '../../events/cancel';
 import * as deadline from '../../events/deadline';
-import { Ec2Compute } from '../../events/ec2-compute';
+import { Ec2Compute } from '../../adapters/aws/ec2-compute';
 import * as instanceState from '../../events/instance-state';
 import * as launch from '../../events/launch';
 import * as release from '../../events/release';
-import { S3Artifacts } from '../../events/s3-artifacts';
-import { SnsNotifier } from '../../events/sns-notifier';
+import { S3Artifacts } from '../../adapters/aws/s3-artifacts';
+import { SnsNotifier } from '../../adapters/aws/sns-notifier';
 import * as watchdog from '../../events/watchdog';
 import type { LocalDynamo } from '../../stand-ins/dynalite';
 import { startDynalite } from '../../stand-ins/dynalite';
 import { SANDBOX_BOT_TOKEN } from '../../stand-ins/slack-api';
 import { aLaunchedBuild, at } from '../../stand-ins/build-fixture';
 import { freshContainer } from '../support/fresh-container';
-import { cancelRequested } from './event-fixtures';
+import { cancelRequested } from '../support/event-fixtures';
 
 // The Lambda entries: a factory and a two-argument `handler` each, real dependencies built once
 // per container from the environment on the first invocation (never at import).
@@ -36,18 +36,17 @@ describe('Lambda entries', () => {
 const newContainer = () =>
   freshContainer(async () => ({
     ...(await import('../../events/deps')),
-    ...(await import('../../events/clients')),
-    core: await import('../../core/aws/clients'),
-    ConfigError: (await import('../../core/config')).ConfigError,
+    ...(await import('../../adapters/aws/clients')),
+    ConfigError: (await import('../../domain/config')).ConfigError,
     cancel: await import('../../events/cancel'),
   }));
 
 /** Closes a container's keep-alive sockets: every SDK client it memoises, reached through its getters. */
 function destroyClients(container: Awaited<ReturnType<typeof newContainer>>): void {
   for (const profile of ['request', 'background'] as const) {
-    container.core.getDynamoClient(profile).destroy();
-    container.core.getEventBridgeClient(profile).destroy();
-    container.core.getSecretsClient(profile).destroy();
+    container.getDynamoClient(profile).destroy();
+    container.getEventBridgeClient(profile).destroy();
+    container.getSecretsClient(profile).destroy();
   }
   for (const client of [
     container.getEc2Client(),

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../core/config';
+import { parseConfig } from '../../domain/config';
 import { eventTokenFor, eventTokenKeyOf, eventTokenMatches, hashEventToken } from '../../events/event-token';
 
 const KEY = 'test-key-0123456789abcdef0123456789';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { BotDeps } from '../../bot/deps';
 import { requestBuild } from '../../bot/request';
-import { DURATIONS_PREFIX } from '../../core/aws/dynamo-durations';
-import type { Build } from '../../core/build';
+import { DURATIONS_PREFIX } from '../../adapters/aws/dynamo-durations';
+import type { Build } from '../../domain/build';
 import { createHandler } from '../../events/build-phase';
 import { aLaunchedBuild, at } from '../../stand-ins/build-fixture';
 import { REQUESTER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
-import { buildPhase } from './event-fixtures';
-import { logLines, useWorld } from './world';
+import { buildPhase } from '../support/event-fixtures';
+import { logLines, useWorld } from '../support/events-world';
 
 // docs/design.md "Cost model": build-phase adds each completed build's LaunchTime-to-CompletionTime
 // (the handlers' clock) to `#durations#<type>`; the next request's card quotes their median.

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Build } from '../../core/build';
-import { costBetween } from '../../core/cost';
-import type { BuildStore } from '../../core/ports';
+import type { Build } from '../../domain/build';
+import { costBetween } from '../../domain/cost';
+import type { BuildStore } from '../../domain/ports';
 import { createHandler as buildPhaseHandler } from '../../events/build-phase';
 import { createHandler } from '../../events/instance-state';
 import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
-import { SHA256, buildPhase, ec2StateChange } from './event-fixtures';
-import { logLines, useWorld } from './world';
+import { SHA256, buildPhase, ec2StateChange } from '../support/event-fixtures';
+import { logLines, useWorld } from '../support/events-world';
 
 const world = useWorld({ minutesAfterT0: 3 });
 

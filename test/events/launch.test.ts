@@ -1,12 +1,12 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { Build } from '../../core/build';
-import type { BuildStore } from '../../core/ports';
+import type { Build } from '../../domain/build';
+import type { BuildStore } from '../../domain/ports';
 import { createHandler } from '../../events/launch';
-import { clientToken, launchTags } from '../../events/launch-plan';
+import { clientToken, launchTags } from '../../events/launch/plan';
 import { T0, anApprovedBuild, at } from '../../stand-ins/build-fixture';
-import { buildApproved, eventTokenOf } from './event-fixtures';
-import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from './world';
+import { buildApproved, eventTokenOf } from '../support/event-fixtures';
+import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from '../support/events-world';
 
 const world = useWorld({ minutesAfterT0: 2 });
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MONTH_PREFIX } from '../../core/aws/dynamo-ledger';
-import { expirationTime } from '../../core/build';
-import { costBetween } from '../../core/cost';
-import type { SpendLedger } from '../../core/ports';
-import { emptyLedger } from '../../core/spend';
+import { MONTH_PREFIX } from '../../adapters/aws/dynamo-ledger';
+import { expirationTime } from '../../domain/build';
+import { costBetween } from '../../domain/cost';
+import type { SpendLedger } from '../../domain/ports';
+import { emptyLedger } from '../../domain/spend';
 import { createHandler as instanceStateHandler } from '../../events/instance-state';
 import { createHandler as watchdogHandler } from '../../events/watchdog';
 import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
-import { ec2StateChange, scheduled } from './event-fixtures';
-import { logLines, useWorld } from './world';
+import { ec2StateChange, scheduled } from '../support/event-fixtures';
+import { logLines, useWorld } from '../support/events-world';
 
 // A build's final cost joins the month of its LaunchTime once (events/month-spend.ts): from
 // instance-state on every ending delivery, and from the watchdog for a machine whose end it

@@ -18,15 +18,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { artifactKey } from '../../core/artifact-layout';
-import type { Build } from '../../core/build';
+import { artifactKey } from '../../domain/artifact-layout';
+import type { Build } from '../../domain/build';
 import { createHandler as createBuildPhaseHandler } from '../../events/build-phase';
 import { hashEventToken } from '../../events/event-token';
 import { ReleaseArrivedEarlyError, createHandler } from '../../events/release';
-import { COPY_OBJECT_LIMIT, COPY_PART_BYTES, S3Artifacts, partRanges } from '../../events/s3-artifacts';
+import { COPY_OBJECT_LIMIT, COPY_PART_BYTES, S3Artifacts, partRanges } from '../../adapters/aws/s3-artifacts';
 import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
-import { SHA256, buildPhase, eventTokenOf } from './event-fixtures';
-import { logLines, useWorld } from './world';
+import { SHA256, buildPhase, eventTokenOf } from '../support/event-fixtures';
+import { logLines, useWorld } from '../support/events-world';
 
 // The release function through its real handler: dynalite for the table (the #release# lock),
 // the Slack stand-in, and the REAL S3 adapter against s3rver, a local S3 that keeps the bytes.

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../events/watchdog';
 import { aLaunchedBuild, at } from '../../stand-ins/build-fixture';
 import { REQUESTER } from '../../stand-ins/slack-api';
-import { scheduled } from './event-fixtures';
-import { useWorld } from './world';
+import { scheduled } from '../support/event-fixtures';
+import { useWorld } from '../support/events-world';
 
 // The requester's direct messages (the app's Messages tab): the warning and the end, each once,
 // linking to the thread, without buttons; NOTIFY_REQUESTER_DM=false turns them off.

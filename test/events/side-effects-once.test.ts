@@ -3,8 +3,8 @@ import { MAIL_CLAIM_STALE_MS } from '../../events/mail';
 import { createHandler as instanceStateHandler } from '../../events/instance-state';
 import { createHandler as watchdogHandler } from '../../events/watchdog';
 import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
-import { ec2StateChange, scheduled } from './event-fixtures';
-import { useWorld } from './world';
+import { ec2StateChange, scheduled } from '../support/event-fixtures';
+import { useWorld } from '../support/events-world';
 
 // docs/design.md "Delivery semantics", tested exactly: an SNS notice is claimed before it is
 // published and marked sent after (never lost; doubled only by a crash between publish and

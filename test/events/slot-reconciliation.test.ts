@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { expirationTime } from '../../core/build';
-import type { BuildStore } from '../../core/ports';
-import { LAUNCH_SETTLE_MS } from '../../core/slot-holding';
-import { launchTags } from '../../events/launch-plan';
+import { expirationTime } from '../../domain/build';
+import type { BuildStore } from '../../domain/ports';
+import { LAUNCH_SETTLE_MS } from '../../domain/slot-holding';
+import { launchTags } from '../../events/launch/plan';
 import { createHandler } from '../../events/watchdog';
 import { INSTANCE_ID, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
-import { scheduled } from './event-fixtures';
-import { useWorld } from './world';
+import { scheduled } from '../support/event-fixtures';
+import { useWorld } from '../support/events-world';
 
 // The watchdog gives back slots whose build is not active, deciding from a consistent read of
-// the build and EC2's machine list (core/slot-holding), never from the index alone: StatusIndex
+// the build and EC2's machine list (domain/slot-holding), never from the index alone: StatusIndex
 // is eventually consistent, and dynalite's never lags, so a wrapper serves a stale one here.
 
 const world = useWorld();

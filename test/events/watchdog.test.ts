@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DynamoBuildStore } from '../../core/aws/dynamo-store';
-import { RETENTION_DAYS } from '../../core/build';
-import { LAUNCH_SETTLE_MS } from '../../core/slot-holding';
+import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
+import { RETENTION_DAYS } from '../../domain/build';
+import { LAUNCH_SETTLE_MS } from '../../domain/slot-holding';
 import { createHandler } from '../../events/watchdog';
-import { launchTags } from '../../events/launch-plan';
+import { launchTags } from '../../events/launch/plan';
 import { localDynamoClient } from '../../stand-ins/dynalite';
 import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
-import { scheduled } from './event-fixtures';
-import { logLines, useWorld } from './world';
+import { scheduled } from '../support/event-fixtures';
+import { logLines, useWorld } from '../support/events-world';
 
 const world = useWorld();
 
@@ -260,7 +260,7 @@ describe('watchdog: builds without a machine', () => {
     const stored = await world().get(build.BuildID);
     expect(stored).toMatchObject({ Status: 'failed', CompletionTime: at(11), NotifiedStatus: 'failed' });
     expect(stored?.ErrorMessage).toContain('no machine was launched within 10 minutes');
-    // A launch may have started a machine the record never learnt of (core/slot-holding).
+    // A launch may have started a machine the record never learnt of (domain/slot-holding).
     expect(await world().slots()).toEqual([build.BuildID]);
     expect(world().ec2.terminateRequests()).toEqual([]);
     expect(world().replies(build)).toHaveLength(1);

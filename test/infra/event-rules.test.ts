@@ -1,12 +1,12 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { Code } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_RULES, SCHEDULED_EVENT, SCHEDULE_SOURCE, WATCHDOG_SCHEDULE, type EventRule } from '../../core/event-rules';
-import { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from '../../core/events';
+import { EVENT_RULES, SCHEDULED_EVENT, SCHEDULE_SOURCE, WATCHDOG_SCHEDULE, type EventRule } from '../../domain/event-rules';
+import { BOT_SOURCE, DETAIL_TYPES, EC2_SOURCE, RUNNER_SOURCE } from '../../domain/events';
 import { createApp } from '../../infra/app';
 import { matchesEventPattern } from '../../stand-ins/event-pattern';
 
-// core/event-rules.ts is what the stack deploys and what the sandbox routes by: each rule takes
+// domain/event-rules.ts is what the stack deploys and what the sandbox routes by: each rule takes
 // the events of its kind, as AWS delivers them, and no other; and the synthesized template's
 // rules are exactly that data, so the stack and the sandbox cannot drift apart.
 

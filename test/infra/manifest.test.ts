@@ -48,7 +48,7 @@ function calledMethods(): Map<string, string> {
       }
     }
   };
-  for (const dir of ['bot', 'events', 'core/slack', 'core/aws']) walk(join(PROJECT_ROOT, dir));
+  for (const dir of ['bot', 'events', 'use-cases', 'adapters']) walk(join(PROJECT_ROOT, dir));
   return found;
 }
 
@@ -67,7 +67,7 @@ describe('Slack app manifest', () => {
 
   it('asks for exactly the scopes of the methods the bot and the event functions call', () => {
     const methods = calledMethods();
-    // The scan sees the calls (core/slack/chat.ts posts the card).
+    // The scan sees the calls (adapters/slack/chat.ts posts the card).
     expect([...methods.keys()]).toEqual(expect.arrayContaining(['chat.postMessage', 'chat.update', 'chat.postEphemeral']));
     for (const [method, file] of methods) expect(Object.keys(SCOPE_OF), `${method} in ${file}: add it and its scope`).toContain(method);
     // chat.postMessage is the card itself (docs/design.md "Messages"), whatever the scan finds.

@@ -4,7 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { launchTags } from '../../events/launch-plan';
+import { launchTags } from '../../events/launch/plan';
 import { createApp } from '../../infra/app';
 import type { MetalBuildStack } from '../../infra/stack';
 

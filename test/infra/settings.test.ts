@@ -7,7 +7,7 @@ import { readSettings, sshCidrProblem } from '../../infra/settings';
 const settings = (context: Record<string, unknown>) => readSettings((key) => context[key]);
 
 describe('context settings', () => {
-  it('defaults leave every knob to core/config.ts and create the artifact bucket', () => {
+  it('defaults leave every knob to domain/config.ts and create the artifact bucket', () => {
     const s = settings({});
     expect(s.knobs).toEqual({});
     expect(s.config.volumeSizeGb).toBe(500);

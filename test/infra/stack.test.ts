@@ -7,8 +7,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTableInput } from '../../core/aws/table-schema';
-import { parseConfig } from '../../core/config';
+import { createTableInput } from '../../adapters/aws/table-schema';
+import { parseConfig } from '../../domain/config';
 import { createApp } from '../../infra/app';
 import { UBUNTU_2204_AMI_PARAMETER } from '../../infra/build-machine';
 import { LAMBDA_ENTRIES, type LambdaName } from '../../infra/bundling';
@@ -133,7 +133,7 @@ describe('synth', () => {
 // ---- table ----
 
 describe('builds table', () => {
-  it('is declared from core/aws/table-schema.ts: keys, GSIs, on-demand', () => {
+  it('is declared from adapters/aws/table-schema.ts: keys, GSIs, on-demand', () => {
     const expected = createTableInput();
     const table = resourcesOfType(base, 'AWS::DynamoDB::Table');
     expect(table).toHaveLength(1);
@@ -300,7 +300,7 @@ describe('functions', () => {
     });
   });
 
-  it('get an environment core/config.ts accepts, with the stack’s resources in it', () => {
+  it('get an environment domain/config.ts accepts, with the stack’s resources in it', () => {
     for (const s of [base, full]) {
       for (const name of NAMES) {
         const env = (functionProps(s, name).props.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -465,7 +465,7 @@ describe('build machine', () => {
     expect(flat(base.json.Resources[profile]!.Properties.Roles)).toEqual([`<${logicalId(base, base.stack.buildMachine.role)}>`]);
     expect(lt.SecurityGroupIds).toEqual([`<${logicalId(base, base.stack.buildMachine.securityGroup)}.GroupId>`]);
     // Every machine carries Project=labapp and LaunchedBy=metal-build, the tags termination rights
-    // are scoped by (the launch sets them too: events/launch-plan.ts launchTags).
+    // are scoped by (the launch sets them too: events/launch/plan.ts launchTags).
     for (const type of ['instance', 'volume'])
       expect(lt.TagSpecifications).toContainEqual({
         ResourceType: type,
@@ -567,7 +567,7 @@ describe('function roles', () => {
         st.flatMap((x) => x.Resource),
         name,
       ).toEqual([table, `${table}/index/StatusIndex`, `${table}/index/InstanceIndex`]);
-      // What core/aws/dynamo-store.ts calls, nothing more: no Scan, no DeleteItem.
+      // What adapters/aws/dynamo-store.ts calls, nothing more: no Scan, no DeleteItem.
       expect(actionsOf(st).sort(), name).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     }
   });

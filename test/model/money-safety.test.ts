@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Build, InstanceState } from '../../core/build';
-import { isActive, isFinal, isRunning } from '../../core/build';
-import { LAUNCH_SETTLE_MS, finalSince } from '../../core/slot-holding';
-import { artifactKey, artifactVersion, logKey } from '../../core/artifact-layout';
+import type { Build, InstanceState } from '../../domain/build';
+import { isActive, isFinal, isRunning } from '../../domain/build';
+import { LAUNCH_SETTLE_MS, finalSince } from '../../domain/slot-holding';
+import { artifactKey, artifactVersion, logKey } from '../../domain/artifact-layout';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
-import { buildPhase, ec2StateChange, scheduled, SHA256 } from '../events/event-fixtures';
+import { buildPhase, ec2StateChange, scheduled, SHA256 } from '../support/event-fixtures';
 import type { ModelWorld } from './world';
 import { SECOND_APPROVER, envelopeOf, startModelWorld } from './world';
 

@@ -4,12 +4,12 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SlackLambdaHandler } from '../../bot/app';
 import { createApproverDirectory } from '../../bot/approvers';
 import { createHandler as createBot } from '../../bot/handler';
-import { DynamoBuildStore } from '../../core/aws/dynamo-store';
-import { EventBridgeBus } from '../../core/aws/event-bus';
-import type { Build } from '../../core/build';
-import { parseConfig } from '../../core/config';
-import { SlackChat } from '../../core/slack/chat';
-import { createSlackWebClient } from '../../core/slack/web-client';
+import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
+import { EventBridgeBus } from '../../adapters/aws/event-bus';
+import type { Build } from '../../domain/build';
+import { parseConfig } from '../../domain/config';
+import { SlackChat } from '../../adapters/slack/chat';
+import { createSlackWebClient } from '../../adapters/slack/web-client';
 import type { EventDeps } from '../../events/deps';
 import { createHandler as createBuildPhase } from '../../events/build-phase';
 import { createHandler as createCancel } from '../../events/cancel';
@@ -22,8 +22,8 @@ import type { LostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
 import { startLostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
 import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, slashCommandEvent } from '../../stand-ins/slack-request';
-import type { World as EventsWorld } from '../events/world';
-import { BASE_ENV, startWorld as startEventsWorld } from '../events/world';
+import type { World as EventsWorld } from '../support/events-world';
+import { BASE_ENV, startWorld as startEventsWorld } from '../support/events-world';
 
 // The whole system for the model-based test: the real bot and the five real events handlers
 // over ONE table (dynalite, reached through a proxy that can lose write answers), the Slack

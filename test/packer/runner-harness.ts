@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail, parseEvent, type BuildPhaseDetail } from '../../core/events';
+import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail, parseEvent, type BuildPhaseDetail } from '../../domain/events';
 
 // Runs packer/runner.sh for real (bash) against test/packer/stub.sh standing in for every host
 // command, and collects what the stubs saw: each call's exact arguments, the events put (each

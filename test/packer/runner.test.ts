@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactKey, artifactVersion, logKey } from '../../core/artifact-layout';
+import { artifactKey, artifactVersion, logKey } from '../../domain/artifact-layout';
 import { BUCKET, BUILD_ID, EVENT_TOKEN, INSTANCE_ID, LOG_KEY, SHA, removeRuns, runRunner, type RunOptions, type RunResult } from './runner-harness';
 
 // packer/runner.sh run for real by bash, every host command stubbed (test/packer/stub.sh).
-// Each event the runner puts is parsed with core/events.ts's buildPhaseDetail by the harness:
+// Each event the runner puts is parsed with domain/events.ts's buildPhaseDetail by the harness:
 // a malformed event fails the run's test.
 
 // Each run spawns about a hundred short processes: seconds on an idle machine, much more on a
@@ -63,7 +63,7 @@ describe('runner: a successful branch build', RUN, () => {
     expect(r.cloudwatch.join('\n')).not.toContain(EVENT_TOKEN);
   });
 
-  it('names the artifact and the log exactly as the handler expects them (core/artifact-layout.ts)', () => {
+  it('names the artifact and the log exactly as the handler expects them (domain/artifact-layout.ts)', () => {
     const completed = r.events.at(-1)!;
     expect(completed.artifact!.key).toBe(artifactKey(BUILD_ID, artifactVersion('main', SHA)!));
     expect(completed.logKey).toBe(logKey(BUILD_ID));
@@ -379,7 +379,7 @@ describe('runner: early failures are reported, not silent', RUN, () => {
   });
 
   it.concurrent("an image without jq, which cannot be installed: still one failed event, in the handler's schema", async () => {
-    // The harness parses every event with core/events.ts's buildPhaseDetail.
+    // The harness parses every event with domain/events.ts's buildPhaseDetail.
     const r = await runRunner({ missing: ['jq', 'git'], aptLock: 'forever', aptWait: 1 });
     expectFailedRun(r, [], /could not get apt's lock/);
     expect(r.events[0]!.eventToken).toBe(EVENT_TOKEN);

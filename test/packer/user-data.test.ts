@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CLOUD_INIT_TEMPLATE, RUNNER_SCRIPT_GZIP_BASE64 } from '../../events/runner-script.generated';
-import { USER_DATA_LIMIT_BYTES, renderCloudConfig, renderUserData, type RunnerParams } from '../../events/user-data';
+import { CLOUD_INIT_TEMPLATE, RUNNER_SCRIPT_GZIP_BASE64 } from '../../events/launch/runner-script.generated';
+import { USER_DATA_LIMIT_BYTES, renderCloudConfig, renderUserData, type RunnerParams } from '../../events/launch/user-data';
 import { CLOUD_INIT_SOURCE_PATH, RUNNER_SOURCE_PATH, renderRunnerModule } from '../../scripts/gen-runner-module';
 import { RUNNER_PARAMS as params } from '../support/runner-params';
 
@@ -112,7 +112,7 @@ describe('renderUserData', () => {
   });
 });
 
-describe('events/runner-script.generated.ts (`npm run gen`)', () => {
+describe('events/launch/runner-script.generated.ts (`npm run gen`)', () => {
   it('matches packer/runner.sh and packer/cloud-init.yaml: run `npm run gen` after changing them', () => {
     expect(gunzipSync(Buffer.from(RUNNER_SCRIPT_GZIP_BASE64, 'base64')).toString('utf8')).toBe(source(RUNNER_SOURCE_PATH));
     expect(CLOUD_INIT_TEMPLATE).toBe(source(CLOUD_INIT_SOURCE_PATH));
@@ -121,7 +121,7 @@ describe('events/runner-script.generated.ts (`npm run gen`)', () => {
   it('is what the generator writes, apart from gzip bytes (which may differ between zlib builds)', () => {
     const strip = (text: string) => text.replace(/RUNNER_SCRIPT_GZIP_BASE64 =\n {2}"[^"]*"/, '');
     const expected = renderRunnerModule(source(RUNNER_SOURCE_PATH), source(CLOUD_INIT_SOURCE_PATH));
-    expect(strip(source('events/runner-script.generated.ts'))).toBe(strip(expected));
+    expect(strip(source('events/launch/runner-script.generated.ts'))).toBe(strip(expected));
   });
 });
 

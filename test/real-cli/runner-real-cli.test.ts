@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail, parseEvent, type BuildPhaseDetail } from '../../core/events';
+import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail, parseEvent, type BuildPhaseDetail } from '../../domain/events';
 import { startCloudWatchLogsStandIn, type LocalCloudWatchLogs } from '../../stand-ins/cloudwatch-logs';
 import { startEventBridge, type LocalEventBridge } from '../../stand-ins/eventbridge';
 import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../stand-ins/secrets-manager';

@@ -1,8 +1,8 @@
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Build } from '../../core/build';
-import { FINAL_STATUSES } from '../../core/build';
+import type { Build } from '../../domain/build';
+import { FINAL_STATUSES } from '../../domain/build';
 import type { Sandbox } from '../../sandbox/sandbox';
 import { startSandbox } from '../../sandbox/sandbox';
 import { DEFAULT_ROWS, MAX_ROWS } from '../../sandbox/table-view';

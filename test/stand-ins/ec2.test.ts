@@ -13,7 +13,7 @@ import {
   paginateDescribeVolumes,
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ec2Compute } from '../../events/ec2-compute';
+import { Ec2Compute } from '../../adapters/aws/ec2-compute';
 import type { Ec2StandIn, Ec2StandInOptions, StateChangeEvent } from '../../stand-ins/ec2';
 import { DEFAULT_LAUNCH_TEMPLATE_ID, startEc2StandIn } from '../../stand-ins/ec2';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventPattern } from '../../core/event-rules';
+import type { EventPattern } from '../../domain/event-rules';
 import { InvalidEventPatternError, matchesEventPattern, validateEventPattern } from '../../stand-ins/event-pattern';
 
 // The EventBridge pattern matcher the sandbox routes by: each operator with a case that matches

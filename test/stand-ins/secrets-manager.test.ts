@@ -4,7 +4,7 @@ import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../stan
 import { freshContainer } from '../support/fresh-container';
 
 // The Secrets Manager stand-in against the real SecretsManagerClient, and the bot's Slack-secret
-// path (core/aws/slack-secret.ts) against the stand-in: the secret is read once per cache
+// path (adapters/aws/slack-secret.ts) against the stand-in: the secret is read once per cache
 // lifetime (a container's), and a missing secret surfaces as the SDK's own exception.
 
 const SLACK_SECRET = JSON.stringify({ signingSecret: 'sig-0123', botToken: 'xoxb-123-456' });
@@ -92,7 +92,7 @@ describe('Secrets Manager stand-in', () => {
   describe('with the real Slack-secret path', () => {
     const config = (arn: string) => ({ slackSigningSecret: undefined, slackBotToken: undefined, slackSecretArn: arn });
     // Each case in a new container, whose secret is not read yet.
-    const newContainer = () => freshContainer(() => import('../../core/aws/slack-secret'));
+    const newContainer = () => freshContainer(() => import('../../adapters/aws/slack-secret'));
     let loadSlackCredentials: Awaited<ReturnType<typeof newContainer>>['loadSlackCredentials'];
     beforeEach(async () => {
       ({ loadSlackCredentials } = await newContainer());

@@ -1,7 +1,7 @@
 import { InvalidParameterException, NotFoundException, PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../stand-ins/memory-logger';
-import { SnsNotifier } from '../../events/sns-notifier';
+import { SnsNotifier } from '../../adapters/aws/sns-notifier';
 import { startSnsStandIn, type LocalSns } from '../../stand-ins/sns';
 
 // The SNS stand-in against the real SNSClient: what it records is what the SDK put on the wire,

@@ -1,10 +1,10 @@
-import type { Build, Status } from '../../core/build';
-import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../core/build';
-import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../../core/ports';
-import type { Guard } from '../../core/transition';
+import type { Build, Status } from '../../domain/build';
+import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../domain/build';
+import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../../domain/ports';
+import type { Guard } from '../../domain/transition';
 
 // The BuildStore in memory, for unit tests: the same semantics as DynamoBuildStore (the contract
-// suite in test/core-aws runs against both). Every method copies on the way in and out, as a
+// suite in test/adapters/aws runs against both). Every method copies on the way in and out, as a
 // round trip through DynamoDB would, so a caller never mutates what is stored.
 
 const copy = <T>(value: T): T => structuredClone(value);

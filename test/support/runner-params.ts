@@ -1,6 +1,6 @@
-import type { RunnerParams } from '../../events/user-data';
+import type { RunnerParams } from '../../events/launch/user-data';
 
-// One build's runner parameters, as the launch handler would pass them to events/user-data.ts:
+// One build's runner parameters, as the launch handler would pass them to events/launch/user-data.ts:
 // the user data tests render it, and .ci/checks/packer.sh renders it for `cloud-init schema`.
 
 export const RUNNER_PARAMS: RunnerParams = {

@@ -1,0 +1,535 @@
+import { randomUUID } from 'node:crypto';
+import type { AttributeValue, DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Build, Status } from '../../domain/build';
+import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '../../domain/build';
+import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../../domain/ports';
+import type { Guard } from '../../domain/transition';
+import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
+import { isConditionFailure } from './condition-failure';
+
+// The BuildStore on DynamoDB (docs/design.md "Build record — DynamoDB" and "Concurrency"). Every
+// write is one conditional single-item write; reads of lists go through StatusIndex, never Scan.
+// Errors other than a failed condition (throttling, network) are thrown unchanged: the request
+// path answers with an error, the events path is retried by EventBridge.
+
+export const SLOTS_ID = '#slots';
+export const REQUEST_PREFIX = '#request#';
+export const STRAY_PREFIX = '#stray#';
+/** `#release#vX.Y.Z`: which build publishes that version (no TTL: a release is for good). */
+export const RELEASE_PREFIX = '#release#v';
+/** A stray machine's marker outlives any machine: EC2 forgets a terminated instance within hours. */
+const STRAY_TTL_SECONDS = 7 * 24 * 3600;
+const SLOTS_ATTRIBUTE = 'Active';
+const CLAIM_TTL_SECONDS = 24 * 3600;
+
+/**
+ * The ids of the writes that landed on an item (a string set, never read outside this file).
+ * Timeline of the case it exists for: a conditional write lands, its answer is lost (timeout),
+ * the SDK sends the same request again, and that retry fails its condition because the first
+ * one changed what it checks. Without the id the caller would think it lost a race (an approval
+ * that puts no `Build Approved`, an Extend that adds a second hour). With it, the failed retry
+ * finds its own id on the item and the write is reported as the caller's own.
+ */
+export const APPLIED_OPS_ATTRIBUTE = 'AppliedOps';
+
+const marshallOptions = { removeUndefinedValues: true };
+
+/** Collects aliased names and values: `Status` is reserved, so every name is aliased. */
+class Expression {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, AttributeValue> = {};
+  private nameIds = new Map<string, string>();
+  private valueCount = 0;
+
+  name(attribute: string): string {
+    let id = this.nameIds.get(attribute);
+    if (!id) {
+      id = `#n${this.nameIds.size}`;
+      this.nameIds.set(attribute, id);
+      this.names[id] = attribute;
+    }
+    return id;
+  }
+
+  value(value: unknown): string {
+    const id = `:v${this.valueCount++}`;
+    this.values[id] = convertToAttr(value, marshallOptions);
+    return id;
+  }
+
+  /** The parts of a request; empty maps are left out because DynamoDB rejects them. */
+  parts() {
+    return {
+      ...(this.nameIds.size > 0 ? { ExpressionAttributeNames: this.names } : {}),
+      ...(this.valueCount > 0 ? { ExpressionAttributeValues: this.values } : {}),
+    };
+  }
+}
+
+function toBuild(item: Record<string, AttributeValue>): Build {
+  const { [APPLIED_OPS_ATTRIBUTE]: _ops, ...rest } = item;
+  const build = unmarshall(rest) as Build & { MailSent?: Set<string> | string[]; DirectMessages?: Set<string> | string[] };
+  // String sets in the table; sorted lists in the record, like every other field a plain value.
+  if (build.MailSent instanceof Set) build.MailSent = [...build.MailSent].sort();
+  if (build.DirectMessages instanceof Set) build.DirectMessages = [...build.DirectMessages].sort();
+  // A ThreadTs written as a number elsewhere would have lost Slack's precision; keep reads uniform.
+  if (build.ThreadTs !== undefined) build.ThreadTs = String(build.ThreadTs);
+  return build;
+}
+
+function toItem(build: Partial<Build>, op: string): Record<string, AttributeValue> {
+  const copy = { ...build };
+  if (copy.ThreadTs !== undefined) copy.ThreadTs = String(copy.ThreadTs);
+  return { ...marshall(copy, marshallOptions), [APPLIED_OPS_ATTRIBUTE]: { SS: [op] } };
+}
+
+/** Did the write with this id land on the item (see APPLIED_OPS_ATTRIBUTE)? */
+function carriesOp(item: Record<string, AttributeValue> | undefined, op: string): boolean {
+  return item?.[APPLIED_OPS_ATTRIBUTE]?.SS?.includes(op) ?? false;
+}
+
+/** The Guard as a condition expression, plus `attribute_exists(BuildID)` so no write creates an item. */
+function guardCondition(guard: Guard, x: Expression): string {
+  const parts = [`attribute_exists(${x.name(PARTITION_KEY)})`];
+  parts.push(`${x.name('Status')} IN (${guard.status.map((s) => x.value(s)).join(', ')})`);
+  for (const attribute of guard.absent ?? []) parts.push(`attribute_not_exists(${x.name(attribute)})`);
+  for (const [attribute, value] of Object.entries(guard.equals ?? {})) {
+    if (value !== undefined) parts.push(`${x.name(attribute)} = ${x.value(value)}`);
+  }
+  if (guard.instanceStateBefore !== undefined) {
+    const state = x.name('InstanceState');
+    const earlier = INSTANCE_STATES.slice(0, instanceStateRank(guard.instanceStateBefore));
+    parts.push(
+      earlier.length === 0
+        ? `attribute_not_exists(${state})`
+        : `(attribute_not_exists(${state}) OR ${state} IN (${earlier.map((s) => x.value(s)).join(', ')}))`,
+    );
+  }
+  if (guard.noticeFree !== undefined) {
+    const status = x.name('NotifyingStatus');
+    const since = x.name('NotifyingSince');
+    parts.push(`(attribute_not_exists(${status}) OR ${status} <> ${x.value(guard.noticeFree.status)} OR ${since} < ${x.value(guard.noticeFree.staleBefore)})`);
+  }
+  return parts.join(' AND ');
+}
+
+const newestFirst = (a: Build, b: Build) => (a.CreatedAt < b.CreatedAt ? 1 : a.CreatedAt > b.CreatedAt ? -1 : 0);
+
+export class DynamoBuildStore implements BuildStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    /** One id per write, so a retried write can recognise itself; injectable for replayable tests. */
+    private readonly newOpId: () => string = randomUUID,
+  ) {}
+
+  private key(id: string): Record<string, AttributeValue> {
+    return { [PARTITION_KEY]: { S: id } };
+  }
+
+  /**
+   * A conditional write that carries the id `op` (APPLIED_OPS_ATTRIBUTE). When its condition
+   * fails, the item is read (dynalite ignores ReturnValuesOnConditionCheckFailure); an item
+   * carrying `op` means this very write had landed and its answer was lost.
+   */
+  private async writeOnce(
+    id: string,
+    op: string,
+    send: () => Promise<{ Attributes?: Record<string, AttributeValue> }>,
+  ): Promise<{ landed: true; item: Record<string, AttributeValue> | undefined } | { landed: false; item: Record<string, AttributeValue> | undefined }> {
+    try {
+      return { landed: true, item: (await send()).Attributes };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? (await this.getItem(id));
+      return { landed: item !== undefined && carriesOp(item, op), item };
+    }
+  }
+
+  private async getItem(id: string): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(id), ConsistentRead: true }));
+    return out.Item;
+  }
+
+  claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult> {
+    return this.claim(`${REQUEST_PREFIX}${triggerId}`, buildId, now, 1);
+  }
+
+  private async claim(id: string, buildId: string, now: Date, attempt: number): Promise<ClaimResult> {
+    const x = new Expression();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({
+            [PARTITION_KEY]: id,
+            For: buildId,
+            [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + CLAIM_TTL_SECONDS,
+          }),
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? (await this.getItem(id));
+      const holder = item ? (unmarshall(item) as { For?: string }).For : undefined;
+      // The claim expired between the write and the read: it is free again.
+      if (holder === undefined && attempt === 1) return this.claim(id, buildId, now, 2);
+      // Our own claim seen again (an SDK retry of a write that had landed) is still ours.
+      if (holder === buildId) return { claimed: true };
+      return { claimed: false, buildId: holder ?? '' };
+    }
+  }
+
+  async create(build: Build): Promise<boolean> {
+    const x = new Expression();
+    const op = this.newOpId();
+    // Our own put whose answer was lost is not a BuildID collision.
+    const written = await this.writeOnce(build.BuildID, op, () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem(build, op),
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    return written.landed;
+  }
+
+  async get(buildId: string): Promise<Build | undefined> {
+    const item = await this.getItem(buildId);
+    return item ? toBuild(item) : undefined;
+  }
+
+  async update(buildId: string, guard: Guard, set: Partial<Build>): Promise<UpdateResult> {
+    // No status can match an empty list, and DynamoDB cannot say `IN ()`.
+    if (guard.status.length === 0) return { ok: false, current: await this.get(buildId) };
+    const x = new Expression();
+    const op = this.newOpId();
+    const assignments = Object.entries(set)
+      .filter(([attribute, value]) => attribute !== PARTITION_KEY && value !== undefined)
+      .map(([attribute, value]) => `${x.name(attribute)} = ${x.value(attribute === 'ThreadTs' ? String(value) : value)}`);
+    const condition = guardCondition(guard, x);
+    const addOp = `ADD ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`;
+    const written = await this.writeOnce(buildId, op, () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: assignments.length > 0 ? `SET ${assignments.join(', ')} ${addOp}` : addOp,
+          ConditionExpression: condition,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    return this.updateResult(buildId, written);
+  }
+
+  /** What a conditional update tells its caller: the stored build either way. */
+  private async updateResult(buildId: string, written: { landed: boolean; item: Record<string, AttributeValue> | undefined }): Promise<UpdateResult> {
+    if (!written.landed) return { ok: false, current: written.item ? toBuild(written.item) : undefined };
+    const build = written.item ? toBuild(written.item) : await this.get(buildId);
+    if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
+    return { ok: true, build };
+  }
+
+  private async query(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<Build[]> {
+    const builds: Build[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          ...(limit !== undefined ? { Limit: limit - builds.length } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      builds.push(...(out.Items ?? []).map(toBuild));
+      start = out.LastEvaluatedKey;
+    } while (start && (limit === undefined || builds.length < limit));
+    return builds;
+  }
+
+  async findByInstance(instanceId: string): Promise<Build | undefined> {
+    const x = new Expression();
+    const builds = await this.query({
+      IndexName: INSTANCE_INDEX.name,
+      KeyConditionExpression: `${x.name(INSTANCE_INDEX.partitionKey)} = ${x.value(instanceId)}`,
+      ...x.parts(),
+    });
+    return builds.sort(newestFirst)[0];
+  }
+
+  async byStatus(status: Status, options: ByStatusOptions = {}): Promise<Build[]> {
+    if (options.limit !== undefined && options.limit <= 0) return [];
+    const { createdBefore, createdSince } = options;
+    const x = new Expression();
+    const createdAt = () => x.name(STATUS_INDEX.sortKey ?? 'CreatedAt');
+    let keyCondition = `${x.name(STATUS_INDEX.partitionKey)} = ${x.value(status)}`;
+    // A query takes one sort-key condition, so both bounds are one BETWEEN (inclusive). CreatedAt
+    // is always toISOString() (millisecond precision): `< before` is `<= before − 1 ms`.
+    if (createdSince !== undefined && createdBefore !== undefined)
+      keyCondition += ` AND ${createdAt()} BETWEEN ${x.value(createdSince)} AND ${x.value(new Date(Date.parse(createdBefore) - 1).toISOString())}`;
+    else if (createdSince !== undefined) keyCondition += ` AND ${createdAt()} >= ${x.value(createdSince)}`;
+    else if (createdBefore !== undefined) keyCondition += ` AND ${createdAt()} < ${x.value(createdBefore)}`;
+    return this.query({ IndexName: STATUS_INDEX.name, KeyConditionExpression: keyCondition, ScanIndexForward: false, ...x.parts() }, options.limit);
+  }
+
+  async active(): Promise<Build[]> {
+    const lists = await Promise.all(ACTIVE_STATUSES.map((status) => this.byStatus(status)));
+    return lists.flat().sort(newestFirst);
+  }
+
+  async recent(limit: number): Promise<Build[]> {
+    if (limit <= 0) return [];
+    // The newest `limit` overall are among the newest `limit` of each status.
+    const lists = await Promise.all(STATUSES.map((status) => this.byStatus(status, { limit })));
+    return lists.flat().sort(newestFirst).slice(0, limit);
+  }
+
+  async markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }> {
+    const x = new Expression();
+    const op = this.newOpId();
+    const id = `${STRAY_PREFIX}${instanceId}`;
+    const written = await this.writeOnce(id, op, () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...marshall({ [PARTITION_KEY]: id, At: now.toISOString(), [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + STRAY_TTL_SECONDS }),
+            [APPLIED_OPS_ATTRIBUTE]: { SS: [op] },
+          },
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)}) OR ${x.name('Untold')} = ${x.value(true)}`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    if (written.landed) return { first: true };
+    const since = written.item ? (unmarshall(written.item) as { At?: string }).At : undefined;
+    return { first: false, since: since ?? now.toISOString() };
+  }
+
+  async claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim> {
+    const id = `${RELEASE_PREFIX}${version}`;
+    for (let attempt = 1; ; attempt++) {
+      const x = new Expression();
+      const op = this.newOpId();
+      const written = await this.writeOnce(id, op, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { ...marshall({ [PARTITION_KEY]: id, For: buildId, ClaimedAt: now.toISOString() }), [APPLIED_OPS_ATTRIBUTE]: { SS: [op] } },
+            ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ...x.parts(),
+          }),
+        ),
+      );
+      if (written.landed) return { claimed: true };
+      const held = written.item ? (unmarshall(written.item) as { For?: string; PublishedAt?: string }) : undefined;
+      if (held?.For !== undefined) {
+        const publishedAt = held.PublishedAt !== undefined ? { publishedAt: held.PublishedAt } : {};
+        // The same build again (a redelivery continuing its copy) still holds the version.
+        return held.For === buildId ? { claimed: true, ...publishedAt } : { claimed: false, by: held.For, ...publishedAt };
+      }
+      // No DeleteItem exists for this item, so a failed condition with nothing to read is a
+      // read that did not see the put yet: once more, then it is an error.
+      if (attempt >= 2) throw new Error(`release claim of v${version}: the condition failed but ${id} cannot be read`);
+    }
+  }
+
+  async markReleased(version: string, buildId: string, now: Date): Promise<void> {
+    const x = new Expression();
+    const published = x.name('PublishedAt');
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(`${RELEASE_PREFIX}${version}`),
+          // The first PublishedAt stays: a redelivery that copies again does not move it.
+          UpdateExpression: `SET ${published} = if_not_exists(${published}, ${x.value(now.toISOString())})`,
+          ConditionExpression: `${x.name('For')} = ${x.value(buildId)}`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new Error(`v${version} is not claimed by ${buildId}: its release cannot be marked published`, { cause: error });
+    }
+  }
+
+  async releaseStray(instanceId: string): Promise<void> {
+    // Marked untold rather than deleted: the functions' table permissions hold no DeleteItem.
+    const x = new Expression();
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(`${STRAY_PREFIX}${instanceId}`),
+        UpdateExpression: `SET ${x.name('Untold')} = ${x.value(true)}`,
+        ...x.parts(),
+      }),
+    );
+  }
+
+  async claimDirectMessage(buildId: string, key: string): Promise<boolean> {
+    const x = new Expression();
+    const sent = x.name('DirectMessages');
+    const op = this.newOpId();
+    const written = await this.writeOnce(buildId, op, () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `ADD ${sent} ${x.value(new Set([key]))}, ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`,
+          ConditionExpression: `attribute_exists(${x.name(PARTITION_KEY)}) AND NOT contains(${sent}, ${x.value(key)})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    return written.landed;
+  }
+
+  async releaseDirectMessage(buildId: string, key: string): Promise<void> {
+    const x = new Expression();
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(buildId),
+        UpdateExpression: `DELETE ${x.name('DirectMessages')} ${x.value(new Set([key]))}`,
+        ConditionExpression: `attribute_exists(${x.name(PARTITION_KEY)})`,
+        ...x.parts(),
+      }),
+    );
+  }
+
+  async claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult> {
+    const x = new Expression();
+    const sent = x.name('MailSent');
+    const claim = x.name('MailClaim');
+    const since = x.name('MailClaimedAt');
+    const op = this.newOpId();
+    const written = await this.writeOnce(buildId, op, () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `SET ${claim} = ${x.value(key)}, ${since} = ${x.value(now.toISOString())} ADD ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`,
+          ConditionExpression:
+            `attribute_exists(${x.name(PARTITION_KEY)}) AND (attribute_not_exists(${sent}) OR NOT contains(${sent}, ${x.value(key)})) ` +
+            `AND (attribute_not_exists(${claim}) OR ${since} < ${x.value(staleBefore)})`,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    return this.updateResult(buildId, written);
+  }
+
+  async markMailed(buildId: string, key: string): Promise<void> {
+    const x = new Expression();
+    const sent = `ADD ${x.name('MailSent')} ${x.value(new Set([key]))}`;
+    try {
+      // One write: the notice recorded and its claim cleared, while the claim is still this key's.
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `${sent} REMOVE ${x.name('MailClaim')}, ${x.name('MailClaimedAt')}`,
+          ConditionExpression: `${x.name('MailClaim')} = ${x.value(key)}`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // The claim was taken over (it had gone stale) or is gone: record the notice, leave the claim.
+      const y = new Expression();
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `ADD ${y.name('MailSent')} ${y.value(new Set([key]))}`,
+          ConditionExpression: `attribute_exists(${y.name(PARTITION_KEY)})`,
+          ...y.parts(),
+        }),
+      );
+    }
+  }
+
+  async releaseMail(buildId: string, key: string): Promise<void> {
+    const x = new Expression();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(buildId),
+          UpdateExpression: `REMOVE ${x.name('MailClaim')}, ${x.name('MailClaimedAt')}`,
+          ConditionExpression: `${x.name('MailClaim')} = ${x.value(key)}`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async takeSlot(buildId: string, max: number): Promise<boolean> {
+    const x = new Expression();
+    const active = x.name(SLOTS_ATTRIBUTE);
+    const id = x.value(buildId);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(SLOTS_ID),
+          UpdateExpression: `ADD ${active} ${x.value(new Set([buildId]))}`,
+          // Holding a slot already passes: both clicks of a double approval go through.
+          ConditionExpression: `attribute_not_exists(${active}) OR size(${active}) < ${x.value(max)} OR contains(${active}, ${id})`,
+          ...x.parts(),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseSlot(buildId: string): Promise<void> {
+    const x = new Expression();
+    const active = x.name(SLOTS_ATTRIBUTE);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(SLOTS_ID),
+          UpdateExpression: `DELETE ${active} ${x.value(new Set([buildId]))}`,
+          // Only when held: releasing twice (redelivered events) writes nothing the second time.
+          ConditionExpression: `contains(${active}, ${x.value(buildId)})`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async slots(): Promise<string[]> {
+    const item = await this.getItem(SLOTS_ID);
+    const active = item ? (unmarshall(item)[SLOTS_ATTRIBUTE] as Set<string> | undefined) : undefined;
+    return active ? [...active].sort() : [];
+  }
+}

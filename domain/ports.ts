@@ -1,0 +1,340 @@
+import type { Build, InstanceState, Status } from './build';
+import type { BuildApprovedDetail, BuildExtendedDetail, CancelRequestedDetail } from './events';
+import type { Completion } from './expected-duration';
+import type { CountedBuild, MonthLedger } from './spend';
+import type { Guard } from './transition';
+
+// The ports between the pure core and the world. Adapters: adapters/aws (store, bus, secrets,
+// compute, notifier), adapters/slack (chat), sandbox/ (stand-ins).
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+// ---- BuildStore -------------------------------------------------------------------------
+
+export type UpdateResult =
+  | { ok: true; build: Build }
+  /** The guard did not hold; `current` is the stored item (read back when the server did not return it). */
+  | { ok: false; current: Build | undefined };
+
+export type ClaimResult = { claimed: true } | { claimed: false; buildId: string };
+
+export type ReleaseClaim =
+  | { claimed: true; publishedAt?: string }
+  /** `by` holds the version; `publishedAt` when its copy finished. */
+  | { claimed: false; by: string; publishedAt?: string };
+
+export interface ByStatusOptions {
+  limit?: number;
+  createdBefore?: string;
+  createdSince?: string;
+}
+
+export interface BuildStore {
+  /** Slack retry deduplication: `#request#<triggerId>` written with attribute_not_exists, TTL 1 day. */
+  claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult>;
+  /** Insert a new record; false when the BuildID already exists (the caller retries with a new suffix). */
+  create(build: Build): Promise<boolean>;
+  get(buildId: string): Promise<Build | undefined>;
+  /** One conditional write: `set` lands only while `guard` holds. */
+  update(buildId: string, guard: Guard, set: Partial<Build>): Promise<UpdateResult>;
+  /** One InstanceIndex query. */
+  findByInstance(instanceId: string): Promise<Build | undefined>;
+  /**
+   * Newest first from StatusIndex; `createdBefore` bounds CreatedAt (exclusive) for age queries,
+   * `createdSince` (inclusive) keeps old history out of the read: it is part of the key condition.
+   */
+  byStatus(status: Status, options?: ByStatusOptions): Promise<Build[]>;
+  /** Every build in an active status (a handful: bounded by concurrency and approval TTL). */
+  active(): Promise<Build[]>;
+  /** The newest `limit` builds across statuses, a few per status merged: no Scan. */
+  recent(limit: number): Promise<Build[]>;
+  /**
+   * Claim the SNS notice `key` (a status, or `warning`) before publishing it (docs/design.md
+   * "Delivery semantics"): lands when that notice was never sent and no other claim younger than
+   * `staleBefore` is held. A failed claim carries the stored build.
+   */
+  claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult>;
+  /** The notice `key` went out: it joins MailSent and the claim is cleared. */
+  markMailed(buildId: string, key: string): Promise<void>;
+  /** Publishing failed: the claim is given back, so the retry that follows may publish at once. */
+  releaseMail(buildId: string, key: string): Promise<void>;
+  /**
+   * The watchdog acts on a stray machine once: `#stray#<instanceId>` written with
+   * attribute_not_exists. `first: false` carries when another run (or this one, earlier) did.
+   */
+  markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }>;
+  /** Telling failed: the marker is removed so the next run tells. */
+  releaseStray(instanceId: string): Promise<void>;
+  /**
+   * The requester's direct message `key` (`warning`, or a final status) is about to be sent: it
+   * joins DirectMessages unless it is there already. false: sent (or being sent) before.
+   */
+  claimDirectMessage(buildId: string, key: string): Promise<boolean>;
+  /** Sending failed: the key leaves DirectMessages, so a later telling may send it. */
+  releaseDirectMessage(buildId: string, key: string): Promise<void>;
+  /**
+   * The release lock (docs/design.md "Build record", `#release#vX.Y.Z`): one build ever publishes a
+   * version. `#release#v<version>` `{ For, ClaimedAt }` written with attribute_not_exists; the same
+   * build claiming again (a redelivery, an SDK retry) is still the holder. `publishedAt` is set once
+   * the holder's copy finished (`markReleased`).
+   */
+  claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim>;
+  /** The holder's copy is complete: PublishedAt is set (kept when already set), only while `For` is `buildId`. */
+  markReleased(version: string, buildId: string, now: Date): Promise<void>;
+  /** Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. */
+  takeSlot(buildId: string, max: number): Promise<boolean>;
+  releaseSlot(buildId: string): Promise<void>;
+  slots(): Promise<string[]>;
+}
+
+// ---- SpendLedger ---------------------------------------------------------------------------
+
+/** The month items of docs/design.md "Spend control" (`#month#YYYY-MM`): one GetItem per read, no Scan. */
+export interface SpendLedger {
+  /** The month as stored; an empty ledger (version 0) when nothing was written yet. */
+  read(month: string): Promise<MonthLedger>;
+  /**
+   * Add a build's final cost to its month, once: written only while that build's entry is absent,
+   * so a redelivered termination (or the watchdog finalising the same build) never adds twice.
+   * true when this call counted it.
+   */
+  count(month: string, entry: CountedBuild): Promise<boolean>;
+  /**
+   * Reserve `amount` for `buildId` while the month is still at `version` (and bump it): of two
+   * budget decisions made on the same read, one lands and the other reads again. false: lost.
+   */
+  hold(month: string, version: number, buildId: string, amount: number): Promise<boolean>;
+  /** The month's budget warning is about to be posted for `buildId`: true for the first caller only. */
+  claimWarning(month: string, buildId: string, now: Date): Promise<boolean>;
+  /** Posting failed: the claim is given back, so a later approval posts it. */
+  releaseWarning(month: string, buildId: string): Promise<void>;
+}
+
+// ---- DurationHistory -----------------------------------------------------------------------
+
+/**
+ * The newest completed builds' times per instance type (docs/design.md "Cost model"), one small
+ * item each, apart from the BuildStore: the request reads it, build-phase adds to it.
+ */
+export interface DurationHistory {
+  /** The newest completions (at most HISTORY_SIZE) of `instanceType`, newest first: one GetItem. */
+  recent(instanceType: string): Promise<Completion[]>;
+  /** Adds `completion`; the same BuildID again changes nothing. A concurrent writer's change is kept. */
+  record(instanceType: string, completion: Completion): Promise<void>;
+}
+
+// ---- Chat ----------------------------------------------------------------------------------
+
+/** A Block Kit block; views/ builds them, nothing else looks inside. */
+export type Block = Record<string, unknown>;
+
+export interface ChatPost {
+  channel: string;
+  text: string;
+  blocks?: Block[];
+  threadTs?: string;
+  broadcast?: boolean;
+  /** Carried with the message (Slack message metadata), so a later look-up can find it. */
+  tag?: MessageTag;
+}
+
+/** Which status message of which build a thread reply is: what `hasTagged` looks for. */
+export interface MessageTag {
+  buildId: string;
+  status: string;
+}
+
+export interface ChatUpdate {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks?: Block[];
+}
+
+export interface ChatEphemeral {
+  channel: string;
+  user: string;
+  text: string;
+  blocks?: Block[];
+  threadTs?: string;
+}
+
+export interface Chat {
+  post(message: ChatPost): Promise<{ ts: string }>;
+  /** Whether the thread already holds a reply posted with this tag (its post may have landed unseen). */
+  hasTagged(channel: string, threadTs: string, tag: MessageTag): Promise<boolean>;
+  update(message: ChatUpdate): Promise<void>;
+  postEphemeral(message: ChatEphemeral): Promise<void>;
+  /** A link to a message (chat.getPermalink), for a direct message that points at the thread. */
+  permalink(channel: string, ts: string): Promise<string>;
+  /**
+   * The user IDs in a Slack user group (usergroups.users.list): APPROVER_GROUP_IDS. Slack's
+   * refusals (no_such_subteam, missing_scope, plan_upgrade_required, …) are ChatErrors.
+   */
+  userGroupMembers(groupId: string): Promise<string[]>;
+}
+
+/** A Slack Web API answer with `ok: false`; `code` is Slack's `error` string. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: string,
+    readonly method: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Slack ${method} failed: ${code}`, options);
+    this.name = 'ChatError';
+  }
+}
+
+// ---- Bus -----------------------------------------------------------------------------------
+
+export type BusEvent =
+  | { detailType: 'Build Approved'; detail: BuildApprovedDetail }
+  | { detailType: 'Build Cancel Requested'; detail: CancelRequestedDetail }
+  | { detailType: 'Build Extended'; detail: BuildExtendedDetail };
+
+export interface Bus {
+  /** Throws when EventBridge refuses the entry (FailedEntryCount > 0). */
+  put(event: BusEvent): Promise<void>;
+}
+
+// ---- Compute -------------------------------------------------------------------------------
+
+export interface LaunchRequest {
+  buildId: string;
+  instanceType: string;
+  subnetId: string;
+  /** One per attempt, derived from BuildID, type and subnet: a redelivery gets the same instance. */
+  clientToken: string;
+  /** Base64 user data (cloud-init), free of secrets. */
+  userData: string;
+  tags: Record<string, string>;
+}
+
+export interface LaunchedInstance {
+  instanceId: string;
+  instanceType: string;
+  availabilityZone: string;
+  launchTime: string;
+}
+
+export type LaunchResult =
+  | { ok: true; instance: LaunchedInstance }
+  /** An expected refusal (capacity, unsupported type, quota): try the next subnet or type. */
+  | { ok: false; code: string; message: string };
+
+export interface Machine {
+  instanceId: string;
+  instanceType: string;
+  availabilityZone: string;
+  state: InstanceState;
+  /**
+   * EC2's LaunchTime: the last start, not the first (a stop/start resets it). Lifetime rules
+   * count from the record's LaunchTime whenever there is a record (domain/lifetime `lifeStart`).
+   */
+  launchTime: string;
+  tags: Record<string, string>;
+}
+
+/** A disk of this stack's launches that no machine uses: it costs money until deleted. */
+export interface LooseVolume {
+  volumeId: string;
+  createTime: string;
+  sizeGb: number;
+  tags: Record<string, string>;
+}
+
+export interface Compute {
+  /** Expected refusals are values; transient failures throw. */
+  launch(request: LaunchRequest): Promise<LaunchResult>;
+  terminate(instanceIds: string[]): Promise<void>;
+  /** Every machine tagged Project=labapp and AutoDelete=true in pending, running, stopping or stopped. */
+  listTagged(): Promise<Machine[]>;
+  /**
+   * The build's machines that are still live (pending, running, stopping, stopped), by their
+   * BuildID tag: what an earlier delivery of the launch may have started without recording it.
+   */
+  liveMachinesOf(buildId: string): Promise<Machine[]>;
+  /** The zone of each subnet (DescribeSubnets); facts that never change, so cached by the adapter. */
+  subnetZones(subnetIds: readonly string[]): Promise<Record<string, string>>;
+  /** The zones of the region offering each type (DescribeInstanceTypeOfferings); cached. */
+  offeredZones(instanceTypes: readonly string[]): Promise<Record<string, string[]>>;
+  /** Each type's default vCPUs (DescribeInstanceTypes); cached. */
+  vcpusOf(instanceTypes: readonly string[]): Promise<Record<string, number>>;
+  /**
+   * vCPUs of the account's pending and running on-demand machines of the families the standard
+   * quota counts, except those tagged with `exceptBuildId` (a redelivered launch's own machine).
+   */
+  standardVcpusInUse(exceptBuildId: string): Promise<number>;
+  /** Volumes tagged as this stack's launches (Project=labapp, LaunchedBy=metal-build) in state `available`. */
+  looseVolumes(): Promise<LooseVolume[]>;
+  /** Deleting one that is gone, or attached again, is fine: nothing to do. */
+  deleteVolume(volumeId: string): Promise<void>;
+}
+
+// ---- Deadlines ------------------------------------------------------------------------------
+
+/** A build's one-time Scheduler schedule: at `at` (a whole minute, UTC) it terminates `instanceId`. */
+export interface DeadlineSchedule {
+  buildId: string;
+  instanceId: string;
+  at: string;
+}
+
+export interface Deadlines {
+  /** Create the schedule, or correct it when one exists with another time or machine. */
+  put(schedule: DeadlineSchedule): Promise<void>;
+  /** Delete it; one that is not there (fired, or never made) is fine. */
+  remove(buildId: string): Promise<void>;
+  /** The BuildIDs of every schedule in the stack's group (paged through). */
+  list(): Promise<string[]>;
+}
+
+// ---- Artifacts -----------------------------------------------------------------------------
+
+/** Objects of ARTIFACT_BUCKET, as the release function copies them (adapters/aws/s3-artifacts.ts). */
+export interface Artifacts {
+  /** The object's size in bytes; undefined when it is not there (or not readable). */
+  size(bucket: string, key: string): Promise<number | undefined>;
+  /** A server-side copy inside `bucket`; `bytes` (the source's size) chooses a single or a multipart copy. */
+  copy(request: { bucket: string; from: string; to: string; bytes: number }): Promise<void>;
+}
+
+// ---- Quotas --------------------------------------------------------------------------------
+
+export interface Quotas {
+  /** The region's vCPU quota for running on-demand standard instances (L-1216C47A). Throws when Service Quotas cannot say. */
+  onDemandStandardVcpus(): Promise<number>;
+}
+
+// ---- Notifier ------------------------------------------------------------------------------
+
+export type Severity = 'INFO' | 'OK' | 'FAILED' | 'WARNING' | 'CRITICAL';
+
+export interface Notification {
+  severity: Severity;
+  subject: string;
+  message: string;
+  buildId: string;
+  status: string;
+}
+
+export interface Notifier {
+  notify(notification: Notification): Promise<void>;
+}
+
+// ---- Logger --------------------------------------------------------------------------------
+
+export type LogFields = Record<string, unknown> & { buildId?: string };
+
+export interface Logger {
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger that adds `fields` (above all `buildId`) to every line. */
+  child(fields: LogFields): Logger;
+}

@@ -1,0 +1,214 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { applyEvent } from '../../domain/apply';
+import type { Build } from '../../domain/build';
+import type { BuildStore } from '../../domain/ports';
+import { DynamoDurationHistory } from '../../adapters/aws/dynamo-durations';
+import { DynamoSpendLedger } from '../../adapters/aws/dynamo-ledger';
+import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
+import { EventBridgeBus } from '../../adapters/aws/event-bus';
+import { memoryLogger } from '../../stand-ins/memory-logger';
+import { parseConfig } from '../../domain/config';
+import { SlackChat } from '../../adapters/slack/chat';
+import { createSlackWebClient } from '../../adapters/slack/web-client';
+import type { SlackLambdaHandler } from '../../bot/app';
+import { createApproverDirectory } from '../../bot/approvers';
+import type { BotDeps } from '../../bot/deps';
+import { createHandler } from '../../bot/handler';
+import { INSTANCE_ID } from '../../stand-ins/build-fixture';
+import type { LocalDynamo } from '../../stand-ins/dynalite';
+import { startDynalite } from '../../stand-ins/dynalite';
+import type { LocalEventBridge } from '../../stand-ins/eventbridge';
+import { startEventBridge } from '../../stand-ins/eventbridge';
+import type { SlackApi } from '../../stand-ins/slack-api';
+import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
+import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../../stand-ins/slack-request';
+import { useWorldOf } from './use-world';
+
+// The bot's world for a test file: dynalite, the Slack stand-in and the EventBridge stand-in, and
+// the bot built from its factory over the REAL adapters pointed at them. Each case asserts what
+// is left afterwards: table items, Slack calls, events put.
+
+export type Env = Record<string, string>;
+
+export interface World {
+  dynamo: LocalDynamo;
+  slack: SlackApi;
+  events: LocalEventBridge;
+  log: ReturnType<typeof memoryLogger>;
+  /**
+   * The bot's clock: the wall clock moved ahead by `clockOffsetMinutes`, or `frozenAt`. Slack
+   * signatures always use the wall clock, as Bolt checks them against it.
+   */
+  clockOffsetMinutes: number;
+  frozenAt?: Date;
+  /** A bot with these environment variables on top of the defaults (APPROVER_IDS = Avery). */
+  bot(env?: Env, options?: { random?: () => number; store?: BuildStore }): Bot;
+  /** The build records (no #slots / #request# items). */
+  builds(): Promise<Build[]>;
+  build(buildId: string): Promise<Build | undefined>;
+  slots(): Promise<string[]>;
+  /** What the launch handler records once EC2 answered RunInstances. */
+  launch(buildId: string): Promise<Build>;
+  /** What was put on the bus: (detail-type, detail), all from the bot's source. */
+  bus(): Array<[string, unknown]>;
+  /** Texts of the ephemeral messages sent to `user` (chat.postEphemeral). */
+  ephemerals(user: string): string[];
+  /** Texts of the thread under the build's card, replies only. */
+  thread(buildId: string): Promise<string[]>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Answer {
+  statusCode: number;
+  /** The ack body's text (ephemeral answers to a slash command). */
+  text?: string;
+  responseType?: string;
+}
+
+export interface Bot {
+  deps: BotDeps;
+  handler: SlackLambdaHandler;
+  command(text: string, options?: { user?: string; channel?: string; triggerId?: string; retryNum?: number }): Promise<Answer>;
+  /** `threadTs`: the button is on a reply in that thread (the warning), as Slack's payload then says. */
+  click(actionId: string, buildId: string, user: string, options?: { channel?: string; threadTs?: string }): Promise<Answer>;
+  /** `/metal-build main abc1234` by Riley (or `user`); the new BuildID. */
+  request(text?: string, user?: string): Promise<string>;
+}
+
+export const DEFAULT_ENV: Env = {
+  SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
+  SLACK_BOT_TOKEN: SANDBOX_BOT_TOKEN,
+  APPROVER_IDS: APPROVER,
+};
+
+let triggerCount = 0;
+
+export async function startWorld(): Promise<World> {
+  const [dynamo, slack, events] = await Promise.all([startDynalite(), startSlackApi(), startEventBridge()]);
+  const log = memoryLogger();
+  const eventBridgeClient = new EventBridgeClient({
+    endpoint: events.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const store = new DynamoBuildStore(dynamo.client, dynamo.tableName);
+
+  const world: World = {
+    dynamo,
+    slack,
+    events,
+    log,
+    clockOffsetMinutes: 0,
+    bot(env = {}, options = {}) {
+      const config = parseConfig({ ...DEFAULT_ENV, SLACK_API_URL: slack.url, BUILDS_TABLE: dynamo.tableName, ...env });
+      const deps: BotDeps = {
+        config,
+        credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
+        store: options.store ?? (config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable)),
+        ledger: config.buildsTable === dynamo.tableName ? dynamo.ledger : new DynamoSpendLedger(dynamo.client, config.buildsTable),
+        durations: new DynamoDurationHistory(dynamo.client, config.buildsTable),
+        // Through this bot's own chat and clock, so moving the world's clock ages the cache.
+        approvers: createApproverDirectory({ userGroupMembers: (id) => deps.chat.userGroupMembers(id) }, config, { now: () => deps.clock.now() }),
+        chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'request' })),
+        bus: new EventBridgeBus(eventBridgeClient, config.eventBusName),
+        clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },
+        log,
+        ...(options.random ? { random: options.random } : {}),
+      };
+      const handler = createHandler(deps);
+      const bot: Bot = {
+        deps,
+        handler,
+        async command(text, o = {}) {
+          const event = slashCommandEvent(
+            { text, user: o.user ?? REQUESTER, channel: o.channel ?? SANDBOX_CHANNEL, triggerId: o.triggerId ?? `trigger-${++triggerCount}` },
+            o.retryNum !== undefined ? { retryNum: o.retryNum } : {},
+          );
+          return invoke(handler, event);
+        },
+        async click(actionId, buildId, user, o = {}) {
+          const event = blockActionEvent({
+            actionId,
+            value: buildId,
+            user,
+            channel: o.channel ?? SANDBOX_CHANNEL,
+            ...(o.threadTs ? { threadTs: o.threadTs } : {}),
+          });
+          return invoke(handler, event);
+        },
+        async request(text = 'main abc1234', user = REQUESTER) {
+          const before = new Set((await world.builds()).map((b) => b.BuildID));
+          const a = await bot.command(text, { user });
+          const created = (await world.builds()).filter((b) => !before.has(b.BuildID));
+          if (a.statusCode !== 200 || created.length !== 1) throw new Error(`request failed: ${JSON.stringify(a)}`);
+          return created[0]!.BuildID;
+        },
+      };
+      return bot;
+    },
+    async builds() {
+      return (await dynamo.items()).filter((i) => typeof i.BuildID === 'string' && !i.BuildID.startsWith('#')) as unknown as Build[];
+    },
+    build: (buildId) => store.get(buildId),
+    slots: () => store.slots(),
+    async launch(buildId) {
+      const applied = await applyEvent(
+        store,
+        buildId,
+        {
+          type: 'launched',
+          instanceId: INSTANCE_ID,
+          instanceType: 'c5n.metal',
+          availabilityZone: 'us-east-1a',
+          launchTime: new Date().toISOString(),
+          maxLifetimeHours: 3,
+        },
+        new Date(),
+      );
+      if (applied.outcome !== 'changed') throw new Error(`launch of ${buildId}: ${applied.outcome}`);
+      return applied.build;
+    },
+    bus: () =>
+      events.entries.map((e) => {
+        if (e.source !== 'labapp.metal-build') throw new Error(`unexpected source ${e.source}`);
+        return [e.detailType, e.detail];
+      }),
+    ephemerals: (user) => slack.ephemerals(user).map((e) => e.text),
+    async thread(buildId) {
+      const build = await store.get(buildId);
+      return slack
+        .replies(SANDBOX_CHANNEL, build!.ThreadTs)
+        .slice(1)
+        .map((m) => m.text);
+    },
+    async reset() {
+      await dynamo.reset();
+      slack.reset();
+      events.clear();
+      log.lines.length = 0;
+      world.clockOffsetMinutes = 0;
+      delete world.frozenAt;
+    },
+    async close() {
+      eventBridgeClient.destroy();
+      await Promise.all([dynamo.close(), slack.close(), events.close()]);
+    },
+  };
+  return world;
+}
+
+/** This file's world, started, reset and closed around its cases (test/support/use-world.ts). */
+export function useWorld(): () => World {
+  return useWorldOf(startWorld);
+}
+
+/** Run the handler as Lambda would and read its answer. */
+export async function invoke(handler: SlackLambdaHandler, event: Parameters<SlackLambdaHandler>[0]): Promise<Answer> {
+  const parsed = parseLambdaResult(await handler(event, lambdaContext()));
+  return {
+    statusCode: parsed.statusCode,
+    ...(parsed.json?.text !== undefined ? { text: parsed.json.text } : {}),
+    ...(parsed.json?.response_type !== undefined ? { responseType: parsed.json.response_type } : {}),
+  };
+}

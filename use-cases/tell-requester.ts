@@ -1,0 +1,38 @@
+import type { Build, Status } from '../domain/build';
+import { isFinal } from '../domain/build';
+import type { BuildStore, Chat, Logger } from '../domain/ports';
+import { directMessageText, theirOwnDoing } from '../views/direct-message';
+import type { ViewContext } from '../views/status-text';
+
+// The requester hears of the warning and the end of their build in a direct message too. Each
+// key is claimed on the record before it is sent (DirectMessages) and given back when sending
+// fails: at most once per key, and again only after a failure. NOTIFY_REQUESTER_DM=false turns
+// it off.
+
+export interface DirectMessageDeps {
+  store: BuildStore;
+  chat: Chat;
+  log: Logger;
+}
+
+/** Send the requester the DM for `key` (the warning, or the build's final status) once. Never throws. */
+export async function tellRequester(deps: DirectMessageDeps, build: Build, key: 'warning' | Status, ctx: ViewContext): Promise<void> {
+  if (!ctx.config.notifyRequesterDm) return;
+  if (key !== 'warning' && (!isFinal(key) || theirOwnDoing({ ...build, Status: key }))) return;
+  const log = deps.log.child({ buildId: build.BuildID, directMessage: key });
+  try {
+    if (!(await deps.store.claimDirectMessage(build.BuildID, key))) return;
+  } catch (error) {
+    log.warn('could not claim the direct message; not sent', { error });
+    return;
+  }
+  try {
+    const permalink = await deps.chat.permalink(build.Channel, build.ThreadTs);
+    await deps.chat.post({ channel: build.Requester, text: directMessageText(build, key, ctx, permalink) });
+  } catch (error) {
+    log.warn('direct message to the requester failed; given back for a later try', { error });
+    await deps.store
+      .releaseDirectMessage(build.BuildID, key)
+      .catch((releaseError: unknown) => log.warn('could not give the direct message back', { error: releaseError }));
+  }
+}
