@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -81,51 +80,66 @@ const files = (buildId: string, version = VERSION) => {
   return [ova, `${ova}.sha256`, ova.replace(/\.ova$/, '.json')];
 };
 
+// One s3rver for the file: every case that reaches S3 through the wire uses it.
+let s3dir: string;
+let s3rver: S3rverInstance;
+let s3: S3Client;
+let s3Endpoint: string;
+/** Requests s3rver answered: method and path, in order. */
+const requests: string[] = [];
+
+beforeAll(async () => {
+  s3dir = mkdtempSync(join(tmpdir(), 'metal-release-s3-'));
+  s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  const { port } = await s3rver.run();
+  s3rver.httpServer.prependListener('request', (req: { method?: string; url?: string }) => requests.push(`${req.method} ${req.url}`));
+  s3Endpoint = `http://127.0.0.1:${port}`;
+  s3 = s3rverClient();
+});
+afterAll(async () => {
+  s3?.destroy();
+  await s3rver?.close();
+  if (s3dir) rmSync(s3dir, { recursive: true, force: true });
+});
+
+/** A real S3 client pointed at s3rver. */
+function s3rverClient(): S3Client {
+  return new S3Client({ region: REGION, endpoint: s3Endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+}
+
+/** Empties the bucket and forgets the requests so far. */
+async function emptyBucket(): Promise<void> {
+  for (const key of await keys('')) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+  requests.length = 0;
+}
+
+async function keys(prefix: string): Promise<string[]> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function read(key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return out.Body!.transformToString();
+}
+
+/** What packer/runner.sh uploads under builds/<BuildID>/: distinct bytes per build. */
+async function upload(buildId: string, version = VERSION, only?: number[]): Promise<void> {
+  const all = files(buildId, version);
+  for (const [i, key] of all.entries()) {
+    if (only && !only.includes(i)) continue;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `${key}: bytes of ${buildId}\n`.repeat(i === 0 ? 200 : 1) }));
+  }
+}
+
 describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
   const world = useWorld({ minutesAfterT0: 91 });
-  let s3dir: string;
-  let s3rver: S3rverInstance;
-  let s3: S3Client;
-  /** Requests s3rver answered: method and path, in order. */
-  const requests: string[] = [];
 
-  beforeAll(async () => {
-    s3dir = mkdtempSync(join(tmpdir(), 'metal-release-s3-'));
-    s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
-    const { port } = await s3rver.run();
-    s3rver.httpServer.prependListener('request', (req: { method?: string; url?: string }) => requests.push(`${req.method} ${req.url}`));
-    s3 = new S3Client({ region: REGION, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: CREDENTIALS });
-  });
-  afterAll(async () => {
-    s3?.destroy();
-    await s3rver?.close();
-    if (s3dir) rmSync(s3dir, { recursive: true, force: true });
-  });
   beforeEach(async () => {
     // After the world's reset (useWorld's beforeEach runs first): the real S3 adapter on s3rver.
     world().deps = { ...world().deps, artifacts: new S3Artifacts(s3) };
-    for (const key of await keys('')) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
-    requests.length = 0;
+    await emptyBucket();
   });
-
-  async function keys(prefix: string): Promise<string[]> {
-    const out = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-    return (out.Contents ?? []).map((o) => o.Key!).sort();
-  }
-
-  async function read(key: string): Promise<string> {
-    const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    return out.Body!.transformToString();
-  }
-
-  /** What packer/runner.sh uploads under builds/<BuildID>/: distinct bytes per build. */
-  async function upload(buildId: string, version = VERSION, only?: number[]): Promise<void> {
-    const all = files(buildId, version);
-    for (const [i, key] of all.entries()) {
-      if (only && !only.includes(i)) continue;
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `${key}: bytes of ${buildId}\n`.repeat(i === 0 ? 200 : 1) }));
-    }
-  }
 
   const handler = () => createHandler(world().deps);
   const releaseItem = () => world().dynamo.get(`#release#v${VERSION}`);
@@ -351,76 +365,98 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
   });
 });
 
-describe('S3Artifacts: the multipart copy above 5 GiB', () => {
-  // s3rver does not implement UploadPartCopy, and a > 5 GiB object cannot sensibly be served over
-  // loopback in a unit test: the multipart path is checked on the SDK client with
-  // aws-sdk-client-mock, which answers each command without a wire.
-  const client = new S3Client({ region: REGION, credentials: CREDENTIALS });
-  const s3 = mockClient(client);
-  const artifacts = new S3Artifacts(client);
+describe('S3Artifacts: one CopyObject up to 5 GiB, a multipart copy above', () => {
   const from = artifactKey(FIRST, VERSION);
   const to = `releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova`;
   const bytes = 12 * 1024 ** 3 + 12345;
 
-  beforeEach(() => {
-    s3.reset();
-    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
-    s3.on(UploadPartCopyCommand).callsFake((input: { PartNumber: number }) => Promise.resolve({ CopyPartResult: { ETag: `"etag-${input.PartNumber}"` } }));
-    s3.on(CompleteMultipartUploadCommand).resolves({});
-    s3.on(AbortMultipartUploadCommand).resolves({});
-  });
-  afterAll(() => s3.restore());
-
   it('up to 5 GiB is one CopyObject', async () => {
-    s3.on(CopyObjectCommand).resolves({});
-    await artifacts.copy({ bucket: BUCKET, from, to, bytes: COPY_OBJECT_LIMIT });
-    expect(s3.commandCalls(CopyObjectCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: BUCKET, Key: to, CopySource: `${BUCKET}/${from}` }]);
-    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+    await emptyBucket();
+    await upload(FIRST, VERSION, [0]);
+    // The real client on s3rver, recording each command it sends (name and input).
+    const sent: { command: string; input: unknown }[] = [];
+    const recording = s3rverClient();
+    recording.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push({ command: context.commandName ?? '?', input: { ...(args.input as object) } });
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    try {
+      // The declared size decides the path; the object itself is small.
+      await new S3Artifacts(recording).copy({ bucket: BUCKET, from, to, bytes: COPY_OBJECT_LIMIT });
+    } finally {
+      recording.destroy();
+    }
+    expect(sent.filter((c) => c.command === 'CopyObjectCommand').map((c) => c.input)).toEqual([{ Bucket: BUCKET, Key: to, CopySource: `${BUCKET}/${from}` }]);
+    expect(sent.filter((c) => c.command === 'CreateMultipartUploadCommand')).toHaveLength(0);
+    expect(await read(to)).toBe(await read(from));
   });
 
-  it('above: 512 MiB part ranges covering the object exactly, the last one shorter, then one Complete with every part in order', async () => {
-    await artifacts.copy({ bucket: BUCKET, from, to, bytes });
-    const parts = s3
-      .commandCalls(UploadPartCopyCommand)
-      .map((c) => c.args[0].input)
-      .sort((a, b) => a.PartNumber! - b.PartNumber!);
-    expect(parts).toHaveLength(25);
-    expect(parts[0]).toMatchObject({
-      Bucket: BUCKET,
-      Key: to,
-      UploadId: 'upload-1',
-      PartNumber: 1,
-      CopySource: `${BUCKET}/${from}`,
-      CopySourceRange: `bytes=0-${COPY_PART_BYTES - 1}`,
+  describe('above 5 GiB, on a mocked client', () => {
+    // Mocked: s3rver does not implement UploadPartCopy, and a > 5 GiB source cannot sensibly be served over loopback.
+    const client = new S3Client({ region: REGION, credentials: CREDENTIALS });
+    const mocked = mockClient(client);
+    const artifacts = new S3Artifacts(client);
+
+    beforeEach(() => {
+      mocked.reset();
+      // Mocked: the multipart copy's commands, UploadPartCopy above all, which no stand-in answers.
+      mocked.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+      mocked
+        .on(UploadPartCopyCommand)
+        .callsFake((input: { PartNumber: number }) => Promise.resolve({ CopyPartResult: { ETag: `"etag-${input.PartNumber}"` } }));
+      mocked.on(CompleteMultipartUploadCommand).resolves({});
+      mocked.on(AbortMultipartUploadCommand).resolves({});
     });
-    expect(parts.at(-1)!.CopySourceRange).toBe(`bytes=${24 * COPY_PART_BYTES}-${bytes - 1}`);
-    // Contiguous, no gap, no overlap, ending at the last byte.
-    let next = 0;
-    for (const part of parts) {
-      const [start, end] = /^bytes=(\d+)-(\d+)$/.exec(part.CopySourceRange!)!.slice(1).map(Number) as [number, number];
-      expect(start).toBe(next);
-      expect(end - start + 1).toBeLessThanOrEqual(COPY_PART_BYTES);
-      next = end + 1;
-    }
-    expect(next).toBe(bytes);
-    expect(s3.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([
-      {
+    afterAll(() => mocked.restore());
+
+    it('above: 512 MiB part ranges covering the object exactly, the last one shorter, then one Complete with every part in order', async () => {
+      await artifacts.copy({ bucket: BUCKET, from, to, bytes });
+      const parts = mocked
+        .commandCalls(UploadPartCopyCommand)
+        .map((c) => c.args[0].input)
+        .sort((a, b) => a.PartNumber! - b.PartNumber!);
+      expect(parts).toHaveLength(25);
+      expect(parts[0]).toMatchObject({
         Bucket: BUCKET,
         Key: to,
         UploadId: 'upload-1',
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: `"etag-${p.PartNumber}"` })) },
-      },
-    ]);
-    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
-    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(0);
-  });
+        PartNumber: 1,
+        CopySource: `${BUCKET}/${from}`,
+        CopySourceRange: `bytes=0-${COPY_PART_BYTES - 1}`,
+      });
+      expect(parts.at(-1)!.CopySourceRange).toBe(`bytes=${24 * COPY_PART_BYTES}-${bytes - 1}`);
+      // Contiguous, no gap, no overlap, ending at the last byte.
+      let next = 0;
+      for (const part of parts) {
+        const [start, end] = /^bytes=(\d+)-(\d+)$/.exec(part.CopySourceRange!)!.slice(1).map(Number) as [number, number];
+        expect(start).toBe(next);
+        expect(end - start + 1).toBeLessThanOrEqual(COPY_PART_BYTES);
+        next = end + 1;
+      }
+      expect(next).toBe(bytes);
+      expect(mocked.commandCalls(CompleteMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([
+        {
+          Bucket: BUCKET,
+          Key: to,
+          UploadId: 'upload-1',
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: `"etag-${p.PartNumber}"` })) },
+        },
+      ]);
+      expect(mocked.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+      expect(mocked.commandCalls(HeadObjectCommand)).toHaveLength(0);
+    });
 
-  it('a failed part aborts the upload and the error is thrown; nothing is completed', async () => {
-    const failure = new Error('SlowDown');
-    s3.on(UploadPartCopyCommand, { PartNumber: 3 }).rejects(failure);
-    await expect(artifacts.copy({ bucket: BUCKET, from, to, bytes })).rejects.toBe(failure);
-    expect(s3.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: BUCKET, Key: to, UploadId: 'upload-1' }]);
-    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    it('a failed part aborts the upload and the error is thrown; nothing is completed', async () => {
+      const failure = new Error('SlowDown');
+      // Mocked: a throttled UploadPartCopy, an operation s3rver does not implement.
+      mocked.on(UploadPartCopyCommand, { PartNumber: 3 }).rejects(failure);
+      await expect(artifacts.copy({ bucket: BUCKET, from, to, bytes })).rejects.toBe(failure);
+      expect(mocked.commandCalls(AbortMultipartUploadCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: BUCKET, Key: to, UploadId: 'upload-1' }]);
+      expect(mocked.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    });
   });
 
   it('partRanges: exact multiples end on the last byte; one byte is one part', () => {

@@ -1,14 +1,17 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../../stand-ins/secrets-manager';
 import { freshContainer } from '../../support/fresh-container';
 
-const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:labapp-metal-build/event-token-key-AbCdEf';
+// The real SecretsManagerClient against the Secrets Manager stand-in, which logs every read.
+
+const NAME = 'labapp-metal-build/event-token-key';
 const KEY = 'k'.repeat(64);
 
 describe('loadEventTokenKey', () => {
-  const client = new SecretsManagerClient({});
-  const secrets = mockClient(client);
+  let secrets: LocalSecretsManager;
+  let client: SecretsManagerClient;
+  let arn: string;
   // Each case in a new container, whose key is not read yet; ConfigError from the same container.
   const newContainer = () =>
     freshContainer(async () => ({
@@ -17,35 +20,47 @@ describe('loadEventTokenKey', () => {
     }));
   let loadEventTokenKey: Awaited<ReturnType<typeof newContainer>>['loadEventTokenKey'];
   let ConfigError: Awaited<ReturnType<typeof newContainer>>['ConfigError'];
+
+  beforeAll(async () => {
+    secrets = await startSecretsManagerStandIn();
+    arn = secrets.setSecret(NAME, KEY);
+  });
+  afterAll(async () => {
+    await secrets.close();
+  });
   beforeEach(async () => {
-    secrets.reset();
+    secrets.clear();
+    client = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: secrets.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
     ({ loadEventTokenKey, ConfigError } = await newContainer());
   });
-  afterAll(() => secrets.restore());
+  afterEach(() => client.destroy());
 
   it('uses EVENT_TOKEN_KEY without calling Secrets Manager', async () => {
-    expect(await loadEventTokenKey({ eventTokenKey: 'local', eventTokenSecretArn: ARN }, () => client)).toBe('local');
-    expect(secrets.calls()).toHaveLength(0);
+    expect(await loadEventTokenKey({ eventTokenKey: 'local', eventTokenSecretArn: arn }, () => client)).toBe('local');
+    expect(secrets.reads).toHaveLength(0);
   });
 
   it('reads the plain-string secret once per container', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: KEY });
+    secrets.setSecret(NAME, KEY);
     const keys = await Promise.all([
-      loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client),
-      loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client),
+      loadEventTokenKey({ eventTokenSecretArn: arn }, () => client),
+      loadEventTokenKey({ eventTokenSecretArn: arn }, () => client),
     ]);
-    expect(await loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)).toBe(KEY);
+    expect(await loadEventTokenKey({ eventTokenSecretArn: arn }, () => client)).toBe(KEY);
     expect(keys).toEqual([KEY, KEY]);
-    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect(secrets.reads).toEqual([{ secretId: arn, found: true }]);
   });
 
   it('does not cache a failure, and never quotes the secret in an error', async () => {
-    secrets
-      .on(GetSecretValueCommand)
-      .rejectsOnce(new ResourceNotFoundException({ message: 'not found', $metadata: {} }))
-      .resolves({ SecretString: 'short-key' });
-    await expect(loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client)).rejects.toThrow('not found');
-    const error = await loadEventTokenKey({ eventTokenSecretArn: ARN }, () => client).catch((e: unknown) => e as Error);
+    secrets.setSecret(NAME, 'short-key');
+    secrets.failNext('ResourceNotFoundException', 400, 'not found');
+    await expect(loadEventTokenKey({ eventTokenSecretArn: arn }, () => client)).rejects.toThrow('not found');
+    const error = await loadEventTokenKey({ eventTokenSecretArn: arn }, () => client).catch((e: unknown) => e as Error);
     expect((error as Error).message).toMatch(/shorter than 32 characters/);
     expect((error as Error).message).not.toContain('short-key');
   });

@@ -1,25 +1,45 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../../stand-ins/secrets-manager';
 import { freshContainer } from '../../support/fresh-container';
 
-const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:metal-build/slack-AbCdEf';
+// The real SecretsManagerClient against the Secrets Manager stand-in, which logs every read.
+
+const NAME = 'metal-build/slack';
 const SIGNING = 'f00dfeedcafe1234deadbeef5678abcd';
 const TOKEN = 'xoxb-test-1111-2222-SECRETTOKENVALUE';
 
 describe('loadSlackCredentials', () => {
-  const client = new SecretsManagerClient({});
-  const secrets = mockClient(client);
-  const config = { slackSecretArn: ARN };
+  let secrets: LocalSecretsManager;
+  let client: SecretsManagerClient;
+  let arn: string;
+  let config: { slackSecretArn: string };
 
   // Each case in a new container, whose secret is not read yet.
   const newContainer = () => freshContainer(() => import('../../../adapters/aws/slack-secret'));
   let loadSlackCredentials: Awaited<ReturnType<typeof newContainer>>['loadSlackCredentials'];
+  beforeAll(async () => {
+    secrets = await startSecretsManagerStandIn();
+    arn = secrets.setSecret(NAME, JSON.stringify({ signingSecret: SIGNING, botToken: TOKEN }));
+    config = { slackSecretArn: arn };
+  });
+  afterAll(async () => {
+    await secrets.close();
+  });
   beforeEach(async () => {
-    secrets.reset();
+    secrets.clear();
+    client = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: secrets.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
     ({ loadSlackCredentials } = await newContainer());
   });
-  afterAll(() => secrets.restore());
+  afterEach(() => client.destroy());
+
+  /** The secret's next version: what every read answers from now on. */
+  const store = (value: unknown) => secrets.setSecret(NAME, typeof value === 'string' ? value : JSON.stringify(value));
 
   const messageOf = (promise: Promise<unknown>) =>
     promise.then(
@@ -30,18 +50,19 @@ describe('loadSlackCredentials', () => {
     );
 
   it('uses the environment values when both are set and never calls Secrets Manager', async () => {
-    const credentials = await loadSlackCredentials({ slackSigningSecret: 'local-secret', slackBotToken: 'xoxb-local', slackSecretArn: ARN }, () => client);
+    const credentials = await loadSlackCredentials({ slackSigningSecret: 'local-secret', slackBotToken: 'xoxb-local', slackSecretArn: arn }, () => client);
     expect(credentials).toEqual({ signingSecret: 'local-secret', botToken: 'xoxb-local' });
-    expect(secrets.calls()).toHaveLength(0);
+    expect(secrets.reads).toHaveLength(0);
   });
 
   it('reads the JSON secret named by SLACK_SECRET_ARN', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: JSON.stringify({ signingSecret: SIGNING, botToken: TOKEN }) });
+    store({ signingSecret: SIGNING, botToken: TOKEN });
     expect(await loadSlackCredentials(config, () => client)).toEqual({ signingSecret: SIGNING, botToken: TOKEN });
+    expect(secrets.reads).toEqual([{ secretId: arn, found: true }]);
   });
 
   it('reads the secret once per container: two loads, one call', async () => {
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ signingSecret: SIGNING, botToken: TOKEN }) });
+    store({ signingSecret: SIGNING, botToken: TOKEN });
     const [a, b] = await Promise.all([loadSlackCredentials(config, () => client), loadSlackCredentials(config, () => client)]);
     const c = await loadSlackCredentials(config, () => client);
     expect([a, b, c]).toEqual([
@@ -49,11 +70,11 @@ describe('loadSlackCredentials', () => {
       { signingSecret: SIGNING, botToken: TOKEN },
       { signingSecret: SIGNING, botToken: TOKEN },
     ]);
-    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect(secrets.reads).toHaveLength(1);
   });
 
   it('names the missing key and never shows a value', async () => {
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ signingSecret: SIGNING, bot_token: TOKEN }) });
+    store({ signingSecret: SIGNING, bot_token: TOKEN });
     const message = await messageOf(loadSlackCredentials(config, () => client));
     expect(message).toContain('botToken');
     expect(message).not.toContain('signingSecret,');
@@ -62,13 +83,13 @@ describe('loadSlackCredentials', () => {
   });
 
   it('names both keys when both are missing or empty', async () => {
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ signingSecret: '', botToken: 42 }) });
+    store({ signingSecret: '', botToken: 42 });
     const message = await messageOf(loadSlackCredentials(config, () => client));
     expect(message).toMatch(/signingSecret, botToken/);
   });
 
   it('refuses a secret that is not JSON without quoting it', async () => {
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
+    store(TOKEN);
     const error = (await loadSlackCredentials(config, () => client).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain('not JSON');
@@ -77,13 +98,11 @@ describe('loadSlackCredentials', () => {
   });
 
   it('does not cache a failure: the next load reads again', async () => {
-    secrets
-      .on(GetSecretValueCommand)
-      .rejectsOnce(new ResourceNotFoundException({ message: 'not yet', $metadata: {} }))
-      .resolves({ SecretString: JSON.stringify({ signingSecret: SIGNING, botToken: TOKEN }) });
+    store({ signingSecret: SIGNING, botToken: TOKEN });
+    secrets.failNext('ResourceNotFoundException', 400, 'not yet');
     await expect(loadSlackCredentials(config, () => client)).rejects.toBeInstanceOf(ResourceNotFoundException);
     expect(await loadSlackCredentials(config, () => client)).toEqual({ signingSecret: SIGNING, botToken: TOKEN });
-    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(secrets.reads).toHaveLength(2);
   });
 
   it('says what to set when there is neither a secret ARN nor both env values', async () => {
