@@ -2,7 +2,7 @@ import type { Build } from '../domain/build';
 import { applyEvent } from '../domain/apply';
 import { usd } from '../domain/cost';
 import { isApprovalStale } from '../domain/lifetime';
-import type { Logger } from '../domain/ports';
+import type { Logger, SlotTake } from '../domain/ports';
 import { quote } from '../domain/build-facts';
 import { refreshCard } from '../use-cases/card-refresh';
 import { approvalOverBudget } from '../views/spend-messages';
@@ -87,12 +87,12 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, log:
   const budget = await reserveBudget(deps, build, costs.CostMax, 'approval').catch(async (error: unknown) => {
     // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
     // for a request nobody approved.
-    await giveBackSlot(deps, click.buildId, now);
+    await giveBackSlot(deps, click.buildId, slot.take, log, now);
     throw error;
   });
   if (!budget.ok) {
     log.info('approval refused: over the monthly budget', { ...budget.figures, month: budget.month });
-    await giveBackSlot(deps, click.buildId, now);
+    await giveBackSlot(deps, click.buildId, slot.take, log, now);
     return { ok: false, reply: approvalOverBudget(build.BuildID, budget.month, budget.figures) };
   }
   return { ok: true, costs, budget };
@@ -123,8 +123,17 @@ async function expire(deps: BotDeps, build: Build, click: Click, log: Logger): P
   return replies.expired(applied.build, deps.config.approvalTtlMinutes);
 }
 
-/** A refused approval's slot, unless the build moved on meanwhile (another click approved it). */
-async function giveBackSlot(deps: BotDeps, buildId: string, now: Date): Promise<void> {
+/**
+ * A refused approval's slot: only one this click put in itself (`added`), and only while a
+ * consistent read still shows nobody approved the build. A slot this click found `held` is
+ * another click's, which may be about to approve and launch: freeing it would let a second
+ * machine start beside that one. (A launch never starts a machine outside the slot set either.)
+ */
+async function giveBackSlot(deps: BotDeps, buildId: string, take: SlotTake, log: Logger, now: Date): Promise<void> {
+  if (take !== 'added') {
+    log.info('approval failed; the slot it found held is left to its holder');
+    return;
+  }
   const current = await deps.store.get(buildId);
   if (current?.Status === 'awaiting_approval' || slotMayBeGivenBack(current, now)) await deps.store.releaseSlot(buildId);
 }

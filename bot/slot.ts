@@ -1,6 +1,7 @@
 import type { Build } from '../domain/build';
 import { slotMayBeGivenBack } from '../domain/slot-holding';
 import { countedEntry } from '../domain/spend';
+import type { SlotTake } from '../domain/ports';
 import type { BotDeps } from './deps';
 
 // docs/design.md "Concurrency", step 1: take a slot before the approve transition. When the slots are
@@ -14,11 +15,13 @@ export async function slotHolders(deps: Pick<BotDeps, 'store'>): Promise<Build[]
   return builds.filter((b): b is Build => b !== undefined);
 }
 
-export type SlotResult = { ok: true } | { ok: false; holders: string[] };
+/** `take`: whether this click put the BuildID in the slot set (`added`) or found it there (`held`). */
+export type SlotResult = { ok: true; take: Exclude<SlotTake, 'full'> } | { ok: false; holders: string[] };
 
 export async function takeSlot(deps: Pick<BotDeps, 'store' | 'ledger' | 'config' | 'log' | 'clock'>, buildId: string): Promise<SlotResult> {
   const { store, config, log } = deps;
-  if (await store.takeSlot(buildId, config.maxConcurrentBuilds)) return { ok: true };
+  const first = await store.takeSlot(buildId, config.maxConcurrentBuilds);
+  if (first !== 'full') return { ok: true, take: first };
   const holders = await store.slots();
   const builds = await Promise.all(holders.map((id) => store.get(id)));
   // The slot follows the machine: a final build whose machine EC2 has not yet reported gone
@@ -35,6 +38,7 @@ export async function takeSlot(deps: Pick<BotDeps, 'store' | 'ledger' | 'config'
     log.warn('gave back the slot of a build that has ended', { buildId: id, for: buildId });
     await store.releaseSlot(id);
   }
-  if (await store.takeSlot(buildId, config.maxConcurrentBuilds)) return { ok: true };
+  const second = await store.takeSlot(buildId, config.maxConcurrentBuilds);
+  if (second !== 'full') return { ok: true, take: second };
   return { ok: false, holders: await store.slots() };
 }

@@ -85,11 +85,18 @@ export interface BuildStore {
   claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim>;
   /** The holder's copy is complete: PublishedAt is set (kept when already set), only while `For` is `buildId`. */
   markReleased(version: string, buildId: string, now: Date): Promise<void>;
-  /** Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. */
-  takeSlot(buildId: string, max: number): Promise<boolean>;
+  /**
+   * Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. `added`:
+   * this call put the BuildID in (it was absent before the write); `held`: it was there already
+   * (another click's, or this call's own write whose answer was lost and retried); `full`: no slot.
+   * Only a caller that `added` the slot may ever give it back for a failure of its own.
+   */
+  takeSlot(buildId: string, max: number): Promise<SlotTake>;
   releaseSlot(buildId: string): Promise<void>;
   slots(): Promise<string[]>;
 }
+
+export type SlotTake = 'added' | 'held' | 'full';
 
 // ---- SpendLedger ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import type { Build } from '../domain/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events';
 import type { LaunchedInstance, Logger } from '../domain/ports';
 import { logGroupName, quote } from '../domain/build-facts';
-import { extraMachinesNote, launchFallbackNote, terminatedAtLaunchNote } from '../views/launch-notes';
+import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { applyStep } from './apply-step';
@@ -48,6 +48,7 @@ export function createHandler(deps: EventDeps) {
     // exists, so a machine an earlier delivery started is recorded instead of launching another.
     const found = adoption(await deps.compute.liveMachinesOf(build.BuildID));
     if (found) return adopt(deps, build, found, blog);
+    if (!(await holdsSlot(deps, build, blog))) return fail(deps, build, noSlotAtLaunch(deps.config.maxConcurrentBuilds), blog);
     if (!deps.config.launchTemplateId)
       return fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
     const allAttempts = launchAttempts(build.BuildID, deps.config);
@@ -55,6 +56,18 @@ export function createHandler(deps: EventDeps) {
     if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
     await tryAttempts(deps, build, fit.attempts, fit.skips, blog);
   };
+}
+
+/**
+ * The launch starts no machine for a build outside the slot set. The approval took the slot,
+ * but a failed click may have given it back meanwhile (docs/design.md "Concurrency"): then a
+ * free slot is taken now, or the build fails, rather than a machine starting beside another.
+ */
+async function holdsSlot(deps: EventDeps, build: Build, log: Logger): Promise<boolean> {
+  const take = await deps.store.takeSlot(build.BuildID, deps.config.maxConcurrentBuilds);
+  if (take === 'added') log.warn('the approved build held no slot at launch; took a free one');
+  if (take === 'full') log.error('the approved build holds no slot and none is free; no machine is launched');
+  return take !== 'full';
 }
 
 /** Each attempt in turn until EC2 gives a machine; a type whose refusal holds in every subnet is not tried again. */

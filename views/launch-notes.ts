@@ -17,6 +17,12 @@ export function terminatedAtLaunchNote(status: Status, machine: MachinePlace): s
   );
 }
 
+/** The build's ErrorMessage when its launch found it outside the slot set and no slot free. */
+export function noSlotAtLaunch(maxConcurrentBuilds: number): string {
+  const slots = maxConcurrentBuilds === 1 ? 'the one build slot was' : `all ${maxConcurrentBuilds} build slots were`;
+  return `No machine was launched: ${slots} taken by other builds when the launch ran, and this build no longer held one. Request it again once a running build has ended.`;
+}
+
 /** What did not work, or was not tried, before the machine that was launched. */
 export interface LaunchDetourFacts {
   /** Each skip as its clause: domain/launch-capacity.ts words it, for the build's error message too. */

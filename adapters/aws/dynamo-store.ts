@@ -4,7 +4,7 @@ import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from 
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Build, Status } from '../../domain/build';
 import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '../../domain/build';
-import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../../domain/ports';
+import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, SlotTake, UpdateResult } from '../../domain/ports';
 import type { Guard } from '../../domain/transition';
 import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
 import { isConditionFailure } from './condition-failure';
@@ -486,24 +486,29 @@ export class DynamoBuildStore implements BuildStore {
     }
   }
 
-  async takeSlot(buildId: string, max: number): Promise<boolean> {
+  async takeSlot(buildId: string, max: number): Promise<SlotTake> {
     const x = new Expression();
     const active = x.name(SLOTS_ATTRIBUTE);
     const id = x.value(buildId);
     try {
-      await this.client.send(
+      const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(SLOTS_ID),
           UpdateExpression: `ADD ${active} ${x.value(new Set([buildId]))}`,
           // Holding a slot already passes: both clicks of a double approval go through.
           ConditionExpression: `attribute_not_exists(${active}) OR size(${active}) < ${x.value(max)} OR contains(${active}, ${id})`,
+          // The set as it was: whether this write put the BuildID in, or found it there. A retry
+          // after a lost answer finds its own write and says `held`: the slot is then never given
+          // back by this caller, which errs towards fewer machines.
+          ReturnValues: 'UPDATED_OLD',
           ...x.parts(),
         }),
       );
-      return true;
+      const before = out.Attributes ? (unmarshall(out.Attributes)[SLOTS_ATTRIBUTE] as Set<string> | undefined) : undefined;
+      return before?.has(buildId) ? 'held' : 'added';
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return 'full';
       throw error;
     }
   }

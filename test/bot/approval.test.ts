@@ -207,7 +207,7 @@ describe('a crash between taking the slot and the transition', () => {
     const crashed = await bot.request();
     const other = await bot.request('feature/x');
     // Step 1 of an approval whose step 2 never happened.
-    expect(await world().dynamo.store.takeSlot(crashed, 1)).toBe(true);
+    expect(await world().dynamo.store.takeSlot(crashed, 1)).toBe('added');
 
     // The slot is not taken away from a build still awaiting approval.
     await bot.click('approve_build', other, APPROVER);

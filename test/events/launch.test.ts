@@ -4,7 +4,7 @@ import type { Build } from '../../domain/build';
 import type { BuildStore } from '../../domain/ports';
 import { createHandler } from '../../events/launch';
 import { clientToken, launchTags } from '../../events/launch/plan';
-import { T0, anApprovedBuild, at } from '../../stand-ins/build-fixture';
+import { T0, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { buildApproved, eventTokenOf } from '../support/event-fixtures';
 import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from '../support/events-world';
 
@@ -335,6 +335,38 @@ describe('launch (Build Approved)', () => {
     expect(world().ec2.runRequests()).toEqual([]);
     expect((await world().get(build.BuildID))?.ErrorMessage).toContain('LAUNCH_TEMPLATE_ID');
     expect(await world().slots()).toEqual([]);
+  });
+
+  it('an approved build outside the slot set, every slot taken: fails saying why, no machine, the holder keeps its slot', async () => {
+    const running = await world().seed(aLaunchedBuild('building', { BuildID: 'build-20261125-165000-0001' }));
+    const build = await world().seed(anApprovedBuild(), { slot: false });
+    await launch(approvedEvent(build));
+
+    expect(world().ec2.runRequests()).toEqual([]);
+    const stored = await world().get(build.BuildID);
+    expect(stored).toMatchObject({ Status: 'failed', NotifiedStatus: 'failed' });
+    expect(stored?.ErrorMessage).toContain('the one build slot was taken by other builds');
+    expect(await world().slots()).toEqual([running.BuildID]);
+    expect(
+      world()
+        .replies(build)
+        .map((m) => m.text)
+        .join('\n'),
+    ).toContain('the one build slot was taken by other builds');
+    expect(
+      logLines(world(), 'ERROR')
+        .filter((l) => l.buildId === build.BuildID)
+        .map((l) => l.message),
+    ).toContain('the approved build holds no slot and none is free; no machine is launched');
+  });
+
+  it('an approved build outside the slot set with a slot free: takes it, then launches', async () => {
+    const build = await world().seed(anApprovedBuild(), { slot: false });
+    await launch(approvedEvent(build));
+
+    expect(world().ec2.runRequests()).toHaveLength(1);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'launching' });
+    expect(await world().slots()).toEqual([build.BuildID]);
   });
 
   it('drops a malformed event or one from another source, logging it, with nothing changed', async () => {

@@ -4,6 +4,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SlackLambdaHandler } from '../../bot/app';
 import { createApproverDirectory } from '../../bot/approvers';
 import { createHandler as createBot } from '../../bot/handler';
+import { DynamoSpendLedger } from '../../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
 import { EventBridgeBus } from '../../adapters/aws/event-bus';
 import type { Build } from '../../domain/build';
@@ -34,6 +35,7 @@ export const SECOND_APPROVER = 'U0APPROVER2';
 
 /**
  * Where a step can steer interleavings: `before` runs ahead of every table call of every handler
+ * (and of the bot's month-ledger calls, named `ledger.<method>`)
  * (fc.scheduler decides their order), and `onApproved` is given each `Build Approved` as soon as
  * the bus accepts it, as EventBridge would deliver it while the other clicks are still running.
  */
@@ -78,23 +80,34 @@ export async function startModelWorld(): Promise<ModelWorld> {
     requestHandler: new NodeHttpHandler({ connectionTimeout: 500, requestTimeout: TIMEOUT_MS, throwOnRequestTimeout: true }),
   });
   const gate: Gate = {};
-  const table = new DynamoBuildStore(client, events.dynamo.tableName);
-  const store = new Proxy(table, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        await gate.before?.(String(property));
-        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      };
-    },
-  });
+  /** Every method call of `port` waits for `gate.before` first, named `<prefix><method>`. */
+  const gated = <T extends object>(port: T, prefix = ''): T =>
+    new Proxy(port, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await gate.before?.(`${prefix}${String(property)}`);
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+  const store = gated(new DynamoBuildStore(client, events.dynamo.tableName));
+  // The bot's budget step goes through the same lossy proxy and gate as its table writes.
+  const ledger = gated(new DynamoSpendLedger(client, events.dynamo.tableName), 'ledger.');
   bus.onPut((e) => {
     if (e.detailType === 'Build Approved') gate.onApproved?.(envelopeOf(e));
   });
   const eventBridge = new EventBridgeClient({ endpoint: bus.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
-  const env = { ...BASE_ENV, SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET, APPROVER_IDS: `${APPROVER},${SECOND_APPROVER}`, MAX_CONCURRENT_BUILDS: '1' };
+  // A budget far above what a schedule spends: every approval takes the budget step, none is refused by it.
+  const env = {
+    ...BASE_ENV,
+    SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
+    APPROVER_IDS: `${APPROVER},${SECOND_APPROVER}`,
+    MAX_CONCURRENT_BUILDS: '1',
+    MONTHLY_BUDGET_USD: '100000',
+  };
   const config = parseConfig({ ...env, SLACK_API_URL: events.slack.url, BUILDS_TABLE: events.dynamo.tableName });
   events.configure(env);
   const deps: EventDeps = { ...events.deps, config, store };
@@ -102,7 +115,7 @@ export async function startModelWorld(): Promise<ModelWorld> {
     config,
     credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
     store,
-    ledger: events.dynamo.ledger,
+    ledger,
     durations: events.deps.durations,
     approvers: createApproverDirectory(
       new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),

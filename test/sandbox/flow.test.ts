@@ -28,13 +28,26 @@ afterEach(async () => {
 /** A simulated minute costs one watchdog run against dynalite (~0.1–0.3 s); a build is 90 of them. */
 const FLOW_TIMEOUT_MS = 120_000;
 
+/**
+ * `Build Approved` reaches the launch function after the click was answered, as on AWS: the
+ * record once it has left `approved` (a bounded wait for the delivery, not a timing assertion).
+ */
+async function launchedRecord(c: SandboxClient, buildId: string): Promise<Record<string, unknown> | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const record = await c.record(buildId);
+    if (record?.Status !== 'approved') return record;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return c.record(buildId);
+}
+
 const broadcasts = (history: SlackMessage[]) => history.filter((m) => m.subtype === 'thread_broadcast');
 
 describe('the sandbox runs the whole flow', { timeout: FLOW_TIMEOUT_MS }, () => {
   it('takes a build to completed: thread, record, artifact, ActualCost after termination; `costs` counts it against the $50 budget', async () => {
     const c = await start('success');
     const { buildId, ts } = await c.requestAndApprove(REQUESTER, APPROVER);
-    expect((await c.record(buildId))?.Status).toBe('launching');
+    expect(await launchedRecord(c, buildId)).toMatchObject({ Status: 'launching' });
     const asked = (await c.record(buildId))?.CostMax;
 
     await c.advance(100);

@@ -1,6 +1,6 @@
 import type { Build, Status } from '../../domain/build';
 import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../domain/build';
-import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, UpdateResult } from '../../domain/ports';
+import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, SlotTake, UpdateResult } from '../../domain/ports';
 import type { Guard } from '../../domain/transition';
 
 // The BuildStore in memory, for unit tests: the same semantics as DynamoBuildStore (the contract
@@ -154,10 +154,11 @@ export class MemoryBuildStore implements BuildStore {
     delete build.MailClaimedAt;
   }
 
-  async takeSlot(buildId: string, max: number): Promise<boolean> {
-    if (!this.slotHolders.has(buildId) && this.slotHolders.size >= max) return false;
+  async takeSlot(buildId: string, max: number): Promise<SlotTake> {
+    if (this.slotHolders.has(buildId)) return 'held';
+    if (this.slotHolders.size >= max) return 'full';
     this.slotHolders.add(buildId);
-    return true;
+    return 'added';
   }
 
   async releaseSlot(buildId: string): Promise<void> {

@@ -362,26 +362,27 @@ describe.each([
   describe('slots', () => {
     it('two builds racing for one slot: exactly one gets it', async () => {
       const results = await Promise.all([store.takeSlot(id(1), 1), store.takeSlot(id(2), 1)]);
-      expect(results.filter(Boolean)).toHaveLength(1);
-      const winner = results[0] ? id(1) : id(2);
+      expect(results.filter((r) => r === 'added')).toHaveLength(1);
+      expect(results.filter((r) => r === 'full')).toHaveLength(1);
+      const winner = results[0] === 'added' ? id(1) : id(2);
       expect(await store.slots()).toEqual([winner]);
     });
 
-    it('the holder taking its slot again passes (a double approval)', async () => {
-      expect(await store.takeSlot(id(1), 1)).toBe(true);
-      expect(await store.takeSlot(id(1), 1)).toBe(true);
-      expect(await Promise.all([store.takeSlot(id(1), 1), store.takeSlot(id(1), 1)])).toEqual([true, true]);
+    it('the holder taking its slot again passes, and is told it found the slot held (a double approval)', async () => {
+      expect(await store.takeSlot(id(1), 1)).toBe('added');
+      expect(await store.takeSlot(id(1), 1)).toBe('held');
+      expect(await Promise.all([store.takeSlot(id(1), 1), store.takeSlot(id(1), 1)])).toEqual(['held', 'held']);
       expect(await store.slots()).toEqual([id(1)]);
     });
 
     it('release frees the slot for another build; releasing again or a non-holder is harmless', async () => {
       await store.takeSlot(id(1), 1);
-      expect(await store.takeSlot(id(2), 1)).toBe(false);
+      expect(await store.takeSlot(id(2), 1)).toBe('full');
       await store.releaseSlot(id(1));
       await store.releaseSlot(id(1));
       await store.releaseSlot(id(3));
       expect(await store.slots()).toEqual([]);
-      expect(await store.takeSlot(id(2), 1)).toBe(true);
+      expect(await store.takeSlot(id(2), 1)).toBe('added');
       expect(await store.slots()).toEqual([id(2)]);
     });
 
@@ -391,19 +392,19 @@ describe.each([
     });
 
     it('max 2: two builds hold slots, the third is refused until one is released', async () => {
-      expect(await store.takeSlot(id(1), 2)).toBe(true);
-      expect(await store.takeSlot(id(2), 2)).toBe(true);
-      expect(await store.takeSlot(id(3), 2)).toBe(false);
-      expect(await store.takeSlot(id(2), 2)).toBe(true);
+      expect(await store.takeSlot(id(1), 2)).toBe('added');
+      expect(await store.takeSlot(id(2), 2)).toBe('added');
+      expect(await store.takeSlot(id(3), 2)).toBe('full');
+      expect(await store.takeSlot(id(2), 2)).toBe('held');
       expect(await store.slots()).toEqual([id(1), id(2)]);
       await store.releaseSlot(id(1));
-      expect(await store.takeSlot(id(3), 2)).toBe(true);
+      expect(await store.takeSlot(id(3), 2)).toBe('added');
       expect(await store.slots()).toEqual([id(2), id(3)]);
     });
 
     it('three builds racing for two slots: exactly two get them', async () => {
       const results = await Promise.all([1, 2, 3].map((n) => store.takeSlot(id(n), 2)));
-      expect(results.filter(Boolean)).toHaveLength(2);
+      expect(results.filter((r) => r === 'added')).toHaveLength(2);
       expect(await store.slots()).toHaveLength(2);
     });
   });

@@ -111,7 +111,7 @@ describe('DynamoBuildStore on dynalite', () => {
     await store.releaseSlot('build-20261125-170052-0002');
     // An emptied set is removed by DynamoDB; the next take starts afresh.
     expect(await local.get('#slots')).toEqual({ BuildID: '#slots' });
-    expect(await store.takeSlot('build-20261125-170052-0003', 1)).toBe(true);
+    expect(await store.takeSlot('build-20261125-170052-0003', 1)).toBe('added');
   });
 
   it('writes the request claim as #request#<trigger> with For and a one-day TTL', async () => {
@@ -146,6 +146,12 @@ describe('DynamoBuildStore on dynalite', () => {
     expect(sent[0]?.input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
   });
 
+  it('reads a ThreadTs stored as a number back as a string', async () => {
+    // Written as another writer might have: the item straight into the table, ThreadTs a number.
+    await local.client.send(new PutItemCommand({ TableName: local.tableName, Item: { ...marshall(aBuild()), ThreadTs: { N: '1764090052.0001' } } }));
+    expect((await store.get(aBuild().BuildID))?.ThreadTs).toBe('1764090052.0001');
+  });
+
   it('a network failure is thrown, not taken for an answer', async () => {
     const closed = await startDynalite();
     const endpoint = closed.endpoint;
@@ -157,6 +163,8 @@ describe('DynamoBuildStore on dynalite', () => {
   });
 });
 
+// Only what dynalite cannot answer as DynamoDB does: the old item on a failed condition
+// (ReturnValuesOnConditionCheckFailure, which dynalite leaves out) and throttling (dynalite never throttles).
 describe('DynamoBuildStore against a mocked DynamoDB', () => {
   // The instance only: dynalite clients elsewhere in this file stay real.
   const mocked = new DynamoDBClient({});
@@ -167,6 +175,7 @@ describe('DynamoBuildStore against a mocked DynamoDB', () => {
   afterAll(() => dynamo.restore());
 
   it('uses the old item DynamoDB returns on a failed condition instead of reading again', async () => {
+    // Mocked: dynalite's ConditionalCheckFailedException carries no old item (ReturnValuesOnConditionCheckFailure).
     dynamo
       .on(UpdateItemCommand)
       .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(anApprovedBuild()) }));
@@ -176,6 +185,7 @@ describe('DynamoBuildStore against a mocked DynamoDB', () => {
   });
 
   it('throws throttling unchanged, from writes and reads', async () => {
+    // Mocked: dynalite never throttles, so only a mock answers ProvisionedThroughputExceededException.
     const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
     dynamo.on(UpdateItemCommand).rejects(throttled);
     dynamo.on(GetItemCommand).rejects(throttled);
@@ -188,6 +198,7 @@ describe('DynamoBuildStore against a mocked DynamoDB', () => {
   it('a release claim whose answer was lost recognises itself on the retry (its own AppliedOps id)', async () => {
     const replay = new DynamoBuildStore(mocked, 'labapp-metal-builds', () => 'op-1');
     // The first put landed, its answer was lost, the SDK's retry failed the condition on that very item.
+    // Mocked: only DynamoDB's ConditionalCheckFailedException carries that item (dynalite returns no ALL_OLD).
     dynamo.on(PutItemCommand).rejects(
       new ConditionalCheckFailedException({
         message: 'The conditional request failed',
@@ -197,10 +208,5 @@ describe('DynamoBuildStore against a mocked DynamoDB', () => {
     );
     expect(await replay.claimRelease('1.2.3', aBuild().BuildID, new Date('2026-11-25T19:00:00.000Z'))).toEqual({ claimed: true });
     expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(0);
-  });
-
-  it('reads a ThreadTs stored as a number back as a string', async () => {
-    dynamo.on(GetItemCommand).resolves({ Item: { ...marshall(aBuild()), ThreadTs: { N: '1764090052.0001' } } });
-    expect((await store.get(aBuild().BuildID))?.ThreadTs).toBe('1764090052.0001');
   });
 });
