@@ -13,7 +13,7 @@ import type { DeadlineMargins } from './deadline-margins';
 
 // The benchmark's output: one table per measurement, one line per budget item (MET or MISSED),
 // a summary line, and the same figures in bench/out/results.json (ignored by git: every run
-// writes it; the README's table is the record). Budget lines are only on what a busy machine
+// writes it; docs/performance.md's table is the record). Budget lines are only on what a busy machine
 // hardly moves: CPU time per request, medians, paired ratios, counts, and times dominated by the
 // latency model's delays. p99s are printed beside them, never judged.
 

@@ -3,7 +3,7 @@ import type { Config } from '../domain/config';
 import type { Chat, Clock, Logger } from '../domain/ports';
 import { ChatError } from '../domain/ports';
 
-// Who the approvers are right now (docs/bot.md "Who may do what"): the people of APPROVER_IDS
+// Who the approvers are right now (docs/user-guide.md "Who may do what"): the people of APPROVER_IDS
 // and the members of the Slack user groups of APPROVER_GROUP_IDS. Reading the groups is a Slack
 // call inside the 3 s of a click, so a container keeps what it read for APPROVER_CACHE_MS; a
 // failed read is not kept, or one blip would shut the groups out for five minutes.

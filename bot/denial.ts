@@ -5,7 +5,7 @@ import { permittedBuild } from './permissions';
 import * as replies from '../views/replies';
 
 // deny_build: awaiting_approval → rejected. An approver denies; the requester may withdraw
-// their own request the same way (docs/bot.md).
+// their own request the same way (docs/user-guide.md "Who may do what").
 
 export async function denyBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
   const now = deps.clock.now();

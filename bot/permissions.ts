@@ -5,7 +5,7 @@ import type { ApproverRules } from './approvers';
 import type { BotDeps } from './deps';
 import * as replies from '../views/replies';
 
-// Who may do what, where (docs/bot.md "Who may do what"). The approvers are APPROVER_IDS and the
+// Who may do what, where (docs/user-guide.md "Who may do what"). The approvers are APPROVER_IDS and the
 // members of APPROVER_GROUP_IDS (bot/approvers.ts); with neither set, anyone in the channel is an
 // approver. The requester is never their own approver unless ALLOW_SELF_APPROVAL says so.
 // ALLOWED_CHANNEL_IDS says where anything but `help` works.

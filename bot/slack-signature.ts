@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 // Slack's request signing (v0): HMAC-SHA256 of `v0:<timestamp>:<body>` under the signing secret,
 // checked on the bytes Slack signed before anything reads them. Bolt's receiver parses the body
 // before it checks the signature, so garbage from anyone on the internet made it throw
-// (docs/bot.md "Requests that are not Slack's"). Pure: the caller gives the time.
+// (docs/design.md "Requests that are not Slack's"). Pure: the caller gives the time.
 
 /** Slack's replay window, both ways: a clock a little ahead must not let old requests through. */
 export const MAX_SIGNATURE_AGE_SECONDS = 5 * 60;

@@ -1,4 +1,4 @@
-// Who may approve, as a refusal names them (docs/bot.md "Who may do what").
+// Who may approve, as a refusal names them (docs/user-guide.md "Who may do what").
 
 /** What a refusal names: never each group's members, who may be many. */
 export interface ApproverNames {

@@ -22,7 +22,7 @@ import type { Settings } from './settings';
 import { acknowledgeWildcards } from './wildcard-acknowledgement';
 
 // The whole system in one account: docs/design.md "The flow". One stack per account: the table, bus,
-// secrets and functions have fixed names so the operator commands in README.md "Deploy" just work.
+// secrets and functions have fixed names so the operator commands in docs/operator-guide.md "Deploy" just work.
 
 export const STACK_NAME = 'labapp-metal-build';
 export const SLACK_SECRET_NAME = 'labapp-metal-build/slack';
@@ -156,7 +156,7 @@ export class MetalBuildStack extends Stack {
     // (closed) rather than being verified against a placeholder anyone could read.
     this.slackSecret = new secretsmanager.Secret(this, 'SlackSecret', {
       secretName: SLACK_SECRET_NAME,
-      description: 'Slack app credentials for metal-build: {"signingSecret","botToken"}. Fill in after deploy (README.md "Deploy").',
+      description: 'Slack app credentials for metal-build: {"signingSecret","botToken"}. Fill in after deploy (docs/operator-guide.md "Deploy").',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ botToken: 'REPLACE-WITH-xoxb-TOKEN' }),
         generateStringKey: 'signingSecret',

@@ -36,7 +36,7 @@ Variables (all optional):
   SLACK_SIGNING_SECRET  the secret /slack/events checks signatures with, stored in the Slack secret
                         (default sandbox-signing-secret)
 ${knobList()}
-                        as on AWS (see the README's configuration table)
+                        as on AWS (see docs/operator-guide.md "Settings")
 
 Endpoints:
   GET  /                       the #builds channel, a user switcher and the sandbox panel

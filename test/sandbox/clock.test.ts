@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../sandbox/clock';
 
-// README "How the simulation behaves": time runs at the configured speed only while the world is
+// docs/design.md "Sandbox contract": time runs at the configured speed only while the world is
 // busy (a task due, a machine live); waiting on people runs at real time.
 
 let clock: SimulatedClock | undefined;
