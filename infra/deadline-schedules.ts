@@ -32,7 +32,7 @@ export class DeadlineSchedules extends Construct {
     const stack = Stack.of(this);
     this.group = new scheduler.CfnScheduleGroup(this, 'Group', { name: props.groupName });
     this.deadLetterQueue = new sqs.Queue(this, 'Dlq', {
-      queueName: 'labapp-metal-build-deadline-dlq',
+      queueName: 'labapp-metal-build-deadline-schedules-dlq',
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),

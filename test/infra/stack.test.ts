@@ -231,6 +231,9 @@ describe('events', () => {
     // One per event function, and the deadline schedules' own.
     base.template.resourceCountIs('AWS::SQS::Queue', 8);
     base.template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    // SQS names are unique per account and region: two queues of one name would not deploy.
+    const names = Object.values(base.template.findResources('AWS::SQS::Queue')).map((q) => (q as { Properties: { QueueName: string } }).Properties.QueueName);
+    expect(new Set(names).size).toBe(8);
     base.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 7);
   });
 });

@@ -89,7 +89,7 @@ const noArtifacts: Artifacts = {
 
 export const SCHEDULE_GROUP = 'labapp-metal-builds';
 export const SCHEDULER_ROLE_ARN = 'arn:aws:iam::123456789012:role/metal-build-deadlines';
-export const SCHEDULE_DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:labapp-metal-build-deadline-dlq';
+export const SCHEDULE_DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:labapp-metal-build-deadline-schedules-dlq';
 
 export const BASE_ENV: Record<string, string> = {
   SLACK_SIGNING_SECRET: 'test-signing-secret',
