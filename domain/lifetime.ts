@@ -152,6 +152,22 @@ export function outlivedTermination(build: Pick<Build, 'TerminationReason' | 'In
   );
 }
 
+/**
+ * The build's own machine still live at or past its deadline, whatever the status says (a build
+ * that finished a minute before its limit and did not power off): no grace applies, the deadline
+ * is the promise. A machine already ordered ended (forced, cancelled) is `outlivedTermination`'s.
+ */
+export function pastItsDeadline(
+  build: Pick<Build, 'DeadlineAt' | 'LaunchTime' | 'ExtendedHours' | 'InstanceID' | 'TerminationReason'>,
+  instanceId: string,
+  limits: Pick<LifetimeLimits, 'maxLifetimeHours'>,
+  now: Date,
+): boolean {
+  if (build.TerminationReason === 'forced' || build.TerminationReason === 'cancelled') return false;
+  const due = deadlineOf(build, limits);
+  return build.InstanceID === instanceId && due !== undefined && now.getTime() >= due.getTime();
+}
+
 /** A completed or failed build's machine still up SHUTDOWN_GRACE_MINUTES after it finished. */
 export function didNotShutDown(build: Pick<Build, 'Status' | 'CompletionTime'>, now: Date): boolean {
   return (

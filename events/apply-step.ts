@@ -33,11 +33,28 @@ export async function applyStep(
   options: StepOptions,
   log: Logger,
 ): Promise<{ applied: Applied; told?: Build }> {
-  const applied = await applyEvent(deps.store, target, event, deps.clock.now());
+  const applied = await applyRow(deps, target, event, options.beforeEffects, log);
   if (applied.outcome === 'missing') return { applied };
-  if (applied.outcome === 'unchanged') log.info(`${event.type} changes nothing`, { status: applied.build.Status, reason: applied.reason });
-  await options.beforeEffects?.(applied);
-  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, eventsEffects(applied.decision.effects));
   const tellOptions: TellOptions = { sns: options.sns, refresh: options.refresh ?? applied.outcome === 'changed' };
   return { applied, told: await tell(deps, applied.build, tellOptions, log) };
+}
+
+/**
+ * The write and the row's effects, without telling anyone: what the watchdog's safety phase
+ * does, so that ending a machine never waits on Slack (docs/design.md "Safety before
+ * bookkeeping"). Whoever calls it tells afterwards (`tell`), or leaves it to the catch-up.
+ */
+export async function applyRow(
+  deps: Pick<EventDeps, 'store' | 'compute' | 'clock'>,
+  target: string | Build,
+  event: EventsEvent,
+  beforeEffects: StepOptions['beforeEffects'],
+  log: Logger,
+): Promise<Applied> {
+  const applied = await applyEvent(deps.store, target, event, deps.clock.now());
+  if (applied.outcome === 'missing') return applied;
+  if (applied.outcome === 'unchanged') log.info(`${event.type} changes nothing`, { status: applied.build.Status, reason: applied.reason });
+  await beforeEffects?.(applied);
+  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, eventsEffects(applied.decision.effects));
+  return applied;
 }

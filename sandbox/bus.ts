@@ -15,6 +15,8 @@ import { lambdaContext } from '../stand-ins/slack-request';
 export const ACCOUNT = '123456789012';
 const ATTEMPTS = 3;
 const RETRY_DELAY_MS = 200;
+/** The events functions run for at most a minute here (the watchdog reads its remaining time). */
+const FUNCTION_TIMEOUT_MS = 60_000;
 
 /** A Lambda entry as the events functions export it (any event type). */
 export type LambdaHandler = (event: never, context: never) => unknown;
@@ -203,7 +205,7 @@ export class LocalBus {
     let lastError: unknown;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       try {
-        await handler(envelope as never, lambdaContext(`metal-build-${target}`) as never);
+        await handler(envelope as never, lambdaContext(`metal-build-${target}`, FUNCTION_TIMEOUT_MS) as never);
         this.report(envelope, target, buildId, attempt === 1 ? 'ok' : 'retried');
         return;
       } catch (error) {

@@ -101,6 +101,16 @@ export interface SlackApiState {
   setUserGroup(id: string, users: readonly string[]): void;
   /** The next call to `method` takes effect, but its answer is lost: the caller gets HTTP 503. */
   loseAnswerOfNext(method: string): void;
+  /**
+   * While set, every call is refused as Slack refuses a caller over its rate limit: HTTP 429 with
+   * `Retry-After: <seconds>` and `{ ok: false, error: 'ratelimited' }`, taking no effect (and not
+   * in `calls`). `undefined` ends it; so does `reset`.
+   */
+  throttle(retryAfterSeconds: number | undefined): void;
+  /** While true, every connection is dropped before any answer, as when Slack is unreachable; `reset` ends it. */
+  unreachable(down: boolean): void;
+  /** How many calls `throttle` refused or `unreachable` dropped since the last `reset`. */
+  refused(): number;
   onChange(listener: (change: SlackChange) => void): () => void;
   reset(): void;
 }
@@ -241,6 +251,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
   const failures = new Map<string, string[]>();
   const userGroups = new Map<string, string[]>();
   const lostAnswers = new Set<string>();
+  let retryAfter: number | undefined;
+  let down = false;
+  let refused = 0;
   const listeners = new Set<(change: SlackChange) => void>();
 
   let lastSeconds = 0;
@@ -524,6 +537,18 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = url.pathname.match(/^\/api\/([A-Za-z0-9_.]+)$/);
     if (!url.pathname.startsWith('/api/')) return false;
+    if (down) {
+      refused++;
+      req.socket.destroy();
+      return true;
+    }
+    if (retryAfter !== undefined) {
+      refused++;
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) });
+      res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return true;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -567,6 +592,13 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     loseAnswerOfNext: (method) => {
       lostAnswers.add(method);
     },
+    throttle: (seconds) => {
+      retryAfter = seconds;
+    },
+    unreachable: (isDown) => {
+      down = isDown;
+    },
+    refused: () => refused,
     onChange: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -578,6 +610,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       failures.clear();
       userGroups.clear();
       lostAnswers.clear();
+      retryAfter = undefined;
+      down = false;
+      refused = 0;
       emit({ type: 'reset' });
     },
     handle,

@@ -228,8 +228,12 @@ export function blockActionEvent(fields: BlockActionFields, options: SignOptions
   return signedEvent(blockActionBody(fields), options);
 }
 
-/** Enough of a Lambda context for Bolt's receiver and our handlers. */
-export function lambdaContext(functionName = 'metal-build-bot'): Context {
+/**
+ * Enough of a Lambda context for Bolt's receiver and our handlers; its remaining time counts down
+ * from `timeoutMs` (the function's timeout) in real time, as Lambda's does.
+ */
+export function lambdaContext(functionName = 'metal-build-bot', timeoutMs = 10_000): Context {
+  const endsAt = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName,
@@ -239,7 +243,7 @@ export function lambdaContext(functionName = 'metal-build-bot'): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `sandbox/[$LATEST]${randomBytes(16).toString('hex')}`,
-    getRemainingTimeInMillis: () => 10_000,
+    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

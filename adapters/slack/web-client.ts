@@ -18,7 +18,7 @@ const PROFILES = {
   request: { timeout: 2_000, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
   // No retries inside the client: a post whose answer was lost would be sent again blindly. The
   // caller retries (EventBridge redelivery, the next watchdog run) and asks the thread first.
-  background: { timeout: 10_000, retryConfig: { retries: 0 }, rejectRateLimitedCalls: false },
+  background: { timeout: 10_000, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
 } as const;
 
 export function createSlackWebClient(options: SlackWebClientOptions): WebClient {

@@ -344,6 +344,26 @@ describe('watchdog: machines nobody accounts for', () => {
   });
 });
 
+describe('watchdog: no machine outlives its deadline', () => {
+  it("a completed build's machine still up at its deadline is terminated then, without the shutdown grace", async () => {
+    // Launched at minute 2 with a 3 h limit; finished a minute before it, and did not power off.
+    const build = await world().seed(aLaunchedBuild('building', { Status: 'completed', Phase: 'completed', CompletionTime: at(2 + 3 * HOUR - 1) }), {
+      machine: true,
+      slot: true,
+    });
+    await watchdogAt(2 + 3 * HOUR - 1);
+    expect(world().ec2.terminateRequests()).toEqual([]);
+    await watchdogAt(2 + 3 * HOUR);
+    expect(world().ec2.terminateRequests()).toEqual([[INSTANCE_ID]]);
+    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'completed', TerminationReason: 'did-not-shut-down' });
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[CRITICAL] metal-build: terminated leftover machine ${INSTANCE_ID}`]);
+  });
+});
+
 describe('watchdog: slots, catch-up, failures, cost', () => {
   it('gives back slots whose build is not active, keeps those of active builds and of live machines', async () => {
     const running = await world().seed(aLaunchedBuild('building'));
@@ -450,5 +470,78 @@ describe('watchdog: slots, catch-up, failures, cost', () => {
     expect(itemsRead).toBe(readBefore);
     expect(new Set(commands)).toEqual(new Set(['GetItemCommand', 'QueryCommand']));
     client.destroy();
+  });
+});
+
+describe('watchdog: safety never waits on Slack', () => {
+  const NOW = 2 + 3 * HOUR + 20;
+  const ORPHAN = 'i-00000000000orphan';
+
+  /** 30 running builds whose cards are due a redraw, one 20 minutes past its limit (no schedule left), and a 20-minute-old orphan. */
+  async function busyWorld() {
+    const overdue = await world().seed(aLaunchedBuild('building', { WarnedAt: at(2 + 2 * HOUR), WarningPostedAt: at(2 + 2 * HOUR) }));
+    for (let i = 0; i < 30; i++)
+      await world().seed(
+        aLaunchedBuild('building', {
+          BuildID: `build-20261125-200000-${String(i).padStart(4, '0')}`,
+          InstanceID: `i-0${String(i).padStart(16, '0')}`,
+          LaunchTime: at(NOW - HOUR),
+        }),
+      );
+    world().ec2.add({ id: ORPHAN, launchTime: at(NOW - 20), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config) });
+    return overdue;
+  }
+
+  it.each([
+    ['answers every call 429 with Retry-After: 20', () => world().slack.throttle(20)],
+    ['cannot be reached', () => world().slack.unreachable(true)],
+  ])('while Slack %s: both machines are terminated in the run, Slack is tried once, the thread is told when Slack is back', async (_what, slackFails) => {
+    const overdue = await busyWorld();
+    const callsBefore = world().slack.calls.length;
+    slackFails();
+
+    world().clock.minutesAfterT0(NOW);
+    // The run fails (an alarm) but ends: rate-limited calls are rejected at once, never slept out.
+    await expect(createHandler(world().deps)(scheduled(at(NOW)))).rejects.toThrow('watchdog: 1 step(s) failed');
+
+    expect(world().ec2.terminateRequests().flat().sort()).toEqual([INSTANCE_ID, ORPHAN].sort());
+    expect(await world().get(overdue.BuildID)).toMatchObject({ Status: 'terminated', TerminationReason: 'forced', NotifiedStatus: 'building' });
+    // The first message's calls (its reply and card redraw go out together) opened the run's
+    // circuit; none of the 30 redraws was sent, and nothing reached Slack.
+    expect(world().slack.refused()).toBeGreaterThan(0);
+    expect(world().slack.refused()).toBeLessThanOrEqual(3);
+    expect(world().slack.calls.length).toBe(callsBefore);
+    // The operators' mail does not depend on Slack.
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject)
+        .sort(),
+    ).toEqual([`[CRITICAL] metal-build ${overdue.BuildID} force-terminated at its time limit`, `[CRITICAL] metal-build: terminated orphan machine ${ORPHAN}`]);
+    expect(logLines(world(), 'WARN').find((l) => l.message === 'Slack calls left to the next run')).toMatchObject({ deferred: expect.any(Number) });
+
+    world().slack.throttle(undefined);
+    world().slack.unreachable(false);
+    await watchdogAt(NOW + 3);
+    expect(await world().get(overdue.BuildID)).toMatchObject({ NotifiedStatus: 'terminated' });
+    expect(
+      world()
+        .replies(overdue)
+        .filter((m) => m.text.includes('limit of 3 h')),
+    ).toHaveLength(1);
+    expect(world().published()).toHaveLength(2);
+  });
+
+  it('with too little of its Lambda time left to wait on Slack, a run still ends both machines and leaves every Slack call to the next run', async () => {
+    const overdue = await busyWorld();
+    const callsBefore = world().slack.calls.length;
+    world().clock.minutesAfterT0(NOW);
+    await createHandler(world().deps)(scheduled(at(NOW)), { getRemainingTimeInMillis: () => 5_000 });
+
+    expect(world().ec2.terminateRequests().flat().sort()).toEqual([INSTANCE_ID, ORPHAN].sort());
+    expect(await world().get(overdue.BuildID)).toMatchObject({ Status: 'terminated', NotifiedStatus: 'building' });
+    expect(world().slack.calls.length).toBe(callsBefore);
+    expect(world().published()).toHaveLength(2);
+    expect(logLines(world(), 'WARN').find((l) => l.message === 'Slack calls left to the next run')).toMatchObject({ cause: 'the run’s time is up' });
   });
 });

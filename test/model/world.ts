@@ -58,6 +58,12 @@ export interface ModelWorld {
     buildPhase: (event: unknown) => Promise<void>;
     watchdog: (event: unknown) => Promise<void>;
   };
+  /**
+   * One watchdog invocation as Lambda runs it: after `timeoutMs` of real time it is frozen (every
+   * port call it then makes throws, as nothing of a timed-out Lambda runs on) and this resolves
+   * with `timed-out`. Its remaining time, as the context tells it, counts down from `contextMs`.
+   */
+  watchdogInvocation(event: unknown, timeoutMs: number, contextMs?: number): Promise<'done' | 'failed' | 'timed-out'>;
   command(text: string, user: string): Promise<number>;
   click(actionId: string, buildId: string, user: string): Promise<number>;
   builds(): Promise<Build[]>;
@@ -146,6 +152,33 @@ export async function startModelWorld(): Promise<ModelWorld> {
       instanceState: createInstanceState(deps),
       buildPhase: createBuildPhase(deps),
       watchdog: createWatchdog(deps),
+    },
+    async watchdogInvocation(event, timeoutMs, contextMs = 60_000) {
+      let frozen = false;
+      const freezable = <T extends object>(port: T): T =>
+        new Proxy(port, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (frozen) return Promise.reject(new Error('the watchdog Lambda timed out'));
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
+      const ports = ['store', 'ledger', 'durations', 'chat', 'compute', 'quotas', 'deadlines', 'notifier', 'artifacts'] as const;
+      const frozenDeps = { ...deps, ...Object.fromEntries(ports.map((p) => [p, freezable(deps[p])])) } as EventDeps;
+      const endsAt = Date.now() + contextMs;
+      const run = createWatchdog(frozenDeps)(event, { getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()) }).then(
+        () => 'done' as const,
+        () => 'failed' as const,
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timed-out'>((resolve) => (timer = setTimeout(() => resolve('timed-out'), timeoutMs)));
+      const outcome = await Promise.race([run, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timed-out') frozen = true;
+      return outcome;
     },
     command: (text, user) => status(slashCommandEvent({ text, user, channel: SANDBOX_CHANNEL, triggerId: `model-${++trigger}` })),
     click: (actionId, buildId, user) => status(blockActionEvent({ actionId, value: buildId, user, channel: SANDBOX_CHANNEL })),

@@ -166,6 +166,35 @@ describe('Slack Web API stand-in', () => {
     expect(api.messages(SANDBOX_CHANNEL).map((m) => m.text)).toEqual(['y']);
   });
 
+  it('while throttled answers every call 429 with Retry-After and ratelimited, taking no effect', async () => {
+    api.throttle(20);
+    const res = await fetch(`${api.url}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${SANDBOX_BOT_TOKEN}` },
+      body: new URLSearchParams({ channel: SANDBOX_CHANNEL, text: 'x' }).toString(),
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('20');
+    expect(await res.json()).toEqual({ ok: false, error: 'ratelimited' });
+    expect(api.messages(SANDBOX_CHANNEL)).toEqual([]);
+    expect(api.calls).toEqual([]);
+    expect(api.refused()).toBe(1);
+    api.throttle(undefined);
+    await post({ text: 'y' });
+    expect(api.messages(SANDBOX_CHANNEL).map((m) => m.text)).toEqual(['y']);
+  });
+
+  it('while unreachable drops every connection before answering; reset ends it', async () => {
+    api.unreachable(true);
+    await expect(form('chat.postMessage', { channel: SANDBOX_CHANNEL, text: 'x' })).rejects.toThrow();
+    expect(api.refused()).toBe(1);
+    expect(api.messages(SANDBOX_CHANNEL)).toEqual([]);
+    api.reset();
+    expect(api.refused()).toBe(0);
+    await post({ text: 'y' });
+    expect(api.messages(SANDBOX_CHANNEL).map((m) => m.text)).toEqual(['y']);
+  });
+
   it('tells listeners about every change and forgets everything on reset', async () => {
     const changes: SlackChange['type'][] = [];
     const stop = api.onChange((c) => changes.push(c.type));

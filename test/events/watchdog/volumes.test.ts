@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../../events/watchdog';
-import { LOOSE_VOLUME_GRACE_MINUTES } from '../../../events/watchdog/volumes';
+import { LOOSE_VOLUME_GRACE_MINUTES } from '../../../events/watchdog/safety';
 import { at, T0 } from '../../../stand-ins/build-fixture';
 import { scheduled } from '../../support/event-fixtures';
 import { logLines, useWorld } from '../../support/events-world';
