@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readBody, answerJson } from './wire';
 
 // Secrets Manager GetSecretValue on loopback, speaking what @aws-sdk/client-secrets-manager sends
@@ -53,6 +54,16 @@ class ServiceError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The real SDK client pointed at a stand-in, one attempt per call (a test counts the reads). */
+export function localSecretsClient(standIn: Pick<LocalSecretsManager, 'endpoint'>): SecretsManagerClient {
+  return new SecretsManagerClient({
+    region: 'us-east-1',
+    endpoint: standIn.endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
 }
 
 export async function startSecretsManagerStandIn(options: SecretsManagerStandInOptions = {}): Promise<LocalSecretsManager> {

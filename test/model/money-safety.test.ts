@@ -12,8 +12,10 @@ import { SECOND_APPROVER, envelopeOf, startModelWorld } from './world';
 // The model-based test of docs/design.md "Threat model" and "Delivery semantics": random
 // schedules of people (requests, approvals by several users at once, denials, cancels, Extend
 // clicks), machines (EC2 state changes, duplicated, late and reordered; phases honest and
-// forged), faults (Slack failures and lost answers, DynamoDB lost answers) and watchdog runs with
-// the clock moving, over the real handlers, dynalite and the stand-ins. After every step the
+// forged), faults (Slack failures and lost answers, DynamoDB lost answers, budget holds whose
+// answers are lost while clicks race) and watchdog runs with the clock moving, while Slack answers,
+// throttles every call (429, Retry-After) or cannot be reached, each run frozen at its Lambda
+// timeout, over the real handlers, dynalite and the stand-ins. After every step the
 // invariants are checked against the stand-ins' own records: EC2's machines, Slack's messages,
 // SNS's mails, and the table.
 //
@@ -132,6 +134,8 @@ class ApproveDuringLaunch extends Step {
     readonly build: number,
     readonly users: readonly string[],
     readonly s: fc.Scheduler,
+    /** Which of the clicks' budget holds (in the order they are made) lose their answers: the click fails after its slot was taken. */
+    readonly lostHolds: readonly boolean[],
   ) {
     super();
   }
@@ -139,7 +143,11 @@ class ApproveDuringLaunch extends Step {
     const b = await buildAt(real, this.build);
     if (!b) return;
     const launches: Promise<unknown>[] = [];
-    real.w.gate.before = (call) => this.s.schedule(Promise.resolve(), call);
+    let holds = 0;
+    real.w.gate.before = async (call) => {
+      await this.s.schedule(Promise.resolve(), call);
+      if (call === 'ledger.hold' && this.lostHolds[holds++]) throw Object.assign(new Error('the budget hold’s answer was lost'), { name: 'TimeoutError' });
+    };
     real.w.gate.onApproved = (event) => launches.push(real.w.handlers.launch(event).catch(() => undefined));
     try {
       const clicks = Promise.all(this.users.map((u) => real.w.click('approve_build', b.BuildID, u)));
@@ -151,7 +159,8 @@ class ApproveDuringLaunch extends Step {
     }
   }
   toString() {
-    return `approve during launch(#${this.build} by ${this.users.join('+')}) ${this.s.report().length} scheduled calls`;
+    const lost = this.lostHolds.flatMap((l, i) => (l ? [i + 1] : []));
+    return `approve during launch(#${this.build} by ${this.users.join('+')}${lost.length ? `, budget holds ${lost.join('+')} lost` : ''}) ${this.s.report().length} scheduled calls`;
   }
 }
 
@@ -267,21 +276,40 @@ class Fault extends Step {
   }
 }
 
+/** What Slack does for a whole watchdog run: answers, throttles every call, or cannot be reached. */
+type SlackWeather = 'up' | 'throttled' | 'down';
+
+/**
+ * A watchdog run as Lambda runs it, frozen at its timeout: the Lambda's minute is scaled down to
+ * LAMBDA_TIMEOUT_MS of real time, and a throttling Slack asks for more than that (Slack's
+ * Retry-After can exceed a minute): a run that waits on Slack even once cannot finish.
+ */
+const LAMBDA_TIMEOUT_MS = 5_000;
+const RETRY_AFTER_S = 6;
+
 class Watchdog extends Step {
   constructor(
     readonly advanceMinutes: number,
     readonly twoAtOnce: boolean,
+    readonly slack: SlackWeather = 'up',
   ) {
     super();
   }
   async act(real: Real) {
     const clock = real.w.events.clock;
     clock.set(new Date(clock.now().getTime() + this.advanceMinutes * 60_000).toISOString());
-    const run = () => real.w.handlers.watchdog(scheduled(clock.now().toISOString())).catch(() => undefined);
-    await (this.twoAtOnce ? Promise.all([run(), run()]) : run());
+    if (this.slack === 'throttled') real.w.events.slack.throttle(RETRY_AFTER_S);
+    if (this.slack === 'down') real.w.events.slack.unreachable(true);
+    try {
+      const run = () => real.w.watchdogInvocation(scheduled(clock.now().toISOString()), LAMBDA_TIMEOUT_MS);
+      await (this.twoAtOnce ? Promise.all([run(), run()]) : run());
+    } finally {
+      real.w.events.slack.throttle(undefined);
+      real.w.events.slack.unreachable(false);
+    }
   }
   toString() {
-    return `watchdog(+${this.advanceMinutes} min${this.twoAtOnce ? ', two at once' : ''})`;
+    return `watchdog(+${this.advanceMinutes} min${this.twoAtOnce ? ', two at once' : ''}${this.slack === 'up' ? '' : `, Slack ${this.slack}`})`;
   }
 }
 
@@ -300,6 +328,12 @@ async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void
 
   for (const m of live) {
     const b = byId.get(m.tags.BuildID ?? '');
+    // (f) whatever Slack did during the run (and however long it made the run), a watchdog run ends
+    // the machine due: none is live more than 2 minutes past its DeadlineAt (orphans: (b)).
+    if (afterWatchdog && b?.InstanceID === m.id && b.DeadlineAt !== undefined)
+      expect(now - Date.parse(b.DeadlineAt), `machine ${m.id} of ${b.BuildID} (${b.Status}) is live past its deadline ${b.DeadlineAt}`).toBeLessThanOrEqual(
+        2 * 60_000,
+      );
     const accounted = b !== undefined && isRunning(b.Status) && b.InstanceID === m.id;
     // (c) a live machine's build holds a slot
     if (b) expect(slots.has(b.BuildID), `live machine ${m.id} of ${b.BuildID} (${b.Status}) has no slot`).toBe(true);
@@ -376,8 +410,13 @@ const steps: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
   // Twice: the race it stands for is where a second machine would come from.
   ...[1, 2].map(() =>
     fc
-      .tuple(fc.nat(3), fc.subarray([APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER, APPROVER], { minLength: 2 }), fc.scheduler())
-      .map(([b, users, s]) => new ApproveDuringLaunch(b, users, s)),
+      .tuple(
+        fc.nat(3),
+        fc.subarray([APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER, APPROVER], { minLength: 2 }),
+        fc.scheduler(),
+        fc.array(fc.boolean(), { maxLength: 5 }),
+      )
+      .map(([b, users, s, lost]) => new ApproveDuringLaunch(b, users, s, lost)),
   ),
   fc.nat(3).map((b) => new Click('deny_build', b, [APPROVER])),
   fc.tuple(fc.nat(3), fc.constantFrom(REQUESTER, APPROVER)).map(([b, u]) => new Click('cancel_build', b, [u])),
@@ -393,7 +432,9 @@ const steps: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
     )
     .map(([b, p, f]) => new Phase(b, p, f)),
   fc.constantFrom('slack-fails', 'slack-answer-lost', 'dynamo-answers-lost' as const).map((k) => new Fault(k)),
-  fc.tuple(fc.constantFrom(1, 2, 5, 12, 40), fc.boolean()).map(([m, two]) => new Watchdog(m, two)),
+  fc
+    .tuple(fc.constantFrom(1, 2, 5, 12, 40), fc.boolean(), fc.constantFrom<SlackWeather>('up', 'throttled', 'down'))
+    .map(([m, two, slack]) => new Watchdog(m, two, slack)),
 ];
 
 describe('money safety, model-based', () => {

@@ -1,6 +1,7 @@
-import { GetSecretValueCommand, InternalServiceError, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, InternalServiceError, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../stand-ins/secrets-manager';
+import { startSecretsManagerStandIn, type LocalSecretsManager, localSecretsClient } from '../../stand-ins/secrets-manager';
 import { freshContainer } from '../support/fresh-container';
 
 // The Secrets Manager stand-in against the real SecretsManagerClient, and the bot's Slack-secret
@@ -23,12 +24,7 @@ describe('Secrets Manager stand-in', () => {
   });
   beforeEach(() => {
     secrets.clear();
-    client = new SecretsManagerClient({
-      region: 'us-east-1',
-      endpoint: secrets.endpoint,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    client = localSecretsClient(secrets);
   });
   afterEach(() => client.destroy());
 

@@ -1,6 +1,6 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSecretsManagerStandIn, type LocalSecretsManager } from '../../../stand-ins/secrets-manager';
+import { startSecretsManagerStandIn, type LocalSecretsManager, localSecretsClient } from '../../../stand-ins/secrets-manager';
 import { freshContainer } from '../../support/fresh-container';
 
 // The real SecretsManagerClient against the Secrets Manager stand-in, which logs every read.
@@ -30,12 +30,7 @@ describe('loadEventTokenKey', () => {
   });
   beforeEach(async () => {
     secrets.clear();
-    client = new SecretsManagerClient({
-      region: 'us-east-1',
-      endpoint: secrets.endpoint,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    client = localSecretsClient(secrets);
     ({ loadEventTokenKey, ConfigError } = await newContainer());
   });
   afterEach(() => client.destroy());
