@@ -302,7 +302,15 @@ class Watchdog extends Step {
     if (this.slack === 'down') real.w.events.slack.unreachable(true);
     try {
       const run = () => real.w.watchdogInvocation(scheduled(clock.now().toISOString()), LAMBDA_TIMEOUT_MS);
-      await (this.twoAtOnce ? Promise.all([run(), run()]) : run());
+      const runs = await Promise.all(this.twoAtOnce ? [run(), run()] : [run()]);
+      // (f) safety never waits on Slack: a run requests every termination before its first Slack call.
+      for (const { order } of runs) {
+        const firstSlack = order.indexOf('slack');
+        expect(
+          firstSlack === -1 ? [] : order.slice(firstSlack).filter((c) => c === 'terminate'),
+          `a termination after a Slack call: ${order.join(' ')}`,
+        ).toEqual([]);
+      }
     } finally {
       real.w.events.slack.throttle(undefined);
       real.w.events.slack.unreachable(false);

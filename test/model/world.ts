@@ -60,10 +60,15 @@ export interface ModelWorld {
   };
   /**
    * One watchdog invocation as Lambda runs it: after `timeoutMs` of real time it is frozen (every
-   * port call it then makes throws, as nothing of a timed-out Lambda runs on) and this resolves
-   * with `timed-out`. Its remaining time, as the context tells it, counts down from `contextMs`.
+   * port call it then makes throws, as nothing of a timed-out Lambda runs on) and its outcome is
+   * `timed-out`. Its remaining time, as the context tells it, counts down from `contextMs`.
+   * `order`: the run's TerminateInstances and Slack calls, in the order it started them.
    */
-  watchdogInvocation(event: unknown, timeoutMs: number, contextMs?: number): Promise<'done' | 'failed' | 'timed-out'>;
+  watchdogInvocation(
+    event: unknown,
+    timeoutMs: number,
+    contextMs?: number,
+  ): Promise<{ outcome: 'done' | 'failed' | 'timed-out'; order: Array<'terminate' | 'slack'> }>;
   command(text: string, user: string): Promise<number>;
   click(actionId: string, buildId: string, user: string): Promise<number>;
   builds(): Promise<Build[]>;
@@ -155,19 +160,22 @@ export async function startModelWorld(): Promise<ModelWorld> {
     },
     async watchdogInvocation(event, timeoutMs, contextMs = 60_000) {
       let frozen = false;
-      const freezable = <T extends object>(port: T): T =>
+      const order: Array<'terminate' | 'slack'> = [];
+      const freezable = <T extends object>(port: T, name: string): T =>
         new Proxy(port, {
           get(target, property, receiver) {
             const value = Reflect.get(target, property, receiver) as unknown;
             if (typeof value !== 'function') return value;
             return (...args: unknown[]) => {
               if (frozen) return Promise.reject(new Error('the watchdog Lambda timed out'));
+              if (name === 'chat') order.push('slack');
+              if (name === 'compute' && property === 'terminate') order.push('terminate');
               return (value as (...a: unknown[]) => unknown).apply(target, args);
             };
           },
         });
       const ports = ['store', 'ledger', 'durations', 'chat', 'compute', 'quotas', 'deadlines', 'notifier', 'artifacts'] as const;
-      const frozenDeps = { ...deps, ...Object.fromEntries(ports.map((p) => [p, freezable(deps[p])])) } as EventDeps;
+      const frozenDeps = { ...deps, ...Object.fromEntries(ports.map((p) => [p, freezable(deps[p], p)])) } as EventDeps;
       const endsAt = Date.now() + contextMs;
       const run = createWatchdog(frozenDeps)(event, { getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()) }).then(
         () => 'done' as const,
@@ -178,7 +186,7 @@ export async function startModelWorld(): Promise<ModelWorld> {
       const outcome = await Promise.race([run, timeout]);
       clearTimeout(timer);
       if (outcome === 'timed-out') frozen = true;
-      return outcome;
+      return { outcome, order };
     },
     command: (text, user) => status(slashCommandEvent({ text, user, channel: SANDBOX_CHANNEL, triggerId: `model-${++trigger}` })),
     click: (actionId, buildId, user) => status(blockActionEvent({ actionId, value: buildId, user, channel: SANDBOX_CHANNEL })),
