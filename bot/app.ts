@@ -34,7 +34,7 @@ type ButtonAction = (deps: BotDeps, click: Click) => Promise<string | undefined>
 const BUTTONS: Record<ActionId, ButtonAction> = {
   [ACTION_IDS.approve]: approveBuild,
   [ACTION_IDS.deny]: denyBuild,
-  [ACTION_IDS.cancel]: (deps, click) => cancelBuild(deps, click.user, click.buildId),
+  [ACTION_IDS.cancel]: (deps, click) => cancelBuild(deps, click.user, click.buildId, click),
   [ACTION_IDS.extend]: extendBuild,
   [ACTION_IDS.rebuild]: rebuildBuild,
 };

@@ -13,7 +13,8 @@ import type { BotDeps } from './deps';
 import { applyStep } from './apply-step';
 import { tellThread } from './effects';
 import type { Click } from './interaction';
-import { permittedBuild } from './permissions';
+import type { ApproverRules } from './approvers';
+import { maySpend, permittedBuild } from './permissions';
 import * as replies from '../views/replies';
 import { takeSlot } from './slot';
 
@@ -27,14 +28,16 @@ import { takeSlot } from './slot';
 export async function approveBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
   const now = deps.clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
-  const target = await permittedBuild(deps, log, click.user, click.buildId, 'approve');
+  const target = await permittedBuild(deps, log, click.user, click.buildId, 'approve', click);
   if (!target.ok) return target.reply;
   if (isApprovalStale(target.build, deps.config, now)) return expire(deps, target.build, click, log);
   if (target.build.Status !== 'awaiting_approval') return replies.already(target.build);
 
-  const turn = await approvalTurn(deps, target.build, click, log, now);
+  // Today's prices decide, not the card's: the two-approver threshold and the budget hold alike.
+  const costs = requoted(deps, target.build);
+  const turn = await approvalTurn(deps, target.build, target.rules, click, costs, log, now);
   if (!turn.ok) return turn.reply;
-  const held = await holdSlotAndBudget(deps, turn.build, click, log, now);
+  const held = await holdSlotAndBudget(deps, turn.build, click, costs, log, now);
   if (!held.ok) return held.reply;
 
   const secondOf = turn.needsTwo ? turn.build.FirstApprover : undefined;
@@ -53,17 +56,36 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
 type Refused = { ok: false; reply: string };
 type Turn = { ok: true; build: Build; needsTwo: boolean } | Refused;
 
-/** Whose turn this click is: the whole approval, the first of two (recorded, and answered), or the second. */
-async function approvalTurn(deps: BotDeps, build: Build, click: Click, log: Logger, now: Date): Promise<Turn> {
+/**
+ * Whose turn this click is: the whole approval, the first of two (recorded, and answered), or the
+ * second. Two are needed when today's maximum (the re-quote) is above SECOND_APPROVAL_ABOVE_USD,
+ * and a first approval counts only while its giver may still approve under today's rules: else
+ * this click replaces it as the first.
+ */
+async function approvalTurn(deps: BotDeps, build: Build, rules: ApproverRules, click: Click, costs: Costs, log: Logger, now: Date): Promise<Turn> {
   const threshold = deps.config.secondApprovalAboveUsd;
-  const needsTwo = threshold !== undefined && build.CostMax > threshold;
+  const needsTwo = threshold !== undefined && costs.CostMax > threshold;
   if (!needsTwo) return { ok: true, build, needsTwo };
-  if (build.FirstApprover === undefined) {
-    const first = await applyEvent(deps.store, build, { type: 'first-approve', by: click.user }, now);
+  const lapsed = build.FirstApprover !== undefined && !maySpend(rules, build.FirstApprover, build, 'approve').ok ? build.FirstApprover : undefined;
+  if (build.FirstApprover === undefined || lapsed !== undefined) {
+    const rose = build.CostMax <= threshold;
+    const event = {
+      type: 'first-approve',
+      by: click.user,
+      ...(lapsed !== undefined ? { replacing: lapsed } : {}),
+      ...(costs.CostMax !== build.CostMax || costs.CostEstimate !== build.CostEstimate ? { costEstimate: costs.CostEstimate, costMax: costs.CostMax } : {}),
+    } as const;
+    const first = await applyEvent(deps.store, build, event, now);
     if (first.outcome === 'changed') {
-      log.info('first of two approvals recorded', { costMax: build.CostMax, threshold });
+      log.info('first of two approvals recorded', {
+        costMax: costs.CostMax,
+        storedCostMax: build.CostMax,
+        threshold,
+        ...(lapsed ? { replacing: lapsed } : {}),
+      });
       await refreshCard(deps, first.build, { config: deps.config, now });
-      return { ok: false, reply: replies.firstApprovalRecorded(build.BuildID, threshold) };
+      const why = lapsed !== undefined ? { lapsedApprover: lapsed } : rose ? { roseFrom: build.CostMax, to: costs.CostMax } : {};
+      return { ok: false, reply: replies.firstApprovalRecorded(build.BuildID, threshold, why) };
     }
     if (first.outcome === 'missing') return { ok: false, reply: replies.noBuild(click.buildId) };
     // Someone else's first approval landed just before ours: this click is the second.
@@ -77,13 +99,12 @@ async function approvalTurn(deps: BotDeps, build: Build, click: Click, log: Logg
 type Held = { ok: true; costs: Costs; budget: Extract<BudgetDecision, { ok: true }> } | Refused;
 
 /** A slot, then the month's budget for what the build may cost at today's prices ("re-quote at approval"). */
-async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, log: Logger, now: Date): Promise<Held> {
+async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, costs: Costs, log: Logger, now: Date): Promise<Held> {
   const slot = await takeSlot(deps, build.BuildID);
   if (!slot.ok) {
     log.info('no free slot', { holders: slot.holders });
     return { ok: false, reply: replies.noSlot(deps.config.maxConcurrentBuilds, slot.holders) };
   }
-  const costs = requoted(deps, build);
   const budget = await reserveBudget(deps, build, costs.CostMax, 'approval').catch(async (error: unknown) => {
     // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
     // for a request nobody approved.

@@ -1,6 +1,7 @@
 import { isFinal } from '../domain/build';
 import { endedAt } from '../domain/build-facts';
 import type { BotDeps } from './deps';
+import type { Click } from './interaction';
 import { applyStep } from './apply-step';
 import { permittedBuild } from './permissions';
 import * as replies from '../views/replies';
@@ -9,10 +10,11 @@ import * as replies from '../views/replies';
 // build ends here and its slot is freed; after launch the bot has no EC2 permission, so it asks
 // the cancel handler through the bus and that handler records `cancelled`.
 
-export async function cancelBuild(deps: BotDeps, user: string, buildId: string): Promise<string> {
+/** `click`: the button's, when it was one (claimed once); a slash command has none. */
+export async function cancelBuild(deps: BotDeps, user: string, buildId: string, click?: Click): Promise<string> {
   const now = deps.clock.now();
   const log = deps.log.child({ buildId, user });
-  const target = await permittedBuild(deps, log, user, buildId, 'cancel');
+  const target = await permittedBuild(deps, log, user, buildId, 'cancel', click);
   if (!target.ok) return target.reply;
   const { build } = target;
 

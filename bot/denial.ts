@@ -10,7 +10,7 @@ import * as replies from '../views/replies';
 export async function denyBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
   const now = deps.clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
-  const target = await permittedBuild(deps, log, click.user, click.buildId, 'deny');
+  const target = await permittedBuild(deps, log, click.user, click.buildId, 'deny', click);
   if (!target.ok) return target.reply;
   const { build } = target;
 

@@ -26,7 +26,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   const { config, store, chat, clock } = deps;
   const now = clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
-  const target = await permittedBuild(deps, log, click.user, click.buildId, 'extend');
+  const target = await permittedBuild(deps, log, click.user, click.buildId, 'extend', click);
   if (!target.ok) return target.reply;
   const { build } = target;
 

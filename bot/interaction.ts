@@ -27,7 +27,7 @@ const blockAction = z.object({
   channel: z.optional(z.object({ id: nonEmpty() })),
   // The message whose button was clicked; a thread reply carries its parent's ts.
   message: z.optional(z.object({ ts: z.optional(z.string()), thread_ts: z.optional(z.string()) })),
-  actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string()) })).check(z.minLength(1)),
+  actions: z.array(z.object({ action_id: z.string(), value: z.optional(z.string()), action_ts: nonEmpty() })).check(z.minLength(1)),
 });
 
 /** A button on a card or a warning: every button's value is the BuildID. */
@@ -38,12 +38,16 @@ export interface Click {
   channel?: string;
   /** Set when the button was on a thread reply (the warning): the answer goes into that thread. */
   threadTs?: string;
+  actionId: string;
+  /** Slack's `action_ts` of this click: with the user and the action, what makes a click this click (a replay has the same). */
+  actionTs: string;
 }
 
 export function parseClick(body: unknown): Click | undefined {
   const r = blockAction.safeParse(body);
   if (!r.success) return undefined;
-  const value = r.data.actions[0]?.value;
+  const action = r.data.actions[0]!;
+  const value = action.value;
   if (value === undefined || !isBuildId(value)) return undefined;
   const { message } = r.data;
   // On the card itself (the thread's parent) thread_ts equals ts, or is absent: answer in the channel.
@@ -51,6 +55,8 @@ export function parseClick(body: unknown): Click | undefined {
   return {
     user: r.data.user.id,
     buildId: value,
+    actionId: action.action_id,
+    actionTs: action.action_ts,
     ...(r.data.channel ? { channel: r.data.channel.id } : {}),
     ...(threadTs !== undefined ? { threadTs } : {}),
   };

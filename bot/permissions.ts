@@ -3,6 +3,7 @@ import type { Config } from '../domain/config';
 import type { Logger } from '../domain/ports';
 import type { ApproverRules } from './approvers';
 import type { BotDeps } from './deps';
+import type { Click } from './interaction';
 import * as replies from '../views/replies';
 
 // Who may do what, where (docs/user-guide.md "Who may do what"). The approvers are APPROVER_IDS and the
@@ -63,15 +64,18 @@ const refusedMessage: Record<Verb, string> = {
 
 /**
  * How every action on a build starts: load it, check that `user` may `verb` it (maySpend or
- * mayStop), log a refusal. Either the build, or the reply that ends the interaction.
+ * mayStop), log a refusal. Either the build, or the reply that ends the interaction. A button's
+ * `click` is then claimed (`#click#<action_ts>#<user>#<action_id>`): a click counts once, and a
+ * replay of its signed body (within Slack's 5 minutes) is answered like a second click.
  */
 export async function permittedBuild(
-  deps: Pick<BotDeps, 'store' | 'approvers'>,
+  deps: Pick<BotDeps, 'store' | 'approvers' | 'clock'>,
   log: Logger,
   user: string,
   buildId: string,
   verb: Verb,
-): Promise<{ ok: true; build: Build } | { ok: false; reply: string }> {
+  click?: Pick<Click, 'actionId' | 'actionTs'>,
+): Promise<{ ok: true; build: Build; rules: ApproverRules } | { ok: false; reply: string }> {
   // Side by side: a group read (when the cache is stale) should not wait for the table's answer.
   const [build, rules] = await Promise.all([deps.store.get(buildId), deps.approvers.rules(log)]);
   if (!build) return { ok: false, reply: replies.noBuild(buildId) };
@@ -81,5 +85,9 @@ export async function permittedBuild(
     log.info(refusedMessage[verb], { requester: build.Requester, ...(rules.named.groupsUnread ? { approverGroupsUnread: true } : {}) });
     return { ok: false, reply: permission.reason };
   }
-  return { ok: true, build };
+  if (click && !(await deps.store.claimClick(`${click.actionTs}#${user}#${click.actionId}`, buildId, deps.clock.now()))) {
+    log.warn('a click already handled came again (a replay); nothing done', { user, actionId: click.actionId, actionTs: click.actionTs });
+    return { ok: false, reply: replies.clickAlreadyHandled(build) };
+  }
+  return { ok: true, build, rules };
 }

@@ -36,6 +36,13 @@ export interface ByStatusOptions {
 export interface BuildStore {
   /** Slack retry deduplication: `#request#<triggerId>` written with attribute_not_exists, TTL 1 day. */
   claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult>;
+  /**
+   * A button click is applied at most once (docs/design.md "Concurrency"): `#click#<key>`, key
+   * `<action_ts>#<user>#<action_id>`, written only when absent, kept a day (longer than Slack's
+   * 5-minute signature window). True for the first writer, and for this same call's own write seen
+   * again after a lost answer; false for a replay of the same click.
+   */
+  claimClick(key: string, buildId: string, now: Date): Promise<boolean>;
   /** Insert a new record; false when the BuildID already exists (the caller retries with a new suffix). */
   create(build: Build): Promise<boolean>;
   get(buildId: string): Promise<Build | undefined>;

@@ -15,7 +15,12 @@ export type BuildEvent =
    */
   | { type: 'approve'; by: string; secondOf?: string }
   /** The first of two approvals: recorded, no slot, no status change. */
-  | { type: 'first-approve'; by: string }
+  /**
+   * The first of two approvals. `replacing`: the first approval on record, whose giver may no
+   * longer approve, is replaced by this one. `costEstimate`/`costMax`: today's re-quote, stored
+   * with it when the price moved (a rise above SECOND_APPROVAL_ABOVE_USD is what made it a first).
+   */
+  | { type: 'first-approve'; by: string; replacing?: string; costEstimate?: number; costMax?: number }
   | { type: 'deny'; by: string }
   /** The bot's cancel: before launch it ends the build, after launch it asks the cancel handler. */
   | { type: 'cancel'; by: string }
@@ -182,9 +187,18 @@ export const STATUS_TABLE: StatusTable = {
     rows: [
       {
         from: ['awaiting_approval'],
-        check: ({ build }) => (build.FirstApprover !== undefined ? `first approval already given by ${build.FirstApprover}` : undefined),
-        set: ({ event, at }) => ({ FirstApprover: event.by, FirstApprovedAt: at }),
-        guard: () => ({ absent: ['FirstApprover'] }),
+        check: ({ build, event }) =>
+          build.FirstApprover === event.replacing
+            ? undefined
+            : build.FirstApprover === undefined
+              ? `no first approval by ${event.replacing} to replace`
+              : `first approval already given by ${build.FirstApprover}`,
+        set: ({ event, at }) => ({
+          FirstApprover: event.by,
+          FirstApprovedAt: at,
+          ...(event.costEstimate !== undefined && event.costMax !== undefined ? { CostEstimate: event.costEstimate, CostMax: event.costMax } : {}),
+        }),
+        guard: ({ event }) => (event.replacing === undefined ? { absent: ['FirstApprover'] } : { equals: { FirstApprover: event.replacing } }),
       },
     ],
   },

@@ -7,7 +7,7 @@ import { STATUS_INDEX } from '../adapters/aws/table-schema';
 // The table as the page's panel shows it, without a Scan: the newest builds from StatusIndex
 // (the store's `recent`, as `/metal-build list` reads them), how many builds there are in all
 // (COUNT queries on the same index: no items are sent), and the slots item. The other
-// bookkeeping items (`#request#…`, `#stray#…`, `#release#…`, `#durations#…`, `#month#…`) carry no Status, so
+// bookkeeping items (`#request#…`, `#click#…`, `#stray#…`, `#release#…`, `#durations#…`, `#month#…`) carry no Status, so
 // StatusIndex never returns them: the panel says what they are and how to scan for them. So
 // GET /sandbox/state stays the same size with 2,000 builds as with 2.
 

@@ -127,8 +127,20 @@ export const failed = (buildId?: string): string =>
   'Check the card and its thread, then try again in a moment.';
 
 /** The first of two approvals (SECOND_APPROVAL_ABOVE_USD) was recorded. */
-export const firstApprovalRecorded = (buildId: string, threshold: number): string =>
-  `:+1: Your approval of ${buildId} is recorded (1 of 2): its maximum is above ${formatUsd(threshold)}, so a second approver is needed. Nothing was started yet.`;
+/** Why this click is a first approval although the card did not ask for two, or had one already. */
+export type FirstApprovalWhy = { lapsedApprover?: string; roseFrom?: number; to?: number };
+
+export const firstApprovalRecorded = (buildId: string, threshold: number, why: FirstApprovalWhy = {}): string =>
+  `:+1: Your approval of ${buildId} is recorded (1 of 2): ` +
+  (why.lapsedApprover !== undefined
+    ? `the earlier approval by ${mention(why.lapsedApprover)} no longer counts (they are not an approver now), so yours is the first and a second approver is needed.`
+    : why.roseFrom !== undefined && why.to !== undefined
+      ? `prices changed since the card was posted, and its maximum rose from ${formatUsd(why.roseFrom)} to ${formatUsd(why.to)}, above ${formatUsd(threshold)}, so a second approver is needed.`
+      : `its maximum is above ${formatUsd(threshold)}, so a second approver is needed.`) +
+  ' Nothing was started yet.';
+
+export const clickAlreadyHandled = (build: Build): string =>
+  `That click was already handled; ${build.BuildID} is ${build.Status.replace(/_/g, ' ')}${byWhom(build)}. Nothing was changed.`;
 
 export const sameApproverTwice = (buildId: string): string =>
   `You have already approved ${buildId}; it needs a second approval by someone else. Nothing was changed.`;

@@ -17,6 +17,7 @@ import { isConditionFailure } from './condition-failure';
 export const SLOTS_ID = '#slots';
 export const REQUEST_PREFIX = '#request#';
 export const STRAY_PREFIX = '#stray#';
+export const CLICK_PREFIX = '#click#';
 /** `#release#vX.Y.Z`: which build publishes that version (no TTL: a release is for good). */
 export const RELEASE_PREFIX = '#release#v';
 /** A stray machine's marker outlives any machine: EC2 forgets a terminated instance within hours. */
@@ -155,6 +156,28 @@ export class DynamoBuildStore implements BuildStore {
 
   claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult> {
     return this.claim(`${REQUEST_PREFIX}${triggerId}`, buildId, now, 1);
+  }
+
+  async claimClick(key: string, buildId: string, now: Date): Promise<boolean> {
+    const x = new Expression();
+    const op = this.newOpId();
+    const id = `${CLICK_PREFIX}${key}`;
+    // The write id, not the BuildID, tells this call's own write from a replay's: both name the build.
+    const written = await this.writeOnce(id, op, () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...marshall({ [PARTITION_KEY]: id, For: buildId, At: now.toISOString(), [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + CLAIM_TTL_SECONDS }),
+            [APPLIED_OPS_ATTRIBUTE]: { SS: [op] },
+          },
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    return written.landed;
   }
 
   private async claim(id: string, buildId: string, now: Date, attempt: number): Promise<ClaimResult> {

@@ -482,6 +482,12 @@ function tableNote(d) {
           ': the BuildIDs holding one of the MAX_CONCURRENT_BUILDS slots, claimed at approval, given back when the machine is gone.',
         ),
         el('li', {}, el('code', {}, '#request#<trigger>'), ': one per slash command, so a Slack retry of the same command makes no second build (kept a day).'),
+        el(
+          'li',
+          {},
+          el('code', {}, '#click#<action_ts>#<user>#<action>'),
+          ': one per button click, so a replay of the same signed click changes nothing (kept a day).',
+        ),
         el('li', {}, el('code', {}, '#stray#<instance>'), ': a machine the watchdog found without a live build, so it is reported and terminated once.'),
         el('li', {}, el('code', {}, '#release#v<version>'), ': the release lock: the one build that may publish that version (For, ClaimedAt, PublishedAt).'),
         el(

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
+import { SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
+import { blockActionEvent } from '../../stand-ins/slack-request';
 import type { Bot, Env } from '../support/bot-world';
-import { useWorld } from '../support/bot-world';
+import { invoke, useWorld } from '../support/bot-world';
 
 const world = useWorld();
 
@@ -36,6 +38,26 @@ describe('extend_build', () => {
       ['Build Approved', { buildId: id }],
       ['Build Extended', { buildId: id, by: APPROVER, hours: 1 }],
     ]);
+  });
+
+  it('a replay of the same signed Extend within Slack’s 5 minutes is answered like a second click and adds nothing', async () => {
+    const { bot, id } = await runningBuild();
+    const click = blockActionEvent({ actionId: 'extend_build', value: id, user: APPROVER, channel: SANDBOX_CHANNEL });
+    expect((await invoke(bot.handler, click)).statusCode).toBe(200);
+    const once = { build: await world().build(id), thread: await world().thread(id), bus: world().bus(), updates: world().slack.callsTo('chat.update').length };
+    expect(once.build).toMatchObject({ ExtendedHours: 1 });
+
+    // The identical request: same body, same signature, same timestamp.
+    expect((await invoke(bot.handler, click)).statusCode).toBe(200);
+    expect(await world().build(id)).toEqual(once.build);
+    expect(await world().thread(id)).toEqual(once.thread);
+    expect(world().bus()).toEqual(once.bus);
+    expect(world().slack.callsTo('chat.update')).toHaveLength(once.updates);
+    expect(world().ephemerals(APPROVER)).toEqual([`That click was already handled; ${id} is launching (approved by <@${APPROVER}>). Nothing was changed.`]);
+    const claims = (await world().dynamo.items()).filter((i) => String(i.BuildID).startsWith('#click#'));
+    expect(claims.map((c) => String(c.BuildID))).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^#click#\\d+\\.\\d{6}#${APPROVER}#extend_build$`))]),
+    );
   });
 
   it('within 3 minutes of the deadline’s schedule: refused as too close, nothing changes, no event', async () => {

@@ -29,7 +29,8 @@ async function snapshot(buildId: string) {
     slots: await world().slots(),
     bus: world().bus(),
     // `slots` above says who holds one; a refused approval may leave the #slots item empty rather than absent.
-    items: (await world().dynamo.items()).filter((i) => i.BuildID !== '#slots'),
+    // A permitted click leaves its claim (`#click#…`, kept a day) whatever it did: each is its own.
+    items: (await world().dynamo.items()).filter((i) => i.BuildID !== '#slots' && !String(i.BuildID).startsWith('#click#')),
     updates: world().slack.callsTo('chat.update').length,
     thread: await world().thread(buildId),
   };
@@ -138,5 +139,48 @@ describe('two approvers above SECOND_APPROVAL_ABOVE_USD', () => {
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
     expect(await world().slots()).toEqual([id]);
     expect(world().ephemerals(APPROVER)).toEqual([]);
+  });
+
+  it('decides by the re-quote: a price rise above the threshold makes the click a first approval, stores the new maximum and redraws the card', async () => {
+    const rules = { APPROVER_IDS: APPROVERS, SECOND_APPROVAL_ABOVE_USD: '15' };
+    const id = await world().bot(rules).request('main abc1234', REQUESTED_BY);
+    expect((await world().build(id))?.CostMax).toBe(11.83);
+    const dearer = world().bot({ ...rules, PRICE_OVERRIDES: '{"c5n.metal": 5.3}' });
+    await dearer.click('approve_build', id, APPROVER);
+
+    const build = await world().build(id);
+    expect(build).toMatchObject({ Status: 'awaiting_approval', FirstApprover: APPROVER });
+    expect(build!.CostMax).toBeGreaterThan(15);
+    expect(world().bus()).toEqual([]);
+    expect(await world().slots()).toEqual([]);
+    expect(world().ephemerals(APPROVER)).toEqual([
+      `:+1: Your approval of ${id} is recorded (1 of 2): prices changed since the card was posted, and its maximum rose from $11.83 to $${build!.CostMax.toFixed(2)}, above $15.00, so a second approver is needed. Nothing was started yet.`,
+    ]);
+    expect(lastCardBlocks()).toContain(`1 of 2 approvals, by <@${APPROVER}>`);
+    expect(lastCardBlocks()).toContain(`$${build!.CostMax.toFixed(2)}`);
+
+    await dearer.click('approve_build', id, RILEY);
+    expect(await world().build(id)).toMatchObject({ Status: 'approved', FirstApprover: APPROVER, Approver: RILEY });
+    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
+  });
+
+  it('a first approval whose giver is no longer an approver does not count: the next click becomes the first, the card says so', async () => {
+    const id = await world().bot(TWO_NEEDED).request('main abc1234', REQUESTED_BY);
+    await world().bot(TWO_NEEDED).click('approve_build', id, SECOND_APPROVER);
+    expect(await world().build(id)).toMatchObject({ FirstApprover: SECOND_APPROVER });
+
+    const withoutThem = world().bot({ ...TWO_NEEDED, APPROVER_IDS: `${APPROVER},${RILEY}` });
+    await withoutThem.click('approve_build', id, APPROVER);
+    expect(await world().build(id)).toMatchObject({ Status: 'awaiting_approval', FirstApprover: APPROVER });
+    expect(world().bus()).toEqual([]);
+    expect(await world().slots()).toEqual([]);
+    expect(world().ephemerals(APPROVER)).toEqual([
+      `:+1: Your approval of ${id} is recorded (1 of 2): the earlier approval by <@${SECOND_APPROVER}> no longer counts (they are not an approver now), so yours is the first and a second approver is needed. Nothing was started yet.`,
+    ]);
+    expect(lastCardBlocks()).toContain(`1 of 2 approvals, by <@${APPROVER}>`);
+
+    await withoutThem.click('approve_build', id, RILEY);
+    expect(await world().build(id)).toMatchObject({ Status: 'approved', FirstApprover: APPROVER, Approver: RILEY });
+    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
   });
 });

@@ -46,6 +46,7 @@ function fakeStore(initial: Build | undefined, options: { rivals?: Partial<Build
   const full: BuildStore = {
     ...store,
     claimRequest: notUsed,
+    claimClick: notUsed,
     create: notUsed,
     findByInstance: notUsed,
     byStatus: notUsed,

@@ -95,6 +95,18 @@ describe('the status table, row by row', () => {
     expect(transition(aBuild({ FirstApprover: 'U0LEAD' }), event, NOW)).toMatchObject({ kind: 'none', reason: 'first approval already given by U0LEAD' });
   });
 
+  it('first approval replacing one whose giver may no longer approve, with a re-quote: conditional on that first approver', () => {
+    const event: BuildEvent = { type: 'first-approve', by: 'U0APPROVER', replacing: 'U0GONE', costEstimate: 8.33, costMax: 16.66 };
+    expect(transition(aBuild({ FirstApprover: 'U0GONE', FirstApprovedAt: at(1) }), event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['awaiting_approval'], equals: { FirstApprover: 'U0GONE' } },
+      set: { FirstApprover: 'U0APPROVER', FirstApprovedAt: NOW.toISOString(), CostEstimate: 8.33, CostMax: 16.66 },
+      effects: [],
+    });
+    expect(transition(aBuild({ FirstApprover: 'U0LEAD' }), event, NOW)).toMatchObject({ kind: 'none', reason: 'first approval already given by U0LEAD' });
+    expect(transition(aBuild(), event, NOW)).toMatchObject({ kind: 'none', reason: 'no first approval by U0GONE to replace' });
+  });
+
   it('second approval (bot): awaiting_approval with FirstApprover → approved, conditional on that first approver, never the same person', () => {
     const first = aBuild({ FirstApprover: 'U0LEAD', FirstApprovedAt: at(1) });
     const event: BuildEvent = { type: 'approve', by: 'U0APPROVER', secondOf: 'U0LEAD' };

@@ -29,6 +29,7 @@ export function guardHolds(build: Build, guard: Guard): boolean {
 export class MemoryBuildStore implements BuildStore {
   readonly builds = new Map<string, Build>();
   readonly claims = new Map<string, { For: string; ExpirationTime: number }>();
+  readonly clicks = new Set<string>();
   private readonly slotHolders = new Set<string>();
 
   async claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult> {
@@ -36,6 +37,12 @@ export class MemoryBuildStore implements BuildStore {
     if (held && held.For !== buildId) return { claimed: false, buildId: held.For };
     this.claims.set(triggerId, { For: buildId, ExpirationTime: Math.floor(now.getTime() / 1000) + 24 * 3600 });
     return { claimed: true };
+  }
+
+  async claimClick(key: string): Promise<boolean> {
+    if (this.clicks.has(key)) return false;
+    this.clicks.add(key);
+    return true;
   }
 
   async create(build: Build): Promise<boolean> {
