@@ -17,6 +17,7 @@ import { measureWatchdogWork, seedWorkTable, type WorkKind, type WorkTable } fro
 import { countReads } from './read-counter';
 import { localDynamoClient } from '../stand-ins/dynalite';
 import { measureWatchdog, seedWatchdogTables } from './watchdog';
+import { measureSlackOutage, OUTAGE_ACTIVE, OUTAGE_RETRY_AFTER_SECONDS, OUTAGE_UNACCOUNTED } from './watchdog-outage';
 
 // `npm run bench`: every measurement in one run, on loopback only, then the tables, the budget
 // lines and bench/out/results.json (ignored by git). It exits 0 when a budget is missed (it
@@ -35,6 +36,8 @@ const WORK_RUNS = n(10, 2);
 const INSTANCE_STATE_EVENTS = n(300, 20);
 const LATENCY_REQUESTS = n(15, 3);
 const LATENCY_COLD_RUNS = n(5, 1);
+/** Watchdog runs while Slack refuses, per way of refusing (each on a freshly seeded world of its own). */
+const OUTAGE_RUNS = n(2, 1);
 /** Watchdog runs per table in the latency model: a run with 300 active builds takes many seconds. */
 const LATENCY_WATCHDOG_RUNS: Record<WorkKind, Record<number, number>> = QUICK
   ? { active: { 30: 1, 300: 1 }, machines: { 30: 1, 300: 1 } }
@@ -117,6 +120,12 @@ async function main(): Promise<void> {
         tables: workTables.map((table) => ({ table, runs: LATENCY_WATCHDOG_RUNS[table.kind][table.size] ?? 1 })),
         now,
       });
+
+      step(
+        `latency model, Slack answering 429 (Retry-After ${OUTAGE_RETRY_AFTER_SECONDS} s) and Slack down ` +
+          `(${OUTAGE_RUNS} runs each, ${OUTAGE_ACTIVE} active builds, ${OUTAGE_UNACCOUNTED} unaccounted machines)`,
+      );
+      const slackOutage = await measureSlackOutage(world, seedClient, OUTAGE_RUNS, now);
       seedClient.destroy();
 
       const measurements = {
@@ -127,6 +136,7 @@ async function main(): Promise<void> {
         watchdogWork,
         instanceState,
         latency,
+        slackOutage,
         deadlines: measureDeadlineMargins(),
         refusedConnections: [...refusedConnections, ...refused],
         durationSeconds: (performance.now() - started) / 1000,

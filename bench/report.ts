@@ -9,6 +9,7 @@ import type { Spread } from './stats';
 import type { WarmFigures, WarmResult } from './warm';
 import type { WatchdogFigures } from './watchdog';
 import type { WorkFigures } from './watchdog-work';
+import type { OutageFigures } from './watchdog-outage';
 import type { DeadlineMargins } from './deadline-margins';
 
 // The benchmark's output: one table per measurement, one line per budget item (MET or MISSED),
@@ -27,6 +28,8 @@ export interface Measurements {
   watchdogWork: WorkFigures[];
   instanceState: InstanceStateFigures[];
   latency: LatencyResult;
+  /** The latency model's watchdog runs while Slack answers 429 to every call, and while it is down. */
+  slackOutage: OutageFigures[];
   deadlines: DeadlineMargins;
   /** Connections to anything but loopback that were attempted (and refused). */
   refusedConnections: string[];
@@ -49,6 +52,7 @@ export const LIMITS = {
   watchdogTimeRatio: 1.5,
   latencyAnswerMs: 1500,
   latencyWatchdogMs: 20_000,
+  outageTerminationsMs: 5_000,
   runSeconds: 300,
 } as const;
 
@@ -62,6 +66,11 @@ function watchdogAt(figures: WatchdogFigures[], historical: number, variant: Wat
   const found = figures.find((f) => f.historical === historical && f.variant === variant);
   if (!found) throw new Error(`no watchdog figures for ${historical} (${variant})`);
   return found;
+}
+
+/** "Slack answering 429 (Retry-After 20 s)", "Slack down" */
+function outageText(o: OutageFigures): string {
+  return o.outage === 'throttled' ? `Slack answering 429 (Retry-After ${o.retryAfterSeconds ?? '?'} s)` : 'Slack down';
 }
 
 function warmLines(name: string, f: WarmFigures): BudgetLine[] {
@@ -137,6 +146,13 @@ export function budgetLines(m: Measurements): BudgetLine[] {
       budget: `latency model: watchdog run with ${w.size} active builds (slowest of ${w.runs}) < ${s(LIMITS.latencyWatchdogMs)}`,
       measured: `${s(w.maxMs)} (${w.warnings} warnings, ${w.redraws} card redraws; ${callsText(w.calls)})`,
       met: w.maxMs < LIMITS.latencyWatchdogMs,
+    })),
+    ...m.slackOutage.map((o) => ({
+      budget: `latency model: watchdog run with ${o.active} active builds and ${o.unaccounted} unaccounted machines, ${outageText(o)}: every due termination requested (slowest of ${o.runs}) ≤ ${s(LIMITS.outageTerminationsMs)}`,
+      measured:
+        `${s(o.terminatedMaxMs)} until the last of ${o.overdue + o.unaccounted} TerminateInstances reached EC2 (run total ${s(o.runMaxMs)}; ` +
+        `${o.slackCalls} Slack calls refused, ${o.deferred} left to the next run)`,
+      met: o.terminatedMaxMs <= LIMITS.outageTerminationsMs,
     })),
     {
       budget: 'no network: loopback only',
@@ -287,6 +303,48 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
       ],
     ),
   );
+  const outage = m.slackOutage[0];
+  if (outage)
+    print(
+      table(
+        `6b. Latency model, Slack refusing every call: a watchdog run with ${outage.active} running builds (${outage.overdue} past their DeadlineAt, schedule gone) ` +
+          `and ${outage.unaccounted} unaccounted machines past their grace; from the run's start`,
+        [
+          'Slack',
+          'runs',
+          'terminations',
+          'first reached EC2',
+          'all reached EC2 (median)',
+          'max',
+          'first Slack call (after the last termination)',
+          'run (median)',
+          'max',
+          'Slack calls',
+          'left to next run',
+          'SNS notices',
+          'failed steps',
+          'calls each (by kind)',
+        ],
+        m.slackOutage.map((o) => [
+          outageText(o),
+          o.runs,
+          o.overdue + o.unaccounted,
+          s(o.firstTerminationMs),
+          s(o.terminatedMedianMs),
+          s(o.terminatedMaxMs),
+          o.firstSlackCallMs === undefined || o.slackAfterTerminationsMs === undefined
+            ? 'none'
+            : `${s(o.firstSlackCallMs)} (${o.slackAfterTerminationsMs >= 0 ? '+' : ''}${s(o.slackAfterTerminationsMs)})`,
+          s(o.runMedianMs),
+          s(o.runMaxMs),
+          o.slackCalls,
+          o.deferred,
+          o.notices,
+          o.failedSteps,
+          callsText(o.calls),
+        ]),
+      ),
+    );
   const margins = m.deadlines;
   print(
     `\n7. Deadlines: ${margins.cases} launches × limits × Scheduler's first and last millisecond of the schedule's minute: ` +
@@ -318,6 +376,7 @@ export function writeResults(m: Measurements, lines: BudgetLine[], file: string 
     watchdogWork: m.watchdogWork,
     instanceState: m.instanceState,
     latency: m.latency,
+    slackOutage: m.slackOutage,
     budget: lines,
     summary: summaryLine(lines),
   };

@@ -9,6 +9,7 @@ import { DynamoBuildStore, SLOTS_ID } from '../adapters/aws/dynamo-store';
 import { createLogger } from '../adapters/aws/logger';
 import { createTableInput } from '../adapters/aws/table-schema';
 import { parseConfig } from '../domain/config';
+import { LAUNCHED_BY_TAG } from '../domain/machine-tags';
 import type { Chat, Deadlines, Machine } from '../domain/ports';
 import { SlackChat } from '../adapters/slack/chat';
 import { createSlackWebClient } from '../adapters/slack/web-client';
@@ -63,24 +64,24 @@ export interface WorkFigures {
   minMs: number;
 }
 
-const MINUTE = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString();
+export const MINUTE = 60_000;
+export const iso = (ms: number) => new Date(ms).toISOString();
 const silent = createLogger({}, () => {});
 /** The stack's defaults (domain/config.ts): warned at 2 hours, ended at 3. */
-const MAX_LIFETIME_HOURS = 3;
+export const MAX_LIFETIME_HOURS = 3;
 
-function instanceId(n: number): string {
+export function instanceId(n: number): string {
   return `i-0b${n.toString(16).padStart(15, '0')}`;
 }
 
 /** Minutes since launch of the i-th active build: a warning, a redraw or nothing due now. */
-function minutesUp(i: number): { minutes: number; due: 'warning' | 'redraw' | 'none' } {
+export function minutesUp(i: number): { minutes: number; due: 'warning' | 'redraw' | 'none' } {
   if (i % 10 === 0) return { minutes: 121 + (i % 40), due: 'warning' };
   if (i % 10 === 1 || i % 10 === 2) return { minutes: 5 * (1 + (i % 23)), due: 'redraw' };
   return { minutes: 5 * (i % 23) + 2, due: 'none' };
 }
 
-async function batchWrite(client: DynamoDBClient, tableName: string, items: Record<string, AttributeValue>[]): Promise<void> {
+export async function batchWrite(client: DynamoDBClient, tableName: string, items: Record<string, AttributeValue>[]): Promise<void> {
   const batches: WriteRequest[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })));
   await Promise.all(
@@ -96,18 +97,37 @@ async function batchWrite(client: DynamoDBClient, tableName: string, items: Reco
   );
 }
 
-function machineOf(id: string, launch: number, buildId: string | undefined): Machine {
+export function machineOf(id: string, launch: number, buildId: string | undefined): Machine {
   return {
     instanceId: id,
     instanceType: 'c5n.metal',
     availabilityZone: 'us-east-1a',
     state: 'running',
     launchTime: iso(launch),
-    tags: { Project: 'labapp', Purpose: 'prewarmed-build', AutoDelete: 'true', ...(buildId ? { BuildID: buildId } : {}) },
+    tags: {
+      Project: 'labapp',
+      Purpose: 'prewarmed-build',
+      AutoDelete: 'true',
+      [LAUNCHED_BY_TAG.key]: LAUNCHED_BY_TAG.value,
+      ...(buildId ? { BuildID: buildId } : {}),
+    },
   };
 }
 
-function baseBuild(buildId: string, created: number, threadTs: string): Build {
+/**
+ * A BuildID not yet taken in this seed. Many seeded builds share their creation second, and a
+ * repeated ID would overwrite a record: its machine would then be an orphan the watchdog ends.
+ */
+export function seedBuildId(created: number, taken: Set<string>): string {
+  for (;;) {
+    const id = newBuildId(new Date(created), Math.random);
+    if (taken.has(id)) continue;
+    taken.add(id);
+    return id;
+  }
+}
+
+export function baseBuild(buildId: string, created: number, threadTs: string): Build {
   return {
     BuildID: buildId,
     Status: 'building',
@@ -131,6 +151,7 @@ export async function seedWorkTable(client: DynamoDBClient, chat: Chat, kind: Wo
   const builds: Build[] = [];
   const machines: Machine[] = [];
   const reseed: Build[] = [];
+  const taken = new Set<string>();
   let warnings = 0;
   let redraws = 0;
   for (let i = 0; i < size; i++) {
@@ -139,7 +160,7 @@ export async function seedWorkTable(client: DynamoDBClient, chat: Chat, kind: Wo
       const { minutes, due } = minutesUp(i);
       const launch = now.getTime() - minutes * MINUTE - 20_000;
       const created = launch - 3 * MINUTE;
-      const buildId = newBuildId(new Date(created), Math.random);
+      const buildId = seedBuildId(created, taken);
       // A real card to redraw and a real thread to warn in.
       const { ts } = await chat.post({ channel: SANDBOX_CHANNEL, text: `metal-build card (bench seed ${i})` });
       const build: Build = {
@@ -164,7 +185,7 @@ export async function seedWorkTable(client: DynamoDBClient, chat: Chat, kind: Wo
     } else {
       const created = now.getTime() - 3 * 60 * MINUTE;
       const launch = created + 3 * MINUTE;
-      const buildId = newBuildId(new Date(created), Math.random);
+      const buildId = seedBuildId(created, taken);
       builds.push({
         ...baseBuild(buildId, created, `${Math.floor(created / 1000)}.000100`),
         Status: 'completed',
