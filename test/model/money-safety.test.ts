@@ -7,6 +7,7 @@ import { artifactKey, artifactVersion, logKey } from '../../domain/artifact-layo
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
 import { buildPhase, ec2StateChange, scheduled, SHA256 } from '../support/event-fixtures';
 import type { ModelWorld } from './world';
+import type { Roster } from './world';
 import { SECOND_APPROVER, envelopeOf, startModelWorld } from './world';
 
 // The model-based test of docs/design.md "Threat model" and "Delivery semantics": random
@@ -112,16 +113,39 @@ class Click extends Step {
     readonly action: 'approve_build' | 'deny_build' | 'cancel_build' | 'extend_build',
     readonly build: number,
     readonly users: readonly string[],
+    /** The approval rules the click meets: they may change between two clicks on one card. */
+    readonly roster: Roster = 'plain',
   ) {
     super();
   }
   async act(real: Real) {
     const b = await buildAt(real, this.build);
     if (!b) return;
-    await Promise.all(this.users.map((u) => real.w.click(this.action, b.BuildID, u)));
+    await Promise.all(this.users.map((u) => real.w.click(this.action, b.BuildID, u, this.roster)));
   }
   toString() {
-    return `${this.action}(#${this.build} by ${this.users.join('+')})`;
+    return `${this.action}(#${this.build} by ${this.users.join('+')}${this.roster === 'plain' ? '' : `, ${this.roster}`})`;
+  }
+}
+
+/** A click sent before is sent again, the same signed body (a replay within Slack's 5 minutes). */
+class Replay extends Step {
+  constructor(readonly index: number) {
+    super();
+  }
+  async act(real: Real) {
+    const items = () => real.w.events.dynamo.items();
+    const before = await items();
+    const busBefore = real.w.bus.entries.length;
+    const replayed = await real.w.replay(this.index);
+    if (!replayed) return;
+    // A click changes nothing when it comes again: it was handled once (its claim is in the
+    // table), or refused, and is refused again the same way. No record, no event.
+    expect(await items(), `replay of ${replayed.claim} changed the table`).toEqual(before);
+    expect(real.w.bus.entries.length, `replay of ${replayed.claim} put an event`).toBe(busBefore);
+  }
+  toString() {
+    return `replay(${this.index})`;
   }
 }
 
@@ -415,6 +439,11 @@ const steps: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
   fc
     .tuple(fc.nat(3), fc.subarray([APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER], { minLength: 1 }))
     .map(([b, users]) => new Click('approve_build', b, users)),
+  // Approvals while the rules change between clicks: two approvers needed, then one of them removed.
+  fc
+    .tuple(fc.nat(3), fc.constantFrom(APPROVER, SECOND_APPROVER), fc.constantFrom<Roster>('two-approvals', 'two-approvals-without-second'))
+    .map(([b, user, roster]) => new Click('approve_build', b, [user], roster)),
+  fc.nat(20).map((i) => new Replay(i)),
   // Twice: the race it stands for is where a second machine would come from.
   ...[1, 2].map(() =>
     fc

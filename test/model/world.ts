@@ -44,6 +44,9 @@ export interface Gate {
   onApproved?: (event: unknown) => void;
 }
 
+/** Which approval rules a click meets: as configured, or changed by a redeploy between clicks. */
+export type Roster = 'plain' | 'two-approvals' | 'two-approvals-without-second';
+
 export interface ModelWorld {
   gate: Gate;
   events: EventsWorld;
@@ -70,7 +73,13 @@ export interface ModelWorld {
     contextMs?: number,
   ): Promise<{ outcome: 'done' | 'failed' | 'timed-out'; order: Array<'terminate' | 'slack'> }>;
   command(text: string, user: string): Promise<number>;
-  click(actionId: string, buildId: string, user: string): Promise<number>;
+  /** A click through the bot deployed with `roster`'s approval rules (default: as configured). */
+  click(actionId: string, buildId: string, user: string, roster?: Roster): Promise<number>;
+  /**
+   * The `index`-th click sent (modulo their number) sent again, the same signed body to the same
+   * bot; `claim` is the table item that click's first delivery left if it was handled.
+   */
+  replay(index: number): Promise<{ status: number; claim: string } | undefined>;
   builds(): Promise<Build[]>;
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -122,27 +131,40 @@ export async function startModelWorld(): Promise<ModelWorld> {
   const config = parseConfig({ ...env, SLACK_API_URL: events.slack.url, BUILDS_TABLE: events.dynamo.tableName });
   events.configure(env);
   const deps: EventDeps = { ...events.deps, config, store };
-  const bot = createBot({
-    config,
-    credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
-    store,
-    ledger,
-    durations: events.deps.durations,
-    approvers: createApproverDirectory(
-      new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
-      config,
-      events.clock,
-    ),
-    chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
-    bus: new EventBridgeBus(eventBridge, config.eventBusName),
-    clock: events.clock,
-    log: events.log,
-  });
+  const botBus = new EventBridgeBus(eventBridge, config.eventBusName);
+  const botWith = (botConfig: typeof config) =>
+    createBot({
+      config: botConfig,
+      credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
+      store,
+      ledger,
+      durations: events.deps.durations,
+      approvers: createApproverDirectory(
+        new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
+        botConfig,
+        events.clock,
+      ),
+      chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
+      bus: botBus,
+      clock: events.clock,
+      log: events.log,
+    });
+  const bot = botWith(config);
+  // The same deployment with its approval rules changed (a redeploy between two clicks): two
+  // approvals above $11 (every default build), with both approvers or without the second.
+  const strict = { ...config, secondApprovalAboveUsd: 11 };
+  const bots: Record<Roster, SlackLambdaHandler> = {
+    plain: bot,
+    'two-approvals': botWith(strict),
+    'two-approvals-without-second': botWith({ ...strict, approverIds: [APPROVER] }),
+  };
   let trigger = 0;
-  const status = async (event: Parameters<SlackLambdaHandler>[0]) => {
-    const result = await bot(event, lambdaContext());
+  const status = async (event: Parameters<SlackLambdaHandler>[0], roster: Roster = 'plain') => {
+    const result = await bots[roster](event, lambdaContext());
     return typeof result === 'object' && result !== null && 'statusCode' in result ? Number(result.statusCode) : 0;
   };
+  /** Every click sent, signed, for replays. */
+  const clicks: Array<{ event: Parameters<SlackLambdaHandler>[0]; roster: Roster }> = [];
 
   return {
     gate,
@@ -189,12 +211,22 @@ export async function startModelWorld(): Promise<ModelWorld> {
       return { outcome, order };
     },
     command: (text, user) => status(slashCommandEvent({ text, user, channel: SANDBOX_CHANNEL, triggerId: `model-${++trigger}` })),
-    click: (actionId, buildId, user) => status(blockActionEvent({ actionId, value: buildId, user, channel: SANDBOX_CHANNEL })),
+    click: (actionId, buildId, user, roster = 'plain') => {
+      const event = blockActionEvent({ actionId, value: buildId, user, channel: SANDBOX_CHANNEL });
+      clicks.push({ event, roster });
+      return status(event, roster);
+    },
+    async replay(index) {
+      const sent = clicks[index % Math.max(1, clicks.length)];
+      if (!sent) return undefined;
+      return { status: await status(sent.event, sent.roster), claim: clickClaimOf(sent.event) };
+    },
     builds: () => events.builds(),
     async reset() {
       delete gate.before;
       delete gate.onApproved;
       proxy.losing = false;
+      clicks.length = 0;
       await events.reset();
       events.configure(env);
       bus.clear();
@@ -223,4 +255,15 @@ export function envelopeOf(e: PutEntry): unknown {
     region: 'us-east-1',
     resources: [],
   };
+}
+
+/** `#click#<action_ts>#<user>#<action_id>` of a signed block_actions event, read from its body. */
+function clickClaimOf(event: { body?: string | null; isBase64Encoded?: boolean }): string {
+  const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  const payload = JSON.parse(new URLSearchParams(body).get('payload') ?? '{}') as {
+    user: { id: string };
+    actions: Array<{ action_ts: string; action_id: string }>;
+  };
+  const action = payload.actions[0]!;
+  return `#click#${action.action_ts}#${payload.user.id}#${action.action_id}`;
 }
