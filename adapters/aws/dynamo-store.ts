@@ -159,25 +159,33 @@ export class DynamoBuildStore implements BuildStore {
   }
 
   async claimClick(key: string, buildId: string, now: Date): Promise<boolean> {
+    // The write id, not the BuildID, tells this call's own write from a replay's: both name the build.
+    const written = await this.putOnce(`${CLICK_PREFIX}${key}`, { For: buildId, At: now.toISOString() }, now, CLAIM_TTL_SECONDS);
+    return written.landed;
+  }
+
+  /**
+   * A bookkeeping item put only when absent (or when `orWhen` names an attribute that is true),
+   * with the store's write id, so a put retried after a lost answer recognises itself.
+   */
+  private putOnce(id: string, fields: Record<string, unknown>, now: Date, ttlSeconds: number, orWhen?: string) {
     const x = new Expression();
     const op = this.newOpId();
-    const id = `${CLICK_PREFIX}${key}`;
-    // The write id, not the BuildID, tells this call's own write from a replay's: both name the build.
-    const written = await this.writeOnce(id, op, () =>
+    const absent = `attribute_not_exists(${x.name(PARTITION_KEY)})`;
+    return this.writeOnce(id, op, () =>
       this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            ...marshall({ [PARTITION_KEY]: id, For: buildId, At: now.toISOString(), [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + CLAIM_TTL_SECONDS }),
+            ...marshall({ [PARTITION_KEY]: id, ...fields, [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + ttlSeconds }),
             [APPLIED_OPS_ATTRIBUTE]: { SS: [op] },
           },
-          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+          ConditionExpression: orWhen === undefined ? absent : `${absent} OR ${x.name(orWhen)} = ${x.value(true)}`,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...x.parts(),
         }),
       ),
     );
-    return written.landed;
   }
 
   private async claim(id: string, buildId: string, now: Date, attempt: number): Promise<ClaimResult> {
@@ -322,23 +330,7 @@ export class DynamoBuildStore implements BuildStore {
   }
 
   async markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }> {
-    const x = new Expression();
-    const op = this.newOpId();
-    const id = `${STRAY_PREFIX}${instanceId}`;
-    const written = await this.writeOnce(id, op, () =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...marshall({ [PARTITION_KEY]: id, At: now.toISOString(), [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + STRAY_TTL_SECONDS }),
-            [APPLIED_OPS_ATTRIBUTE]: { SS: [op] },
-          },
-          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)}) OR ${x.name('Untold')} = ${x.value(true)}`,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.parts(),
-        }),
-      ),
-    );
+    const written = await this.putOnce(`${STRAY_PREFIX}${instanceId}`, { At: now.toISOString() }, now, STRAY_TTL_SECONDS, 'Untold');
     if (written.landed) return { first: true };
     const since = written.item ? (unmarshall(written.item) as { At?: string }).At : undefined;
     return { first: false, since: since ?? now.toISOString() };
