@@ -33,7 +33,9 @@ export async function reserveBudget(
 ): Promise<BudgetDecision> {
   const { config } = deps;
   const now = deps.clock.now();
-  const month = monthOf(now);
+  // A build's whole cost belongs to its launch month: an extension is decided there, even when
+  // the click comes in the next month.
+  const month = kind === 'extension' && build.LaunchTime !== undefined ? monthOf(build.LaunchTime) : monthOf(now);
   const budget = config.monthlyBudgetUsd;
   if (budget === undefined) return { ok: true, month };
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {

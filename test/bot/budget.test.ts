@@ -234,4 +234,24 @@ describe('the monthly budget at extension', () => {
     ]);
     expect(world().ephemerals(APPROVER)).toEqual([]);
   });
+
+  it('across a month boundary: an Extend is checked against the launch month, where the build’s cost is counted', async () => {
+    // Launched Nov 30 at 22:00; the Extend comes Dec 1 at 00:30, against November's figures.
+    world().frozenAt = new Date('2026-11-30T22:00:00.000Z');
+    const bot = world().bot({ MONTHLY_BUDGET_USD: '17' });
+    await spentAlready(4);
+    const id = await bot.request();
+    await bot.click('approve_build', id, APPROVER);
+    await launch(id);
+    world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
+    const before = await snapshot(id);
+
+    await bot.click('extend_build', id, APPROVER);
+
+    expect(world().ephemerals(APPROVER)).toEqual([
+      expect.stringContaining(`:no_entry: ${id} was not extended: the hour could take November 2026 past its budget of $17.00`),
+    ]);
+    expect(await snapshot(id)).toEqual(before);
+    expect(await world().dynamo.get(`${MONTH_PREFIX}2026-12`)).toBeUndefined();
+  });
 });
