@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -16,6 +17,7 @@ import { isConditionFailure } from './condition-failure';
 export const MONTH_PREFIX = '#month#';
 const COUNTED = 'C#';
 const HOLD = 'H#';
+const HOLD_OP = 'HO#';
 
 interface StoredEntry {
   Cost: number;
@@ -28,6 +30,7 @@ export class DynamoSpendLedger implements SpendLedger {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly newOpId: () => string = randomUUID,
   ) {}
 
   private key(month: string): Record<string, AttributeValue> {
@@ -68,14 +71,21 @@ export class DynamoSpendLedger implements SpendLedger {
   }
 
   async hold(month: string, version: number, buildId: string, amount: number): Promise<boolean> {
-    return this.conditional({
+    // The write id beside the hold (`HO#<BuildID>`, one per build): an SDK retry of a hold that
+    // landed fails its version condition, and finds its own id there instead of deciding again
+    // on a month that already holds it (which would hold the build twice).
+    const op = this.newOpId();
+    const landed = await this.conditional({
       Key: this.key(month),
-      UpdateExpression: 'SET #hold = :amount, #version = :next',
+      UpdateExpression: 'SET #hold = :amount, #op = :op, #version = :next',
       // Version 0 is "no item, or an item only counts have touched": Version absent.
       ConditionExpression: version === 0 ? 'attribute_not_exists(#version)' : '#version = :version',
-      ExpressionAttributeNames: { '#hold': `${HOLD}${buildId}`, '#version': 'Version' },
-      ExpressionAttributeValues: marshall({ ':amount': amount, ':next': version + 1, ...(version === 0 ? {} : { ':version': version }) }),
+      ExpressionAttributeNames: { '#hold': `${HOLD}${buildId}`, '#op': `${HOLD_OP}${buildId}`, '#version': 'Version' },
+      ExpressionAttributeValues: marshall({ ':amount': amount, ':op': op, ':next': version + 1, ...(version === 0 ? {} : { ':version': version }) }),
     });
+    if (landed) return true;
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(month), ConsistentRead: true }));
+    return out.Item?.[`${HOLD_OP}${buildId}`]?.S === op;
   }
 
   async claimWarning(month: string, buildId: string, now: Date): Promise<boolean> {

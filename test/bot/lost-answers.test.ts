@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoSpendLedger, MONTH_PREFIX } from '../../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
 import type { LostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
 import { startLostAnswerProxy } from '../../stand-ins/lost-answer-proxy';
@@ -36,9 +37,12 @@ afterAll(async () => {
   await proxy.close();
 });
 
-function lossyBot(): Bot {
-  return world().bot({}, { store: new DynamoBuildStore(client, world().dynamo.tableName) });
+function lossyBot(env: Record<string, string> = {}): Bot {
+  const table = world().dynamo.tableName;
+  return world().bot(env, { store: new DynamoBuildStore(client, table), ledger: new DynamoSpendLedger(client, table) });
 }
+
+const monthItem = async () => (await world().dynamo.items()).find((i) => String(i.BuildID).startsWith(MONTH_PREFIX));
 
 describe('writes whose answers were lost', () => {
   it('a request: one record, one card, and the requester is told it was posted', async () => {
@@ -87,5 +91,26 @@ describe('writes whose answers were lost', () => {
     expect(await world().build(id)).toMatchObject({ ExtendedHours: 1 });
     expect((await world().thread(id)).filter((t) => t.includes('Extended by'))).toHaveLength(1);
     expect(world().ephemerals(APPROVER)).toEqual([]);
+  });
+
+  it('an approval under a budget: its hold landed unseen is recognised, held once at the maximum, approved', async () => {
+    const id = await world().bot().request();
+    await lossyBot({ MONTHLY_BUDGET_USD: '100' }).click('approve_build', id, APPROVER);
+
+    expect(await world().build(id)).toMatchObject({ Status: 'approved' });
+    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
+    expect(await monthItem()).toMatchObject({ Version: 1, [`H#${id}`]: 11.83 });
+    expect(world().ephemerals(APPROVER)).toEqual([]);
+  });
+
+  it('an Extend under a budget: the hold grows once, to the new maximum ($15.77), not by the hour twice', async () => {
+    const bot = world().bot({ MONTHLY_BUDGET_USD: '100' });
+    const id = await bot.request();
+    await bot.click('approve_build', id, APPROVER);
+    await world().launch(id);
+    await lossyBot({ MONTHLY_BUDGET_USD: '100' }).click('extend_build', id, APPROVER);
+
+    expect(await world().build(id)).toMatchObject({ ExtendedHours: 1 });
+    expect(await monthItem()).toMatchObject({ Version: 2, [`H#${id}`]: 15.77 });
   });
 });

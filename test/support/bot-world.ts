@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { applyEvent } from '../../domain/apply';
 import type { Build } from '../../domain/build';
-import type { BuildStore } from '../../domain/ports';
+import type { BuildStore, SpendLedger } from '../../domain/ports';
 import { DynamoDurationHistory } from '../../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
@@ -42,7 +42,7 @@ export interface World {
   clockOffsetMinutes: number;
   frozenAt?: Date;
   /** A bot with these environment variables on top of the defaults (APPROVER_IDS = Avery). */
-  bot(env?: Env, options?: { random?: () => number; store?: BuildStore }): Bot;
+  bot(env?: Env, options?: { random?: () => number; store?: BuildStore; ledger?: SpendLedger }): Bot;
   /** The build records (no #slots / #request# items). */
   builds(): Promise<Build[]>;
   build(buildId: string): Promise<Build | undefined>;
@@ -106,7 +106,7 @@ export async function startWorld(): Promise<World> {
         config,
         credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
         store: options.store ?? (config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable)),
-        ledger: config.buildsTable === dynamo.tableName ? dynamo.ledger : new DynamoSpendLedger(dynamo.client, config.buildsTable),
+        ledger: options.ledger ?? (config.buildsTable === dynamo.tableName ? dynamo.ledger : new DynamoSpendLedger(dynamo.client, config.buildsTable)),
         durations: new DynamoDurationHistory(dynamo.client, config.buildsTable),
         // Through this bot's own chat and clock, so moving the world's clock ages the cache.
         approvers: createApproverDirectory({ userGroupMembers: (id) => deps.chat.userGroupMembers(id) }, config, { now: () => deps.clock.now() }),
