@@ -1,7 +1,7 @@
 import type { Build } from '../domain/build';
 import type { Logger } from '../domain/ports';
 import type { BudgetFigures, MonthLedger } from '../domain/spend';
-import { budgetVerdict, crossesWarning, monthFigures, monthOf, uncounted } from '../domain/spend';
+import { budgetVerdict, crossesWarning, monthFigures, monthOf, trimmedHold, uncounted } from '../domain/spend';
 import { budgetWarning } from '../views/spend-messages';
 import type { BotDeps } from './deps';
 import { slotHolders } from './slot';
@@ -48,6 +48,25 @@ export async function reserveBudget(
     if (await deps.ledger.hold(month, ledger.version, build.BuildID, amount)) return { ok: true, month, figures: verdict.figures, ledger };
   }
   throw new Error(`the ${month} budget ledger changed under ${MAX_ATTEMPTS} decisions in a row`);
+}
+
+/**
+ * An extension that lost its write (another click extended first) gives back the hour it held:
+ * its hold is brought down to what the build may still cost. One attempt; a failure is logged
+ * (the hold then errs high, towards refusing money, until the build is counted).
+ */
+export async function trimHold(deps: Pick<BotDeps, 'ledger' | 'config' | 'clock'>, build: Build, log: Logger): Promise<void> {
+  if (deps.config.monthlyBudgetUsd === undefined || build.LaunchTime === undefined) return;
+  const month = monthOf(build.LaunchTime);
+  try {
+    const ledger = await deps.ledger.read(month);
+    const trimmed = trimmedHold(build, ledger, deps.config, deps.clock.now());
+    if (trimmed === undefined) return;
+    if (await deps.ledger.hold(month, ledger.version, build.BuildID, trimmed))
+      log.info('gave back the hold of an extension that did not land', { month, hold: trimmed });
+  } catch (error) {
+    log.warn('could not give back the hold of an extension that did not land', { error, month });
+  }
 }
 
 /**

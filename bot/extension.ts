@@ -4,7 +4,7 @@ import { applyEvent } from '../domain/apply';
 import type { BuildEvent } from '../domain/transition';
 import { transition } from '../domain/transition';
 import { extensionOverBudget } from '../views/spend-messages';
-import { reserveBudget } from './budget';
+import { reserveBudget, trimHold } from './budget';
 import { estimate, formatUsd } from '../domain/cost';
 import { refreshCard } from '../use-cases/card-refresh';
 import { EXTENSION_HOURS, deadlineOf } from '../domain/lifetime';
@@ -39,7 +39,8 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   };
   // The budget is asked only for an hour the status table would give: a refused extension must
   // not leave a hold that makes the month look fuller than it is.
-  if (transition(build, event, now).kind === 'write') {
+  const held = transition(build, event, now).kind === 'write';
+  if (held) {
     const budget = await reserveBudget(deps, build, extraHoursCost(build, config, EXTENSION_HOURS), 'extension');
     if (!budget.ok) {
       log.info('extension refused: over the monthly budget', { ...budget.figures, month: budget.month });
@@ -49,6 +50,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   const applied = await applyEvent(store, build, event, now);
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
   if (applied.outcome !== 'changed') {
+    if (held) await trimHold(deps, applied.build, log);
     // A button still live on an ended build (its warning could not be closed): say when it ended.
     if (isFinal(applied.build.Status)) return replies.endedNothingTo(applied.build, 'extend', endedAt(applied.build), now);
     const reason = applied.outcome === 'unchanged' ? applied.reason : `it is ${applied.build.Status}`;

@@ -74,6 +74,18 @@ export function uncounted(build: Build, ledger: MonthLedger, config: CostConfig,
   return none;
 }
 
+/**
+ * A hold never exceeds what its build may still cost: a launched build's cost to its deadline
+ * (its extensions included), or what it has cost so far when that is more. Undefined when the
+ * hold is within that, or the build is not launched (an approval's hold is its maximum).
+ */
+export function trimmedHold(build: Build, ledger: MonthLedger, config: CostConfig, now: Date): number | undefined {
+  const hold = ledger.holds[build.BuildID];
+  if (hold === undefined || !build.LaunchTime) return undefined;
+  const mayCost = Math.max(costSoFar(build, { config, now }) ?? 0, costToDeadline(build, config) ?? 0);
+  return hold > mayCost ? usd(mayCost) : undefined;
+}
+
 export interface BudgetFigures {
   budget: number;
   /** Counted costs plus what running builds have cost so far. */
