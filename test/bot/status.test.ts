@@ -74,6 +74,30 @@ describe('status', () => {
     expectNoSideEffects();
   });
 
+  it("shows a failed build's error, the machine's words, only inert inside a code block", async () => {
+    const bot = world().bot();
+    const id = await bot.request();
+    await world().dynamo.store.update(
+      id,
+      { status: ['awaiting_approval'] },
+      { Status: 'failed', ErrorMessage: 'packer: <!channel> @here see <https://evil.example|the fix> ```done```' },
+    );
+    world().slack.reset();
+
+    const answer = await bot.command(`status ${id}`);
+    const text = answer.text!;
+    const error = text.slice(text.indexOf('Error:\n```') + 'Error:\n'.length);
+    expect(error.startsWith('```\n')).toBe(true);
+    const block = error.slice(4, error.indexOf('\n```', 4));
+    expect(block).toContain('packer: &lt;!channel&gt;');
+    expect(block).toContain('&lt;https://evil.example|the fix&gt;');
+    // Nothing of the message outside the block, no live broadcast or link anywhere.
+    expect(text).not.toContain('<!channel>');
+    expect(text).not.toContain('<https://evil');
+    expect(text).not.toMatch(/(^|[^\w])@here/);
+    expectNoSideEffects();
+  });
+
   it('with an unknown ID says there is no such build', async () => {
     const answer = await world().bot().command('status build-20260101-000000-zzzz');
     expect(answer.text).toBe('There is no build build-20260101-000000-zzzz.');

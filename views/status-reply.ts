@@ -1,0 +1,53 @@
+import type { Build } from '../domain/build';
+import { costSoFar, instanceTypeOf } from '../domain/build-facts';
+import { formatUsd } from '../domain/cost';
+import { deadlineOf } from '../domain/lifetime';
+import { code, codeBlock, formatDuration, formatUtcTime, mention, truncate } from './mrkdwn';
+import type { ViewContext } from './status-text';
+import { STATUS_EMOJI, statusLabel } from './status-text';
+
+// The answers to `/metal-build status [id]` and `list` (the slash command's ack body). The build
+// machine's words (ErrorMessage) appear only inside a code block: inert, like everywhere else.
+
+/** An error shown in `status <id>`: the start of it, in a block. */
+const ERROR_MAX = 600;
+
+function costText(build: Build, ctx: ViewContext): string {
+  const cost = costSoFar(build, ctx);
+  if (cost === undefined) return `est. ${formatUsd(build.CostEstimate)}`;
+  return build.ActualCost !== undefined ? formatUsd(cost) : `${formatUsd(cost)} so far`;
+}
+
+/** One line: status, ID, branch, requester, age, cost. */
+export function buildLine(build: Build, ctx: ViewContext): string {
+  const age = formatDuration(ctx.now.getTime() - Date.parse(build.CreatedAt));
+  return [
+    `${STATUS_EMOJI[build.Status]} ${code(build.BuildID)}`,
+    code(build.BuildBranch),
+    statusLabel(build).toLowerCase(),
+    mention(build.Requester),
+    `${age} ago`,
+    costText(build, ctx),
+  ].join(' · ');
+}
+
+/** `status <id>`: the build's line, then who did what, its machine, deadline, error and thread. */
+export function statusDetails(build: Build, ctx: ViewContext): string {
+  const lines = [buildLine(build, ctx)];
+  lines.push(`Commit: ${build.ActualCommit ? code(build.ActualCommit) : build.BuildCommit ? code(build.BuildCommit) : 'branch head'}`);
+  if (build.Approver) lines.push(`Approved by ${mention(build.Approver)}`);
+  if (build.DeniedBy) lines.push(`${build.DeniedBy === build.Requester ? 'Withdrawn' : 'Denied'} by ${mention(build.DeniedBy)}`);
+  if (build.CancelledBy) lines.push(`Cancelled by ${mention(build.CancelledBy)}`);
+  if (build.InstanceID)
+    lines.push(`Machine: ${code(build.InstanceID)} · ${instanceTypeOf(build, ctx.config)}${build.InstanceState ? ` (${build.InstanceState})` : ''}`);
+  const end = deadlineOf(build, ctx.config);
+  if (end && !build.TerminatedAt && !build.CompletionTime) lines.push(`Terminated automatically at ${formatUtcTime(end, ctx.now)}`);
+  if (build.ErrorMessage) lines.push(`Error:\n${codeBlock(truncate(build.ErrorMessage, ERROR_MAX - 100), ERROR_MAX)}`);
+  lines.push(`Maximum cost ${formatUsd(build.CostMax)} · thread in <#${build.Channel}>`);
+  return lines.join('\n');
+}
+
+/** `status` without an ID, and `list`: a heading, then one line per build. */
+export function buildList(heading: string, builds: readonly Build[], ctx: ViewContext): string {
+  return [heading, ...builds.map((b) => buildLine(b, ctx))].join('\n');
+}
