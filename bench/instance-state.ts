@@ -69,7 +69,7 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
   // Events of instances that are not ours never reach the schedules.
   const deadlines: Deadlines = { put: nothing('Scheduler'), remove: nothing('Scheduler'), list: nothing('Scheduler') };
   const notifier: Notifier = { notify: nothing('SNS') };
-  const artifacts: Artifacts = { size: nothing('S3'), copy: nothing('S3') };
+  const artifacts: Artifacts = { size: nothing('S3'), copy: nothing('S3'), digest: nothing('S3'), write: nothing('S3'), remove: nothing('S3') };
   for (const table of seeded.tables) {
     const deps: EventDeps = {
       config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName }),

@@ -120,6 +120,15 @@ export const artifacts: Artifacts = {
   copy: () => {
     throw new Error('bench: the watchdog copied an S3 object');
   },
+  digest: () => {
+    throw new Error('bench: the watchdog read an S3 object');
+  },
+  write: () => {
+    throw new Error('bench: the watchdog wrote an S3 object');
+  },
+  remove: () => {
+    throw new Error('bench: the watchdog deleted an S3 object');
+  },
 };
 
 export class CountingNotifier implements Notifier {

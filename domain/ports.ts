@@ -93,6 +93,12 @@ export interface BuildStore {
   /** The holder's copy is complete: PublishedAt is set (kept when already set), only while `For` is `buildId`. */
   markReleased(version: string, buildId: string, now: Date): Promise<void>;
   /**
+   * The holder gives the version back before publishing it (what it copied was not its build's
+   * bytes): marked free (`Free = true`), only while `For` is `buildId` and nothing was published,
+   * so a later claim takes it. There is no DeleteItem.
+   */
+  giveBackRelease(version: string, buildId: string): Promise<void>;
+  /**
    * Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. `added`:
    * this call put the BuildID in (it was absent before the write); `held`: it was there already
    * (another click's, or this call's own write whose answer was lost and retried); `full`: no slot.
@@ -316,6 +322,11 @@ export interface Artifacts {
   size(bucket: string, key: string): Promise<number | undefined>;
   /** A server-side copy inside `bucket`; `bytes` (the source's size) chooses a single or a multipart copy. */
   copy(request: { bucket: string; from: string; to: string; bytes: number }): Promise<void>;
+  /** The object's length and hex SHA-256, its bytes read as a stream (never held whole); undefined when it is not there. */
+  digest(bucket: string, key: string): Promise<{ bytes: number; sha256: string } | undefined>;
+  /** A small text object (the release's `.sha256` file, written from the record). */
+  write(bucket: string, key: string, text: string): Promise<void>;
+  remove(bucket: string, key: string): Promise<void>;
 }
 
 // ---- Quotas --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ import { artifactKey, releaseFiles, releaseVersion } from '../domain/artifact-la
 import type { Build } from '../domain/build';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../domain/events';
 import type { Logger, MessageTag } from '../domain/ports';
-import { releaseMissingFilesMessage, releaseRefusedMessage, releasedMessage } from '../views/release-messages';
+import { releaseMissingFilesMessage, releaseRefusedMessage, releaseWithdrawnMessage, releasedMessage } from '../views/release-messages';
+import { releaseWithdrawnNotice } from '../views/notifications';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { eventTokenMatchesRecord } from './event-token';
@@ -35,6 +36,7 @@ const NOT_YET = new Set<string>(['approved', 'launching', 'building', 'uploading
 const RELEASED = 'released';
 const REFUSED = 'release-refused';
 const INCOMPLETE = 'release-incomplete';
+const WITHDRAWN = 'release-withdrawn';
 
 export function createHandler(deps: EventDeps) {
   return async function release(event: unknown): Promise<void> {
@@ -113,8 +115,19 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
   }
   if (claim.publishedAt === undefined) {
     // One at a time, in order: releases/ shows the metadata file only once the rest is there.
-    // A redelivery before PublishedAt copies the same bytes again, which changes nothing.
-    for (const [i, file] of files.entries()) await deps.artifacts.copy({ bucket, from: file.source, to: file.target, bytes: sizes[i]! });
+    // A redelivery before PublishedAt copies the same bytes again, which changes nothing. The
+    // checksum file is written from the record, never copied: the machine's word is not it.
+    for (const [i, file] of files.entries()) {
+      if (file.target.endsWith('.sha256')) await deps.artifacts.write(bucket, file.target, `${build.ArtifactSha256}  ${fileName(ova.target)}\n`);
+      else await deps.artifacts.copy({ bucket, from: file.source, to: file.target, bytes: sizes[i]! });
+    }
+    // Any build's machine may write under builds/ (IAM cannot tell them apart): what was
+    // published must be the bytes this build's own token-checked `completed` phase reported.
+    const published = await deps.artifacts.digest(bucket, ova.target);
+    if (published?.bytes !== build.ArtifactBytes || published?.sha256 !== build.ArtifactSha256) {
+      await withdraw(deps, build, version, files, published, log);
+      return;
+    }
     await deps.store.markReleased(version, build.BuildID, deps.clock.now());
     log.info('released', { version, key: ova.target, bytes: sizes[0] });
   } else {
@@ -122,6 +135,39 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
   }
   await tellOnce(deps, build, RELEASED, releasedMessage(at, ova.target));
 }
+
+/**
+ * What was published is not this build's OVA: everything written under releases/vX.Y.Z/ is
+ * deleted, the version is given back (a rebuild may release it), and the thread and the operators
+ * are told which file differed. A redelivery finds the same bytes and withdraws again; the thread
+ * reply is tagged and the mail goes with its first post only.
+ */
+async function withdraw(
+  deps: EventDeps,
+  build: Build,
+  version: string,
+  files: readonly ReleaseFile[],
+  published: { bytes: number; sha256: string } | undefined,
+  log: Logger,
+): Promise<void> {
+  const bucket = deps.config.artifactBucket;
+  const ova = files[0]!;
+  const found = published ?? { bytes: 0, sha256: '(missing)' };
+  log.error("the published OVA is not this build's bytes; the release is withdrawn", {
+    version,
+    key: ova.source,
+    expectedBytes: build.ArtifactBytes,
+    expectedSha256: build.ArtifactSha256,
+    foundBytes: found.bytes,
+    foundSha256: found.sha256,
+  });
+  for (const file of files) await deps.artifacts.remove(bucket, file.target);
+  await deps.store.giveBackRelease(version, build.BuildID);
+  const mismatch = { version, bucket, key: ova.source, expected: { bytes: build.ArtifactBytes ?? 0, sha256: build.ArtifactSha256 ?? '' }, found };
+  if (await tellOnce(deps, build, WITHDRAWN, releaseWithdrawnMessage(mismatch))) await deps.notifier.notify(releaseWithdrawnNotice(build, mismatch));
+}
+
+const fileName = (key: string) => key.slice(key.lastIndexOf('/') + 1);
 
 async function sizesOf(deps: EventDeps, bucket: string, files: readonly ReleaseFile[]): Promise<Array<number | undefined>> {
   return Promise.all(files.map((f) => deps.artifacts.size(bucket, f.source)));
@@ -132,10 +178,11 @@ async function sizesOf(deps: EventDeps, bucket: string, files: readonly ReleaseF
  * redelivery after a post whose answer was lost does not post again. A Slack failure throws,
  * and the redelivery posts it.
  */
-async function tellOnce(deps: EventDeps, build: Build, status: string, text: string): Promise<void> {
+async function tellOnce(deps: EventDeps, build: Build, status: string, text: string): Promise<boolean> {
   const tag: MessageTag = { buildId: build.BuildID, status };
-  if (await deps.chat.hasTagged(build.Channel, build.ThreadTs, tag)) return;
+  if (await deps.chat.hasTagged(build.Channel, build.ThreadTs, tag)) return false;
   await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text, tag });
+  return true;
 }
 
 export async function handler(event: unknown, _context: unknown): Promise<void> {

@@ -379,16 +379,18 @@ export class MetalBuildStack extends Stack {
    * The release function: it reads a build's files under builds/ and is the only role that may
    * write releases/ (the machine role only reads and lists it). CopyObject and UploadPartCopy
    * need s3:GetObject on the source and s3:PutObject on the target; HeadObject is s3:GetObject.
+   * It reads back what it published (s3:GetObject on releases/) and deletes it when it was not
+   * the build's bytes (s3:DeleteObject on releases/).
    */
   private grantPublishReleases(role: iam.Role): void {
     const buildObjects = this.bucket.arnForObjects('builds/*');
     const releaseObjects = this.bucket.arnForObjects('releases/*');
-    role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadBuildArtifacts', actions: ['s3:GetObject'], resources: [buildObjects] }));
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadBuildArtifacts', actions: ['s3:GetObject'], resources: [buildObjects, releaseObjects] }));
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'PublishReleases',
         // AbortMultipartUpload: a failed multi-GB copy removes its parts instead of leaving them billed.
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
         resources: [releaseObjects],
       }),
     );

@@ -37,7 +37,7 @@ export function createRunner({ config, clock, ec2, dynamo, bucket, eventBridgeCl
     outcome,
     put: async (detail) => {
       // packer/runner.sh uploads the files before it reports `completed`.
-      if (detail.artifact) bucket.uploaded(detail.artifact.bucket, detail.artifact.key, detail.artifact.bytes);
+      if (detail.artifact) bucket.uploaded(detail.artifact.bucket, detail.artifact.key, detail.artifact.bytes, detail.artifact.sha256);
       // As the instance does: PutEvents on the custom bus, from the runner's own source.
       const out = await eventBridgeClient.send(
         new PutEventsCommand({

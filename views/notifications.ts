@@ -158,3 +158,24 @@ export function strayMachineNotice(machine: Machine, build: Build | undefined, r
     status: build?.Status ?? 'missing',
   };
 }
+
+/** A vX.Y.Z release withdrawn because what was published was not the build's own OVA. */
+export function releaseWithdrawnNotice(
+  build: Build,
+  m: { version: string; bucket: string; key: string; expected: { bytes: number; sha256: string }; found: { bytes: number; sha256: string } },
+): Notification {
+  return {
+    severity: 'CRITICAL',
+    subject: `metal-build ${build.BuildID}: release v${m.version} withdrawn (not its OVA)`,
+    message: text(
+      `The OVA under builds/ was not the one this build reported, so nothing was published under releases/v${m.version}/.`,
+      "Another build's machine may have written it (every build machine may write under builds/).",
+      '',
+      `File:       ${s3Uri(m.bucket, m.key)}`,
+      `Reported:   ${m.expected.bytes} bytes, sha256 ${m.expected.sha256}`,
+      `Found:      ${m.found.bytes} bytes, sha256 ${m.found.sha256}`,
+    ),
+    buildId: build.BuildID,
+    status: build.Status,
+  };
+}

@@ -29,6 +29,23 @@ export function releaseRefusedMessage(at: ReleaseAt, holder: ReleaseHolder, ovaK
   return `⚠️ v${at.version} ${verb} by ${code(holder.buildId)}: this build's OVA stays at ${code(s3Uri(at.bucket, ovaKey))}.`;
 }
 
+/** A published OVA that was not the build's bytes: what the build reported, and what was there. */
+export interface ReleaseMismatch extends ReleaseAt {
+  /** The build's OVA under builds/, which another build's machine may have overwritten. */
+  key: string;
+  expected: { bytes: number; sha256: string };
+  found: { bytes: number; sha256: string };
+}
+
+/** The release was withdrawn: nothing is left under releases/, and the version may be released again. */
+export function releaseWithdrawnMessage(m: ReleaseMismatch): string {
+  return (
+    `🚫 v${m.version} was not released: ${code(s3Uri(m.bucket, m.key))} is not the OVA this build reported ` +
+    `(${m.expected.bytes} bytes, sha256 ${code(m.expected.sha256)}; found ${m.found.bytes} bytes, sha256 ${code(m.found.sha256)}). ` +
+    `Another build's machine may have written it. Nothing was left under releases/; rebuild to release v${m.version}.`
+  );
+}
+
 /** The copy command only when nothing in a shell could expand the URI (domain/build-facts.ts). */
 export function releasedMessage(at: ReleaseAt, releasedOvaKey: string): string {
   const command = s3CopyCommand(at.bucket, releasedOvaKey);

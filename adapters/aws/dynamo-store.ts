@@ -346,7 +346,8 @@ export class DynamoBuildStore implements BuildStore {
           new PutItemCommand({
             TableName: this.tableName,
             Item: { ...marshall({ [PARTITION_KEY]: id, For: buildId, ClaimedAt: now.toISOString() }), [APPLIED_OPS_ATTRIBUTE]: { SS: [op] } },
-            ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
+            // Free: given back by a holder whose copy was not its build's bytes (giveBackRelease).
+            ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)}) OR ${x.name('Free')} = ${x.value(true)}`,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             ...x.parts(),
           }),
@@ -382,6 +383,24 @@ export class DynamoBuildStore implements BuildStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       throw new Error(`v${version} is not claimed by ${buildId}: its release cannot be marked published`, { cause: error });
+    }
+  }
+
+  async giveBackRelease(version: string, buildId: string): Promise<void> {
+    const x = new Expression();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(`${RELEASE_PREFIX}${version}`),
+          UpdateExpression: `SET ${x.name('Free')} = ${x.value(true)}`,
+          ConditionExpression: `${x.name('For')} = ${x.value(buildId)} AND attribute_not_exists(${x.name('PublishedAt')})`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      // Already given back, or published (then nothing is given back), or held by another build.
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

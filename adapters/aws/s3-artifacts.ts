@@ -4,9 +4,13 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import type { Artifacts } from '../../domain/ports';
 
 // The Artifacts port on S3: server-side copies inside ARTIFACT_BUCKET, for the release function
@@ -54,6 +58,33 @@ export class S3Artifacts implements Artifacts {
       if (status === 404 || status === 403) return undefined;
       throw error;
     }
+  }
+
+  async digest(bucket: string, key: string): Promise<{ bytes: number; sha256: string } | undefined> {
+    let body: AsyncIterable<Uint8Array> | undefined;
+    try {
+      body = (await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as AsyncIterable<Uint8Array> | undefined;
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 404 || status === 403) return undefined;
+      throw error;
+    }
+    // Chunk by chunk: a 30 GB OVA passes through the hash, never through memory whole.
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of body ?? []) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+    return { bytes, sha256: hash.digest('hex') };
+  }
+
+  async write(bucket: string, key: string, text: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: 'text/plain; charset=utf-8' }));
+  }
+
+  async remove(bucket: string, key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
 
   async copy(request: { bucket: string; from: string; to: string; bytes: number }): Promise<void> {

@@ -47,6 +47,7 @@ function fakeStore(initial: Build | undefined, options: { rivals?: Partial<Build
     ...store,
     claimRequest: notUsed,
     claimClick: notUsed,
+    giveBackRelease: notUsed,
     create: notUsed,
     findByInstance: notUsed,
     byStatus: notUsed,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -24,7 +25,7 @@ import { hashEventToken } from '../../events/event-token';
 import { ReleaseArrivedEarlyError, createHandler } from '../../events/release';
 import { COPY_OBJECT_LIMIT, COPY_PART_BYTES, S3Artifacts, partRanges } from '../../adapters/aws/s3-artifacts';
 import { INSTANCE_ID, aLaunchedBuild, at } from '../../stand-ins/build-fixture';
-import { SHA256, buildPhase, eventTokenOf } from '../support/event-fixtures';
+import { buildPhase, eventTokenOf } from '../support/event-fixtures';
 import { logLines, useWorld } from '../support/events-world';
 
 // The release function through its real handler: dynalite for the table (the #release# lock),
@@ -49,6 +50,12 @@ const SECOND = 'build-20261125-180052-c3d4';
 const VERSION = '1.2.3';
 
 /** A vX.Y.Z build as build-phase leaves it after its `completed` phase. */
+/** The OVA packer/runner.sh uploads for a build: distinct bytes per build, and their figures as its `completed` phase reports them. */
+function ovaOf(buildId: string, version = VERSION): { body: string; bytes: number; sha256: string } {
+  const body = `${artifactKey(buildId, version)}: bytes of ${buildId}\n`.repeat(200);
+  return { body, bytes: Buffer.byteLength(body), sha256: createHash('sha256').update(body).digest('hex') };
+}
+
 function aCompletedRelease(buildId: string, overrides: Partial<Build> = {}): Build {
   return aLaunchedBuild('uploading', {
     BuildID: buildId,
@@ -58,8 +65,8 @@ function aCompletedRelease(buildId: string, overrides: Partial<Build> = {}): Bui
     Phase: 'completed',
     ActualCommit: '0123456789abcdef0123456789abcdef01234567',
     ArtifactKey: artifactKey(buildId, VERSION),
-    ArtifactSha256: SHA256,
-    ArtifactBytes: 1000,
+    ArtifactSha256: ovaOf(buildId).sha256,
+    ArtifactBytes: ovaOf(buildId).bytes,
     CompletionTime: at(90),
     ...overrides,
   });
@@ -72,7 +79,7 @@ const completed = (buildId: string, version = VERSION) =>
     instanceId: INSTANCE_ID,
     phase: 'completed',
     at: at(90),
-    artifact: { bucket: BUCKET, key: artifactKey(buildId, version), sha256: SHA256, bytes: 1000 },
+    artifact: { bucket: BUCKET, key: artifactKey(buildId, version), sha256: ovaOf(buildId, version).sha256, bytes: ovaOf(buildId, version).bytes },
   });
 
 const files = (buildId: string, version = VERSION) => {
@@ -123,12 +130,14 @@ async function read(key: string): Promise<string> {
   return out.Body!.transformToString();
 }
 
-/** What packer/runner.sh uploads under builds/<BuildID>/: distinct bytes per build. */
+/** What packer/runner.sh uploads under builds/<BuildID>/: the OVA, its `sha256sum` line and the metadata, distinct per build. */
 async function upload(buildId: string, version = VERSION, only?: number[]): Promise<void> {
   const all = files(buildId, version);
+  const ova = ovaOf(buildId, version);
+  const bodies = [ova.body, `${ova.sha256}  ${all[0]!.slice(all[0]!.lastIndexOf('/') + 1)}\n`, `{"buildId":"${buildId}"}\n`];
   for (const [i, key] of all.entries()) {
     if (only && !only.includes(i)) continue;
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `${key}: bytes of ${buildId}\n`.repeat(i === 0 ? 200 : 1) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bodies[i] }));
   }
 }
 
@@ -239,6 +248,55 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
         .replies(second)
         .map((m) => m.text),
     ).toEqual([`⚠️ v${VERSION} was already released by \`${FIRST}\`: this build's OVA stays at \`s3://${BUCKET}/${artifactKey(SECOND, VERSION)}\`.`]);
+  });
+
+  it("another build's machine overwrote the files: nothing stays under releases/, the version is given back, thread and operators told once", async () => {
+    const build = await world().seed(aCompletedRelease(FIRST));
+    // A feature branch's machine writes its own bytes over this build's files (IAM allows builds/*).
+    const poisoned = `${artifactKey(FIRST, VERSION)}: the attacker's bytes\n`.repeat(150);
+    await upload(FIRST);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: artifactKey(FIRST, VERSION), Body: poisoned }));
+
+    await handler()(completed(FIRST));
+    await handler()(completed(FIRST));
+
+    expect(await keys('releases/')).toEqual([]);
+    expect(await releaseItem()).toMatchObject({ For: FIRST, Free: true });
+    expect((await releaseItem())?.PublishedAt).toBeUndefined();
+    const replies = world().replies(build);
+    expect(replies).toHaveLength(1);
+    const found = createHash('sha256').update(poisoned).digest('hex');
+    expect(replies[0]!.text).toBe(
+      `🚫 v${VERSION} was not released: \`s3://${BUCKET}/${artifactKey(FIRST, VERSION)}\` is not the OVA this build reported ` +
+        `(${ovaOf(FIRST).bytes} bytes, sha256 \`${ovaOf(FIRST).sha256}\`; found ${Buffer.byteLength(poisoned)} bytes, sha256 \`${found}\`). ` +
+        `Another build's machine may have written it. Nothing was left under releases/; rebuild to release v${VERSION}.`,
+    );
+    expect(
+      world()
+        .published()
+        .map((p) => p.Subject),
+    ).toEqual([`[CRITICAL] metal-build ${FIRST}: release v${VERSION} withdrawn (not its OVA)`]);
+
+    // The honest bytes back (a rebuild's, here the same build's): the version is free, and published.
+    await upload(FIRST);
+    await handler()(completed(FIRST));
+    expect(await keys(`releases/v${VERSION}/`)).toHaveLength(3);
+    expect(await read(`releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova`)).toBe(ovaOf(FIRST).body);
+    expect(await read(`releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova.sha256`)).toBe(
+      `${ovaOf(FIRST).sha256}  hedgehog-lab-prewarmed-${VERSION}.ova\n`,
+    );
+    expect(await releaseItem()).toMatchObject({ For: FIRST, PublishedAt: world().clock.now().toISOString() });
+  });
+
+  it("the checksum file is written from the record, never the machine's", async () => {
+    await world().seed(aCompletedRelease(FIRST));
+    await upload(FIRST);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${artifactKey(FIRST, VERSION)}.sha256`, Body: `${'0'.repeat(64)}  evil.ova\n` }));
+
+    await handler()(completed(FIRST));
+    expect(await read(`releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova.sha256`)).toBe(
+      `${ovaOf(FIRST).sha256}  hedgehog-lab-prewarmed-${VERSION}.ova\n`,
+    );
   });
 
   it('a branch build (not vX.Y.Z) publishes nothing', async () => {

@@ -575,12 +575,17 @@ describe('function roles', () => {
     }
   });
 
-  it('release: reads builds/*, writes releases/* (the only role that may), no EC2, no bus', () => {
+  it('release: reads builds/* and what it published, writes and withdraws releases/* (the only role that may), no EC2, no bus', () => {
     const bucket = `<${logicalId(base, base.stack.bucket)}.Arn>`;
     const s3Of = (name: LambdaName) => statements(name).filter((x) => x.Action.some((a) => a.startsWith('s3:')));
     expect(s3Of('release').map(({ Sid, Action, Resource, Condition }) => ({ Sid, Action, Resource, Condition }))).toEqual([
-      { Sid: 'ReadBuildArtifacts', Action: ['s3:GetObject'], Resource: [`${bucket}/builds/*`], Condition: undefined },
-      { Sid: 'PublishReleases', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/releases/*`], Condition: undefined },
+      { Sid: 'ReadBuildArtifacts', Action: ['s3:GetObject'], Resource: [`${bucket}/builds/*`, `${bucket}/releases/*`], Condition: undefined },
+      {
+        Sid: 'PublishReleases',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+        Resource: [`${bucket}/releases/*`],
+        Condition: undefined,
+      },
     ]);
     expect(new Set(actionsOf(statements('release')).map((a) => a.split(':')[0]))).toEqual(new Set(['logs', 'dynamodb', 'secretsmanager', 'sns', 'sqs', 's3']));
     // No other function role touches the bucket, and the machine role only reads and lists releases/.

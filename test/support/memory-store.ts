@@ -104,11 +104,11 @@ export class MemoryBuildStore implements BuildStore {
   }
 
   /** `#release#v<version>` items by version. */
-  readonly releases = new Map<string, { For: string; ClaimedAt: string; PublishedAt?: string }>();
+  readonly releases = new Map<string, { For: string; ClaimedAt: string; PublishedAt?: string; Free?: boolean }>();
 
   async claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim> {
     const held = this.releases.get(version);
-    if (!held) {
+    if (!held || held.Free) {
       this.releases.set(version, { For: buildId, ClaimedAt: now.toISOString() });
       return { claimed: true };
     }
@@ -120,6 +120,11 @@ export class MemoryBuildStore implements BuildStore {
     const held = this.releases.get(version);
     if (held?.For !== buildId) throw new Error(`v${version} is not claimed by ${buildId}: its release cannot be marked published`);
     held.PublishedAt ??= now.toISOString();
+  }
+
+  async giveBackRelease(version: string, buildId: string): Promise<void> {
+    const held = this.releases.get(version);
+    if (held?.For === buildId && held.PublishedAt === undefined) held.Free = true;
   }
 
   async releaseStray(instanceId: string): Promise<void> {

@@ -134,7 +134,24 @@ describe('DynamoBuildStore on dynalite', () => {
     await store.markReleased('1.2.3', buildId, new Date('2026-11-25T19:04:00.000Z'));
     expect(await local.get('#release#v1.2.3')).toMatchObject({ For: buildId, PublishedAt: '2026-11-25T19:04:00.000Z' });
     expect(sent.map((s) => s.command)).toEqual(['PutItemCommand', 'UpdateItemCommand']);
-    expect(sent[0]?.input.ConditionExpression).toMatch(/^attribute_not_exists\(#n\d+\)$/);
+    // Absent, or given back (Free) by a holder whose copy was not its build's bytes.
+    expect(sent[0]?.input.ConditionExpression).toMatch(/^attribute_not_exists\(#n\d+\) OR #n\d+ = :v\d+$/);
+  });
+
+  it('a release given back is free for the next claim, and never once published', async () => {
+    const now = new Date('2026-11-25T19:00:00.000Z');
+    const first = aBuild().BuildID;
+    const other = 'build-20261125-190000-b2c3';
+    await store.claimRelease('1.2.3', first, now);
+    await store.giveBackRelease('1.2.3', other);
+    expect(await store.claimRelease('1.2.3', other, now)).toEqual({ claimed: false, by: first });
+    await store.giveBackRelease('1.2.3', first);
+    expect(await local.get('#release#v1.2.3')).toMatchObject({ For: first, Free: true });
+    expect(await store.claimRelease('1.2.3', other, now)).toEqual({ claimed: true });
+    expect(await local.get('#release#v1.2.3')).not.toHaveProperty('Free');
+    await store.markReleased('1.2.3', other, now);
+    await store.giveBackRelease('1.2.3', other);
+    expect(await store.claimRelease('1.2.3', first, now)).toEqual({ claimed: false, by: other, publishedAt: now.toISOString() });
   });
 
   it('reads the item back after a failed condition, as dynalite returns no ALL_OLD', async () => {
