@@ -28,7 +28,7 @@ import { LATENCY_MS, type CallCounts } from './latency';
 import type { LocalWorld } from './local-world';
 import { median, round } from './stats';
 import { artifacts, CountingNotifier, EC2_PAGE, quotas } from './watchdog';
-import { baseBuild, batchWrite, instanceId, iso, MAX_LIFETIME_HOURS, machineOf, minutesUp, MINUTE, seedBuildId } from './watchdog-work';
+import { baseBuild, batchWrite, instanceId, iso, MAX_LIFETIME_HOURS, machineOf, minutesUp, MINUTE, runningBuild, seedBuildId } from './watchdog-work';
 
 // Measurement 6b: the latency model while Slack refuses (docs/design.md "Safety before
 // bookkeeping"). One watchdog run (the real handler from its factory; the real DynamoDB store on
@@ -113,14 +113,7 @@ async function seedOutageTable(client: DynamoDBClient, tableName: string, now: D
     const created = launch - 3 * MINUTE;
     const buildId = seedBuildId(created, taken);
     const build: Build = {
-      ...baseBuild(buildId, created, `${Math.floor(created / 1000)}.${String(i).padStart(6, '0')}`),
-      InstanceID: id,
-      InstanceType: 'c5n.metal',
-      AvailabilityZone: 'us-east-1a',
-      InstanceState: 'running',
-      LaunchTime: iso(launch),
-      Phase: 'building',
-      BuildStartTime: iso(launch + 4 * MINUTE),
+      ...runningBuild(buildId, created, `${Math.floor(created / 1000)}.${String(i).padStart(6, '0')}`, id, launch),
       DeadlineAt: iso(launch + MAX_LIFETIME_HOURS * 60 * MINUTE),
     };
     if (overdue) {

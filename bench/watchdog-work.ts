@@ -145,6 +145,20 @@ export function baseBuild(buildId: string, created: number, threadTs: string): B
   };
 }
 
+/** A build running since `launch` on machine `instanceId`, as the launch and build-phase leave it. */
+export function runningBuild(buildId: string, created: number, threadTs: string, instanceId: string, launch: number): Build {
+  return {
+    ...baseBuild(buildId, created, threadTs),
+    InstanceID: instanceId,
+    InstanceType: 'c5n.metal',
+    AvailabilityZone: 'us-east-1a',
+    InstanceState: 'running',
+    LaunchTime: iso(launch),
+    Phase: 'building',
+    BuildStartTime: iso(launch + 4 * MINUTE),
+  };
+}
+
 export async function seedWorkTable(client: DynamoDBClient, chat: Chat, kind: WorkKind, size: number, now: Date): Promise<WorkTable> {
   const tableName = `metal-builds-work-${kind}-${size}`;
   await client.send(new CreateTableCommand(createTableInput(tableName)));
@@ -163,16 +177,7 @@ export async function seedWorkTable(client: DynamoDBClient, chat: Chat, kind: Wo
       const buildId = seedBuildId(created, taken);
       // A real card to redraw and a real thread to warn in.
       const { ts } = await chat.post({ channel: SANDBOX_CHANNEL, text: `metal-build card (bench seed ${i})` });
-      const build: Build = {
-        ...baseBuild(buildId, created, ts),
-        InstanceID: id,
-        InstanceType: 'c5n.metal',
-        AvailabilityZone: 'us-east-1a',
-        InstanceState: 'running',
-        LaunchTime: iso(launch),
-        Phase: 'building',
-        BuildStartTime: iso(launch + 4 * MINUTE),
-      };
+      const build = runningBuild(buildId, created, ts, id, launch);
       const wanted = wantedSchedule(build, MAX_LIFETIME_HOURS);
       if (wanted) build.ScheduleAt = wanted.at;
       builds.push(build);
