@@ -12,6 +12,12 @@ import { STATUS_EMOJI, statusLabel } from './status-text';
 /** An error shown in `status <id>`: the start of it, in a block. */
 const ERROR_MAX = 600;
 
+/**
+ * Lines a list shows at most: with 200-character branches a line is about 300 characters, so a
+ * list stays near 6,000 however many builds wait (Slack refuses, or cuts, far longer answers).
+ */
+export const LIST_MAX = 20;
+
 function costText(build: Build, ctx: ViewContext): string {
   const cost = costSoFar(build, ctx);
   if (cost === undefined) return `est. ${formatUsd(build.CostEstimate)}`;
@@ -47,7 +53,9 @@ export function statusDetails(build: Build, ctx: ViewContext): string {
   return lines.join('\n');
 }
 
-/** `status` without an ID, and `list`: a heading, then one line per build. */
+/** `status` without an ID, and `list`: a heading, then one line per build, at most LIST_MAX of them. */
 export function buildList(heading: string, builds: readonly Build[], ctx: ViewContext): string {
-  return [heading, ...builds.map((b) => buildLine(b, ctx))].join('\n');
+  const shown = builds.slice(0, LIST_MAX).map((b) => buildLine(b, ctx));
+  const more = builds.length - shown.length;
+  return [heading, ...shown, ...(more > 0 ? [`…and ${more} more. \`/metal-build status <build-id>\` shows one.`] : [])].join('\n');
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { USAGE } from '../../domain/command';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
+import { aBuild } from '../../stand-ins/build-fixture';
 import { useWorld } from '../support/bot-world';
 
 const world = useWorld();
@@ -52,6 +53,23 @@ describe('status', () => {
     expect(waitingLine).toContain('est. $5.91');
     expect(lines.find((l) => l.includes(approved))).toContain('approved');
     expect(answer.text).not.toContain(denied);
+    expectNoSideEffects();
+  });
+
+  it('with 150 open requests on 200-character branches: the first 20 and how many more, a few thousand characters', async () => {
+    const bot = world().bot();
+    const branch = `feature/${'x'.repeat(192)}`;
+    for (let i = 0; i < 150; i++)
+      await world().dynamo.store.create(
+        aBuild({ BuildID: `build-20261125-1700${String(Math.floor(i / 100)).padStart(2, '0')}-${String(i % 100).padStart(4, '0')}`, BuildBranch: branch }),
+      );
+
+    const answer = await bot.command('status');
+    const lines = answer.text!.split('\n');
+    expect(lines[0]).toBe('*Active builds* (150)');
+    expect(lines).toHaveLength(1 + 20 + 1);
+    expect(lines.at(-1)).toBe('…and 130 more. `/metal-build status <build-id>` shows one.');
+    expect(answer.text!.length).toBeLessThan(8_000);
     expectNoSideEffects();
   });
 
