@@ -12,7 +12,7 @@ import { deadlineOf } from '../domain/lifetime';
 import type { BudgetFigures } from '../domain/spend';
 import { ACTION_IDS, actions, button } from './buttons';
 import { budgetLine } from './spend-messages';
-import { code, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
+import { code, formatDuration, formatHours, formatUtcTime, mention, nameList, truncate } from './mrkdwn';
 
 // The card: one channel message per build, updated in place for every status. Its `ts` is the
 // build's thread. What a person needs to decide (cost, limits, what else runs) is on it while
@@ -64,7 +64,7 @@ function approvalRule(ctx: ViewContext): string {
   // The groups as Slack mentions, not their members: the events side draws this card too and
   // never reads the groups, and a group mention stays true when its members change.
   const named = [...approverIds.map(mention), ...approverGroupIds.map((g) => `members of <!subteam^${g}>`)];
-  if (named.length > 0) return `approvers: ${named.join(', ')}`;
+  if (named.length > 0) return `approvers: ${nameList(named)}`;
   return allowSelfApproval ? 'anyone in the channel may approve' : 'anyone in the channel but the requester may approve';
 }
 

@@ -24,6 +24,15 @@ export function code(text: string): string {
   return `\`${inertMrkdwn(text).replace(/`/g, 'ˋ')}\``;
 }
 
+/**
+ * A list of names (mentions) a message can always hold: the first `shown`, then how many more
+ * ("<@A>, <@B> and 208 more"), so 210 approvers fit a card's section as well as 2 do.
+ */
+export function nameList(names: readonly string[], shown = 10): string {
+  if (names.length <= shown) return names.join(', ');
+  return `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`;
+}
+
 export function truncate(text: string, maxChars: number): string {
   return text.length <= maxChars ? text : `${text.slice(0, Math.max(0, maxChars - 1))}…`;
 }

@@ -3,7 +3,7 @@ import { isFinal } from '../domain/build';
 import { commandFor } from '../domain/build-facts';
 import { USAGE } from '../domain/command';
 import { formatUsd } from '../domain/cost';
-import { formatUtcTime, mention } from './mrkdwn';
+import { formatUtcTime, mention, nameList } from './mrkdwn';
 import type { ApproverNames } from '../domain/approver-names';
 
 // Every text the bot sends to one person: in the ack body of a slash command, or through
@@ -47,7 +47,7 @@ export const noBuild = (buildId: string): string => `There is no build ${buildId
 const groupMention = (group: string) => `<!subteam^${group}>`;
 
 /** APPROVER_IDS by name and APPROVER_GROUP_IDS as groups. */
-const approverList = (names: ApproverNames) => [...names.userIds.map(mention), ...names.groupIds.map((g) => `members of ${groupMention(g)}`)].join(', ');
+const approverList = (names: ApproverNames) => nameList([...names.userIds.map(mention), ...names.groupIds.map((g) => `members of ${groupMention(g)}`)]);
 
 /** Said when the groups could not be read: who approves meanwhile, and that waiting helps. */
 const unreadGroupsNote = (names: ApproverNames, verb: string) =>

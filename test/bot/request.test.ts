@@ -140,6 +140,20 @@ describe('/metal-build <branch> [commit]', () => {
     expect(build?.BuildCommit).toBeUndefined();
   });
 
+  it('with 210 approvers the card names ten and how many more, and Slack takes it', async () => {
+    const approvers = Array.from({ length: 210 }, (_, i) => `U0APPR${String(i).padStart(4, '0')}`);
+    const bot = world().bot({ APPROVER_IDS: approvers.join(',') });
+    const answer = await bot.command(`feature/${'x'.repeat(192)} abc1234`);
+
+    expect(answer.statusCode).toBe(200);
+    const [build] = await world().builds();
+    expect(build).toMatchObject({ Status: 'awaiting_approval' });
+    const card = JSON.stringify(world().slack.callsTo('chat.postMessage')[0]?.args.blocks);
+    expect(card).toContain(`approvers: <@${approvers[0]}>`);
+    expect(card).toContain(`<@${approvers[9]}> and 200 more`);
+    expect(card).not.toContain(approvers[10]!);
+  });
+
   it('lists the builds already running (holding a slot) on the card', async () => {
     const bot = world().bot();
     const first = await bot.request();
