@@ -199,8 +199,23 @@ function checkElement(el: Args, where: string): void {
   }
 }
 
+/**
+ * Slack's undocumented limit on a message's block text in all (reported in bolt-js issues as
+ * `msg_blocks_too_long` near 12,000 characters; 12,000 is used here).
+ */
+const BLOCKS_TEXT_MAX = 12_000;
+
+/** Every text a block shows: its text, fields, and context elements. */
+function blockTexts(block: Args): string[] {
+  const texts = [textOf(block.text), ...((block.fields as unknown[] | undefined) ?? []).map(textOf)];
+  if (block.type === 'context') texts.push(...((block.elements as unknown[] | undefined) ?? []).map(textOf));
+  return texts.filter((t): t is string => t !== undefined);
+}
+
 function checkBlocks(blocks: unknown[]): void {
   if (blocks.length > 50) fail('invalid_blocks', 'no more than 50 blocks');
+  const total = blocks.reduce<number>((n, b) => n + (b && typeof b === 'object' ? blockTexts(b as Args).reduce((m, t) => m + t.length, 0) : 0), 0);
+  if (total > BLOCKS_TEXT_MAX) fail('msg_blocks_too_long', `${total} characters of block text`);
   const ids = new Set<string>();
   blocks.forEach((raw, i) => {
     const where = `blocks[${i}]`;

@@ -166,6 +166,20 @@ describe('Slack Web API stand-in', () => {
     expect(api.messages(SANDBOX_CHANNEL).map((m) => m.text)).toEqual(['y']);
   });
 
+  it('refuses a message whose block text passes about 12,000 characters in all with msg_blocks_too_long', async () => {
+    const section = (n: number) => ({ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(n) } });
+    const answer = await json('chat.postMessage', {
+      channel: SANDBOX_CHANNEL,
+      text: 'long',
+      blocks: [section(3000), section(3000), section(3000), section(3001)],
+    });
+    expect(answer).toMatchObject({ ok: false, error: 'msg_blocks_too_long' });
+    expect(
+      await json('chat.postMessage', { channel: SANDBOX_CHANNEL, text: 'fits', blocks: [section(3000), section(3000), section(3000), section(3000)] }),
+    ).toMatchObject({ ok: true });
+    expect(api.messages(SANDBOX_CHANNEL).map((m) => m.text)).toEqual(['fits']);
+  });
+
   it('while throttled answers every call 429 with Retry-After and ratelimited, taking no effect', async () => {
     api.throttle(20);
     const res = await fetch(`${api.url}chat.postMessage`, {
