@@ -255,6 +255,25 @@ function checkBlocks(blocks: unknown[]): void {
   });
 }
 
+/** Slack's longest top-level `text` of a message (longer is cut, with a warning). */
+const TEXT_MAX = 40_000;
+
+/**
+ * The limits of a message body, for what does not come through the Web API: a slash command's
+ * answer travels in the acknowledgement (stand-ins/slack-request.ts checks it with this). The
+ * Slack error, or undefined when Slack would take it.
+ */
+export function refusalOf(message: { text?: unknown; blocks?: unknown }): string | undefined {
+  try {
+    if (Array.isArray(message.blocks)) checkBlocks(message.blocks);
+    if (typeof message.text === 'string' && message.text.length > TEXT_MAX) fail('msg_too_long');
+    return undefined;
+  } catch (error) {
+    if (error instanceof SlackFailure) return `${error.error}${error.detail ? ` (${error.detail})` : ''}`;
+    throw error;
+  }
+}
+
 // ---- the API --------------------------------------------------------------------------------
 
 export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHandler {
@@ -347,7 +366,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     const attachments = jsonList(args.attachments, 'invalid_attachments');
     if (blocks) checkBlocks(blocks);
     const text = str(args.text);
-    if (text !== undefined && text.length > 40_000) fail('msg_too_long');
+    if (text !== undefined && text.length > TEXT_MAX) fail('msg_too_long');
     return { text, blocks, attachments };
   };
 

@@ -1,6 +1,6 @@
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { SANDBOX_APP_ID, SANDBOX_CHANNELS, SANDBOX_CHANNEL, SANDBOX_TEAM_DOMAIN, SANDBOX_TEAM_ID, SANDBOX_USERS, REQUESTER } from './slack-api';
+import { SANDBOX_APP_ID, SANDBOX_CHANNELS, SANDBOX_CHANNEL, SANDBOX_TEAM_DOMAIN, SANDBOX_TEAM_ID, SANDBOX_USERS, REQUESTER, refusalOf } from './slack-api';
 
 // Requests exactly as Slack sends them and as a Lambda Function URL hands them to Bolt's
 // AwsLambdaReceiver (payload format 2.0): form-encoded body, signed `v0:<ts>:<body>` with
@@ -281,12 +281,17 @@ export function parseLambdaResult<T = SlackAck>(result: LambdaFunctionURLResult 
 function parseBody<T>(statusCode: number, headers: Record<string, string>, text: string): ParsedLambdaResult<T> {
   const looksJson = (headers['content-type'] ?? '').includes('json') || /^\s*[[{]/.test(text);
   if (looksJson) {
+    let json: T;
     try {
-      const json = JSON.parse(text) as T;
-      return { statusCode, headers, body: json, json, text };
+      json = JSON.parse(text) as T;
     } catch {
       // Not JSON after all: the text is the body.
+      return { statusCode, headers, body: text, json: undefined, text };
     }
+    // A slash command's answer is a message Slack shows: it meets a message's limits, or Slack refuses it.
+    const refusal = json && typeof json === 'object' ? refusalOf(json as { text?: unknown; blocks?: unknown }) : undefined;
+    if (refusal !== undefined) throw new Error(`Slack would refuse this answer: ${refusal}`);
+    return { statusCode, headers, body: json, json, text };
   }
   return { statusCode, headers, body: text, json: undefined, text };
 }

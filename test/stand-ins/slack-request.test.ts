@@ -59,6 +59,14 @@ describe('signed Slack requests', () => {
     });
   });
 
+  it("hold a slash command's answer to a message's limits, as Slack refuses it", () => {
+    const ack = (body: unknown) => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(parseLambdaResult(ack({ response_type: 'ephemeral', text: 'x'.repeat(40_000) })).statusCode).toBe(200);
+    expect(() => parseLambdaResult(ack({ response_type: 'ephemeral', text: 'x'.repeat(40_001) }))).toThrow('Slack would refuse this answer: msg_too_long');
+    const section = { type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } };
+    expect(() => parseLambdaResult(ack({ text: 'card', blocks: [section] }))).toThrow('Slack would refuse this answer: invalid_blocks');
+  });
+
   it('build a slash command body field for field as Slack sends it, escaping &, < and >', () => {
     const event = slashCommandEvent({ text: 'a&b <x>', user: APPROVER, triggerId: '1.2.abc' });
     const form = Object.fromEntries(new URLSearchParams(rawBody(event)));
