@@ -28,7 +28,7 @@ import { LATENCY_MS, type CallCounts } from './latency';
 import type { LocalWorld } from './local-world';
 import { median, round } from './stats';
 import { artifacts, CountingNotifier, EC2_PAGE, quotas } from './watchdog';
-import { baseBuild, batchWrite, instanceId, iso, MAX_LIFETIME_HOURS, machineOf, minutesUp, MINUTE, runningBuild, seedBuildId } from './watchdog-work';
+import { batchWrite, instanceId, iso, MAX_LIFETIME_HOURS, machineOf, minutesUp, MINUTE, runningBuild, seedBuildId } from './watchdog-work';
 
 // Measurement 6b: the latency model while Slack refuses (docs/design.md "Safety before
 // bookkeeping"). One watchdog run (the real handler from its factory; the real DynamoDB store on
@@ -141,17 +141,11 @@ async function seedOutageTable(client: DynamoDBClient, tableName: string, now: D
       const launched = created + 3 * MINUTE;
       const buildId = seedBuildId(created, taken);
       builds.push({
-        ...baseBuild(buildId, created, `${Math.floor(created / 1000)}.${String(j).padStart(6, '0')}`),
+        ...runningBuild(buildId, created, `${Math.floor(created / 1000)}.${String(j).padStart(6, '0')}`, id, launched),
         Status: 'completed',
         NotifiedStatus: 'completed',
         Phase: 'completed',
-        InstanceID: id,
-        InstanceType: 'c5n.metal',
-        AvailabilityZone: 'us-east-1a',
-        InstanceState: 'running',
-        LaunchTime: iso(launched),
         DeadlineAt: iso(launched + MAX_LIFETIME_HOURS * 60 * MINUTE),
-        BuildStartTime: iso(launched + 4 * MINUTE),
         CompletionTime: iso(t - 30 * MINUTE),
       });
       // Half found by their BuildID tag, half by InstanceIndex.

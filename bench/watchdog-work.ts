@@ -192,16 +192,10 @@ export async function seedWorkTable(client: DynamoDBClient, chat: Chat, kind: Wo
       const launch = created + 3 * MINUTE;
       const buildId = seedBuildId(created, taken);
       builds.push({
-        ...baseBuild(buildId, created, `${Math.floor(created / 1000)}.000100`),
+        ...runningBuild(buildId, created, `${Math.floor(created / 1000)}.000100`, id, launch),
         Status: 'completed',
         NotifiedStatus: 'completed',
         Phase: 'completed',
-        InstanceID: id,
-        InstanceType: 'c5n.metal',
-        AvailabilityZone: 'us-east-1a',
-        InstanceState: 'running',
-        LaunchTime: iso(launch),
-        BuildStartTime: iso(launch + 4 * MINUTE),
         CompletionTime: iso(now.getTime() - 5 * MINUTE),
       });
       machines.push(machineOf(id, launch, i % 2 === 0 ? buildId : undefined));
