@@ -7,8 +7,9 @@ import { quote } from '../domain/build-facts';
 import { refreshCard } from '../use-cases/card-refresh';
 import { approvalOverBudget } from '../views/spend-messages';
 import { slotMayBeGivenBack } from '../domain/slot-holding';
-import type { BudgetDecision } from './budget';
-import { reserveBudget, warnIfBudgetCrossed } from './budget';
+import type { BudgetDecision } from '../use-cases/month-budget';
+import { approvalHold, reserveBudget } from '../use-cases/month-budget';
+import { warnIfBudgetCrossed } from './budget-warning';
 import type { BotDeps } from './deps';
 import { applyStep } from './apply-step';
 import { tellThread } from './effects';
@@ -105,7 +106,7 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, cost
     log.info('no free slot', { holders: slot.holders });
     return { ok: false, reply: replies.noSlot(deps.config.maxConcurrentBuilds, slot.holders) };
   }
-  const budget = await reserveBudget(deps, build, costs.CostMax, 'approval').catch(async (error: unknown) => {
+  const budget = await reserveBudget(deps, build, approvalHold(deps.config, costs.CostMax), 'approval').catch(async (error: unknown) => {
     // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
     // for a request nobody approved.
     await giveBackSlot(deps, click.buildId, slot.take, log, now);

@@ -4,7 +4,7 @@ import { applyEvent } from '../domain/apply';
 import type { BuildEvent } from '../domain/transition';
 import { transition } from '../domain/transition';
 import { extensionOverBudget } from '../views/spend-messages';
-import { reserveBudget, trimHold } from './budget';
+import { reserveBudget, trimHold } from '../use-cases/month-budget';
 import { estimate, formatUsd } from '../domain/cost';
 import { refreshCard } from '../use-cases/card-refresh';
 import { EXTENSION_HOURS, deadlineOf } from '../domain/lifetime';
@@ -50,7 +50,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
   const applied = await applyEvent(store, build, event, now);
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
   if (applied.outcome !== 'changed') {
-    if (held) await trimHold(deps, applied.build, log);
+    if (held) await trimHold(deps, applied.build, log).catch((error: unknown) => log.warn('could not give back the hour this click held', { error }));
     // A button still live on an ended build (its warning could not be closed): say when it ended.
     if (isFinal(applied.build.Status)) return replies.endedNothingTo(applied.build, 'extend', endedAt(applied.build), now);
     const reason = applied.outcome === 'unchanged' ? applied.reason : `it is ${applied.build.Status}`;

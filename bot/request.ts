@@ -13,7 +13,7 @@ import { buildCard, unrecordedCardText } from '../views/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
 import * as replies from '../views/replies';
-import { slotHolders } from './slot';
+import { slotHolders } from '../use-cases/month-budget';
 
 // `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
 // the claim and creates nothing), post the card, then write the record with the card's ts as

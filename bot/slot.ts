@@ -1,4 +1,3 @@
-import type { Build } from '../domain/build';
 import { slotMayBeGivenBack } from '../domain/slot-holding';
 import { countedEntry } from '../domain/spend';
 import type { SlotTake } from '../domain/ports';
@@ -8,12 +7,6 @@ import type { BotDeps } from './deps';
 // full, holders whose build has ended without a machine left (or vanished) are given back first: a crash between an
 // end and its release must not block every later approval until the watchdog's next run.
 // Holders still awaiting approval are left alone: another approver may be between the two steps.
-
-/** The builds holding a concurrency slot: every build that may be running or about to. */
-export async function slotHolders(deps: Pick<BotDeps, 'store'>): Promise<Build[]> {
-  const builds = await Promise.all((await deps.store.slots()).map((id) => deps.store.get(id)));
-  return builds.filter((b): b is Build => b !== undefined);
-}
 
 /** `take`: whether this click put the BuildID in the slot set (`added`) or found it there (`held`). */
 export type SlotResult = { ok: true; take: Exclude<SlotTake, 'full'> } | { ok: false; holders: string[] };
@@ -31,10 +24,13 @@ export async function takeSlot(deps: Pick<BotDeps, 'store' | 'ledger' | 'config'
   if (stale.length === 0) return { ok: false, holders };
   for (const [i, id] of holders.entries()) {
     if (!stale.includes(id)) continue;
-    // Counted into its month first (a no-op once counted): a slot freed with its build's cost
-    // uncounted would hide that money from every later budget decision.
+    // Counted into its month on the way (a no-op once counted), but the slot goes either way:
+    // until the count reaches the index the build's hold keeps its money in every budget figure.
     const counted = builds[i] && countedEntry(builds[i]);
-    if (counted) await deps.ledger.count(counted.month, counted.entry);
+    if (counted)
+      await deps.ledger
+        .count(counted.month, counted.entry)
+        .catch((error: unknown) => log.warn('could not count an ended build; its hold keeps it in the figures', { buildId: id, error }));
     log.warn('gave back the slot of a build that has ended', { buildId: id, for: buildId });
     await store.releaseSlot(id);
   }

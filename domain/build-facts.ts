@@ -39,6 +39,26 @@ export function quote(config: Config, options: QuoteOptions = {}): CostEstimate 
   return r.ok ? r.estimate : undefined;
 }
 
+/** The most a machine launched for an approval of `approvedMax` may cost: FALLBACK_MAX_OVERRUN_PERCENT above it. */
+export function overrunAllowance(config: Pick<Config, 'fallbackMaxOverrunPercent'>, approvedMax: number): number {
+  return approvedMax * (1 + config.fallbackMaxOverrunPercent / 100);
+}
+
+/**
+ * What a launch for this approval may really spend (docs/design.md "Spend control"): the
+ * maximum of the costliest type the launch may choose, INSTANCE_TYPE or a fallback within the
+ * overrun allowance. The budget holds this, not the first type's maximum.
+ */
+export function launchableMax(config: Config, approvedMax: number): number {
+  const allowed = overrunAllowance(config, approvedMax);
+  let most = approvedMax;
+  for (const instanceType of config.fallbackInstanceTypes) {
+    const max = quote(config, { instanceType })?.max.total;
+    if (max !== undefined && max <= allowed && max > most) most = max;
+  }
+  return usd(most);
+}
+
 /** What pricing a build needs of the configuration: its prices and, for a deadline, the limit. */
 export type CostConfig = Pick<Config, 'instanceType' | 'volumeSizeGb' | 'priceOverrides' | 'maxLifetimeHours'>;
 

@@ -87,6 +87,13 @@ export interface Build {
    * instance-state handler that then posts the one "Final cost" reply.
    */
   CostToldAt?: string;
+  /**
+   * The month (YYYY-MM, of LaunchTime) this build's final cost was counted into, and that cost:
+   * written together, once, while CountedMonth is absent (docs/design.md "Spend control"). The
+   * sparse MonthIndex is what `costs` and the budget sum.
+   */
+  CountedMonth?: string;
+  CountedCost?: number;
   BuildDurationSeconds?: number;
   ForcedTermination?: boolean;
   TerminationReason?: TerminationReason;

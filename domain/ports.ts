@@ -113,12 +113,16 @@ export type SlotTake = 'added' | 'held' | 'full';
 
 // ---- SpendLedger ---------------------------------------------------------------------------
 
-/** The month items of docs/design.md "Spend control" (`#month#YYYY-MM`): one GetItem per read, no Scan. */
+/**
+ * The month's spend of docs/design.md "Spend control": counted costs on the builds' records (the
+ * sparse MonthIndex), holds and the warning on `#month#YYYY-MM`. A read is one GetItem and the
+ * index's pages, never a Scan.
+ */
 export interface SpendLedger {
   /** The month as stored; an empty ledger (version 0) when nothing was written yet. */
   read(month: string): Promise<MonthLedger>;
   /**
-   * Add a build's final cost to its month, once: written only while that build's entry is absent,
+   * Record a build's final cost on its record, once: written only while CountedMonth is absent,
    * so a redelivered termination (or the watchdog finalising the same build) never adds twice.
    * true when this call counted it.
    */
@@ -128,6 +132,8 @@ export interface SpendLedger {
    * budget decisions made on the same read, one lands and the other reads again. false: lost.
    */
   hold(month: string, version: number, buildId: string, amount: number): Promise<boolean>;
+  /** Remove the build's hold while it is still `amount` (as read). true when this call removed it. */
+  release(month: string, buildId: string, amount: number): Promise<boolean>;
   /** The month's budget warning is about to be posted for `buildId`: true for the first caller only. */
   claimWarning(month: string, buildId: string, now: Date): Promise<boolean>;
   /** Posting failed: the claim is given back, so a later approval posts it. */
@@ -324,7 +330,7 @@ export interface Artifacts {
   copy(request: { bucket: string; from: string; to: string; bytes: number }): Promise<void>;
   /** The object's length and hex SHA-256, its bytes read as a stream (never held whole); undefined when it is not there. */
   digest(bucket: string, key: string): Promise<{ bytes: number; sha256: string } | undefined>;
-  /** A small text object (the release's `.sha256` file, written from the record). */
+  /** A small text object (the release's `.sha256` and `.json` files, written from the record). */
   write(bucket: string, key: string, text: string): Promise<void>;
   remove(bucket: string, key: string): Promise<void>;
 }

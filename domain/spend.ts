@@ -1,13 +1,14 @@
 import type { Build, Status } from './build';
-import { isFinal } from './build';
+import { RETENTION_DAYS, isFinal } from './build';
 import type { CostConfig } from './build-facts';
 import { costSoFar, costToDeadline, isCostFinal } from './build-facts';
 import { usd } from './cost';
 
 // docs/design.md "Spend control": what a month has cost, and whether one more approval or
 // extension fits its budget. A build belongs to the month (UTC) of its LaunchTime. The month's
-// ledger (the `#month#YYYY-MM` item) holds the final cost of each build counted once, plus the
-// holds that approvals and extensions took; running builds are added from their records.
+// ledger is the final cost of each build counted once (MonthIndex), plus the holds that approvals
+// and extensions took (`#month#YYYY-MM`); running builds are added from their records, and a hold
+// whose build is neither counted nor running counts at its amount, so no money is out of sight.
 
 /** A build's final cost, as counted into its month. */
 export interface CountedBuild {
@@ -22,10 +23,11 @@ export interface CountedBuild {
 export interface MonthLedger {
   /** YYYY-MM */
   month: string;
-  /** Bumped by every hold: the optimistic lock that serialises budget decisions. 0 = no item yet. */
+  /** Bumped by every hold: the optimistic lock that serialises budget decisions. 0 = no hold yet. */
   version: number;
   /** Sum of the counted costs. */
   spent: number;
+  /** As the index shows them: a count that just landed may not be here yet (its hold still is). */
   counted: CountedBuild[];
   /** What approvals and extensions reserved, by BuildID: their maximum at that moment. */
   holds: Readonly<Record<string, number>>;
@@ -37,6 +39,14 @@ export const emptyLedger = (month: string): MonthLedger => ({ month, version: 0,
 /** The month (UTC, YYYY-MM) of an ISO time. */
 export function monthOf(time: string | Date): string {
   return (typeof time === 'string' ? new Date(time) : time).toISOString().slice(0, 7);
+}
+
+/** Whether every record of the month may be gone: its last build expired RETENTION_DAYS after it ended. */
+export function pastRetention(month: string, now: Date): boolean {
+  const [year, mon] = month.split('-').map(Number) as [number, number];
+  // A build launched on the month's last day ends within days; a week of margin.
+  const lastEnd = Date.UTC(year, mon, 7);
+  return now.getTime() > lastEnd + RETENTION_DAYS * 24 * 3600_000;
 }
 
 /** "December 2026" */
@@ -61,7 +71,7 @@ export function countedEntry(build: Build): { month: string; entry: CountedBuild
  */
 export function uncounted(build: Build, ledger: MonthLedger, config: CostConfig, now: Date): { soFar: number; upTo: number } {
   const none = { soFar: 0, upTo: 0 };
-  if (ledger.counted.some((c) => c.buildId === build.BuildID)) return none;
+  if (isCounted(ledger, build.BuildID)) return none;
   const hold = ledger.holds[build.BuildID];
   if (build.LaunchTime) {
     if (monthOf(build.LaunchTime) !== ledger.month) return none;
@@ -82,8 +92,14 @@ export function uncounted(build: Build, ledger: MonthLedger, config: CostConfig,
 export function trimmedHold(build: Build, ledger: MonthLedger, config: CostConfig, now: Date): number | undefined {
   const hold = ledger.holds[build.BuildID];
   if (hold === undefined || !build.LaunchTime) return undefined;
-  const mayCost = Math.max(costSoFar(build, { config, now }) ?? 0, costToDeadline(build, config) ?? 0);
-  return hold > mayCost ? usd(mayCost) : undefined;
+  const mayCost = launchedMayCost(build, config, now);
+  return hold > mayCost ? mayCost : undefined;
+}
+
+/** The most a launched build may cost in all: its final cost once its machine is gone, else its cost to its deadline (extensions so far), or so far when more. */
+export function launchedMayCost(build: Build, config: CostConfig, now: Date): number {
+  const soFar = costSoFar(build, { config, now }) ?? 0;
+  return usd(isCostFinal(build) ? soFar : Math.max(soFar, costToDeadline(build, config) ?? 0));
 }
 
 export interface BudgetFigures {
@@ -98,8 +114,28 @@ export interface BudgetFigures {
 
 export type BudgetVerdict = { ok: true; figures: BudgetFigures } | { ok: false; figures: BudgetFigures };
 
-/** The month's figures over the builds that may cost money in it (`others`: never the deciding build). */
-export function monthFigures(ledger: MonthLedger, others: readonly Build[], config: CostConfig, now: Date): { spent: number; committed: number } {
+const countedIds = new WeakMap<MonthLedger, ReadonlySet<string>>();
+
+/** Whether the index shows this build counted into the month. */
+export function isCounted(ledger: MonthLedger, buildId: string): boolean {
+  let ids = countedIds.get(ledger);
+  if (!ids) countedIds.set(ledger, (ids = new Set(ledger.counted.map((c) => c.buildId))));
+  return ids.has(buildId);
+}
+
+/**
+ * The month's figures: the counted costs, the slot holders (`others`, read from their records),
+ * and every other hold not yet matched by a count (a build ended and its slot freed before its
+ * count reached the index). `deciding` is the approval being decided: its own hold, if an earlier
+ * attempt left one, is what it is about to replace.
+ */
+export function monthFigures(
+  ledger: MonthLedger,
+  others: readonly Build[],
+  config: CostConfig,
+  now: Date,
+  deciding?: string,
+): { spent: number; committed: number } {
   let spent = ledger.spent;
   let committed = 0;
   for (const b of others) {
@@ -107,7 +143,30 @@ export function monthFigures(ledger: MonthLedger, others: readonly Build[], conf
     spent += u.soFar;
     committed += u.upTo - u.soFar;
   }
+  const read = new Set(others.map((b) => b.BuildID));
+  for (const [buildId, hold] of Object.entries(ledger.holds)) if (buildId !== deciding && !read.has(buildId) && !isCounted(ledger, buildId)) committed += hold;
   return { spent: usd(spent), committed: usd(committed) };
+}
+
+/** What the watchdog does with a month's hold, given its build's record (docs/design.md "Spend control"). */
+export type HoldCare =
+  { action: 'keep' } | { action: 'remove'; why: 'counted' | 'never launched' | 'launched in another month' | 'no record' } | { action: 'trim'; to: number };
+
+/**
+ * A hold leaves the month only once the index shows its build's count (until then it is what
+ * keeps the build in the figures), or when its build ended without a machine, launched in another
+ * month or is gone; an ended build's hold above its final cost is brought down to it.
+ */
+export function holdCare(build: Build | undefined, ledger: MonthLedger, config: CostConfig, now: Date): HoldCare {
+  if (!build) return { action: 'remove', why: 'no record' };
+  if (isCounted(ledger, build.BuildID)) return { action: 'remove', why: 'counted' };
+  if (isFinal(build.Status) && !build.LaunchTime && !build.InstanceID) return { action: 'remove', why: 'never launched' };
+  // The launch moved it (or the machine started just past midnight): the cost is the other month's.
+  if (build.LaunchTime && monthOf(build.LaunchTime) !== ledger.month) return { action: 'remove', why: 'launched in another month' };
+  // Only once the cost no longer grows: a running build's hold is its own handlers' to trim (an
+  // Extend may be between its hold and its record's write, which a trim from here would undo).
+  const trimmed = isCostFinal(build) ? trimmedHold(build, ledger, config, now) : undefined;
+  return trimmed === undefined ? { action: 'keep' } : { action: 'trim', to: trimmed };
 }
 
 /** Refused when spent + committed + adding would go past the budget. */

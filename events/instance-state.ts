@@ -37,27 +37,31 @@ export function createHandler(deps: EventDeps) {
     const at = new Date(inbound.time ?? now).toISOString();
     const { config } = deps;
     const actualCost = isInstanceEnding(state) ? costOf(build, config, at) : undefined;
+    let uncounted: unknown;
     const { told } = await applyStep(
       deps,
       build,
       { type: 'instance-state', state, at, ...(actualCost !== undefined ? { actualCost } : {}) },
       {
         sns: true,
-        // On every ending delivery, and before the slot goes: while the build holds it, a budget
-        // decision counts the build among the running ones, so its money is never out of sight. A
-        // count that fails throws: the redelivery counts it, and the slot, its release not repeated,
-        // is given back by the watchdog's reconciliation, which counts before it frees.
+        // On every ending delivery. A count that fails never keeps the slot (docs/design.md "Safety
+        // before bookkeeping"): the effects go on, and the delivery throws at its end so that the
+        // redelivery counts it; meanwhile the build's hold keeps its money in every budget figure.
         beforeEffects: async (applied) => {
           if (applied.outcome === 'changed') blog.info('instance state recorded', { instanceId, state, status: applied.build.Status, actualCost });
-          if (isInstanceEnding(state)) await countFinalCost(deps, applied.build, blog);
+          if (isInstanceEnding(state))
+            uncounted = await countFinalCost(deps, applied.build, blog).then(
+              () => undefined,
+              (error: unknown) => error,
+            );
           // Every ending delivery, not only the first: a removal that failed is retried with the event.
           if (isInstanceEnding(state) && applied.build.InstanceID === instanceId) await dropDeadline(deps, applied.build, blog);
         },
       },
       blog,
     );
-    if (!told) return;
-    if (isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
+    if (told && isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
+    if (uncounted !== undefined) throw uncounted;
   };
 }
 

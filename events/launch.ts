@@ -3,8 +3,9 @@ import { eventsEffects } from '../domain/event-sides';
 import type { Build } from '../domain/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events';
 import type { LaunchedInstance, Logger } from '../domain/ports';
-import { logGroupName, quote } from '../domain/build-facts';
+import { logGroupName, overrunAllowance, quote } from '../domain/build-facts';
 import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
+import { launchOverBudget } from '../views/spend-messages';
 import type { EventDeps } from './deps';
 import { loadEventDeps } from './deps';
 import { applyStep } from './apply-step';
@@ -15,6 +16,7 @@ import { fitLaunch } from '../domain/launch-capacity';
 import type { Adoption, LaunchAttempt, Refusal } from './launch/plan';
 import { adoption, launchAttempts, launchFailureMessage, launchTags, maxLifetimeMinutes, skipsOtherSubnets } from './launch/plan';
 import { keepDeadline } from './deadline-schedule';
+import { holdInLaunchMonth, trimHold } from '../use-cases/month-budget';
 import { eventTokenFor, eventTokenKeyOf, hashEventToken } from './event-token';
 import { renderUserData } from './launch/user-data';
 
@@ -38,9 +40,11 @@ export function createHandler(deps: EventDeps) {
     }
     if (build.Status !== 'approved' || build.InstanceID) {
       blog.info('nothing to launch', { status: build.Status, instanceId: build.InstanceID });
-      // A delivery that recorded the machine may have failed before its schedule was set.
+      // A delivery that recorded the machine may have failed before its schedule was set, its
+      // message, or its hold's trim.
       await keepDeadline(deps, build, blog);
       await tell(deps, build, { sns: true }, blog);
+      if (build.InstanceID) await trimHold(deps, build, blog);
       return;
     }
     // The ClientTokens alone do not prevent a second machine: after a crash, an attempt refused
@@ -51,6 +55,8 @@ export function createHandler(deps: EventDeps) {
     if (!(await holdsSlot(deps, build, blog))) return fail(deps, build, noSlotAtLaunch(deps.config.maxConcurrentBuilds), blog);
     if (!deps.config.launchTemplateId)
       return fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
+    const budget = await holdInLaunchMonth(deps, build, blog);
+    if (!budget.ok) return fail(deps, build, launchOverBudget(budget.month, budget.figures), blog);
     const allAttempts = launchAttempts(build.BuildID, deps.config);
     const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
     if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
@@ -149,8 +155,7 @@ function priceFacts(deps: EventDeps, build: Build, types: readonly string[]): Ca
     const quoted = quote(config, { instanceType: type });
     if (quoted) maxOf[type] = quoted.max.total;
   }
-  const overrunPercent = config.fallbackMaxOverrunPercent;
-  return { maxOf, approved: build.CostMax, allowed: build.CostMax * (1 + overrunPercent / 100), overrunPercent };
+  return { maxOf, approved: build.CostMax, allowed: overrunAllowance(config, build.CostMax), overrunPercent: config.fallbackMaxOverrunPercent };
 }
 
 /** What did not work, or was not tried, before the machine that was launched. */
@@ -173,6 +178,9 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
     await keepDeadline(deps, applied.build, log);
     await tell(deps, applied.build, { sns: true }, log);
     if (detours.refusals.length > 0 || detours.skips.length > 0) await fallbackNote(deps, applied.build, instance, detours, log);
+    // The hold was the costliest type's; this machine's maximum is what the month may now lose.
+    // A failure throws: the redelivery finds the machine recorded and trims then.
+    await trimHold(deps, applied.build, log);
     return;
   }
   const current = applied.outcome === 'missing' ? undefined : applied.build;

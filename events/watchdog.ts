@@ -3,6 +3,7 @@ import { loadEventDeps } from './deps';
 import { keepSafe } from './watchdog/safety';
 import { WatchdogError, WatchdogRun, readSnapshot } from './watchdog/snapshot';
 import { tellPeople } from './watchdog/telling';
+import { keepMonthBooks } from './watchdog/month-books';
 
 // rate(1 minute). EC2 is the ground truth: the live tagged machines (paginated
 // DescribeInstances) are joined with the active builds (StatusIndex queries, never a Scan), and
@@ -27,6 +28,7 @@ export function createHandler(deps: EventDeps) {
     const run = new WatchdogRun(deps, deps.clock.now(), deps.log.child({ handler: 'watchdog' }));
     const snapshot = await readSnapshot(run);
     const toTell = await keepSafe(run, snapshot);
+    await keepMonthBooks(run, snapshot);
     await tellPeople(run, snapshot, toTell, context && (() => context.getRemainingTimeInMillis()));
 
     run.log.info('watchdog run done', {

@@ -4,6 +4,7 @@ import { formatUsd } from '../domain/cost';
 import { code, mention } from './mrkdwn';
 import { STATUS_LABEL } from './status-text';
 import type { Status } from '../domain/build';
+import { RETENTION_DAYS } from '../domain/build';
 
 // What people read about the month's spend and its budget (docs/design.md "Spend control"): the
 // card's budget line, the refusals, the one warning per month, and `/metal-build costs`.
@@ -36,6 +37,14 @@ export function extensionOverBudget(buildId: string, month: string, f: BudgetFig
   );
 }
 
+/** A launch in a later month than its approval, decided again there (the build's ErrorMessage). */
+export function launchOverBudget(month: string, f: BudgetFigures): string {
+  return (
+    `No machine was launched: the build was approved last month, and in ${monthName(month)} it could take the month past its budget of ${formatUsd(f.budget)} ` +
+    `(${figuresSentence(f, 'this build up to')}).`
+  );
+}
+
 /** Posted once a month, in the channel of the build whose approval reached BUDGET_WARN_PERCENT. */
 export function budgetWarning(buildId: string, month: string, f: BudgetFigures): string {
   const reached = f.spent + f.committed + f.adding;
@@ -62,8 +71,10 @@ function spendLines(lines: MonthReport['byRequester'], show: (key: string) => st
 }
 
 /** `/metal-build costs [YYYY-MM]`: the month in a few lines a phone shows whole. */
-export function costsReport(r: MonthReport, budget: { budget: number; committed: number } | undefined): string {
+export function costsReport(r: MonthReport, budget: { budget: number; committed: number } | undefined, pastRetention = false): string {
   const title = `*Costs for ${monthName(r.month)}* (UTC, by launch month)`;
+  const gone = `Builds are kept ${RETENTION_DAYS} days: the records of ${monthName(r.month)} are gone, so its costs can no longer be told.`;
+  if (pastRetention && r.builds === 0) return [title, gone].join('\n');
   if (r.builds === 0)
     return [title, 'No builds were launched in this month.', budget ? `*Budget*: ${formatUsd(0)} of ${formatUsd(budget.budget)} used` : undefined]
       .filter(Boolean)
@@ -81,5 +92,6 @@ export function costsReport(r: MonthReport, budget: { budget: number; committed:
     `*By branch* ${spendLines(r.byBranch, code)}`,
     `*Most expensive* ${r.top.map((b) => `${code(b.buildId)} ${formatUsd(b.cost)} (${code(b.branch)}, ${b.running ? 'running' : STATUS_LABEL[b.status].toLowerCase()})`).join(' · ')}`,
   ];
+  if (pastRetention) lines.push(`Builds are kept ${RETENTION_DAYS} days: some records of ${monthName(r.month)} may be gone, and this is what is left.`);
   return lines.join('\n');
 }

@@ -1,25 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SpendLedger } from '../../domain/ports';
 import type { CountedBuild, MonthLedger } from '../../domain/spend';
 import { emptyLedger } from '../../domain/spend';
-import { PARTITION_KEY } from './table-schema';
+import { usd } from '../../domain/cost';
+import { MONTH_INDEX, PARTITION_KEY } from './table-schema';
 import { isConditionFailure } from './condition-failure';
 
-// The SpendLedger on DynamoDB (docs/design.md "Spend control"): one item per month in the builds
-// table, `#month#YYYY-MM`. Each counted build is its own top-level attribute `C#<BuildID>` (so
-// "count once" is one attribute_not_exists condition, and the first count creates the item), and
-// each hold `H#<BuildID>`. A month of a small team's builds stays far below DynamoDB's 400 KB
-// item limit: an entry is ~150 bytes, so ~2,000 builds (about $12,000 of metal) fit.
+// The SpendLedger on DynamoDB (docs/design.md "Spend control"). A counted build's cost lives on
+// its own record (CountedMonth, CountedCost), summed through the sparse MonthIndex; the month item
+// `#month#YYYY-MM` keeps only what budget decisions serialise on: `Version`, the holds `H#<BuildID>`
+// with their write ids `HO#<BuildID>` (one per build that may still spend), and the warning claim.
+// Nothing in it grows with the number of builds, so no month can pass DynamoDB's 400 KB item limit.
 
 export const MONTH_PREFIX = '#month#';
-const COUNTED = 'C#';
 const HOLD = 'H#';
 const HOLD_OP = 'HO#';
+/** Entries of the layout before MonthIndex: still read, so a month counted before the upgrade keeps its spend. */
+const LEGACY_COUNTED = 'C#';
 
-interface StoredEntry {
+interface IndexEntry {
+  BuildID: string;
+  CountedCost: number;
+  Requester: string;
+  BuildBranch: string;
+  Status: CountedBuild['status'];
+}
+
+interface LegacyEntry {
   Cost: number;
   Requester: string;
   Branch: string;
@@ -37,36 +47,67 @@ export class DynamoSpendLedger implements SpendLedger {
     return { [PARTITION_KEY]: { S: `${MONTH_PREFIX}${month}` } };
   }
 
+  /** One GetItem of the month item and the MonthIndex pages of the month (one for ~3,000 builds). */
   async read(month: string): Promise<MonthLedger> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(month), ConsistentRead: true }));
-    if (!out.Item) return emptyLedger(month);
-    const item = unmarshall(out.Item) as Record<string, unknown>;
-    const counted: CountedBuild[] = [];
+    const [item, indexed] = await Promise.all([this.monthItem(month), this.countedOf(month)]);
+    const counted = new Map<string, CountedBuild>();
     const holds: Record<string, number> = {};
-    for (const [name, value] of Object.entries(item)) {
-      if (name.startsWith(COUNTED)) {
-        const e = value as StoredEntry;
-        counted.push({ buildId: name.slice(COUNTED.length), cost: e.Cost, requester: e.Requester, branch: e.Branch, status: e.Status });
-      } else if (name.startsWith(HOLD) && typeof value === 'number') holds[name.slice(HOLD.length)] = value;
+    for (const [name, value] of Object.entries(item ?? {})) {
+      if (name.startsWith(HOLD) && typeof value === 'number') holds[name.slice(HOLD.length)] = value;
+      else if (name.startsWith(LEGACY_COUNTED)) {
+        const e = value as LegacyEntry;
+        const buildId = name.slice(LEGACY_COUNTED.length);
+        counted.set(buildId, { buildId, cost: e.Cost, requester: e.Requester, branch: e.Branch, status: e.Status });
+      }
     }
+    for (const e of indexed)
+      counted.set(e.BuildID, { buildId: e.BuildID, cost: e.CountedCost, requester: e.Requester, branch: e.BuildBranch, status: e.Status });
+    const entries = [...counted.values()].sort((a, b) => a.buildId.localeCompare(b.buildId));
     return {
-      month,
-      version: typeof item.Version === 'number' ? item.Version : 0,
-      spent: typeof item.Spent === 'number' ? item.Spent : 0,
-      counted: counted.sort((a, b) => a.buildId.localeCompare(b.buildId)),
+      ...emptyLedger(month),
+      version: typeof item?.Version === 'number' ? item.Version : 0,
+      spent: usd(entries.reduce((sum, e) => sum + e.cost, 0)),
+      counted: entries,
       holds,
-      ...(typeof item.BudgetWarnedAt === 'string' ? { budgetWarnedAt: item.BudgetWarnedAt } : {}),
+      ...(typeof item?.BudgetWarnedAt === 'string' ? { budgetWarnedAt: item.BudgetWarnedAt } : {}),
     };
   }
 
+  private async monthItem(month: string): Promise<Record<string, unknown> | undefined> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(month), ConsistentRead: true }));
+    return out.Item ? (unmarshall(out.Item) as Record<string, unknown>) : undefined;
+  }
+
+  /** A global index is eventually consistent (a consistent read is refused): see `release`. */
+  private async countedOf(month: string): Promise<IndexEntry[]> {
+    const entries: IndexEntry[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: MONTH_INDEX.name,
+          KeyConditionExpression: '#month = :month',
+          ExpressionAttributeNames: { '#month': MONTH_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':month': { S: month } },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) entries.push(unmarshall(item) as IndexEntry);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return entries;
+  }
+
   async count(month: string, entry: CountedBuild): Promise<boolean> {
-    const stored: StoredEntry = { Cost: entry.cost, Requester: entry.requester, Branch: entry.branch, Status: entry.status };
+    // On the build's own record, once: a redelivery, a retry after a lost answer and the watchdog
+    // finding the same end all meet the CountedMonth already written.
     return this.conditional({
-      Key: this.key(month),
-      UpdateExpression: 'SET #entry = :entry ADD #spent :cost',
-      ConditionExpression: 'attribute_not_exists(#entry)',
-      ExpressionAttributeNames: { '#entry': `${COUNTED}${entry.buildId}`, '#spent': 'Spent' },
-      ExpressionAttributeValues: marshall({ ':entry': stored, ':cost': entry.cost }),
+      Key: { [PARTITION_KEY]: { S: entry.buildId } },
+      UpdateExpression: 'SET #month = :month, #cost = :cost',
+      ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#month)',
+      ExpressionAttributeNames: { '#id': PARTITION_KEY, '#month': 'CountedMonth', '#cost': 'CountedCost' },
+      ExpressionAttributeValues: marshall({ ':month': month, ':cost': entry.cost }),
     });
   }
 
@@ -78,7 +119,7 @@ export class DynamoSpendLedger implements SpendLedger {
     const landed = await this.conditional({
       Key: this.key(month),
       UpdateExpression: 'SET #hold = :amount, #op = :op, #version = :next',
-      // Version 0 is "no item, or an item only counts have touched": Version absent.
+      // Version 0: no hold was ever written (the item may be absent, or hold only the warning claim).
       ConditionExpression: version === 0 ? 'attribute_not_exists(#version)' : '#version = :version',
       ExpressionAttributeNames: { '#hold': `${HOLD}${buildId}`, '#op': `${HOLD_OP}${buildId}`, '#version': 'Version' },
       ExpressionAttributeValues: marshall({ ':amount': amount, ':op': op, ':next': version + 1, ...(version === 0 ? {} : { ':version': version }) }),
@@ -86,6 +127,18 @@ export class DynamoSpendLedger implements SpendLedger {
     if (landed) return true;
     const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(month), ConsistentRead: true }));
     return out.Item?.[`${HOLD_OP}${buildId}`]?.S === op;
+  }
+
+  async release(month: string, buildId: string, amount: number): Promise<boolean> {
+    // Only the hold as read: one written meanwhile (a new decision) is that decision's to keep.
+    // No Version bump: a decision made on a read that still had it only erred towards refusing.
+    return this.conditional({
+      Key: this.key(month),
+      UpdateExpression: 'REMOVE #hold, #op',
+      ConditionExpression: '#hold = :amount',
+      ExpressionAttributeNames: { '#hold': `${HOLD}${buildId}`, '#op': `${HOLD_OP}${buildId}` },
+      ExpressionAttributeValues: marshall({ ':amount': amount }),
+    });
   }
 
   async claimWarning(month: string, buildId: string, now: Date): Promise<boolean> {

@@ -256,8 +256,7 @@ async function repairDeadlines(run: WatchdogRun, snap: Snapshot, active: readonl
  * lost EC2 event, a build cancelled while its launch ran) are given back, decided by
  * domain/slot-holding on a consistent read of the build and EC2's machine list: a finished build
  * whose machine is still live keeps it until the machine is gone. A final build's cost is counted
- * into its month before its slot goes (a failed count keeps the slot and delays no termination:
- * every termination was requested before this runs).
+ * on the way; the slot goes whether or not the count lands (docs/design.md "Spend control").
  */
 async function reconcileSlots(run: WatchdogRun, snap: Snapshot, slots: readonly string[], activeIds: ReadonlySet<string>): Promise<void> {
   // The index may be behind; it is only trusted to keep a slot, never to free one.
@@ -265,9 +264,9 @@ async function reconcileSlots(run: WatchdogRun, snap: Snapshot, slots: readonly 
     await run.step('slot reconciliation', buildId, async () => {
       let build = await run.deps.store.get(buildId);
       const view = snap.ec2View(buildId, build);
-      // recordLostEnd counts as it records (before its row frees the slot).
+      // recordLostEnd counts as it records; neither count keeps the slot when it fails.
       if (build && machineEndUnrecorded(build, view)) build = await recordLostEnd(run, snap, build);
-      else if (build) await countFinalCost(run.deps, build, run.log.child({ buildId }));
+      else if (build) await countOrLeave(run, build);
       if (!slotMayBeGivenBack(build, run.now, view)) return;
       await run.deps.store.releaseSlot(buildId);
       run.log.warn('released a slot whose build is not active', { buildId, status: build?.Status ?? 'missing' });
@@ -290,17 +289,23 @@ async function recordLostEnd(run: WatchdogRun, snap: Snapshot, build: Build): Pr
     run.deps,
     build,
     event,
-    // Counted before the row's effects give the slot back, and whether or not this run's write
-    // landed, as instance-state does: once the slot is gone nothing brings this build back to
-    // the reconciliation, so a count that failed (it throws) must leave the slot held.
+    // Counted whether or not this run's write landed, as instance-state does.
     async (found) => {
       if (found.outcome === 'changed')
         log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
-      await countFinalCost(run.deps, found.build, log);
+      await countOrLeave(run, found.build);
     },
     log,
   );
   return applied.outcome === 'missing' ? build : applied.build;
+}
+
+/**
+ * A count that fails is a failed step of this run (logged, alarmed) but never keeps a slot: the
+ * build's hold keeps its money in the month's figures, and the month's books count it next run.
+ */
+async function countOrLeave(run: WatchdogRun, build: Build): Promise<void> {
+  await run.step('count final cost', build.BuildID, () => countFinalCost(run.deps, build, run.log.child({ buildId: build.BuildID })));
 }
 
 // ---- volumes ------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import { warningMessage } from '../../views/thread';
 import type { EventDeps } from '../deps';
 import { tell } from '../effects';
 import { mailOnce, resendStaleMail } from '../mail';
+import { countFinalCost } from '../month-spend';
+import { countedEntry } from '../../domain/spend';
 import type { Stray, ToTell } from './safety';
 import type { Snapshot, WatchdogRun } from './snapshot';
 import { DeferredToNextRun } from './snapshot';
@@ -170,6 +172,9 @@ async function catchUp(run: WatchdogRun, deps: EventDeps): Promise<void> {
   for (const status of FINAL_STATUSES) {
     const builds = await run.step('catch-up query', undefined, () => deps.store.byStatus(status, { limit: CATCH_UP_PER_STATUS, createdSince }));
     for (const build of builds ?? []) {
+      // A count that failed everywhere else (it never kept the slot) is made here.
+      if (countedEntry(build) && build.CountedMonth === undefined)
+        await run.step('count final cost', build.BuildID, () => countFinalCost(deps, build, run.log.child({ buildId: build.BuildID })));
       if (build.MailClaim !== undefined)
         await run.step('stale notice', build.BuildID, () => resendStaleMail(deps, build, run.log.child({ buildId: build.BuildID })));
       if (build.NotifiedStatus === build.Status) continue;

@@ -4,6 +4,7 @@ import type { Build } from '../../domain/build';
 import { MONTH_PREFIX } from '../../adapters/aws/dynamo-ledger';
 import { APPROVER, SANDBOX_CHANNEL } from '../../stand-ins/slack-api';
 import { useWorld } from '../support/bot-world';
+import { countedBuild } from '../support/counted-builds';
 
 // MONTHLY_BUDGET_USD through the bot's real handler (docs/design.md "Spend control"): the month's
 // ledger item on dynalite, the Slack calls and the events put. The clock is frozen so the
@@ -11,6 +12,9 @@ import { useWorld } from '../support/bot-world';
 // of extension $3.94, and a build launched 30 minutes ago has cost $1.97 so far.
 
 const world = useWorld();
+
+/** The figures of one instance type; the fallback type's hold has its own test. */
+const ONE_TYPE = { FALLBACK_INSTANCE_TYPES: '' };
 
 const T = new Date('2026-11-25T17:00:52.000Z');
 const MONTH = '2026-11';
@@ -35,7 +39,7 @@ async function launch(buildId: string): Promise<Build> {
 
 /** A finished build already counted into November, as the events side leaves it. */
 async function spentAlready(cost: number): Promise<void> {
-  await world().dynamo.ledger.count(MONTH, { buildId: 'build-20261101-090000-old1', cost, requester: 'U0SOMEONE', branch: 'main', status: 'completed' });
+  await countedBuild(world().dynamo, MONTH, { buildId: 'build-20261101-090000-old1', cost, requester: 'U0SOMEONE', branch: 'main', status: 'completed' });
 }
 
 /** Everything a refusal must leave as it was. */
@@ -53,7 +57,7 @@ async function snapshot(buildId: string) {
 describe('the monthly budget at approval', () => {
   it('refused: the text gives spent, committed by running builds and this build’s maximum; nothing changes', async () => {
     world().frozenAt = T;
-    const bot = world().bot({ MONTHLY_BUDGET_USD: '25', MAX_CONCURRENT_BUILDS: '2' });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '25', MAX_CONCURRENT_BUILDS: '2' });
     await spentAlready(5);
     const running = await bot.request();
     await bot.click('approve_build', running, APPROVER);
@@ -87,7 +91,7 @@ describe('the monthly budget at approval', () => {
 
   it('the same approval passes once the budget has room: the hold is this build’s maximum', async () => {
     world().frozenAt = T;
-    const bot = world().bot({ MONTHLY_BUDGET_USD: '30', MAX_CONCURRENT_BUILDS: '2' });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '30', MAX_CONCURRENT_BUILDS: '2' });
     await spentAlready(5);
     const id = await bot.request();
     await bot.click('approve_build', id, APPROVER);
@@ -95,13 +99,13 @@ describe('the monthly budget at approval', () => {
     expect(await world().build(id)).toMatchObject({ Status: 'approved' });
     expect(await world().slots()).toEqual([id]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
-    expect(await monthItem()).toMatchObject({ Spent: 5, Version: 1, [`H#${id}`]: 11.83 });
+    expect(await monthItem()).toMatchObject({ Version: 1, [`H#${id}`]: 11.83 });
     expect(world().ephemerals(APPROVER)).toEqual([]);
   });
 
   it('two builds approved at once at the edge of the budget: exactly one is approved, the other refused', async () => {
     world().frozenAt = T;
-    const bot = world().bot({ MONTHLY_BUDGET_USD: '20', MAX_CONCURRENT_BUILDS: '2' });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '20', MAX_CONCURRENT_BUILDS: '2' });
     const a = await bot.request();
     const b = await bot.request('feature/x');
     // Each fits alone ($11.83 of $20); both together do not.
@@ -124,7 +128,7 @@ describe('the monthly budget at approval', () => {
 
   it('the warning at BUDGET_WARN_PERCENT (80%) is posted once in the channel, not again on later approvals', async () => {
     world().frozenAt = T;
-    const bot = world().bot({ MONTHLY_BUDGET_USD: '200', MAX_CONCURRENT_BUILDS: '4' });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '200', MAX_CONCURRENT_BUILDS: '4' });
     await spentAlready(140);
     const ids: string[] = [];
     for (const branch of ['main', 'feature/a', 'feature/b', 'feature/c']) ids.push(await bot.request(branch));
@@ -161,7 +165,7 @@ describe('the monthly budget at approval', () => {
 
   it('the warning’s post fails: the claim is given back, and the next approval posts it', async () => {
     world().frozenAt = T;
-    const bot = world().bot({ MONTHLY_BUDGET_USD: '100', MAX_CONCURRENT_BUILDS: '2' });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '100', MAX_CONCURRENT_BUILDS: '2' });
     await spentAlready(70);
     const a = await bot.request();
     const b = await bot.request('feature/a');
@@ -184,19 +188,37 @@ describe('the monthly budget at approval', () => {
 
   it('the card of a request shows the month’s budget line when MONTHLY_BUDGET_USD is set', async () => {
     world().frozenAt = T;
-    const bot = world().bot({ MONTHLY_BUDGET_USD: '100' });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '100' });
     await spentAlready(5);
     await bot.request();
 
     const card = world().slack.callsTo('chat.postMessage')[0];
     expect(JSON.stringify(card?.args.blocks)).toContain('*Budget*: $5.00 of $100.00 used this month, this build up to $11.83');
   });
+  it('a fallback type dearer than the first: the approval holds what the launch may really spend, and is refused when that passes the budget', async () => {
+    world().frozenAt = T;
+    // CostMax is c5n.metal's $11.83; m5zn.metal, the default fallback, may cost $12.06 (within 10%).
+    const id = await world().bot({ MONTHLY_BUDGET_USD: '12' }).request();
+    const before = await snapshot(id);
+    await world().bot({ MONTHLY_BUDGET_USD: '12' }).click('approve_build', id, APPROVER);
+
+    expect(world().ephemerals(APPROVER)).toEqual([
+      `:no_entry: ${id} was not approved: it could take November 2026 past its budget of $12.00 ` +
+        '(spent so far $0.00, running and approved builds may still cost up to $0.00, and this build up to $12.06: $12.06 in all). ' +
+        'Nothing was started; the request stays open.',
+    ]);
+    expect(await snapshot(id)).toEqual(before);
+
+    await world().bot({ MONTHLY_BUDGET_USD: '13' }).click('approve_build', id, APPROVER);
+    expect(await world().build(id)).toMatchObject({ Status: 'approved', CostMax: 11.83 });
+    expect((await world().dynamo.ledger.read(MONTH)).holds).toEqual({ [id]: 12.06 });
+  });
 });
 
 describe('the monthly budget at extension', () => {
   async function runningBuild(budget: string): Promise<{ id: string; bot: ReturnType<ReturnType<typeof world>['bot']> }> {
     world().frozenAt = T;
-    const bot = world().bot({ MONTHLY_BUDGET_USD: budget });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: budget });
     const id = await bot.request();
     await bot.click('approve_build', id, APPROVER);
     await launch(id);
@@ -238,7 +260,7 @@ describe('the monthly budget at extension', () => {
   it('across a month boundary: an Extend is checked against the launch month, where the build’s cost is counted', async () => {
     // Launched Nov 30 at 22:00; the Extend comes Dec 1 at 00:30, against November's figures.
     world().frozenAt = new Date('2026-11-30T22:00:00.000Z');
-    const bot = world().bot({ MONTHLY_BUDGET_USD: '17' });
+    const bot = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '17' });
     await spentAlready(4);
     const id = await bot.request();
     await bot.click('approve_build', id, APPROVER);
@@ -274,7 +296,7 @@ describe('the monthly budget at extension', () => {
         };
       },
     });
-    const blake = world().bot({ MONTHLY_BUDGET_USD: '100', MAX_EXTENSION_HOURS: '1', APPROVER_IDS: `${APPROVER},U0APPROVER2` }, { store: racing });
+    const blake = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '100', MAX_EXTENSION_HOURS: '1', APPROVER_IDS: `${APPROVER},U0APPROVER2` }, { store: racing });
     await blake.click('extend_build', id, 'U0APPROVER2');
 
     expect(await world().build(id)).toMatchObject({ ExtendedHours: 1, DeadlineAt: minutesAfter(240).toISOString() });

@@ -4,6 +4,7 @@ import type { CountedBuild } from '../../domain/spend';
 import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
 import type { Bot } from '../support/bot-world';
 import { useWorld } from '../support/bot-world';
+import { countedBuild } from '../support/counted-builds';
 
 // `/metal-build costs [YYYY-MM]` through the bot's real handler: the month's ledger item on
 // dynalite (finished builds, as the events side counts them) and the builds holding a slot. A
@@ -46,13 +47,12 @@ async function runningSince(bot: Bot, branch: string, launchAt: string): Promise
 
 /** November's four finished builds and one still running; December's one finished and one running. */
 async function acrossTheMonthBoundary(env: Record<string, string> = { MONTHLY_BUDGET_USD: '100' }) {
-  const bot = world().bot({ MAX_CONCURRENT_BUILDS: '2', ...env });
-  const { ledger } = world().dynamo;
-  await ledger.count('2026-11', counted('build-20261103-101500-aaaa', 5.91, REQUESTER, 'main', 'completed'));
-  await ledger.count('2026-11', counted('build-20261104-101500-bbbb', 2.5, OTHER, 'feature/x', 'failed'));
-  await ledger.count('2026-11', counted('build-20261105-101500-cccc', 11.83, REQUESTER, 'feature/x', 'terminated'));
-  await ledger.count('2026-11', counted('build-20261106-101500-dddd', 0.07, OTHER, 'main', 'cancelled'));
-  await ledger.count('2026-12', counted('build-20261201-000100-eeee', 1, OTHER, 'main', 'completed'));
+  const bot = world().bot({ MAX_CONCURRENT_BUILDS: '2', FALLBACK_INSTANCE_TYPES: '', ...env });
+  await countedBuild(world().dynamo, '2026-11', counted('build-20261103-101500-aaaa', 5.91, REQUESTER, 'main', 'completed'));
+  await countedBuild(world().dynamo, '2026-11', counted('build-20261104-101500-bbbb', 2.5, OTHER, 'feature/x', 'failed'));
+  await countedBuild(world().dynamo, '2026-11', counted('build-20261105-101500-cccc', 11.83, REQUESTER, 'feature/x', 'terminated'));
+  await countedBuild(world().dynamo, '2026-11', counted('build-20261106-101500-dddd', 0.07, OTHER, 'main', 'cancelled'));
+  await countedBuild(world().dynamo, '2026-12', counted('build-20261201-000100-eeee', 1, OTHER, 'main', 'completed'));
   const november = await runningSince(bot, 'release/1', '2026-11-30T23:30:00.000Z');
   const december = await runningSince(bot, 'feature/s', '2026-12-01T00:10:00.000Z');
   world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
@@ -121,6 +121,19 @@ describe('/metal-build costs', () => {
       ['*Costs for October 2026* (UTC, by launch month)', 'No builds were launched in this month.', '*Budget*: $0.00 of $100.00 used'].join('\n'),
     );
     expect(await world().dynamo.items()).toEqual([]);
+  });
+
+  it('a month past the records’ 365-day retention says its builds are gone, not that none were launched', async () => {
+    world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
+    const answer = await world().bot({ MONTHLY_BUDGET_USD: '100' }).command('costs 2025-10');
+    expect(answer.text).toBe(
+      [
+        '*Costs for October 2025* (UTC, by launch month)',
+        'Builds are kept 365 days: the records of October 2025 are gone, so its costs can no longer be told.',
+      ].join('\n'),
+    );
+    // November 2025's last builds may still be there: that month is answered as usual.
+    expect((await world().bot().command('costs 2025-11')).text).toContain('No builds were launched in this month.');
   });
 
   it('a malformed month is refused with a clear message and nothing is read or written', async () => {

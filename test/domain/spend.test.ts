@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { usd } from '../../domain/cost';
 import type { CountedBuild, MonthLedger } from '../../domain/spend';
-import { budgetVerdict, crossesWarning, emptyLedger, monthFigures, monthOf, monthReport, uncounted } from '../../domain/spend';
+import { budgetVerdict, crossesWarning, emptyLedger, holdCare, monthFigures, monthOf, monthReport, uncounted } from '../../domain/spend';
 import { aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 
 // domain/spend.ts: the month a build belongs to, what a build not yet counted adds to it, and the
@@ -86,6 +86,35 @@ describe('uncounted', () => {
       now,
     );
     expect(figures).toEqual({ spent: 51.97, committed: usd(11.83 - 1.97 + 11.83) });
+  });
+});
+
+describe('holds of builds no slot holder accounts for', () => {
+  const now = new Date(at(100));
+  const counted: CountedBuild = { buildId: 'build-counted', cost: 5.91, requester: 'U0A', branch: 'main', status: 'completed' };
+
+  it('monthFigures: a hold counts at its amount until the index shows its build counted; never the deciding build’s own', () => {
+    const l = ledger({ spent: 5.91, counted: [counted], holds: { 'build-ended': 11.83, 'build-counted': 11.83, 'build-deciding': 12.06 } });
+    expect(monthFigures(l, [], CONFIG, now, 'build-deciding')).toEqual({ spent: 5.91, committed: 11.83 });
+    expect(monthFigures(l, [], CONFIG, now)).toEqual({ spent: 5.91, committed: 23.89 });
+  });
+
+  it('holdCare: removed once counted, for a build never launched, launched in another month, or gone; an ended build’s brought to its final cost; a running one’s kept', () => {
+    const l = ledger({ counted: [counted], holds: { 'build-counted': 11.83, [aBuild().BuildID]: 12.06 } });
+    expect(holdCare(undefined, l, CONFIG, now)).toEqual({ action: 'remove', why: 'no record' });
+    expect(holdCare(aBuild({ BuildID: 'build-counted', Status: 'completed' }), l, CONFIG, now)).toEqual({ action: 'remove', why: 'counted' });
+    expect(holdCare(anApprovedBuild({ Status: 'cancelled' }), l, CONFIG, now)).toEqual({ action: 'remove', why: 'never launched' });
+    expect(holdCare(aLaunchedBuild('building', { LaunchTime: '2026-12-01T00:00:01.000Z' }), l, CONFIG, now)).toEqual({
+      action: 'remove',
+      why: 'launched in another month',
+    });
+    expect(holdCare(aLaunchedBuild('building', { Status: 'failed', TerminatedAt: at(92), ActualCost: 5.91 }), l, CONFIG, now)).toEqual({
+      action: 'trim',
+      to: 5.91,
+    });
+    expect(holdCare(aLaunchedBuild('building'), l, CONFIG, now)).toEqual({ action: 'keep' });
+    // An approval not launched yet keeps its hold: the launch may still spend it.
+    expect(holdCare(anApprovedBuild(), l, CONFIG, now)).toEqual({ action: 'keep' });
   });
 });
 

@@ -12,7 +12,9 @@ import { logLines, useWorld } from '../support/events-world';
 
 // A build's final cost joins the month of its LaunchTime once (events/month-spend.ts): from
 // instance-state on every ending delivery, and from the watchdog for a machine whose end it
-// recorded itself. Asserted on the `#month#2026-11` item in dynalite, through the real handlers.
+// recorded itself. Asserted on the build's record (CountedMonth, CountedCost), the month as the
+// ledger reads it (MonthIndex) and the `#month#2026-11` item in dynalite, through the real handlers.
+// A count that fails never keeps the slot (docs/design.md "Safety before bookkeeping").
 
 const world = useWorld({ minutesAfterT0: 3 });
 const MONTH = '2026-11';
@@ -34,6 +36,7 @@ function countFailsOnce(ledger: SpendLedger): { ledger: SpendLedger; attempts: (
     ledger: {
       read: (m) => ledger.read(m),
       hold: (m, v, id, amount) => ledger.hold(m, v, id, amount),
+      release: (m, id, amount) => ledger.release(m, id, amount),
       claimWarning: (m, id, now) => ledger.claimWarning(m, id, now),
       releaseWarning: (m, id) => ledger.releaseWarning(m, id),
       count: async (m, entry) => {
@@ -46,7 +49,7 @@ function countFailsOnce(ledger: SpendLedger): { ledger: SpendLedger; attempts: (
 }
 
 describe('the month’s spend from the machine’s end', () => {
-  it('a redelivered termination (and a racing one) is counted once: Spent and one C# entry', async () => {
+  it('a redelivered termination (and a racing one) is counted once, on the record; the month item is not touched', async () => {
     const build = await world().seed(aLaunchedBuild('building'), { instanceState: 'running' });
     world().clock.minutesAfterT0(93);
     await instanceState(ec2StateChange(INSTANCE_ID, 'shutting-down', at(92)));
@@ -61,11 +64,8 @@ describe('the month’s spend from the machine’s end', () => {
       spent: final,
       counted: [{ buildId: build.BuildID, cost: final, requester: build.Requester, branch: 'main', status: 'terminated' }],
     });
-    expect(await monthItem()).toEqual({
-      BuildID: `${MONTH_PREFIX}${MONTH}`,
-      Spent: final,
-      [`C#${build.BuildID}`]: { Cost: final, Requester: build.Requester, Branch: 'main', Status: 'terminated' },
-    });
+    expect(await world().get(build.BuildID)).toMatchObject({ CountedMonth: MONTH, CountedCost: final });
+    expect(await monthItem()).toBeUndefined();
     expect(logLines(world(), 'INFO').filter((l) => l.message === 'final cost counted into the month')).toHaveLength(1);
     expect(world().replies(build)).toHaveLength(1);
   });
@@ -93,16 +93,16 @@ describe('the month’s spend from the machine’s end', () => {
     expect(world().ec2.liveOf(build.BuildID)).toEqual([]);
     expect(await world().get(build.BuildID)).toMatchObject({ Status: 'cancelled', TerminatedAt: at(31), ActualCost: final });
     expect(await world().slots()).toEqual([]);
-    expect(await monthItem()).toEqual({
-      BuildID: `${MONTH_PREFIX}${MONTH}`,
-      Spent: final,
-      [`C#${build.BuildID}`]: { Cost: final, Requester: build.Requester, Branch: 'main', Status: 'cancelled' },
+    expect(await world().get(build.BuildID)).toMatchObject({ CountedMonth: MONTH, CountedCost: final });
+    expect(await world().dynamo.ledger.read(MONTH)).toMatchObject({
+      spent: final,
+      counted: [{ buildId: build.BuildID, cost: final, requester: build.Requester, branch: 'main', status: 'cancelled' }],
     });
 
     // The next run, and EC2's event arriving late after all: nothing is added.
     await watchdogAt(32);
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(30)));
-    expect((await monthItem())?.Spent).toBe(final);
+    expect((await world().dynamo.ledger.read(MONTH)).spent).toBe(final);
     expect(await world().get(build.BuildID)).toMatchObject({ TerminatedAt: at(31), ActualCost: final });
   });
 
@@ -124,30 +124,28 @@ describe('the month’s spend from the machine’s end', () => {
     });
   });
 
-  it('the ledger write fails at a termination: the handler throws (EventBridge redelivers), and the redelivery counts it once', async () => {
+  it('the ledger write fails at a termination: the slot is freed all the same, the handler throws (EventBridge redelivers), and the redelivery counts it once', async () => {
     const build = await world().seed(aLaunchedBuild('building'), { instanceState: 'running' });
     world().clock.minutesAfterT0(93);
     const failing = countFailsOnce(world().dynamo.ledger);
 
     await expect(instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(92)), failing.ledger)).rejects.toThrow('allowed throughput');
-    // The end itself is recorded; the slot is kept, so the budget still sees the build's money.
-    expect(await world().get(build.BuildID)).toMatchObject({ Status: 'terminated', TerminatedAt: at(92), ActualCost: 5.91 });
-    expect(await world().slots()).toEqual([build.BuildID]);
-    expect(await monthItem()).toBeUndefined();
+    // The end itself is recorded and the slot freed: counting never keeps a slot.
+    const ended = await world().get(build.BuildID);
+    expect(ended).toMatchObject({ Status: 'terminated', TerminatedAt: at(92), ActualCost: 5.91 });
+    expect(ended?.CountedMonth).toBeUndefined();
+    expect(await world().slots()).toEqual([]);
 
     await instanceState(ec2StateChange(INSTANCE_ID, 'terminated', at(92)), failing.ledger);
     expect(failing.attempts()).toBe(2);
-    expect(await monthItem()).toMatchObject({ Spent: 5.91, [`C#${build.BuildID}`]: expect.objectContaining({ Cost: 5.91 }) });
+    expect(await world().get(build.BuildID)).toMatchObject({ CountedMonth: MONTH, CountedCost: 5.91 });
     // The thread and SNS hear of the end once, on the delivery that got through.
     expect(world().replies(build)).toHaveLength(1);
     expect(world().published()).toHaveLength(1);
     expect(await world().get(build.BuildID)).toMatchObject({ NotifiedStatus: 'terminated' });
-    // The release is not repeated by a redelivery: the reconciliation gives the slot back once
-    // EC2 lists the machine gone (the case below), counted first.
-    expect(await world().slots()).toEqual([build.BuildID]);
   });
 
-  it('the ledger write fails in the watchdog: the slot is kept (the build comes back), the run fails, the next run counts and frees it', async () => {
+  it('the ledger write fails in the watchdog: the slot is freed all the same, the run fails, and the final builds’ count catches it', async () => {
     const build = await world().seed(
       aLaunchedBuild('building', {
         Status: 'cancelled',
@@ -158,14 +156,15 @@ describe('the month’s spend from the machine’s end', () => {
       { slot: true, machine: false },
     );
     const failing = countFailsOnce(world().dynamo.ledger);
-    await expect(watchdogAt(31, failing.ledger)).rejects.toThrow();
+    // The reconciliation's count fails: a failed step (the run throws, the alarm sees it), the slot goes anyway.
+    await expect(watchdogAt(31, failing.ledger)).rejects.toThrow('count final cost');
     expect(await world().get(build.BuildID)).toMatchObject({ TerminatedAt: at(31) });
-    expect(await world().slots()).toEqual([build.BuildID]);
-    expect(await monthItem()).toBeUndefined();
-
-    await watchdogAt(32, failing.ledger);
     expect(await world().slots()).toEqual([]);
-    // Counted at the end the first run recorded, not at the second run's time.
-    expect(await monthItem()).toMatchObject({ Spent: cost(at(2), at(31)) });
+    // Later in the same run, the recent final builds are counted: at the end the run recorded.
+    expect(await world().get(build.BuildID)).toMatchObject({ CountedMonth: MONTH, CountedCost: cost(at(2), at(31)) });
+
+    await watchdogAt(34, failing.ledger);
+    expect(failing.attempts()).toBe(2);
+    expect((await world().dynamo.ledger.read(MONTH)).spent).toBe(cost(at(2), at(31)));
   });
 });

@@ -562,14 +562,14 @@ describe('function roles', () => {
     }
   });
 
-  it('reach the table and its two indexes with the four calls the store makes', () => {
+  it('reach the table and its three indexes with the four calls the store makes', () => {
     const table = `<${logicalId(base, base.stack.table)}.Arn>`;
     for (const name of NAMES) {
       const st = statements(name).filter((x) => x.Action.some((a) => a.startsWith('dynamodb:')));
       expect(
         st.flatMap((x) => x.Resource),
         name,
-      ).toEqual([table, `${table}/index/StatusIndex`, `${table}/index/InstanceIndex`]);
+      ).toEqual([table, `${table}/index/StatusIndex`, `${table}/index/InstanceIndex`, `${table}/index/MonthIndex`]);
       // What adapters/aws/dynamo-store.ts calls, nothing more: no Scan, no DeleteItem.
       expect(actionsOf(st).sort(), name).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     }
