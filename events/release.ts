@@ -1,6 +1,7 @@
 import type { ReleaseFile } from '../domain/artifact-layout';
 import { artifactKey, releaseFiles, releaseVersion } from '../domain/artifact-layout';
 import type { Build } from '../domain/build';
+import { releaseMetadata } from '../domain/release-metadata';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../domain/events';
 import type { Logger, MessageTag } from '../domain/ports';
 import { releaseMissingFilesMessage, releaseRefusedMessage, releaseWithdrawnMessage, releasedMessage } from '../views/release-messages';
@@ -115,10 +116,12 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
   }
   if (claim.publishedAt === undefined) {
     // One at a time, in order: releases/ shows the metadata file only once the rest is there.
-    // A redelivery before PublishedAt copies the same bytes again, which changes nothing. The
-    // checksum file is written from the record, never copied: the machine's word is not it.
+    // A redelivery before PublishedAt copies the same bytes again, which changes nothing. Only
+    // the OVA is copied (and then read back); the checksum and the metadata are written from the
+    // record: what is under builds/ is the word of whichever machine wrote there last.
     for (const [i, file] of files.entries()) {
       if (file.target.endsWith('.sha256')) await deps.artifacts.write(bucket, file.target, `${build.ArtifactSha256}  ${fileName(ova.target)}\n`);
+      else if (file.target.endsWith('.json')) await deps.artifacts.write(bucket, file.target, releaseMetadata(build, version, fileName(ova.target)));
       else await deps.artifacts.copy({ bucket, from: file.source, to: file.target, bytes: sizes[i]! });
     }
     // Any build's machine may write under builds/ (IAM cannot tell them apart): what was

@@ -75,6 +75,8 @@ export interface SlackCall {
   at: number;
   /** Set when the answer was ok:false. */
   error?: string;
+  /** Set when the answer was ok:true with warnings (`message_truncated`). */
+  warnings?: string[];
 }
 
 export type SlackChange =
@@ -189,6 +191,7 @@ function checkElement(el: Args, where: string): void {
   checkLength(`${where} button text`, textOf(el.text), 75);
   checkLength(`${where} action_id`, str(el.action_id), 255);
   checkLength(`${where} value`, str(el.value), 2000);
+  checkLength(`${where} url`, str(el.url), 3000);
   if (el.style !== undefined && el.style !== 'primary' && el.style !== 'danger') fail('invalid_blocks', `${where} style`);
   const confirm = el.confirm as Args | undefined;
   if (confirm) {
@@ -212,10 +215,19 @@ function blockTexts(block: Args): string[] {
   return texts.filter((t): t is string => t !== undefined);
 }
 
-function checkBlocks(blocks: unknown[]): void {
-  if (blocks.length > 50) fail('invalid_blocks', 'no more than 50 blocks');
+/**
+ * Where blocks are shown: a message holds 50 and about 12,000 characters of block text; a view
+ * (a modal, the Home tab: views.open, views.publish) holds 100, and `msg_blocks_too_long` is a
+ * message's error.
+ */
+export type Surface = 'message' | 'view';
+
+const MAX_BLOCKS: Readonly<Record<Surface, number>> = { message: 50, view: 100 };
+
+function checkBlocks(blocks: unknown[], surface: Surface = 'message'): void {
+  if (blocks.length > MAX_BLOCKS[surface]) fail('invalid_blocks', `no more than ${MAX_BLOCKS[surface]} blocks`);
   const total = blocks.reduce<number>((n, b) => n + (b && typeof b === 'object' ? blockTexts(b as Args).reduce((m, t) => m + t.length, 0) : 0), 0);
-  if (total > BLOCKS_TEXT_MAX) fail('msg_blocks_too_long', `${total} characters of block text`);
+  if (surface === 'message' && total > BLOCKS_TEXT_MAX) fail('msg_blocks_too_long', `${total} characters of block text`);
   const ids = new Set<string>();
   blocks.forEach((raw, i) => {
     const where = `blocks[${i}]`;
@@ -249,29 +261,54 @@ function checkBlocks(blocks: unknown[]): void {
       case 'context': {
         const elements = (block.elements as unknown[] | undefined) ?? [];
         if (elements.length < 1 || elements.length > 10) fail('invalid_blocks', `${where} needs 1 to 10 elements`);
+        elements.forEach((el, j) => checkLength(`${where}.elements[${j}] text`, textOf(el), 3000));
         break;
       }
     }
   });
 }
 
-/** Slack's longest top-level `text` of a message (longer is cut, with a warning). */
-const TEXT_MAX = 40_000;
+/**
+ * Slack's longest top-level `text` of a message. chat.postMessage and chat.update do not refuse a
+ * longer one: they keep its first 40,000 characters and answer ok:true with the warning
+ * `message_truncated`, which only a reader of the answer sees.
+ */
+export const TEXT_MAX = 40_000;
 
 /**
  * The limits of a message body, for what does not come through the Web API: a slash command's
  * answer travels in the acknowledgement (stand-ins/slack-request.ts checks it with this). The
- * Slack error, or undefined when Slack would take it.
+ * Slack error, or undefined when Slack would take it. `surface: 'view'` checks a modal's or the
+ * Home tab's blocks (100 of them, no total).
  */
-export function refusalOf(message: { text?: unknown; blocks?: unknown }): string | undefined {
+export function refusalOf(message: { text?: unknown; blocks?: unknown }, surface: Surface = 'message'): string | undefined {
   try {
-    if (Array.isArray(message.blocks)) checkBlocks(message.blocks);
+    if (Array.isArray(message.blocks)) checkBlocks(message.blocks, surface);
     if (typeof message.text === 'string' && message.text.length > TEXT_MAX) fail('msg_too_long');
     return undefined;
   } catch (error) {
     if (error instanceof SlackFailure) return `${error.error}${error.detail ? ` (${error.detail})` : ''}`;
     throw error;
   }
+}
+
+// ---- warnings -------------------------------------------------------------------------------
+
+/**
+ * Warnings every stand-in of this process answered with since the last `takeSlackWarnings`, kept
+ * only once `watchSlackWarnings` was called (the tests' setup does, and fails a test that leaves
+ * any: a truncated message is a message Slack showed cut). The sandbox does not watch, so nothing
+ * piles up there; its calls still carry their warnings.
+ */
+let watched: string[] | undefined;
+
+export function watchSlackWarnings(): void {
+  watched ??= [];
+}
+
+/** The warnings seen since the last call, as `method: warning`; they are forgotten. */
+export function takeSlackWarnings(): string[] {
+  return watched ? watched.splice(0) : [];
 }
 
 // ---- the API --------------------------------------------------------------------------------
@@ -361,12 +398,18 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     return id;
   };
 
+  /** The answer's warnings of the call being answered (reset by `dispatch`). */
+  let warnings: string[] = [];
+
   const messageContent = (args: Args) => {
     const blocks = jsonList(args.blocks, 'invalid_blocks');
     const attachments = jsonList(args.attachments, 'invalid_attachments');
     if (blocks) checkBlocks(blocks);
-    const text = str(args.text);
-    if (text !== undefined && text.length > TEXT_MAX) fail('msg_too_long');
+    let text = str(args.text);
+    if (text !== undefined && text.length > TEXT_MAX) {
+      text = text.slice(0, TEXT_MAX);
+      warnings.push('message_truncated');
+    }
     return { text, blocks, attachments };
   };
 
@@ -545,7 +588,13 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       if (injected) fail(injected);
       const run = methods[method];
       if (!run) return fail('unknown_method');
-      return run(args, origin);
+      warnings = [];
+      const answer = run(args, origin);
+      if (warnings.length === 0) return answer;
+      call.warnings = warnings;
+      watched?.push(...warnings.map((w) => `${method}: ${w}`));
+      // As Slack words it: `warning` comma-separated, and the list in response_metadata.
+      return { ...answer, warning: warnings.join(','), response_metadata: { ...(answer.response_metadata as object | undefined), warnings } };
     } catch (error) {
       if (!(error instanceof SlackFailure)) throw error;
       call.error = error.error;

@@ -72,6 +72,21 @@ function aCompletedRelease(buildId: string, overrides: Partial<Build> = {}): Bui
   });
 }
 
+/** The released `.json`: packer/runner.sh's fields, each from the record. */
+const metadataOf = (build: Build) => ({
+  version: VERSION,
+  buildId: build.BuildID,
+  branch: build.BuildBranch,
+  commit: build.ActualCommit,
+  requestedCommit: build.BuildCommit ?? null,
+  file: `hedgehog-lab-prewarmed-${VERSION}.ova`,
+  sha256: build.ArtifactSha256,
+  bytes: build.ArtifactBytes,
+  started: build.BuildStartTime ?? null,
+  finished: build.CompletionTime,
+  instanceType: build.InstanceType ?? null,
+});
+
 /** The runner's `completed` phase of that build, with its own event token. */
 const completed = (buildId: string, version = VERSION) =>
   buildPhase({
@@ -154,7 +169,7 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
   const releaseItem = () => world().dynamo.get(`#release#v${VERSION}`);
   const postsTo = () => world().slack.callsTo('chat.postMessage');
 
-  it('publishes the three files with identical bytes, locks the version and tells the thread once', async () => {
+  it("publishes the OVA's bytes with the record's checksum and metadata, locks the version and tells the thread once", async () => {
     const build = await world().seed(aCompletedRelease(FIRST));
     await upload(FIRST);
     requests.length = 0;
@@ -167,10 +182,10 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
       `releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.ova.sha256`,
     ];
     expect(await keys('releases/')).toEqual(released);
-    for (const source of files(FIRST)) {
-      const target = `releases/v${VERSION}/${source.slice(source.lastIndexOf('/') + 1)}`;
-      expect(await read(target), target).toBe(await read(source));
-    }
+    expect(await read(released[1]!)).toBe(await read(artifactKey(FIRST, VERSION)));
+    // The checksum and the metadata say what the record says (the machine's files are its word).
+    expect(await read(released[2]!)).toBe(`${ovaOf(FIRST).sha256}  hedgehog-lab-prewarmed-${VERSION}.ova\n`);
+    expect(JSON.parse(await read(released[0]!))).toEqual(metadataOf(build));
     // The OVA first, the metadata last: a JSON under releases/ means a complete set.
     const copies = requests.filter((r) => r.startsWith('PUT ')).map((r) => r.slice(r.lastIndexOf('/') + 1).replace(/\?.*$/, ''));
     expect(copies).toEqual([`hedgehog-lab-prewarmed-${VERSION}.ova`, `hedgehog-lab-prewarmed-${VERSION}.ova.sha256`, `hedgehog-lab-prewarmed-${VERSION}.json`]);
@@ -286,6 +301,34 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
       `${ovaOf(FIRST).sha256}  hedgehog-lab-prewarmed-${VERSION}.ova\n`,
     );
     expect(await releaseItem()).toMatchObject({ For: FIRST, PublishedAt: world().clock.now().toISOString() });
+  });
+
+  it("the metadata file is written from the record, never the machine's: a poisoned .json under builds/ is not published", async () => {
+    const build = await world().seed(aCompletedRelease(FIRST, { BuildStartTime: at(30), InstanceType: 'c5n.metal' }));
+    await upload(FIRST);
+    // Another build's machine (IAM allows builds/*) rewrote this build's metadata.
+    const poisoned = { version: VERSION, buildId: SECOND, branch: 'evil', commit: 'f'.repeat(40), sha256: '0'.repeat(64), bytes: 1, file: 'evil.ova' };
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: files(FIRST)[2], Body: JSON.stringify(poisoned) }));
+
+    await handler()(completed(FIRST));
+
+    const released = await read(`releases/v${VERSION}/hedgehog-lab-prewarmed-${VERSION}.json`);
+    expect(JSON.parse(released)).toEqual(metadataOf(build));
+    expect(JSON.parse(released)).toMatchObject({
+      buildId: FIRST,
+      branch: `v${VERSION}`,
+      started: at(30),
+      finished: at(90),
+      instanceType: 'c5n.metal',
+      sha256: ovaOf(FIRST).sha256,
+      bytes: ovaOf(FIRST).bytes,
+    });
+    expect(released).not.toContain('evil');
+    expect(
+      world()
+        .replies(build)
+        .map((m) => m.text.slice(0, 11)),
+    ).toEqual(['📦 Released']);
   });
 
   it("the checksum file is written from the record, never the machine's", async () => {

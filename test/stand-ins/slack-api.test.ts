@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SlackApi, SlackChange } from '../../stand-ins/slack-api';
-import { APPROVER, NOT_MEMBER_CHANNEL, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
+import {
+  APPROVER,
+  NOT_MEMBER_CHANNEL,
+  REQUESTER,
+  SANDBOX_BOT_TOKEN,
+  SANDBOX_CHANNEL,
+  refusalOf,
+  startSlackApi,
+  takeSlackWarnings,
+} from '../../stand-ins/slack-api';
 
 // The Slack Web API stand-in answers as docs/design.md "Sandbox contract" says, over plain HTTP,
 // whatever client sends the request.
@@ -178,6 +187,70 @@ describe('Slack Web API stand-in', () => {
       await json('chat.postMessage', { channel: SANDBOX_CHANNEL, text: 'fits', blocks: [section(3000), section(3000), section(3000), section(3000)] }),
     ).toMatchObject({ ok: true });
     expect(api.messages(SANDBOX_CHANNEL).map((m) => m.text)).toEqual(['fits']);
+  });
+
+  it('cuts a top-level text over 40,000 characters to 40,000 and answers ok:true with the warning message_truncated, as Slack does', async () => {
+    const long = `${'a'.repeat(39_999)}bc`;
+    const posted = await json('chat.postMessage', { channel: SANDBOX_CHANNEL, text: long });
+    expect(posted).toMatchObject({ ok: true, warning: 'message_truncated', response_metadata: { warnings: ['message_truncated'] } });
+    const ts = posted.ts as string;
+    expect(api.messages(SANDBOX_CHANNEL)[0]?.text).toBe(`${'a'.repeat(39_999)}b`);
+
+    const updated = await json('chat.update', { channel: SANDBOX_CHANNEL, ts, text: `${'u'.repeat(40_000)}!` });
+    expect(updated).toMatchObject({ ok: true, warning: 'message_truncated' });
+    expect(api.messages(SANDBOX_CHANNEL)[0]?.text).toBe('u'.repeat(40_000));
+    expect(api.calls.map((c) => c.warnings)).toEqual([['message_truncated'], ['message_truncated']]);
+    // The tests' setup fails any test that leaves a warning (test/support/setup.ts); this one takes them.
+    expect(takeSlackWarnings()).toEqual(['chat.postMessage: message_truncated', 'chat.update: message_truncated']);
+
+    const fits = await json('chat.postMessage', { channel: SANDBOX_CHANNEL, text: 'x'.repeat(40_000) });
+    expect(fits).toMatchObject({ ok: true });
+    expect(fits).not.toHaveProperty('warning');
+    expect(takeSlackWarnings()).toEqual([]);
+  });
+
+  describe('refuses, with invalid_blocks, what passes a Block Kit limit, and takes it at the limit', () => {
+    const plain = (text: string) => ({ type: 'plain_text', text });
+    const buttonWith = (extra: Record<string, unknown>) => ({ type: 'button', action_id: 'a', text: plain('Go'), value: 'v', ...extra });
+    const actionsWith = (extra: Record<string, unknown>) => [{ type: 'actions', elements: [buttonWith(extra)] }];
+    const confirmWith = (extra: Record<string, string>) => {
+      const texts = { title: 'T', text: 'x', confirm: 'Yes', deny: 'No', ...extra };
+      return actionsWith({ confirm: Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, plain(v)])) });
+    };
+    const section = (text = 's') => ({ type: 'section', text: { type: 'mrkdwn', text } });
+    const contextOf = (n: number) => [{ type: 'context', elements: Array.from({ length: n }, (_, i) => ({ type: 'mrkdwn', text: `e${i}` })) }];
+    const cases: Array<[string, number, (n: number) => unknown[]]> = [
+      ['blocks in a message', 50, (n) => Array.from({ length: n }, () => section())],
+      ['context elements', 10, contextOf],
+      ['header text', 150, (n) => [{ type: 'header', text: plain('h'.repeat(n)) }]],
+      ['button text', 75, (n) => actionsWith({ text: plain('b'.repeat(n)) })],
+      ['button value', 2000, (n) => actionsWith({ value: 'v'.repeat(n) })],
+      ['button url', 3000, (n) => actionsWith({ url: `https://example.com/${'u'.repeat(n - 20)}` })],
+      ['action_id', 255, (n) => actionsWith({ action_id: 'a'.repeat(n) })],
+      ['block_id', 255, (n) => [{ ...section(), block_id: 'b'.repeat(n) }]],
+      ['confirm title', 100, (n) => confirmWith({ title: 't'.repeat(n) })],
+      ['confirm text', 300, (n) => confirmWith({ text: 't'.repeat(n) })],
+      ['confirm button', 30, (n) => confirmWith({ confirm: 'c'.repeat(n) })],
+      ['deny button', 30, (n) => confirmWith({ deny: 'd'.repeat(n) })],
+      ['section fields', 10, (n) => [{ type: 'section', fields: Array.from({ length: n }, () => ({ type: 'mrkdwn', text: 'f' })) }]],
+      ['field text', 2000, (n) => [{ type: 'section', fields: [{ type: 'mrkdwn', text: 'f'.repeat(n) }] }]],
+      ['actions elements', 25, (n) => [{ type: 'actions', elements: Array.from({ length: n }, (_, i) => buttonWith({ action_id: `a${i}` })) }]],
+    ];
+    it.each(cases)('%s: at most %i', async (_what, max, make) => {
+      expect(await json('chat.postMessage', { channel: SANDBOX_CHANNEL, text: 'over', blocks: make(max + 1) })).toMatchObject({
+        ok: false,
+        error: 'invalid_blocks',
+      });
+      expect(await json('chat.postMessage', { channel: SANDBOX_CHANNEL, text: 'at', blocks: make(max) })).toMatchObject({ ok: true });
+      expect(api.messages(SANDBOX_CHANNEL).map((m) => m.text)).toEqual(['at']);
+    });
+
+    it('100 blocks in a view (a modal, the Home tab), where a message holds 50', () => {
+      const blocks = (n: number) => Array.from({ length: n }, () => section());
+      expect(refusalOf({ blocks: blocks(100) }, 'view')).toBeUndefined();
+      expect(refusalOf({ blocks: blocks(101) }, 'view')).toBe('invalid_blocks (no more than 100 blocks)');
+      expect(refusalOf({ blocks: blocks(51) })).toBe('invalid_blocks (no more than 50 blocks)');
+    });
   });
 
   it('while throttled answers every call 429 with Retry-After and ratelimited, taking no effect', async () => {
