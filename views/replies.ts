@@ -9,7 +9,6 @@ import type { ApproverNames } from '../domain/approver-names';
 // Every text the bot sends to one person: in the ack body of a slash command, or through
 // chat.postEphemeral after a button click (docs/design.md "Messages"). None of them changes anything.
 
-const mentions = (users: readonly string[]) => users.map(mention).join(', ');
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export const help = (): string =>
@@ -51,8 +50,8 @@ const approverList = (names: ApproverNames) => nameList([...names.userIds.map(me
 
 /** Said when the groups could not be read: who approves meanwhile, and that waiting helps. */
 const unreadGroupsNote = (names: ApproverNames, verb: string) =>
-  ` The members of ${names.groupIds.map(groupMention).join(', ')} could not be read from Slack just now, so ` +
-  (names.userIds.length > 0 ? `only ${mentions(names.userIds)} can ${verb}` : `nobody can ${verb}`) +
+  ` The members of ${nameList(names.groupIds.map(groupMention))} could not be read from Slack just now, so ` +
+  (names.userIds.length > 0 ? `only ${nameList(names.userIds.map(mention))} can ${verb}` : `nobody can ${verb}`) +
   '. Try again in a minute.';
 
 export const notAnApprover = (verb: string, names: ApproverNames): string =>
