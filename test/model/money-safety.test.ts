@@ -8,13 +8,19 @@ import { APPROVER, REQUESTER } from '../../stand-ins/slack-api';
 import { buildPhase, ec2StateChange, scheduled, SHA256 } from '../support/event-fixtures';
 import type { ModelWorld } from './world';
 import type { Roster } from './world';
-import { SECOND_APPROVER, envelopeOf, startModelWorld } from './world';
+import { MODEL_BUDGET_USD, SECOND_APPROVER, envelopeOf, startModelWorld } from './world';
+import { costSoFar, costToDeadline, isCostFinal, launchableMax } from '../../domain/build-facts';
+import { monthOf } from '../../domain/spend';
+import { aMonthOfBuilds, countedBuilds } from '../support/counted-builds';
 
 // The model-based test of docs/design.md "Threat model" and "Delivery semantics": random
 // schedules of people (requests, approvals by several users at once, denials, cancels, Extend
 // clicks), machines (EC2 state changes, duplicated, late and reordered; phases honest and
 // forged), faults (Slack failures and lost answers, DynamoDB lost answers, budget holds whose
-// answers are lost while clicks race) and watchdog runs with the clock moving, while Slack answers,
+// answers are lost while clicks race, the month ledger failing for a while, no capacity for the
+// first instance type so a dearer fallback is launched), a month of 1,500 counted builds, and
+// watchdog runs with the clock moving (from two hours before a month turns, or to its last
+// minutes), while Slack answers,
 // throttles every call (429, Retry-After) or cannot be reached, each run frozen at its Lambda
 // timeout, over the real handlers, dynalite and the stand-ins. After every step the
 // invariants are checked against the stand-ins' own records: EC2's machines, Slack's messages,
@@ -345,6 +351,60 @@ class Watchdog extends Step {
   }
 }
 
+/** The month ledger fails for its next few calls, whichever handler makes them. */
+class LedgerOutage extends Step {
+  constructor(readonly calls: number) {
+    super();
+  }
+  async act(real: Real) {
+    real.w.ledgerOutage(this.calls);
+  }
+  toString() {
+    return `ledger down for ${this.calls} calls`;
+  }
+}
+
+/** EC2 has no c5n.metal anywhere (or has again): the launch falls back to m5zn.metal, dearer. */
+class Capacity extends Step {
+  constructor(readonly short: boolean) {
+    super();
+  }
+  async act(real: Real) {
+    if (this.short) real.w.events.ec2.refuse('c5n.metal', undefined, 'InsufficientInstanceCapacity');
+    else real.w.events.ec2.refuseNoMore();
+  }
+  toString() {
+    return this.short ? 'no c5n.metal capacity' : 'capacity back';
+  }
+}
+
+/** A month of 1,500 builds counted already (a cent each): the month's figures come from MonthIndex. */
+const CROWD = 1500;
+class Crowd extends Step {
+  async act(real: Real) {
+    const month = monthOf(real.w.events.clock.now());
+    if ((await real.w.events.dynamo.ledger.read(month)).counted.length >= CROWD) return;
+    const builds = aMonthOfBuilds(CROWD).map((b, i) => ({ ...b, buildId: `build-${month.replace('-', '')}01-crowd-${i}`, cost: 0.01 }));
+    await countedBuilds(real.w.events.dynamo, month, builds);
+  }
+  toString() {
+    return `${CROWD} counted builds this month`;
+  }
+}
+
+/** The clock moves to five minutes before the month turns, when that is less than a day ahead. */
+class MonthEnd extends Step {
+  async act(real: Real) {
+    const now = real.w.events.clock.now();
+    const turn = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    if (turn - now.getTime() < 5 * 60_000 || turn - now.getTime() > 24 * 3600_000) return;
+    real.w.events.clock.set(new Date(turn - 5 * 60_000).toISOString());
+  }
+  toString() {
+    return 'clock to the month’s last five minutes';
+  }
+}
+
 // ---- invariants -----------------------------------------------------------------------------
 
 async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void> {
@@ -396,6 +456,8 @@ async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void
     expect(doubled, `${b.BuildID}: mailed twice`).toEqual([]);
   }
 
+  await checkBudget(real, builds);
+
   // (c) no slot outlives its reason once the watchdog had a chance
   if (afterWatchdog)
     for (const id of slots) {
@@ -411,9 +473,93 @@ async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void
     }
 }
 
+/**
+ * What a build may cost its month, as the budget must have counted it: its final cost, or up to
+ * its deadline (its type, its extensions), never what it costs past DeadlineAt (the model has no
+ * Scheduler and moves the clock in large steps, so machines outlive deadlines by design); an
+ * approved build not launched yet, the costliest type its launch may choose, in its approval's
+ * month. undefined: the build commits nothing.
+ */
+function exposure(b: Build, config: ModelWorld['deps']['config'], now: Date): { month: string; cost: number } | undefined {
+  if (b.LaunchTime) {
+    const toDeadline = costToDeadline(b, config) ?? 0;
+    const cost = isCostFinal(b) ? Math.min(costSoFar(b, { config, now }) ?? 0, toDeadline) : toDeadline;
+    return { month: monthOf(b.LaunchTime), cost };
+  }
+  if (b.Status === 'approved') return { month: monthOf(b.ApprovedAt ?? b.CreatedAt), cost: launchableMax(config, b.CostMax) };
+  return undefined;
+}
+
+/**
+ * (g) no month's builds may cost more than MONTHLY_BUDGET_USD: every approval and extension that
+ * landed was checked against spent + committed + its own maximum, so what the month's builds may
+ * cost up to their deadlines (plus the counted builds no record of this schedule stands for)
+ * stays within it, a cent of rounding per build aside.
+ */
+async function checkBudget(real: Real, builds: readonly Build[]): Promise<void> {
+  const { config } = real.w.deps;
+  const now = real.w.events.clock.now();
+  const months = new Map<string, { cost: number; builds: string[] }>();
+  const ours = new Set(builds.map((b) => b.BuildID));
+  for (const b of builds) {
+    const e = exposure(b, config, now);
+    if (!e) continue;
+    const m = months.get(e.month) ?? { cost: 0, builds: [] };
+    // A counted build's cost is exact; the others' are figures rounded to the cent per decision.
+    months.set(e.month, { cost: m.cost + e.cost, builds: b.CountedMonth ? m.builds : [...m.builds, `${b.BuildID} ${b.Status} ${e.cost.toFixed(2)}`] });
+  }
+  for (const [month, m] of months) {
+    const before = (await real.w.events.dynamo.ledger.read(month)).counted.filter((c) => !ours.has(c.buildId)).reduce((sum, c) => sum + c.cost, 0);
+    expect(before + m.cost, `${month} may cost more than its budget: ${m.builds.join(', ')} and ${before.toFixed(2)} counted before`).toBeLessThanOrEqual(
+      MODEL_BUDGET_USD + 0.01 * m.builds.length,
+    );
+  }
+}
+
+/**
+ * Once everything is delivered and the watchdog has run: (i) every ended build is counted once, at
+ * its final cost, in its launch month; (h) no hold is more than its build may still cost, and a
+ * hold whose build is counted, never launched or launched elsewhere is gone.
+ */
+async function checkBooks(real: Real): Promise<void> {
+  const { config } = real.w.deps;
+  const now = real.w.events.clock.now();
+  const builds = await real.w.builds();
+  const months = new Set<string>();
+  for (const b of builds) {
+    if (b.LaunchTime) months.add(monthOf(b.LaunchTime));
+    if (b.ApprovedAt) months.add(monthOf(b.ApprovedAt));
+    if (!isFinal(b.Status) || b.ActualCost === undefined || !b.LaunchTime) continue;
+    expect({ month: b.CountedMonth, cost: b.CountedCost }, `${b.BuildID} (${b.Status}) counted`).toEqual({ month: monthOf(b.LaunchTime), cost: b.ActualCost });
+  }
+  const byId = new Map(builds.map((b) => [b.BuildID, b]));
+  for (const month of months) {
+    const ledger = await real.w.events.dynamo.ledger.read(month);
+    const counted = ledger.counted.map((c) => c.buildId);
+    expect(counted.length, `${month}: a build counted twice`).toBe(new Set(counted).size);
+    for (const [buildId, hold] of Object.entries(ledger.holds)) {
+      const b = byId.get(buildId);
+      const mayCost =
+        b === undefined
+          ? 0
+          : b.LaunchTime
+            ? monthOf(b.LaunchTime) !== month || counted.includes(buildId)
+              ? 0
+              : isCostFinal(b)
+                ? (costSoFar(b, { config, now }) ?? 0)
+                : Math.max(costSoFar(b, { config, now }) ?? 0, costToDeadline(b, config) ?? 0)
+            : isFinal(b.Status)
+              ? 0
+              : launchableMax(config, b.CostMax);
+      expect(hold, `${month}: the hold of ${buildId} (${b?.Status ?? 'no record'}) is more than it may still cost`).toBeLessThanOrEqual(mayCost + 0.01);
+    }
+  }
+}
+
 /** Faults off, everything delivered, the clock run on: then every build is told its end. */
 async function settle(real: Real): Promise<void> {
   real.w.proxy.losing = false;
+  real.w.ledgerOutage(0);
   for (let round = 0; round < 6; round++) {
     collect(real);
     for (let i = 0; i < 50 && real.pending.length > 0; i++) {
@@ -432,6 +578,7 @@ async function settle(real: Real): Promise<void> {
     if (isActive(b.Status)) continue;
     expect(b.NotifiedStatus, `${b.BuildID} ended ${b.Status} but the thread was not told`).toBe(b.Status);
   }
+  await checkBooks(real);
 }
 
 const steps: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
@@ -469,6 +616,11 @@ const steps: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
     )
     .map(([b, p, f]) => new Phase(b, p, f)),
   fc.constantFrom('slack-fails', 'slack-answer-lost', 'dynamo-answers-lost' as const).map((k) => new Fault(k)),
+  fc.constantFrom(1, 3, 8).map((n) => new LedgerOutage(n)),
+  fc.boolean().map((short) => new Capacity(short)),
+  fc.constant(new MonthEnd()),
+  // Seldom (seeding takes a few seconds): the month's figures then sum 1,500 counted builds.
+  fc.nat(7).chain((n) => (n === 0 ? fc.constant<Step>(new Crowd()) : fc.constant<Step>(new MonthEnd()))),
   fc
     .tuple(fc.constantFrom(1, 2, 5, 12, 40), fc.boolean(), fc.constantFrom<SlackWeather>('up', 'throttled', 'down'))
     .map(([m, two, slack]) => new Watchdog(m, two, slack)),

@@ -32,6 +32,9 @@ import { BASE_ENV, startWorld as startEventsWorld } from '../support/events-worl
 // Events are not routed automatically: the test delivers them, at least once, in any order.
 
 export const SECOND_APPROVER = 'U0APPROVER2';
+export const MODEL_BUDGET_USD = 30;
+/** Two hours before a month turns: schedules that move the clock cross it mid-build. */
+export const MODEL_START = '2026-11-30T22:00:00.000Z';
 
 /**
  * Where a step can steer interleavings: `before` runs ahead of every table call of every handler
@@ -81,6 +84,8 @@ export interface ModelWorld {
    */
   replay(index: number): Promise<{ status: number; claim: string } | undefined>;
   builds(): Promise<Build[]>;
+  /** The next `calls` month-ledger calls, of any handler, fail (DynamoDB unavailable for a while). */
+  ledgerOutage(calls: number): void;
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -113,24 +118,40 @@ export async function startModelWorld(): Promise<ModelWorld> {
       },
     });
   const store = gated(new DynamoBuildStore(client, events.dynamo.tableName));
-  // The bot's budget step goes through the same lossy proxy and gate as its table writes.
-  const ledger = gated(new DynamoSpendLedger(client, events.dynamo.tableName), 'ledger.');
+  // Every side's month ledger goes through the same lossy proxy and gate as the table writes, and
+  // fails outright while an outage lasts (`ledgerOutage`): a budget decision, a count, the books.
+  let outage = 0;
+  const failing = <T extends object>(port: T): T =>
+    new Proxy(port, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (outage > 0) {
+            outage--;
+            return Promise.reject(Object.assign(new Error('the month ledger is unavailable'), { name: 'InternalServerError' }));
+          }
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+  const ledger = failing(gated(new DynamoSpendLedger(client, events.dynamo.tableName), 'ledger.'));
   bus.onPut((e) => {
     if (e.detailType === 'Build Approved') gate.onApproved?.(envelopeOf(e));
   });
   const eventBridge = new EventBridgeClient({ endpoint: bus.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
-  // A budget far above what a schedule spends: every approval takes the budget step, none is refused by it.
+  // A budget a few builds reach: approvals and extensions are refused by it in longer schedules.
   const env = {
     ...BASE_ENV,
     SLACK_SIGNING_SECRET: SANDBOX_SIGNING_SECRET,
     APPROVER_IDS: `${APPROVER},${SECOND_APPROVER}`,
     MAX_CONCURRENT_BUILDS: '1',
-    MONTHLY_BUDGET_USD: '100000',
+    MONTHLY_BUDGET_USD: String(MODEL_BUDGET_USD),
   };
   const config = parseConfig({ ...env, SLACK_API_URL: events.slack.url, BUILDS_TABLE: events.dynamo.tableName });
   events.configure(env);
-  const deps: EventDeps = { ...events.deps, config, store };
+  const deps: EventDeps = { ...events.deps, config, store, ledger };
   const botBus = new EventBridgeBus(eventBridge, config.eventBusName);
   const botWith = (botConfig: typeof config) =>
     createBot({
@@ -222,13 +243,18 @@ export async function startModelWorld(): Promise<ModelWorld> {
       return { status: await status(sent.event, sent.roster), claim: clickClaimOf(sent.event) };
     },
     builds: () => events.builds(),
+    ledgerOutage(calls) {
+      outage = calls;
+    },
     async reset() {
       delete gate.before;
       delete gate.onApproved;
       proxy.losing = false;
+      outage = 0;
       clicks.length = 0;
       await events.reset();
       events.configure(env);
+      events.clock.set(MODEL_START);
       bus.clear();
     },
     async close() {

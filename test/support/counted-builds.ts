@@ -11,6 +11,7 @@ function endedRecord(month: string, entry: CountedBuild): Record<string, unknown
   return {
     BuildID: entry.buildId,
     Status: entry.status,
+    NotifiedStatus: entry.status,
     Requester: entry.requester,
     BuildBranch: entry.branch,
     CreatedAt: launched,
