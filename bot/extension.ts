@@ -36,6 +36,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
     hours: EXTENSION_HOURS,
     maxExtensionHours: config.maxExtensionHours,
     maxLifetimeHours: config.maxLifetimeHours,
+    seen: build.ExtendedHours ?? 0,
   };
   // The budget is asked only for an hour the status table would give: a refused extension must
   // not leave a hold that makes the month look fuller than it is.

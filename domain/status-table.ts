@@ -54,7 +54,8 @@ export type BuildEvent =
    */
   | { type: 'stuck'; message: string; expectInstanceId?: string | null }
   | { type: 'warn' }
-  | { type: 'extend'; by: string; hours: number; maxExtensionHours: number; maxLifetimeHours: number }
+  /** `seen`: ExtendedHours as the click saw it; decided again after a lost race, it no longer matches. */
+  | { type: 'extend'; by: string; hours: number; maxExtensionHours: number; maxLifetimeHours: number; seen: number }
   /** The deadline's Scheduler schedule was set to `at` (for this machine): recorded so the watchdog can tell a stale one. */
   | { type: 'scheduled'; instanceId: string; at: string }
   /** The bot's quote at the moment of approval: prices may have moved since the card was posted. */
@@ -153,6 +154,8 @@ function stillDue({ build, event, now }: Case<EventOf<'force'>>): string | undef
 
 function extensionAllowed({ build, event, now }: Case<EventOf<'extend'>>): string | undefined {
   if (!(event.hours > 0)) return `an extension must add time, got ${event.hours} h`;
+  // Two clicks at once add one hour: the budget held one hour for each click's own view.
+  if ((build.ExtendedHours ?? 0) !== event.seen) return 'another approver extended it just now';
   if ((build.ExtendedHours ?? 0) + event.hours > event.maxExtensionHours) return `extension limit of ${event.maxExtensionHours} h reached`;
   const currentDeadline = deadlineOf(build, event);
   if (!build.LaunchTime || !currentDeadline) return 'the machine has no launch time yet';

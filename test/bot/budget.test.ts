@@ -277,6 +277,43 @@ describe('the monthly budget at extension', () => {
     expect(await world().dynamo.get(`${MONTH_PREFIX}2026-12`)).toBeUndefined();
   });
 
+  it('two Extend clicks at once with two hours left: one hour is added, not two, and the hold is that hour’s maximum', async () => {
+    const { id, bot } = await runningBuild('100');
+    // Blake's click has held its hour (seen: no extension yet) and is about to write; Avery's click
+    // goes the whole way first. Blake's write, decided again on the new record, is refused: the
+    // month holds one hour, so the build may get one.
+    const store = world().dynamo.store;
+    let first = true;
+    const racing = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== 'update' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (first) {
+            first = false;
+            await bot.click('extend_build', id, APPROVER);
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const blake = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '100', APPROVER_IDS: `${APPROVER},U0APPROVER2` }, { store: racing });
+    await blake.click('extend_build', id, 'U0APPROVER2');
+
+    expect(await world().build(id)).toMatchObject({ ExtendedHours: 1, DeadlineAt: minutesAfter(240).toISOString() });
+    expect(await monthItem()).toMatchObject({ [`H#${id}`]: 15.77 });
+    expect(
+      world()
+        .slack.callsTo('chat.postEphemeral')
+        .map((c) => [c.args.user, c.args.text]),
+    ).toEqual([['U0APPROVER2', `:no_entry: ${id} was not extended: another approver extended it just now.`]]);
+    expect(
+      world()
+        .bus()
+        .filter(([type]) => type === 'Build Extended'),
+    ).toHaveLength(1);
+  });
+
   it('two Extend clicks at once: the one whose write loses gives back its hour, so the hold is the build’s new maximum', async () => {
     const { id, bot } = await runningBuild('100');
     // One hour of extension allowed. Blake's click has held its hour and is about to write; Avery's

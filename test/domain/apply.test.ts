@@ -139,10 +139,11 @@ describe('applyEvent', () => {
   });
 
   it('gives up with an error after four conflicts in a row', async () => {
-    const bump = (n: number): Partial<Build> => ({ ExtendedHours: n });
-    const { store, calls } = fakeStore(aLaunchedBuild('building'), { rivals: [bump(1), bump(2), bump(3), bump(4)] });
+    // The runner's phases land between every read and write: each time the extension's status guard fails.
+    const phase = (Status: 'building' | 'uploading'): Partial<Build> => ({ Status });
+    const { store, calls } = fakeStore(aLaunchedBuild('building'), { rivals: [phase('uploading'), phase('building'), phase('uploading'), phase('building')] });
     await expect(
-      applyEvent(store, aBuild().BuildID, { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 10, maxLifetimeHours: 3 }, NOW),
+      applyEvent(store, aBuild().BuildID, { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 10, maxLifetimeHours: 3, seen: 0 }, NOW),
     ).rejects.toThrow('gave up applying extend to build-20261125-170052-a1b2 after 4 conflicts');
     expect(calls.update).toBe(4);
   });

@@ -585,7 +585,7 @@ describe('transition beyond the rows', () => {
     expire: { type: 'expire' },
     stuck: { type: 'stuck', message: 'stuck' },
     warn: { type: 'warn' },
-    extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3 },
+    extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3, seen: 0 },
     scheduled: { type: 'scheduled', instanceId: INSTANCE_ID, at: at(179) },
     requote: { type: 'requote', costEstimate: 5.91, costMax: 11.83 },
     'warning-posted': { type: 'warning-posted', ts: '1700000000.000100' },
@@ -695,7 +695,7 @@ describe('transition beyond the rows', () => {
   });
 
   it('extends in steps up to MAX_EXTENSION_HOURS, guarded on the old value, and refuses beyond', () => {
-    const extend = (hours: number): BuildEvent => ({ type: 'extend', by: 'U0APPROVER', hours, maxExtensionHours: 2, maxLifetimeHours: 3 });
+    const extend = (hours: number, seen = 0): BuildEvent => ({ type: 'extend', by: 'U0APPROVER', hours, maxExtensionHours: 2, maxLifetimeHours: 3, seen });
     expect(transition(buildIn('building'), extend(1), NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], absent: ['ExtendedHours'] },
@@ -703,17 +703,19 @@ describe('transition beyond the rows', () => {
       set: { ExtendedHours: 1, DeadlineAt: at(2 + 4 * 60) },
       effects: [],
     });
-    expect(transition(buildIn('uploading', { ExtendedHours: 1 }), extend(1), NOW)).toEqual({
+    expect(transition(buildIn('uploading', { ExtendedHours: 1 }), extend(1, 1), NOW)).toEqual({
       kind: 'write',
       guard: { status: ['uploading'], equals: { ExtendedHours: 1 } },
       set: { ExtendedHours: 2, DeadlineAt: at(2 + 5 * 60) },
       effects: [],
     });
-    expect(transition(buildIn('building', { ExtendedHours: 2 }), extend(1), NOW)).toMatchObject({
+    expect(transition(buildIn('building', { ExtendedHours: 2 }), extend(1, 2), NOW)).toMatchObject({
       kind: 'none',
       reason: 'extension limit of 2 h reached',
     });
-    expect(transition(buildIn('building', { ExtendedHours: 1 }), extend(2), NOW).kind).toBe('none');
+    expect(transition(buildIn('building', { ExtendedHours: 1 }), extend(2, 1), NOW).kind).toBe('none');
+    // A click decided on an older ExtendedHours (decided again after a lost race): another click extended first.
+    expect(transition(buildIn('building', { ExtendedHours: 1 }), extend(1, 0), NOW)).toEqual({ kind: 'none', reason: 'another approver extended it just now' });
     expect(transition(buildIn('building'), extend(0), NOW).kind).toBe('none');
     expect(transition(buildIn('building'), extend(-1), NOW).kind).toBe('none');
     for (const status of ['awaiting_approval', 'approved', 'completed', 'terminated'] as const)
@@ -721,7 +723,7 @@ describe('transition beyond the rows', () => {
   });
 
   it('refuses an extension within 3 minutes of the schedule’s minute, and one without a launch time', () => {
-    const extend: BuildEvent = { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3 };
+    const extend: BuildEvent = { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3, seen: 0 };
     // Deadline 20:03:52 → the schedule is set for 20:02:00; less than 3 minutes before that is too close.
     const building = buildIn('building', { DeadlineAt: '2026-11-25T20:03:52.000Z' });
     expect(transition(building, extend, new Date('2026-11-25T19:59:00.000Z')).kind).toBe('write');

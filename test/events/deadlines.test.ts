@@ -243,7 +243,14 @@ describe('deadlines: Build Extended moves the schedule', () => {
     applyEvent(
       world().deps.store,
       build,
-      { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: world().config.maxExtensionHours, maxLifetimeHours: world().config.maxLifetimeHours },
+      {
+        type: 'extend',
+        by: 'U0APPROVER',
+        hours: 1,
+        maxExtensionHours: world().config.maxExtensionHours,
+        maxLifetimeHours: world().config.maxLifetimeHours,
+        seen: 0,
+      },
       now,
     );
 
