@@ -6,6 +6,7 @@ import { bundleOf, measureBundles, MINIMAL_APP } from './bundle-size';
 import { measureColdStarts } from './cold-start';
 import { measureDeadlineMargins } from './deadline-margins';
 import { measureInstanceState } from './instance-state';
+import { measureMonthLedger, seedMonths } from './month-ledger';
 import { startLocalWorld } from './local-world';
 import { allowLoopbackOnly, refusedConnections } from './loopback-only';
 import { budgetLines, printReport, RESULTS_FILE, summaryLine, writeResults } from './report';
@@ -34,6 +35,9 @@ const HISTORY_SIZES = [10, 1_000, 10_000] as const;
 const WORK_SIZES = [30, 300] as const;
 const WORK_RUNS = n(10, 2);
 const INSTANCE_STATE_EVENTS = n(300, 20);
+/** Counted builds in a month (200-character branches); 1,450 passed the old month item's 400 KB. */
+const MONTH_SIZES = [10, 1_500, 5_000] as const;
+const MONTH_READS = n(30, 3);
 const LATENCY_REQUESTS = n(15, 3);
 const LATENCY_COLD_RUNS = n(5, 1);
 /** Watchdog runs while Slack refuses, per way of refusing (each on a freshly seeded world of its own). */
@@ -110,6 +114,11 @@ async function main(): Promise<void> {
       const instanceState = await measureInstanceState(world, seeded, INSTANCE_STATE_EVENTS);
       seeded.client.destroy();
 
+      step(`seeding months of ${MONTH_SIZES.join(', ')} counted builds`);
+      const months = await seedMonths(seedClient, MONTH_SIZES);
+      step(`month ledger reads (${MONTH_READS} per month)`);
+      const monthLedger = await measureMonthLedger(world, months, MONTH_READS);
+
       step('latency model (Slack 250 ms, DynamoDB 8 ms, EventBridge 30 ms, EC2 300 ms per call)');
       const latency = await measureLatencyModel(world, {
         botBundle,
@@ -135,6 +144,7 @@ async function main(): Promise<void> {
         watchdog,
         watchdogWork,
         instanceState,
+        monthLedger,
         latency,
         slackOutage,
         deadlines: measureDeadlineMargins(),

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { BundleSizes } from './bundle-size';
 import type { ColdStartFigures, ColdStartResult } from './cold-start';
 import type { InstanceStateFigures } from './instance-state';
+import type { MonthLedgerFigures } from './month-ledger';
 import type { CallCounts, LatencyResult } from './latency';
 import type { Spread } from './stats';
 import type { WarmFigures, WarmResult } from './warm';
@@ -27,6 +28,8 @@ export interface Measurements {
   watchdog: WatchdogFigures[];
   watchdogWork: WorkFigures[];
   instanceState: InstanceStateFigures[];
+  /** DynamoSpendLedger.read(month) over months of N counted builds. */
+  monthLedger: MonthLedgerFigures[];
   latency: LatencyResult;
   /** The latency model's watchdog runs while Slack answers 429 to every call, and while it is down. */
   slackOutage: OutageFigures[];
@@ -50,6 +53,9 @@ export const LIMITS = {
   coldStartRatioWithSecret: 1.6,
   bundleRatio: 1.5,
   watchdogTimeRatio: 1.5,
+  /** A month's read (the month item and one MonthIndex page) at monthReadBuilds counted builds. */
+  monthReadRequests: 2,
+  monthReadBuilds: 1_500,
   latencyAnswerMs: 1500,
   latencyWatchdogMs: 20_000,
   outageTerminationsMs: 5_000,
@@ -99,6 +105,8 @@ export function budgetLines(m: Measurements): BudgetLine[] {
   const timeRatio = large.medianMs / small.medianMs;
   const { latency } = m;
   const latencyWatchdog = latency.watchdog.filter((w) => w.kind === 'active');
+  const month = m.monthLedger.find((f) => f.builds === LIMITS.monthReadBuilds);
+  if (!month) throw new Error(`no month ledger read measured at ${LIMITS.monthReadBuilds} builds`);
   return [
     {
       budget: 'deadline overshoot (a machine told to end after its DeadlineAt) = 0',
@@ -131,6 +139,11 @@ export function budgetLines(m: Measurements): BudgetLine[] {
       budget: `watchdog median at ${largest.toLocaleString('en')} history ≤ ${LIMITS.watchdogTimeRatio}× at ${smallest} (interleaved runs)`,
       measured: `${x(timeRatio)} (${ms(large.medianMs)} vs ${ms(small.medianMs)}; p99 ${ms(large.p99Ms)} vs ${ms(small.p99Ms)})`,
       met: timeRatio <= LIMITS.watchdogTimeRatio,
+    },
+    {
+      budget: `a month's read at ${LIMITS.monthReadBuilds.toLocaleString('en')} counted builds (200-character branches): ≤ ${LIMITS.monthReadRequests} DynamoDB requests`,
+      measured: `${month.requests} (${month.getItems} GetItem + ${month.queryPages} MonthIndex page${month.queryPages === 1 ? '' : 's'}, ${kb(month.bytesReturned)}; median ${ms(month.medianMs)}, p95 ${ms(month.p95Ms)})`,
+      met: month.requests <= LIMITS.monthReadRequests,
     },
     {
       budget: `latency model: warm /metal-build answered (median) < ${s(LIMITS.latencyAnswerMs)}`,
@@ -272,6 +285,24 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
       m.instanceState.map((f) => [f.historical.toLocaleString('en'), f.events, f.itemsReadPerEvent, f.requestsPerEvent, ms(f.medianMs), ms(f.p99Ms)]),
     ),
   );
+  print(
+    table(
+      '5b. Month ledger read (DynamoSpendLedger.read: GetItem of #month#YYYY-MM + MonthIndex Query pages), N counted builds on 200-character branches',
+      ['builds', 'runs', 'requests', 'GetItem', 'Query pages', 'items read', 'bytes returned', 'median', 'p95', 'max'],
+      m.monthLedger.map((f) => [
+        f.builds.toLocaleString('en'),
+        f.runs,
+        f.requests,
+        f.getItems,
+        f.queryPages,
+        f.itemsRead.toLocaleString('en'),
+        f.bytesReturned.toLocaleString('en'),
+        ms(f.medianMs),
+        ms(f.p95Ms),
+        ms(f.maxMs),
+      ]),
+    ),
+  );
   const d = latency.delays;
   print(
     table(
@@ -375,6 +406,7 @@ export function writeResults(m: Measurements, lines: BudgetLine[], file: string 
     watchdog: m.watchdog,
     watchdogWork: m.watchdogWork,
     instanceState: m.instanceState,
+    monthLedger: m.monthLedger,
     latency: m.latency,
     slackOutage: m.slackOutage,
     budget: lines,
