@@ -1,13 +1,8 @@
-import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
 import { createLogger } from '../adapters/aws/logger';
 import { parseConfig } from '../domain/config';
 import type { Artifacts, Compute, Deadlines, Notifier, Quotas } from '../domain/ports';
-import { SlackChat } from '../adapters/slack/chat';
-import { createSlackWebClient } from '../adapters/slack/web-client';
-import type { EventDeps } from '../events/deps';
+import { wireEventDeps } from '../events/deps';
 import { createHandler } from '../events/instance-state';
 import type { LocalWorld } from './local-world';
 import type { WatchdogTables } from './watchdog';
@@ -71,20 +66,11 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
   const notifier: Notifier = { notify: nothing('SNS') };
   const artifacts: Artifacts = { size: nothing('S3'), copy: nothing('S3'), digest: nothing('S3'), write: nothing('S3'), remove: nothing('S3') };
   for (const table of seeded.tables) {
-    const deps: EventDeps = {
-      config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName }),
-      store: new DynamoBuildStore(seeded.client, table.tableName),
-      ledger: new DynamoSpendLedger(seeded.client, table.tableName),
-      durations: new DynamoDurationHistory(seeded.client, table.tableName),
-      chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
-      compute,
-      quotas,
-      deadlines,
-      notifier,
-      artifacts,
-      clock: { now: () => new Date() },
-      log: silent,
-    };
+    const deps = wireEventDeps(
+      { dynamo: seeded.client, slackBotToken: world.env.SLACK_BOT_TOKEN ?? '' },
+      { config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName }), clock: { now: () => new Date() }, log: silent },
+      { compute, quotas, deadlines, notifier, artifacts },
+    );
     const handler = createHandler(deps);
     const times: number[] = [];
     let items = 0;

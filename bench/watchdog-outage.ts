@@ -3,19 +3,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
-import { DynamoBuildStore, SLOTS_ID } from '../adapters/aws/dynamo-store';
-import { Ec2Compute } from '../adapters/aws/ec2-compute';
+import { SLOTS_ID } from '../adapters/aws/dynamo-store';
 import { createLogger } from '../adapters/aws/logger';
 import { createTableInput } from '../adapters/aws/table-schema';
-import { SlackChat } from '../adapters/slack/chat';
-import { createSlackWebClient } from '../adapters/slack/web-client';
 import type { Build } from '../domain/build';
 import { parseConfig } from '../domain/config';
 import type { Deadlines, Machine } from '../domain/ports';
 import { wantedSchedule } from '../events/deadline-schedule';
-import type { EventDeps } from '../events/deps';
+import { wireEventDeps } from '../events/deps';
 import { createHandler } from '../events/watchdog';
 import { WatchdogError } from '../events/watchdog/snapshot';
 import { localDynamoClient } from '../stand-ins/dynalite';
@@ -198,26 +193,18 @@ async function outageRun(
   const log = createLogger({}, (line) => {
     if (line.includes('"watchdog run done"')) summary = JSON.parse(line) as typeof summary;
   });
-  const deps: EventDeps = {
-    config: parseConfig({
-      ...world.env,
-      SLACK_API_URL: proxies.slack.endpoint,
-      BUILDS_TABLE: seeded.tableName,
-      MAX_CONCURRENT_BUILDS: String(OUTAGE_ACTIVE),
-      MAX_LIFETIME_HOURS: String(MAX_LIFETIME_HOURS),
-    }),
-    store: new DynamoBuildStore(clients.dynamo, seeded.tableName),
-    ledger: new DynamoSpendLedger(clients.dynamo, seeded.tableName),
-    durations: new DynamoDurationHistory(clients.dynamo, seeded.tableName),
-    chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: proxies.slack.endpoint, profile: 'background' })),
-    compute: new Ec2Compute(clients.ec2, ''),
-    quotas,
-    deadlines,
-    notifier,
-    artifacts,
-    clock: { now: () => now },
-    log,
-  };
+  const config = parseConfig({
+    ...world.env,
+    SLACK_API_URL: proxies.slack.endpoint,
+    BUILDS_TABLE: seeded.tableName,
+    MAX_CONCURRENT_BUILDS: String(OUTAGE_ACTIVE),
+    MAX_LIFETIME_HOURS: String(MAX_LIFETIME_HOURS),
+  });
+  const deps = wireEventDeps(
+    { dynamo: clients.dynamo, slackBotToken: world.env.SLACK_BOT_TOKEN ?? '', ec2: clients.ec2 },
+    { config, clock: { now: () => now }, log },
+    { quotas, deadlines, notifier, artifacts },
+  );
   const watchdog = createHandler(deps);
 
   const terminations: number[] = [];

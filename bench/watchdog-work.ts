@@ -1,20 +1,16 @@
-import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { BatchWriteItemCommand, CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Build } from '../domain/build';
 import { newBuildId } from '../domain/build-id';
-import { DynamoBuildStore, SLOTS_ID } from '../adapters/aws/dynamo-store';
+import { SLOTS_ID } from '../adapters/aws/dynamo-store';
 import { createLogger } from '../adapters/aws/logger';
 import { createTableInput } from '../adapters/aws/table-schema';
 import { parseConfig } from '../domain/config';
 import { LAUNCHED_BY_TAG } from '../domain/machine-tags';
 import type { Chat, Deadlines, Machine } from '../domain/ports';
-import { SlackChat } from '../adapters/slack/chat';
-import { createSlackWebClient } from '../adapters/slack/web-client';
 import { wantedSchedule } from '../events/deadline-schedule';
-import type { EventDeps } from '../events/deps';
+import { wireEventDeps } from '../events/deps';
 import { createHandler } from '../events/watchdog';
 import { SANDBOX_CHANNEL } from '../stand-ins/slack-api';
 import type { LocalWorld } from './local-world';
@@ -236,26 +232,18 @@ export function workRunner(world: LocalWorld, seedClient: DynamoDBClient, table:
   const compute = new ListingCompute(table.machines, route.ec2DelayMs);
   const notifier = new CountingNotifier();
   const deadlines: Deadlines = { put: async () => {}, remove: async () => {}, list: async () => [...table.scheduled] };
-  const deps: EventDeps = {
-    config: parseConfig({
-      ...world.env,
-      SLACK_API_URL: route.slackUrl,
-      BUILDS_TABLE: table.tableName,
-      MAX_CONCURRENT_BUILDS: String(Math.max(1, table.scheduled.length)),
-      MAX_LIFETIME_HOURS: String(MAX_LIFETIME_HOURS),
-    }),
-    store: new DynamoBuildStore(route.client, table.tableName),
-    ledger: new DynamoSpendLedger(route.client, table.tableName),
-    durations: new DynamoDurationHistory(route.client, table.tableName),
-    chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: route.slackUrl, profile: 'background' })),
-    compute,
-    quotas,
-    deadlines,
-    notifier,
-    artifacts,
-    clock: { now: () => now },
-    log: silent,
-  };
+  const config = parseConfig({
+    ...world.env,
+    SLACK_API_URL: route.slackUrl,
+    BUILDS_TABLE: table.tableName,
+    MAX_CONCURRENT_BUILDS: String(Math.max(1, table.scheduled.length)),
+    MAX_LIFETIME_HOURS: String(MAX_LIFETIME_HOURS),
+  });
+  const deps = wireEventDeps(
+    { dynamo: route.client, slackBotToken: world.env.SLACK_BOT_TOKEN ?? '' },
+    { config, clock: { now: () => now }, log: silent },
+    { compute, quotas, deadlines, notifier, artifacts },
+  );
   const watchdog = createHandler(deps);
   return {
     table,

@@ -1,13 +1,9 @@
-import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
 import { createLogger } from '../adapters/aws/logger';
 import { parseConfig } from '../domain/config';
 import type { Artifacts, BuildStore, Compute, Deadlines, LooseVolume, Machine, Notifier, Quotas } from '../domain/ports';
-import { SlackChat } from '../adapters/slack/chat';
-import { createSlackWebClient } from '../adapters/slack/web-client';
-import type { EventDeps } from '../events/deps';
+import { wireEventDeps } from '../events/deps';
 import { createHandler } from '../events/watchdog';
 import { localDynamoClient } from '../stand-ins/dynalite';
 import { seedHistoryTable, type SeededTable } from './history';
@@ -165,20 +161,15 @@ interface Runner {
 function runner(world: LocalWorld, seeded: WatchdogTables, table: SeededTable, variant: StoreVariant): Runner {
   const compute = new ListingCompute(table.machines);
   const notifier = new CountingNotifier();
-  const deps: EventDeps = {
-    config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName, MAX_CONCURRENT_BUILDS: String(table.active.length) }),
-    store: storeFor(variant, seeded.client, table.tableName),
-    ledger: new DynamoSpendLedger(seeded.client, table.tableName),
-    durations: new DynamoDurationHistory(seeded.client, table.tableName),
-    chat: new SlackChat(createSlackWebClient({ token: world.env.SLACK_BOT_TOKEN ?? '', apiUrl: world.slack.url, profile: 'background' })),
-    compute,
-    quotas,
-    deadlines,
-    notifier,
-    artifacts,
-    clock: { now: () => seeded.now },
-    log: silent,
-  };
+  const deps = wireEventDeps(
+    { dynamo: seeded.client, slackBotToken: world.env.SLACK_BOT_TOKEN ?? '' },
+    {
+      config: parseConfig({ ...world.env, BUILDS_TABLE: table.tableName, MAX_CONCURRENT_BUILDS: String(table.active.length) }),
+      clock: { now: () => seeded.now },
+      log: silent,
+    },
+    { store: storeFor(variant, seeded.client, table.tableName), compute, quotas, deadlines, notifier, artifacts },
+  );
   return { table, variant, watchdog: createHandler(deps), compute, notifier, times: [], items: new Set(), requests: new Set() };
 }
 

@@ -11,7 +11,7 @@ import { runEffects, tellThread } from './effects';
 // person do it, apply the step, answer from the outcome.
 
 export async function applyStep(
-  deps: Pick<BotDeps, 'store' | 'bus' | 'chat' | 'log' | 'config'>,
+  deps: Pick<BotDeps, 'store' | 'claims' | 'bus' | 'chat' | 'log' | 'config'>,
   build: Build,
   event: BotEvent,
   by: string,

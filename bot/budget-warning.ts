@@ -2,6 +2,7 @@ import type { Build } from '../domain/build';
 import type { Logger } from '../domain/ports';
 import { crossesWarning } from '../domain/spend';
 import type { BudgetDecision } from '../use-cases/month-budget';
+import { sendOnce } from '../use-cases/send-once';
 import { budgetWarning } from '../views/spend-messages';
 import type { BotDeps } from './deps';
 
@@ -13,19 +14,19 @@ import type { BotDeps } from './deps';
  * item first, so of two approvals crossing it at once one posts; given back when the post fails.
  */
 export async function warnIfBudgetCrossed(
-  deps: Pick<BotDeps, 'ledger' | 'chat' | 'config' | 'clock'>,
+  deps: Pick<BotDeps, 'claims' | 'chat' | 'config' | 'clock'>,
   build: Build,
   decision: BudgetDecision,
   log: Logger,
 ): Promise<void> {
   if (!decision.ok || !decision.figures || !decision.ledger) return;
   if (!crossesWarning(decision.figures, deps.config.budgetWarnPercent, decision.ledger)) return;
-  if (!(await deps.ledger.claimWarning(decision.month, build.BuildID, deps.clock.now()))) return;
-  try {
-    await deps.chat.post({ channel: build.Channel, text: budgetWarning(build.BuildID, decision.month, decision.figures) });
-    log.warn('the month reached the budget warning', { month: decision.month, ...decision.figures });
-  } catch (error) {
-    log.error('could not post the budget warning; the next approval tries again', { error, month: decision.month });
-    await deps.ledger.releaseWarning(decision.month, build.BuildID);
-  }
+  const { month, figures } = decision;
+  const post = async () => {
+    await deps.chat.post({ channel: build.Channel, text: budgetWarning(build.BuildID, month, figures) });
+    log.warn('the month reached the budget warning', { month, ...figures });
+  };
+  await sendOnce(deps.claims, { kind: 'budget-warning', month, buildId: build.BuildID }, deps.clock.now(), post, {
+    onFailure: (error) => log.error('could not post the budget warning; the next approval tries again', { error, month }),
+  });
 }

@@ -1,8 +1,9 @@
 import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
-import type { Bus, BuildStore, SpendLedger, Chat, Clock, DurationHistory, Logger } from '../domain/ports';
+import type { Bus, BuildStore, SpendLedger, Chat, Claims, Clock, DurationHistory, Logger } from '../domain/ports';
 import { systemClock } from '../domain/ports';
 import { getDynamoClient, getEventBridgeClient } from '../adapters/aws/clients';
+import { DynamoClaims } from '../adapters/aws/dynamo-claims';
 import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
@@ -22,6 +23,8 @@ export interface BotDeps {
   config: Config;
   credentials: SlackCredentials;
   store: BuildStore;
+  /** What is done once: the request and click claims, the budget warning (docs/design.md "Claims"). */
+  claims: Claims;
   /** Month spend and budget holds (domain/spend.ts). */
   ledger: SpendLedger;
   /** Completed builds' times: the request's expected duration (domain/expected-duration.ts). */
@@ -48,6 +51,7 @@ export async function loadBotDeps(env: Readonly<Record<string, string | undefine
     config,
     credentials,
     store: new DynamoBuildStore(getDynamoClient('request'), config.buildsTable),
+    claims: new DynamoClaims(getDynamoClient('request'), config.buildsTable),
     ledger: new DynamoSpendLedger(getDynamoClient('request'), config.buildsTable),
     durations: new DynamoDurationHistory(getDynamoClient('request'), config.buildsTable),
     chat,

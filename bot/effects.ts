@@ -25,7 +25,7 @@ export async function runEffects(deps: Pick<BotDeps, 'store' | 'bus'>, build: Bu
  * so a Slack failure here is logged, not passed on: the person who clicked is not told "failed"
  * about something that took effect, and the next status change is announced as usual.
  */
-export async function tellThread(deps: Pick<BotDeps, 'store' | 'chat' | 'log' | 'config'>, build: Build, now: Date): Promise<void> {
+export async function tellThread(deps: Pick<BotDeps, 'store' | 'claims' | 'chat' | 'log' | 'config'>, build: Build, now: Date): Promise<void> {
   try {
     await announce(deps, build, { config: deps.config, now });
   } catch (error) {

@@ -69,7 +69,7 @@ const refusedMessage: Record<Verb, string> = {
  * replay of its signed body (within Slack's 5 minutes) is answered like a second click.
  */
 export async function permittedBuild(
-  deps: Pick<BotDeps, 'store' | 'approvers' | 'clock'>,
+  deps: Pick<BotDeps, 'store' | 'claims' | 'approvers' | 'clock'>,
   log: Logger,
   user: string,
   buildId: string,
@@ -85,7 +85,7 @@ export async function permittedBuild(
     log.info(refusedMessage[verb], { requester: build.Requester, ...(rules.named.groupsUnread ? { approverGroupsUnread: true } : {}) });
     return { ok: false, reply: permission.reason };
   }
-  if (click && !(await deps.store.claimClick(`${click.actionTs}#${user}#${click.actionId}`, buildId, deps.clock.now()))) {
+  if (click && !(await deps.claims.claim({ kind: 'click', click: `${click.actionTs}#${user}#${click.actionId}`, buildId }, deps.clock.now())).claimed) {
     log.warn('a click already handled came again (a replay); nothing done', { user, actionId: click.actionId, actionTs: click.actionTs });
     return { ok: false, reply: replies.clickAlreadyHandled(build) };
   }

@@ -62,11 +62,12 @@ export async function openRequest(
 
   const now = clock.now();
   const buildId = newBuildId(now, deps.random ?? Math.random);
-  const claim = await store.claimRequest(origin.claimKey, buildId, now);
+  const claim = await deps.claims.claim({ kind: 'request', request: origin.claimKey, buildId }, now);
   if (!claim.claimed) {
-    deps.log.info('request already handled', { buildId: claim.buildId, user: request.user, claimKey: origin.claimKey });
-    const earlier = claim.buildId ? await store.get(claim.buildId) : undefined;
-    return { reply: (origin.claimedBy ?? replies.alreadyHandled)(claim.buildId, earlier) };
+    const holder = claim.holder ?? '';
+    deps.log.info('request already handled', { buildId: holder, user: request.user, claimKey: origin.claimKey });
+    const earlier = holder ? await store.get(holder) : undefined;
+    return { reply: (origin.claimedBy ?? replies.alreadyHandled)(holder, earlier) };
   }
 
   const log = deps.log.child({ buildId });

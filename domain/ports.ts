@@ -20,13 +20,6 @@ export type UpdateResult =
   /** The guard did not hold; `current` is the stored item (read back when the server did not return it). */
   | { ok: false; current: Build | undefined };
 
-export type ClaimResult = { claimed: true } | { claimed: false; buildId: string };
-
-export type ReleaseClaim =
-  | { claimed: true; publishedAt?: string }
-  /** `by` holds the version; `publishedAt` when its copy finished. */
-  | { claimed: false; by: string; publishedAt?: string };
-
 export interface ByStatusOptions {
   limit?: number;
   createdBefore?: string;
@@ -34,15 +27,6 @@ export interface ByStatusOptions {
 }
 
 export interface BuildStore {
-  /** Slack retry deduplication: `#request#<triggerId>` written with attribute_not_exists, TTL 1 day. */
-  claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult>;
-  /**
-   * A button click is applied at most once (docs/design.md "Concurrency"): `#click#<key>`, key
-   * `<action_ts>#<user>#<action_id>`, written only when absent, kept a day (longer than Slack's
-   * 5-minute signature window). True for the first writer, and for this same call's own write seen
-   * again after a lost answer; false for a replay of the same click.
-   */
-  claimClick(key: string, buildId: string, now: Date): Promise<boolean>;
   /** Insert a new record; false when the BuildID already exists (the caller retries with a new suffix). */
   create(build: Build): Promise<boolean>;
   get(buildId: string): Promise<Build | undefined>;
@@ -60,45 +44,6 @@ export interface BuildStore {
   /** The newest `limit` builds across statuses, a few per status merged: no Scan. */
   recent(limit: number): Promise<Build[]>;
   /**
-   * Claim the SNS notice `key` (a status, or `warning`) before publishing it (docs/design.md
-   * "Delivery semantics"): lands when that notice was never sent and no other claim younger than
-   * `staleBefore` is held. A failed claim carries the stored build.
-   */
-  claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult>;
-  /** The notice `key` went out: it joins MailSent and the claim is cleared. */
-  markMailed(buildId: string, key: string): Promise<void>;
-  /** Publishing failed: the claim is given back, so the retry that follows may publish at once. */
-  releaseMail(buildId: string, key: string): Promise<void>;
-  /**
-   * The watchdog acts on a stray machine once: `#stray#<instanceId>` written with
-   * attribute_not_exists. `first: false` carries when another run (or this one, earlier) did.
-   */
-  markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }>;
-  /** Telling failed: the marker is removed so the next run tells. */
-  releaseStray(instanceId: string): Promise<void>;
-  /**
-   * The requester's direct message `key` (`warning`, or a final status) is about to be sent: it
-   * joins DirectMessages unless it is there already. false: sent (or being sent) before.
-   */
-  claimDirectMessage(buildId: string, key: string): Promise<boolean>;
-  /** Sending failed: the key leaves DirectMessages, so a later telling may send it. */
-  releaseDirectMessage(buildId: string, key: string): Promise<void>;
-  /**
-   * The release lock (docs/design.md "Build record", `#release#vX.Y.Z`): one build ever publishes a
-   * version. `#release#v<version>` `{ For, ClaimedAt }` written with attribute_not_exists; the same
-   * build claiming again (a redelivery, an SDK retry) is still the holder. `publishedAt` is set once
-   * the holder's copy finished (`markReleased`).
-   */
-  claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim>;
-  /** The holder's copy is complete: PublishedAt is set (kept when already set), only while `For` is `buildId`. */
-  markReleased(version: string, buildId: string, now: Date): Promise<void>;
-  /**
-   * The holder gives the version back before publishing it (what it copied was not its build's
-   * bytes): marked free (`Free = true`), only while `For` is `buildId` and nothing was published,
-   * so a later claim takes it. There is no DeleteItem.
-   */
-  giveBackRelease(version: string, buildId: string): Promise<void>;
-  /**
    * Concurrency step 1 (docs/design.md "Concurrency"): idempotent for the same BuildID. `added`:
    * this call put the BuildID in (it was absent before the write); `held`: it was there already
    * (another click's, or this call's own write whose answer was lost and retried); `full`: no slot.
@@ -110,6 +55,68 @@ export interface BuildStore {
 }
 
 export type SlotTake = 'added' | 'held' | 'full';
+
+// ---- Claims --------------------------------------------------------------------------------
+
+/**
+ * What is done once, and by whom (docs/design.md "Claims: doing a thing once"). Each kind names
+ * the stored item and attributes it has always used; `buildId` is the build the claim is for.
+ * A new once-only protocol is a new kind here and a case in each Claims adapter.
+ */
+export type ClaimKey =
+  /** `#request#<request>` `{ For }`, a day: one build per slash command (`trigger_id`) or per Rebuild (`rebuild-<BuildID>`). */
+  | { kind: 'request'; request: string; buildId: string }
+  /** `#click#<action_ts>#<user>#<action_id>` `{ For, At }`, a day: a button click applied once (a replay changes nothing). */
+  | { kind: 'click'; click: string; buildId: string }
+  /** The build's SNS notice `notice` (a status, or `warning`): MailClaim/MailClaimedAt while publishing, MailSent once sent. */
+  | { kind: 'mail'; buildId: string; notice: string }
+  /** The requester's direct message `message` (`warning`, or a final status): DirectMessages on the record. */
+  | { kind: 'direct-message'; buildId: string; message: string }
+  /** `#stray#<instanceId>` `{ At }`, 7 days: the operators hear of a stray machine once (`Untold` when given back). */
+  | { kind: 'stray'; instanceId: string }
+  /** `#release#v<version>` `{ For, ClaimedAt, PublishedAt? }`, for good: one build ever publishes a version (`Free` when given back). */
+  | { kind: 'release'; version: string; buildId: string }
+  /** BudgetWarnedAt/BudgetWarnedFor on `#month#<month>`: the month's one budget warning. */
+  | { kind: 'budget-warning'; month: string; buildId: string };
+
+export type ClaimKind = ClaimKey['kind'];
+
+export type ClaimOutcome =
+  /** This caller holds it: its claim landed, or it already held it (the same build again, or its own write whose answer was lost). `completedAt`: a release the holder already finished. */
+  | { claimed: true; completedAt?: string }
+  /**
+   * Someone else did it, or is doing it. `holder`: the build holding it (request, release);
+   * `since`: when it was claimed (stray); `completedAt`: when it was completed (release);
+   * `build`: the record as stored (mail: which notice holds the claim, which went out).
+   */
+  | { claimed: false; holder?: string; since?: string; completedAt?: string; build?: Build };
+
+export interface ClaimOptions {
+  /** A claim taken before this time and never completed is free again (mail: a publisher that crashed). */
+  staleBefore?: string;
+}
+
+/**
+ * Claim, complete, give back. Every claim is one conditional write on today's items, and a
+ * claim whose write answer was lost recognises its own write (its write id, or its `For`): the
+ * retry is still the claim's holder. Errors other than a lost race (throttling, network) throw.
+ */
+export interface Claims {
+  claim(key: ClaimKey, now: Date, options?: ClaimOptions): Promise<ClaimOutcome>;
+  /**
+   * The claimed thing is done. Mail: the notice joins MailSent and the claim is cleared. Release:
+   * PublishedAt is set (the first stays), only while `For` is the holder (else it throws). The
+   * other kinds are complete once claimed: nothing is written.
+   */
+  complete(key: ClaimKey, now: Date): Promise<void>;
+  /**
+   * Doing it failed: the claim is given back, so a later try may take it. Only the holder's claim
+   * is given back; a release already published is kept. Nothing is deleted (no DeleteItem): a
+   * marker is set (`Untold`, `Free`) or an attribute removed. Request and click claims are never
+   * given back (a retry of the same request or click is the same request or click).
+   */
+  giveBack(key: ClaimKey): Promise<void>;
+}
 
 // ---- SpendLedger ---------------------------------------------------------------------------
 
@@ -134,10 +141,6 @@ export interface SpendLedger {
   hold(month: string, version: number, buildId: string, amount: number): Promise<boolean>;
   /** Remove the build's hold while it is still `amount` (as read). true when this call removed it. */
   release(month: string, buildId: string, amount: number): Promise<boolean>;
-  /** The month's budget warning is about to be posted for `buildId`: true for the first caller only. */
-  claimWarning(month: string, buildId: string, now: Date): Promise<boolean>;
-  /** Posting failed: the claim is given back, so a later approval posts it. */
-  releaseWarning(month: string, buildId: string): Promise<void>;
 }
 
 // ---- DurationHistory -----------------------------------------------------------------------

@@ -1,4 +1,11 @@
-import { getDynamoClient } from '../adapters/aws/clients';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { getDynamoClient, getEc2Client, getS3Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from '../adapters/aws/clients';
+import { DynamoClaims } from '../adapters/aws/dynamo-claims';
 import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../adapters/aws/dynamo-store';
@@ -7,11 +14,10 @@ import { createLogger } from '../adapters/aws/logger';
 import { loadSlackCredentials } from '../adapters/aws/slack-secret';
 import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
-import type { Artifacts, BuildStore, SpendLedger, Chat, Clock, Compute, Deadlines, DurationHistory, Logger, Notifier, Quotas } from '../domain/ports';
+import type { Artifacts, BuildStore, SpendLedger, Chat, Claims, Clock, Compute, Deadlines, DurationHistory, Logger, Notifier, Quotas } from '../domain/ports';
 import { systemClock } from '../domain/ports';
 import { SlackChat } from '../adapters/slack/chat';
 import { createSlackWebClient } from '../adapters/slack/web-client';
-import { getEc2Client, getS3Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from '../adapters/aws/clients';
 import { Ec2Compute } from '../adapters/aws/ec2-compute';
 import { SchedulerDeadlines } from '../adapters/aws/scheduler-deadlines';
 import { S3Artifacts } from '../adapters/aws/s3-artifacts';
@@ -24,6 +30,8 @@ import { SnsNotifier } from '../adapters/aws/sns-notifier';
 export interface EventDeps {
   config: Config;
   store: BuildStore;
+  /** What is done once: notices, direct messages, stray machines, releases (docs/design.md "Claims"). */
+  claims: Claims;
   /** The month items a build's final cost is counted into (domain/spend.ts). */
   ledger: SpendLedger;
   /** Completed builds' times per instance type, added to by build-phase (events/completion-history.ts). */
@@ -69,24 +77,81 @@ async function buildEventDeps(): Promise<EventDeps> {
   const credentials = await loadSlackCredentials(config);
   // Only where the stack passes the secret: the other functions neither need nor may read it.
   const eventTokenKey = config.eventTokenSecretArn !== undefined ? await loadEventTokenKey(config) : undefined;
+  return wireEventDeps(
+    {
+      dynamo: getDynamoClient('background'),
+      slackBotToken: credentials.botToken,
+      ec2: getEc2Client(),
+      quotas: getServiceQuotasClient(),
+      scheduler: getSchedulerClient(),
+      sns: getSnsClient(),
+      s3: getS3Client(),
+    },
+    { config, clock: systemClock, log, ...(eventTokenKey !== undefined && { eventTokenKey }) },
+  );
+}
+
+// ---- The one wiring ----------------------------------------------------------------------
+//
+// The events handlers' dependencies, built in one place (docs/design.md "Layout"): production
+// (loadEventDeps above), the sandbox (sandbox/handler-wiring.ts), the tests (test/support/events-world.ts)
+// and the bench all build EventDeps here, from where each service answers and the settings.
+
+/** Where each service answers: AWS's memoised clients in production, stand-ins elsewhere. */
+export interface EventEndpoints {
+  /** The builds table (config.buildsTable): store, claims, ledger and duration history. */
+  dynamo: DynamoDBClient;
+  /** Slack's Web API at config.slackApiUrl, with the bot token ('background' profile). */
+  slackBotToken: string;
+  ec2?: EC2Client;
+  quotas?: ServiceQuotasClient;
+  scheduler?: SchedulerClient;
+  sns?: SNSClient;
+  s3?: S3Client;
+}
+
+export interface EventSettings {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  /** The SNS adapter's log (default `log`). */
+  notifierLog?: Logger;
+  /** EVENT_TOKEN_SECRET_ARN's key, where the function is given it (events/deps.ts). */
+  eventTokenKey?: string;
+}
+
+/** Ports given as they are instead of built from an endpoint: fakes, counters, simulations. */
+export type EventPorts = Partial<Omit<EventDeps, 'config' | 'clock' | 'log' | 'eventTokenKey'>>;
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`event wiring: no ${what} endpoint and no port given for it`);
+  return value;
+}
+
+export function wireEventDeps(endpoints: EventEndpoints, settings: EventSettings, ports: EventPorts = {}): EventDeps {
+  const { config, clock, log } = settings;
+  const table = config.buildsTable;
   return {
     config,
-    store: new DynamoBuildStore(getDynamoClient('background'), config.buildsTable),
-    ledger: new DynamoSpendLedger(getDynamoClient('background'), config.buildsTable),
-    durations: new DynamoDurationHistory(getDynamoClient('background'), config.buildsTable),
-    chat: new SlackChat(createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'background' })),
+    store: ports.store ?? new DynamoBuildStore(endpoints.dynamo, table),
+    claims: ports.claims ?? new DynamoClaims(endpoints.dynamo, table),
+    ledger: ports.ledger ?? new DynamoSpendLedger(endpoints.dynamo, table),
+    durations: ports.durations ?? new DynamoDurationHistory(endpoints.dynamo, table),
+    chat: ports.chat ?? new SlackChat(createSlackWebClient({ token: endpoints.slackBotToken, apiUrl: config.slackApiUrl, profile: 'background' })),
     // An unset LAUNCH_TEMPLATE_ID is reported by the launch handler as the build's failure.
-    compute: new Ec2Compute(getEc2Client(), config.launchTemplateId ?? ''),
-    quotas: new ServiceQuotasLimits(getServiceQuotasClient()),
-    deadlines: new SchedulerDeadlines(getSchedulerClient(), {
-      group: config.scheduleGroup,
-      roleArn: config.schedulerRoleArn,
-      ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
-    }),
-    notifier: new SnsNotifier(getSnsClient(), config.snsTopicArn, log),
-    artifacts: new S3Artifacts(getS3Client()),
-    clock: systemClock,
+    compute: ports.compute ?? new Ec2Compute(required(endpoints.ec2, 'EC2'), config.launchTemplateId ?? ''),
+    quotas: ports.quotas ?? new ServiceQuotasLimits(required(endpoints.quotas, 'Service Quotas')),
+    deadlines:
+      ports.deadlines ??
+      new SchedulerDeadlines(required(endpoints.scheduler, 'Scheduler'), {
+        group: config.scheduleGroup,
+        roleArn: config.schedulerRoleArn,
+        ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
+      }),
+    notifier: ports.notifier ?? new SnsNotifier(required(endpoints.sns, 'SNS'), config.snsTopicArn, settings.notifierLog ?? log),
+    artifacts: ports.artifacts ?? new S3Artifacts(required(endpoints.s3, 'S3')),
+    clock,
     log,
-    ...(eventTokenKey !== undefined && { eventTokenKey }),
+    ...(settings.eventTokenKey !== undefined && { eventTokenKey: settings.eventTokenKey }),
   };
 }

@@ -48,7 +48,7 @@ export async function tell(deps: EventDeps, build: Build, options: TellOptions, 
   }
   if (options.sns) await mailOnce(deps, build, build.Status, log);
   try {
-    return await announce({ store: deps.store, chat: deps.chat, log }, build, ctx);
+    return await announce({ store: deps.store, claims: deps.claims, chat: deps.chat, log }, build, ctx);
   } catch (error) {
     if (!isPermanentChatError(error)) throw error;
     log.error('the thread cannot be told; Slack refused for good', { buildId: build.BuildID, status: build.Status, error });

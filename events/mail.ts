@@ -1,6 +1,7 @@
 import type { Build } from '../domain/build';
 import { STATUSES } from '../domain/build';
 import type { Logger, Notification } from '../domain/ports';
+import { sendOnce } from '../use-cases/send-once';
 import type { EventDeps } from './deps';
 import { completedNotice, failedNotice, forcedNotice, startedNotice, unexpectedEndNotice, warningNotice } from '../views/notifications';
 
@@ -59,34 +60,26 @@ export async function mailOnce(deps: EventDeps, build: Build, key: string, log: 
     const notice = noticeOf(current, key, { config: deps.config, now });
     if (!notice) return;
     const staleBefore = new Date(now.getTime() - MAIL_CLAIM_STALE_MS).toISOString();
-    const claim = await deps.store.claimMail(build.BuildID, key, now, staleBefore);
-    if (claim.ok) {
-      await publish(deps, claim.build, key, notice, log);
+    const sent = await sendOnce(deps.claims, { kind: 'mail', buildId: build.BuildID, notice: key }, now, () => deps.notifier.notify(notice), {
+      staleBefore,
+      onGiveBackError: (error) => log.warn('could not give back the notice claim', { key, error }),
+    });
+    if (sent.outcome === 'sent') {
+      log.info('notice sent', { key });
       return;
     }
-    if (!claim.current || claim.current.MailSent?.includes(key)) return;
-    if (claim.current.MailClaim === key) {
+    if (sent.outcome === 'failed') throw sent.error;
+    const stored = sent.claim.build;
+    if (!stored || stored.MailSent?.includes(key)) return;
+    if (stored.MailClaim === key) {
       log.info('another handler is sending this notice', { key });
       return;
     }
     // A different notice holds the one claim slot for a moment.
-    if (attempt >= CLAIM_ATTEMPTS) throw new MailBusyError(build.BuildID, key, claim.current.MailClaim);
+    if (attempt >= CLAIM_ATTEMPTS) throw new MailBusyError(build.BuildID, key, stored.MailClaim);
     await new Promise((resolve) => setTimeout(resolve, CLAIM_PAUSE_MS));
-    current = claim.current;
+    current = stored;
   }
-}
-
-async function publish(deps: EventDeps, build: Build, key: string, notice: Notification, log: Logger): Promise<void> {
-  try {
-    await deps.notifier.notify(notice);
-  } catch (error) {
-    await deps.store
-      .releaseMail(build.BuildID, key)
-      .catch((releaseError: unknown) => log.warn('could not give back the notice claim', { key, error: releaseError }));
-    throw error;
-  }
-  await deps.store.markMailed(build.BuildID, key);
-  log.info('notice sent', { key });
 }
 
 /** A claim left by a handler that crashed before marking it: publish it now (the watchdog, every run). */

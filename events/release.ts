@@ -107,14 +107,15 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
     );
     return;
   }
-  const claim = await deps.store.claimRelease(version, build.BuildID, deps.clock.now());
+  const lock = { kind: 'release', version, buildId: build.BuildID } as const;
+  const claim = await deps.claims.claim(lock, deps.clock.now());
   if (!claim.claimed) {
-    log.warn('the version is held by another build; nothing released', { version, heldBy: claim.by, publishedAt: claim.publishedAt });
-    const holder = { buildId: claim.by, published: claim.publishedAt !== undefined };
+    log.warn('the version is held by another build; nothing released', { version, heldBy: claim.holder, publishedAt: claim.completedAt });
+    const holder = { buildId: claim.holder ?? '', published: claim.completedAt !== undefined };
     await tellOnce(deps, build, REFUSED, releaseRefusedMessage(at, holder, ova.source));
     return;
   }
-  if (claim.publishedAt === undefined) {
+  if (claim.completedAt === undefined) {
     // One at a time, in order: releases/ shows the metadata file only once the rest is there.
     // A redelivery before PublishedAt copies the same bytes again, which changes nothing. Only
     // the OVA is copied (and then read back); the checksum and the metadata are written from the
@@ -131,10 +132,10 @@ async function publish(deps: EventDeps, build: Build, version: string, log: Logg
       await withdraw(deps, build, version, files, published, log);
       return;
     }
-    await deps.store.markReleased(version, build.BuildID, deps.clock.now());
+    await deps.claims.complete(lock, deps.clock.now());
     log.info('released', { version, key: ova.target, bytes: sizes[0] });
   } else {
-    log.info('already released by this build; only the thread reply is checked', { version, publishedAt: claim.publishedAt });
+    log.info('already released by this build; only the thread reply is checked', { version, publishedAt: claim.completedAt });
   }
   await tellOnce(deps, build, RELEASED, releasedMessage(at, ova.target));
 }
@@ -165,7 +166,7 @@ async function withdraw(
     foundSha256: found.sha256,
   });
   for (const file of files) await deps.artifacts.remove(bucket, file.target);
-  await deps.store.giveBackRelease(version, build.BuildID);
+  await deps.claims.giveBack({ kind: 'release', version, buildId: build.BuildID });
   const mismatch = { version, bucket, key: ova.source, expected: { bytes: build.ArtifactBytes ?? 0, sha256: build.ArtifactSha256 ?? '' }, found };
   if (await tellOnce(deps, build, WITHDRAWN, releaseWithdrawnMessage(mismatch))) await deps.notifier.notify(releaseWithdrawnNotice(build, mismatch));
 }

@@ -11,13 +11,10 @@ import { createHandler as createBuildPhaseHandler } from '../events/build-phase'
 import { createHandler as createCancelHandler } from '../events/cancel';
 import { createHandler as createDeadlineHandler } from '../events/deadline';
 import type { EventDeps } from '../events/deps';
-import { Ec2Compute } from '../adapters/aws/ec2-compute';
+import { wireEventDeps } from '../events/deps';
 import { createHandler as createInstanceStateHandler } from '../events/instance-state';
 import { createHandler as createLaunchHandler } from '../events/launch';
 import { createHandler as createReleaseHandler } from '../events/release';
-import { SchedulerDeadlines } from '../adapters/aws/scheduler-deadlines';
-import { ServiceQuotasLimits } from '../adapters/aws/service-quotas';
-import { SnsNotifier } from '../adapters/aws/sns-notifier';
 import { createHandler as createWatchdogHandler } from '../events/watchdog';
 import type { LocalDynamo } from '../stand-ins/dynalite';
 import type { LocalEventBridge } from '../stand-ins/eventbridge';
@@ -49,24 +46,18 @@ export async function buildEventDeps({ config, dynamo, clients, clock, log }: Ha
   const bucket = new SimulatedBucket();
   // The bot reads the build-time history build-phase writes: one item per type, same table.
   const durations = new DynamoDurationHistory(dynamo.client, dynamo.tableName);
-  const eventDeps: EventDeps = {
-    config,
-    store: dynamo.store,
-    ledger: dynamo.ledger,
-    durations,
-    chat: chatFor(config, eventsCredentials.botToken, 'background'),
-    compute: new Ec2Compute(clients.ec2Client, config.launchTemplateId ?? ''),
-    quotas: new ServiceQuotasLimits(clients.quotasClient),
-    deadlines: new SchedulerDeadlines(clients.schedulerClient, {
-      group: config.scheduleGroup,
-      roleArn: config.schedulerRoleArn,
-      ...(config.scheduleDeadLetterArn !== undefined && { deadLetterArn: config.scheduleDeadLetterArn }),
-    }),
-    notifier: new SnsNotifier(clients.snsClient, config.snsTopicArn, log.child({ fn: 'sns' })),
-    artifacts: bucket,
-    clock,
-    log: log.child({ fn: 'events' }),
-  };
+  const eventDeps = wireEventDeps(
+    {
+      dynamo: dynamo.client,
+      slackBotToken: eventsCredentials.botToken,
+      ec2: clients.ec2Client,
+      quotas: clients.quotasClient,
+      scheduler: clients.schedulerClient,
+      sns: clients.snsClient,
+    },
+    { config, clock, log: log.child({ fn: 'events' }), notifierLog: log.child({ fn: 'sns' }) },
+    { store: dynamo.store, claims: dynamo.claims, ledger: dynamo.ledger, durations, artifacts: bucket },
+  );
   return { eventDeps, bucket, durations };
 }
 
@@ -103,6 +94,7 @@ export async function buildBotHandler({ config, dynamo, clients, clock, log }: H
     config,
     credentials,
     store: dynamo.store,
+    claims: dynamo.claims,
     ledger: dynamo.ledger,
     durations,
     approvers: createApproverDirectory(chatFor(config, credentials.botToken, 'request'), config, clock),

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoClaims } from '../adapters/aws/dynamo-claims';
 import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
 import { APPLIED_OPS_ATTRIBUTE, DynamoBuildStore } from '../adapters/aws/dynamo-store';
 import { PARTITION_KEY, TABLE_DEFAULT_NAME, createTableInput } from '../adapters/aws/table-schema';
@@ -22,6 +23,7 @@ export interface LocalDynamo {
   client: DynamoDBClient;
   tableName: string;
   store: DynamoBuildStore;
+  claims: DynamoClaims;
   ledger: DynamoSpendLedger;
   /** Every item, unmarshalled: for assertions on the table contents (a Scan, test support only). */
   items(): Promise<Record<string, unknown>[]>;
@@ -78,6 +80,7 @@ export async function startDynalite(options: { port?: number; tableName?: string
     client,
     tableName,
     store: new DynamoBuildStore(client, tableName),
+    claims: new DynamoClaims(client, tableName),
     ledger: new DynamoSpendLedger(client, tableName),
     items: async () => (await scan()).map(readable),
     get: async (buildId) => {

@@ -2,7 +2,7 @@ import type { Build, Status } from '../domain/build';
 import { STATUSES, isFinal } from '../domain/build';
 import type { NoticeStep } from '../domain/notice';
 import { noticeLeaseStaleBefore, noticeStep, noticeToldCost } from '../domain/notice';
-import type { BuildStore, Chat, Logger } from '../domain/ports';
+import type { BuildStore, Chat, Claims, Logger } from '../domain/ports';
 import { closeWarning, refreshCard } from './card-refresh';
 import type { ViewContext } from '../views/status-text';
 import { threadMessage } from '../views/thread';
@@ -17,6 +17,8 @@ import { tellRequester } from './tell-requester';
 
 export interface AnnounceDeps {
   store: BuildStore;
+  /** The requester's direct message is sent once (use-cases/tell-requester.ts). */
+  claims: Claims;
   chat: Chat;
   log: Logger;
 }

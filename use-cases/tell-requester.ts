@@ -1,8 +1,9 @@
 import type { Build, Status } from '../domain/build';
 import { isFinal } from '../domain/build';
-import type { BuildStore, Chat, Logger } from '../domain/ports';
+import type { Chat, Claims, Logger } from '../domain/ports';
 import { directMessageText, theirOwnDoing } from '../views/direct-message';
 import type { ViewContext } from '../views/status-text';
+import { sendOnce } from './send-once';
 
 // The requester hears of the warning and the end of their build in a direct message too. Each
 // key is claimed on the record before it is sent (DirectMessages) and given back when sending
@@ -10,7 +11,7 @@ import type { ViewContext } from '../views/status-text';
 // it off.
 
 export interface DirectMessageDeps {
-  store: BuildStore;
+  claims: Claims;
   chat: Chat;
   log: Logger;
 }
@@ -20,19 +21,17 @@ export async function tellRequester(deps: DirectMessageDeps, build: Build, key: 
   if (!ctx.config.notifyRequesterDm) return;
   if (key !== 'warning' && (!isFinal(key) || theirOwnDoing({ ...build, Status: key }))) return;
   const log = deps.log.child({ buildId: build.BuildID, directMessage: key });
-  try {
-    if (!(await deps.store.claimDirectMessage(build.BuildID, key))) return;
-  } catch (error) {
-    log.warn('could not claim the direct message; not sent', { error });
-    return;
-  }
-  try {
+  const send = async () => {
     const permalink = await deps.chat.permalink(build.Channel, build.ThreadTs);
     await deps.chat.post({ channel: build.Requester, text: directMessageText(build, key, ctx, permalink) });
+  };
+  try {
+    await sendOnce(deps.claims, { kind: 'direct-message', buildId: build.BuildID, message: key }, ctx.now, send, {
+      onFailure: (error) => log.warn('direct message to the requester failed; given back for a later try', { error }),
+      onGiveBackError: (error) => log.warn('could not give the direct message back', { error }),
+    });
   } catch (error) {
-    log.warn('direct message to the requester failed; given back for a later try', { error });
-    await deps.store
-      .releaseDirectMessage(build.BuildID, key)
-      .catch((releaseError: unknown) => log.warn('could not give the direct message back', { error: releaseError }));
+    // Only the claim throws here: sending and giving back are handled above.
+    log.warn('could not claim the direct message; not sent', { error });
   }
 }

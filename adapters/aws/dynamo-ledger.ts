@@ -12,7 +12,8 @@ import { isConditionFailure } from './condition-failure';
 // The SpendLedger on DynamoDB (docs/design.md "Spend control"). A counted build's cost lives on
 // its own record (CountedMonth, CountedCost), summed through the sparse MonthIndex; the month item
 // `#month#YYYY-MM` keeps only what budget decisions serialise on: `Version`, the holds `H#<BuildID>`
-// with their write ids `HO#<BuildID>` (one per build that may still spend), and the warning claim.
+// with their write ids `HO#<BuildID>` (one per build that may still spend), and the warning claim
+// (written through the Claims port, adapters/aws/dynamo-claims.ts).
 // Nothing in it grows with the number of builds, so no month can pass DynamoDB's 400 KB item limit.
 
 export const MONTH_PREFIX = '#month#';
@@ -138,26 +139,6 @@ export class DynamoSpendLedger implements SpendLedger {
       ConditionExpression: '#hold = :amount',
       ExpressionAttributeNames: { '#hold': `${HOLD}${buildId}`, '#op': `${HOLD_OP}${buildId}` },
       ExpressionAttributeValues: marshall({ ':amount': amount }),
-    });
-  }
-
-  async claimWarning(month: string, buildId: string, now: Date): Promise<boolean> {
-    return this.conditional({
-      Key: this.key(month),
-      UpdateExpression: 'SET #at = :at, #for = :for',
-      ConditionExpression: 'attribute_not_exists(#at)',
-      ExpressionAttributeNames: { '#at': 'BudgetWarnedAt', '#for': 'BudgetWarnedFor' },
-      ExpressionAttributeValues: marshall({ ':at': now.toISOString(), ':for': buildId }),
-    });
-  }
-
-  async releaseWarning(month: string, buildId: string): Promise<void> {
-    await this.conditional({
-      Key: this.key(month),
-      UpdateExpression: 'REMOVE #at, #for',
-      ConditionExpression: '#for = :for',
-      ExpressionAttributeNames: { '#at': 'BudgetWarnedAt', '#for': 'BudgetWarnedFor' },
-      ExpressionAttributeValues: marshall({ ':for': buildId }),
     });
   }
 

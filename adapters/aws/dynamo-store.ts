@@ -4,9 +4,9 @@ import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from 
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Build, Status } from '../../domain/build';
 import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '../../domain/build';
-import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, SlotTake, UpdateResult } from '../../domain/ports';
+import type { BuildStore, ByStatusOptions, SlotTake, UpdateResult } from '../../domain/ports';
 import type { Guard } from '../../domain/transition';
-import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX, TTL_ATTRIBUTE } from './table-schema';
+import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX } from './table-schema';
 import { isConditionFailure } from './condition-failure';
 
 // The BuildStore on DynamoDB (docs/design.md "Build record — DynamoDB" and "Concurrency"). Every
@@ -15,18 +15,11 @@ import { isConditionFailure } from './condition-failure';
 // path answers with an error, the events path is retried by EventBridge.
 
 export const SLOTS_ID = '#slots';
-export const REQUEST_PREFIX = '#request#';
-export const STRAY_PREFIX = '#stray#';
-export const CLICK_PREFIX = '#click#';
-/** `#release#vX.Y.Z`: which build publishes that version (no TTL: a release is for good). */
-export const RELEASE_PREFIX = '#release#v';
-/** A stray machine's marker outlives any machine: EC2 forgets a terminated instance within hours. */
-const STRAY_TTL_SECONDS = 7 * 24 * 3600;
 const SLOTS_ATTRIBUTE = 'Active';
-const CLAIM_TTL_SECONDS = 24 * 3600;
 
 /**
- * The ids of the writes that landed on an item (a string set, never read outside this file).
+ * The ids of the writes that landed on an item (a string set, never read outside this file and
+ * dynamo-claims.ts).
  * Timeline of the case it exists for: a conditional write lands, its answer is lost (timeout),
  * the SDK sends the same request again, and that retry fails its condition because the first
  * one changed what it checks. Without the id the caller would think it lost a race (an approval
@@ -38,7 +31,7 @@ export const APPLIED_OPS_ATTRIBUTE = 'AppliedOps';
 const marshallOptions = { removeUndefinedValues: true };
 
 /** Collects aliased names and values: `Status` is reserved, so every name is aliased. */
-class Expression {
+export class Expression {
   readonly names: Record<string, string> = {};
   readonly values: Record<string, AttributeValue> = {};
   private nameIds = new Map<string, string>();
@@ -69,7 +62,7 @@ class Expression {
   }
 }
 
-function toBuild(item: Record<string, AttributeValue>): Build {
+export function toBuild(item: Record<string, AttributeValue>): Build {
   const { [APPLIED_OPS_ATTRIBUTE]: _ops, ...rest } = item;
   const build = unmarshall(rest) as Build & { MailSent?: Set<string> | string[]; DirectMessages?: Set<string> | string[] };
   // String sets in the table; sorted lists in the record, like every other field a plain value.
@@ -87,7 +80,7 @@ function toItem(build: Partial<Build>, op: string): Record<string, AttributeValu
 }
 
 /** Did the write with this id land on the item (see APPLIED_OPS_ATTRIBUTE)? */
-function carriesOp(item: Record<string, AttributeValue> | undefined, op: string): boolean {
+export function carriesOp(item: Record<string, AttributeValue> | undefined, op: string): boolean {
   return item?.[APPLIED_OPS_ATTRIBUTE]?.SS?.includes(op) ?? false;
 }
 
@@ -116,6 +109,42 @@ function guardCondition(guard: Guard, x: Expression): string {
   return parts.join(' AND ');
 }
 
+export type Written = { landed: boolean; item: Record<string, AttributeValue> | undefined };
+
+export async function getItem(client: DynamoDBClient, tableName: string, id: string): Promise<Record<string, AttributeValue> | undefined> {
+  const out = await client.send(new GetItemCommand({ TableName: tableName, Key: { [PARTITION_KEY]: { S: id } }, ConsistentRead: true }));
+  return out.Item;
+}
+
+/**
+ * A conditional write that carries the id `op` (APPLIED_OPS_ATTRIBUTE). When its condition
+ * fails, the item is read (dynalite ignores ReturnValuesOnConditionCheckFailure); an item
+ * carrying `op` means this very write had landed and its answer was lost.
+ */
+export async function writeOnce(
+  client: DynamoDBClient,
+  tableName: string,
+  id: string,
+  op: string,
+  send: () => Promise<{ Attributes?: Record<string, AttributeValue> }>,
+): Promise<Written> {
+  try {
+    return { landed: true, item: (await send()).Attributes };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const item = error.Item ?? (await getItem(client, tableName, id));
+    return { landed: item !== undefined && carriesOp(item, op), item };
+  }
+}
+
+/** What a conditional update tells its caller: the stored build either way. */
+export async function updateResult(store: Pick<BuildStore, 'get'>, buildId: string, written: Written): Promise<UpdateResult> {
+  if (!written.landed) return { ok: false, current: written.item ? toBuild(written.item) : undefined };
+  const build = written.item ? toBuild(written.item) : await store.get(buildId);
+  if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
+  return { ok: true, build };
+}
+
 const newestFirst = (a: Build, b: Build) => (a.CreatedAt < b.CreatedAt ? 1 : a.CreatedAt > b.CreatedAt ? -1 : 0);
 
 export class DynamoBuildStore implements BuildStore {
@@ -130,91 +159,16 @@ export class DynamoBuildStore implements BuildStore {
     return { [PARTITION_KEY]: { S: id } };
   }
 
-  /**
-   * A conditional write that carries the id `op` (APPLIED_OPS_ATTRIBUTE). When its condition
-   * fails, the item is read (dynalite ignores ReturnValuesOnConditionCheckFailure); an item
-   * carrying `op` means this very write had landed and its answer was lost.
-   */
-  private async writeOnce(
-    id: string,
-    op: string,
-    send: () => Promise<{ Attributes?: Record<string, AttributeValue> }>,
-  ): Promise<{ landed: true; item: Record<string, AttributeValue> | undefined } | { landed: false; item: Record<string, AttributeValue> | undefined }> {
-    try {
-      return { landed: true, item: (await send()).Attributes };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const item = error.Item ?? (await this.getItem(id));
-      return { landed: item !== undefined && carriesOp(item, op), item };
-    }
+  private getItem(id: string): Promise<Record<string, AttributeValue> | undefined> {
+    return getItem(this.client, this.tableName, id);
   }
 
-  private async getItem(id: string): Promise<Record<string, AttributeValue> | undefined> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(id), ConsistentRead: true }));
-    return out.Item;
+  private writeOnce(id: string, op: string, send: () => Promise<{ Attributes?: Record<string, AttributeValue> }>): Promise<Written> {
+    return writeOnce(this.client, this.tableName, id, op, send);
   }
 
-  claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult> {
-    return this.claim(`${REQUEST_PREFIX}${triggerId}`, buildId, now, 1);
-  }
-
-  async claimClick(key: string, buildId: string, now: Date): Promise<boolean> {
-    // The write id, not the BuildID, tells this call's own write from a replay's: both name the build.
-    const written = await this.putOnce(`${CLICK_PREFIX}${key}`, { For: buildId, At: now.toISOString() }, now, CLAIM_TTL_SECONDS);
-    return written.landed;
-  }
-
-  /**
-   * A bookkeeping item put only when absent (or when `orWhen` names an attribute that is true),
-   * with the store's write id, so a put retried after a lost answer recognises itself.
-   */
-  private putOnce(id: string, fields: Record<string, unknown>, now: Date, ttlSeconds: number, orWhen?: string) {
-    const x = new Expression();
-    const op = this.newOpId();
-    const absent = `attribute_not_exists(${x.name(PARTITION_KEY)})`;
-    return this.writeOnce(id, op, () =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...marshall({ [PARTITION_KEY]: id, ...fields, [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + ttlSeconds }),
-            [APPLIED_OPS_ATTRIBUTE]: { SS: [op] },
-          },
-          ConditionExpression: orWhen === undefined ? absent : `${absent} OR ${x.name(orWhen)} = ${x.value(true)}`,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.parts(),
-        }),
-      ),
-    );
-  }
-
-  private async claim(id: string, buildId: string, now: Date, attempt: number): Promise<ClaimResult> {
-    const x = new Expression();
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall({
-            [PARTITION_KEY]: id,
-            For: buildId,
-            [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + CLAIM_TTL_SECONDS,
-          }),
-          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)})`,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.parts(),
-        }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const item = error.Item ?? (await this.getItem(id));
-      const holder = item ? (unmarshall(item) as { For?: string }).For : undefined;
-      // The claim expired between the write and the read: it is free again.
-      if (holder === undefined && attempt === 1) return this.claim(id, buildId, now, 2);
-      // Our own claim seen again (an SDK retry of a write that had landed) is still ours.
-      if (holder === buildId) return { claimed: true };
-      return { claimed: false, buildId: holder ?? '' };
-    }
+  private updateResult(buildId: string, written: Written): Promise<UpdateResult> {
+    return updateResult(this, buildId, written);
   }
 
   async create(build: Build): Promise<boolean> {
@@ -264,14 +218,6 @@ export class DynamoBuildStore implements BuildStore {
       ),
     );
     return this.updateResult(buildId, written);
-  }
-
-  /** What a conditional update tells its caller: the stored build either way. */
-  private async updateResult(buildId: string, written: { landed: boolean; item: Record<string, AttributeValue> | undefined }): Promise<UpdateResult> {
-    if (!written.landed) return { ok: false, current: written.item ? toBuild(written.item) : undefined };
-    const build = written.item ? toBuild(written.item) : await this.get(buildId);
-    if (!build) throw new Error(`update of ${buildId} succeeded but the item is gone`);
-    return { ok: true, build };
   }
 
   private async query(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<Build[]> {
@@ -327,197 +273,6 @@ export class DynamoBuildStore implements BuildStore {
     // The newest `limit` overall are among the newest `limit` of each status.
     const lists = await Promise.all(STATUSES.map((status) => this.byStatus(status, { limit })));
     return lists.flat().sort(newestFirst).slice(0, limit);
-  }
-
-  async markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }> {
-    const written = await this.putOnce(`${STRAY_PREFIX}${instanceId}`, { At: now.toISOString() }, now, STRAY_TTL_SECONDS, 'Untold');
-    if (written.landed) return { first: true };
-    const since = written.item ? (unmarshall(written.item) as { At?: string }).At : undefined;
-    return { first: false, since: since ?? now.toISOString() };
-  }
-
-  async claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim> {
-    const id = `${RELEASE_PREFIX}${version}`;
-    for (let attempt = 1; ; attempt++) {
-      const x = new Expression();
-      const op = this.newOpId();
-      const written = await this.writeOnce(id, op, () =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: { ...marshall({ [PARTITION_KEY]: id, For: buildId, ClaimedAt: now.toISOString() }), [APPLIED_OPS_ATTRIBUTE]: { SS: [op] } },
-            // Free: given back by a holder whose copy was not its build's bytes (giveBackRelease).
-            ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)}) OR ${x.name('Free')} = ${x.value(true)}`,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ...x.parts(),
-          }),
-        ),
-      );
-      if (written.landed) return { claimed: true };
-      const held = written.item ? (unmarshall(written.item) as { For?: string; PublishedAt?: string }) : undefined;
-      if (held?.For !== undefined) {
-        const publishedAt = held.PublishedAt !== undefined ? { publishedAt: held.PublishedAt } : {};
-        // The same build again (a redelivery continuing its copy) still holds the version.
-        return held.For === buildId ? { claimed: true, ...publishedAt } : { claimed: false, by: held.For, ...publishedAt };
-      }
-      // No DeleteItem exists for this item, so a failed condition with nothing to read is a
-      // read that did not see the put yet: once more, then it is an error.
-      if (attempt >= 2) throw new Error(`release claim of v${version}: the condition failed but ${id} cannot be read`);
-    }
-  }
-
-  async markReleased(version: string, buildId: string, now: Date): Promise<void> {
-    const x = new Expression();
-    const published = x.name('PublishedAt');
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(`${RELEASE_PREFIX}${version}`),
-          // The first PublishedAt stays: a redelivery that copies again does not move it.
-          UpdateExpression: `SET ${published} = if_not_exists(${published}, ${x.value(now.toISOString())})`,
-          ConditionExpression: `${x.name('For')} = ${x.value(buildId)}`,
-          ...x.parts(),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      throw new Error(`v${version} is not claimed by ${buildId}: its release cannot be marked published`, { cause: error });
-    }
-  }
-
-  async giveBackRelease(version: string, buildId: string): Promise<void> {
-    const x = new Expression();
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(`${RELEASE_PREFIX}${version}`),
-          UpdateExpression: `SET ${x.name('Free')} = ${x.value(true)}`,
-          ConditionExpression: `${x.name('For')} = ${x.value(buildId)} AND attribute_not_exists(${x.name('PublishedAt')})`,
-          ...x.parts(),
-        }),
-      );
-    } catch (error) {
-      // Already given back, or published (then nothing is given back), or held by another build.
-      if (!isConditionFailure(error)) throw error;
-    }
-  }
-
-  async releaseStray(instanceId: string): Promise<void> {
-    // Marked untold rather than deleted: the functions' table permissions hold no DeleteItem.
-    const x = new Expression();
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: this.key(`${STRAY_PREFIX}${instanceId}`),
-        UpdateExpression: `SET ${x.name('Untold')} = ${x.value(true)}`,
-        ...x.parts(),
-      }),
-    );
-  }
-
-  async claimDirectMessage(buildId: string, key: string): Promise<boolean> {
-    const x = new Expression();
-    const sent = x.name('DirectMessages');
-    const op = this.newOpId();
-    const written = await this.writeOnce(buildId, op, () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(buildId),
-          UpdateExpression: `ADD ${sent} ${x.value(new Set([key]))}, ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`,
-          ConditionExpression: `attribute_exists(${x.name(PARTITION_KEY)}) AND NOT contains(${sent}, ${x.value(key)})`,
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.parts(),
-        }),
-      ),
-    );
-    return written.landed;
-  }
-
-  async releaseDirectMessage(buildId: string, key: string): Promise<void> {
-    const x = new Expression();
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: this.key(buildId),
-        UpdateExpression: `DELETE ${x.name('DirectMessages')} ${x.value(new Set([key]))}`,
-        ConditionExpression: `attribute_exists(${x.name(PARTITION_KEY)})`,
-        ...x.parts(),
-      }),
-    );
-  }
-
-  async claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult> {
-    const x = new Expression();
-    const sent = x.name('MailSent');
-    const claim = x.name('MailClaim');
-    const since = x.name('MailClaimedAt');
-    const op = this.newOpId();
-    const written = await this.writeOnce(buildId, op, () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(buildId),
-          UpdateExpression: `SET ${claim} = ${x.value(key)}, ${since} = ${x.value(now.toISOString())} ADD ${x.name(APPLIED_OPS_ATTRIBUTE)} ${x.value(new Set([op]))}`,
-          ConditionExpression:
-            `attribute_exists(${x.name(PARTITION_KEY)}) AND (attribute_not_exists(${sent}) OR NOT contains(${sent}, ${x.value(key)})) ` +
-            `AND (attribute_not_exists(${claim}) OR ${since} < ${x.value(staleBefore)})`,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ...x.parts(),
-        }),
-      ),
-    );
-    return this.updateResult(buildId, written);
-  }
-
-  async markMailed(buildId: string, key: string): Promise<void> {
-    const x = new Expression();
-    const sent = `ADD ${x.name('MailSent')} ${x.value(new Set([key]))}`;
-    try {
-      // One write: the notice recorded and its claim cleared, while the claim is still this key's.
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(buildId),
-          UpdateExpression: `${sent} REMOVE ${x.name('MailClaim')}, ${x.name('MailClaimedAt')}`,
-          ConditionExpression: `${x.name('MailClaim')} = ${x.value(key)}`,
-          ...x.parts(),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // The claim was taken over (it had gone stale) or is gone: record the notice, leave the claim.
-      const y = new Expression();
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(buildId),
-          UpdateExpression: `ADD ${y.name('MailSent')} ${y.value(new Set([key]))}`,
-          ConditionExpression: `attribute_exists(${y.name(PARTITION_KEY)})`,
-          ...y.parts(),
-        }),
-      );
-    }
-  }
-
-  async releaseMail(buildId: string, key: string): Promise<void> {
-    const x = new Expression();
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(buildId),
-          UpdateExpression: `REMOVE ${x.name('MailClaim')}, ${x.name('MailClaimedAt')}`,
-          ConditionExpression: `${x.name('MailClaim')} = ${x.value(key)}`,
-          ...x.parts(),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
   }
 
   async takeSlot(buildId: string, max: number): Promise<SlotTake> {

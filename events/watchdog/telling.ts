@@ -7,6 +7,7 @@ import { ChatError } from '../../domain/ports';
 import { finalSince } from '../../domain/slot-holding';
 import { isPermanentChatError } from '../../adapters/slack/permanent-chat-error';
 import { refreshCard } from '../../use-cases/card-refresh';
+import { sendOnce } from '../../use-cases/send-once';
 import { tellRequester } from '../../use-cases/tell-requester';
 import { strayMachineNotice } from '../../views/notifications';
 import type { StrayMachineWhy } from '../../views/stray-machine-note';
@@ -76,18 +77,19 @@ export async function tellPeople(run: WatchdogRun, snap: Snapshot, toTell: ToTel
 /** Terminated by the safety phase: the operators hear of it once (the `#stray#` marker), and so does the build's thread. */
 async function tellStray(run: WatchdogRun, deps: EventDeps, { machine, build, reason }: Stray): Promise<void> {
   const buildId = build?.BuildID ?? machine.tags.BuildID;
-  const marker = await deps.store.markStray(machine.instanceId, run.now);
-  if (!marker.first) {
-    run.log.info('stray machine already told about', { ...(buildId ? { buildId } : {}), instanceId: machine.instanceId, since: marker.since });
+  const told = await sendOnce(
+    deps.claims,
+    { kind: 'stray', instanceId: machine.instanceId },
+    run.now,
+    () => deps.notifier.notify(strayMachineNotice(machine, build, reason, { config: deps.config, now: run.now })),
+    // Given back, so a run that still lists the machine tells (it is already ordered ended).
+    { onGiveBackError: () => undefined },
+  );
+  if (told.outcome === 'taken') {
+    run.log.info('stray machine already told about', { ...(buildId ? { buildId } : {}), instanceId: machine.instanceId, since: told.claim.since });
     return;
   }
-  try {
-    await deps.notifier.notify(strayMachineNotice(machine, build, reason, { config: deps.config, now: run.now }));
-  } catch (error) {
-    // Given back, so a run that still lists the machine tells (it is already ordered ended).
-    await deps.store.releaseStray(machine.instanceId).catch(() => undefined);
-    throw error;
-  }
+  if (told.outcome === 'failed') throw told.error;
   if (!build) return;
   await run.step('stray machine thread note', build.BuildID, async () => {
     await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text: strayMachineNote(machine, strayWhy(machine, build, reason)) });

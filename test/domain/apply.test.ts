@@ -45,9 +45,6 @@ function fakeStore(initial: Build | undefined, options: { rivals?: Partial<Build
   };
   const full: BuildStore = {
     ...store,
-    claimRequest: notUsed,
-    claimClick: notUsed,
-    giveBackRelease: notUsed,
     create: notUsed,
     findByInstance: notUsed,
     byStatus: notUsed,
@@ -56,15 +53,6 @@ function fakeStore(initial: Build | undefined, options: { rivals?: Partial<Build
     takeSlot: notUsed,
     releaseSlot: notUsed,
     slots: notUsed,
-    claimMail: notUsed,
-    claimDirectMessage: notUsed,
-    releaseDirectMessage: notUsed,
-    markMailed: notUsed,
-    releaseMail: notUsed,
-    markStray: notUsed,
-    releaseStray: notUsed,
-    claimRelease: notUsed,
-    markReleased: notUsed,
   };
   return { store: full, calls, stored: () => item };
 }

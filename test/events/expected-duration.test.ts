@@ -57,6 +57,7 @@ async function request(): Promise<{ build: Build; card: string }> {
     config: deps.config,
     credentials: { signingSecret: 'unused', botToken: 'unused' },
     store: deps.store,
+    claims: deps.claims,
     ledger: deps.ledger,
     durations: deps.durations,
     chat: deps.chat,

@@ -37,8 +37,6 @@ function countFailsOnce(ledger: SpendLedger): { ledger: SpendLedger; attempts: (
       read: (m) => ledger.read(m),
       hold: (m, v, id, amount) => ledger.hold(m, v, id, amount),
       release: (m, id, amount) => ledger.release(m, id, amount),
-      claimWarning: (m, id, now) => ledger.claimWarning(m, id, now),
-      releaseWarning: (m, id) => ledger.releaseWarning(m, id),
       count: async (m, entry) => {
         if (++attempts === 1)
           throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });

@@ -4,10 +4,12 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SlackLambdaHandler } from '../../bot/app';
 import { createApproverDirectory } from '../../bot/approvers';
 import { createHandler as createBot } from '../../bot/handler';
+import { DynamoClaims } from '../../adapters/aws/dynamo-claims';
 import { DynamoSpendLedger } from '../../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
 import { EventBridgeBus } from '../../adapters/aws/event-bus';
 import type { Build } from '../../domain/build';
+import type { ClaimKey, Claims } from '../../domain/ports';
 import { parseConfig } from '../../domain/config';
 import { SlackChat } from '../../adapters/slack/chat';
 import { createSlackWebClient } from '../../adapters/slack/web-client';
@@ -136,6 +138,17 @@ export async function startModelWorld(): Promise<ModelWorld> {
       },
     });
   const ledger = failing(gated(new DynamoSpendLedger(client, events.dynamo.tableName), 'ledger.'));
+  // The claims go the same way: the month's budget warning (on the month item) as a ledger call,
+  // the others as table calls, as they were when the store and the ledger carried them.
+  const dynamoClaims = new DynamoClaims(client, events.dynamo.tableName);
+  const tableClaims = gated(dynamoClaims);
+  const monthClaims = failing(gated(dynamoClaims, 'ledger.'));
+  const claimsFor = (key: ClaimKey): Claims => (key.kind === 'budget-warning' ? monthClaims : tableClaims);
+  const claims: Claims = {
+    claim: (key, now, options) => claimsFor(key).claim(key, now, options),
+    complete: (key, now) => claimsFor(key).complete(key, now),
+    giveBack: (key) => claimsFor(key).giveBack(key),
+  };
   bus.onPut((e) => {
     if (e.detailType === 'Build Approved') gate.onApproved?.(envelopeOf(e));
   });
@@ -151,13 +164,14 @@ export async function startModelWorld(): Promise<ModelWorld> {
   };
   const config = parseConfig({ ...env, SLACK_API_URL: events.slack.url, BUILDS_TABLE: events.dynamo.tableName });
   events.configure(env);
-  const deps: EventDeps = { ...events.deps, config, store, ledger };
+  const deps: EventDeps = { ...events.deps, config, store, claims, ledger };
   const botBus = new EventBridgeBus(eventBridge, config.eventBusName);
   const botWith = (botConfig: typeof config) =>
     createBot({
       config: botConfig,
       credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
       store,
+      claims,
       ledger,
       durations: events.deps.durations,
       approvers: createApproverDirectory(
@@ -217,7 +231,7 @@ export async function startModelWorld(): Promise<ModelWorld> {
             };
           },
         });
-      const ports = ['store', 'ledger', 'durations', 'chat', 'compute', 'quotas', 'deadlines', 'notifier', 'artifacts'] as const;
+      const ports = ['store', 'claims', 'ledger', 'durations', 'chat', 'compute', 'quotas', 'deadlines', 'notifier', 'artifacts'] as const;
       const frozenDeps = { ...deps, ...Object.fromEntries(ports.map((p) => [p, freezable(deps[p], p)])) } as EventDeps;
       const endsAt = Date.now() + contextMs;
       const run = createWatchdog(frozenDeps)(event, { getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()) }).then(

@@ -1,7 +1,8 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { applyEvent } from '../../domain/apply';
 import type { Build } from '../../domain/build';
-import type { BuildStore, SpendLedger } from '../../domain/ports';
+import type { BuildStore, Claims, SpendLedger } from '../../domain/ports';
+import { DynamoClaims } from '../../adapters/aws/dynamo-claims';
 import { DynamoDurationHistory } from '../../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
@@ -42,7 +43,7 @@ export interface World {
   clockOffsetMinutes: number;
   frozenAt?: Date;
   /** A bot with these environment variables on top of the defaults (APPROVER_IDS = Avery). */
-  bot(env?: Env, options?: { random?: () => number; store?: BuildStore; ledger?: SpendLedger }): Bot;
+  bot(env?: Env, options?: { random?: () => number; store?: BuildStore; claims?: Claims; ledger?: SpendLedger }): Bot;
   /** The build records (no #slots / #request# items). */
   builds(): Promise<Build[]>;
   build(buildId: string): Promise<Build | undefined>;
@@ -106,6 +107,7 @@ export async function startWorld(): Promise<World> {
         config,
         credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
         store: options.store ?? (config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable)),
+        claims: options.claims ?? (config.buildsTable === dynamo.tableName ? dynamo.claims : new DynamoClaims(dynamo.client, config.buildsTable)),
         ledger: options.ledger ?? (config.buildsTable === dynamo.tableName ? dynamo.ledger : new DynamoSpendLedger(dynamo.client, config.buildsTable)),
         durations: new DynamoDurationHistory(dynamo.client, config.buildsTable),
         // Through this bot's own chat and clock, so moving the world's clock ages the cache.

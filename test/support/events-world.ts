@@ -7,18 +7,14 @@ import type { Build, InstanceState } from '../../domain/build';
 import { isRunning } from '../../domain/build';
 import type { Config } from '../../domain/config';
 import type { Artifacts } from '../../domain/ports';
-import { DynamoDurationHistory } from '../../adapters/aws/dynamo-durations';
 import { parseConfig } from '../../domain/config';
 import { SlackChat } from '../../adapters/slack/chat';
 import { createSlackWebClient } from '../../adapters/slack/web-client';
 import type { EventDeps } from '../../events/deps';
-import { Ec2Compute } from '../../adapters/aws/ec2-compute';
+import { wireEventDeps } from '../../events/deps';
 import { launchTags } from '../../events/launch/plan';
-import { SchedulerDeadlines } from '../../adapters/aws/scheduler-deadlines';
-import { ServiceQuotasLimits } from '../../adapters/aws/service-quotas';
 import type { SchedulerStandIn } from '../../stand-ins/scheduler';
 import { startSchedulerStandIn } from '../../stand-ins/scheduler';
-import { SnsNotifier } from '../../adapters/aws/sns-notifier';
 import type { LocalSns } from '../../stand-ins/sns';
 import { startSnsStandIn } from '../../stand-ins/sns';
 import type { ServiceQuotasStandIn } from '../../stand-ins/service-quotas';
@@ -143,25 +139,12 @@ export async function startWorld(): Promise<World> {
     clock,
     configure(env) {
       world.config = makeConfig(env);
-      world.deps = {
-        config: world.config,
-        store: dynamo.store,
-        ledger: dynamo.ledger,
-        durations: new DynamoDurationHistory(dynamo.client, dynamo.tableName),
-        chat,
-        compute: new Ec2Compute(ec2.client, world.config.launchTemplateId ?? ''),
-        quotas: new ServiceQuotasLimits(quotasClient),
-        deadlines: new SchedulerDeadlines(schedulerClient, {
-          group: world.config.scheduleGroup,
-          roleArn: world.config.schedulerRoleArn,
-          ...(world.config.scheduleDeadLetterArn !== undefined && { deadLetterArn: world.config.scheduleDeadLetterArn }),
-        }),
-        notifier: new SnsNotifier(snsClient, world.config.snsTopicArn, log),
+      world.deps = wireEventDeps(
+        { dynamo: dynamo.client, slackBotToken: SANDBOX_BOT_TOKEN, ec2: ec2.client, quotas: quotasClient, scheduler: schedulerClient, sns: snsClient },
+        { config: world.config, clock, log },
         // Only the release function copies objects; test/events/release.test.ts gives it S3 (s3rver).
-        artifacts: noArtifacts,
-        clock,
-        log,
-      };
+        { store: dynamo.store, claims: dynamo.claims, ledger: dynamo.ledger, chat, artifacts: noArtifacts },
+      );
     },
     async seed(build, options = {}) {
       const card = await chat.post({ channel: build.Channel ?? SANDBOX_CHANNEL, text: `card of ${build.BuildID}` });

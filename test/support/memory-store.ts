@@ -1,10 +1,10 @@
 import type { Build, Status } from '../../domain/build';
 import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../domain/build';
-import type { BuildStore, ByStatusOptions, ClaimResult, ReleaseClaim, SlotTake, UpdateResult } from '../../domain/ports';
+import type { BuildStore, ByStatusOptions, ClaimKey, ClaimOptions, ClaimOutcome, Claims, SlotTake, UpdateResult } from '../../domain/ports';
 import type { Guard } from '../../domain/transition';
 
-// The BuildStore in memory, for unit tests: the same semantics as DynamoBuildStore (the contract
-// suite in test/adapters/aws runs against both). Every method copies on the way in and out, as a
+// The BuildStore and the Claims in memory, for unit tests: the same semantics as DynamoBuildStore
+// and DynamoClaims (the contract suites in test/adapters/aws run against both). Every method copies on the way in and out, as a
 // round trip through DynamoDB would, so a caller never mutates what is stored.
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -28,22 +28,7 @@ export function guardHolds(build: Build, guard: Guard): boolean {
 
 export class MemoryBuildStore implements BuildStore {
   readonly builds = new Map<string, Build>();
-  readonly claims = new Map<string, { For: string; ExpirationTime: number }>();
-  readonly clicks = new Set<string>();
   private readonly slotHolders = new Set<string>();
-
-  async claimRequest(triggerId: string, buildId: string, now: Date): Promise<ClaimResult> {
-    const held = this.claims.get(triggerId);
-    if (held && held.For !== buildId) return { claimed: false, buildId: held.For };
-    this.claims.set(triggerId, { For: buildId, ExpirationTime: Math.floor(now.getTime() / 1000) + 24 * 3600 });
-    return { claimed: true };
-  }
-
-  async claimClick(key: string): Promise<boolean> {
-    if (this.clicks.has(key)) return false;
-    this.clicks.add(key);
-    return true;
-  }
 
   async create(build: Build): Promise<boolean> {
     if (this.builds.has(build.BuildID)) return false;
@@ -94,78 +79,6 @@ export class MemoryBuildStore implements BuildStore {
     return lists.flat().sort(newestFirst).slice(0, Math.max(0, limit));
   }
 
-  private readonly strays = new Map<string, string>();
-
-  async markStray(instanceId: string, now: Date): Promise<{ first: true } | { first: false; since: string }> {
-    const since = this.strays.get(instanceId);
-    if (since !== undefined) return { first: false, since };
-    this.strays.set(instanceId, now.toISOString());
-    return { first: true };
-  }
-
-  /** `#release#v<version>` items by version. */
-  readonly releases = new Map<string, { For: string; ClaimedAt: string; PublishedAt?: string; Free?: boolean }>();
-
-  async claimRelease(version: string, buildId: string, now: Date): Promise<ReleaseClaim> {
-    const held = this.releases.get(version);
-    if (!held || held.Free) {
-      this.releases.set(version, { For: buildId, ClaimedAt: now.toISOString() });
-      return { claimed: true };
-    }
-    const publishedAt = held.PublishedAt !== undefined ? { publishedAt: held.PublishedAt } : {};
-    return held.For === buildId ? { claimed: true, ...publishedAt } : { claimed: false, by: held.For, ...publishedAt };
-  }
-
-  async markReleased(version: string, buildId: string, now: Date): Promise<void> {
-    const held = this.releases.get(version);
-    if (held?.For !== buildId) throw new Error(`v${version} is not claimed by ${buildId}: its release cannot be marked published`);
-    held.PublishedAt ??= now.toISOString();
-  }
-
-  async giveBackRelease(version: string, buildId: string): Promise<void> {
-    const held = this.releases.get(version);
-    if (held?.For === buildId && held.PublishedAt === undefined) held.Free = true;
-  }
-
-  async releaseStray(instanceId: string): Promise<void> {
-    this.strays.delete(instanceId);
-  }
-
-  async claimDirectMessage(buildId: string, key: string): Promise<boolean> {
-    const build = this.builds.get(buildId);
-    if (!build || (build.DirectMessages ?? []).includes(key)) return false;
-    build.DirectMessages = [...(build.DirectMessages ?? []), key].sort();
-    return true;
-  }
-
-  async releaseDirectMessage(buildId: string, key: string): Promise<void> {
-    const build = this.builds.get(buildId);
-    if (build?.DirectMessages) build.DirectMessages = build.DirectMessages.filter((k) => k !== key);
-  }
-
-  async claimMail(buildId: string, key: string, now: Date, staleBefore: string): Promise<UpdateResult> {
-    const build = this.builds.get(buildId);
-    const free = build && !(build.MailSent ?? []).includes(key) && (build.MailClaim === undefined || (build.MailClaimedAt ?? '') < staleBefore);
-    if (!build || !free) return { ok: false, current: build && copy(build) };
-    build.MailClaim = key;
-    build.MailClaimedAt = now.toISOString();
-    return { ok: true, build: copy(build) };
-  }
-
-  async markMailed(buildId: string, key: string): Promise<void> {
-    const build = this.builds.get(buildId);
-    if (!build) return;
-    build.MailSent = [...new Set([...(build.MailSent ?? []), key])].sort();
-    await this.releaseMail(buildId, key);
-  }
-
-  async releaseMail(buildId: string, key: string): Promise<void> {
-    const build = this.builds.get(buildId);
-    if (build?.MailClaim !== key) return;
-    delete build.MailClaim;
-    delete build.MailClaimedAt;
-  }
-
   async takeSlot(buildId: string, max: number): Promise<SlotTake> {
     if (this.slotHolders.has(buildId)) return 'held';
     if (this.slotHolders.size >= max) return 'full';
@@ -179,5 +92,113 @@ export class MemoryBuildStore implements BuildStore {
 
   async slots(): Promise<string[]> {
     return [...this.slotHolders].sort();
+  }
+}
+
+/** The Claims over a MemoryBuildStore: mail and direct-message claims live on its records. */
+export class MemoryClaims implements Claims {
+  /** `#request#…` items by request key. */
+  readonly requests = new Map<string, { For: string; ExpirationTime: number }>();
+  readonly clicks = new Set<string>();
+  /** `#stray#…` markers: instance → At. */
+  readonly strays = new Map<string, string>();
+  /** `#release#v<version>` items by version. */
+  readonly releases = new Map<string, { For: string; ClaimedAt: string; PublishedAt?: string; Free?: boolean }>();
+  /** BudgetWarnedAt / BudgetWarnedFor by month. */
+  readonly warnings = new Map<string, { At: string; For: string }>();
+
+  constructor(private readonly store: MemoryBuildStore) {}
+
+  async claim(key: ClaimKey, now: Date, options: ClaimOptions = {}): Promise<ClaimOutcome> {
+    switch (key.kind) {
+      case 'request': {
+        const held = this.requests.get(key.request);
+        if (held && held.For !== key.buildId) return { claimed: false, holder: held.For };
+        this.requests.set(key.request, { For: key.buildId, ExpirationTime: Math.floor(now.getTime() / 1000) + 24 * 3600 });
+        return { claimed: true };
+      }
+      case 'click':
+        if (this.clicks.has(key.click)) return { claimed: false };
+        this.clicks.add(key.click);
+        return { claimed: true };
+      case 'mail': {
+        const build = this.store.builds.get(key.buildId);
+        const staleBefore = options.staleBefore ?? now.toISOString();
+        const free = build && !(build.MailSent ?? []).includes(key.notice) && (build.MailClaim === undefined || (build.MailClaimedAt ?? '') < staleBefore);
+        if (!build || !free) return build ? { claimed: false, build: copy(build) } : { claimed: false };
+        build.MailClaim = key.notice;
+        build.MailClaimedAt = now.toISOString();
+        return { claimed: true };
+      }
+      case 'direct-message': {
+        const build = this.store.builds.get(key.buildId);
+        if (!build || (build.DirectMessages ?? []).includes(key.message)) return { claimed: false };
+        build.DirectMessages = [...(build.DirectMessages ?? []), key.message].sort();
+        return { claimed: true };
+      }
+      case 'stray': {
+        const since = this.strays.get(key.instanceId);
+        if (since !== undefined) return { claimed: false, since };
+        this.strays.set(key.instanceId, now.toISOString());
+        return { claimed: true };
+      }
+      case 'release': {
+        const held = this.releases.get(key.version);
+        if (!held || held.Free) {
+          this.releases.set(key.version, { For: key.buildId, ClaimedAt: now.toISOString() });
+          return { claimed: true };
+        }
+        const completedAt = held.PublishedAt !== undefined ? { completedAt: held.PublishedAt } : {};
+        return held.For === key.buildId ? { claimed: true, ...completedAt } : { claimed: false, holder: held.For, ...completedAt };
+      }
+      case 'budget-warning':
+        if (this.warnings.has(key.month)) return { claimed: false };
+        this.warnings.set(key.month, { At: now.toISOString(), For: key.buildId });
+        return { claimed: true };
+    }
+  }
+
+  async complete(key: ClaimKey, now: Date): Promise<void> {
+    if (key.kind === 'mail') {
+      const build = this.store.builds.get(key.buildId);
+      if (!build) return;
+      build.MailSent = [...new Set([...(build.MailSent ?? []), key.notice])].sort();
+      await this.giveBack(key);
+    } else if (key.kind === 'release') {
+      const held = this.releases.get(key.version);
+      if (held?.For !== key.buildId) throw new Error(`v${key.version} is not claimed by ${key.buildId}: its release cannot be marked published`);
+      held.PublishedAt ??= now.toISOString();
+    }
+  }
+
+  async giveBack(key: ClaimKey): Promise<void> {
+    switch (key.kind) {
+      case 'mail': {
+        const build = this.store.builds.get(key.buildId);
+        if (build?.MailClaim !== key.notice) return;
+        delete build.MailClaim;
+        delete build.MailClaimedAt;
+        return;
+      }
+      case 'direct-message': {
+        const build = this.store.builds.get(key.buildId);
+        if (build?.DirectMessages) build.DirectMessages = build.DirectMessages.filter((k) => k !== key.message);
+        return;
+      }
+      case 'stray':
+        this.strays.delete(key.instanceId);
+        return;
+      case 'release': {
+        const held = this.releases.get(key.version);
+        if (held?.For === key.buildId && held.PublishedAt === undefined) held.Free = true;
+        return;
+      }
+      case 'budget-warning':
+        if (this.warnings.get(key.month)?.For === key.buildId) this.warnings.delete(key.month);
+        return;
+      case 'request':
+      case 'click':
+        return;
+    }
   }
 }

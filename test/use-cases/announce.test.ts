@@ -39,7 +39,7 @@ beforeEach(async () => {
   log = memoryLogger();
 });
 
-const deps = () => ({ store: dynamo.store, chat, log });
+const deps = () => ({ store: dynamo.store, claims: dynamo.claims, chat, log });
 
 /** A build whose card is in the channel and whose record is in the table. */
 async function stored(build: Build): Promise<Build> {

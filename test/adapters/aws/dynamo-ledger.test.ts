@@ -121,20 +121,4 @@ describe('DynamoSpendLedger', () => {
     expect(await ledger.hold(MONTH, next.version, 'build-d', 11.83)).toBe(true);
     expect(await ledger.read(MONTH)).toMatchObject({ version: 2, spent: 6.91, holds: { 'build-b': 11.83, 'build-d': 11.83 } });
   });
-
-  it('claims the warning once; a release by another build changes nothing; the claimer’s release lets the next claim in', async () => {
-    const now = new Date('2026-11-25T17:00:52.000Z');
-    const claims = await Promise.all([ledger.claimWarning(MONTH, 'build-a', now), ledger.claimWarning(MONTH, 'build-b', now)]);
-    expect(claims.filter(Boolean)).toHaveLength(1);
-    const claimer = claims[0] ? 'build-a' : 'build-b';
-    expect(await ledger.claimWarning(MONTH, 'build-c', now)).toBe(false);
-    expect((await ledger.read(MONTH)).budgetWarnedAt).toBe(now.toISOString());
-
-    await ledger.releaseWarning(MONTH, 'build-c');
-    expect(await monthItem()).toMatchObject({ BudgetWarnedAt: now.toISOString(), BudgetWarnedFor: claimer });
-    await ledger.releaseWarning(MONTH, claimer);
-    expect((await ledger.read(MONTH)).budgetWarnedAt).toBeUndefined();
-    expect(await ledger.claimWarning(MONTH, 'build-c', now)).toBe(true);
-    expect(await monthItem()).toMatchObject({ BudgetWarnedFor: 'build-c' });
-  });
 });

@@ -9,6 +9,7 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoClaims } from '../../../adapters/aws/dynamo-claims';
 import { DynamoBuildStore } from '../../../adapters/aws/dynamo-store';
 import { aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../../stand-ins/build-fixture';
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../../../stand-ins/dynalite';
@@ -84,7 +85,7 @@ describe('DynamoBuildStore on dynalite', () => {
     await store.update(aBuild().BuildID, { status: ['approved'], equals: { InstanceID: 'i-0123456789abcdef0' } }, { Phase: 'building' });
     await store.byStatus('approved', { createdBefore: at(5), limit: 1 });
     await store.findByInstance('i-0123456789abcdef0');
-    await store.claimRequest('trigger-1', aBuild().BuildID, new Date(at(0)));
+    await new DynamoClaims(client, local.tableName).claim({ kind: 'request', request: 'trigger-1', buildId: aBuild().BuildID }, new Date(at(0)));
     await store.takeSlot(aBuild().BuildID, 1);
     await store.releaseSlot(aBuild().BuildID);
 
@@ -112,46 +113,6 @@ describe('DynamoBuildStore on dynalite', () => {
     // An emptied set is removed by DynamoDB; the next take starts afresh.
     expect(await local.get('#slots')).toEqual({ BuildID: '#slots' });
     expect(await store.takeSlot('build-20261125-170052-0003', 1)).toBe('added');
-  });
-
-  it('writes the request claim as #request#<trigger> with For and a one-day TTL', async () => {
-    const now = new Date('2026-11-25T17:00:52.000Z');
-    await store.claimRequest('1234.5678.abcdef', aBuild().BuildID, now);
-    expect(await local.get('#request#1234.5678.abcdef')).toEqual({
-      BuildID: '#request#1234.5678.abcdef',
-      For: aBuild().BuildID,
-      ExpirationTime: now.getTime() / 1000 + 86_400,
-    });
-  });
-
-  it('writes the release lock as #release#vX.Y.Z with For and ClaimedAt (no TTL), then PublishedAt, with no DeleteItem', async () => {
-    const now = new Date('2026-11-25T19:00:00.000Z');
-    const buildId = aBuild().BuildID;
-    expect(await store.claimRelease('1.2.3', buildId, now)).toEqual({ claimed: true });
-    const claimed = await local.get('#release#v1.2.3');
-    expect(claimed).toMatchObject({ BuildID: '#release#v1.2.3', For: buildId, ClaimedAt: now.toISOString() });
-    expect(claimed).not.toHaveProperty('ExpirationTime');
-    await store.markReleased('1.2.3', buildId, new Date('2026-11-25T19:04:00.000Z'));
-    expect(await local.get('#release#v1.2.3')).toMatchObject({ For: buildId, PublishedAt: '2026-11-25T19:04:00.000Z' });
-    expect(sent.map((s) => s.command)).toEqual(['PutItemCommand', 'UpdateItemCommand']);
-    // Absent, or given back (Free) by a holder whose copy was not its build's bytes.
-    expect(sent[0]?.input.ConditionExpression).toMatch(/^attribute_not_exists\(#n\d+\) OR #n\d+ = :v\d+$/);
-  });
-
-  it('a release given back is free for the next claim, and never once published', async () => {
-    const now = new Date('2026-11-25T19:00:00.000Z');
-    const first = aBuild().BuildID;
-    const other = 'build-20261125-190000-b2c3';
-    await store.claimRelease('1.2.3', first, now);
-    await store.giveBackRelease('1.2.3', other);
-    expect(await store.claimRelease('1.2.3', other, now)).toEqual({ claimed: false, by: first });
-    await store.giveBackRelease('1.2.3', first);
-    expect(await local.get('#release#v1.2.3')).toMatchObject({ For: first, Free: true });
-    expect(await store.claimRelease('1.2.3', other, now)).toEqual({ claimed: true });
-    expect(await local.get('#release#v1.2.3')).not.toHaveProperty('Free');
-    await store.markReleased('1.2.3', other, now);
-    await store.giveBackRelease('1.2.3', other);
-    expect(await store.claimRelease('1.2.3', first, now)).toEqual({ claimed: false, by: other, publishedAt: now.toISOString() });
   });
 
   it('reads the item back after a failed condition, as dynalite returns no ALL_OLD', async () => {
@@ -210,20 +171,5 @@ describe('DynamoBuildStore against a mocked DynamoDB', () => {
     await expect(store.takeSlot(aBuild().BuildID, 1)).rejects.toBe(throttled);
     await expect(store.releaseSlot(aBuild().BuildID)).rejects.toBe(throttled);
     await expect(store.get(aBuild().BuildID)).rejects.toBe(throttled);
-  });
-
-  it('a release claim whose answer was lost recognises itself on the retry (its own AppliedOps id)', async () => {
-    const replay = new DynamoBuildStore(mocked, 'labapp-metal-builds', () => 'op-1');
-    // The first put landed, its answer was lost, the SDK's retry failed the condition on that very item.
-    // Mocked: only DynamoDB's ConditionalCheckFailedException carries that item (dynalite returns no ALL_OLD).
-    dynamo.on(PutItemCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'The conditional request failed',
-        $metadata: {},
-        Item: { ...marshall({ BuildID: '#release#v1.2.3', For: aBuild().BuildID, ClaimedAt: '2026-11-25T19:00:00.000Z' }), AppliedOps: { SS: ['op-1'] } },
-      }),
-    );
-    expect(await replay.claimRelease('1.2.3', aBuild().BuildID, new Date('2026-11-25T19:00:00.000Z'))).toEqual({ claimed: true });
-    expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(0);
   });
 });
