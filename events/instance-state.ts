@@ -5,11 +5,10 @@ import { finalCostMessage } from '../views/thread';
 import { costOf } from '../domain/build-cost';
 import { DETAIL_TYPES, EC2_SOURCE, ec2StateDetail } from '../domain/events';
 import type { EventDeps } from './deps';
-import { loadEventDeps } from './deps';
 import { dropDeadline } from './deadline-schedule';
 import { isPermanentChatError } from '../adapters/slack/permanent-chat-error';
 import { applyStep } from './apply-step';
-import { parseOrDrop } from './inbound';
+import { eventEntry } from './entry';
 import { countFinalCost } from './month-spend';
 
 // EC2's own state changes (default bus). Every instance of the account arrives here, so one
@@ -18,23 +17,21 @@ import { countFinalCost } from './month-spend';
 // ends a build that was still active (`terminated`: forced at its deadline, else unexpected).
 // The machine's end also removes its deadline schedule.
 
-export function createHandler(deps: EventDeps) {
-  return async function instanceState(event: unknown): Promise<void> {
-    const log = deps.log.child({ handler: 'instance-state' });
-    const inbound = parseOrDrop(event, EC2_SOURCE, DETAIL_TYPES.ec2State, ec2StateDetail, log);
-    if (!inbound) return;
-    const instanceId = inbound.detail['instance-id'];
-    const state = inbound.detail.state;
-    const build = await deps.store.findByInstance(instanceId);
-    if (!build) {
-      log.info('not a metal-build instance; ignored', { instanceId, state });
-      return;
-    }
-    const blog = log.child({ buildId: build.BuildID });
+export const { createHandler, handler } = eventEntry({
+  name: 'instance-state',
+  source: EC2_SOURCE,
+  detailType: DETAIL_TYPES.ec2State,
+  schema: ec2StateDetail,
+  // Every instance of the account arrives here: one InstanceIndex query decides whether it is ours.
+  find: (deps, detail) => deps.store.findByInstance(detail['instance-id']),
+  missing: (log, detail) => log.info('not a metal-build instance; ignored', { instanceId: detail['instance-id'], state: detail.state }),
+  async handle({ deps, build, detail, time, log: blog }) {
+    const instanceId = detail['instance-id'];
+    const state = detail.state;
     const now = deps.clock.now();
     // When EC2 says it happened (a missing time, never from EC2, falls back to now), in the
     // table's one format so times keep sorting as strings.
-    const at = new Date(inbound.time ?? now).toISOString();
+    const at = new Date(time ?? now).toISOString();
     const { config } = deps;
     const actualCost = isInstanceEnding(state) ? costOf(build, config, at) : undefined;
     let uncounted: unknown;
@@ -62,8 +59,8 @@ export function createHandler(deps: EventDeps) {
     );
     if (told && isInstanceEnding(state)) await tellFinalCost(deps, told, blog);
     if (uncounted !== undefined) throw uncounted;
-  };
-}
+  },
+});
 
 /**
  * The final cost reaches the thread once. When the final status message went out before EC2
@@ -89,8 +86,4 @@ async function tellFinalCost(deps: EventDeps, build: Build, log: Logger): Promis
       error,
     });
   }
-}
-
-export async function handler(event: unknown, _context: unknown): Promise<void> {
-  await createHandler(await loadEventDeps())(event);
 }

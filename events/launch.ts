@@ -7,10 +7,9 @@ import { logGroupName, overrunAllowance, quote } from '../domain/build-facts';
 import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
 import { launchOverBudget } from '../views/spend-messages';
 import type { EventDeps } from './deps';
-import { loadEventDeps } from './deps';
 import { applyStep } from './apply-step';
 import { runEffects, tell } from './effects';
-import { parseOrDrop } from './inbound';
+import { eventEntry } from './entry';
 import type { CapacityFacts, Skip } from '../domain/launch-capacity';
 import { fitLaunch } from '../domain/launch-capacity';
 import type { Adoption, LaunchAttempt, Refusal } from './launch/plan';
@@ -27,17 +26,12 @@ import { renderUserData } from './launch/user-data';
 // attempts and their ClientTokens are the same, so EC2 answers a repeated attempt with the
 // machine it already started.
 
-export function createHandler(deps: EventDeps) {
-  return async function launch(event: unknown): Promise<void> {
-    const log = deps.log.child({ handler: 'launch' });
-    const inbound = parseOrDrop(event, BOT_SOURCE, DETAIL_TYPES.approved, buildApprovedDetail, log);
-    if (!inbound) return;
-    const blog = log.child({ buildId: inbound.detail.buildId });
-    const build = await deps.store.get(inbound.detail.buildId);
-    if (!build) {
-      blog.warn('no such build; event dropped');
-      return;
-    }
+export const { createHandler, handler } = eventEntry({
+  name: 'launch',
+  source: BOT_SOURCE,
+  detailType: DETAIL_TYPES.approved,
+  schema: buildApprovedDetail,
+  async handle({ deps, build, log: blog }) {
     if (build.Status !== 'approved' || build.InstanceID) {
       blog.info('nothing to launch', { status: build.Status, instanceId: build.InstanceID });
       // A delivery that recorded the machine may have failed before its schedule was set, its
@@ -61,8 +55,8 @@ export function createHandler(deps: EventDeps) {
     const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
     if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
     await tryAttempts(deps, build, fit.attempts, fit.skips, blog);
-  };
-}
+  },
+});
 
 /**
  * The launch starts no machine for a build outside the slot set. The approval took the slot,
@@ -276,8 +270,4 @@ async function extrasNote(deps: EventDeps, build: Build, kept: LaunchedInstance,
     // The extras are gone, which is what matters; a redelivery no longer sees them, so cannot tell.
     log.warn('could not tell the thread about the extra machines', { extras, error });
   }
-}
-
-export async function handler(event: unknown, _context: unknown): Promise<void> {
-  await createHandler(await loadEventDeps())(event);
 }
