@@ -2,7 +2,6 @@ import { phaseLayoutProblem } from '../domain/artifact-layout';
 import { phaseArrivedEarly } from '../domain/transition';
 import type { PhaseReport } from '../domain/events';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../domain/events';
-import { recordCompletion } from './completion-history';
 import { applyStep } from './apply-step';
 import { eventTokenKeyOf, eventTokenMatches } from './event-token';
 import { eventEntry } from './entry';
@@ -58,20 +57,7 @@ export const { createHandler, handler } = eventEntry({
       blog.warn("phase from an instance that is not the build's; dropped", { ...facts, expectedInstanceId: build.InstanceID });
       return;
     }
-    await applyStep(
-      deps,
-      build,
-      { type: 'phase', detail },
-      {
-        sns: true,
-        // Before the effects and the telling: a retry after either fails finds no transition to record.
-        beforeEffects: async (applied) => {
-          if (applied.outcome !== 'changed') return;
-          blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
-          await recordCompletion(deps, applied.before, applied.build, blog);
-        },
-      },
-      blog,
-    );
+    const { applied } = await applyStep(deps, build, { type: 'phase', detail }, { sns: true }, blog);
+    if (applied.outcome === 'changed') blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
   },
 });

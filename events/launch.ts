@@ -1,5 +1,3 @@
-import { applyEvent } from '../domain/apply';
-import { eventsEffects } from '../domain/event-sides';
 import type { Build } from '../domain/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events';
 import type { LaunchedInstance, Logger } from '../domain/ports';
@@ -7,8 +5,8 @@ import { logGroupName, overrunAllowance, quote } from '../domain/build-facts';
 import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
 import { launchOverBudget } from '../views/spend-messages';
 import type { EventDeps } from './deps';
-import { applyStep } from './apply-step';
-import { runEffects, tell } from './effects';
+import { applyRow, applyStep } from './apply-step';
+import { tell } from './effects';
 import { eventEntry } from './entry';
 import type { CapacityFacts, Skip } from '../domain/launch-capacity';
 import { fitLaunch } from '../domain/launch-capacity';
@@ -161,13 +159,11 @@ interface LaunchDetours {
 const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
 
 async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
-  const now = deps.clock.now();
   // The hash, not the token: build-phase checks each phase's token against it.
   const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
-  const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance, maxLifetimeHours: deps.config.maxLifetimeHours, eventTokenHash }, now);
+  const applied = await applyRow(deps, build, { type: 'launched', ...instance, maxLifetimeHours: deps.config.maxLifetimeHours, eventTokenHash }, log);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
-    await runEffects(deps, applied.build, eventsEffects(applied.decision.effects));
     // Before any Slack call: from here AWS keeps the deadline even if everything else fails.
     await keepDeadline(deps, applied.build, log);
     await tell(deps, applied.build, { sns: true }, log);
@@ -225,19 +221,8 @@ async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedIns
 }
 
 async function fail(deps: EventDeps, build: Build, message: string, log: Logger): Promise<void> {
-  await applyStep(
-    deps,
-    build,
-    { type: 'launch-failed', message },
-    {
-      sns: true,
-      refresh: false,
-      beforeEffects: async (applied) => {
-        if (applied.outcome === 'changed') log.error('no machine could be launched', { reason: message });
-      },
-    },
-    log,
-  );
+  const { applied } = await applyStep(deps, build, { type: 'launch-failed', message }, { sns: true, refresh: false }, log);
+  if (applied.outcome === 'changed') log.error('no machine could be launched', { reason: message });
 }
 
 /**
