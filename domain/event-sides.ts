@@ -28,7 +28,13 @@ export type BotEvent = Extract<BuildEvent, { type: (typeof BOT_EVENT_TYPES)[numb
 export type EventsEvent = Extract<BuildEvent, { type: (typeof EVENTS_EVENT_TYPES)[number] }>;
 
 export const BOT_EFFECTS = ['release-slot', 'put-cancel-requested'] as const satisfies readonly Effect[];
-export const EVENTS_EFFECTS = ['release-slot', 'terminate-instance'] as const satisfies readonly Effect[];
+export const EVENTS_EFFECTS = [
+  'release-slot',
+  'terminate-instance',
+  'drop-deadline',
+  'count-final-cost',
+  'record-completion',
+] as const satisfies readonly Effect[];
 
 export type BotEffect = (typeof BOT_EFFECTS)[number];
 export type EventsEffect = (typeof EVENTS_EFFECTS)[number];

@@ -85,7 +85,13 @@ export type Effect =
   /** Terminate the record's InstanceID. */
   | 'terminate-instance'
   /** Put `Build Cancel Requested` on the bus. */
-  | 'put-cancel-requested';
+  | 'put-cancel-requested'
+  /** Remove the build's deadline schedule (its machine has ended). */
+  | 'drop-deadline'
+  /** Count the build's final cost into its launch month (docs/design.md "Spend control"). */
+  | 'count-final-cost'
+  /** Add a completed build's time to its instance type's history (docs/design.md "Cost model"). */
+  | 'record-completion';
 
 /** What a row's guard adds to "the stored Status is the one decided on"; a `status` here replaces that one. */
 export type GuardAddition = Partial<Guard>;

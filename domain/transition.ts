@@ -76,19 +76,27 @@ function write(build: Build, now: Date, w: Write): Decision {
 
 function instanceState(build: Build, event: EventOf<'instance-state'>, now: Date): Decision {
   const forward = !build.InstanceState || instanceStateRank(event.state) > instanceStateRank(build.InstanceState);
-  const firstEnd = isInstanceEnding(event.state) && !build.TerminatedAt;
-  if (!forward && !firstEnd) return none(`instance state ${event.state} is not ahead of ${build.InstanceState}`);
+  const ending = isInstanceEnding(event.state);
+  const firstEnd = ending && !build.TerminatedAt;
+  // Every ending delivery, not only the first: a count or a schedule removal that failed is
+  // retried with the event. The slot goes once, with the first.
+  const endingEffects: Effect[] = ending ? ['drop-deadline', 'count-final-cost'] : [];
+  if (!forward && !firstEnd) {
+    if (ending) return { kind: 'effects', effects: endingEffects };
+    return none(`instance state ${event.state} is not ahead of ${build.InstanceState}`);
+  }
 
   const moved: Partial<Build> = forward ? { InstanceState: event.state } : {};
   const onlyForward: GuardAddition = forward ? { instanceStateBefore: event.state } : {};
-  if (!firstEnd) return write(build, now, { set: moved, guard: onlyForward });
+  if (!firstEnd) return write(build, now, { set: moved, guard: onlyForward, effects: endingEffects });
 
   const ended: Partial<Build> = {
     ...moved,
     TerminatedAt: event.at,
     ...(event.actualCost !== undefined ? { ActualCost: event.actualCost } : {}),
   };
-  const once = { set: ended, guard: { ...onlyForward, absent: ['TerminatedAt'] }, effects: ['release-slot'] } satisfies Write;
+  // The slot first: counting and the schedule never keep it (docs/design.md "Safety before bookkeeping").
+  const once = { set: ended, guard: { ...onlyForward, absent: ['TerminatedAt'] }, effects: ['release-slot', ...endingEffects] } satisfies Write;
   if (!isActive(build.Status)) return write(build, now, once);
   // Ended at its deadline while still active: the deadline's schedule ended it (or the
   // guest's own shutdown backstop), which is a forced end with its critical mail.
@@ -151,7 +159,9 @@ function phase(build: Build, d: PhaseReport, now: Date): Decision {
 
 /** The runner's end, from the statuses it may end, or late after an unexpected end. */
 function finished(build: Build, to: 'completed' | 'failed', at: string, now: Date, from: readonly Status[], set: Partial<Build>): Decision {
-  if (from.includes(build.Status)) return write(build, now, { to, set, guard: { equals: { InstanceID: build.InstanceID } } });
+  // A finish from building or uploading adds its time to the history; a late finish (the runner's `at`) does not.
+  const effects: Effect[] = to === 'completed' ? ['record-completion'] : [];
+  if (from.includes(build.Status)) return write(build, now, { to, set, guard: { equals: { InstanceID: build.InstanceID } }, effects });
   if (lateAfterUnexpectedEnd(build, at, now)) return lateFinish(build, to, set, at, now);
   return none(`phase ${to} in ${build.Status}`);
 }

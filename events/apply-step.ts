@@ -6,6 +6,7 @@ import type { EventsEvent } from '../domain/event-sides';
 import { eventsEffects } from '../domain/event-sides';
 import type { EventDeps } from './deps';
 import type { TellOptions } from './effects';
+import type { EffectDeps } from './effects';
 import { runEffects, tell } from './effects';
 
 // The events handlers' one way to apply an event of the status table: the conditional write,
@@ -17,12 +18,6 @@ export interface StepOptions {
   sns: boolean;
   /** Redraw the card even without a status change; by default when the record changed. */
   refresh?: boolean;
-  /**
-   * Work that must come between the write and its effects, on every delivery that found the
-   * build (a retry after the effects or the telling failed finds the transition done, so this
-   * is its only chance).
-   */
-  beforeEffects?: (applied: Exclude<Applied, { outcome: 'missing' }>) => Promise<void>;
 }
 
 /** The applied outcome, and the build as told (undefined when there is no such build). */
@@ -33,7 +28,7 @@ export async function applyStep(
   options: StepOptions,
   log: Logger,
 ): Promise<{ applied: Applied; told?: Build }> {
-  const applied = await applyRow(deps, target, event, options.beforeEffects, log);
+  const applied = await applyRow(deps, target, event, log);
   if (applied.outcome === 'missing') return { applied };
   const tellOptions: TellOptions = { sns: options.sns, refresh: options.refresh ?? applied.outcome === 'changed' };
   return { applied, told: await tell(deps, applied.build, tellOptions, log) };
@@ -42,19 +37,19 @@ export async function applyStep(
 /**
  * The write and the row's effects, without telling anyone: what the watchdog's safety phase
  * does, so that ending a machine never waits on Slack (docs/design.md "Safety before
- * bookkeeping"). Whoever calls it tells afterwards (`tell`), or leaves it to the catch-up.
+ * bookkeeping"). Whoever calls it tells afterwards (`tell`), or leaves it to the catch-up. The
+ * only caller of applyEvent on the events side; `now` is the watchdog run's when it decides.
  */
 export async function applyRow(
-  deps: Pick<EventDeps, 'store' | 'compute' | 'clock'>,
+  deps: EffectDeps & Pick<EventDeps, 'clock'>,
   target: string | Build,
   event: EventsEvent,
-  beforeEffects: StepOptions['beforeEffects'],
   log: Logger,
+  now?: Date,
 ): Promise<Applied> {
-  const applied = await applyEvent(deps.store, target, event, deps.clock.now());
+  const applied = await applyEvent(deps.store, target, event, now ?? deps.clock.now());
   if (applied.outcome === 'missing') return applied;
   if (applied.outcome === 'unchanged') log.info(`${event.type} changes nothing`, { status: applied.build.Status, reason: applied.reason });
-  await beforeEffects?.(applied);
-  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, eventsEffects(applied.decision.effects));
+  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, eventsEffects(applied.decision.effects), log);
   return applied;
 }

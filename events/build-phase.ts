@@ -2,12 +2,10 @@ import { phaseLayoutProblem } from '../domain/artifact-layout';
 import { phaseArrivedEarly } from '../domain/transition';
 import type { PhaseReport } from '../domain/events';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../domain/events';
-import { recordCompletion } from './completion-history';
-import type { EventDeps } from './deps';
-import { loadEventDeps } from './deps';
 import { applyStep } from './apply-step';
 import { eventTokenKeyOf, eventTokenMatches } from './event-token';
-import { parseOrDrop } from './inbound';
+import { eventEntry } from './entry';
+import { RedeliverLater } from './delivery-errors';
 
 // `Build Phase` from the on-instance runner. Every build machine shares one instance role, and
 // runs whatever the approved branch runs, as root: anything in a phase may be a lie. So a phase
@@ -16,7 +14,7 @@ import { parseOrDrop } from './inbound';
 // logged with the BuildID and dropped, before anything is written or told. Its times are
 // information only (domain/transition.ts uses the handler's clock).
 
-export class PhaseArrivedEarlyError extends Error {
+export class PhaseArrivedEarlyError extends RedeliverLater {
   constructor(
     readonly buildId: string,
     readonly phase: string,
@@ -27,26 +25,22 @@ export class PhaseArrivedEarlyError extends Error {
   }
 }
 
-export function createHandler(deps: EventDeps) {
-  return async function buildPhase(event: unknown): Promise<void> {
-    // Before anything: a function without the key must fail loudly, not drop every phase.
+export const { createHandler, handler } = eventEntry({
+  name: 'build-phase',
+  source: RUNNER_SOURCE,
+  detailType: DETAIL_TYPES.phase,
+  schema: buildPhaseDetail,
+  missing: (log, detail) => log.warn('phase for an unknown build; dropped', { instanceId: detail.instanceId, phase: detail.phase }),
+  async handle({ deps, build, detail: inbound, log: blog }) {
+    // A function without the key must fail loudly, not drop every phase.
     const key = eventTokenKeyOf(deps);
-    const log = deps.log.child({ handler: 'build-phase' });
-    const inbound = parseOrDrop(event, RUNNER_SOURCE, DETAIL_TYPES.phase, buildPhaseDetail, log);
-    if (!inbound) return;
     // The token goes no further than this check: nothing below can log or store it.
-    const { eventToken, ...reported } = inbound.detail;
+    const { eventToken, ...reported } = inbound;
     // The runner's clock format may differ (no milliseconds); the table keeps toISOString().
     const detail: PhaseReport = { ...reported, at: new Date(reported.at).toISOString() };
-    const blog = log.child({ buildId: detail.buildId });
     const facts = { instanceId: detail.instanceId, phase: detail.phase };
-    const build = await deps.store.get(detail.buildId);
     if (!eventTokenMatches(eventToken, { key, buildId: detail.buildId, build })) {
       blog.warn("phase whose event token is not the build's; dropped", facts);
-      return;
-    }
-    if (!build) {
-      blog.warn('phase for an unknown build; dropped', facts);
       return;
     }
     const layout = phaseLayoutProblem(build, detail, deps.config.artifactBucket);
@@ -63,24 +57,7 @@ export function createHandler(deps: EventDeps) {
       blog.warn("phase from an instance that is not the build's; dropped", { ...facts, expectedInstanceId: build.InstanceID });
       return;
     }
-    await applyStep(
-      deps,
-      build,
-      { type: 'phase', detail },
-      {
-        sns: true,
-        // Before the effects and the telling: a retry after either fails finds no transition to record.
-        beforeEffects: async (applied) => {
-          if (applied.outcome !== 'changed') return;
-          blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
-          await recordCompletion(deps, applied.before, applied.build, blog);
-        },
-      },
-      blog,
-    );
-  };
-}
-
-export async function handler(event: unknown, _context: unknown): Promise<void> {
-  await createHandler(await loadEventDeps())(event);
-}
+    const { applied } = await applyStep(deps, build, { type: 'phase', detail }, { sns: true }, blog);
+    if (applied.outcome === 'changed') blog.info('phase recorded', { phase: detail.phase, status: applied.build.Status });
+  },
+});

@@ -7,16 +7,15 @@ import type { EventDeps } from './deps';
 // request's expected duration is taken (docs/design.md "Cost model").
 
 /**
- * Called once the `completed` transition landed (`before` → `after`). Only a finish from building
- * or uploading counts: a late finish (terminated → completed, domain/transition.ts lateFinish) takes
- * the runner's `at` as CompletionTime, the machine's word, and the history is the handlers' clock.
+ * The effect of the `completed` rows from building or uploading (domain/transition.ts `finished`):
+ * a late finish (terminated → completed, lateFinish) takes the runner's `at` as CompletionTime,
+ * the machine's word, and the history is the handlers' clock, so its row does not ask for this.
  *
  * A failure is logged, never thrown. Throwing would buy an EventBridge retry of the whole phase,
  * but that retry finds the build completed already (no transition, so no recording either), and
  * one missing sample barely moves a median of ten: not worth a second round of Slack and SNS.
  */
-export async function recordCompletion(deps: EventDeps, before: Build, after: Build, log: Logger): Promise<void> {
-  if (after.Status !== 'completed' || before.Status === 'terminated') return;
+export async function recordCompletion(deps: Pick<EventDeps, 'durations' | 'config'>, after: Build, log: Logger): Promise<void> {
   const completion = completionOf(after);
   const instanceType = after.InstanceType ?? deps.config.instanceType;
   if (!completion) {

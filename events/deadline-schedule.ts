@@ -1,4 +1,4 @@
-import { applyEvent } from '../domain/apply';
+import { applyRow } from './apply-step';
 import type { Build } from '../domain/build';
 import { isRunning } from '../domain/build';
 import { deadlineOf, scheduleMinute } from '../domain/lifetime';
@@ -31,12 +31,6 @@ export async function keepDeadline(deps: EventDeps, build: Build, log: Logger): 
     return;
   }
   await deps.deadlines.put({ buildId: build.BuildID, ...wanted });
-  const applied = await applyEvent(deps.store, build, { type: 'scheduled', ...wanted }, deps.clock.now());
+  const applied = await applyRow(deps, build, { type: 'scheduled', ...wanted }, log);
   if (applied.outcome === 'changed') log.info('deadline scheduled', { scheduleAt: wanted.at, deadlineAt: build.DeadlineAt, instanceId: wanted.instanceId });
-}
-
-/** The machine is gone or going: its schedule has nothing left to do. */
-export async function dropDeadline(deps: EventDeps, build: Pick<Build, 'BuildID'>, log: Logger): Promise<void> {
-  await deps.deadlines.remove(build.BuildID);
-  log.info('deadline schedule removed');
 }

@@ -6,12 +6,22 @@ import { announce } from '../use-cases/announce';
 import { isPermanentChatError } from '../adapters/slack/permanent-chat-error';
 import type { EventDeps } from './deps';
 import { mailOnce, resendStaleMail } from './mail';
+import { countFinalCost } from './month-spend';
+import { recordCompletion } from './completion-history';
+import { tellFinalCost } from './final-cost';
 
 // What follows a transition in every events handler: the effects its rows ask for (the events
 // side's own, domain/event-sides), then telling people (SNS for the operators, the Slack thread
 // for the team).
 
-export async function runEffects(deps: Pick<EventDeps, 'store' | 'compute'>, build: Build, effects: readonly EventsEffect[]): Promise<void> {
+export type EffectDeps = Pick<EventDeps, 'store' | 'compute' | 'deadlines' | 'ledger' | 'durations' | 'config'>;
+
+/**
+ * In the row's order (safety first: the slot before the books). A count that fails does not
+ * stop the others: it throws at the end, so the event is delivered again and counts then.
+ */
+export async function runEffects(deps: EffectDeps, build: Build, effects: readonly EventsEffect[], log: Logger): Promise<void> {
+  let uncounted: unknown;
   for (const effect of effects) {
     switch (effect) {
       case 'terminate-instance':
@@ -20,8 +30,23 @@ export async function runEffects(deps: Pick<EventDeps, 'store' | 'compute'>, bui
       case 'release-slot':
         await deps.store.releaseSlot(build.BuildID);
         break;
+      case 'drop-deadline':
+        // The machine is gone or going: its schedule has nothing left to do (not found is fine).
+        await deps.deadlines.remove(build.BuildID);
+        log.info('deadline schedule removed');
+        break;
+      case 'record-completion':
+        await recordCompletion(deps, build, log);
+        break;
+      case 'count-final-cost':
+        uncounted = await countFinalCost(deps, build, log).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        break;
     }
   }
+  if (uncounted !== undefined) throw uncounted;
 }
 
 export interface TellOptions {
@@ -44,14 +69,18 @@ export async function tell(deps: EventDeps, build: Build, options: TellOptions, 
   // Told in the thread means mailed (or claimed) too: the mail goes first.
   if (build.NotifiedStatus === build.Status) {
     if (options.refresh) await refreshCard(deps, build, ctx);
+    await tellFinalCost(deps, build, log);
     return build;
   }
   if (options.sns) await mailOnce(deps, build, build.Status, log);
+  let told: Build;
   try {
-    return await announce({ store: deps.store, claims: deps.claims, chat: deps.chat, log }, build, ctx);
+    told = await announce({ store: deps.store, claims: deps.claims, chat: deps.chat, log }, build, ctx);
   } catch (error) {
     if (!isPermanentChatError(error)) throw error;
     log.error('the thread cannot be told; Slack refused for good', { buildId: build.BuildID, status: build.Status, error });
     return build;
   }
+  await tellFinalCost(deps, told, log);
+  return told;
 }

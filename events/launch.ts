@@ -1,5 +1,3 @@
-import { applyEvent } from '../domain/apply';
-import { eventsEffects } from '../domain/event-sides';
 import type { Build } from '../domain/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events';
 import type { LaunchedInstance, Logger } from '../domain/ports';
@@ -7,10 +5,9 @@ import { logGroupName, overrunAllowance, quote } from '../domain/build-facts';
 import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
 import { launchOverBudget } from '../views/spend-messages';
 import type { EventDeps } from './deps';
-import { loadEventDeps } from './deps';
-import { applyStep } from './apply-step';
-import { runEffects, tell } from './effects';
-import { parseOrDrop } from './inbound';
+import { applyRow, applyStep } from './apply-step';
+import { tell } from './effects';
+import { eventEntry } from './entry';
 import type { CapacityFacts, Skip } from '../domain/launch-capacity';
 import { fitLaunch } from '../domain/launch-capacity';
 import type { Adoption, LaunchAttempt, Refusal } from './launch/plan';
@@ -27,17 +24,12 @@ import { renderUserData } from './launch/user-data';
 // attempts and their ClientTokens are the same, so EC2 answers a repeated attempt with the
 // machine it already started.
 
-export function createHandler(deps: EventDeps) {
-  return async function launch(event: unknown): Promise<void> {
-    const log = deps.log.child({ handler: 'launch' });
-    const inbound = parseOrDrop(event, BOT_SOURCE, DETAIL_TYPES.approved, buildApprovedDetail, log);
-    if (!inbound) return;
-    const blog = log.child({ buildId: inbound.detail.buildId });
-    const build = await deps.store.get(inbound.detail.buildId);
-    if (!build) {
-      blog.warn('no such build; event dropped');
-      return;
-    }
+export const { createHandler, handler } = eventEntry({
+  name: 'launch',
+  source: BOT_SOURCE,
+  detailType: DETAIL_TYPES.approved,
+  schema: buildApprovedDetail,
+  async handle({ deps, build, log: blog }) {
     if (build.Status !== 'approved' || build.InstanceID) {
       blog.info('nothing to launch', { status: build.Status, instanceId: build.InstanceID });
       // A delivery that recorded the machine may have failed before its schedule was set, its
@@ -61,8 +53,8 @@ export function createHandler(deps: EventDeps) {
     const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
     if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
     await tryAttempts(deps, build, fit.attempts, fit.skips, blog);
-  };
-}
+  },
+});
 
 /**
  * The launch starts no machine for a build outside the slot set. The approval took the slot,
@@ -167,13 +159,11 @@ interface LaunchDetours {
 const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
 
 async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
-  const now = deps.clock.now();
   // The hash, not the token: build-phase checks each phase's token against it.
   const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
-  const applied = await applyEvent(deps.store, build, { type: 'launched', ...instance, maxLifetimeHours: deps.config.maxLifetimeHours, eventTokenHash }, now);
+  const applied = await applyRow(deps, build, { type: 'launched', ...instance, maxLifetimeHours: deps.config.maxLifetimeHours, eventTokenHash }, log);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
-    await runEffects(deps, applied.build, eventsEffects(applied.decision.effects));
     // Before any Slack call: from here AWS keeps the deadline even if everything else fails.
     await keepDeadline(deps, applied.build, log);
     await tell(deps, applied.build, { sns: true }, log);
@@ -231,19 +221,8 @@ async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedIns
 }
 
 async function fail(deps: EventDeps, build: Build, message: string, log: Logger): Promise<void> {
-  await applyStep(
-    deps,
-    build,
-    { type: 'launch-failed', message },
-    {
-      sns: true,
-      refresh: false,
-      beforeEffects: async (applied) => {
-        if (applied.outcome === 'changed') log.error('no machine could be launched', { reason: message });
-      },
-    },
-    log,
-  );
+  const { applied } = await applyStep(deps, build, { type: 'launch-failed', message }, { sns: true, refresh: false }, log);
+  if (applied.outcome === 'changed') log.error('no machine could be launched', { reason: message });
 }
 
 /**
@@ -276,8 +255,4 @@ async function extrasNote(deps: EventDeps, build: Build, kept: LaunchedInstance,
     // The extras are gone, which is what matters; a redelivery no longer sees them, so cannot tell.
     log.warn('could not tell the thread about the extra machines', { extras, error });
   }
-}
-
-export async function handler(event: unknown, _context: unknown): Promise<void> {
-  await createHandler(await loadEventDeps())(event);
 }

@@ -7,9 +7,9 @@ import type { Logger, MessageTag } from '../domain/ports';
 import { releaseMissingFilesMessage, releaseRefusedMessage, releaseWithdrawnMessage, releasedMessage } from '../views/release-messages';
 import { releaseWithdrawnNotice } from '../views/notifications';
 import type { EventDeps } from './deps';
-import { loadEventDeps } from './deps';
 import { eventTokenMatchesRecord } from './event-token';
-import { parseOrDrop } from './inbound';
+import { eventEntry } from './entry';
+import { RedeliverLater } from './delivery-errors';
 
 // A `completed` Build Phase of a vX.Y.Z build → releases/vX.Y.Z/ (docs/design.md "S3 layout",
 // Releases). The machine writes only under builds/<BuildID>/; this function alone may write
@@ -20,13 +20,14 @@ import { parseOrDrop } from './inbound';
 // claiming again continues (or skips) the copy, and the thread reply carries a tag it looks for.
 
 /** The record does not say `completed` yet: build-phase has not recorded the phase this event reports. */
-export class ReleaseArrivedEarlyError extends Error {
+export class ReleaseArrivedEarlyError extends RedeliverLater {
   constructor(
     readonly buildId: string,
     readonly status: string,
     options?: { cause?: unknown },
   ) {
-    super(`the completed phase of ${buildId} arrived while the build is ${status}; retry later`, options);
+    super(`the completed phase of ${buildId} arrived while the build is ${status}; retry later`);
+    if (options?.cause !== undefined) this.cause = options.cause;
     this.name = 'ReleaseArrivedEarlyError';
   }
 }
@@ -39,23 +40,15 @@ const REFUSED = 'release-refused';
 const INCOMPLETE = 'release-incomplete';
 const WITHDRAWN = 'release-withdrawn';
 
-export function createHandler(deps: EventDeps) {
-  return async function release(event: unknown): Promise<void> {
-    const log = deps.log.child({ handler: 'release' });
-    const inbound = parseOrDrop(event, RUNNER_SOURCE, DETAIL_TYPES.phase, buildPhaseDetail, log);
-    if (!inbound) return;
-    // Only the BuildID is used: the token, keys and times in the detail are neither kept nor logged.
-    const { buildId, phase, eventToken } = inbound.detail;
-    const blog = log.child({ buildId });
-    if (phase !== 'completed') {
-      blog.info('not a completed phase; nothing to release', { phase });
-      return;
-    }
-    const build = await deps.store.get(buildId);
-    if (!build) {
-      blog.warn('completed phase for an unknown build; dropped');
-      return;
-    }
+export const { createHandler, handler } = eventEntry({
+  name: 'release',
+  source: RUNNER_SOURCE,
+  detailType: DETAIL_TYPES.phase,
+  schema: buildPhaseDetail,
+  ignore: ({ phase }) => (phase === 'completed' ? undefined : { reason: 'not a completed phase; nothing to release', fields: { phase } }),
+  missing: (log) => log.warn('completed phase for an unknown build; dropped'),
+  // Only the BuildID is used: the token, keys and times in the detail are neither kept nor logged.
+  async handle({ deps, build, detail: { buildId, eventToken }, log: blog }) {
     // Another machine naming this build would only make this function wait and retry: its
     // event, not carrying the build's token, is dropped like build-phase drops it.
     if (eventTokenMatchesRecord(eventToken, build) === false) {
@@ -82,8 +75,8 @@ export function createHandler(deps: EventDeps) {
       return;
     }
     await publish(deps, build, version, blog);
-  };
-}
+  },
+});
 
 async function publish(deps: EventDeps, build: Build, version: string, log: Logger): Promise<void> {
   const bucket = deps.config.artifactBucket;
@@ -187,8 +180,4 @@ async function tellOnce(deps: EventDeps, build: Build, status: string, text: str
   if (await deps.chat.hasTagged(build.Channel, build.ThreadTs, tag)) return false;
   await deps.chat.post({ channel: build.Channel, threadTs: build.ThreadTs, text, tag });
   return true;
-}
-
-export async function handler(event: unknown, _context: unknown): Promise<void> {
-  await createHandler(await loadEventDeps())(event);
 }

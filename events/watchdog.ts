@@ -1,5 +1,4 @@
-import type { EventDeps } from './deps';
-import { loadEventDeps } from './deps';
+import { scheduledEntry } from './entry';
 import { keepSafe } from './watchdog/safety';
 import { WatchdogError, WatchdogRun, readSnapshot } from './watchdog/snapshot';
 import { tellPeople } from './watchdog/telling';
@@ -17,33 +16,23 @@ import { keepMonthBooks } from './watchdog/month-books';
 // the others still run; if any failed, the run throws at the end (an alarm), and the next
 // minute's run retries every rule anyway.
 
-/** What the watchdog reads of its Lambda context: how long it may still run. */
-export interface WatchdogContext {
-  getRemainingTimeInMillis(): number;
-}
+// The input (EventBridge's Scheduled Event) carries nothing the watchdog needs.
+export const { createHandler, handler } = scheduledEntry('watchdog', async (deps, log, context) => {
+  const run = new WatchdogRun(deps, deps.clock.now(), log);
+  const snapshot = await readSnapshot(run);
+  const toTell = await keepSafe(run, snapshot);
+  await keepMonthBooks(run, snapshot);
+  const timeLeftMs = context?.getRemainingTimeInMillis;
+  await tellPeople(run, snapshot, toTell, timeLeftMs && (() => timeLeftMs.call(context)));
 
-export function createHandler(deps: EventDeps) {
-  // The input (EventBridge's Scheduled Event) carries nothing the watchdog needs.
-  return async function watchdog(_event?: unknown, context?: WatchdogContext): Promise<void> {
-    const run = new WatchdogRun(deps, deps.clock.now(), deps.log.child({ handler: 'watchdog' }));
-    const snapshot = await readSnapshot(run);
-    const toTell = await keepSafe(run, snapshot);
-    await keepMonthBooks(run, snapshot);
-    await tellPeople(run, snapshot, toTell, context && (() => context.getRemainingTimeInMillis()));
-
-    run.log.info('watchdog run done', {
-      machines: snapshot.machines?.length,
-      activeBuilds: snapshot.active?.length,
-      slots: snapshot.slots?.length,
-      ended: toTell.ended.length,
-      strays: toTell.strays.length,
-      deferred: run.deferred,
-      failures: run.failures.length,
-    });
-    if (run.failures.length > 0) throw new WatchdogError(run.failures);
-  };
-}
-
-export async function handler(event: unknown, context: WatchdogContext): Promise<void> {
-  await createHandler(await loadEventDeps())(event, context);
-}
+  run.log.info('watchdog run done', {
+    machines: snapshot.machines?.length,
+    activeBuilds: snapshot.active?.length,
+    slots: snapshot.slots?.length,
+    ended: toTell.ended.length,
+    strays: toTell.strays.length,
+    deferred: run.deferred,
+    failures: run.failures.length,
+  });
+  if (run.failures.length > 0) throw new WatchdogError(run.failures);
+});

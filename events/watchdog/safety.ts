@@ -1,4 +1,3 @@
-import { applyEvent } from '../../domain/apply';
 import type { Build } from '../../domain/build';
 import { isFinal, isRunning } from '../../domain/build';
 import { costOf } from '../../domain/build-cost';
@@ -124,17 +123,10 @@ async function endBuildIfDue(run: WatchdogRun, snap: Snapshot, build: Build, tol
  */
 async function end(run: WatchdogRun, build: Build, event: EventsEvent, told: ToTell): Promise<void> {
   const log = run.log.child({ buildId: build.BuildID });
-  const applied = await applyRow(
-    run.deps,
-    build,
-    event,
-    // Before the termination, so a failing one is found under the line that explains it.
-    async (found) => {
-      if (found.outcome === 'changed')
-        log.warn('watchdog changed a build', { rule: event.type, from: build.Status, to: found.build.Status, instanceId: build.InstanceID });
-    },
-    log,
-  );
+  // A termination that fails throws: the step's failure line names the rule and the BuildID.
+  const applied = await applyRow(run.deps, build, event, log, run.now);
+  if (applied.outcome === 'changed')
+    log.warn('watchdog changed a build', { rule: event.type, from: build.Status, to: applied.build.Status, instanceId: build.InstanceID });
   if (applied.outcome !== 'missing') told.ended.push(applied.build);
 }
 
@@ -184,7 +176,13 @@ async function leftover(run: WatchdogRun, machine: Machine, build: Build, told: 
     await run.deps.compute.terminate([machine.instanceId]);
     return;
   }
-  const applied = await applyEvent(run.deps.store, build, { type: 'did-not-shut-down', instanceId: machine.instanceId }, run.now);
+  const applied = await applyRow(
+    run.deps,
+    build,
+    { type: 'did-not-shut-down', instanceId: machine.instanceId },
+    run.log.child({ buildId: build.BuildID }),
+    run.now,
+  );
   if (applied.outcome !== 'changed') return;
   await stray(run, machine, applied.build, 'did-not-shut-down', told);
 }
@@ -285,18 +283,11 @@ async function recordLostEnd(run: WatchdogRun, snap: Snapshot, build: Build): Pr
   const actualCost = costOf(build, run.deps.config, at);
   const event = { type: 'instance-state', state: 'terminated', at, ...(actualCost !== undefined ? { actualCost } : {}) } as const;
   const log = run.log.child({ buildId: build.BuildID });
-  const applied = await applyRow(
-    run.deps,
-    build,
-    event,
-    // Counted whether or not this run's write landed, as instance-state does.
-    async (found) => {
-      if (found.outcome === 'changed')
-        log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
-      await countOrLeave(run, found.build);
-    },
-    log,
-  );
+  // The row's effects free the slot, drop the schedule and count, as for EC2's own event: the slot
+  // first, so a count that fails (a failed step, thrown) keeps nothing; the catch-up counts it.
+  const applied = await applyRow(run.deps, build, event, log, run.now);
+  if (applied.outcome === 'changed')
+    log.warn('EC2 never reported the machine gone; recorded its end from the machine list', { instanceId: build.InstanceID, at, actualCost });
   return applied.outcome === 'missing' ? build : applied.build;
 }
 

@@ -1,4 +1,4 @@
-import { applyEvent } from '../../domain/apply';
+import { applyRow } from '../apply-step';
 import type { Build } from '../../domain/build';
 import { FINAL_STATUSES, isRunning } from '../../domain/build';
 import { ageMs, deadline, deadlineOf, lifeStart, machineVerdict } from '../../domain/lifetime';
@@ -123,7 +123,7 @@ async function warnOrRedraw(run: WatchdogRun, deps: EventDeps, circuit: SlackCir
 
 /** Once per build (WarnedAt is written conditionally): the mail, a broadcast with extend and cancel, the requester's DM. */
 async function warn(run: WatchdogRun, deps: EventDeps, build: Build, machine: Machine): Promise<void> {
-  const applied = await applyEvent(deps.store, build, { type: 'warn' }, run.now);
+  const applied = await applyRow(deps, build, { type: 'warn' }, run.log.child({ buildId: build.BuildID }), run.now);
   if (applied.outcome !== 'changed') return;
   const warned = applied.build;
   const log = run.log.child({ buildId: build.BuildID });
@@ -142,7 +142,8 @@ async function warn(run: WatchdogRun, deps: EventDeps, build: Build, machine: Ma
 async function postWarning(run: WatchdogRun, deps: EventDeps, build: Build, machine: Machine): Promise<void> {
   const { now } = run;
   const { config } = deps;
-  const posted = (ts?: string) => applyEvent(deps.store, build, { type: 'warning-posted', ...(ts !== undefined ? { ts } : {}) }, now);
+  const posted = (ts?: string) =>
+    applyRow(deps, build, { type: 'warning-posted', ...(ts !== undefined ? { ts } : {}) }, run.log.child({ buildId: build.BuildID }), now);
   await run.step('warning message', build.BuildID, async () => {
     // The deadline the schedule keeps (DeadlineAt), as the bot's re-render after an Extend says it.
     const message = warningMessage(build, {

@@ -284,8 +284,9 @@ describe('the status table, row by row', () => {
           ExpirationTime: EXPIRES,
         },
         to: 'completed',
-        // The runner powers the machine off; its terminated event frees the slot.
-        effects: [],
+        // The runner powers the machine off; its terminated event frees the slot. The build's
+        // time joins its instance type's history.
+        effects: ['record-completion'],
       });
     }
     // A completed dated 2036 must not move the did-not-shut-down rule (it counts from CompletionTime).
@@ -373,7 +374,8 @@ describe('the status table, row by row', () => {
           ExpirationTime: EXPIRES,
         },
         to: 'terminated',
-        effects: ['release-slot'],
+        // The slot first: the schedule and the count never keep it.
+        effects: ['release-slot', 'drop-deadline', 'count-final-cost'],
       });
     }
   });
@@ -396,7 +398,7 @@ describe('the status table, row by row', () => {
       const d = asWrite(transition(buildIn(from, { InstanceState: 'running' }), ec2('terminated', at(28), 1.94), NOW));
       expect(d.set).toMatchObject({ InstanceState: 'terminated', TerminatedAt: at(28), ActualCost: 1.94 });
       expect(d.guard.absent).toEqual(['TerminatedAt']);
-      expect(d.effects).toEqual(['release-slot']);
+      expect(d.effects).toEqual(['release-slot', 'drop-deadline', 'count-final-cost']);
     }
     // A final status stays as it is: a forced build remains terminated/forced, a completed one completed.
     const forced = asWrite(transition(buildIn('terminated'), ec2('terminated'), NOW));
@@ -640,8 +642,11 @@ describe('transition beyond the rows', () => {
     const stopped = buildIn('building', { InstanceState: 'stopped' });
     expect(transition(stopped, ec2('running'), NOW).kind).toBe('none');
     const gone = buildIn('terminated', { InstanceState: 'terminated', TerminatedAt: at(28) });
-    for (const state of ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'] as const)
-      expect(transition(gone, ec2(state), NOW).kind).toBe('none');
+    for (const state of ['pending', 'running', 'stopping', 'stopped'] as const) expect(transition(gone, ec2(state), NOW).kind).toBe('none');
+    // An ending state again writes nothing, but its effects are asked again: a schedule removal or
+    // a count that failed is retried with every ending delivery; the slot went with the first.
+    for (const state of ['shutting-down', 'terminated'] as const)
+      expect(transition(gone, ec2(state), NOW)).toEqual({ kind: 'effects', effects: ['drop-deadline', 'count-final-cost'] });
   });
 
   it('TerminatedAt is written only the first time', () => {
@@ -654,7 +659,7 @@ describe('transition beyond the rows', () => {
     const d = asWrite(transition(shuttingDown, ec2('terminated', at(29), 2.0), NOW));
     expect(d.set).toEqual({ InstanceState: 'terminated' });
     expect(d.guard).toEqual({ status: ['terminated'], instanceStateBefore: 'terminated' });
-    expect(d.effects).toEqual([]);
+    expect(d.effects).toEqual(['drop-deadline', 'count-final-cost']);
   });
 
   it('drops a phase from a foreign instance, or before any instance is recorded', () => {

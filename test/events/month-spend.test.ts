@@ -155,7 +155,7 @@ describe('the month’s spend from the machine’s end', () => {
     );
     const failing = countFailsOnce(world().dynamo.ledger);
     // The reconciliation's count fails: a failed step (the run throws, the alarm sees it), the slot goes anyway.
-    await expect(watchdogAt(31, failing.ledger)).rejects.toThrow('count final cost');
+    await expect(watchdogAt(31, failing.ledger)).rejects.toThrow('slot reconciliation');
     expect(await world().get(build.BuildID)).toMatchObject({ TerminatedAt: at(31) });
     expect(await world().slots()).toEqual([]);
     // Later in the same run, the recent final builds are counted: at the end the run recorded.
