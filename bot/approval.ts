@@ -51,6 +51,8 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
     if (slotMayBeGivenBack(current, now)) await deps.store.releaseSlot(click.buildId);
     return current ? replies.already(current) : replies.noBuild(click.buildId);
   }
+  // A click that failed after adding the slot may have given it back while this one approved.
+  await keepApprovedSlot(deps, click.buildId, log);
   return startLaunch(deps, applied.build, held, log, now);
 }
 
@@ -157,7 +159,23 @@ async function giveBackSlot(deps: BotDeps, buildId: string, take: SlotTake, log:
     return;
   }
   const current = await deps.store.get(buildId);
-  if (current?.Status === 'awaiting_approval' || slotMayBeGivenBack(current, now)) await deps.store.releaseSlot(buildId);
+  if (!(current?.Status === 'awaiting_approval' || slotMayBeGivenBack(current, now))) return;
+  await deps.store.releaseSlot(buildId);
+  // Another click, which found this slot `held`, may have approved between that read and the
+  // release: read again after it, and an approval that landed meanwhile gets the slot back. (That
+  // click takes it again after its own write too: of the two orders, one of them sees the other.)
+  const after = await deps.store.get(buildId);
+  if (after && after.Status !== 'awaiting_approval' && !slotMayBeGivenBack(after, now)) await keepApprovedSlot(deps, buildId, log);
+}
+
+/**
+ * An approved build holds its slot. Idempotent (`held` when it is there); `full` means another
+ * build took it in the moment it was free: the launch then starts no machine (events/launch.ts).
+ */
+async function keepApprovedSlot(deps: BotDeps, buildId: string, log: Logger): Promise<void> {
+  const take = await deps.store.takeSlot(buildId, deps.config.maxConcurrentBuilds);
+  if (take === 'added') log.warn('a failed click gave back the slot of an approved build; taken again');
+  if (take === 'full') log.error('an approved build lost its slot to another build; the launch will not start a machine');
 }
 
 type Costs = Pick<Build, 'CostEstimate' | 'CostMax'>;

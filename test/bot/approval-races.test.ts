@@ -83,6 +83,36 @@ describe('approvals racing the launch', () => {
     await secondBuildRefused();
   });
 
+  it('a click whose budget step fails gives its slot back while another click approves: the approved build keeps the slot', async () => {
+    const budget = { ...env, MONTHLY_BUDGET_USD: '100' };
+    const id = await world().bot(budget).request();
+    const { store, ledger } = world().dynamo;
+    const winner = world().bot(budget);
+    // The loser added the slot; its ledger read fails; between its re-read of the build (still
+    // awaiting approval) and its release, the winner (finding the slot `held`) approves.
+    const loserStore = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property !== 'releaseSlot') return Reflect.get(target, property, receiver) as unknown;
+        return async (buildId: string) => {
+          await winner.click('approve_build', id, OTHER_APPROVER);
+          return target.releaseSlot(buildId);
+        };
+      },
+    });
+    const failingLedger = new Proxy(ledger, {
+      get(target, property, receiver) {
+        if (property !== 'read') return Reflect.get(target, property, receiver) as unknown;
+        return () => Promise.reject(Object.assign(new Error('the month ledger is unavailable'), { name: 'InternalServerError' }));
+      },
+    });
+    await world().bot(budget, { store: loserStore, ledger: failingLedger }).click('approve_build', id, APPROVER);
+
+    expect(await world().build(id)).toMatchObject({ Status: 'approved', Approver: OTHER_APPROVER });
+    expect(await world().slots()).toEqual([id]);
+    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
+    await secondBuildRefused();
+  });
+
   it('a click that lost to a Deny gives its slot back: the next build can be approved', async () => {
     const id = await world().bot(env).request();
     const denier = world().bot(env);
