@@ -1,5 +1,4 @@
 import type { Build } from '../domain/build';
-import { applyEvent } from '../domain/apply';
 import { usd } from '../domain/cost';
 import { isApprovalStale } from '../domain/lifetime';
 import type { Logger, SlotTake } from '../domain/ports';
@@ -42,7 +41,11 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
   if (!held.ok) return held.reply;
 
   const secondOf = turn.needsTwo ? turn.build.FirstApprover : undefined;
-  const applied = await applyEvent(deps.store, turn.build, { type: 'approve', by: click.user, ...(secondOf ? { secondOf } : {}) }, now);
+  const requote =
+    costs.CostMax !== turn.build.CostMax || costs.CostEstimate !== turn.build.CostEstimate ? { costEstimate: costs.CostEstimate, costMax: costs.CostMax } : {};
+  const event = { type: 'approve', by: click.user, ...(secondOf ? { secondOf } : {}), ...requote } as const;
+  // Told after Build Approved is put (startLaunch): the launch never waits on Slack.
+  const applied = await applyStep(deps, turn.build, event, click.user, now, { tell: false });
   if (applied.outcome !== 'changed') {
     const current = applied.outcome === 'missing' ? undefined : applied.build;
     // Lost to a deny or expiry in between: the slot taken above is not needed. Lost to another
@@ -78,7 +81,7 @@ async function approvalTurn(deps: BotDeps, build: Build, rules: ApproverRules, c
       ...(lapsed !== undefined ? { replacing: lapsed } : {}),
       ...(costs.CostMax !== build.CostMax || costs.CostEstimate !== build.CostEstimate ? { costEstimate: costs.CostEstimate, costMax: costs.CostMax } : {}),
     } as const;
-    const first = await applyEvent(deps.store, build, event, now);
+    const first = await applyStep(deps, build, event, click.user, now, { tell: false });
     if (first.outcome === 'changed') {
       log.info('first of two approvals recorded', {
         costMax: costs.CostMax,
@@ -124,8 +127,8 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, cost
 
 /** The winner's part: today's quote stored, `Build Approved` put, the thread told. */
 async function startLaunch(deps: BotDeps, build: Build, held: Extract<Held, { ok: true }>, log: Logger, now: Date): Promise<string | undefined> {
-  const approved = await storeRequote(deps, build, held.costs, now);
-  log.info('build approved', { requester: approved.Requester, firstApprover: approved.FirstApprover });
+  const approved = build;
+  log.info('build approved', { requester: approved.Requester, firstApprover: approved.FirstApprover, costMax: approved.CostMax });
   let reply: string | undefined;
   try {
     await deps.bus.put({ detailType: 'Build Approved', detail: { buildId: approved.BuildID } });
@@ -185,12 +188,4 @@ function requoted(deps: BotDeps, build: Build): Costs {
   const estimate = quote(deps.config, { ...(build.ExpectedHours !== undefined ? { expectedHours: build.ExpectedHours } : {}) });
   if (!estimate) return { CostEstimate: build.CostEstimate, CostMax: build.CostMax };
   return { CostEstimate: usd(estimate.expected.total), CostMax: usd(estimate.max.total) };
-}
-
-async function storeRequote(deps: BotDeps, build: Build, costs: Costs, now: Date): Promise<Build> {
-  if (costs.CostEstimate === build.CostEstimate && costs.CostMax === build.CostMax) return build;
-  const applied = await applyEvent(deps.store, build, { type: 'requote', costEstimate: costs.CostEstimate, costMax: costs.CostMax }, now);
-  const stored = applied.outcome === 'changed';
-  deps.log.info('re-quoted at approval', { buildId: build.BuildID, before: build.CostMax, after: costs.CostMax, stored });
-  return stored ? applied.build : build;
 }

@@ -1,6 +1,5 @@
 import type { Build } from '../domain/build';
 import { isFinal } from '../domain/build';
-import { applyEvent } from '../domain/apply';
 import type { BuildEvent } from '../domain/transition';
 import { transition } from '../domain/transition';
 import { extensionOverBudget } from '../views/spend-messages';
@@ -15,6 +14,7 @@ import type { Config } from '../domain/config';
 import type { BotDeps } from './deps';
 import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
+import { applyStep } from './apply-step';
 import * as replies from '../views/replies';
 
 // extend_build (the watchdog's warning): one more hour for a running build, approvers only, up
@@ -23,7 +23,7 @@ import * as replies from '../views/replies';
 // add one hour, and the loser is told why; `Build Extended` then moves the schedule.
 
 export async function extendBuild(deps: BotDeps, click: Click): Promise<string | undefined> {
-  const { config, store, chat, clock } = deps;
+  const { config, chat, clock } = deps;
   const now = clock.now();
   const log = deps.log.child({ buildId: click.buildId, user: click.user });
   const target = await permittedBuild(deps, log, click.user, click.buildId, 'extend', click);
@@ -48,7 +48,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
       return extensionOverBudget(build.BuildID, budget.month, budget.figures);
     }
   }
-  const applied = await applyEvent(store, build, event, now);
+  const applied = await applyStep(deps, build, event, click.user, now, { tell: false });
   if (applied.outcome === 'missing') return replies.noBuild(click.buildId);
   if (applied.outcome !== 'changed') {
     if (held) await trimHold(deps, applied.build, log).catch((error: unknown) => log.warn('could not give back the hour this click held', { error }));

@@ -6,7 +6,7 @@ import type { BuildEvent, Effect } from './status-table';
 // event that asked for a termination would have no one to do it, so the split is checked against
 // every row (test/domain/event-sides.test.ts) and each side's interpreter handles only its own.
 
-export const BOT_EVENT_TYPES = ['approve', 'first-approve', 'deny', 'cancel', 'expire', 'extend', 'requote'] as const satisfies readonly BuildEvent['type'][];
+export const BOT_EVENT_TYPES = ['approve', 'first-approve', 'deny', 'cancel', 'expire', 'extend'] as const satisfies readonly BuildEvent['type'][];
 
 /** `expire` is on both sides: the bot's late click and the watchdog's sweep end the same request. */
 export const EVENTS_EVENT_TYPES = [

@@ -13,7 +13,8 @@ export type BuildEvent =
    * `secondOf` (SECOND_APPROVAL_ABOVE_USD): this approval completes the first approver's: the
    * write is conditional on that FirstApprover, who must be someone else.
    */
-  | { type: 'approve'; by: string; secondOf?: string }
+  /** `costEstimate`/`costMax`: today's re-quote, stored with the approval when it differs from the card's. */
+  | { type: 'approve'; by: string; secondOf?: string; costEstimate?: number; costMax?: number }
   /** The first of two approvals: recorded, no slot, no status change. */
   /**
    * The first of two approvals. `replacing`: the first approval on record, whose giver may no
@@ -58,8 +59,6 @@ export type BuildEvent =
   | { type: 'extend'; by: string; hours: number; maxExtensionHours: number; maxLifetimeHours: number; seen: number }
   /** The deadline's Scheduler schedule was set to `at` (for this machine): recorded so the watchdog can tell a stale one. */
   | { type: 'scheduled'; instanceId: string; at: string }
-  /** The bot's quote at the moment of approval: prices may have moved since the card was posted. */
-  | { type: 'requote'; costEstimate: number; costMax: number }
   /** The watchdog's warning reached the thread; `ts` is its message, which later edits need. */
   | { type: 'warning-posted'; ts?: string }
   /** The watchdog found a completed/failed build's own machine still up, and is about to end it. */
@@ -185,7 +184,12 @@ export const STATUS_TABLE: StatusTable = {
         from: ['awaiting_approval'],
         check: secondApproval,
         to: 'approved',
-        set: ({ event, at }) => ({ Approver: event.by, ApprovedAt: at }),
+        // Today's quote with the approval, before Build Approved: the launch judges instance prices by this CostMax.
+        set: ({ event, at }) => ({
+          Approver: event.by,
+          ApprovedAt: at,
+          ...(event.costEstimate !== undefined && event.costMax !== undefined ? { CostEstimate: event.costEstimate, CostMax: event.costMax } : {}),
+        }),
         guard: ({ event }) => (event.secondOf === undefined ? {} : { equals: { FirstApprover: event.secondOf } }),
       },
     ],
@@ -355,18 +359,6 @@ export const STATUS_TABLE: StatusTable = {
               : undefined,
         set: ({ event }) => ({ ScheduleAt: event.at }),
         guard: ({ event }) => ({ equals: { InstanceID: event.instanceId } }),
-      },
-    ],
-  },
-
-  requote: {
-    otherwise: (s) => `requote in ${s}`,
-    rows: [
-      {
-        // Before Build Approved is put: the launch judges instance prices by this CostMax.
-        from: ['approved'],
-        check: ({ build, event }) => (build.CostEstimate === event.costEstimate && build.CostMax === event.costMax ? 'quote unchanged' : undefined),
-        set: ({ event }) => ({ CostEstimate: event.costEstimate, CostMax: event.costMax }),
       },
     ],
   },

@@ -24,7 +24,6 @@ const SAMPLES: Samples = {
   cancel: [{ type: 'cancel', by: 'U0REQUESTER' }],
   expire: [{ type: 'expire' }],
   extend: [{ type: 'extend', by: 'U0REQUESTER', hours: 1, maxExtensionHours: 4, maxLifetimeHours: 8, seen: 0 }],
-  requote: [{ type: 'requote', costEstimate: 6.5, costMax: 12.4 }],
   launched: [{ type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(2), maxLifetimeHours: 8 }],
   'launch-failed': [{ type: 'launch-failed', message: 'InsufficientInstanceCapacity' }],
   'instance-state': INSTANCE_STATES.map((state) => ({ type: 'instance-state' as const, state, at: at(20), actualCost: 1.2 })),

@@ -497,17 +497,16 @@ describe('the status table, row by row', () => {
     // Its slot, too, waits for the reconciliation, which records the machine's end and its cost first.
     expect(running.effects).toEqual(['terminate-instance']);
   });
-  it('re-quote at approval (bot): approved → approved with CostEstimate and CostMax; none when the quote is unchanged', () => {
-    const event: BuildEvent = { type: 'requote', costEstimate: 6.4, costMax: 12.5 };
-    expect(acceptedBy(event)).toEqual(['approved']);
-    expect(transition(anApprovedBuild(), event, NOW)).toEqual({
+
+  it('an approval carries today’s re-quote: stored with the approval, before Build Approved (the launch judges prices by CostMax)', () => {
+    const event: BuildEvent = { type: 'approve', by: 'U0APPROVER', costEstimate: 6.4, costMax: 12.5 };
+    expect(transition(aBuild(), event, NOW)).toMatchObject({
       kind: 'write',
-      guard: { status: ['approved'] },
-      set: { CostEstimate: 6.4, CostMax: 12.5 },
-      // Before Build Approved: the launch judges prices by this CostMax.
-      effects: [],
+      to: 'approved',
+      set: { Approver: 'U0APPROVER', ApprovedAt: NOW.toISOString(), CostEstimate: 6.4, CostMax: 12.5 },
     });
-    expect(transition(anApprovedBuild(), { type: 'requote', costEstimate: 5.91, costMax: 11.83 }, NOW)).toEqual({ kind: 'none', reason: 'quote unchanged' });
+    // Without a re-quote the card's figures stay.
+    expect(asWrite(transition(aBuild(), { type: 'approve', by: 'U0APPROVER' }, NOW)).set).not.toHaveProperty('CostMax');
   });
 
   it('warning posted (watchdog): launching, building, uploading → WarningPostedAt and WarningTs, once, whichever running status it is by then', () => {
@@ -589,7 +588,6 @@ describe('transition beyond the rows', () => {
     warn: { type: 'warn' },
     extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3, seen: 0 },
     scheduled: { type: 'scheduled', instanceId: INSTANCE_ID, at: at(179) },
-    requote: { type: 'requote', costEstimate: 5.91, costMax: 11.83 },
     'warning-posted': { type: 'warning-posted', ts: '1700000000.000100' },
     'did-not-shut-down': { type: 'did-not-shut-down', instanceId: INSTANCE_ID },
   } satisfies { [K in BuildEvent['type']]: Extract<BuildEvent, { type: K }> };
@@ -627,7 +625,6 @@ describe('transition beyond the rows', () => {
       [buildIn('expired'), samples.expire],
       [buildIn('failed'), samples.stuck],
       [buildIn('building', { InstanceState: 'running' }), samples['instance-state']],
-      [anApprovedBuild({ CostEstimate: 5.91, CostMax: 11.83 }), samples.requote],
       [buildIn('building', { WarningPostedAt: at(20) }), samples['warning-posted']],
       [buildIn('completed', { TerminationReason: 'did-not-shut-down' }), samples['did-not-shut-down']],
     ];
