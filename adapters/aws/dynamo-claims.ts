@@ -3,7 +3,7 @@ import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimKey, ClaimOptions, ClaimOutcome, Claims } from '../../domain/ports';
-import { isConditionFailure } from './condition-failure';
+import { conditionalUpdate, isConditionFailure } from './condition-failure';
 import { MONTH_PREFIX } from './dynamo-ledger';
 import { APPLIED_OPS_ATTRIBUTE, Expression, type Written, getItem, toBuild, writeOnce } from './dynamo-store';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
@@ -367,14 +367,7 @@ export class DynamoClaims implements Claims {
     });
   }
 
-  /** One conditional UpdateItem: true when it landed, false when its condition failed. */
-  private async conditional(input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName'>): Promise<boolean> {
-    try {
-      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, ...input }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private conditional(input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName'>): Promise<boolean> {
+    return conditionalUpdate(this.client, this.tableName, input);
   }
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SpendLedger } from '../../domain/ports';
 import type { CountedBuild, MonthLedger } from '../../domain/spend';
 import { emptyLedger } from '../../domain/spend';
 import { usd } from '../../domain/cost';
 import { MONTH_INDEX, PARTITION_KEY } from './table-schema';
-import { isConditionFailure } from './condition-failure';
+import { conditionalUpdate } from './condition-failure';
 
 // The SpendLedger on DynamoDB (docs/design.md "Spend control"). A counted build's cost lives on
 // its own record (CountedMonth, CountedCost), summed through the sparse MonthIndex; the month item
@@ -142,14 +142,7 @@ export class DynamoSpendLedger implements SpendLedger {
     });
   }
 
-  /** One conditional UpdateItem: true when it landed, false when its condition failed. */
-  private async conditional(input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName'>): Promise<boolean> {
-    try {
-      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, ...input }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private conditional(input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName'>): Promise<boolean> {
+    return conditionalUpdate(this.client, this.tableName, input);
   }
 }

@@ -215,6 +215,24 @@ describe('the monthly budget at approval', () => {
   });
 });
 
+/** The store of a click whose write waits until Avery's Extend click on `id` went the whole way. */
+function extendingFirst(bot: ReturnType<ReturnType<typeof world>['bot']>, id: string) {
+  let first = true;
+  return new Proxy(world().dynamo.store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== 'update' || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (first) {
+          first = false;
+          await bot.click('extend_build', id, APPROVER);
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 describe('the monthly budget at extension', () => {
   async function runningBuild(budget: string): Promise<{ id: string; bot: ReturnType<ReturnType<typeof world>['bot']> }> {
     world().frozenAt = T;
@@ -282,21 +300,7 @@ describe('the monthly budget at extension', () => {
     // Blake's click has held its hour (seen: no extension yet) and is about to write; Avery's click
     // goes the whole way first. Blake's write, decided again on the new record, is refused: the
     // month holds one hour, so the build may get one.
-    const store = world().dynamo.store;
-    let first = true;
-    const racing = new Proxy(store, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== 'update' || typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          if (first) {
-            first = false;
-            await bot.click('extend_build', id, APPROVER);
-          }
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const racing = extendingFirst(bot, id);
     const blake = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '100', APPROVER_IDS: `${APPROVER},U0APPROVER2` }, { store: racing });
     await blake.click('extend_build', id, 'U0APPROVER2');
 
@@ -318,21 +322,7 @@ describe('the monthly budget at extension', () => {
     const { id, bot } = await runningBuild('100');
     // One hour of extension allowed. Blake's click has held its hour and is about to write; Avery's
     // click goes the whole way first, so Blake's write, decided again, is refused.
-    const store = world().dynamo.store;
-    let first = true;
-    const racing = new Proxy(store, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== 'update' || typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          if (first) {
-            first = false;
-            await bot.click('extend_build', id, APPROVER);
-          }
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const racing = extendingFirst(bot, id);
     const blake = world().bot({ ...ONE_TYPE, MONTHLY_BUDGET_USD: '100', MAX_EXTENSION_HOURS: '1', APPROVER_IDS: `${APPROVER},U0APPROVER2` }, { store: racing });
     await blake.click('extend_build', id, 'U0APPROVER2');
 
