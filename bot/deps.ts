@@ -1,3 +1,5 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
 import type { Bus, BuildStore, SpendLedger, Chat, Claims, Clock, DurationHistory, Logger } from '../domain/ports';
@@ -16,8 +18,9 @@ import { createSlackWebClient } from '../adapters/slack/web-client';
 import type { ApproverDirectory } from './approvers';
 import { createApproverDirectory } from './approvers';
 
-// What the bot needs from the world. The sandbox and the tests pass their own; `loadBotDeps`
-// builds the real ones (short 'request' profiles: the bot answers inside Slack's 3 s).
+// What the bot needs from the world, wired once by `wireBotDeps` below: `loadBotDeps` from the
+// real clients (short 'request' profiles: the bot answers inside Slack's 3 s), the sandbox and
+// the tests from stand-ins, with their own ports where they need them.
 
 export interface BotDeps {
   config: Config;
@@ -42,31 +45,72 @@ export interface BotDeps {
 export async function loadBotDeps(env: Readonly<Record<string, string | undefined>> = process.env): Promise<BotDeps> {
   const config = parseConfig(env);
   const credentials = await loadSlackCredentials(config);
-  const webClient = createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'request' });
   const log = createLogger({ fn: 'bot' });
   // Once per container: what this function runs with, for the 2 a.m. reader (secrets masked).
   log.info('configuration', { config: maskConfig(config) });
-  const chat = new SlackChat(webClient);
+  return wireBotDeps(
+    // Only approvals and cancellations put events: the EventBridge client (a few ms to build) is
+    // built on the first put, not on every cold start (`npm run bench` measures the command's).
+    { dynamo: getDynamoClient('request'), eventBridge: () => getEventBridgeClient('request') },
+    { config, credentials, clock: systemClock, log },
+  );
+}
+
+// ---- The one wiring ----------------------------------------------------------------------
+//
+// The bot's dependencies, built in one place (docs/design.md "Layout"), as events/deps.ts
+// `wireEventDeps` builds the handlers': production (loadBotDeps above), the sandbox
+// (sandbox/handler-wiring.ts) and the tests (test/support/bot-world.ts, test/model/world.ts)
+// all build BotDeps here, from where each service answers and the settings.
+
+/** Where each service answers: AWS's memoised clients in production, stand-ins elsewhere. */
+export interface BotEndpoints {
+  /** The builds table (config.buildsTable): store, claims, ledger and duration history. */
+  dynamo: DynamoDBClient;
+  /**
+   * The bus config.eventBusName is on. A function is called on the first put only (the bus is
+   * then built once): a cold start that puts nothing does not pay for the client.
+   */
+  eventBridge?: EventBridgeClient | (() => EventBridgeClient);
+}
+
+/** What the bot runs with. Slack's Web API is config.slackApiUrl, with the bot token ('request' profile). */
+export interface BotSettings {
+  config: Config;
+  credentials: SlackCredentials;
+  clock: Clock;
+  log: Logger;
+  random?: () => number;
+}
+
+/** Ports given as they are instead of built from an endpoint: fakes, gated ports, shared instances. */
+export type BotPorts = Partial<Omit<BotDeps, 'config' | 'credentials' | 'clock' | 'log' | 'random'>>;
+
+export function wireBotDeps(endpoints: BotEndpoints, settings: BotSettings, ports: BotPorts = {}): BotDeps {
+  const { config, credentials, clock, log } = settings;
+  const table = config.buildsTable;
+  // Short 'request' profile: the bot answers inside Slack's 3 s.
+  const chat = ports.chat ?? new SlackChat(createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'request' }));
   return {
     config,
     credentials,
-    store: new DynamoBuildStore(getDynamoClient('request'), config.buildsTable),
-    claims: new DynamoClaims(getDynamoClient('request'), config.buildsTable),
-    ledger: new DynamoSpendLedger(getDynamoClient('request'), config.buildsTable),
-    durations: new DynamoDurationHistory(getDynamoClient('request'), config.buildsTable),
+    store: ports.store ?? new DynamoBuildStore(endpoints.dynamo, table),
+    claims: ports.claims ?? new DynamoClaims(endpoints.dynamo, table),
+    ledger: ports.ledger ?? new DynamoSpendLedger(endpoints.dynamo, table),
+    durations: ports.durations ?? new DynamoDurationHistory(endpoints.dynamo, table),
     chat,
-    approvers: createApproverDirectory(chat, config, systemClock),
-    bus: lazyBus(config.eventBusName),
-    clock: systemClock,
+    // Through this bot's own chat and clock: one directory (and cache) per deps object.
+    approvers: ports.approvers ?? createApproverDirectory(chat, config, clock),
+    bus: ports.bus ?? busOn(endpoints.eventBridge, config.eventBusName),
+    clock,
     log,
+    ...(settings.random !== undefined && { random: settings.random }),
   };
 }
 
-/**
- * Only approvals and cancellations put events: the EventBridge client (a few ms to build) is
- * built on the first put, not on every cold start (`npm run bench` measures the command's).
- */
-function lazyBus(busName: string): Bus {
+function busOn(eventBridge: BotEndpoints['eventBridge'], busName: string): Bus {
+  if (eventBridge === undefined) throw new Error('bot wiring: no EventBridge endpoint and no bus port given');
+  if (typeof eventBridge !== 'function') return new EventBridgeBus(eventBridge, busName);
   let bus: Bus | undefined;
-  return { put: (event) => (bus ??= new EventBridgeBus(getEventBridgeClient('request'), busName)).put(event) };
+  return { put: (event) => (bus ??= new EventBridgeBus(eventBridge(), busName)).put(event) };
 }

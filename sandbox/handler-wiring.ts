@@ -1,12 +1,10 @@
-import { createApproverDirectory } from '../bot/approvers';
+import { wireBotDeps } from '../bot/deps';
 import { createHandler as createBotHandler } from '../bot/handler';
 import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
 import type { EventBridgeBus } from '../adapters/aws/event-bus';
 import { loadSlackCredentials } from '../adapters/aws/slack-secret';
 import type { Config } from '../domain/config';
 import type { Logger } from '../domain/ports';
-import { SlackChat } from '../adapters/slack/chat';
-import { createSlackWebClient } from '../adapters/slack/web-client';
 import { createHandler as createBuildPhaseHandler } from '../events/build-phase';
 import { createHandler as createCancelHandler } from '../events/cancel';
 import { createHandler as createDeadlineHandler } from '../events/deadline';
@@ -36,9 +34,6 @@ export interface HandlerBase {
   clock: SimulatedClock;
   log: Logger;
 }
-
-const chatFor = (config: Config, botToken: string, profile: 'request' | 'background') =>
-  new SlackChat(createSlackWebClient({ token: botToken, apiUrl: config.slackApiUrl, profile }));
 
 export async function buildEventDeps({ config, dynamo, clients, clock, log }: HandlerBase) {
   const eventsCredentials = await loadSlackCredentials(config, () => clients.secretsClient);
@@ -90,19 +85,13 @@ export function wireBus(
 
 export async function buildBotHandler({ config, dynamo, clients, clock, log }: HandlerBase, durations: DynamoDurationHistory, botBus: EventBridgeBus) {
   const credentials = await loadSlackCredentials(config, () => clients.secretsClient);
-  const handler = createBotHandler({
-    config,
-    credentials,
-    store: dynamo.store,
-    claims: dynamo.claims,
-    ledger: dynamo.ledger,
-    durations,
-    approvers: createApproverDirectory(chatFor(config, credentials.botToken, 'request'), config, clock),
-    chat: chatFor(config, credentials.botToken, 'request'),
-    bus: botBus,
-    clock,
-    log: log.child({ fn: 'bot' }),
+  const handler = createBotHandler(
+    wireBotDeps(
+      { dynamo: dynamo.client },
+      { config, credentials, clock, log: log.child({ fn: 'bot' }) },
+      { store: dynamo.store, claims: dynamo.claims, ledger: dynamo.ledger, durations, bus: botBus },
+    ),
     // Bolt types the Function URL event and result as its own AwsEvent/AwsResponse.
-  }) as unknown as FunctionUrlHandler;
+  ) as unknown as FunctionUrlHandler;
   return { handler, signingSecret: credentials.signingSecret };
 }

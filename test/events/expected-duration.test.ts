@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BotDeps } from '../../bot/deps';
+import { wireBotDeps } from '../../bot/deps';
 import { requestBuild } from '../../bot/request';
 import { DURATIONS_PREFIX } from '../../adapters/aws/dynamo-durations';
 import type { Build } from '../../domain/build';
@@ -53,19 +53,20 @@ async function history(): Promise<{ Version: number; Completions: Array<{ BuildI
 /** `/metal-build main abc1234` through the bot's request, on this world's table and Slack. */
 async function request(): Promise<{ build: Build; card: string }> {
   const { deps } = world();
-  const botDeps: BotDeps = {
-    config: deps.config,
-    credentials: { signingSecret: 'unused', botToken: 'unused' },
-    store: deps.store,
-    claims: deps.claims,
-    ledger: deps.ledger,
-    durations: deps.durations,
-    chat: deps.chat,
-    bus: { put: () => Promise.reject(new Error('a request puts no event')) },
-    approvers: { rules: () => Promise.reject(new Error('a request decides no approval')) },
-    clock: deps.clock,
-    log: deps.log,
-  };
+  // The bot's request over the handlers' own store, ledger, history and Slack (one table, one Slack).
+  const botDeps = wireBotDeps(
+    { dynamo: world().dynamo.client },
+    { config: deps.config, credentials: { signingSecret: 'unused', botToken: 'unused' }, clock: deps.clock, log: deps.log },
+    {
+      store: deps.store,
+      claims: deps.claims,
+      ledger: deps.ledger,
+      durations: deps.durations,
+      chat: deps.chat,
+      bus: { put: () => Promise.reject(new Error('a request puts no event')) },
+      approvers: { rules: () => Promise.reject(new Error('a request decides no approval')) },
+    },
+  );
   const before = new Set((await world().builds()).map((b) => b.BuildID));
   await requestBuild(botDeps, {
     user: REQUESTER,

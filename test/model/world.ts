@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { SlackLambdaHandler } from '../../bot/app';
-import { createApproverDirectory } from '../../bot/approvers';
+import { wireBotDeps } from '../../bot/deps';
 import { createHandler as createBot } from '../../bot/handler';
 import { DynamoClaims } from '../../adapters/aws/dynamo-claims';
 import { DynamoSpendLedger } from '../../adapters/aws/dynamo-ledger';
@@ -11,8 +11,6 @@ import { EventBridgeBus } from '../../adapters/aws/event-bus';
 import type { Build } from '../../domain/build';
 import type { ClaimKey, Claims } from '../../domain/ports';
 import { parseConfig } from '../../domain/config';
-import { SlackChat } from '../../adapters/slack/chat';
-import { createSlackWebClient } from '../../adapters/slack/web-client';
 import type { EventDeps } from '../../events/deps';
 import { createHandler as createBuildPhase } from '../../events/build-phase';
 import { createHandler as createCancel } from '../../events/cancel';
@@ -167,23 +165,14 @@ export async function startModelWorld(): Promise<ModelWorld> {
   const deps: EventDeps = { ...events.deps, config, store, claims, ledger };
   const botBus = new EventBridgeBus(eventBridge, config.eventBusName);
   const botWith = (botConfig: typeof config) =>
-    createBot({
-      config: botConfig,
-      credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
-      store,
-      claims,
-      ledger,
-      durations: events.deps.durations,
-      approvers: createApproverDirectory(
-        new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
-        botConfig,
-        events.clock,
+    createBot(
+      wireBotDeps(
+        { dynamo: client },
+        { config: botConfig, credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN }, clock: events.clock, log: events.log },
+        // The gated store, claims and ledger; the history build-phase writes, as the handlers read it.
+        { store, claims, ledger, durations: events.deps.durations, bus: botBus },
       ),
-      chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: events.slack.url, profile: 'request' })),
-      bus: botBus,
-      clock: events.clock,
-      log: events.log,
-    });
+    );
   const bot = botWith(config);
   // The same deployment with its approval rules changed (a redeploy between two clicks): two
   // approvals above $11 (every default build), with both approvers or without the second.

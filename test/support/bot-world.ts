@@ -2,18 +2,12 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { applyEvent } from '../../domain/apply';
 import type { Build } from '../../domain/build';
 import type { BuildStore, Claims, SpendLedger } from '../../domain/ports';
-import { DynamoClaims } from '../../adapters/aws/dynamo-claims';
-import { DynamoDurationHistory } from '../../adapters/aws/dynamo-durations';
-import { DynamoSpendLedger } from '../../adapters/aws/dynamo-ledger';
 import { DynamoBuildStore } from '../../adapters/aws/dynamo-store';
-import { EventBridgeBus } from '../../adapters/aws/event-bus';
 import { memoryLogger } from '../../stand-ins/memory-logger';
 import { parseConfig } from '../../domain/config';
-import { SlackChat } from '../../adapters/slack/chat';
-import { createSlackWebClient } from '../../adapters/slack/web-client';
 import type { SlackLambdaHandler } from '../../bot/app';
-import { createApproverDirectory } from '../../bot/approvers';
 import type { BotDeps } from '../../bot/deps';
+import { wireBotDeps } from '../../bot/deps';
 import { createHandler } from '../../bot/handler';
 import { INSTANCE_ID } from '../../stand-ins/build-fixture';
 import type { LocalDynamo } from '../../stand-ins/dynalite';
@@ -103,21 +97,25 @@ export async function startWorld(): Promise<World> {
     clockOffsetMinutes: 0,
     bot(env = {}, options = {}) {
       const config = parseConfig({ ...DEFAULT_ENV, SLACK_API_URL: slack.url, BUILDS_TABLE: dynamo.tableName, ...env });
-      const deps: BotDeps = {
-        config,
-        credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
-        store: options.store ?? (config.buildsTable === dynamo.tableName ? store : new DynamoBuildStore(dynamo.client, config.buildsTable)),
-        claims: options.claims ?? (config.buildsTable === dynamo.tableName ? dynamo.claims : new DynamoClaims(dynamo.client, config.buildsTable)),
-        ledger: options.ledger ?? (config.buildsTable === dynamo.tableName ? dynamo.ledger : new DynamoSpendLedger(dynamo.client, config.buildsTable)),
-        durations: new DynamoDurationHistory(dynamo.client, config.buildsTable),
-        // Through this bot's own chat and clock, so moving the world's clock ages the cache.
-        approvers: createApproverDirectory({ userGroupMembers: (id) => deps.chat.userGroupMembers(id) }, config, { now: () => deps.clock.now() }),
-        chat: new SlackChat(createSlackWebClient({ token: SANDBOX_BOT_TOKEN, apiUrl: slack.url, profile: 'request' })),
-        bus: new EventBridgeBus(eventBridgeClient, config.eventBusName),
-        clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },
-        log,
-        ...(options.random ? { random: options.random } : {}),
-      };
+      const sameTable = config.buildsTable === dynamo.tableName;
+      // Over this world's table the shared store, claims and ledger; over another (BUILDS_TABLE
+      // in `env`) the wiring's own. `options` override either.
+      const deps = wireBotDeps(
+        { dynamo: dynamo.client, eventBridge: eventBridgeClient },
+        {
+          config,
+          credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
+          clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },
+          log,
+          ...(options.random ? { random: options.random } : {}),
+        },
+        {
+          ...(sameTable && { store, claims: dynamo.claims, ledger: dynamo.ledger }),
+          ...(options.store && { store: options.store }),
+          ...(options.claims && { claims: options.claims }),
+          ...(options.ledger && { ledger: options.ledger }),
+        },
+      );
       const handler = createHandler(deps);
       const bot: Bot = {
         deps,
