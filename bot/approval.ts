@@ -126,8 +126,7 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, cost
 }
 
 /** The winner's part: today's quote stored, `Build Approved` put, the thread told. */
-async function startLaunch(deps: BotDeps, build: Build, held: Extract<Held, { ok: true }>, log: Logger, now: Date): Promise<string | undefined> {
-  const approved = build;
+async function startLaunch(deps: BotDeps, approved: Build, held: Extract<Held, { ok: true }>, log: Logger, now: Date): Promise<string | undefined> {
   log.info('build approved', { requester: approved.Requester, firstApprover: approved.FirstApprover, costMax: approved.CostMax });
   let reply: string | undefined;
   try {

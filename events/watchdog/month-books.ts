@@ -8,7 +8,8 @@ import type { Snapshot, WatchdogRun } from './snapshot';
 // For this month's and last month's holds: a build that ended uncounted is counted (its slot may
 // be long gone: counting never kept it), and a hold leaves the month item once MonthIndex shows
 // its build's count, or its build ended without a machine, launched in another month, or is gone;
-// a hold above what its build may still cost is brought down. A failed step is the next run's.
+// an ended build's hold above its final cost is brought down to it (a running build's is its own
+// handlers' to trim). A failed step is the next run's.
 
 export async function keepMonthBooks(run: WatchdogRun, snap: Snapshot): Promise<void> {
   if (run.deps.config.monthlyBudgetUsd === undefined) return;
