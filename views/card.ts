@@ -39,8 +39,8 @@ function expectedDurationText(build: Build, config: Config): string {
   const hours = build.ExpectedHours ?? config.expectedBuildHours;
   const text = formatDuration(Math.round(hours * 60) * 60_000);
   const builds = build.ExpectedFromBuilds ?? 0;
-  if (build.ExpectedHours === undefined) return `${text} (EXPECTED_BUILD_HOURS)`;
-  if (builds === 0) return `${text} (EXPECTED_BUILD_HOURS: fewer than ${MIN_HISTORY} builds so far)`;
+  // People read this on a phone: what the figure is, never the setting behind it.
+  if (build.ExpectedHours === undefined || builds === 0) return `${text} — the default until ${MIN_HISTORY} builds of this type have finished`;
   return `${text}, median of the last ${builds} builds`;
 }
 

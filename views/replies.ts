@@ -60,7 +60,7 @@ export const notAnApprover = (verb: string, names: ApproverNames): string =>
     : `:no_entry: Only approvers can ${verb} builds: ${approverList(names)}.${names.groupsUnread ? unreadGroupsNote(names, verb) : ''}`;
 
 export const selfApproval = (verb: string, buildId: string): string =>
-  `:no_entry: You requested ${buildId} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to ${verb} it.`;
+  `:no_entry: You requested ${buildId}, and here requesters may not approve their own builds, so someone else has to ${verb} it.`;
 
 export const notRequesterOrApprover = (verb: string, build: Build, names: ApproverNames): string =>
   names.groupsUnread && names.userIds.length === 0

@@ -86,7 +86,7 @@ export function costsReport(r: MonthReport, budget: { budget: number; committed:
     budget
       ? `*Budget*: ${formatUsd(r.total)} of ${formatUsd(budget.budget)} used (${percent(r.total, budget.budget)})` +
         (budget.committed > 0 ? `; running and approved builds may add up to ${formatUsd(budget.committed)}` : '')
-      : '*Budget*: none set (MONTHLY_BUDGET_USD)',
+      : '*Budget*: none set',
     `*Builds* ${r.builds}: ${outcomes(r.byOutcome)}`,
     `*By requester* ${spendLines(r.byRequester, mention)}`,
     `*By branch* ${spendLines(r.byBranch, code)}`,

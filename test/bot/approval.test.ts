@@ -113,7 +113,7 @@ describe('approve_build', () => {
     await bot.click('approve_build', id, REQUESTER);
 
     expect(world().ephemerals(REQUESTER)).toEqual([
-      `:no_entry: You requested ${id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to approve it.`,
+      `:no_entry: You requested ${id}, and here requesters may not approve their own builds, so someone else has to approve it.`,
     ]);
     expect(await world().build(id)).toMatchObject({ Status: 'awaiting_approval' });
     expect(await world().slots()).toEqual([]);

@@ -132,7 +132,7 @@ describe('extend_build', () => {
     const refused = await runningBuild({ APPROVER_IDS: `${APPROVER},${REQUESTER}` });
     await refused.bot.click('extend_build', refused.id, REQUESTER);
     expect(world().ephemerals(REQUESTER)).toEqual([
-      `:no_entry: You requested ${refused.id} and self-approval is off (ALLOW_SELF_APPROVAL), so someone else has to extend it.`,
+      `:no_entry: You requested ${refused.id}, and here requesters may not approve their own builds, so someone else has to extend it.`,
     ]);
     expect((await world().build(refused.id))?.ExtendedHours).toBeUndefined();
 

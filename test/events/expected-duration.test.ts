@@ -82,14 +82,15 @@ async function request(): Promise<{ build: Build; card: string }> {
 }
 
 describe('expected duration from the history of completed builds', () => {
-  it(`with fewer than 3 completed builds: EXPECTED_BUILD_HOURS, and the card says so`, async () => {
+  it(`with fewer than 3 completed builds: EXPECTED_BUILD_HOURS, and the card says it is the default, without the setting's name`, async () => {
     await completeAt(await seedBuild(1, 0), 60);
     await completeAt(await seedBuild(2, 100), 170);
     expect((await history())?.Completions.map((c) => c.Seconds)).toEqual([70 * 60, 60 * 60]);
 
     const { build, card } = await request();
     expect(build).toMatchObject({ ExpectedHours: 1.5, ExpectedFromBuilds: 0, CostEstimate: 5.91, CostMax: 11.83 });
-    expect(card).toContain('*Expected duration*\\n1 h 30 min (EXPECTED_BUILD_HOURS: fewer than 3 builds so far)');
+    expect(card).toContain('*Expected duration*\\n1 h 30 min — the default until 3 builds of this type have finished');
+    expect(card).not.toContain('EXPECTED_BUILD_HOURS');
     expect(card).toContain('Expected (1.5 h): *$5.91*');
   });
 
