@@ -40,10 +40,11 @@ const context = (text: string): Block => ({ type: 'context', elements: [{ type: 
 
 const ref = (build: Build) => `${code(build.BuildID)} (${code(build.BuildBranch)})`;
 
+/** The cost in a final status's message: no message about an ended build says "so far". */
 function costText(build: Build, ctx: ViewContext): string | undefined {
   const cost = costSoFar(build, ctx);
   if (cost === undefined) return undefined;
-  return isCostFinal(build) ? `Cost ${formatUsd(cost)}.` : `Cost so far ${formatUsd(cost)} (final once the machine is terminated).`;
+  return isCostFinal(build) ? `Cost ${formatUsd(cost)}, final.` : `Cost about ${formatUsd(cost)}; final when EC2 reports the machine's end.`;
 }
 
 const sentences = (...parts: Array<string | undefined | false>) => parts.filter(Boolean).join(' ');

@@ -160,7 +160,7 @@ describe('instance-state (EC2 Instance State-change Notification)', () => {
       .replies(active)
       .map((m) => m.text);
     expect(replies).toHaveLength(1);
-    expect(replies[0]).toContain('Cost $5.91.');
+    expect(replies[0]).toContain('Cost $5.91, final.');
     expect(replies.filter((t) => t.includes('Final cost'))).toEqual([]);
 
     await world().reset();

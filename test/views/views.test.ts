@@ -195,7 +195,8 @@ describe('thread messages', () => {
     expect(all).toContain('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(all).toContain('*completed* in 1 h 26 min');
     expect(all).toContain(`\`\`\`\naws s3 cp "${uri}" .\n\`\`\``);
-    expect(all).toMatch(/Cost so far \$\d+\.\d\d/);
+    expect(all).toMatch(/Cost about \$\d+\.\d\d; final when EC2 reports the machine's end\./);
+    expect(all).not.toContain('so far');
     expect(m.text).toContain(`Download: \`aws s3 cp "${uri}" .\``);
   });
 
