@@ -1,4 +1,5 @@
 import type { Build } from '../domain/build';
+import { consoleLink, instanceUrl, logGroupUrl, s3ObjectUrl } from './console-links';
 import { formatUsd } from '../domain/cost';
 import type { Block } from '../domain/ports';
 import type { ViewContext } from './status-text';
@@ -63,7 +64,7 @@ function completed(build: Build, ctx: ViewContext): ThreadMessage {
     const uri = s3Uri(config.artifactBucket, build.ArtifactKey);
     download = s3CopyCommand(config.artifactBucket, build.ArtifactKey);
     const facts = [
-      `*Artifact* ${code(uri)}${build.ArtifactBytes !== undefined ? ` (${formatGb(build.ArtifactBytes)})` : ''}`,
+      `*Artifact* ${code(uri)}${build.ArtifactBytes !== undefined ? ` (${formatGb(build.ArtifactBytes)})` : ''} · ${consoleLink(s3ObjectUrl(config.region, config.artifactBucket, build.ArtifactKey))}`,
       build.ArtifactSha256 ? `*SHA-256* ${code(build.ArtifactSha256)}` : undefined,
       build.ActualCommit ? `*Commit* ${code(build.ActualCommit)}` : undefined,
     ];
@@ -90,7 +91,7 @@ function failed(build: Build, ctx: ViewContext): ThreadMessage {
   const logCommand = build.LogKey ? s3CopyCommand(config.artifactBucket, build.LogKey) : undefined;
   const where = [
     logCommand ? `*Full log* ${code(logCommand)}` : undefined,
-    build.InstanceID ? `*CloudWatch Logs* group ${code(logGroupName(build.BuildID))}` : undefined,
+    build.InstanceID ? `*CloudWatch Logs* group ${code(logGroupName(build.BuildID))} · ${consoleLink(logGroupUrl(config.region, build.BuildID))}` : undefined,
   ].filter(Boolean);
   if (where.length > 0) blocks.push(section(where.join('\n')));
   const cost = costText(build, ctx);
@@ -107,7 +108,9 @@ function terminated(build: Build, ctx: ViewContext): ThreadMessage {
       : build.TerminationReason === 'unexpected' || build.TerminationReason === undefined
         ? `the machine${build.InstanceID ? ` ${code(build.InstanceID)}` : ''} shut down or was terminated outside metal-build before the build finished.`
         : `reason: ${build.TerminationReason}.`;
-  const logs = build.InstanceID ? `Logs: CloudWatch group ${code(logGroupName(build.BuildID))}.` : undefined;
+  const logs = build.InstanceID
+    ? `Logs: CloudWatch group ${code(logGroupName(build.BuildID))} (${consoleLink(logGroupUrl(ctx.config.region, build.BuildID))}).`
+    : undefined;
   const text = sentences(`${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`, costText(build, ctx), logs);
   return { text, broadcast: true };
 }
@@ -127,7 +130,8 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
       const end = deadlineOf(build, config);
       return quiet(
         sentences(
-          `${STATUS_EMOJI.launching} Machine ${code(build.InstanceID ?? 'unknown')} (${instanceTypeOf(build, config)}) is starting${build.AvailabilityZone ? ` in ${build.AvailabilityZone}` : ''}.`,
+          `${STATUS_EMOJI.launching} Machine ${code(build.InstanceID ?? 'unknown')} (${instanceTypeOf(build, config)}) is starting${build.AvailabilityZone ? ` in ${build.AvailabilityZone}` : ''}` +
+            (build.InstanceID ? ` (${consoleLink(instanceUrl(config.region, build.InstanceID))}).` : '.'),
           end && `If it is still running at ${formatUtcTime(end, ctx.now)} (${formatHours(limitHoursOf(build, config))}), it is terminated.`,
         ),
       );
@@ -136,7 +140,7 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
       const commit = build.ActualCommit ?? build.BuildCommit;
       return quiet(
         `${STATUS_EMOJI.building} Building ${commit ? `commit ${code(commit)}` : 'the branch head'} of ${code(build.BuildBranch)}. ` +
-          `Live log: CloudWatch group ${code(logGroupName(build.BuildID))}.`,
+          `Live log: CloudWatch group ${code(logGroupName(build.BuildID))} (${consoleLink(logGroupUrl(config.region, build.BuildID))}).`,
       );
     }
     case 'uploading':

@@ -511,12 +511,21 @@ describe('build-phase: text from the machine reaches Slack and mail inert', () =
       },
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: `*Full log* \`aws s3 cp "s3://${BUCKET}/${LOG_KEY}" .\`\n*CloudWatch Logs* group \`/labapp/metal-builds/${ID}\`` },
+        text: {
+          type: 'mrkdwn',
+          text:
+            `*Full log* \`aws s3 cp "s3://${BUCKET}/${LOG_KEY}" .\`\n*CloudWatch Logs* group \`/labapp/metal-builds/${ID}\` · ` +
+            `<https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/$252Flabapp$252Fmetal-builds$252F${ID}|open in the AWS console>`,
+        },
       },
       expect.objectContaining({ type: 'context' }),
     ]);
     // Nothing anywhere in Slack (thread, broadcast, card) can mention or link: only the requester is mentioned.
-    const slack = JSON.stringify(world().slack.calls.map((c) => c.args));
+    // The console link is the view's own (views/console-links.ts); any other link would be the machine's.
+    const slack = JSON.stringify(world().slack.calls.map((c) => c.args)).replace(
+      /<https:\/\/us-east-1\.console\.aws\.amazon\.com\/[^|>]*\|open in the AWS console>/g,
+      '',
+    );
     for (const live of ['<!channel>', '<!here>', '<@U0TARGET>', '<!subteam', '<https://', '@here', '@channel']) expect(slack, live).not.toContain(live);
     const [mail] = world().published();
     for (const live of ['<!channel>', '<!here>', '<@U0TARGET>', '<!subteam', '<https://', '@here', '@channel']) expect(mail!.Message, live).not.toContain(live);
