@@ -17,6 +17,7 @@ import type { ApproverRules } from './approvers';
 import { maySpend, permittedBuild } from './permissions';
 import * as replies from '../views/replies';
 import { takeSlot } from './slot';
+import { awaitingCardContext } from './card-context';
 
 // approve_build (docs/design.md "Concurrency" and "Spend control"): take a slot, check the
 // month's budget and hold this build's maximum, then move awaiting_approval → approved with one
@@ -89,7 +90,8 @@ async function approvalTurn(deps: BotDeps, build: Build, rules: ApproverRules, c
         threshold,
         ...(lapsed ? { replacing: lapsed } : {}),
       });
-      await refreshCard(deps, first.build, { config: deps.config, now });
+      // Still waiting: the card keeps its running-builds and budget lines, as of now.
+      await refreshCard(deps, first.build, await awaitingCardContext(deps, first.build, now, log));
       const why = lapsed !== undefined ? { lapsedApprover: lapsed } : rose ? { roseFrom: build.CostMax, to: costs.CostMax } : {};
       return { ok: false, reply: replies.firstApprovalRecorded(build.BuildID, threshold, why) };
     }

@@ -1,19 +1,19 @@
 import type { Build } from '../domain/build';
-import { isActive } from '../domain/build';
 import { newBuildId } from '../domain/build-id';
 import { usd } from '../domain/cost';
 import type { Completion } from '../domain/expected-duration';
 import { expectedDuration } from '../domain/expected-duration';
 import type { Logger } from '../domain/ports';
 import { ChatError } from '../domain/ports';
-import type { BudgetFigures, MonthLedger } from '../domain/spend';
-import { monthFigures, monthOf } from '../domain/spend';
+import type { BudgetFigures } from '../domain/spend';
+import { monthFigures } from '../domain/spend';
 import { quote } from '../domain/build-facts';
 import { buildCard, unrecordedCardText } from '../views/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
 import * as replies from '../views/replies';
 import { slotHolders } from '../use-cases/month-budget';
+import { monthLedger, runningOf } from './card-context';
 
 // `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
 // the claim and creates nothing), post the card, then write the record with the card's ts as
@@ -80,21 +80,6 @@ export async function openRequest(
 }
 
 /**
- * The month's ledger for the card's budget line when MONTHLY_BUDGET_USD is set (one GetItem,
- * beside the request's other reads). Advice as of the request: the approval decides again.
- * Unreadable, the card goes without the line.
- */
-async function monthLedger(deps: BotDeps, now: Date, log: Logger): Promise<MonthLedger | undefined> {
-  if (deps.config.monthlyBudgetUsd === undefined) return undefined;
-  try {
-    return await deps.ledger.read(monthOf(now));
-  } catch (error) {
-    log.warn('month ledger unreadable; the card goes without its budget line', { error });
-    return undefined;
-  }
-}
-
-/**
  * The configured type's recent build times (one GetItem). Unreadable, the request goes on with
  * EXPECTED_BUILD_HOURS: the expected line is advice, the maximum is what is approved.
  */
@@ -156,7 +141,7 @@ async function priceRequest(deps: BotDeps, now: Date, log: Logger): Promise<Pric
   // The slot holders are also what limits this one. One read when nothing runs, where the five
   // StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
   const [holders, history, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, log), monthLedger(deps, now, log)]);
-  const running = holders.filter((b) => isActive(b.Status) && b.Status !== 'awaiting_approval');
+  const running = runningOf(holders);
   const expected = expectedDuration(history, config.expectedBuildHours);
   const estimate = quote(config, { expectedHours: expected.hours });
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.

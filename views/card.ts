@@ -59,13 +59,17 @@ function commitText(build: Build): string {
   return build.ActualCommit ? `branch head (${code(build.ActualCommit.slice(0, 12))})` : 'branch head';
 }
 
-function approvalRule(ctx: ViewContext): string {
+/** Who may approve; `besides` (the first of two approvers) is left out, as is the requester where self-approval is off. */
+function approvalRule(build: Build, ctx: ViewContext, besides?: string): string {
   const { approverIds, approverGroupIds, allowSelfApproval } = ctx.config;
+  const excluded = new Set([...(besides ? [besides] : []), ...(allowSelfApproval ? [] : [build.Requester])]);
   // The groups as Slack mentions, not their members: the events side draws this card too and
   // never reads the groups, and a group mention stays true when its members change.
-  const named = [...approverIds.map(mention), ...approverGroupIds.map((g) => `members of <!subteam^${g}>`)];
-  if (named.length > 0) return `approvers: ${nameList(named)}`;
-  return allowSelfApproval ? 'anyone in the channel may approve' : 'anyone in the channel but the requester may approve';
+  const named = [...approverIds.filter((id) => !excluded.has(id)).map(mention), ...approverGroupIds.map((g) => `members of <!subteam^${g}>`)];
+  if (named.length > 0) return `${besides ? 'may still approve' : 'approvers'}: ${nameList(named)}`;
+  if (approverIds.length > 0) return 'nobody else on the approver list may approve';
+  const others = besides ? `anyone in the channel but ${mention(besides)}` : 'anyone in the channel';
+  return allowSelfApproval ? `${others} may approve` : `${others}${besides ? ' and the requester' : ' but the requester'} may approve`;
 }
 
 function statusLine(build: Build, ctx: ViewContext): string {
@@ -73,10 +77,11 @@ function statusLine(build: Build, ctx: ViewContext): string {
   switch (build.Status) {
     case 'awaiting_approval':
       // The first of two approvals (SECOND_APPROVAL_ABOVE_USD) is on the card, so nobody clicks twice.
-      if (build.FirstApprover) return `${head} — 1 of 2 approvals, by ${mention(build.FirstApprover)}; a second approver is needed (${approvalRule(ctx)})`;
+      if (build.FirstApprover)
+        return `${head} — 1 of 2 approvals, by ${mention(build.FirstApprover)}; a second approver is needed (${approvalRule(build, ctx, build.FirstApprover)})`;
       if (ctx.config.secondApprovalAboveUsd !== undefined && build.CostMax > ctx.config.secondApprovalAboveUsd)
-        return `${head} — needs two approvals (maximum above ${formatUsd(ctx.config.secondApprovalAboveUsd)}); ${approvalRule(ctx)}`;
-      return `${head} — ${approvalRule(ctx)}`;
+        return `${head} — needs two approvals (maximum above ${formatUsd(ctx.config.secondApprovalAboveUsd)}); ${approvalRule(build, ctx)}`;
+      return `${head} — ${approvalRule(build, ctx)}`;
     case 'approved':
       return `${head} by ${mention(build.Approver ?? 'unknown')} — launching the machine`;
     case 'launching':

@@ -54,9 +54,13 @@ describe('two approvers above SECOND_APPROVAL_ABOVE_USD', () => {
       `:+1: Your approval of ${id} is recorded (1 of 2): its maximum is above $10.00, so a second approver is needed. Nothing was started yet.`,
     ]);
     expect(world().slack.callsTo('chat.update')).toHaveLength(updates + 1);
-    expect(lastCardBlocks()).toContain(`1 of 2 approvals, by <@${APPROVER}>; a second approver is needed`);
-    // Still open for the second approver.
+    expect(lastCardBlocks()).toContain(
+      `1 of 2 approvals, by <@${APPROVER}>; a second approver is needed (may still approve: <@${SECOND_APPROVER}>, <@${RILEY}>)`,
+    );
+    // Still open for the second approver, and the redraw keeps the card's lines, as of now.
     expect(lastCardBlocks()).toContain('approve_build');
+    expect(lastCardBlocks()).toContain('*Builds already running*: none (limit 1 at a time; as of');
+    expect(lastCardBlocks()).toContain('*Budget*: $0.00 of $100.00 used this month, this build up to $11.83');
     expect(await world().thread(id)).toEqual([]);
   });
 

@@ -89,6 +89,21 @@ function buildIn(status: Status): Build {
 }
 
 describe('the card', () => {
+  it('after the first of two approvals names who approved and who may still approve: neither the first approver nor the requester', () => {
+    const strict = parseConfig({
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      APPROVER_IDS: 'U0LEAD,U0REQUESTER,U0OTHER',
+      SECOND_APPROVAL_ABOVE_USD: '10',
+    });
+    const card = buildCard(aBuild({ FirstApprover: 'U0LEAD', FirstApprovedAt: at(3) }), { config: strict, now: new Date(at(5)) });
+    const status = sectionTexts(card.blocks).find((t) => t.includes('1 of 2 approvals'));
+    expect(status).toContain('1 of 2 approvals, by <@U0LEAD>; a second approver is needed (may still approve: <@U0OTHER>)');
+    // Before any approval: every approver but the requester.
+    const first = sectionTexts(buildCard(aBuild(), { config: strict, now: new Date(at(5)) }).blocks).find((t) => t.includes('needs two approvals'));
+    expect(first).toContain('approvers: <@U0LEAD>, <@U0OTHER>');
+  });
+
   it('awaiting approval: approve (primary, confirm naming $11.83 and $19.71) and deny (danger), each valued with the BuildID', () => {
     const build = aBuild();
     const { blocks } = buildCard(build, ctx);
