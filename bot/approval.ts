@@ -2,12 +2,12 @@ import type { Build } from '../domain/build';
 import { usd } from '../domain/cost';
 import { isApprovalStale } from '../domain/lifetime';
 import type { Logger, SlotTake } from '../domain/ports';
-import { quote } from '../domain/build-facts';
+import { launchableMax, quote } from '../domain/build-facts';
 import { refreshCard } from '../use-cases/card-refresh';
 import { approvalOverBudget } from '../views/spend-messages';
 import { slotMayBeGivenBack } from '../domain/slot-holding';
 import type { BudgetDecision } from '../use-cases/month-budget';
-import { approvalHold, reserveBudget } from '../use-cases/month-budget';
+import { reserveBudget } from '../use-cases/month-budget';
 import { warnIfBudgetCrossed } from './budget-warning';
 import type { BotDeps } from './deps';
 import { applyStep } from './apply-step';
@@ -42,9 +42,7 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
   if (!held.ok) return held.reply;
 
   const secondOf = turn.needsTwo ? turn.build.FirstApprover : undefined;
-  const requote =
-    costs.CostMax !== turn.build.CostMax || costs.CostEstimate !== turn.build.CostEstimate ? { costEstimate: costs.CostEstimate, costMax: costs.CostMax } : {};
-  const event = { type: 'approve', by: click.user, ...(secondOf ? { secondOf } : {}), ...requote } as const;
+  const event = { type: 'approve', by: click.user, ...(secondOf ? { secondOf } : {}), ...requoteOf(turn.build, costs) } as const;
   // Told after Build Approved is put (startLaunch): the launch never waits on Slack.
   const applied = await applyStep(deps, turn.build, event, click.user, now, { tell: false });
   if (applied.outcome !== 'changed') {
@@ -80,7 +78,7 @@ async function approvalTurn(deps: BotDeps, build: Build, rules: ApproverRules, c
       type: 'first-approve',
       by: click.user,
       ...(lapsed !== undefined ? { replacing: lapsed } : {}),
-      ...(costs.CostMax !== build.CostMax || costs.CostEstimate !== build.CostEstimate ? { costEstimate: costs.CostEstimate, costMax: costs.CostMax } : {}),
+      ...requoteOf(build, costs),
     } as const;
     const first = await applyStep(deps, build, event, click.user, now, { tell: false });
     if (first.outcome === 'changed') {
@@ -104,7 +102,7 @@ async function approvalTurn(deps: BotDeps, build: Build, rules: ApproverRules, c
   return { ok: true, build, needsTwo };
 }
 
-type Held = { ok: true; costs: Costs; budget: Extract<BudgetDecision, { ok: true }> } | Refused;
+type Held = { ok: true; budget: Extract<BudgetDecision, { ok: true }> } | Refused;
 
 /** A slot, then the month's budget for what the build may cost at today's prices ("re-quote at approval"). */
 async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, costs: Costs, log: Logger, now: Date): Promise<Held> {
@@ -113,7 +111,7 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, cost
     log.info('no free slot', { holders: slot.holders });
     return { ok: false, reply: replies.noSlot(deps.config.maxConcurrentBuilds, slot.holders) };
   }
-  const budget = await reserveBudget(deps, build, approvalHold(deps.config, costs.CostMax), 'approval').catch(async (error: unknown) => {
+  const budget = await reserveBudget(deps, build, launchableMax(deps.config, costs.CostMax), 'approval').catch(async (error: unknown) => {
     // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
     // for a request nobody approved.
     await giveBackSlot(deps, click.buildId, slot.take, log, now);
@@ -124,7 +122,7 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, cost
     await giveBackSlot(deps, click.buildId, slot.take, log, now);
     return { ok: false, reply: approvalOverBudget(build.BuildID, budget.month, budget.figures) };
   }
-  return { ok: true, costs, budget };
+  return { ok: true, budget };
 }
 
 /** The winner's part: today's quote stored, `Build Approved` put, the thread told. */
@@ -183,6 +181,11 @@ async function keepApprovedSlot(deps: BotDeps, buildId: string, log: Logger): Pr
 }
 
 type Costs = Pick<Build, 'CostEstimate' | 'CostMax'>;
+
+/** Today's quote as an event's fields, only when it differs from the stored one. */
+function requoteOf(build: Build, costs: Costs): { costEstimate?: number; costMax?: number } {
+  return costs.CostMax !== build.CostMax || costs.CostEstimate !== build.CostEstimate ? { costEstimate: costs.CostEstimate, costMax: costs.CostMax } : {};
+}
 
 /** Prices may have changed since the card was posted; the build's own expected duration is kept. */
 function requoted(deps: BotDeps, build: Build): Costs {

@@ -128,6 +128,8 @@ export interface Claims {
 export interface SpendLedger {
   /** The month as stored; an empty ledger (version 0) when nothing was written yet. */
   read(month: string): Promise<MonthLedger>;
+  /** Only the month item's holds and version (one GetItem, no index pages): what a hold's own upkeep needs. */
+  holds(month: string): Promise<Pick<MonthLedger, 'version' | 'holds'>>;
   /**
    * Record a build's final cost on its record, once: written only while CountedMonth is absent,
    * so a redelivered termination (or the watchdog finalising the same build) never adds twice.

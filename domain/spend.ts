@@ -89,7 +89,7 @@ export function uncounted(build: Build, ledger: MonthLedger, config: CostConfig,
  * (its extensions included), or what it has cost so far when that is more. Undefined when the
  * hold is within that, or the build is not launched (an approval's hold is its maximum).
  */
-export function trimmedHold(build: Build, ledger: MonthLedger, config: CostConfig, now: Date): number | undefined {
+export function trimmedHold(build: Build, ledger: Pick<MonthLedger, 'holds'>, config: CostConfig, now: Date): number | undefined {
   const hold = ledger.holds[build.BuildID];
   if (hold === undefined || !build.LaunchTime) return undefined;
   const mayCost = launchedMayCost(build, config, now);
@@ -114,13 +114,9 @@ export interface BudgetFigures {
 
 export type BudgetVerdict = { ok: true; figures: BudgetFigures } | { ok: false; figures: BudgetFigures };
 
-const countedIds = new WeakMap<MonthLedger, ReadonlySet<string>>();
-
 /** Whether the index shows this build counted into the month. */
 export function isCounted(ledger: MonthLedger, buildId: string): boolean {
-  let ids = countedIds.get(ledger);
-  if (!ids) countedIds.set(ledger, (ids = new Set(ledger.counted.map((c) => c.buildId))));
-  return ids.has(buildId);
+  return ledger.counted.some((c) => c.buildId === buildId);
 }
 
 /**

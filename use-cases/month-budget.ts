@@ -59,11 +59,6 @@ export async function reserveBudget(deps: BudgetDeps, build: Build, adding: numb
   throw new Error(`the ${month} budget ledger changed under ${MAX_ATTEMPTS} decisions in a row`);
 }
 
-/** An approval's hold: what its launch may really spend, fallback types included. */
-export function approvalHold(config: Config, costMax: number): number {
-  return launchableMax(config, costMax);
-}
-
 /**
  * A launch in a later month than its approval: the build's whole cost will belong to the launch
  * month, so its hold moves there, decided again like an approval before any RunInstances. A
@@ -74,12 +69,12 @@ export async function holdInLaunchMonth(deps: BudgetDeps, build: Build, log: Log
   const month = monthOf(deps.clock.now());
   const approvedIn = monthOf(build.ApprovedAt ?? build.CreatedAt);
   if (deps.config.monthlyBudgetUsd === undefined || approvedIn === month) return { ok: true, month };
-  if ((await deps.ledger.read(month)).holds[build.BuildID] !== undefined) return { ok: true, month };
-  const decision = await reserveBudget(deps, build, approvalHold(deps.config, build.CostMax), 'approval');
+  if ((await deps.ledger.holds(month)).holds[build.BuildID] !== undefined) return { ok: true, month };
+  const decision = await reserveBudget(deps, build, launchableMax(deps.config, build.CostMax), 'approval');
   if (!decision.ok) return decision;
   log.info('the approval’s hold moved to the launch month', { from: approvedIn, to: month });
   try {
-    const old = (await deps.ledger.read(approvedIn)).holds[build.BuildID];
+    const old = (await deps.ledger.holds(approvedIn)).holds[build.BuildID];
     if (old !== undefined) await deps.ledger.release(approvedIn, build.BuildID, old);
   } catch (error) {
     log.warn('could not remove the approval’s hold from its month; the watchdog removes it', { error, month: approvedIn });
@@ -97,7 +92,7 @@ export async function holdInLaunchMonth(deps: BudgetDeps, build: Build, log: Log
 export async function trimHold(deps: Pick<BudgetDeps, 'ledger' | 'config' | 'clock'>, build: Build, log: Logger): Promise<void> {
   if (deps.config.monthlyBudgetUsd === undefined || build.LaunchTime === undefined) return;
   const month = monthOf(build.LaunchTime);
-  const ledger = await deps.ledger.read(month);
+  const ledger = await deps.ledger.holds(month);
   const trimmed = trimmedHold(build, ledger, deps.config, deps.clock.now());
   if (trimmed === undefined) return;
   if (await deps.ledger.hold(month, ledger.version, build.BuildID, trimmed))

@@ -37,6 +37,13 @@ interface LegacyEntry {
   Status: CountedBuild['status'];
 }
 
+/** The holds and the version of a month item as stored (absent: none, version 0). */
+function holdsOf(item: Record<string, unknown> | undefined): Pick<MonthLedger, 'version' | 'holds'> {
+  const holds: Record<string, number> = {};
+  for (const [name, value] of Object.entries(item ?? {})) if (name.startsWith(HOLD) && typeof value === 'number') holds[name.slice(HOLD.length)] = value;
+  return { version: typeof item?.Version === 'number' ? item.Version : 0, holds };
+}
+
 export class DynamoSpendLedger implements SpendLedger {
   constructor(
     private readonly client: DynamoDBClient,
@@ -52,26 +59,26 @@ export class DynamoSpendLedger implements SpendLedger {
   async read(month: string): Promise<MonthLedger> {
     const [item, indexed] = await Promise.all([this.monthItem(month), this.countedOf(month)]);
     const counted = new Map<string, CountedBuild>();
-    const holds: Record<string, number> = {};
     for (const [name, value] of Object.entries(item ?? {})) {
-      if (name.startsWith(HOLD) && typeof value === 'number') holds[name.slice(HOLD.length)] = value;
-      else if (name.startsWith(LEGACY_COUNTED)) {
-        const e = value as LegacyEntry;
-        const buildId = name.slice(LEGACY_COUNTED.length);
-        counted.set(buildId, { buildId, cost: e.Cost, requester: e.Requester, branch: e.Branch, status: e.Status });
-      }
+      if (!name.startsWith(LEGACY_COUNTED)) continue;
+      const e = value as LegacyEntry;
+      const buildId = name.slice(LEGACY_COUNTED.length);
+      counted.set(buildId, { buildId, cost: e.Cost, requester: e.Requester, branch: e.Branch, status: e.Status });
     }
     for (const e of indexed)
       counted.set(e.BuildID, { buildId: e.BuildID, cost: e.CountedCost, requester: e.Requester, branch: e.BuildBranch, status: e.Status });
     const entries = [...counted.values()].sort((a, b) => a.buildId.localeCompare(b.buildId));
     return {
       ...emptyLedger(month),
-      version: typeof item?.Version === 'number' ? item.Version : 0,
+      ...holdsOf(item),
       spent: usd(entries.reduce((sum, e) => sum + e.cost, 0)),
       counted: entries,
-      holds,
       ...(typeof item?.BudgetWarnedAt === 'string' ? { budgetWarnedAt: item.BudgetWarnedAt } : {}),
     };
+  }
+
+  async holds(month: string): Promise<Pick<MonthLedger, 'version' | 'holds'>> {
+    return holdsOf(await this.monthItem(month));
   }
 
   private async monthItem(month: string): Promise<Record<string, unknown> | undefined> {

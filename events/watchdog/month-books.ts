@@ -21,6 +21,8 @@ export async function keepMonthBooks(run: WatchdogRun, snap: Snapshot): Promise<
 
 async function keepMonth(run: WatchdogRun, month: string, active: ReadonlyMap<string, Build>): Promise<void> {
   const { ledger, store, config } = run.deps;
+  // Most minutes hold nothing: the month's counted builds (index pages) are read only when a hold needs them.
+  if (Object.keys((await ledger.holds(month)).holds).length === 0) return;
   const books = await ledger.read(month);
   await run.each(Object.entries(books.holds), ([buildId, hold]) =>
     run.step('month hold', buildId, async () => {

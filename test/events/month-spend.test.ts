@@ -35,6 +35,7 @@ function countFailsOnce(ledger: SpendLedger): { ledger: SpendLedger; attempts: (
     attempts: () => attempts,
     ledger: {
       read: (m) => ledger.read(m),
+      holds: (m) => ledger.holds(m),
       hold: (m, v, id, amount) => ledger.hold(m, v, id, amount),
       release: (m, id, amount) => ledger.release(m, id, amount),
       count: async (m, entry) => {
