@@ -30,6 +30,19 @@ export async function monthLedger(deps: Pick<BotDeps, 'config' | 'ledger'>, now:
   }
 }
 
+/** The card's budget line: the month as read, with what this build may add. */
+export function cardBudget(
+  config: BotDeps['config'],
+  ledger: MonthLedger | undefined,
+  holders: readonly Build[],
+  now: Date,
+  adding: number,
+  deciding?: string,
+) {
+  if (!ledger || config.monthlyBudgetUsd === undefined) return undefined;
+  return { budget: config.monthlyBudgetUsd, ...monthFigures(ledger, holders, config, now, deciding), adding: usd(adding) };
+}
+
 /** A redraw of a waiting card with its lines; a failed read leaves only that line out. */
 export async function awaitingCardContext(deps: Pick<BotDeps, 'config' | 'ledger' | 'store'>, build: Build, now: Date, log: Logger): Promise<CardContext> {
   const { config } = deps;
@@ -40,9 +53,6 @@ export async function awaitingCardContext(deps: Pick<BotDeps, 'config' | 'ledger
     }),
     monthLedger(deps, now, log),
   ]);
-  const budget =
-    ledger && holders && config.monthlyBudgetUsd !== undefined
-      ? { budget: config.monthlyBudgetUsd, ...monthFigures(ledger, holders, config, now, build.BuildID), adding: usd(build.CostMax) }
-      : undefined;
+  const budget = holders && cardBudget(config, ledger, holders, now, build.CostMax, build.BuildID);
   return { config, now, ...(holders ? { running: runningOf(holders) } : {}), ...(budget ? { budget } : {}) };
 }

@@ -6,14 +6,13 @@ import { expectedDuration } from '../domain/expected-duration';
 import type { Logger } from '../domain/ports';
 import { ChatError } from '../domain/ports';
 import type { BudgetFigures } from '../domain/spend';
-import { monthFigures } from '../domain/spend';
 import { quote } from '../domain/build-facts';
 import { buildCard, unrecordedCardText } from '../views/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
 import * as replies from '../views/replies';
 import { slotHolders } from '../use-cases/month-budget';
-import { monthLedger, runningOf } from './card-context';
+import { cardBudget, monthLedger, runningOf } from './card-context';
 
 // `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
 // the claim and creates nothing), post the card, then write the record with the card's ts as
@@ -146,9 +145,8 @@ async function priceRequest(deps: BotDeps, now: Date, log: Logger): Promise<Pric
   const estimate = quote(config, { expectedHours: expected.hours });
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
   if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
-  if (!ledger || config.monthlyBudgetUsd === undefined) return { estimate, expected, running };
-  const budget = { budget: config.monthlyBudgetUsd, ...monthFigures(ledger, holders, config, now), adding: usd(estimate.max.total) };
-  return { estimate, expected, running, budget };
+  const budget = cardBudget(config, ledger, holders, now, estimate.max.total);
+  return { estimate, expected, running, ...(budget ? { budget } : {}) };
 }
 
 function newRecord(request: Omit<BuildRequest, 'triggerId'>, origin: RequestOrigin, buildId: string, now: Date, pricing: Pricing): Build {
