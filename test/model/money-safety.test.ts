@@ -383,6 +383,9 @@ const CROWD = 1500;
 class Crowd extends Step {
   async act(real: Real) {
     const month = monthOf(real.w.events.clock.now());
+    // Money the budget decisions saw: counted before this schedule approved anything, as a month's
+    // earlier builds are. Seeded after an approval it would be spend no decision could have known.
+    if ((await real.w.builds()).some((b) => b.ApprovedAt !== undefined)) return;
     if ((await real.w.events.dynamo.ledger.read(month)).counted.length >= CROWD) return;
     const builds = aMonthOfBuilds(CROWD).map((b, i) => ({ ...b, buildId: `build-${month.replace('-', '')}01-crowd-${i}`, cost: 0.01 }));
     await countedBuilds(real.w.events.dynamo, month, builds);
