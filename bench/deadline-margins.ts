@@ -24,7 +24,7 @@ export function measureDeadlineMargins(launches = 1_000): DeadlineMargins {
     // Launch times spread over a day at millisecond resolution (a prime step hits every second's fraction).
     const launchTime = new Date(start + i * 86_413).toISOString();
     for (const hours of [3, 4, 5]) {
-      const due = deadline(launchTime, { maxLifetimeHours: hours }).getTime();
+      const due = deadline(launchTime, { limitHours: hours }).getTime();
       const minute = scheduleMinute(new Date(due)).getTime();
       for (const fired of [minute, minute + 59_999]) {
         cases++;

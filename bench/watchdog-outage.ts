@@ -117,7 +117,7 @@ async function seedOutageTable(client: DynamoDBClient, tableName: string, now: D
       build.WarningPostedAt = iso(launch + 120 * MINUTE);
       due.add(id);
     } else {
-      const wanted = wantedSchedule(build, MAX_LIFETIME_HOURS);
+      const wanted = wantedSchedule(build, { maxLifetimeHours: MAX_LIFETIME_HOURS });
       if (wanted) build.ScheduleAt = wanted.at;
       scheduled.push(buildId);
     }

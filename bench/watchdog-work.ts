@@ -174,7 +174,7 @@ export async function seedWorkTable(client: DynamoDBClient, chat: Chat, kind: Wo
       // A real card to redraw and a real thread to warn in.
       const { ts } = await chat.post({ channel: SANDBOX_CHANNEL, text: `metal-build card (bench seed ${i})` });
       const build = runningBuild(buildId, created, ts, id, launch);
-      const wanted = wantedSchedule(build, MAX_LIFETIME_HOURS);
+      const wanted = wantedSchedule(build, { maxLifetimeHours: MAX_LIFETIME_HOURS });
       if (wanted) build.ScheduleAt = wanted.at;
       builds.push(build);
       machines.push(machineOf(id, launch, buildId));

@@ -89,7 +89,12 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
   try {
     switch (c.kind) {
       case 'build':
-        return await requestBuild(deps, { ...command, branch: c.branch, ...(c.commit ? { commit: c.commit } : {}) });
+        return await requestBuild(deps, {
+          ...command,
+          branch: c.branch,
+          ...(c.commit ? { commit: c.commit } : {}),
+          choice: { ...(c.type !== undefined ? { type: c.type } : {}), ...(c.hours !== undefined ? { hours: c.hours } : {}) },
+        });
       case 'status':
         return await showStatus(deps, c.buildId);
       case 'list':

@@ -2,7 +2,7 @@ import type { Build } from '../domain/build';
 import { usd } from '../domain/cost';
 import { isApprovalStale } from '../domain/lifetime';
 import type { Logger, SlotTake } from '../domain/ports';
-import { launchableMax, quote } from '../domain/build-facts';
+import { buildQuote, launchableMax } from '../domain/build-facts';
 import { refreshCard } from '../use-cases/card-refresh';
 import { approvalOverBudget } from '../views/spend-messages';
 import { slotMayBeGivenBack } from '../domain/slot-holding';
@@ -111,7 +111,7 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, cost
     log.info('no free slot', { holders: slot.holders });
     return { ok: false, reply: replies.noSlot(deps.config.maxConcurrentBuilds, slot.holders) };
   }
-  const budget = await reserveBudget(deps, build, launchableMax(deps.config, costs.CostMax), 'approval').catch(async (error: unknown) => {
+  const budget = await reserveBudget(deps, build, launchableMax(deps.config, build, costs.CostMax), 'approval').catch(async (error: unknown) => {
     // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
     // for a request nobody approved.
     await giveBackSlot(deps, click.buildId, slot.take, log, now);
@@ -189,7 +189,7 @@ function requoteOf(build: Build, costs: Costs): { costEstimate?: number; costMax
 
 /** Prices may have changed since the card was posted; the build's own expected duration is kept. */
 function requoted(deps: BotDeps, build: Build): Costs {
-  const estimate = quote(deps.config, { ...(build.ExpectedHours !== undefined ? { expectedHours: build.ExpectedHours } : {}) });
+  const estimate = buildQuote(build, deps.config);
   if (!estimate) return { CostEstimate: build.CostEstimate, CostMax: build.CostMax };
   return { CostEstimate: usd(estimate.expected.total), CostMax: usd(estimate.max.total) };
 }

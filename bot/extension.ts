@@ -6,8 +6,9 @@ import { extensionOverBudget } from '../views/spend-messages';
 import { reserveBudget, trimHold } from '../use-cases/month-budget';
 import { estimate, formatUsd } from '../domain/cost';
 import { refreshCard } from '../use-cases/card-refresh';
-import { EXTENSION_HOURS, deadlineOf } from '../domain/lifetime';
-import { endedAt, extraHoursCost, instanceTypeOf, limitHoursOf } from '../domain/build-facts';
+import { EXTENSION_HOURS } from '../domain/lifetime';
+import { limitHoursOf } from '../domain/build-choice';
+import { buildDeadline, endedAt, extraHoursCost, instanceTypeOf, lifetimeHoursOf } from '../domain/build-facts';
 import { warningMessage } from '../views/thread';
 import { formatHours, formatUtcTime, mention } from '../views/mrkdwn';
 import type { Config } from '../domain/config';
@@ -35,7 +36,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
     by: click.user,
     hours: EXTENSION_HOURS,
     maxExtensionHours: config.maxExtensionHours,
-    maxLifetimeHours: config.maxLifetimeHours,
+    limitHours: limitHoursOf(build, config),
     seen: build.ExtendedHours ?? 0,
   };
   // The budget is asked only for an hour the status table would give: a refused extension must
@@ -82,7 +83,7 @@ export async function extendBuild(deps: BotDeps, click: Click): Promise<string |
  * are left: edited in place (WarningTs). A failure is logged; the thread reply says it too.
  */
 async function updateWarning(deps: BotDeps, build: Build, now: Date): Promise<void> {
-  const end = deadlineOf(build, deps.config);
+  const end = buildDeadline(build, deps.config);
   if (!build.WarningTs || !end) return;
   try {
     const message = warningMessage(build, { config: deps.config, now, deadline: end });
@@ -93,8 +94,8 @@ async function updateWarning(deps: BotDeps, build: Build, now: Date): Promise<vo
 }
 
 export function extensionMessage(build: Build, by: string, config: Config, now: Date): string {
-  const limit = limitHoursOf(build, config);
-  const end = deadlineOf(build, config);
+  const limit = lifetimeHoursOf(build, config);
+  const end = buildDeadline(build, config);
   const cost = estimate({
     instanceType: instanceTypeOf(build, config),
     volumeGb: config.volumeSizeGb,

@@ -4,10 +4,11 @@ import { buildCard } from '../views/card';
 import type { BotDeps } from './deps';
 import * as replies from '../views/replies';
 import { openRequest } from './request';
+import { choiceProblem } from '../domain/build-choice';
 
 // `/metal-build rebuild <build-id>` and the Rebuild button on a failed, terminated or cancelled
 // card: a new request for the same branch at the commit that was asked for (the branch head
-// when none was), through the same approval as any other. The commit the earlier machine
+// when none was), with the same type and limit, through the same approval as any other. The commit the earlier machine
 // reported is the untrusted machine's word: shown on the new card as such, never the pin.
 //
 // Once per earlier build: the claim `#request#rebuild-<BuildID>` makes a double tap, a Slack
@@ -27,6 +28,13 @@ export async function rebuildBuild(deps: BotDeps, request: RebuildRequest): Prom
   if (!earlier) return replies.noBuild(request.buildId);
   if (!isRebuildable(earlier.Status)) return replies.notRebuildable(earlier);
   if (earlier.RebuiltAs) return replies.alreadyRebuilt(earlier.BuildID, earlier.RebuiltAs, await deps.store.get(earlier.RebuiltAs));
+  // The same machine and limit as before, unless the settings no longer allow them.
+  const choice = {
+    ...(earlier.RequestedType !== undefined ? { type: earlier.RequestedType } : {}),
+    ...(earlier.LimitHours !== undefined ? { hours: earlier.LimitHours } : {}),
+  };
+  const problem = choiceProblem(deps.config, choice);
+  if (problem) return replies.choiceNoLongerAllowed(earlier, problem);
 
   const link = await deps.chat.permalink(earlier.Channel, earlier.ThreadTs).catch((error: unknown) => {
     log.warn('no link to the earlier thread; the rebuild card names it only', { error });
@@ -39,6 +47,7 @@ export async function rebuildBuild(deps: BotDeps, request: RebuildRequest): Prom
       channel: request.channel ?? earlier.Channel,
       branch: earlier.BuildBranch,
       ...(earlier.BuildCommit ? { commit: earlier.BuildCommit } : {}),
+      choice,
     },
     {
       claimKey: `rebuild-${earlier.BuildID}`,

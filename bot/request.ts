@@ -1,12 +1,15 @@
 import type { Build } from '../domain/build';
 import { newBuildId } from '../domain/build-id';
+import type { CostEstimate } from '../domain/cost';
 import { usd } from '../domain/cost';
 import type { Completion } from '../domain/expected-duration';
 import { expectedDuration } from '../domain/expected-duration';
 import type { Logger } from '../domain/ports';
 import { ChatError } from '../domain/ports';
 import type { BudgetFigures } from '../domain/spend';
-import { quote } from '../domain/build-facts';
+import { buildQuote } from '../domain/build-facts';
+import type { ChoiceWords } from '../domain/build-choice';
+import { choiceFields, choiceProblem } from '../domain/build-choice';
 import { buildCard, unrecordedCardText } from '../views/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
@@ -14,9 +17,10 @@ import * as replies from '../views/replies';
 import { slotHolders } from '../use-cases/month-budget';
 import { cardBudget, monthLedger, runningOf } from './card-context';
 
-// `/metal-build <branch> [commit]`: claim the trigger_id (a Slack retry of the same command finds
-// the claim and creates nothing), post the card, then write the record with the card's ts as
-// ThreadTs. The arguments were validated by domain/command before this runs.
+// `/metal-build <branch> [commit] [type=…] [hours=…]`: check the choice against the settings, claim
+// the trigger_id (a Slack retry of the same command finds the claim and creates nothing), post the
+// card, then write the record with the card's ts as ThreadTs. The words' form was validated by
+// domain/command before this runs.
 
 export interface BuildRequest {
   user: string;
@@ -24,6 +28,8 @@ export interface BuildRequest {
   triggerId: string;
   branch: string;
   commit?: string;
+  /** `type=` and `hours=` as typed; absent, the defaults. */
+  choice?: ChoiceWords;
 }
 
 /** Slack's answers to a post in a channel the bot cannot write to. */
@@ -58,6 +64,8 @@ export async function openRequest(
   // app.ts refuses this already; the request keeps its own rule, as the card goes to this channel.
   const here = mayUseChannel(config, request.user, request.channel, 'request');
   if (!here.ok) return { reply: here.reason };
+  const problem = choiceProblem(config, request.choice ?? {});
+  if (problem) return { reply: replies.badArguments(problem, false) };
 
   const now = clock.now();
   const buildId = newBuildId(now, deps.random ?? Math.random);
@@ -82,9 +90,9 @@ export async function openRequest(
  * The configured type's recent build times (one GetItem). Unreadable, the request goes on with
  * EXPECTED_BUILD_HOURS: the expected line is advice, the maximum is what is approved.
  */
-async function recentCompletions(deps: BotDeps, log: Logger): Promise<Completion[]> {
+async function recentCompletions(deps: BotDeps, instanceType: string, log: Logger): Promise<Completion[]> {
   try {
-    return await deps.durations.recent(deps.config.instanceType);
+    return await deps.durations.recent(instanceType);
   } catch (error) {
     log.warn('build time history unreadable; the estimate uses EXPECTED_BUILD_HOURS', { error });
     return [];
@@ -99,7 +107,7 @@ async function postAndRecord(
   now: Date,
   log: Logger,
 ): Promise<{ reply: string; buildId?: string }> {
-  const pricing = await priceRequest(deps, now, log);
+  const pricing = await priceRequest(deps, choiceFields(deps.config, request.choice ?? {}), now, log);
   const card = (b: Build) => buildCard(b, { config: deps.config, now, running: pricing.running, ...(pricing.budget ? { budget: pricing.budget } : {}) });
   const draft = newRecord(request, origin, buildId, now, pricing);
   let threadTs: string;
@@ -126,8 +134,11 @@ async function postAndRecord(
   return { reply: replies.requested(build.BuildID), buildId: build.BuildID };
 }
 
+type Choice = Required<Pick<Build, 'RequestedType' | 'LimitHours'>>;
+
 interface Pricing {
-  estimate: NonNullable<ReturnType<typeof quote>>;
+  choice: Choice;
+  estimate: CostEstimate;
   expected: ReturnType<typeof expectedDuration>;
   /** The approved and running builds, which the card lists. */
   running: Build[];
@@ -135,18 +146,18 @@ interface Pricing {
 }
 
 /** The quote, from the recent builds' durations, and where it leaves the month's budget. */
-async function priceRequest(deps: BotDeps, now: Date, log: Logger): Promise<Pricing> {
+async function priceRequest(deps: BotDeps, choice: Choice, now: Date, log: Logger): Promise<Pricing> {
   const { config } = deps;
   // The slot holders are also what limits this one. One read when nothing runs, where the five
   // StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
-  const [holders, history, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, log), monthLedger(deps, now, log)]);
+  const [holders, history, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, choice.RequestedType, log), monthLedger(deps, now, log)]);
   const running = runningOf(holders);
   const expected = expectedDuration(history, config.expectedBuildHours);
-  const estimate = quote(config, { expectedHours: expected.hours });
+  const estimate = buildQuote({ ...choice, ExpectedHours: expected.hours }, config);
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
-  if (!estimate) throw new Error(`no price known for ${config.instanceType}`);
+  if (!estimate) throw new Error(`no price known for ${choice.RequestedType}`);
   const budget = cardBudget(config, ledger, holders, now, estimate.max.total);
-  return { estimate, expected, running, ...(budget ? { budget } : {}) };
+  return { choice, estimate, expected, running, ...(budget ? { budget } : {}) };
 }
 
 function newRecord(request: Omit<BuildRequest, 'triggerId'>, origin: RequestOrigin, buildId: string, now: Date, pricing: Pricing): Build {
@@ -162,6 +173,7 @@ function newRecord(request: Omit<BuildRequest, 'triggerId'>, origin: RequestOrig
     CreatedAt: now.toISOString(),
     CostEstimate: usd(pricing.estimate.expected.total),
     CostMax: usd(pricing.estimate.max.total),
+    ...pricing.choice,
     ExpectedHours: pricing.expected.hours,
     ExpectedFromBuilds: pricing.expected.fromBuilds,
     ...origin.fields,

@@ -4,6 +4,7 @@ import type { CostEstimate } from './cost';
 import { costOf } from './build-cost';
 import { estimate, hourlyDiskPrice, hourlyPrice, usd } from './cost';
 import { deadlineOf, lifetimeHours } from './lifetime';
+import { limitHoursOf, requestedTypeOf } from './build-choice';
 
 // What can be said of a build beyond its stored attributes: figures derived from the record, the
 // configuration and the time the caller passes in. The card, the thread, the SNS texts, the
@@ -14,8 +15,9 @@ export interface FactsContext {
   now: Date;
 }
 
+/** The machine's type once launched; before, the one the request chose. */
 export function instanceTypeOf(build: Build, config: Config): string {
-  return build.InstanceType ?? config.instanceType;
+  return build.InstanceType ?? requestedTypeOf(build, config);
 }
 
 export interface QuoteOptions {
@@ -23,6 +25,8 @@ export interface QuoteOptions {
   instanceType?: string;
   /** The expected line's hours (the record's ExpectedHours, domain/expected-duration.ts); EXPECTED_BUILD_HOURS unless given. */
   expectedHours?: number;
+  /** The maximum's hours (the record's LimitHours); MAX_LIFETIME_HOURS unless given. */
+  limitHours?: number;
 }
 
 /** The quote for a machine; undefined only when no price is known. */
@@ -31,12 +35,25 @@ export function quote(config: Config, options: QuoteOptions = {}): CostEstimate 
     instanceType: options.instanceType ?? config.instanceType,
     volumeGb: config.volumeSizeGb,
     expectedHours: options.expectedHours ?? config.expectedBuildHours,
-    maxLifetimeHours: config.maxLifetimeHours,
+    maxLifetimeHours: options.limitHours ?? config.maxLifetimeHours,
     maxExtensionHours: config.maxExtensionHours,
     transferGb: config.transferGb,
     priceOverrides: config.priceOverrides,
   });
   return r.ok ? r.estimate : undefined;
+}
+
+/** The quote for this build's own choice (or `instanceType`, a fallback), its limit and expected duration. */
+export function buildQuote(
+  build: Pick<Build, 'RequestedType' | 'LimitHours' | 'ExpectedHours'>,
+  config: Config,
+  instanceType?: string,
+): CostEstimate | undefined {
+  return quote(config, {
+    instanceType: instanceType ?? requestedTypeOf(build, config),
+    limitHours: limitHoursOf(build, config),
+    ...(build.ExpectedHours !== undefined ? { expectedHours: build.ExpectedHours } : {}),
+  });
 }
 
 /** The most a machine launched for an approval of `approvedMax` may cost: FALLBACK_MAX_OVERRUN_PERCENT above it. */
@@ -46,14 +63,14 @@ export function overrunAllowance(config: Pick<Config, 'fallbackMaxOverrunPercent
 
 /**
  * What a launch for this approval may really spend (docs/design.md "Spend control"): the
- * maximum of the costliest type the launch may choose, INSTANCE_TYPE or a fallback within the
- * overrun allowance. The budget holds this, not the first type's maximum.
+ * maximum of the costliest type the launch may choose, the build's type or a fallback within the
+ * overrun allowance, for the build's limit. The budget holds this, not the first type's maximum.
  */
-export function launchableMax(config: Config, approvedMax: number): number {
+export function launchableMax(config: Config, build: Pick<Build, 'RequestedType' | 'LimitHours' | 'ExpectedHours'>, approvedMax: number): number {
   const allowed = overrunAllowance(config, approvedMax);
   let most = approvedMax;
   for (const instanceType of config.fallbackInstanceTypes) {
-    const max = quote(config, { instanceType })?.max.total;
+    const max = buildQuote(build, config, instanceType)?.max.total;
     if (max !== undefined && max <= allowed && max > most) most = max;
   }
   return usd(most);
@@ -74,9 +91,17 @@ export function extraHoursCost(build: Build, config: Config, hours: number): num
   return usd(hours * (hourly + hourlyDiskPrice(config.volumeSizeGb)));
 }
 
+/** The build's deadline (lifetime.ts `deadlineOf`) by its own limit. */
+export function buildDeadline(
+  build: Pick<Build, 'DeadlineAt' | 'LaunchTime' | 'ExtendedHours' | 'LimitHours'>,
+  config: Pick<Config, 'maxLifetimeHours'>,
+): Date | undefined {
+  return deadlineOf(build, { limitHours: limitHoursOf(build, config) });
+}
+
 /** What the build costs if it runs to its current deadline (extensions so far counted). */
 export function costToDeadline(build: Build, config: CostConfig): number | undefined {
-  const end = deadlineOf(build, config);
+  const end = buildDeadline(build, config);
   return end ? costOf(build, config, end.toISOString()) : undefined;
 }
 
@@ -98,8 +123,9 @@ export function elapsedMs(build: Build, ctx: FactsContext): number | undefined {
   return Date.parse(end) - Date.parse(build.LaunchTime);
 }
 
-export function limitHoursOf(build: Build, config: Config): number {
-  return lifetimeHours(config, build.ExtendedHours);
+/** The build's limit with the extensions so far. */
+export function lifetimeHoursOf(build: Build, config: Config): number {
+  return lifetimeHours({ limitHours: limitHoursOf(build, config) }, build.ExtendedHours);
 }
 
 export function s3Uri(bucket: string, key: string): string {

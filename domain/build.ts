@@ -44,6 +44,10 @@ export interface Build {
   /** The card's `ts`, always a string (a number would lose Slack's precision). */
   ThreadTs: string;
   InstanceID?: string;
+  /** The type the request chose (`type=`), tried first; absent = INSTANCE_TYPE. InstanceType is what launched. */
+  RequestedType?: string;
+  /** The limit the request chose (`hours=`), before extensions; absent = MAX_LIFETIME_HOURS. */
+  LimitHours?: number;
   InstanceType?: string;
   AvailabilityZone?: string;
   InstanceState?: InstanceState;
@@ -98,7 +102,7 @@ export interface Build {
   ForcedTermination?: boolean;
   TerminationReason?: TerminationReason;
   ExtendedHours?: number;
-  /** LaunchTime + MAX_LIFETIME_HOURS + ExtendedHours, written with the launch and each extension. */
+  /** LaunchTime + LimitHours + ExtendedHours, written with the launch and each extension. */
   DeadlineAt?: string;
   /**
    * The `at(…)` minute of the build's Scheduler schedule as last set (domain/lifetime

@@ -7,7 +7,8 @@ export const BRANCH_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
 export const COMMIT_PATTERN = /^[0-9a-fA-F]{7,40}$/;
 
 export type Command =
-  | { kind: 'build'; branch: string; commit?: string }
+  /** `type`/`hours`: the request's choice, checked here for form only (domain/build-choice.ts checks it against the settings). */
+  | { kind: 'build'; branch: string; commit?: string; type?: string; hours?: number }
   | { kind: 'status'; buildId?: string }
   | { kind: 'list' }
   | { kind: 'cancel'; buildId: string }
@@ -20,16 +21,21 @@ export type Command =
  * A refusal: the one-line problem; `usage` when the words were no command at all (an unknown
  * subcommand such as `--help`, or `help` with arguments): then the answer carries the full usage.
  */
+/** Words that are commands, never branch names; `new`, `logs` and `selftest` are kept for commands to come. */
+export const COMMAND_WORDS = ['status', 'list', 'cancel', 'rebuild', 'costs', 'help', 'new', 'logs', 'selftest'] as const;
+const RESERVED_WORDS: ReadonlySet<string> = new Set(['new', 'logs', 'selftest']);
+
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string; usage?: boolean };
 
 export const USAGE = [
-  '`/metal-build <branch> [commit]` — request a build (e.g. `/metal-build main abc1234`)',
+  '`/metal-build <branch> [commit] [type=<instance type>] [hours=<limit>]` — request a build (e.g. `/metal-build main abc1234 hours=2`)',
   '`/metal-build status [build-id]` — one build, or the active ones',
   '`/metal-build list` — recent builds',
   '`/metal-build cancel <build-id>` — cancel a build (requester or an approver)',
   '`/metal-build rebuild <build-id>` — request the same branch and commit again',
   '`/metal-build costs [YYYY-MM]` — what builds cost this month (or that one), and the budget',
   '`/metal-build help` — this help',
+  `The words ${COMMAND_WORDS.map((w) => `\`${w}\``).join(', ')} are commands, never branch names.`,
 ].join('\n');
 
 /** Slack escapes these three in command text; everything else arrives as typed. */
@@ -123,12 +129,41 @@ export function parseCommand(rawText: string): ParsedCommand {
   }
   // `--help`, `-h`: no branch starts with "-", so this was meant as a subcommand we do not have.
   if (first.startsWith('-')) return { ok: false, problem: `unknown subcommand ${show(first)}`, usage: true };
+  if (RESERVED_WORDS.has(first))
+    return { ok: false, problem: `\`${first}\` is a command word, never a branch name, and this version has no such command`, usage: true };
   const branchProblem = checkBranch(first);
   if (branchProblem) return fail(branchProblem);
-  if (args.length > 2) return fail(`too many arguments: expected a branch and an optional commit, got ${args.length}`);
-  const [commit] = rest;
-  if (commit === undefined) return { ok: true, command: { kind: 'build', branch: first } };
-  const commitProblem = checkCommit(commit);
-  if (commitProblem) return fail(commitProblem);
-  return { ok: true, command: { kind: 'build', branch: first, commit: commit.toLowerCase() } };
+  return buildWords(first, rest);
+}
+
+/** An instance type's form (family.size); whether this bot launches it is the settings' word. */
+const INSTANCE_TYPE_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}\.[a-z0-9][a-z0-9-]{0,30}$/;
+
+/** After the branch: an optional commit and the `type=`/`hours=` words, in any order, each at most once. */
+function buildWords(branch: string, words: readonly string[]): ParsedCommand {
+  const fail = (problem: string): ParsedCommand => ({ ok: false, problem });
+  const command: Extract<Command, { kind: 'build' }> = { kind: 'build', branch };
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq < 0) {
+      if (command.commit !== undefined)
+        return fail(`too many arguments: after the branch come one optional commit, \`type=\` and \`hours=\`; ${show(word)} is one too many`);
+      const commitProblem = checkCommit(word);
+      if (commitProblem) return fail(commitProblem);
+      command.commit = word.toLowerCase();
+      continue;
+    }
+    const key = word.slice(0, eq);
+    const value = word.slice(eq + 1);
+    if (key === 'type') {
+      if (command.type !== undefined) return fail('`type=` is given twice');
+      if (!INSTANCE_TYPE_PATTERN.test(value)) return fail(`type=${show(value)} is not an instance type (they look like c5n.metal)`);
+      command.type = value;
+    } else if (key === 'hours') {
+      if (command.hours !== undefined) return fail('`hours=` is given twice');
+      if (!/^[0-9]{1,6}$/.test(value)) return fail(`hours=${show(value)} is not a whole number of hours (e.g. hours=2)`);
+      command.hours = Number(value);
+    } else return fail(`unknown word ${show(word)}: after the branch come an optional commit, \`type=<instance type>\` and \`hours=<limit>\``);
+  }
+  return { ok: true, command };
 }

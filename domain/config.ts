@@ -20,6 +20,8 @@ export interface Config {
   packerTemplate: string;
   githubSecretArn?: string;
   instanceType: string;
+  /** The types a request may choose (`type=`); the launch role may launch no other. */
+  instanceTypes: string[];
   fallbackInstanceTypes: string[];
   /** A fallback type is launched only when its maximum is at most this much above the approved one. */
   fallbackMaxOverrunPercent: number;
@@ -179,6 +181,8 @@ const fields = {
   INSTANCE_TYPE: withDefault('c5n.metal'),
   // Unset means the default fallback; set to "" means none.
   FALLBACK_INSTANCE_TYPES: variable((s) => splitList(s === undefined ? 'm5zn.metal' : s)),
+  // Unset means INSTANCE_TYPE and the fallbacks (filled in by parseConfig).
+  INSTANCE_TYPES: list,
   FALLBACK_MAX_OVERRUN_PERCENT: nonNegative(10),
   LAUNCH_TEMPLATE_ID: optional,
   SUBNET_IDS: list,
@@ -243,6 +247,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     packerTemplate: e.PACKER_TEMPLATE,
     githubSecretArn: e.GITHUB_SECRET_ARN,
     instanceType: e.INSTANCE_TYPE,
+    instanceTypes: instanceTypesOf(e),
     fallbackInstanceTypes: e.FALLBACK_INSTANCE_TYPES,
     fallbackMaxOverrunPercent: e.FALLBACK_MAX_OVERRUN_PERCENT,
     launchTemplateId: e.LAUNCH_TEMPLATE_ID,
@@ -286,6 +291,12 @@ export function eventTokenKeySource(config: Pick<Config, 'eventTokenKey' | 'even
   throw new ConfigError(['EVENT_TOKEN_SECRET_ARN: required by the launch and build-phase functions unless EVENT_TOKEN_KEY is set']);
 }
 
+/** INSTANCE_TYPES as given, or INSTANCE_TYPE and the fallbacks. */
+function instanceTypesOf(e: Partial<Env>): string[] {
+  if (e.INSTANCE_TYPES !== undefined && e.INSTANCE_TYPES.length > 0) return [...new Set(e.INSTANCE_TYPES)];
+  return [...new Set([e.INSTANCE_TYPE, ...(e.FALLBACK_INSTANCE_TYPES ?? [])].filter((t) => t !== undefined))];
+}
+
 /** Rules across variables; each runs only when the variables it needs parsed. */
 function crossCheck(e: Partial<Env>, problems: string[]): void {
   const hasLocalSlack = e.SLACK_SIGNING_SECRET !== undefined && e.SLACK_BOT_TOKEN !== undefined;
@@ -293,8 +304,17 @@ function crossCheck(e: Partial<Env>, problems: string[]): void {
     problems.push('SLACK_SECRET_ARN: required unless both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set');
   if (e.WARN_AFTER_HOURS !== undefined && e.MAX_LIFETIME_HOURS !== undefined && e.WARN_AFTER_HOURS >= e.MAX_LIFETIME_HOURS)
     problems.push(`WARN_AFTER_HOURS: must be below MAX_LIFETIME_HOURS (${e.MAX_LIFETIME_HOURS}), got ${e.WARN_AFTER_HOURS}`);
+  const choosable = instanceTypesOf(e);
+  if (e.INSTANCE_TYPES !== undefined && e.INSTANCE_TYPES.length > 0) {
+    // The launch role may launch only these: a default or fallback outside them would be denied at launch.
+    for (const type of [e.INSTANCE_TYPE, ...(e.FALLBACK_INSTANCE_TYPES ?? [])])
+      if (type !== undefined && !choosable.includes(type))
+        problems.push(
+          `INSTANCE_TYPES: must include ${type} (${type === e.INSTANCE_TYPE ? 'INSTANCE_TYPE' : 'in FALLBACK_INSTANCE_TYPES'}); got ${choosable.join(', ')}`,
+        );
+  }
   if (e.PRICE_OVERRIDES !== undefined) {
-    for (const type of [e.INSTANCE_TYPE, ...(e.FALLBACK_INSTANCE_TYPES ?? [])]) {
+    for (const type of choosable) {
       if (type !== undefined && hourlyPrice(type, e.PRICE_OVERRIDES) === undefined)
         problems.push(`PRICE_OVERRIDES: no price for ${type}; add {"${type}": <USD per hour>}`);
     }

@@ -1,15 +1,12 @@
 import type { Build } from './build';
 import { isFinal, isRunning } from './build';
+import type { BuildLimits } from './build-choice';
 
 // When a build or a machine has lived too long. Pure: the watchdog and the bot read the clock
 // and pass it in.
 
-export interface LifetimeLimits {
-  maxLifetimeHours: number;
-  warnAfterHours: number;
-  maxExtensionHours: number;
-  approvalTtlMinutes: number;
-}
+/** A build's limits (domain/build-choice.ts `limitsOf`): never the settings' MAX_LIFETIME_HOURS alone. */
+type Limit = Pick<BuildLimits, 'limitHours'>;
 
 const HOUR = 3600_000;
 const MINUTE = 60_000;
@@ -25,23 +22,20 @@ export function ageMs(since: string, now: Date): number {
 }
 
 /** Hours a machine may live: the limit plus what approvers added. */
-export function lifetimeHours(limits: Pick<LifetimeLimits, 'maxLifetimeHours'>, extendedHours?: number): number {
-  return limits.maxLifetimeHours + (extendedHours ?? 0);
+export function lifetimeHours(limits: Limit, extendedHours?: number): number {
+  return limits.limitHours + (extendedHours ?? 0);
 }
 
 /** The moment the watchdog terminates this machine. */
-export function deadline(launchTime: string, limits: Pick<LifetimeLimits, 'maxLifetimeHours'>, extendedHours?: number): Date {
+export function deadline(launchTime: string, limits: Limit, extendedHours?: number): Date {
   return new Date(Date.parse(launchTime) + lifetimeHours(limits, extendedHours) * HOUR);
 }
 
 /**
  * The build's deadline: DeadlineAt as recorded (docs/design.md "Deadlines"), or for a record
- * written before DeadlineAt existed, LaunchTime + the limit + extensions.
+ * written before DeadlineAt existed, LaunchTime + the build's limit + extensions.
  */
-export function deadlineOf(
-  build: Pick<Build, 'DeadlineAt' | 'LaunchTime' | 'ExtendedHours'>,
-  limits: Pick<LifetimeLimits, 'maxLifetimeHours'>,
-): Date | undefined {
+export function deadlineOf(build: Pick<Build, 'DeadlineAt' | 'LaunchTime' | 'ExtendedHours'>, limits: Limit): Date | undefined {
   if (build.DeadlineAt) return new Date(build.DeadlineAt);
   return build.LaunchTime ? deadline(build.LaunchTime, limits, build.ExtendedHours) : undefined;
 }
@@ -72,7 +66,7 @@ export function endedByDeadline(deadlineAt: Date, endedAt: string): boolean {
   return Date.parse(endedAt) >= deadlineAt.getTime() - FORCED_END_MARGIN_MINUTES * MINUTE;
 }
 
-export function isApprovalStale(build: Pick<Build, 'Status' | 'CreatedAt'>, limits: Pick<LifetimeLimits, 'approvalTtlMinutes'>, now: Date): boolean {
+export function isApprovalStale(build: Pick<Build, 'Status' | 'CreatedAt'>, limits: { approvalTtlMinutes: number }, now: Date): boolean {
   return build.Status === 'awaiting_approval' && ageMs(build.CreatedAt, now) >= limits.approvalTtlMinutes * MINUTE;
 }
 
@@ -92,7 +86,12 @@ export function lifeStart(build: Partial<Pick<Build, 'InstanceID' | 'LaunchTime'
 export type MachineVerdict = 'ok' | 'warn' | 'force';
 
 /** `since` is when the machine's lifetime began (`lifeStart`), never EC2's LaunchTime alone. */
-export function machineVerdict(since: string, build: Pick<Build, 'WarnedAt' | 'ExtendedHours'>, limits: LifetimeLimits, now: Date): MachineVerdict {
+export function machineVerdict(
+  since: string,
+  build: Pick<Build, 'WarnedAt' | 'ExtendedHours'>,
+  limits: Pick<BuildLimits, 'limitHours' | 'warnAfterHours'>,
+  now: Date,
+): MachineVerdict {
   const age = ageMs(since, now);
   if (age >= lifetimeHours(limits, build.ExtendedHours) * HOUR) return 'force';
   if (age >= limits.warnAfterHours * HOUR && !build.WarnedAt) return 'warn';
@@ -160,7 +159,7 @@ export function outlivedTermination(build: Pick<Build, 'TerminationReason' | 'In
 export function pastItsDeadline(
   build: Pick<Build, 'DeadlineAt' | 'LaunchTime' | 'ExtendedHours' | 'InstanceID' | 'TerminationReason'>,
   instanceId: string,
-  limits: Pick<LifetimeLimits, 'maxLifetimeHours'>,
+  limits: Limit,
   now: Date,
 ): boolean {
   if (build.TerminationReason === 'forced' || build.TerminationReason === 'cancelled') return false;

@@ -26,14 +26,14 @@ export type BuildEvent =
   /** The bot's cancel: before launch it ends the build, after launch it asks the cancel handler. */
   | { type: 'cancel'; by: string }
   /** `eventTokenHash`: hex SHA-256 of the token put in the machine's build.json (never the token). */
-  /** `maxLifetimeHours` fixes DeadlineAt (LaunchTime + the limit) with the launch. */
+  /** `limitHours` (the build's LimitHours) fixes DeadlineAt (LaunchTime + the limit) with the launch. */
   | {
       type: 'launched';
       instanceId: string;
       instanceType: string;
       availabilityZone: string;
       launchTime: string;
-      maxLifetimeHours: number;
+      limitHours: number;
       eventTokenHash?: string;
     }
   | { type: 'launch-failed'; message: string }
@@ -43,11 +43,11 @@ export type BuildEvent =
   | { type: 'phase'; detail: PhaseReport }
   | { type: 'cancel-requested'; by: string }
   /**
-   * The watchdog's forced end. With `launchTime` and `maxLifetimeHours` (what it judged by), the
+   * The watchdog's forced end. With `launchTime` and `limitHours` (what it judged by), the
    * deadline is checked again against the build as stored, and the write is conditional on the
    * ExtendedHours it saw: an extension landing between the watchdog's read and its write wins.
    */
-  | { type: 'force'; launchTime?: string; maxLifetimeHours?: number }
+  | { type: 'force'; launchTime?: string; limitHours?: number }
   | { type: 'expire' }
   /**
    * The watchdog's "stuck" end. `expectInstanceId` (when given; null = none) is the InstanceID it
@@ -56,7 +56,7 @@ export type BuildEvent =
   | { type: 'stuck'; message: string; expectInstanceId?: string | null }
   | { type: 'warn' }
   /** `seen`: ExtendedHours as the click saw it; decided again after a lost race, it no longer matches. */
-  | { type: 'extend'; by: string; hours: number; maxExtensionHours: number; maxLifetimeHours: number; seen: number }
+  | { type: 'extend'; by: string; hours: number; maxExtensionHours: number; limitHours: number; seen: number }
   /** The deadline's Scheduler schedule was set to `at` (for this machine): recorded so the watchdog can tell a stale one. */
   | { type: 'scheduled'; instanceId: string; at: string }
   /** The watchdog's warning reached the thread; `ts` is its message, which later edits need. */
@@ -151,8 +151,8 @@ function secondApproval({ build, event }: Case<EventOf<'approve'>>): string | un
 
 /** The watchdog's judgement against the build as stored: an extension may have landed since its read. */
 function stillDue({ build, event, now }: Case<EventOf<'force'>>): string | undefined {
-  if (event.launchTime === undefined || event.maxLifetimeHours === undefined) return undefined;
-  const limitHours = event.maxLifetimeHours + (build.ExtendedHours ?? 0);
+  if (event.launchTime === undefined || event.limitHours === undefined) return undefined;
+  const limitHours = event.limitHours + (build.ExtendedHours ?? 0);
   if (now.getTime() - Date.parse(event.launchTime) < limitHours * 3600_000) return `extended meanwhile: the limit is now ${limitHours} h`;
   return undefined;
 }
@@ -284,7 +284,7 @@ export const STATUS_TABLE: StatusTable = {
         check: stillDue,
         to: 'terminated',
         set: ({ at }) => ({ ForcedTermination: true, TerminationReason: 'forced', CompletionTime: at }),
-        guard: ({ build, event }) => (event.launchTime === undefined || event.maxLifetimeHours === undefined ? {} : onExtendedHoursRead(build)),
+        guard: ({ build, event }) => (event.launchTime === undefined || event.limitHours === undefined ? {} : onExtendedHoursRead(build)),
         effects: ['terminate-instance'],
       },
     ],

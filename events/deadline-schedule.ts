@@ -1,7 +1,9 @@
 import { applyRow } from './apply-step';
 import type { Build } from '../domain/build';
 import { isRunning } from '../domain/build';
-import { deadlineOf, scheduleMinute } from '../domain/lifetime';
+import { scheduleMinute } from '../domain/lifetime';
+import { buildDeadline } from '../domain/build-facts';
+import type { Config } from '../domain/config';
 import type { Logger } from '../domain/ports';
 import type { EventDeps } from './deps';
 
@@ -11,9 +13,9 @@ import type { EventDeps } from './deps';
 // is idempotent: the schedule is keyed by the BuildID and `put` corrects what it finds.
 
 /** Where the build's schedule should be, or undefined when it should have none. */
-export function wantedSchedule(build: Build, maxLifetimeHours: number): { instanceId: string; at: string } | undefined {
+export function wantedSchedule(build: Build, config: Pick<Config, 'maxLifetimeHours'>): { instanceId: string; at: string } | undefined {
   if (!isRunning(build.Status) || !build.InstanceID) return undefined;
-  const due = deadlineOf(build, { maxLifetimeHours });
+  const due = buildDeadline(build, config);
   if (!due) return undefined;
   return { instanceId: build.InstanceID, at: scheduleMinute(due).toISOString() };
 }
@@ -24,7 +26,7 @@ export function wantedSchedule(build: Build, maxLifetimeHours: number): { instan
  * the machine within its next run anyway.
  */
 export async function keepDeadline(deps: EventDeps, build: Build, log: Logger): Promise<void> {
-  const wanted = wantedSchedule(build, deps.config.maxLifetimeHours);
+  const wanted = wantedSchedule(build, deps.config);
   if (!wanted) return;
   if (Date.parse(wanted.at) <= deps.clock.now().getTime()) {
     log.warn('the deadline’s schedule minute has passed; the watchdog ends the machine', { scheduleAt: wanted.at, deadlineAt: build.DeadlineAt });

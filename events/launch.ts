@@ -1,7 +1,8 @@
 import type { Build } from '../domain/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events';
 import type { LaunchedInstance, Logger } from '../domain/ports';
-import { logGroupName, overrunAllowance, quote } from '../domain/build-facts';
+import { buildQuote, logGroupName, overrunAllowance } from '../domain/build-facts';
+import { limitHoursOf, launchTypesOf, requestedTypeOf } from '../domain/build-choice';
 import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
 import { launchOverBudget } from '../views/spend-messages';
 import type { EventDeps } from './deps';
@@ -49,7 +50,7 @@ export const { createHandler, handler } = eventEntry({
       return fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
     const budget = await holdInLaunchMonth(deps, build, blog);
     if (!budget.ok) return fail(deps, build, launchOverBudget(budget.month, budget.figures), blog);
-    const allAttempts = launchAttempts(build.BuildID, deps.config);
+    const allAttempts = launchAttempts(build.BuildID, launchTypesOf(build, deps.config), deps.config);
     const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
     if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
     await tryAttempts(deps, build, fit.attempts, fit.skips, blog);
@@ -71,7 +72,7 @@ async function holdsSlot(deps: EventDeps, build: Build, log: Logger): Promise<bo
 /** Each attempt in turn until EC2 gives a machine; a type whose refusal holds in every subnet is not tried again. */
 async function tryAttempts(deps: EventDeps, build: Build, attempts: readonly LaunchAttempt[], skips: Skip[], log: Logger): Promise<void> {
   const userData = userDataOf(deps, build);
-  const tags = launchTags(build, deps.config);
+  const tags = launchTags(build, limitHoursOf(build, deps.config));
   const refusals: Refusal[] = [];
   const skippedTypes = new Set<string>();
   for (const attempt of attempts) {
@@ -96,7 +97,7 @@ function userDataOf(deps: EventDeps, build: Build): string {
     bucket: config.artifactBucket,
     eventBusName: config.eventBusName,
     region: config.region,
-    maxLifetimeMinutes: maxLifetimeMinutes(config),
+    maxLifetimeMinutes: maxLifetimeMinutes(limitHoursOf(build, config), config),
     ...(config.githubSecretArn ? { githubSecretArn: config.githubSecretArn } : {}),
     logGroup: logGroupName(buildId),
     packerTemplate: config.packerTemplate,
@@ -144,7 +145,7 @@ function priceFacts(deps: EventDeps, build: Build, types: readonly string[]): Ca
   const { config } = deps;
   const maxOf: Record<string, number> = {};
   for (const type of types) {
-    const quoted = quote(config, { instanceType: type });
+    const quoted = buildQuote(build, config, type);
     if (quoted) maxOf[type] = quoted.max.total;
   }
   return { maxOf, approved: build.CostMax, allowed: overrunAllowance(config, build.CostMax), overrunPercent: config.fallbackMaxOverrunPercent };
@@ -161,7 +162,7 @@ const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
 async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
   // The hash, not the token: build-phase checks each phase's token against it.
   const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
-  const applied = await applyRow(deps, build, { type: 'launched', ...instance, maxLifetimeHours: deps.config.maxLifetimeHours, eventTokenHash }, log);
+  const applied = await applyRow(deps, build, { type: 'launched', ...instance, limitHours: limitHoursOf(build, deps.config), eventTokenHash }, log);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
     // Before any Slack call: from here AWS keeps the deadline even if everything else fails.
@@ -203,10 +204,7 @@ async function launched(deps: EventDeps, build: Build, instance: LaunchedInstanc
 /** Which types and zones did not work before the one that did: the thread says what was used and why. */
 async function fallbackNote(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
   // Another type has other figures: the thread says what this machine may cost.
-  const quoted =
-    instance.instanceType !== deps.config.instanceType
-      ? quote(deps.config, { instanceType: instance.instanceType, expectedHours: build.ExpectedHours })
-      : undefined;
+  const quoted = instance.instanceType !== requestedTypeOf(build, deps.config) ? buildQuote(build, deps.config, instance.instanceType) : undefined;
   const figures = quoted ? { expected: quoted.expected.total, max: quoted.max.total } : undefined;
   try {
     await deps.chat.post({

@@ -83,7 +83,8 @@ export class BuildMachine extends Construct {
     super(scope, id);
     const { settings } = props;
     const stack = Stack.of(this);
-    this.instanceTypes = [...new Set([settings.config.instanceType, ...settings.config.fallbackInstanceTypes])];
+    // parseConfig checked that INSTANCE_TYPE and the fallbacks are among them.
+    this.instanceTypes = settings.config.instanceTypes;
 
     // Public subnets only: the machine reaches GitHub, S3, EventBridge and Session Manager through
     // the internet gateway with its own public IP. A NAT gateway would cost more per month than a

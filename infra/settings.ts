@@ -11,6 +11,7 @@ import { ConfigError, parseConfig, type Config } from '../domain/config';
  */
 export const CONFIG_CONTEXT_KEYS = {
   instanceType: 'INSTANCE_TYPE',
+  instanceTypes: 'INSTANCE_TYPES',
   fallbackInstanceTypes: 'FALLBACK_INSTANCE_TYPES',
   volumeSize: 'VOLUME_SIZE_GB',
   maxLifetimeHours: 'MAX_LIFETIME_HOURS',

@@ -70,7 +70,7 @@ export async function holdInLaunchMonth(deps: BudgetDeps, build: Build, log: Log
   const approvedIn = monthOf(build.ApprovedAt ?? build.CreatedAt);
   if (deps.config.monthlyBudgetUsd === undefined || approvedIn === month) return { ok: true, month };
   if ((await deps.ledger.holds(month)).holds[build.BuildID] !== undefined) return { ok: true, month };
-  const decision = await reserveBudget(deps, build, launchableMax(deps.config, build.CostMax), 'approval');
+  const decision = await reserveBudget(deps, build, launchableMax(deps.config, build, build.CostMax), 'approval');
   if (!decision.ok) return decision;
   log.info('the approval’s hold moved to the launch month', { from: approvedIn, to: month });
   try {

@@ -7,8 +7,18 @@ import { MIN_HISTORY } from '../domain/expected-duration';
 import type { Block } from '../domain/ports';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI, STATUS_LABEL, statusLabel } from './status-text';
-import { costSoFar, costToDeadline, extraHoursCost, elapsedMs, instanceTypeOf, isCostFinal, limitHoursOf, quote } from '../domain/build-facts';
-import { deadlineOf } from '../domain/lifetime';
+import { limitHoursOf, limitsOf, requestedTypeOf } from '../domain/build-choice';
+import {
+  costSoFar,
+  costToDeadline,
+  extraHoursCost,
+  elapsedMs,
+  instanceTypeOf,
+  isCostFinal,
+  lifetimeHoursOf,
+  buildDeadline,
+  buildQuote,
+} from '../domain/build-facts';
 import type { BudgetFigures } from '../domain/spend';
 import { ACTION_IDS, actions, button } from './buttons';
 import { budgetLine } from './spend-messages';
@@ -97,7 +107,7 @@ function statusLine(build: Build, ctx: ViewContext): string {
       return `${head} — ${code(truncate((build.ErrorMessage ?? 'no message').replace(/\s+/g, ' '), 500))}`;
     case 'terminated':
       return build.TerminationReason === 'forced'
-        ? `${head} — reached its limit of ${formatHours(limitHoursOf(build, ctx.config))}`
+        ? `${head} — reached its limit of ${formatHours(lifetimeHoursOf(build, ctx.config))}`
         : `${head} — the machine ended before the build finished`;
     case 'cancelled':
       return `${head} by ${mention(build.CancelledBy ?? 'unknown')}`;
@@ -129,11 +139,12 @@ function costSection(estimate: CostEstimate, ctx: ViewContext): Block {
 
 function safetySection(build: Build, ctx: ViewContext): Block {
   const { config } = ctx;
+  const limits = limitsOf(build, config);
   const expiresAt = new Date(Date.parse(build.CreatedAt) + config.approvalTtlMinutes * 60_000);
   return section(
     [
       '*Safety limits*',
-      `• Warning after ${formatHours(config.warnAfterHours)}; forced termination at ${formatHours(config.maxLifetimeHours)}`,
+      `• Warning after ${formatHours(limits.warnAfterHours)}; forced termination at ${formatHours(limits.limitHours)}`,
       config.maxExtensionHours > 0 ? `• Approvers can extend by up to ${formatHours(config.maxExtensionHours)} more, 1 h at a time` : '• No extensions',
       `• The machine terminates itself when the build ends`,
       `• This request expires at ${formatUtcTime(expiresAt, ctx.now)} (${config.approvalTtlMinutes} min without approval)`,
@@ -172,9 +183,9 @@ function progressSection(build: Build, ctx: ViewContext): Block | undefined {
     const costLabel = isCostFinal(build) ? 'cost' : 'cost so far';
     lines.push(`*Elapsed* ${formatDuration(elapsed)} · *${costLabel}* ${formatUsd(cost)}`);
   }
-  const end = deadlineOf(build, ctx.config);
+  const end = buildDeadline(build, ctx.config);
   if (end && isRunning(build.Status))
-    lines.push(`*Terminated automatically at* ${formatUtcTime(end, ctx.now)} (${formatHours(limitHoursOf(build, ctx.config))} limit)`);
+    lines.push(`*Terminated automatically at* ${formatUtcTime(end, ctx.now)} (${formatHours(lifetimeHoursOf(build, ctx.config))} limit)`);
   return lines.length > 0 ? section(lines.join('\n')) : undefined;
 }
 
@@ -182,10 +193,11 @@ function approveConfirmText(build: Build, estimate: CostEstimate | undefined, ct
   const { config } = ctx;
   const max = estimate ? formatUsd(estimate.max.total) : formatUsd(build.CostMax);
   const withExtensions = estimate ? formatUsd(estimate.maxWithExtensions.total) : max;
+  const limit = limitHoursOf(build, config);
   return (
-    `Launches a ${config.instanceType} in ${config.region}. Maximum cost ${max} ` +
-    `(${formatHours(config.maxLifetimeHours)} limit); maximum with extensions ${withExtensions} ` +
-    `(${formatHours(config.maxLifetimeHours + config.maxExtensionHours)}).`
+    `Launches a ${requestedTypeOf(build, config)} in ${config.region}. Maximum cost ${max} ` +
+    `(${formatHours(limit)} limit); maximum with extensions ${withExtensions} ` +
+    `(${formatHours(limit + config.maxExtensionHours)}).`
   );
 }
 
@@ -196,7 +208,7 @@ function approveConfirmText(build: Build, estimate: CostEstimate | undefined, ct
 export function cancelButton(build: Build, ctx: ViewContext): Block {
   const cost = costSoFar(build, ctx);
   const atDeadline = costToDeadline(build, ctx.config);
-  const end = deadlineOf(build, ctx.config);
+  const end = buildDeadline(build, ctx.config);
   let text: string;
   if (!build.InstanceID) text = 'No machine has been launched yet, so nothing has been spent; the build will not start.';
   else if (cost === undefined) text = `Terminates ${build.InstanceID} and stops the build.`;
@@ -213,11 +225,13 @@ export function cancelButton(build: Build, ctx: ViewContext): Block {
 
 /** Extend's confirm states the hour and its price, and the deadline it moves to. */
 export function extendButton(build: Build, ctx: ViewContext, hours: number): Block {
-  const end = deadlineOf(build, ctx.config);
+  const end = buildDeadline(build, ctx.config);
   const newEnd = end ? new Date(end.getTime() + hours * 3600_000) : undefined;
   const text = [
     `Add ${formatHours(hours)} (up to ${formatUsd(extraHoursCost(build, ctx.config, hours))} more)?`,
-    newEnd ? `The machine is then terminated at ${formatUtcTime(newEnd, ctx.now)} (${formatHours(limitHoursOf(build, ctx.config) + hours)} limit).` : undefined,
+    newEnd
+      ? `The machine is then terminated at ${formatUtcTime(newEnd, ctx.now)} (${formatHours(lifetimeHoursOf(build, ctx.config) + hours)} limit).`
+      : undefined,
   ]
     .filter(Boolean)
     .join(' ');
@@ -267,7 +281,7 @@ export function unrecordedCardText(buildId: string): string {
 
 export function buildCard(build: Build, ctx: CardContext): { text: string; blocks: Block[] } {
   const { config } = ctx;
-  const estimate = quote(config, { expectedHours: build.ExpectedHours });
+  const estimate = buildQuote(build, config);
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(`metal-build · ${build.BuildBranch}`, HEADER_MAX), emoji: true } },
     section(statusLine(build, ctx)),

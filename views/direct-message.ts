@@ -1,7 +1,7 @@
 import type { Build, Status } from '../domain/build';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI, STATUS_LABEL } from './status-text';
-import { deadlineOf } from '../domain/lifetime';
+import { buildDeadline } from '../domain/build-facts';
 import { code, formatUtcTime } from './mrkdwn';
 
 // The requester's direct message about the warning and the end of their build (a post to their
@@ -20,7 +20,7 @@ function ref(build: Build): string {
 export function directMessageText(build: Build, key: 'warning' | Status, ctx: ViewContext, permalink: string): string {
   const link = `<${permalink}|Open the thread>`;
   if (key === 'warning') {
-    const due = deadlineOf(build, ctx.config);
+    const due = buildDeadline(build, ctx.config);
     const when = due ? ` at ${formatUtcTime(due, ctx.now)}` : '';
     return `⚠️ Your build ${ref(build)} will be terminated${when} unless an approver extends it. ${link}.`;
   }

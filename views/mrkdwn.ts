@@ -81,9 +81,10 @@ export function formatDuration(ms: number): string {
   return m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
-/** "1.5 h", "3 h". */
+/** "1.5 h", "3 h"; a time that is no half hour in minutes ("40 min", "1 h 20 min"). */
 export function formatHours(hours: number): string {
-  return `${Number(hours.toFixed(2))} h`;
+  if (!Number.isInteger(hours * 2)) return formatDuration(Math.round(hours * 60) * MINUTE);
+  return `${hours} h`;
 }
 
 /** "14:05 UTC"; the date too when it is not `now`'s day. */

@@ -2,8 +2,9 @@ import type { Build } from '../domain/build';
 import type { Config } from '../domain/config';
 import { formatUsd } from '../domain/cost';
 import type { Machine, Notification } from '../domain/ports';
-import { costSoFar, logGroupName, s3CopyCommand, s3Uri } from '../domain/build-facts';
-import { deadlineOf } from '../domain/lifetime';
+import { buildDeadline, costSoFar, logGroupName, s3CopyCommand, s3Uri } from '../domain/build-facts';
+import { limitsOf } from '../domain/build-choice';
+import { formatHours } from './mrkdwn';
 import { inertPlainText } from '../domain/inert-text';
 
 // The SNS texts, one per situation the operators are told about (docs/design.md "Messages": started,
@@ -33,7 +34,7 @@ function facts(build: Build, ctx: Context): string[] {
 const text = (...parts: Array<string | string[]>) => parts.flat().join('\n');
 
 export function startedNotice(build: Build, ctx: Context): Notification {
-  const deadline = deadlineOf(build, ctx.config);
+  const deadline = buildDeadline(build, ctx.config);
   return {
     severity: 'INFO',
     subject: `metal-build ${build.BuildID} started on ${build.InstanceType ?? 'a machine'}`,
@@ -106,12 +107,12 @@ export function unexpectedEndNotice(build: Build, ctx: Context): Notification {
 }
 
 export function warningNotice(build: Build, ctx: Context): Notification {
-  const deadline = deadlineOf(build, ctx.config);
+  const deadline = buildDeadline(build, ctx.config);
   return {
     severity: 'WARNING',
     subject: `metal-build ${build.BuildID} is still running`,
     message: text(
-      `The machine has run for ${ctx.config.warnAfterHours} h or more.`,
+      `The machine has run for ${formatHours(limitsOf(build, ctx.config).warnAfterHours)} or more.`,
       ...(deadline ? [`The watchdog terminates it at ${deadline.toISOString()} unless an approver extends it in Slack.`] : []),
       '',
       facts(build, ctx),

@@ -151,3 +151,7 @@ export const notRebuildable = (build: Build): string =>
 export const alreadyRebuilt = (buildId: string, laterId: string, later: Build | undefined): string =>
   `${buildId} was already rebuilt as ${laterId || 'an earlier request'}${later ? ` (${later.Status.replace(/_/g, ' ')})` : ''}.` +
   (later && isFinal(later.Status) ? ` To build it again: \`${commandFor(later)}\`.` : '');
+
+/** A rebuild repeats the earlier type and limit; the settings no longer allow one of them. */
+export const choiceNoLongerAllowed = (earlier: Build, problem: string): string =>
+  `:warning: ${earlier.BuildID} cannot be rebuilt as it ran: ${problem}. Nothing was recorded. Ask for it anew: \`${commandFor(earlier)}\`.`;

@@ -1,8 +1,8 @@
 import type { Build } from '../domain/build';
-import { costSoFar, instanceTypeOf } from '../domain/build-facts';
+import { isActive } from '../domain/build';
+import { buildDeadline, costSoFar, instanceTypeOf, lifetimeHoursOf } from '../domain/build-facts';
 import { formatUsd } from '../domain/cost';
-import { deadlineOf } from '../domain/lifetime';
-import { code, codeBlock, formatDuration, formatUtcTime, mention, truncate } from './mrkdwn';
+import { code, codeBlock, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI, statusLabel } from './status-text';
 
@@ -46,7 +46,10 @@ export function statusDetails(build: Build, ctx: ViewContext): string {
   if (build.CancelledBy) lines.push(`Cancelled by ${mention(build.CancelledBy)}`);
   if (build.InstanceID)
     lines.push(`Machine: ${code(build.InstanceID)} · ${instanceTypeOf(build, ctx.config)}${build.InstanceState ? ` (${build.InstanceState})` : ''}`);
-  const end = deadlineOf(build, ctx.config);
+  else if (isActive(build.Status)) lines.push(`Type: ${instanceTypeOf(build, ctx.config)}`);
+  if (isActive(build.Status))
+    lines.push(`Limit: ${formatHours(lifetimeHoursOf(build, ctx.config))}${build.ExtendedHours ? ` (extended by ${formatHours(build.ExtendedHours)})` : ''}`);
+  const end = buildDeadline(build, ctx.config);
   if (end && !build.TerminatedAt && !build.CompletionTime) lines.push(`Terminated automatically at ${formatUtcTime(end, ctx.now)}`);
   if (build.ErrorMessage) lines.push(`Error:\n${codeBlock(truncate(build.ErrorMessage, ERROR_MAX - 100), ERROR_MAX)}`);
   lines.push(`Maximum cost ${formatUsd(build.CostMax)} · thread in <#${build.Channel}>`);

@@ -10,14 +10,15 @@ import {
   elapsedMs,
   instanceTypeOf,
   isCostFinal,
-  limitHoursOf,
+  lifetimeHoursOf,
+  buildDeadline,
   logGroupName,
   endedAt,
   isWithdrawn,
   s3CopyCommand,
   s3Uri,
 } from '../domain/build-facts';
-import { EXTENSION_HOURS, deadlineOf } from '../domain/lifetime';
+import { EXTENSION_HOURS } from '../domain/lifetime';
 import { actions } from './buttons';
 import { cancelButton, extendButton } from './card';
 import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
@@ -104,7 +105,7 @@ function failed(build: Build, ctx: ViewContext): ThreadMessage {
 function terminated(build: Build, ctx: ViewContext): ThreadMessage {
   const why =
     build.TerminationReason === 'forced'
-      ? `it reached its limit of ${formatHours(limitHoursOf(build, ctx.config))}.`
+      ? `it reached its limit of ${formatHours(lifetimeHoursOf(build, ctx.config))}.`
       : build.TerminationReason === 'unexpected' || build.TerminationReason === undefined
         ? `the machine${build.InstanceID ? ` ${code(build.InstanceID)}` : ''} shut down or was terminated outside metal-build before the build finished.`
         : `reason: ${build.TerminationReason}.`;
@@ -127,12 +128,12 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
         `${STATUS_EMOJI.approved} Approved by ${mention(build.Approver ?? 'unknown')}. Launching a ${instanceTypeOf(build, config)} in ${config.region}…`,
       );
     case 'launching': {
-      const end = deadlineOf(build, config);
+      const end = buildDeadline(build, config);
       return quiet(
         sentences(
           `${STATUS_EMOJI.launching} Machine ${code(build.InstanceID ?? 'unknown')} (${instanceTypeOf(build, config)}) is starting${build.AvailabilityZone ? ` in ${build.AvailabilityZone}` : ''}` +
             (build.InstanceID ? ` (${consoleLink(instanceUrl(config.region, build.InstanceID))}).` : '.'),
-          end && `If it is still running at ${formatUtcTime(end, ctx.now)} (${formatHours(limitHoursOf(build, config))}), it is terminated.`,
+          end && `If it is still running at ${formatUtcTime(end, ctx.now)} (${formatHours(lifetimeHoursOf(build, config))}), it is terminated.`,
         ),
       );
     }

@@ -17,9 +17,8 @@ export interface LaunchAttempt {
   clientToken: string;
 }
 
-/** Each subnet for INSTANCE_TYPE, then each subnet for each fallback type, in configured order. */
-export function launchAttempts(buildId: string, config: Pick<Config, 'instanceType' | 'fallbackInstanceTypes' | 'subnetIds'>): LaunchAttempt[] {
-  const types = [...new Set([config.instanceType, ...config.fallbackInstanceTypes])];
+/** Each subnet for each of `types` (the build's type, then the fallbacks: build-choice `launchTypesOf`), in order. */
+export function launchAttempts(buildId: string, types: readonly string[], config: Pick<Config, 'subnetIds'>): LaunchAttempt[] {
   const subnets = config.subnetIds.length > 0 ? config.subnetIds : [''];
   return types.flatMap((instanceType) => subnets.map((subnetId) => ({ instanceType, subnetId, clientToken: clientToken(buildId, instanceType, subnetId) })));
 }
@@ -35,19 +34,20 @@ export function clientToken(buildId: string, instanceType: string, subnetId: str
   return `${buildId}-${digest}`.slice(0, 64);
 }
 
-export function maxLifetimeMinutes(config: Pick<Config, 'maxLifetimeHours' | 'maxExtensionHours'>): number {
-  return Math.round((config.maxLifetimeHours + config.maxExtensionHours) * 60);
+/** The machine's own cap (build.json): the build's limit and every extension it may get. */
+export function maxLifetimeMinutes(limitHours: number, config: Pick<Config, 'maxExtensionHours'>): number {
+  return Math.round((limitHours + config.maxExtensionHours) * 60);
 }
 
 /** The original system's tags (its cleanup and cost reports rely on them), on instance and volume. */
-export function launchTags(build: Pick<Build, 'BuildID' | 'Requester'>, config: Pick<Config, 'maxLifetimeHours'>): Record<string, string> {
+export function launchTags(build: Pick<Build, 'BuildID' | 'Requester'>, limitHours: number): Record<string, string> {
   return {
     Project: 'labapp',
     Purpose: 'prewarmed-build',
     BuildID: build.BuildID,
     AutoDelete: 'true',
     // The base limit, as the original tag said; extensions are in the record (ExtendedHours).
-    MaxLifetime: `${config.maxLifetimeHours}hours`,
+    MaxLifetime: `${limitHours}hours`,
     Requester: build.Requester,
     Name: `labapp-metal-build-${build.BuildID}`,
     [LAUNCHED_BY_TAG.key]: LAUNCHED_BY_TAG.value,

@@ -1,11 +1,12 @@
 import type { Build } from '../../domain/build';
 import { isFinal, isRunning } from '../../domain/build';
 import { costOf } from '../../domain/build-cost';
+import { limitsOf } from '../../domain/build-choice';
+import { buildDeadline } from '../../domain/build-facts';
 import type { EventsEvent } from '../../domain/event-sides';
 import {
   STUCK_MINUTES,
   ageMs,
-  deadlineOf,
   didNotShutDown,
   endedByDeadline,
   isApprovalStale,
@@ -94,7 +95,7 @@ async function endBuildIfDue(run: WatchdogRun, snap: Snapshot, build: Build, tol
   if (!machine) {
     // Gone at its deadline: the deadline's schedule ended it and EC2's state change is still on
     // its way. That is the forced end the card promised, not a stuck build.
-    const due = deadlineOf(build, config);
+    const due = buildDeadline(build, config);
     if (due && endedByDeadline(due, now.toISOString())) await end(run, build, { type: 'force' }, told);
     else if (isStuckWithoutMachine(build, false, now))
       await end(
@@ -112,8 +113,8 @@ async function endBuildIfDue(run: WatchdogRun, snap: Snapshot, build: Build, tol
     return;
   }
   const since = lifeStart(build, machine);
-  if (machineVerdict(since, build, config, now) === 'force')
-    await end(run, build, { type: 'force', launchTime: since, maxLifetimeHours: config.maxLifetimeHours }, told);
+  const limits = limitsOf(build, config);
+  if (machineVerdict(since, build, limits, now) === 'force') await end(run, build, { type: 'force', launchTime: since, limitHours: limits.limitHours }, told);
 }
 
 /**
@@ -140,7 +141,7 @@ async function end(run: WatchdogRun, build: Build, event: EventsEvent, told: ToT
 async function endMachineIfDue(run: WatchdogRun, { machine, owner: build }: Unaccounted, told: ToTell): Promise<void> {
   const { now } = run;
   const finished = build?.Status === 'completed' || build?.Status === 'failed';
-  if (build && pastItsDeadline(build, machine.instanceId, run.deps.config, now)) {
+  if (build && pastItsDeadline(build, machine.instanceId, limitsOf(build, run.deps.config), now)) {
     if (finished) await leftover(run, machine, build, told);
     else await stray(run, machine, build, 'orphan', told);
     return;
@@ -217,7 +218,7 @@ async function repairDeadlines(run: WatchdogRun, snap: Snapshot, active: readonl
 
   await run.each(
     active.flatMap((build) => {
-      const wanted = wantedSchedule(build, deps.config.maxLifetimeHours);
+      const wanted = wantedSchedule(build, deps.config);
       return wanted && !(scheduled.has(build.BuildID) && build.ScheduleAt === wanted.at) ? [{ build, wanted }] : [];
     }),
     ({ build, wanted }) =>

@@ -1,7 +1,9 @@
 import { applyRow } from '../apply-step';
 import type { Build } from '../../domain/build';
 import { FINAL_STATUSES, isRunning } from '../../domain/build';
-import { ageMs, deadline, deadlineOf, lifeStart, machineVerdict } from '../../domain/lifetime';
+import { ageMs, deadline, lifeStart, machineVerdict } from '../../domain/lifetime';
+import { limitsOf } from '../../domain/build-choice';
+import { buildDeadline } from '../../domain/build-facts';
 import type { Chat, ChatEphemeral, ChatPost, ChatUpdate, Machine, MessageTag } from '../../domain/ports';
 import { ChatError } from '../../domain/ports';
 import { finalSince } from '../../domain/slot-holding';
@@ -109,7 +111,7 @@ async function warnOrRedraw(run: WatchdogRun, deps: EventDeps, circuit: SlackCir
   if (!machine) return;
   const { now } = run;
   const since = lifeStart(build, machine);
-  const verdict = machineVerdict(since, build, deps.config, now);
+  const verdict = machineVerdict(since, build, limitsOf(build, deps.config), now);
   if (verdict === 'warn') await warn(run, deps, build, machine);
   else if (build.WarnedAt && !build.WarningPostedAt && ageMs(build.WarnedAt, now) >= 60_000)
     // The warning's post failed on an earlier run: the Extend button must still reach people.
@@ -149,7 +151,7 @@ async function postWarning(run: WatchdogRun, deps: EventDeps, build: Build, mach
     const message = warningMessage(build, {
       config,
       now,
-      deadline: deadlineOf(build, config) ?? deadline(lifeStart(build, machine), config, build.ExtendedHours),
+      deadline: buildDeadline(build, config) ?? deadline(lifeStart(build, machine), limitsOf(build, config), build.ExtendedHours),
     });
     let ts: string;
     try {

@@ -30,7 +30,7 @@ async function launch(buildId: string): Promise<Build> {
   const applied = await applyEvent(
     world().dynamo.store,
     buildId,
-    { type: 'launched', instanceId, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: now.toISOString(), maxLifetimeHours: 3 },
+    { type: 'launched', instanceId, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: now.toISOString(), limitHours: 3 },
     now,
   );
   if (applied.outcome !== 'changed') throw new Error(`launch of ${buildId}: ${applied.outcome}`);

@@ -37,7 +37,7 @@ async function runningSince(bot: Bot, branch: string, launchAt: string): Promise
       instanceType: 'c5n.metal',
       availabilityZone: 'us-east-1a',
       launchTime: launchAt,
-      maxLifetimeHours: 3,
+      limitHours: 3,
     },
     new Date(launchAt),
   );

@@ -131,7 +131,7 @@ describe('applyEvent', () => {
     const phase = (Status: 'building' | 'uploading'): Partial<Build> => ({ Status });
     const { store, calls } = fakeStore(aLaunchedBuild('building'), { rivals: [phase('uploading'), phase('building'), phase('uploading'), phase('building')] });
     await expect(
-      applyEvent(store, aBuild().BuildID, { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 10, maxLifetimeHours: 3, seen: 0 }, NOW),
+      applyEvent(store, aBuild().BuildID, { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 10, limitHours: 3, seen: 0 }, NOW),
     ).rejects.toThrow('gave up applying extend to build-20261125-170052-a1b2 after 4 conflicts');
     expect(calls.update).toBe(4);
   });

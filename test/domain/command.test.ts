@@ -46,7 +46,7 @@ describe('branch and commit: refused with the exact problem', () => {
     ['41 hex commit', `main ${'a'.repeat(41)}`, `commit "${'a'.repeat(41)}" is 41 characters long; ${COMMIT_RULE}`],
     ['non-hex commit', 'main abcdefg', `commit "abcdefg" contains "g", which is not hexadecimal; ${COMMIT_RULE}`],
     ['shell in the commit', 'main $(id)', `commit "$(id)" contains "$", which is not hexadecimal; ${COMMIT_RULE}`],
-    ['a third argument', 'main abc1234 extra', 'too many arguments: expected a branch and an optional commit, got 3'],
+    ['a third argument', 'main abc1234 extra', 'too many arguments: after the branch come one optional commit, `type=` and `hours=`; "extra" is one too many'],
   ])('%s', (_name, text, problem) => {
     expect(problemOf(text)).toBe(problem);
   });
@@ -125,5 +125,41 @@ describe('unescapeSlack', () => {
     expect(unescapeSlack('a &amp;&amp; b &lt;c&gt;')).toBe('a && b <c>');
     // A literal "&lt;" typed by the user arrives as "&amp;lt;" and must stay "&lt;".
     expect(unescapeSlack('&amp;lt;')).toBe('&lt;');
+  });
+});
+
+describe('type= and hours=: any order after the branch, form checked here', () => {
+  it.each([
+    ['main type=m5zn.metal', { type: 'm5zn.metal' }],
+    ['main hours=2', { hours: 2 }],
+    ['main abc1234 type=c5n.metal hours=1', { commit: 'abc1234', type: 'c5n.metal', hours: 1 }],
+    ['main hours=1 ABC1234 type=c5n.metal', { commit: 'abc1234', type: 'c5n.metal', hours: 1 }],
+    ['main hours=3 type=m5zn.metal', { type: 'm5zn.metal', hours: 3 }],
+  ])('%s', (text, words) => {
+    expect(parseCommand(text)).toEqual({ ok: true, command: { kind: 'build', branch: 'main', ...words } });
+  });
+
+  it.each([
+    ['main type=m5zn.metal type=c5n.metal', '`type=` is given twice'],
+    ['main hours=1 hours=2', '`hours=` is given twice'],
+    ['main hours=1.5', 'hours="1.5" is not a whole number of hours (e.g. hours=2)'],
+    ['main hours=', 'hours="" is not a whole number of hours (e.g. hours=2)'],
+    ['main hours=-1', 'hours="-1" is not a whole number of hours (e.g. hours=2)'],
+    ['main type=', 'type="" is not an instance type (they look like c5n.metal)'],
+    ['main type=$(id)', 'type="$(id)" is not an instance type (they look like c5n.metal)'],
+    ['main type=C5N.METAL', 'type="C5N.METAL" is not an instance type (they look like c5n.metal)'],
+    ['main size=large', 'unknown word "size=large": after the branch come an optional commit, `type=<instance type>` and `hours=<limit>`'],
+    ['main =1', 'unknown word "=1": after the branch come an optional commit, `type=<instance type>` and `hours=<limit>`'],
+  ])('%s is refused', (text, problem) => {
+    expect(problemOf(text)).toBe(problem);
+  });
+
+  it.each(['new', 'logs', 'selftest'])('%s is a command word, never a branch', (word) => {
+    expect(parseCommand(word)).toEqual({
+      ok: false,
+      problem: `\`${word}\` is a command word, never a branch name, and this version has no such command`,
+      usage: true,
+    });
+    expect(USAGE).toContain(`\`${word}\``);
   });
 });

@@ -30,6 +30,7 @@ describe('parseConfig', () => {
       packerTemplate: 'packer/prewarmed-build.pkr.hcl',
       githubSecretArn: undefined,
       instanceType: 'c5n.metal',
+      instanceTypes: ['c5n.metal', 'm5zn.metal'],
       fallbackInstanceTypes: ['m5zn.metal'],
       launchTemplateId: undefined,
       subnetIds: [],

@@ -7,7 +7,7 @@ import { launchAttempts } from '../../events/launch/plan';
 
 const SUBNET_A = 'subnet-0aaaaaaaaaaaaaaaa';
 const SUBNET_E = 'subnet-0eeeeeeeeeeeeeeee';
-const attempts = launchAttempts('build-1', { instanceType: 'c5n.metal', fallbackInstanceTypes: ['m5zn.metal'], subnetIds: [SUBNET_A, SUBNET_E] });
+const attempts = launchAttempts('build-1', ['c5n.metal', 'm5zn.metal'], { subnetIds: [SUBNET_A, SUBNET_E] });
 const facts = (over: Partial<CapacityFacts> = {}): CapacityFacts => ({
   region: 'us-east-1',
   subnetZones: { [SUBNET_A]: 'us-east-1a', [SUBNET_E]: 'us-east-1e' },
@@ -86,7 +86,7 @@ describe('fitLaunch', () => {
   });
 
   it('the launch template decides the subnet when none is configured: never skipped for zones', () => {
-    const noSubnets = launchAttempts('build-1', { instanceType: 'c5n.metal', fallbackInstanceTypes: [], subnetIds: [] });
+    const noSubnets = launchAttempts('build-1', ['c5n.metal'], { subnetIds: [] });
     expect(fitLaunch(noSubnets, facts()).attempts).toEqual(noSubnets);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { costBetween, estimate, usd } from '../../domain/cost';
-import type { LifetimeLimits } from '../../domain/lifetime';
+import type { BuildLimits } from '../../domain/build-choice';
 import {
   deadline,
   deadlineOf,
@@ -19,7 +19,7 @@ import {
 } from '../../domain/lifetime';
 import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID, T0 } from '../../stand-ins/build-fixture';
 
-const LIMITS: LifetimeLimits = { maxLifetimeHours: 3, warnAfterHours: 2, maxExtensionHours: 2, approvalTtlMinutes: 30 };
+const LIMITS: BuildLimits & { approvalTtlMinutes: number } = { limitHours: 3, warnAfterHours: 2, maxExtensionHours: 2, approvalTtlMinutes: 30 };
 const MS = 1 / 60_000;
 /** `at` in minutes from T0; `at(m - MS)` is one millisecond earlier. */
 const when = (minutes: number) => new Date(at(minutes));
@@ -182,7 +182,7 @@ describe('deadlines kept by Scheduler', () => {
     fc.assert(
       fc.property(launches, limits, extensions, fireMs, (launch, limit, extended, offset) => {
         const launchTime = new Date(launch).toISOString();
-        const due = deadline(launchTime, { maxLifetimeHours: limit }, extended);
+        const due = deadline(launchTime, { limitHours: limit }, extended);
         const fired = new Date(scheduleMinute(due).getTime() + offset);
         expect(fired.getTime()).toBeLessThan(due.getTime());
         expect(endedByDeadline(due, fired.toISOString())).toBe(true);

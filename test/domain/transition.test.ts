@@ -165,7 +165,7 @@ describe('the status table, row by row', () => {
       instanceType: 'm5zn.metal',
       availabilityZone: 'us-east-1b',
       launchTime: at(3),
-      maxLifetimeHours: 3,
+      limitHours: 3,
     };
     expect(acceptedBy(event)).toEqual(['approved']);
     expect(transition(anApprovedBuild(), event, NOW)).toEqual({
@@ -456,7 +456,7 @@ describe('the status table, row by row', () => {
           instanceType: 'c5n.metal',
           availabilityZone: 'us-east-1a',
           launchTime: at(3),
-          maxLifetimeHours: 3,
+          limitHours: 3,
           eventTokenHash: hash,
         },
         NOW,
@@ -548,7 +548,7 @@ describe('the status table, row by row', () => {
 describe("the watchdog's judgement, checked again at the write", () => {
   const launchTime = at(-180); // three and a half hours before NOW (at(30))
   it('force with the deadline it judged by: an extension that landed meanwhile wins', () => {
-    const event: BuildEvent = { type: 'force', launchTime, maxLifetimeHours: 3 };
+    const event: BuildEvent = { type: 'force', launchTime, limitHours: 3 };
     const due = asWrite(transition(buildIn('building'), event, NOW));
     expect(due.to).toBe('terminated');
     // Conditional on "no extension yet": an extension landing before the write makes it fail.
@@ -577,7 +577,7 @@ describe('transition beyond the rows', () => {
     'first-approve': { type: 'first-approve', by: 'U0APPROVER' },
     deny: { type: 'deny', by: 'U0APPROVER' },
     cancel: { type: 'cancel', by: 'U0REQUESTER' },
-    launched: { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(2), maxLifetimeHours: 3 },
+    launched: { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(2), limitHours: 3 },
     'launch-failed': { type: 'launch-failed', message: 'no capacity' },
     'instance-state': { type: 'instance-state', state: 'running', at: at(3) },
     phase: { type: 'phase', detail: { buildId: aBuild().BuildID, instanceId: INSTANCE_ID, phase: 'completed', at: at(25) } },
@@ -586,7 +586,7 @@ describe('transition beyond the rows', () => {
     expire: { type: 'expire' },
     stuck: { type: 'stuck', message: 'stuck' },
     warn: { type: 'warn' },
-    extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3, seen: 0 },
+    extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, limitHours: 3, seen: 0 },
     scheduled: { type: 'scheduled', instanceId: INSTANCE_ID, at: at(179) },
     'warning-posted': { type: 'warning-posted', ts: '1700000000.000100' },
     'did-not-shut-down': { type: 'did-not-shut-down', instanceId: INSTANCE_ID },
@@ -697,7 +697,7 @@ describe('transition beyond the rows', () => {
   });
 
   it('extends in steps up to MAX_EXTENSION_HOURS, guarded on the old value, and refuses beyond', () => {
-    const extend = (hours: number, seen = 0): BuildEvent => ({ type: 'extend', by: 'U0APPROVER', hours, maxExtensionHours: 2, maxLifetimeHours: 3, seen });
+    const extend = (hours: number, seen = 0): BuildEvent => ({ type: 'extend', by: 'U0APPROVER', hours, maxExtensionHours: 2, limitHours: 3, seen });
     expect(transition(buildIn('building'), extend(1), NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], absent: ['ExtendedHours'] },
@@ -725,7 +725,7 @@ describe('transition beyond the rows', () => {
   });
 
   it('refuses an extension within 3 minutes of the schedule’s minute, and one without a launch time', () => {
-    const extend: BuildEvent = { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, maxLifetimeHours: 3, seen: 0 };
+    const extend: BuildEvent = { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, limitHours: 3, seen: 0 };
     // Deadline 20:03:52 → the schedule is set for 20:02:00; less than 3 minutes before that is too close.
     const building = buildIn('building', { DeadlineAt: '2026-11-25T20:03:52.000Z' });
     expect(transition(building, extend, new Date('2026-11-25T19:59:00.000Z')).kind).toBe('write');

@@ -177,7 +177,7 @@ describe('deadlines: the launch sets the schedule', () => {
     world().clock.set('2026-11-25T17:02:52.000Z');
     // A machine an earlier delivery started (tagged with the BuildID): the launch adopts it, so the schedule's Input is right.
     const instanceId = 'i-0fedcba9876543210';
-    world().ec2.add({ id: instanceId, launchTime: '2026-11-25T17:02:52.000Z', tags: launchTags(build, world().config) });
+    world().ec2.add({ id: instanceId, launchTime: '2026-11-25T17:02:52.000Z', tags: launchTags(build, world().config.maxLifetimeHours) });
     const input: CreateScheduleCommandInput = {
       Name: nameOf(build.BuildID),
       GroupName: SCHEDULE_GROUP,
@@ -248,7 +248,7 @@ describe('deadlines: Build Extended moves the schedule', () => {
         by: 'U0APPROVER',
         hours: 1,
         maxExtensionHours: world().config.maxExtensionHours,
-        maxLifetimeHours: world().config.maxLifetimeHours,
+        limitHours: world().config.maxLifetimeHours,
         seen: 0,
       },
       now,

@@ -124,7 +124,7 @@ describe('expected duration from the history of completed builds', () => {
     // 92 min × ($3.888 + $0.0548) per hour.
     expect(build.CostEstimate).toBe(6.05);
     expect(card).toContain('*Expected duration*\\n1 h 32 min, median of the last 10 builds');
-    expect(card).toContain('Expected (1.53 h): *$6.05*');
+    expect(card).toContain('Expected (1 h 32 min): *$6.05*');
     // The history is no build: no listing sees it.
     expect((await world().builds()).map((b) => b.BuildID)).not.toContain(ITEM);
     expect(await world().deps.store.recent(50)).not.toContainEqual(expect.objectContaining({ BuildID: ITEM }));

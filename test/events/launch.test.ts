@@ -500,7 +500,7 @@ describe('launch: one machine per build, whatever the deliveries', () => {
 
   it('two live machines tagged with the build: the earliest launched is adopted, the other terminated, the thread told', async () => {
     const build = await world().seed(anApprovedBuild());
-    const tags = launchTags(build, world().config);
+    const tags = launchTags(build, world().config.maxLifetimeHours);
     // Listed first, launched later: the order EC2 lists them in decides nothing.
     const later = world().ec2.add({ id: 'i-0000000000000bbbb', zone: 'us-east-1b', launchTime: at(1.5), tags });
     const earliest = world().ec2.add({ id: 'i-0000000000000aaaa', state: 'stopped', launchTime: at(1.25), tags });
@@ -540,7 +540,7 @@ describe('launch: one machine per build, whatever the deliveries', () => {
 
   it('adoption racing a cancel: the write loses, the adopted machine is terminated at once', async () => {
     const build = await world().seed(anApprovedBuild());
-    const machine = world().ec2.add({ id: 'i-0000000000000aaaa', launchTime: at(1.5), tags: launchTags(build, world().config) });
+    const machine = world().ec2.add({ id: 'i-0000000000000aaaa', launchTime: at(1.5), tags: launchTags(build, world().config.maxLifetimeHours) });
     const store: BuildStore = Object.create(world().deps.store) as BuildStore;
     store.update = async (buildId, guard, set) => {
       if (set.Status === 'launching')
@@ -571,7 +571,7 @@ describe('launch: what EC2 and Service Quotas say before RunInstances', () => {
       id: 'i-0000000000000eeee',
       type: 'c5n.metal',
       launchTime: at(0),
-      tags: launchTags(anApprovedBuild({ BuildID: 'build-20261125-170052-b2c3' }), world().config),
+      tags: launchTags(anApprovedBuild({ BuildID: 'build-20261125-170052-b2c3' }), world().config.maxLifetimeHours),
     });
   const runs = () =>
     world()

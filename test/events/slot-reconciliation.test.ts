@@ -52,7 +52,7 @@ describe('slot reconciliation', () => {
       anApprovedBuild({ Status: 'cancelled', CancelledBy: 'U0REQUESTER', ExpirationTime: expirationTime(new Date(at(cancelledAt))) }),
       { slot: true },
     );
-    world().ec2.add({ id: INSTANCE_ID, state: 'running', launchTime: at(cancelledAt), tags: launchTags(build, world().config) });
+    world().ec2.add({ id: INSTANCE_ID, state: 'running', launchTime: at(cancelledAt), tags: launchTags(build, world().config.maxLifetimeHours) });
 
     await watchdogAt(cancelledAt + SETTLE_MINUTES + 1);
     expect(await world().slots()).toEqual([build.BuildID]);

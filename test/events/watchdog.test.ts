@@ -216,7 +216,7 @@ describe('watchdog: age counts from the first launch', () => {
 
   it("a second machine of a recorded build, stopped and started, is an orphan 15 minutes after the build's first launch", async () => {
     const build = await world().seed(aLaunchedBuild('building'));
-    world().ec2.add({ id: 'i-0000000000000beef', launchTime: at(16), tags: launchTags(build, world().config) });
+    world().ec2.add({ id: 'i-0000000000000beef', launchTime: at(16), tags: launchTags(build, world().config.maxLifetimeHours) });
     await watchdogAt(16);
     expect(world().ec2.terminateRequests()).toEqual([]);
     await watchdogAt(17);
@@ -225,7 +225,7 @@ describe('watchdog: age counts from the first launch', () => {
   });
 
   it("a machine without a record still counts from EC2's LaunchTime (there is nothing else)", async () => {
-    world().ec2.add({ id: 'i-0000000000000dead', launchTime: at(10), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config) });
+    world().ec2.add({ id: 'i-0000000000000dead', launchTime: at(10), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config.maxLifetimeHours) });
     await watchdogAt(24);
     expect(world().ec2.terminateRequests()).toEqual([]);
     await watchdogAt(25);
@@ -272,7 +272,7 @@ describe('watchdog: builds without a machine', () => {
 
 describe('watchdog: machines nobody accounts for', () => {
   it('terminates a tagged machine without a record after 15 minutes: SNS [CRITICAL], no thread', async () => {
-    world().ec2.add({ id: 'i-0000000000000dead', launchTime: at(0), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config) });
+    world().ec2.add({ id: 'i-0000000000000dead', launchTime: at(0), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config.maxLifetimeHours) });
     await watchdogAt(14);
     expect(world().ec2.terminateRequests()).toEqual([]);
     await watchdogAt(15);
@@ -311,7 +311,7 @@ describe('watchdog: machines nobody accounts for', () => {
 
   it('a second machine of a running build (a retried launch) is an orphan after 15 minutes', async () => {
     const build = await world().seed(aLaunchedBuild('building'));
-    world().ec2.add({ id: 'i-0000000000000beef', launchTime: at(2), tags: launchTags(build, world().config) });
+    world().ec2.add({ id: 'i-0000000000000beef', launchTime: at(2), tags: launchTags(build, world().config.maxLifetimeHours) });
     await watchdogAt(17);
     expect(world().ec2.terminateRequests()).toEqual([['i-0000000000000beef']]);
     expect((await world().get(build.BuildID))?.Status).toBe('building');
@@ -488,7 +488,7 @@ describe('watchdog: safety never waits on Slack', () => {
           LaunchTime: at(NOW - HOUR),
         }),
       );
-    world().ec2.add({ id: ORPHAN, launchTime: at(NOW - 20), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config) });
+    world().ec2.add({ id: ORPHAN, launchTime: at(NOW - 20), tags: launchTags(aBuild({ BuildID: OTHER_ID }), world().config.maxLifetimeHours) });
     return overdue;
   }
 

@@ -32,7 +32,11 @@ let resources: Record<string, Resource>;
 let parameters: Record<string, { Type: string }>;
 
 beforeAll(() => {
-  const app = createApp({ code: () => Code.fromInline('exports.handler = async () => {}') });
+  // A type chosen beyond the default and its fallback: INSTANCE_TYPES is what the launch role may start.
+  const app = createApp({
+    code: () => Code.fromInline('exports.handler = async () => {}'),
+    context: { instanceTypes: 'c5n.metal,m5zn.metal,c6i.metal', priceOverrides: '{"c6i.metal": 5.44}' },
+  });
   stack = app.stack;
   const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource>; Parameters?: Record<string, { Type: string }> };
   resources = json.Resources;
@@ -191,7 +195,7 @@ const ec2 = (rest: string) => `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:${rest}
 const tls = { 'aws:SecureTransport': 'true' };
 // The tags the launch function really puts on a machine, so the grant and the launch cannot drift apart.
 const buildMachineTags = Object.fromEntries(
-  Object.entries(launchTags({ BuildID: 'build-20260101-0001', Requester: 'U0123ABCD' }, { maxLifetimeHours: 3 })).map(([k, v]) => [`aws:ResourceTag/${k}`, v]),
+  Object.entries(launchTags({ BuildID: 'build-20260101-0001', Requester: 'U0123ABCD' }, 3)).map(([k, v]) => [`aws:ResourceTag/${k}`, v]),
 );
 const launchContext = (instanceType: string) => ({
   'ec2:LaunchTemplate': ec2(`launch-template/${ref(logicalId(stack.buildMachine.launchTemplate))}`),
@@ -457,6 +461,30 @@ const CALLS: Call[] = [
     resource: () => ec2('instance/i-0123456789abcdef0'),
     context: () => launchContext('c5n.metal'),
     expected: 'Allowed',
+  },
+  {
+    name: 'launch runs the fallback m5zn.metal from the template',
+    who: 'launch',
+    action: 'ec2:RunInstances',
+    resource: () => ec2('instance/i-0123456789abcdef0'),
+    context: () => launchContext('m5zn.metal'),
+    expected: 'Allowed',
+  },
+  {
+    name: 'launch runs a type a request may choose (c6i.metal, in INSTANCE_TYPES)',
+    who: 'launch',
+    action: 'ec2:RunInstances',
+    resource: () => ec2('instance/i-0123456789abcdef0'),
+    context: () => launchContext('c6i.metal'),
+    expected: 'Allowed',
+  },
+  {
+    name: 'launch runs a type outside INSTANCE_TYPES (c7i.metal-24xl) from the template',
+    who: 'launch',
+    action: 'ec2:RunInstances',
+    resource: () => ec2('instance/i-0123456789abcdef0'),
+    context: () => launchContext('c7i.metal-24xl'),
+    expected: 'ImplicitlyDenied',
   },
   {
     name: 'launch runs an unconfigured type (p5.48xlarge) from the template',

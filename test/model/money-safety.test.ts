@@ -489,7 +489,7 @@ function exposure(b: Build, config: ModelWorld['deps']['config'], now: Date): { 
     const cost = isCostFinal(b) ? Math.min(costSoFar(b, { config, now }) ?? 0, toDeadline) : toDeadline;
     return { month: monthOf(b.LaunchTime), cost };
   }
-  if (b.Status === 'approved') return { month: monthOf(b.ApprovedAt ?? b.CreatedAt), cost: launchableMax(config, b.CostMax) };
+  if (b.Status === 'approved') return { month: monthOf(b.ApprovedAt ?? b.CreatedAt), cost: launchableMax(config, b, b.CostMax) };
   return undefined;
 }
 
@@ -553,7 +553,7 @@ async function checkBooks(real: Real): Promise<void> {
                 : Math.max(costSoFar(b, { config, now }) ?? 0, costToDeadline(b, config) ?? 0)
             : isFinal(b.Status)
               ? 0
-              : launchableMax(config, b.CostMax);
+              : launchableMax(config, b, b.CostMax);
       expect(hold, `${month}: the hold of ${buildId} (${b?.Status ?? 'no record'}) is more than it may still cost`).toBeLessThanOrEqual(mayCost + 0.01);
     }
   }

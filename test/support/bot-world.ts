@@ -162,7 +162,7 @@ export async function startWorld(): Promise<World> {
           instanceType: 'c5n.metal',
           availabilityZone: 'us-east-1a',
           launchTime: new Date().toISOString(),
-          maxLifetimeHours: 3,
+          limitHours: 3,
         },
         new Date(),
       );

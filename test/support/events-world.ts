@@ -159,7 +159,7 @@ export async function startWorld(): Promise<World> {
           zone: record.AvailabilityZone ?? 'us-east-1a',
           state: options.instanceState ?? 'running',
           launchTime: record.LaunchTime ?? clock.now().toISOString(),
-          tags: launchTags(record, world.config),
+          tags: launchTags(record, world.config.maxLifetimeHours),
         });
       }
       return record;
