@@ -52,8 +52,12 @@ export interface ChoiceWords {
 export function choiceProblem(config: ChoiceConfig, words: ChoiceWords): string | undefined {
   if (words.type !== undefined && !config.instanceTypes.includes(words.type))
     return `type ${JSON.stringify(words.type)} is not one this bot launches; choose one of ${config.instanceTypes.join(', ')}`;
-  if (words.hours !== undefined && !(Number.isInteger(words.hours) && words.hours >= 1 && words.hours <= config.maxLifetimeHours))
-    return `hours=${words.hours} is outside the allowed limits; choose a whole number from 1 to ${Math.floor(config.maxLifetimeHours)}`;
+  if (words.hours === undefined || words.hours === config.maxLifetimeHours) return undefined;
+  // MAX_LIFETIME_HOURS may be a fraction (2.5): the default limit is always allowed, `hours=` chooses whole hours below it.
+  const most = Math.floor(config.maxLifetimeHours);
+  if (most < 1) return `hours= cannot be chosen: the limit is ${config.maxLifetimeHours} h`;
+  if (!(Number.isInteger(words.hours) && words.hours >= 1 && words.hours <= config.maxLifetimeHours))
+    return `hours=${words.hours} is outside the allowed limits; choose a whole number from 1 to ${most}`;
   return undefined;
 }
 

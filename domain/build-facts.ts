@@ -31,11 +31,13 @@ export interface QuoteOptions {
 
 /** The quote for a machine; undefined only when no price is known. */
 export function quote(config: Config, options: QuoteOptions = {}): CostEstimate | undefined {
+  const limitHours = options.limitHours ?? config.maxLifetimeHours;
   const r = estimate({
     instanceType: options.instanceType ?? config.instanceType,
     volumeGb: config.volumeSizeGb,
-    expectedHours: options.expectedHours ?? config.expectedBuildHours,
-    maxLifetimeHours: options.limitHours ?? config.maxLifetimeHours,
+    // A build cannot be expected to outlive its limit: `hours=1` expects at most 1 h.
+    expectedHours: Math.min(options.expectedHours ?? config.expectedBuildHours, limitHours),
+    maxLifetimeHours: limitHours,
     maxExtensionHours: config.maxExtensionHours,
     transferGb: config.transferGb,
     priceOverrides: config.priceOverrides,

@@ -175,6 +175,82 @@ describe('parseConfig', () => {
     const c = parseConfig({ ...LOCAL, INSTANCE_TYPE: 'c6i.metal', PRICE_OVERRIDES: '{"c6i.metal": 5.44}' });
     expect(c.priceOverrides).toEqual({ 'c6i.metal': 5.44 });
   });
+
+  it('INSTANCE_TYPES unset or empty: INSTANCE_TYPE and the fallbacks, in that order, each once', () => {
+    expect(parseConfig(LOCAL).instanceTypes).toEqual(['c5n.metal', 'm5zn.metal']);
+    expect(parseConfig({ ...LOCAL, INSTANCE_TYPES: '' }).instanceTypes).toEqual(['c5n.metal', 'm5zn.metal']);
+    expect(parseConfig({ ...LOCAL, INSTANCE_TYPE: 'm5zn.metal', FALLBACK_INSTANCE_TYPES: 'c5n.metal' }).instanceTypes).toEqual(['m5zn.metal', 'c5n.metal']);
+    expect(parseConfig({ ...LOCAL, FALLBACK_INSTANCE_TYPES: '' }).instanceTypes).toEqual(['c5n.metal']);
+    expect(parseConfig({ ...LOCAL, FALLBACK_INSTANCE_TYPES: 'c5n.metal,m5zn.metal,m5zn.metal' }).instanceTypes).toEqual(['c5n.metal', 'm5zn.metal']);
+  });
+
+  it('INSTANCE_TYPES given: read as a list, trimmed, each once', () => {
+    const c = parseConfig({ ...LOCAL, INSTANCE_TYPES: ' m5zn.metal, c6i.metal,c5n.metal,,c6i.metal ', PRICE_OVERRIDES: '{"c6i.metal": 5.44}' });
+    expect(c.instanceTypes).toEqual(['m5zn.metal', 'c6i.metal', 'c5n.metal']);
+    // The default and the fallbacks are what they were.
+    expect(c.instanceType).toBe('c5n.metal');
+    expect(c.fallbackInstanceTypes).toEqual(['m5zn.metal']);
+  });
+
+  it('INSTANCE_TYPES without INSTANCE_TYPE is refused', () => {
+    expect(problemsOf({ ...LOCAL, INSTANCE_TYPES: 'm5zn.metal' })).toEqual(['INSTANCE_TYPES: must include c5n.metal (INSTANCE_TYPE); got m5zn.metal']);
+    const problems = problemsOf({ ...LOCAL, INSTANCE_TYPE: 'm5zn.metal', FALLBACK_INSTANCE_TYPES: '', INSTANCE_TYPES: 'c5n.metal' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^INSTANCE_TYPES: must include m5zn\.metal/);
+  });
+
+  it('INSTANCE_TYPES without a fallback is refused, each missing fallback named', () => {
+    expect(problemsOf({ ...LOCAL, INSTANCE_TYPES: 'c5n.metal' })).toEqual([
+      'INSTANCE_TYPES: must include m5zn.metal (in FALLBACK_INSTANCE_TYPES); got c5n.metal',
+    ]);
+    const problems = problemsOf({
+      ...LOCAL,
+      FALLBACK_INSTANCE_TYPES: 'm5zn.metal,c6i.metal',
+      INSTANCE_TYPES: 'c5n.metal',
+      PRICE_OVERRIDES: '{"c6i.metal": 5.44}',
+    });
+    expect(problems).toEqual([
+      'INSTANCE_TYPES: must include m5zn.metal (in FALLBACK_INSTANCE_TYPES); got c5n.metal',
+      'INSTANCE_TYPES: must include c6i.metal (in FALLBACK_INSTANCE_TYPES); got c5n.metal',
+    ]);
+  });
+
+  it('a type in INSTANCE_TYPES without a price is refused with the PRICE_OVERRIDES message', () => {
+    expect(problemsOf({ ...LOCAL, INSTANCE_TYPES: 'c5n.metal,m5zn.metal,c6i.metal' })).toEqual([
+      'PRICE_OVERRIDES: no price for c6i.metal; add {"c6i.metal": <USD per hour>}',
+    ]);
+    expect(parseConfig({ ...LOCAL, INSTANCE_TYPES: 'c5n.metal,m5zn.metal,c6i.metal', PRICE_OVERRIDES: '{"c6i.metal": 5.44}' }).instanceTypes).toEqual([
+      'c5n.metal',
+      'm5zn.metal',
+      'c6i.metal',
+    ]);
+  });
+
+  it('every INSTANCE_TYPES problem in one ConfigError, with the others', () => {
+    const env = { ...LOCAL, VOLUME_SIZE_GB: 'abc', INSTANCE_TYPES: 'x9.metal' };
+    expect(problemsOf(env)).toEqual([
+      'VOLUME_SIZE_GB: expected a whole number ≥ 1, got "abc"',
+      'INSTANCE_TYPES: must include c5n.metal (INSTANCE_TYPE); got x9.metal',
+      'INSTANCE_TYPES: must include m5zn.metal (in FALLBACK_INSTANCE_TYPES); got x9.metal',
+      'PRICE_OVERRIDES: no price for x9.metal; add {"x9.metal": <USD per hour>}',
+    ]);
+    let error: unknown;
+    try {
+      parseConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(
+      [
+        'invalid configuration:',
+        '- VOLUME_SIZE_GB: expected a whole number ≥ 1, got "abc"',
+        '- INSTANCE_TYPES: must include c5n.metal (INSTANCE_TYPE); got x9.metal',
+        '- INSTANCE_TYPES: must include m5zn.metal (in FALLBACK_INSTANCE_TYPES); got x9.metal',
+        '- PRICE_OVERRIDES: no price for x9.metal; add {"x9.metal": <USD per hour>}',
+      ].join('\n'),
+    );
+  });
 });
 
 describe('maskConfig', () => {
