@@ -56,6 +56,7 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
     subnetZones: ec2,
     offeredZones: ec2,
     vcpusOf: ec2,
+    nestedVirtualizationTypes: ec2,
     standardVcpusInUse: ec2,
     looseVolumes: ec2,
     deleteVolume: ec2,

@@ -83,6 +83,9 @@ export class ListingCompute implements Compute {
   vcpusOf(): never {
     throw new Error('bench: the watchdog looked at instance types');
   }
+  nestedVirtualizationTypes(): never {
+    throw new Error('bench: the watchdog looked at instance types');
+  }
   standardVcpusInUse(): never {
     throw new Error('bench: the watchdog counted vCPUs');
   }

@@ -4,6 +4,16 @@
 export const DEFAULT_HOURLY_PRICES: Readonly<Record<string, number>> = {
   'c5n.metal': 3.888,
   'm5zn.metal': 3.9641,
+  // KVM through nested virtualization (docs/design.md "Cost model"): AWS public price list,
+  // us-east-1 on-demand Linux, January 2026.
+  'c8i.4xlarge': 0.74968,
+  'c8i.8xlarge': 1.49936,
+  'c8i-flex.8xlarge': 1.42432,
+  'm8i.4xlarge': 0.84672,
+  'm8i.8xlarge': 1.69344,
+  'm8i-flex.8xlarge': 1.6088,
+  'm8i.12xlarge': 2.54016,
+  'r8i.4xlarge': 1.11136,
 };
 export const EBS_GP3_USD_PER_GB_MONTH = 0.08;
 export const HOURS_PER_MONTH = 730;

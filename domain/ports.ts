@@ -244,6 +244,8 @@ export interface LaunchRequest {
   /** Base64 user data (cloud-init), free of secrets. */
   userData: string;
   tags: Record<string, string>;
+  /** Launch with CpuOptions.NestedVirtualization=enabled: KVM on a virtual type that lists the feature. */
+  nestedVirtualization?: boolean;
 }
 
 export interface LaunchedInstance {
@@ -296,6 +298,8 @@ export interface Compute {
   offeredZones(instanceTypes: readonly string[]): Promise<Record<string, string[]>>;
   /** Each type's default vCPUs (DescribeInstanceTypes); cached. */
   vcpusOf(instanceTypes: readonly string[]): Promise<Record<string, number>>;
+  /** The types whose DescribeInstanceTypes lists `nested-virtualization` (the same cached answer as vcpusOf). */
+  nestedVirtualizationTypes(instanceTypes: readonly string[]): Promise<string[]>;
   /**
    * vCPUs of the account's pending and running on-demand machines of the families the standard
    * quota counts, except those tagged with `exceptBuildId` (a redelivered launch's own machine).

@@ -50,7 +50,8 @@ export const { createHandler, handler } = eventEntry({
       return fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
     const budget = await holdInLaunchMonth(deps, build, blog);
     if (!budget.ok) return fail(deps, build, launchOverBudget(budget.month, budget.figures), blog);
-    const allAttempts = launchAttempts(build.BuildID, launchTypesOf(build, deps.config), deps.config);
+    const types = launchTypesOf(build, deps.config);
+    const allAttempts = launchAttempts(build.BuildID, types, deps.config, await nestedVirtualizationTypes(deps, types, blog));
     const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
     if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
     await tryAttempts(deps, build, fit.attempts, fit.skips, blog);
@@ -81,7 +82,7 @@ async function tryAttempts(deps: EventDeps, build: Build, attempts: readonly Lau
     if (result.ok) return launched(deps, build, result.instance, { refusals, skips }, log);
     log.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, ec2Message: result.message });
     refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
-    if (skipsOtherSubnets(result.code, result.message)) skippedTypes.add(attempt.instanceType);
+    if (skipsOtherSubnets(result.code, result.message, attempt.nestedVirtualization)) skippedTypes.add(attempt.instanceType);
   }
   await fail(deps, build, launchFailureMessage(refusals, skips), log);
 }
@@ -104,6 +105,20 @@ function userDataOf(deps: EventDeps, build: Build): string {
     // Derived from the BuildID, so every delivery renders the same user data (ClientToken).
     eventToken: eventTokenFor(eventTokenKeyOf(deps), buildId),
   });
+}
+
+/**
+ * The types that run KVM only with the nested-virtualization option. Unreadable, every type is
+ * launched without it: a metal type is unaffected, and a virtual one fails in its first minute
+ * (the runner's KVM check), which costs cents.
+ */
+async function nestedVirtualizationTypes(deps: EventDeps, types: readonly string[], log: Logger): Promise<string[]> {
+  try {
+    return await deps.compute.nestedVirtualizationTypes(types);
+  } catch (error) {
+    log.warn('could not read which types support nested virtualization; launching without the option', { error });
+    return [];
+  }
 }
 
 /**

@@ -34,6 +34,9 @@ readonly BIN_DIR=${METAL_BUILD_BIN_DIR:-/usr/local/bin}
 # them, retrying every APT_RETRY seconds; tests shorten both.
 readonly APT_WAIT=${METAL_BUILD_APT_WAIT:-600}
 readonly APT_RETRY=${METAL_BUILD_APT_RETRY:-10}
+# Tests point these at files of their own.
+readonly KVM_DEVICE=${METAL_BUILD_KVM_DEVICE:-/dev/kvm}
+readonly SYS_MODULE_DIR=${METAL_BUILD_SYS_MODULE_DIR:-/sys/module}
 # Keep equal to packer_version in builder.pkr.hcl (test/packer checks).
 PACKER_VERSION=${PACKER_VERSION:-1.11.2}
 QEMU_PLUGIN_VERSION=${QEMU_PLUGIN_VERSION:-}
@@ -54,7 +57,7 @@ readonly PHASE_DETAIL_TYPE='Build Phase'
 BUILD_ID='' BRANCH='' COMMIT='' REPO_URL='' BUCKET='' BUS='' REGION='' LOG_GROUP=''
 MAX_LIFETIME_MINUTES='' GITHUB_SECRET_ARN='' EVENT_TOKEN='' PACKER_TEMPLATE='' GITHUB_TOKEN='' APT_UPDATED=0
 INSTANCE_ID='' INSTANCE_TYPE='' ACTUAL_COMMIT='' VERSION='' PREFIX='' RELEASE=0 RELEASE_PREFIX=''
-LOG_KEY='' STARTED_AT='' START_EPOCH=0 STREAMER_PID=''
+LOG_KEY='' STARTED_AT='' START_EPOCH=0 STREAMER_PID='' KVM_REPORT=''
 AWS_READY=0 OUTCOME=running FAIL_MESSAGE='' STEP='starting'
 
 # printf's own clock: no process per log line.
@@ -316,11 +319,33 @@ stop_log_streaming() {
 
 # ---------------------------------------------------------------------------- the build
 
+# Whether the KVM module lets a guest start VMs of its own: reported, not required.
+nested_kvm() {
+  local m v
+  for m in kvm_intel kvm_amd; do
+    [ -e "$SYS_MODULE_DIR/$m/parameters/nested" ] || continue
+    v=''
+    read -r v <"$SYS_MODULE_DIR/$m/parameters/nested" || true
+    case $v in
+      Y | 1) echo "nested KVM ($m) allowed" ;;
+      N | 0) echo "nested KVM ($m) not allowed: a guest cannot start VMs of its own" ;;
+      *) echo "nested KVM ($m) unknown" ;;
+    esac
+    return 0
+  done
+  echo 'nested KVM unknown'
+}
+
+# Before the clone: a type without KVM costs minutes only.
 check_host() {
   STEP='checking KVM'
-  local out free
-  out=$(kvm-ok 2>&1) || fail "KVM is not available on this instance (kvm-ok: ${out//$'\n'/ }); the build needs a .metal instance type"
+  local out free no="KVM is not available on $INSTANCE_TYPE"
+  local alt='choose a .metal type such as c5n.metal, or a C8i, M8i or R8i type, which the bot launches with nested virtualization'
+  out=$(kvm-ok 2>&1) || fail "$no (kvm-ok: ${out//$'\n'/ }); $alt"
+  [ -e "$KVM_DEVICE" ] || fail "$no ($KVM_DEVICE does not exist); $alt"
   log "$out"
+  KVM_REPORT="KVM works on $INSTANCE_TYPE; $(nested_kvm)"
+  log "$KVM_REPORT"
   STEP='checking free disk'
   free=$(df --output=avail -B1G "$WORK_DIR" | tail -n 1 | tr -d ' G') || true
   [[ $free =~ ^[0-9]+$ ]] || fail "could not read the free disk space of $WORK_DIR (df said: $free)"
@@ -375,7 +400,7 @@ ASKPASS
 
   STEP='cloning'
   log "cloning ${REPO_URL@Q} at branch ${BRANCH@Q}"
-  emit_phase cloning '{message: $m[0:1000]}' --arg m "cloning $BRANCH" || true
+  emit_phase cloning '{message: $m[0:1000]}' --arg m "cloning $BRANCH; $KVM_REPORT" || true
   rm -rf "$SRC_DIR"
   local rc=0
   METAL_BUILD_GIT_TOKEN=$GITHUB_TOKEN GIT_ASKPASS=$askpass GIT_TERMINAL_PROMPT=0 \

@@ -6,15 +6,44 @@ import { Ec2Error, filters, page, values } from './ec2-query';
 // refusal texts are the ones EC2 really sends, because events/launch/plan.ts classifies some
 // refusals by their message, not only their code.
 
-/** vCPUs per type; the metal types this project launches plus small ones for other tests. */
+/** vCPUs per type; the metal and nested-virtualization types this project prices, plus small ones for other tests. */
 export const DEFAULT_INSTANCE_TYPES: Readonly<Record<string, number>> = {
   'c5n.metal': 72,
   'm5zn.metal': 48,
+  'c8i.4xlarge': 16,
+  'c8i.8xlarge': 32,
+  'c8i-flex.8xlarge': 32,
+  'm8i.4xlarge': 16,
+  'm8i.8xlarge': 32,
+  'm8i-flex.8xlarge': 32,
+  'm8i.12xlarge': 48,
+  'r8i.4xlarge': 16,
   't3.micro': 2,
   'm5.large': 2,
 };
 
-export type RefusalCode = 'InsufficientInstanceCapacity' | 'VcpuLimitExceeded' | 'Unsupported';
+/**
+ * The families whose DescribeInstanceTypes lists `nested-virtualization` in
+ * ProcessorInfo.SupportedFeatures (AWS, February 2026: C8i, M8i, R8i and their -flex variants).
+ */
+const NESTED_VIRTUALIZATION_FAMILY = /^(c8i|m8i|r8i)(-flex)?\./;
+
+export function supportsNestedVirtualization(instanceType: string): boolean {
+  return NESTED_VIRTUALIZATION_FAMILY.test(instanceType);
+}
+
+/**
+ * EC2's answer to `CpuOptions.NestedVirtualization=enabled` for a type without the feature. AWS
+ * documents neither the code nor the text of this refusal: both are this stand-in's assumption
+ * (a client error, as every parameter refusal is). The launch treats any refusal of an attempt
+ * with the option as final for that type, so it does not depend on the exact words.
+ */
+export const NESTED_VIRTUALIZATION_REFUSAL = {
+  code: 'InvalidParameterCombination',
+  message: (type: string) => `Nested virtualization is not supported for instance type ${type}.`,
+};
+
+export type RefusalCode = 'InsufficientInstanceCapacity' | 'VcpuLimitExceeded' | 'Unsupported' | 'InvalidParameterCombination';
 
 export interface RefusalRule {
   instanceType: string;
@@ -33,6 +62,7 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   InsufficientInstanceCapacity: 500,
   VcpuLimitExceeded: 400,
   Unsupported: 400,
+  InvalidParameterCombination: 400,
 };
 
 export class Catalog {
@@ -64,8 +94,10 @@ export class Catalog {
   }
 
   /** Throws what EC2 would answer when this launch is refused. */
-  checkLaunch(instanceType: string, subnetId: string, zone: string): void {
+  checkLaunch(instanceType: string, subnetId: string, zone: string, nestedVirtualization = false): void {
     if (!(instanceType in this.instanceTypes)) throw new Ec2Error('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
+    if (nestedVirtualization && !supportsNestedVirtualization(instanceType))
+      throw new Ec2Error(NESTED_VIRTUALIZATION_REFUSAL.code, NESTED_VIRTUALIZATION_REFUSAL.message(instanceType), 400);
     const rule = this.refusals.find((r) => r.instanceType === instanceType && (r.subnetId === undefined || r.subnetId === subnetId));
     if (rule) throw new Ec2Error(rule.code, rule.message ?? this.message(rule.code, instanceType, zone), REFUSAL_STATUS[rule.code]);
     if (!this.zonesOffering(instanceType).includes(zone))
@@ -97,6 +129,7 @@ export class Catalog {
       instanceType,
       bareMetal: instanceType.endsWith('.metal'),
       vCpuInfo: { defaultVCpus: this.instanceTypes[instanceType] },
+      processorInfo: { supportedFeatures: supportsNestedVirtualization(instanceType) ? ['nested-virtualization'] : [] },
     }));
     return { instanceTypeSet: info, nextToken };
   }
@@ -107,6 +140,8 @@ export class Catalog {
         return `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity.`;
       case 'VcpuLimitExceeded':
         return 'You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.';
+      case 'InvalidParameterCombination':
+        return NESTED_VIRTUALIZATION_REFUSAL.message(instanceType);
       case 'Unsupported': {
         const others = this.zonesOffering(instanceType).filter((z) => z !== zone);
         return `Your requested instance type (${instanceType}) is not supported in your requested Availability Zone (${zone}). Please retry your request by not specifying an Availability Zone or choosing ${others.join(', ')}.`;

@@ -22,6 +22,8 @@ export interface Ec2Instance {
   instanceId: string;
   reservationId: string;
   instanceType: string;
+  /** Launched with CpuOptions.NestedVirtualization=enabled. */
+  nestedVirtualization?: boolean;
   subnetId: string;
   availabilityZone: string;
   state: StateName;

@@ -261,7 +261,10 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       Object.keys(options.subnets)[0];
     const zone = subnetId === undefined ? undefined : options.subnets[subnetId];
     if (subnetId === undefined || zone === undefined) throw new Ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${subnetId ?? ''}' does not exist`);
-    catalog.checkLaunch(instanceType, subnetId, zone);
+    const nested = params['CpuOptions.NestedVirtualization'];
+    if (nested !== undefined && nested !== 'enabled' && nested !== 'disabled')
+      throw new Ec2Error('InvalidParameterValue', `Invalid value '${nested}' for CpuOptions.NestedVirtualization.`);
+    catalog.checkLaunch(instanceType, subnetId, zone, nested === 'enabled');
 
     const specs = members(params, 'TagSpecification');
     const tagsFor = (type: string) => tags(specs.find((s) => s.ResourceType === type) ?? {}, 'Tag');
@@ -271,6 +274,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       instanceId: newId('i'),
       reservationId: newId('r'),
       instanceType,
+      ...(nested === 'enabled' ? { nestedVirtualization: true } : {}),
       subnetId,
       availabilityZone: zone,
       state: 'pending',

@@ -29,6 +29,7 @@ export class Ec2Compute implements Compute {
   private readonly zoneOfSubnet = new Map<string, string>();
   private readonly zonesOfType = new Map<string, string[]>();
   private readonly vcpusOfType = new Map<string, number>();
+  private readonly nestedTypes = new Set<string>();
 
   constructor(
     private readonly client: EC2Client,
@@ -49,6 +50,8 @@ export class Ec2Compute implements Compute {
           MaxCount: 1,
           ClientToken: request.clientToken,
           UserData: request.userData,
+          // Only here: the launch template keeps no CPU options, so a metal type launches as always.
+          ...(request.nestedVirtualization ? { CpuOptions: { NestedVirtualization: 'enabled' } } : {}),
           TagSpecifications: [
             { ResourceType: 'instance', Tags: tags },
             { ResourceType: 'volume', Tags: tags },
@@ -134,17 +137,28 @@ export class Ec2Compute implements Compute {
   }
 
   async vcpusOf(instanceTypes: readonly string[]): Promise<Record<string, number>> {
+    await this.describeTypes(instanceTypes);
+    return pick(this.vcpusOfType, instanceTypes);
+  }
+
+  async nestedVirtualizationTypes(instanceTypes: readonly string[]): Promise<string[]> {
+    await this.describeTypes(instanceTypes);
+    return instanceTypes.filter((t) => this.nestedTypes.has(t));
+  }
+
+  /** One DescribeInstanceTypes for the types not seen yet in this container; a type's facts never change. */
+  private async describeTypes(instanceTypes: readonly string[]): Promise<void> {
     const missing = instanceTypes.filter((t) => !this.vcpusOfType.has(t));
-    if (missing.length > 0) {
-      const pages = paginateDescribeInstanceTypes({ client: this.client }, { InstanceTypes: missing as never[] });
-      for await (const page of pages) {
-        for (const info of page.InstanceTypes ?? []) {
-          const vcpus = info.VCpuInfo?.DefaultVCpus;
-          if (info.InstanceType && vcpus !== undefined) this.vcpusOfType.set(info.InstanceType, vcpus);
-        }
+    if (missing.length === 0) return;
+    const pages = paginateDescribeInstanceTypes({ client: this.client }, { InstanceTypes: missing as never[] });
+    for await (const page of pages) {
+      for (const info of page.InstanceTypes ?? []) {
+        const vcpus = info.VCpuInfo?.DefaultVCpus;
+        if (!info.InstanceType || vcpus === undefined) continue;
+        this.vcpusOfType.set(info.InstanceType, vcpus);
+        if (info.ProcessorInfo?.SupportedFeatures?.includes('nested-virtualization')) this.nestedTypes.add(info.InstanceType);
       }
     }
-    return pick(this.vcpusOfType, instanceTypes);
   }
 
   async standardVcpusInUse(exceptBuildId: string): Promise<number> {

@@ -12,15 +12,33 @@ import { ON_DEMAND_STANDARD_QUOTA } from '../../domain/launch-capacity';
 
 export interface LaunchAttempt {
   instanceType: string;
+  /** The type lists `nested-virtualization`: launched with the CPU option, so KVM works on a virtual machine. */
+  nestedVirtualization?: boolean;
   /** '' when SUBNET_IDS is empty: the launch template's network settings decide. */
   subnetId: string;
   clientToken: string;
 }
 
-/** Each subnet for each of `types` (the build's type, then the fallbacks: build-choice `launchTypesOf`), in order. */
-export function launchAttempts(buildId: string, types: readonly string[], config: Pick<Config, 'subnetIds'>): LaunchAttempt[] {
+/**
+ * Each subnet for each of `types` (the build's type, then the fallbacks: build-choice
+ * `launchTypesOf`), in order; the types of `nestedTypes` with the nested-virtualization option.
+ */
+export function launchAttempts(
+  buildId: string,
+  types: readonly string[],
+  config: Pick<Config, 'subnetIds'>,
+  nestedTypes: readonly string[] = [],
+): LaunchAttempt[] {
   const subnets = config.subnetIds.length > 0 ? config.subnetIds : [''];
-  return types.flatMap((instanceType) => subnets.map((subnetId) => ({ instanceType, subnetId, clientToken: clientToken(buildId, instanceType, subnetId) })));
+  return types.flatMap((instanceType) => {
+    const nested = nestedTypes.includes(instanceType);
+    return subnets.map((subnetId) => ({
+      instanceType,
+      ...(nested ? { nestedVirtualization: true } : {}),
+      subnetId,
+      clientToken: clientToken(buildId, instanceType, subnetId, nested),
+    }));
+  });
 }
 
 /**
@@ -29,8 +47,13 @@ export function launchAttempts(buildId: string, types: readonly string[], config
  * attempt: EC2 refuses a token reused with other parameters. The BuildID stays readable (for
  * CloudTrail) and the pair is hashed to stay within EC2's 64 characters.
  */
-export function clientToken(buildId: string, instanceType: string, subnetId: string): string {
-  const digest = createHash('sha256').update(`${instanceType}\n${subnetId}`).digest('hex').slice(0, 16);
+export function clientToken(buildId: string, instanceType: string, subnetId: string, nestedVirtualization = false): string {
+  // The option is a parameter of the request: a delivery that could not read it (launching
+  // without) must not reuse the token of one that could.
+  const digest = createHash('sha256')
+    .update(`${instanceType}\n${subnetId}${nestedVirtualization ? '\nnested' : ''}`)
+    .digest('hex')
+    .slice(0, 16);
   return `${buildId}-${digest}`.slice(0, 64);
 }
 
@@ -90,8 +113,10 @@ export interface Refusal {
  * Quotas are per region and instance family, not per subnet: after a quota refusal the other
  * subnets of the same type are skipped (they would be refused the same way).
  */
-export function skipsOtherSubnets(code: string, message: string): boolean {
-  return classifyRefusal(code, message) === 'quota';
+export function skipsOtherSubnets(code: string, message: string, nestedVirtualization = false): boolean {
+  const kind = classifyRefusal(code, message);
+  // AWS documents no error for a type that refuses the option: any refusal but capacity is taken as that.
+  return kind === 'quota' || (nestedVirtualization && kind !== 'capacity');
 }
 
 /** The build's ErrorMessage when no attempt launched: every reason, and what to do about quotas. */

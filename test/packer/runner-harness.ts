@@ -80,6 +80,12 @@ export interface RunOptions {
   realAws?: { pathDir: string; env?: Record<string, string> };
   /** The stubbed packer's OVA is extended with zeros to this many bytes. */
   ovaBytes?: number;
+  /** The instance type IMDS reports (default c5n.metal). */
+  instanceType?: string;
+  /** Whether the KVM device (METAL_BUILD_KVM_DEVICE, a plain file of the run) exists; default true. */
+  kvmDevice?: boolean;
+  /** The KVM module's `nested` parameter under METAL_BUILD_SYS_MODULE_DIR (default kvm_intel, Y); null: neither module has one. */
+  nestedKvm?: { module: 'kvm_intel' | 'kvm_amd'; value: string } | null;
 }
 
 export interface Call {
@@ -145,6 +151,17 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
     for (const tool of REAL_TOOLS) if (!missing.includes(tool)) symlinkSync(which(tool), join(tools, tool));
     path = `${bin}:${tools}`;
   }
+  // The host's KVM, as files of the run: never the machine's own /dev/kvm or /sys/module.
+  const kvmDevice = join(dir, 'dev', 'kvm');
+  const sysModule = join(dir, 'sys', 'module');
+  mkdirSync(join(dir, 'dev'));
+  mkdirSync(sysModule, { recursive: true });
+  if (options.kvmDevice !== false) writeFileSync(kvmDevice, '');
+  const nested = options.nestedKvm === undefined ? { module: 'kvm_intel', value: 'Y' } : options.nestedKvm;
+  if (nested) {
+    mkdirSync(join(sysModule, nested.module, 'parameters'), { recursive: true });
+    writeFileSync(join(sysModule, nested.module, 'parameters', 'nested'), `${nested.value}\n`);
+  }
   const config = { ...baseConfig(), ...options.config };
   const configFile = join(dir, 'build.json');
   writeFileSync(configFile, JSON.stringify(config));
@@ -159,6 +176,8 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
     METAL_BUILD_LOG_INTERVAL: '5',
     METAL_BUILD_RETRY_SECONDS: '0',
     METAL_BUILD_BIN_DIR: bin,
+    METAL_BUILD_KVM_DEVICE: kvmDevice,
+    METAL_BUILD_SYS_MODULE_DIR: sysModule,
     STUB_SELF: STUB,
     STUB_BIN: bin,
     STUB_DIR: stubDir,
@@ -174,6 +193,7 @@ export async function runRunner(options: RunOptions = {}): Promise<RunResult> {
     METAL_BUILD_APT_WAIT: String(options.aptWait ?? 600),
     METAL_BUILD_APT_RETRY: '1',
     STUB_OVA_BYTES: options.ovaBytes === undefined ? '' : String(options.ovaBytes),
+    STUB_INSTANCE_TYPE: options.instanceType ?? 'c5n.metal',
     ...(options.installTools && { PACKER_VERSION: '1.11.2', QEMU_PLUGIN_VERSION: '1.1.0' }),
     ...options.realAws?.env,
   };

@@ -169,9 +169,13 @@ describe('runner: failures', RUN, () => {
     expect(r.events.filter((e) => e.phase === 'completed')).toEqual([]);
   });
 
-  it.concurrent('without KVM: fails clearly before cloning', async () => {
+  it.concurrent('without KVM: fails clearly before cloning, naming the instance type and what to choose instead', async () => {
     const r = await runRunner({ fail: ['kvm'] });
-    expectFailedRun(r, [], /KVM is not available .*\/dev\/kvm does not exist.*\.metal instance/);
+    expectFailedRun(
+      r,
+      [],
+      /^KVM is not available on c5n\.metal \(kvm-ok: INFO: \/dev\/kvm does not exist .*\); choose a \.metal type .*nested virtualization$/,
+    );
     expect(gitCall(r, 'clone')).toEqual([]);
   });
 
@@ -191,6 +195,68 @@ describe('runner: failures', RUN, () => {
     expect(r.code).toBe(0);
     expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
     expect(r.log).toMatch(/put-events for cloning failed \(attempt 1\)/);
+  });
+});
+
+describe('runner: KVM, checked and reported before the clone', RUN, () => {
+  const choose = 'choose a .metal type such as c5n.metal, or a C8i, M8i or R8i type, which the bot launches with nested virtualization';
+
+  it.concurrent('kvm-ok failing on m8i.8xlarge: one failed event naming the type and the alternatives; no clone; powered off', async () => {
+    const r = await runRunner({ fail: ['kvm'], instanceType: 'm8i.8xlarge' });
+    expectFailedRun(r, [], /^KVM is not available on m8i\.8xlarge \(kvm-ok: INFO: \/dev\/kvm does not exist HINT: .*KVM acceleration can NOT be used\); /);
+    expect(r.events[0]!.message!.endsWith(`; ${choose}`)).toBe(true);
+    expect(r.of('git')).toEqual([]);
+    expect(r.of('aws', 'secretsmanager')).toEqual([]);
+    expect(r.of('packer')).toEqual([]);
+    expect(r.log).not.toContain('KVM works');
+  });
+
+  it.concurrent('no KVM device although kvm-ok passes: one failed event naming the device, the type and the alternatives; no clone', async () => {
+    const r = await runRunner({ kvmDevice: false, instanceType: 'c8i-flex.8xlarge' });
+    expectFailedRun(r, [], new RegExp(`^KVM is not available on c8i-flex\\.8xlarge \\(${r.dir}/dev/kvm does not exist\\); `));
+    expect(r.events[0]!.message!.endsWith(`; ${choose}`)).toBe(true);
+    expect(r.of('git')).toEqual([]);
+    expect(r.calls.at(-1)).toMatchObject({ name: 'shutdown', argv: ['-h', 'now'] });
+  });
+
+  const reports: [string, RunOptions, string][] = [
+    [
+      'nested Y (kvm_intel)',
+      { instanceType: 'm8i.8xlarge', nestedKvm: { module: 'kvm_intel', value: 'Y' } },
+      'KVM works on m8i.8xlarge; nested KVM (kvm_intel) allowed',
+    ],
+    [
+      'nested N (kvm_intel)',
+      { instanceType: 'm8i.8xlarge', nestedKvm: { module: 'kvm_intel', value: 'N' } },
+      'KVM works on m8i.8xlarge; nested KVM (kvm_intel) not allowed: a guest cannot start VMs of its own',
+    ],
+    [
+      'nested 1 (kvm_amd)',
+      { instanceType: 'm7a.metal-48xl', nestedKvm: { module: 'kvm_amd', value: '1' } },
+      'KVM works on m7a.metal-48xl; nested KVM (kvm_amd) allowed',
+    ],
+    [
+      'nested 0 (kvm_amd)',
+      { nestedKvm: { module: 'kvm_amd', value: '0' } },
+      'KVM works on c5n.metal; nested KVM (kvm_amd) not allowed: a guest cannot start VMs of its own',
+    ],
+    ['no nested parameter', { instanceType: 'r8i.8xlarge', nestedKvm: null }, 'KVM works on r8i.8xlarge; nested KVM unknown'],
+    [
+      'an unexpected nested value, kept inert',
+      { instanceType: 'c8i.8xlarge', nestedKvm: { module: 'kvm_intel', value: '$(touch pwned)' } },
+      'KVM works on c8i.8xlarge; nested KVM (kvm_intel) unknown',
+    ],
+  ];
+  it.concurrent.each(reports)('%s: the first phase, cloning, carries the KVM report, which the log has too', async (_name, options, report) => {
+    const r = await runRunner(options);
+    expect(r.code).toBe(0);
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    expect(r.events[0]!.message).toBe(`cloning main; ${report}`);
+    const logLines = r.log.split('\n');
+    const at = logLines.findIndex((line) => line.endsWith(` ${report}`));
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(logLines.findIndex((line) => line.includes('cloning ')));
+    expect(pwned(r)).toEqual([]);
   });
 });
 

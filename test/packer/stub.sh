@@ -150,7 +150,7 @@ case "$name" in
     case "$url" in
       */latest/api/token) echo 'imds-session-token' ;;
       */meta-data/instance-id) echo 'i-0123456789abcdef0' ;;
-      */meta-data/instance-type) echo 'c5n.metal' ;;
+      */meta-data/instance-type) echo "${STUB_INSTANCE_TYPE:-c5n.metal}" ;;
       https://*_SHA256SUMS)
         zip=$(basename "${url%_SHA256SUMS}")_linux_amd64.zip
         printf '%s  %s\n' "$(printf 'zip:%s' "$zip" | sha256sum | cut -d ' ' -f 1)" "$zip" >"$(opt -o "$@")"

@@ -176,6 +176,8 @@ describe('runner.sh with the real aws CLI', () => {
 
     const phases = phasesOf(ID_A);
     expect(phases.map((p) => p.phase)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    // The first phase says whether KVM works and allows nesting (the harness's KVM files: kvm_intel, nested Y).
+    expect(phases[0]!.message).toBe('cloning main; KVM works on c5n.metal; nested KVM (kvm_intel) allowed');
     const completed = phases.at(-1)!;
     const version = `0.0.0-${String(completed.actualCommit).slice(0, 7)}`;
     const prefix = `builds/${ID_A}/hedgehog-lab-prewarmed-${version}`;

@@ -396,6 +396,26 @@ describe('catalogue, volumes, tags and errors', () => {
   });
 });
 
+describe('nested virtualization, through Ec2Compute', () => {
+  beforeEach(() => start());
+
+  it('names the types listing nested-virtualization, from the same cached DescribeInstanceTypes as the vCPUs', async () => {
+    expect(await compute.nestedVirtualizationTypes(['c5n.metal', 'm8i.8xlarge', 'c8i-flex.8xlarge'])).toEqual(['m8i.8xlarge', 'c8i-flex.8xlarge']);
+    const asked = ec2.requests.length;
+    expect(await compute.vcpusOf(['m8i.8xlarge'])).toEqual({ 'm8i.8xlarge': 32 });
+    expect(await compute.nestedVirtualizationTypes(['c5n.metal'])).toEqual([]);
+    expect(ec2.requests).toHaveLength(asked);
+  });
+
+  it('RunInstances takes CpuOptions.NestedVirtualization for a type with the feature and refuses it (a value, not a throw) for one without', async () => {
+    const id = await launched({ instanceType: 'm8i.8xlarge', subnetId: SUBNET_A, nestedVirtualization: true });
+    expect(ec2.get(id)).toMatchObject({ instanceType: 'm8i.8xlarge', nestedVirtualization: true });
+    const refused = await compute.launch(launchRequest({ clientToken: 'metal', instanceType: 'c5n.metal', subnetId: SUBNET_A, nestedVirtualization: true }));
+    expect(refused).toEqual({ ok: false, code: 'InvalidParameterCombination', message: 'Nested virtualization is not supported for instance type c5n.metal.' });
+    expect(ec2.all().map((i) => i.instanceId)).toEqual([id]);
+  });
+});
+
 describe('the launch capacity facts, through Ec2Compute', () => {
   beforeEach(() => start({ offerings: { 'c5n.metal': ['us-east-1a'], 'm5zn.metal': ['us-east-1a', 'us-east-1b'] } }));
 
