@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleOf, measureBundles, MINIMAL_APP } from './bundle-size';
 import { measureColdStarts } from './cold-start';
+import { costTable } from './cost-table';
 import { measureDeadlineMargins } from './deadline-margins';
 import { measureInstanceState } from './instance-state';
 import { measureMonthLedger, seedMonths } from './month-ledger';
@@ -16,6 +17,7 @@ import { measureWarm } from './warm';
 import { seedingChat } from './warm';
 import { measureWatchdogWork, seedWorkTable, type WorkKind, type WorkTable } from './watchdog-work';
 import { countReads } from './read-counter';
+import { parseConfig } from '../domain/config';
 import { localDynamoClient } from '../stand-ins/dynalite';
 import { measureWatchdog, seedWatchdogTables } from './watchdog';
 import { measureSlackOutage, OUTAGE_ACTIVE, OUTAGE_RETRY_AFTER_SECONDS, OUTAGE_UNACCOUNTED } from './watchdog-outage';
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
         latency,
         slackOutage,
         deadlines: measureDeadlineMargins(),
+        costs: costTable(parseConfig(world.env)),
         refusedConnections: [...refusedConnections, ...refused],
         durationSeconds: (performance.now() - started) / 1000,
       };

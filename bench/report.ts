@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { BundleSizes } from './bundle-size';
 import type { ColdStartFigures, ColdStartResult } from './cold-start';
+import { costTableCells, type CostTable } from './cost-table';
 import type { InstanceStateFigures } from './instance-state';
 import type { MonthLedgerFigures } from './month-ledger';
 import type { CallCounts, LatencyResult } from './latency';
@@ -34,6 +35,8 @@ export interface Measurements {
   /** The latency model's watchdog runs while Slack answers 429 to every call, and while it is down. */
   slackOutage: OutageFigures[];
   deadlines: DeadlineMargins;
+  /** Computed, not timed: a default build's expected and maximum cost on each built-in instance type. */
+  costs: CostTable;
   /** Connections to anything but loopback that were attempted (and refused). */
   refusedConnections: string[];
   durationSeconds: number;
@@ -381,6 +384,8 @@ export function printReport(m: Measurements, lines: BudgetLine[], print: (text: 
     `\n7. Deadlines: ${margins.cases} launches × limits × Scheduler's first and last millisecond of the schedule's minute: ` +
       `overshoot at most ${(margins.overshootMaxMs / 1000).toFixed(3)} s; undershoot ${(margins.undershootMinMs / 1000).toFixed(3)}–${(margins.undershootMaxMs / 1000).toFixed(3)} s`,
   );
+  const costs = costTableCells(m.costs);
+  print(table(costs.title, costs.header, costs.rows));
   print('\nBudget');
   for (const l of lines) print(`  ${l.met ? 'MET   ' : 'MISSED'}  ${l.budget}: ${l.measured}`);
 }
@@ -409,6 +414,7 @@ export function writeResults(m: Measurements, lines: BudgetLine[], file: string 
     monthLedger: m.monthLedger,
     latency: m.latency,
     slackOutage: m.slackOutage,
+    costs: m.costs,
     budget: lines,
     summary: summaryLine(lines),
   };

@@ -10,6 +10,7 @@ import type { BudgetFigures } from '../domain/spend';
 import { buildQuote } from '../domain/build-facts';
 import type { ChoiceWords } from '../domain/build-choice';
 import { choiceFields, choiceProblem } from '../domain/build-choice';
+import { otherTypes } from '../domain/type-comparison';
 import { buildCard, unrecordedCardText } from '../views/card';
 import type { BotDeps } from './deps';
 import { mayUseChannel } from './permissions';
@@ -87,16 +88,21 @@ export async function openRequest(
 }
 
 /**
- * The configured type's recent build times (one GetItem). Unreadable, the request goes on with
- * EXPECTED_BUILD_HOURS: the expected line is advice, the maximum is what is approved.
+ * Each allowed type's recent build times (one GetItem each, at once): the chosen type's make the
+ * expected line, the others' the card's comparison. Unreadable, the request goes on with
+ * EXPECTED_BUILD_HOURS and without that type's line: both are advice, the maximum is what is approved.
  */
-async function recentCompletions(deps: BotDeps, instanceType: string, log: Logger): Promise<Completion[]> {
-  try {
-    return await deps.durations.recent(instanceType);
-  } catch (error) {
-    log.warn('build time history unreadable; the estimate uses EXPECTED_BUILD_HOURS', { error });
-    return [];
-  }
+async function recentCompletions(deps: BotDeps, log: Logger): Promise<Record<string, Completion[]>> {
+  const types = deps.config.instanceTypes;
+  const histories = await Promise.all(
+    types.map((instanceType) =>
+      deps.durations.recent(instanceType).catch((error: unknown) => {
+        log.warn('build time history unreadable; the estimate uses EXPECTED_BUILD_HOURS', { instanceType, error });
+        return [];
+      }),
+    ),
+  );
+  return Object.fromEntries(types.map((type, i) => [type, histories[i]!]));
 }
 
 async function postAndRecord(
@@ -108,8 +114,10 @@ async function postAndRecord(
   log: Logger,
 ): Promise<{ reply: string; buildId?: string }> {
   const pricing = await priceRequest(deps, choiceFields(deps.config, request.choice ?? {}), now, log);
-  const card = (b: Build) => buildCard(b, { config: deps.config, now, running: pricing.running, ...(pricing.budget ? { budget: pricing.budget } : {}) });
   const draft = newRecord(request, origin, buildId, now, pricing);
+  const others = otherTypes(draft, deps.config, pricing.histories);
+  const card = (b: Build) =>
+    buildCard(b, { config: deps.config, now, running: pricing.running, others, ...(pricing.budget ? { budget: pricing.budget } : {}) });
   let threadTs: string;
   try {
     threadTs = (await deps.chat.post({ channel: draft.Channel, ...card(draft) })).ts;
@@ -140,6 +148,8 @@ interface Pricing {
   choice: Choice;
   estimate: CostEstimate;
   expected: ReturnType<typeof expectedDuration>;
+  /** Each allowed type's recent completions. */
+  histories: Record<string, Completion[]>;
   /** The approved and running builds, which the card lists. */
   running: Build[];
   budget?: BudgetFigures;
@@ -150,14 +160,14 @@ async function priceRequest(deps: BotDeps, choice: Choice, now: Date, log: Logge
   const { config } = deps;
   // The slot holders are also what limits this one. One read when nothing runs, where the five
   // StatusIndex queries of `active()` cost a cold start a connection each (`npm run bench`).
-  const [holders, history, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, choice.RequestedType, log), monthLedger(deps, now, log)]);
+  const [holders, histories, ledger] = await Promise.all([slotHolders(deps), recentCompletions(deps, log), monthLedger(deps, now, log)]);
   const running = runningOf(holders);
-  const expected = expectedDuration(history, config.expectedBuildHours);
+  const expected = expectedDuration(histories[choice.RequestedType] ?? [], config.expectedBuildHours);
   const estimate = buildQuote({ ...choice, ExpectedHours: expected.hours }, config);
   // parseConfig refuses an instance type without a price, so this is a configuration slip-up.
   if (!estimate) throw new Error(`no price known for ${choice.RequestedType}`);
   const budget = cardBudget(config, ledger, holders, now, estimate.max.total);
-  return { choice, estimate, expected, running, ...(budget ? { budget } : {}) };
+  return { choice, estimate, expected, histories, running, ...(budget ? { budget } : {}) };
 }
 
 function newRecord(request: Omit<BuildRequest, 'triggerId'>, origin: RequestOrigin, buildId: string, now: Date, pricing: Pricing): Build {

@@ -151,7 +151,7 @@ export function logGroupName(buildId: string): string {
 }
 
 /** How to ask again, for messages about a build that never ran. */
-export function commandFor(build: Build): string {
+export function commandFor(build: Pick<Build, 'BuildBranch' | 'BuildCommit'>): string {
   return `/metal-build ${build.BuildBranch}${build.BuildCommit ? ` ${build.BuildCommit}` : ''}`;
 }
 

@@ -8,6 +8,7 @@ import type { Block } from '../domain/ports';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI, STATUS_LABEL, statusLabel } from './status-text';
 import { limitHoursOf, limitsOf, requestedTypeOf } from '../domain/build-choice';
+import type { OtherType } from '../domain/type-comparison';
 import {
   costSoFar,
   costToDeadline,
@@ -33,6 +34,8 @@ export interface CardContext extends ViewContext {
   running?: Build[];
   /** The month's budget as the card was drawn (MONTHLY_BUDGET_USD set); a redraw without it leaves the line out. */
   budget?: BudgetFigures;
+  /** Other allowed types with a history (domain/type-comparison.ts), as the card was drawn. */
+  others?: OtherType[];
 }
 
 const HEADER_MAX = 150;
@@ -135,6 +138,15 @@ function costSection(estimate: CostEstimate, ctx: ViewContext): Block {
       costLine(estimate.maxWithExtensions, config.transferGb),
     ].join('\n'),
   );
+}
+
+/** One line per other type the team has built on: its median, this build's expected cost there, the command to try it. */
+function otherTypesText(others: readonly OtherType[]): string {
+  const lines = others.map(
+    (o) =>
+      `• ${o.instanceType}: ${formatDuration(Math.round(o.hours * 60) * 60_000)}, median of ${o.fromBuilds} builds; expected *${formatUsd(o.expected)}* · try ${code(o.command)}`,
+  );
+  return ['*Other types, from this team’s builds*', ...lines].join('\n');
 }
 
 function safetySection(build: Build, ctx: ViewContext): Block {
@@ -303,6 +315,7 @@ export function buildCard(build: Build, ctx: CardContext): { text: string; block
     blocks.push({ type: 'divider' });
     blocks.push(estimate ? costSection(estimate, ctx) : section(`*Cost estimate*: maximum ${formatUsd(build.CostMax)}`));
     blocks.push(safetySection(build, ctx));
+    if (ctx.others && ctx.others.length > 0) blocks.push(section(otherTypesText(ctx.others)));
     const running = runningSection(build, ctx);
     if (running) blocks.push(running);
     if (ctx.budget) blocks.push(section(budgetLine(ctx.budget)));

@@ -57,9 +57,9 @@ function completed(build: Build, ctx: ViewContext): ThreadMessage {
   const duration = seconds !== undefined ? seconds * 1000 : elapsedMs(build, ctx);
   const headline = sentences(
     `${STATUS_EMOJI.completed} ${mention(build.Requester)} build ${ref(build)} *completed*`,
-    duration !== undefined ? `in ${formatDuration(duration)}.` : undefined,
+    `${duration !== undefined ? `in ${formatDuration(duration)} ` : ''}on ${instanceTypeOf(build, config)}.`,
   );
-  const blocks: Block[] = [section(headline.endsWith('.') ? headline : `${headline}.`)];
+  const blocks: Block[] = [section(headline)];
   let download: string | undefined;
   if (build.ArtifactKey) {
     const uri = s3Uri(config.artifactBucket, build.ArtifactKey);

@@ -202,13 +202,13 @@ describe('thread messages', () => {
     }
   });
 
-  it('completed: S3 URI, size, sha256, duration, a ready aws s3 cp command (URI quoted) and the cost', () => {
-    const m = threadMessage(buildIn('completed'), { config, now: new Date(at(95)) });
+  it('completed: S3 URI, size, sha256, duration and type, a ready aws s3 cp command (URI quoted) and the cost', () => {
+    const m = threadMessage({ ...buildIn('completed'), InstanceType: 'm8i.8xlarge' }, { config, now: new Date(at(95)) });
     const all = sectionTexts(m.blocks).join('\n');
     const uri = `s3://hedgehog-lab-artifacts/${ARTIFACT_KEY}`;
     expect(all).toContain(`\`${uri}\` (41.2 GB)`);
     expect(all).toContain('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-    expect(all).toContain('*completed* in 1 h 26 min');
+    expect(all).toContain('*completed* in 1 h 26 min on m8i.8xlarge.');
     expect(all).toContain(`\`\`\`\naws s3 cp "${uri}" .\n\`\`\``);
     expect(all).toMatch(/Cost about \$\d+\.\d\d; final when EC2 reports the machine's end\./);
     expect(all).not.toContain('so far');
