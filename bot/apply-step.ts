@@ -5,6 +5,7 @@ import type { BotEvent } from '../domain/event-sides';
 import { botEffects } from '../domain/event-sides';
 import type { BotDeps } from './deps';
 import { runEffects, tellThread } from './effects';
+import type { Dequeue } from '../use-cases/slot-queue';
 
 // The bot's one way to apply an event of the status table, and its only caller of applyEvent:
 // the conditional write, then the effects the row asks for, then the thread (for a status
@@ -19,16 +20,20 @@ export interface BotStepOptions {
   tell?: boolean;
 }
 
-export async function applyStep(
-  deps: Pick<BotDeps, 'store' | 'claims' | 'bus' | 'chat' | 'log' | 'config'>,
-  build: Build,
-  event: BotEvent,
-  by: string,
-  now: Date,
-  options: BotStepOptions = {},
-): Promise<Applied> {
+export type StepDeps = Pick<BotDeps, 'store' | 'claims' | 'bus' | 'chat' | 'log' | 'config' | 'clock'>;
+
+export async function applyStep(deps: StepDeps, build: Build, event: BotEvent, by: string, now: Date, options: BotStepOptions = {}): Promise<Applied> {
   const applied = await applyEvent(deps.store, build, event, now);
-  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, botEffects(applied.decision.effects), by);
+  if (applied.outcome === 'changed' || applied.outcome === 'effects')
+    await runEffects(deps, applied.build, botEffects(applied.decision.effects), by, dequeueBy(deps));
   if (applied.outcome === 'changed' && options.tell !== false) await tellThread(deps, applied.build, now);
   return applied;
+}
+
+/** How the bot hands a freed slot on (use-cases/slot-queue.ts): the queue's head is dequeued here, told after its launch is asked. */
+export function dequeueBy(deps: StepDeps): Dequeue {
+  return {
+    apply: (head) => applyStep(deps, head, { type: 'dequeue' }, 'metal-build', deps.clock.now(), { tell: false }),
+    tell: (head) => tellThread(deps, head, deps.clock.now()),
+  };
 }

@@ -10,7 +10,8 @@ import type { BudgetDecision } from '../use-cases/month-budget';
 import { reserveBudget } from '../use-cases/month-budget';
 import { warnIfBudgetCrossed } from './budget-warning';
 import type { BotDeps } from './deps';
-import { applyStep } from './apply-step';
+import { applyStep, dequeueBy } from './apply-step';
+import { fillFreeSlots, freeSlot, placeInQueue } from '../use-cases/slot-queue';
 import { tellThread } from './effects';
 import type { Click } from './interaction';
 import type { ApproverRules } from './approvers';
@@ -40,6 +41,7 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
   if (!turn.ok) return turn.reply;
   const held = await holdSlotAndBudget(deps, turn.build, click, costs, log, now);
   if (!held.ok) return held.reply;
+  if (held.queue) return queueBuild(deps, turn, click, costs, held, log, now);
 
   const secondOf = turn.needsTwo ? turn.build.FirstApprover : undefined;
   const event = { type: 'approve', by: click.user, ...(secondOf ? { secondOf } : {}), ...requoteOf(turn.build, costs) } as const;
@@ -50,7 +52,7 @@ export async function approveBuild(deps: BotDeps, click: Click): Promise<string 
     // Lost to a deny or expiry in between: the slot taken above is not needed. Lost to another
     // approval: that approval holds the very same slot (takeSlot is per BuildID), and its
     // machine may be launching or running by now, so only domain/slot-holding's rule frees it.
-    if (slotMayBeGivenBack(current, now)) await deps.store.releaseSlot(click.buildId);
+    if (slotMayBeGivenBack(current, now)) await freeSlot(deps, click.buildId, dequeueBy(deps), log);
     return current ? replies.already(current) : replies.noBuild(click.buildId);
   }
   // A click that failed after adding the slot may have given it back while this one approved.
@@ -102,14 +104,24 @@ async function approvalTurn(deps: BotDeps, build: Build, rules: ApproverRules, c
   return { ok: true, build, needsTwo };
 }
 
-type Held = { ok: true; budget: Extract<BudgetDecision, { ok: true }> } | Refused;
+/** `queue`: no slot for it now (all taken, or others wait first): it is approved into the queue. */
+type Held = { ok: true; budget: Extract<BudgetDecision, { ok: true }>; queue?: true } | Refused;
 
-/** A slot, then the month's budget for what the build may cost at today's prices ("re-quote at approval"). */
+/**
+ * A slot, then the month's budget for what the build may cost at today's prices ("re-quote at
+ * approval"). Without a slot the budget is held all the same: a queued build holds its money as
+ * an approved one does (docs/design.md "Concurrency", the queue).
+ */
 async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, costs: Costs, log: Logger, now: Date): Promise<Held> {
   const slot = await takeSlot(deps, build.BuildID);
   if (!slot.ok) {
-    log.info('no free slot', { holders: slot.holders });
-    return { ok: false, reply: replies.noSlot(deps.config.maxConcurrentBuilds, slot.holders) };
+    log.info('no free slot: the approval queues the build', { holders: slot.holders });
+    const budget = await reserveBudget(deps, build, launchableMax(deps.config, build, costs.CostMax), 'approval');
+    if (!budget.ok) {
+      log.info('approval refused: over the monthly budget', { ...budget.figures, month: budget.month });
+      return { ok: false, reply: approvalOverBudget(build.BuildID, budget.month, budget.figures) };
+    }
+    return { ok: true, budget, queue: true };
   }
   const budget = await reserveBudget(deps, build, launchableMax(deps.config, build, costs.CostMax), 'approval').catch(async (error: unknown) => {
     // Undecided (the ledger unreachable, or too busy): the click fails, and the slot is not kept
@@ -123,6 +135,33 @@ async function holdSlotAndBudget(deps: BotDeps, build: Build, click: Click, cost
     return { ok: false, reply: approvalOverBudget(build.BuildID, budget.month, budget.figures) };
   }
   return { ok: true, budget };
+}
+
+/**
+ * Approved into the queue: the `queue` row (one winner, as for `approve`), then the build joins
+ * `Queue`, and a slot that came free in between goes to the queue's head at once.
+ */
+async function queueBuild(
+  deps: BotDeps,
+  turn: Extract<Turn, { ok: true }>,
+  click: Click,
+  costs: Costs,
+  held: Extract<Held, { ok: true }>,
+  log: Logger,
+  now: Date,
+): Promise<string> {
+  const build = turn.build;
+  const secondOf = turn.needsTwo ? build.FirstApprover : undefined;
+  const event = { type: 'queue', by: click.user, ...(secondOf ? { secondOf } : {}), ...requoteOf(build, costs) } as const;
+  const applied = await applyStep(deps, build, event, click.user, now, { tell: false });
+  if (applied.outcome !== 'changed') return applied.outcome === 'missing' ? replies.noBuild(click.buildId) : replies.already(applied.build);
+  await deps.store.enqueue(build.BuildID);
+  await fillFreeSlots(deps, dequeueBy(deps), log);
+  const ahead = await placeInQueue(deps.store, build.BuildID);
+  log.info('build approved into the queue', { ahead, costMax: applied.build.CostMax });
+  if (ahead !== undefined) await tellThread(deps, applied.build, now, { ahead });
+  await warnIfBudgetCrossed(deps, applied.build, held.budget, log);
+  return replies.queued(build.BuildID, ahead);
 }
 
 /** The winner's part: today's quote stored, `Build Approved` put, the thread told. */
@@ -162,7 +201,7 @@ async function giveBackSlot(deps: BotDeps, buildId: string, take: SlotTake, log:
   }
   const current = await deps.store.get(buildId);
   if (!(current?.Status === 'awaiting_approval' || slotMayBeGivenBack(current, now))) return;
-  await deps.store.releaseSlot(buildId);
+  await freeSlot(deps, buildId, dequeueBy(deps), log);
   // Another click, which found this slot `held`, may have approved between that read and the
   // release: read again after it, and an approval that landed meanwhile gets the slot back. (That
   // click takes it again after its own write too: of the two orders, one of them sees the other.)

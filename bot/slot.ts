@@ -2,6 +2,9 @@ import { slotMayBeGivenBack } from '../domain/slot-holding';
 import { countedEntry } from '../domain/spend';
 import type { SlotTake } from '../domain/ports';
 import type { BotDeps } from './deps';
+import type { StepDeps } from './apply-step';
+import { dequeueBy } from './apply-step';
+import { freeSlot } from '../use-cases/slot-queue';
 
 // docs/design.md "Concurrency", step 1: take a slot before the approve transition. When the slots are
 // full, holders whose build has ended without a machine left (or vanished) are given back first: a crash between an
@@ -11,7 +14,7 @@ import type { BotDeps } from './deps';
 /** `take`: whether this click put the BuildID in the slot set (`added`) or found it there (`held`). */
 export type SlotResult = { ok: true; take: Exclude<SlotTake, 'full'> } | { ok: false; holders: string[] };
 
-export async function takeSlot(deps: Pick<BotDeps, 'store' | 'ledger' | 'config' | 'log' | 'clock'>, buildId: string): Promise<SlotResult> {
+export async function takeSlot(deps: StepDeps & Pick<BotDeps, 'ledger'>, buildId: string): Promise<SlotResult> {
   const { store, config, log } = deps;
   const first = await store.takeSlot(buildId, config.maxConcurrentBuilds);
   if (first !== 'full') return { ok: true, take: first };
@@ -32,7 +35,7 @@ export async function takeSlot(deps: Pick<BotDeps, 'store' | 'ledger' | 'config'
         .count(counted.month, counted.entry)
         .catch((error: unknown) => log.warn('could not count an ended build; its hold keeps it in the figures', { buildId: id, error }));
     log.warn('gave back the slot of a build that has ended', { buildId: id, for: buildId });
-    await store.releaseSlot(id);
+    await freeSlot(deps, id, dequeueBy(deps), log.child({ buildId: id }));
   }
   const second = await store.takeSlot(buildId, config.maxConcurrentBuilds);
   if (second !== 'full') return { ok: true, take: second };

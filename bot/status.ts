@@ -12,11 +12,14 @@ export async function showStatus(deps: BotDeps, buildId?: string): Promise<strin
   const ctx: ViewContext = { config: deps.config, now: deps.clock.now() };
   if (buildId !== undefined) {
     const build = await deps.store.get(buildId);
-    return build ? statusDetails(build, ctx) : replies.noBuild(buildId);
+    if (!build) return replies.noBuild(buildId);
+    return statusDetails(build, { ...ctx, ...(build.Status === 'queued' ? { queue: (await deps.store.slotSet()).queue } : {}) });
   }
   const active = await deps.store.active();
   if (active.length === 0) return replies.noActiveBuilds();
-  return buildList(`*Active builds* (${active.length})`, active, ctx);
+  // Queued builds say their place: one more read, only when some wait.
+  const queue = active.some((b) => b.Status === 'queued') ? (await deps.store.slotSet()).queue : undefined;
+  return buildList(`*Active builds* (${active.length})`, active, { ...ctx, ...(queue ? { queue } : {}) });
 }
 
 export async function listBuilds(deps: BotDeps): Promise<string> {

@@ -1,7 +1,7 @@
 // The build record: docs/design.md "Build record — DynamoDB". Attribute names are the original
 // system's so its documented queries keep working.
 
-export const ACTIVE_STATUSES = ['awaiting_approval', 'approved', 'launching', 'building', 'uploading'] as const;
+export const ACTIVE_STATUSES = ['awaiting_approval', 'queued', 'approved', 'launching', 'building', 'uploading'] as const;
 export const FINAL_STATUSES = ['completed', 'failed', 'terminated', 'cancelled', 'rejected', 'expired'] as const;
 export const STATUSES = [...ACTIVE_STATUSES, ...FINAL_STATUSES] as const;
 
@@ -38,6 +38,12 @@ export interface Build {
    */
   FirstApprover?: string;
   FirstApprovedAt?: string;
+  /**
+   * Approved while every slot was taken (docs/design.md "Concurrency", the queue): when the build
+   * joined the `Queue` of `#slots`, and when a freed slot was handed to it (queued → approved).
+   */
+  QueuedAt?: string;
+  DequeuedAt?: string;
   CancelledBy?: string;
   DeniedBy?: string;
   Channel: string;

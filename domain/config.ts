@@ -32,6 +32,8 @@ export interface Config {
   warnAfterHours: number;
   maxExtensionHours: number;
   approvalTtlMinutes: number;
+  /** A queued build not launched within this expires (docs/design.md "Concurrency"). */
+  queueTtlHours: number;
   maxConcurrentBuilds: number;
   approverIds: string[];
   allowSelfApproval: boolean;
@@ -191,6 +193,7 @@ const fields = {
   WARN_AFTER_HOURS: positive(2),
   MAX_EXTENSION_HOURS: nonNegative(2),
   APPROVAL_TTL_MINUTES: positive(30),
+  QUEUE_TTL_HOURS: positive(4),
   MAX_CONCURRENT_BUILDS: positiveInt(1),
   APPROVER_IDS: list,
   ALLOW_SELF_APPROVAL: bool,
@@ -257,6 +260,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     warnAfterHours: e.WARN_AFTER_HOURS,
     maxExtensionHours: e.MAX_EXTENSION_HOURS,
     approvalTtlMinutes: e.APPROVAL_TTL_MINUTES,
+    queueTtlHours: e.QUEUE_TTL_HOURS,
     maxConcurrentBuilds: e.MAX_CONCURRENT_BUILDS,
     approverIds: e.APPROVER_IDS,
     allowSelfApproval: e.ALLOW_SELF_APPROVAL,

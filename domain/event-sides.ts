@@ -6,10 +6,24 @@ import type { BuildEvent, Effect } from './status-table';
 // event that asked for a termination would have no one to do it, so the split is checked against
 // every row (test/domain/event-sides.test.ts) and each side's interpreter handles only its own.
 
-export const BOT_EVENT_TYPES = ['approve', 'first-approve', 'deny', 'cancel', 'expire', 'extend'] as const satisfies readonly BuildEvent['type'][];
+export const BOT_EVENT_TYPES = [
+  'approve',
+  'first-approve',
+  'queue',
+  'dequeue',
+  'deny',
+  'cancel',
+  'expire',
+  'extend',
+] as const satisfies readonly BuildEvent['type'][];
 
-/** `expire` is on both sides: the bot's late click and the watchdog's sweep end the same request. */
+/**
+ * `expire` is on both sides: the bot's late click and the watchdog's sweep end the same request.
+ * `queue` and `dequeue` too: the launch may queue an approved build, and whoever frees a slot hands it on.
+ */
 export const EVENTS_EVENT_TYPES = [
+  'queue',
+  'dequeue',
   'launched',
   'launch-failed',
   'instance-state',
@@ -27,9 +41,10 @@ export const EVENTS_EVENT_TYPES = [
 export type BotEvent = Extract<BuildEvent, { type: (typeof BOT_EVENT_TYPES)[number] }>;
 export type EventsEvent = Extract<BuildEvent, { type: (typeof EVENTS_EVENT_TYPES)[number] }>;
 
-export const BOT_EFFECTS = ['release-slot', 'put-cancel-requested'] as const satisfies readonly Effect[];
+export const BOT_EFFECTS = ['release-slot', 'put-cancel-requested', 'leave-queue'] as const satisfies readonly Effect[];
 export const EVENTS_EFFECTS = [
   'release-slot',
+  'leave-queue',
   'terminate-instance',
   'drop-deadline',
   'count-final-cost',

@@ -98,10 +98,18 @@ export function machineVerdict(
   return 'ok';
 }
 
-/** Approved, but no machine after STUCK_MINUTES: the launch never happened. */
-export function isStuckWithoutLaunch(build: Pick<Build, 'Status' | 'InstanceID' | 'ApprovedAt' | 'CreatedAt'>, now: Date): boolean {
-  return build.Status === 'approved' && !build.InstanceID && ageMs(build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE;
+/** Approved (or handed a slot from the queue), but no machine after STUCK_MINUTES: the launch never happened. */
+export function isStuckWithoutLaunch(build: Pick<Build, 'Status' | 'InstanceID' | 'ApprovedAt' | 'DequeuedAt' | 'CreatedAt'>, now: Date): boolean {
+  return build.Status === 'approved' && !build.InstanceID && ageMs(build.DequeuedAt ?? build.ApprovedAt ?? build.CreatedAt, now) >= STUCK_MINUTES * MINUTE;
 }
+
+/** A queued build not handed a slot within QUEUE_TTL_HOURS of joining the queue expires. */
+export function isQueueStale(build: Pick<Build, 'Status' | 'QueuedAt' | 'CreatedAt'>, queueTtlHours: number, now: Date): boolean {
+  return build.Status === 'queued' && ageMs(build.QueuedAt ?? build.CreatedAt, now) >= queueTtlHours * HOUR;
+}
+
+/** A queue head handed a slot this long ago without a machine: its `Build Approved` is put again. */
+export const HANDED_LAUNCH_RETRY_MINUTES = 2;
 
 /**
  * Running according to the record, but EC2 shows no live machine for it. `since` is the last

@@ -50,11 +50,30 @@ export interface BuildStore {
    * Only a caller that `added` the slot may ever give it back for a failure of its own.
    */
   takeSlot(buildId: string, max: number): Promise<SlotTake>;
+  /** The slot goes, to nobody: only where no build can be waiting (use `handOver` when freeing). */
   releaseSlot(buildId: string): Promise<void>;
   slots(): Promise<string[]>;
+  /** `#slots` as one consistent read: the holders and the queue in approval order. */
+  slotSet(): Promise<SlotSet>;
+  /** Joins the queue's end, once; a build already queued or holding a slot is left as it is. */
+  enqueue(buildId: string): Promise<void>;
+  /** Leaves the queue (nothing when not in it). */
+  leaveQueue(buildId: string): Promise<void>;
+  /**
+   * Gives `buildId`'s slot back, to the queue's head when one waits and the set is not over: the
+   * head's BuildID, now holding a slot. Nothing when `buildId` holds none.
+   */
+  handOver(buildId: string, max: number): Promise<string | undefined>;
+  /** A free slot to the queue's head: its BuildID, or nothing (no slot free, nobody waiting). */
+  fillFreeSlot(max: number): Promise<string | undefined>;
 }
 
 export type SlotTake = 'added' | 'held' | 'full';
+
+export interface SlotSet {
+  active: string[];
+  queue: string[];
+}
 
 // ---- Claims --------------------------------------------------------------------------------
 

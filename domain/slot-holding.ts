@@ -37,8 +37,9 @@ export function slotMayBeGivenBack(build: Build | undefined, now: Date, ec2?: Ec
     // Not listed live by EC2, and launched before the list was read: EC2 says it is gone.
     return ec2 !== undefined && build.LaunchTime !== undefined && Date.parse(build.LaunchTime) < ec2.listedAt.getTime();
   }
-  // Never approved: no launch was ever asked for.
+  // Never approved, or approved into the queue and never handed a slot: no launch was ever asked for.
   if (build.ApprovedAt === undefined) return true;
+  if (build.QueuedAt !== undefined && build.DequeuedAt === undefined) return true;
   // Approved, then ended without a recorded machine (cancelled, stuck): a launch may have been
   // in flight. Only EC2's word, after every such launch has settled, frees the slot.
   const since = finalSince(build);

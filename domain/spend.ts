@@ -80,7 +80,7 @@ export function uncounted(build: Build, ledger: MonthLedger, config: CostConfig,
     return { soFar, upTo: Math.max(soFar, costToDeadline(build, config) ?? soFar, hold ?? 0) };
   }
   if (isFinal(build.Status)) return none;
-  if (build.Status === 'approved' || hold !== undefined) return { soFar: 0, upTo: Math.max(hold ?? 0, build.CostMax) };
+  if (build.Status === 'approved' || build.Status === 'queued' || hold !== undefined) return { soFar: 0, upTo: Math.max(hold ?? 0, build.CostMax) };
   return none;
 }
 

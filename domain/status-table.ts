@@ -22,6 +22,14 @@ export type BuildEvent =
    * with it when the price moved (a rise above SECOND_APPROVAL_ABOVE_USD is what made it a first).
    */
   | { type: 'first-approve'; by: string; replacing?: string; costEstimate?: number; costMax?: number }
+  /**
+   * Approved while every slot is taken, or while others wait (first come, first served): the
+   * approval as `approve` records it, but the build waits in the queue. From `approved`: the
+   * launch found the slot given back and others waiting.
+   */
+  | { type: 'queue'; by: string; secondOf?: string; costEstimate?: number; costMax?: number }
+  /** A freed slot was handed to this build, the queue's head: it launches now. */
+  | { type: 'dequeue' }
   | { type: 'deny'; by: string }
   /** The bot's cancel: before launch it ends the build, after launch it asks the cancel handler. */
   | { type: 'cancel'; by: string }
@@ -90,7 +98,9 @@ export type Effect =
   /** Count the build's final cost into its launch month (docs/design.md "Spend control"). */
   | 'count-final-cost'
   /** Add a completed build's time to its instance type's history (docs/design.md "Cost model"). */
-  | 'record-completion';
+  | 'record-completion'
+  /** Take the build out of the queue (`Queue` of `#slots`): it no longer waits for a slot. */
+  | 'leave-queue';
 
 /** What a row's guard adds to "the stored Status is the one decided on"; a `status` here replaces that one. */
 export type GuardAddition = Partial<Guard>;
@@ -142,7 +152,7 @@ function onExtendedHoursRead(build: Build): GuardAddition {
   return build.ExtendedHours === undefined ? { absent: ['ExtendedHours'] } : { equals: { ExtendedHours: build.ExtendedHours } };
 }
 
-function secondApproval({ build, event }: Case<EventOf<'approve'>>): string | undefined {
+function secondApproval({ build, event }: Case<EventOf<'approve' | 'queue'>>): string | undefined {
   if (event.secondOf === undefined) return undefined;
   if (build.FirstApprover !== event.secondOf) return `the first approval is ${build.FirstApprover ?? 'missing'}, not ${event.secondOf}`;
   if (event.by === event.secondOf) return 'one person cannot give both approvals';
@@ -195,6 +205,37 @@ export const STATUS_TABLE: StatusTable = {
     ],
   },
 
+  queue: {
+    otherwise: (s) => `already ${s}`,
+    rows: [
+      {
+        from: ['awaiting_approval'],
+        check: secondApproval,
+        to: 'queued',
+        set: ({ event, at }) => ({
+          Approver: event.by,
+          ApprovedAt: at,
+          QueuedAt: at,
+          ...(event.costEstimate !== undefined && event.costMax !== undefined ? { CostEstimate: event.costEstimate, CostMax: event.costMax } : {}),
+        }),
+        guard: ({ event }) => (event.secondOf === undefined ? {} : { equals: { FirstApprover: event.secondOf } }),
+      },
+      // The launch found no slot held for the build and others waiting: it waits its turn.
+      {
+        from: ['approved'],
+        check: ({ build }) => (build.InstanceID ? `launch recorded in ${build.Status}` : undefined),
+        to: 'queued',
+        set: ({ at }) => ({ QueuedAt: at }),
+        guard: () => ({ absent: ['InstanceID'] }),
+      },
+    ],
+  },
+
+  dequeue: {
+    otherwise: (s) => `dequeue in ${s}`,
+    rows: [{ from: ['queued'], to: 'approved', set: ({ at }) => ({ DequeuedAt: at }) }],
+  },
+
   'first-approve': {
     otherwise: (s) => `already ${s}`,
     rows: [
@@ -227,6 +268,9 @@ export const STATUS_TABLE: StatusTable = {
       // An approved build's launch may be starting a machine right now: its slot is kept
       // until that has settled (domain/slot-holding, the watchdog's reconciliation).
       { from: ['awaiting_approval', 'approved'], to: 'cancelled', set: ({ event }) => ({ CancelledBy: event.by }), effects: slotOfUnapproved },
+      // A queued build holds no slot: it leaves the queue. (One handed a slot just now holds it as
+      // an approved build does, until the watchdog sees no machine: domain/slot-holding.)
+      { from: ['queued'], to: 'cancelled', set: ({ event }) => ({ CancelledBy: event.by }), effects: ['leave-queue'] },
       { from: isRunning, effects: ['put-cancel-requested'] },
     ],
   },
@@ -293,7 +337,11 @@ export const STATUS_TABLE: StatusTable = {
   expire: {
     otherwise: (s) => `expire in ${s}`,
     // Normally no slot is held here; a crash between the bot's two approval writes may leave one.
-    rows: [{ from: ['awaiting_approval'], to: 'expired', effects: slotOfUnapproved }],
+    rows: [
+      { from: ['awaiting_approval'], to: 'expired', effects: slotOfUnapproved },
+      // The watchdog's QUEUE_TTL_HOURS: the approval's hold is given back with the build (month books).
+      { from: ['queued'], to: 'expired', effects: ['leave-queue'] },
+    ],
   },
 
   stuck: {

@@ -8,6 +8,7 @@ import type { EventDeps } from './deps';
 import type { TellOptions } from './effects';
 import type { EffectDeps } from './effects';
 import { runEffects, tell } from './effects';
+import type { Dequeue } from '../use-cases/slot-queue';
 
 // The events handlers' one way to apply an event of the status table: the conditional write,
 // the row's effects, then telling people (SNS and the thread, docs/design.md "Delivery
@@ -40,16 +41,30 @@ export async function applyStep(
  * bookkeeping"). Whoever calls it tells afterwards (`tell`), or leaves it to the catch-up. The
  * only caller of applyEvent on the events side; `now` is the watchdog run's when it decides.
  */
-export async function applyRow(
-  deps: EffectDeps & Pick<EventDeps, 'clock'>,
-  target: string | Build,
-  event: EventsEvent,
-  log: Logger,
-  now?: Date,
-): Promise<Applied> {
+export async function applyRow(deps: EffectDeps, target: string | Build, event: EventsEvent, log: Logger, now?: Date): Promise<Applied> {
   const applied = await applyEvent(deps.store, target, event, now ?? deps.clock.now());
   if (applied.outcome === 'missing') return applied;
   if (applied.outcome === 'unchanged') log.info(`${event.type} changes nothing`, { status: applied.build.Status, reason: applied.reason });
-  if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, eventsEffects(applied.decision.effects), log);
+  if (applied.outcome === 'changed' || applied.outcome === 'effects')
+    // The watchdog passes its run's `now`: a hand-over in its safety phase tells nobody (quiet).
+    await runEffects(deps, applied.build, eventsEffects(applied.decision.effects), log, dequeueBy(deps, log, now !== undefined));
   return applied;
+}
+
+/**
+ * How the events side hands a freed slot on (use-cases/slot-queue.ts): the head is dequeued, its
+ * launch asked for, then, where a chat is at hand and `quiet` is not asked, the thread told. The
+ * watchdog's safety phase is quiet (it never waits on Slack): the launch's own messages follow.
+ */
+export function dequeueBy(deps: EffectDeps & Partial<Pick<EventDeps, 'chat' | 'claims' | 'notifier'>>, log: Logger, quiet = false): Dequeue {
+  return {
+    apply: (head) => applyRow(deps, head, { type: 'dequeue' }, log.child({ buildId: head.BuildID })),
+    tell: async (head) => {
+      if (!quiet && isFullDeps(deps)) await tell(deps, head, { sns: false, refresh: true }, log.child({ buildId: head.BuildID }));
+    },
+  };
+}
+
+function isFullDeps(deps: object): deps is EventDeps {
+  return 'chat' in deps && 'claims' in deps && 'notifier' in deps;
 }

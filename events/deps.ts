@@ -1,10 +1,20 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { getDynamoClient, getEc2Client, getS3Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from '../adapters/aws/clients';
+import {
+  getDynamoClient,
+  getEc2Client,
+  getEventBridgeClient,
+  getS3Client,
+  getSchedulerClient,
+  getServiceQuotasClient,
+  getSnsClient,
+} from '../adapters/aws/clients';
+import { EventBridgeBus } from '../adapters/aws/event-bus';
 import { DynamoClaims } from '../adapters/aws/dynamo-claims';
 import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
@@ -14,7 +24,21 @@ import { createLogger } from '../adapters/aws/logger';
 import { loadSlackCredentials } from '../adapters/aws/slack-secret';
 import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
-import type { Artifacts, BuildStore, SpendLedger, Chat, Claims, Clock, Compute, Deadlines, DurationHistory, Logger, Notifier, Quotas } from '../domain/ports';
+import type {
+  Artifacts,
+  BuildStore,
+  Bus,
+  SpendLedger,
+  Chat,
+  Claims,
+  Clock,
+  Compute,
+  Deadlines,
+  DurationHistory,
+  Logger,
+  Notifier,
+  Quotas,
+} from '../domain/ports';
 import { systemClock } from '../domain/ports';
 import { SlackChat } from '../adapters/slack/chat';
 import { createSlackWebClient } from '../adapters/slack/web-client';
@@ -38,6 +62,8 @@ export interface EventDeps {
   durations: DurationHistory;
   chat: Chat;
   compute: Compute;
+  /** `Build Approved` for a queued build a freed slot was handed to (use-cases/slot-queue.ts). */
+  bus: Bus;
   /** Read by the launch before RunInstances (domain/launch-capacity.ts). */
   quotas: Quotas;
   /** Each launched build's Scheduler schedule (events/deadline-schedule.ts). */
@@ -86,6 +112,7 @@ async function buildEventDeps(): Promise<EventDeps> {
       scheduler: getSchedulerClient(),
       sns: getSnsClient(),
       s3: getS3Client(),
+      eventBridge: getEventBridgeClient(),
     },
     { config, clock: systemClock, log, ...(eventTokenKey !== undefined && { eventTokenKey }) },
   );
@@ -108,6 +135,8 @@ export interface EventEndpoints {
   scheduler?: SchedulerClient;
   sns?: SNSClient;
   s3?: S3Client;
+  /** The bus a freed slot's hand-over puts `Build Approved` on (config.eventBusName). */
+  eventBridge?: EventBridgeClient;
 }
 
 export interface EventSettings {
@@ -122,6 +151,9 @@ export interface EventSettings {
 
 /** Ports given as they are instead of built from an endpoint: fakes, counters, simulations. */
 export type EventPorts = Partial<Omit<EventDeps, 'config' | 'clock' | 'log' | 'eventTokenKey'>>;
+
+/** Without an EventBridge endpoint (a bench that frees no slot): a hand-over's put fails loudly. */
+const noBus: Bus = { put: () => Promise.reject(new Error('event wiring: no EventBridge endpoint and no bus port given')) };
 
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`event wiring: no ${what} endpoint and no port given for it`);
@@ -140,6 +172,7 @@ export function wireEventDeps(endpoints: EventEndpoints, settings: EventSettings
     chat: ports.chat ?? new SlackChat(createSlackWebClient({ token: endpoints.slackBotToken, apiUrl: config.slackApiUrl, profile: 'background' })),
     // An unset LAUNCH_TEMPLATE_ID is reported by the launch handler as the build's failure.
     compute: ports.compute ?? new Ec2Compute(required(endpoints.ec2, 'EC2'), config.launchTemplateId ?? ''),
+    bus: ports.bus ?? (endpoints.eventBridge ? new EventBridgeBus(endpoints.eventBridge, config.eventBusName) : noBus),
     quotas: ports.quotas ?? new ServiceQuotasLimits(required(endpoints.quotas, 'Service Quotas')),
     deadlines:
       ports.deadlines ??

@@ -9,18 +9,20 @@ import { mailOnce, resendStaleMail } from './mail';
 import { countFinalCost } from './month-spend';
 import { recordCompletion } from './completion-history';
 import { tellFinalCost } from './final-cost';
+import type { Dequeue } from '../use-cases/slot-queue';
+import { freeSlot } from '../use-cases/slot-queue';
 
 // What follows a transition in every events handler: the effects its rows ask for (the events
 // side's own, domain/event-sides), then telling people (SNS for the operators, the Slack thread
 // for the team).
 
-export type EffectDeps = Pick<EventDeps, 'store' | 'compute' | 'deadlines' | 'ledger' | 'durations' | 'config'>;
+export type EffectDeps = Pick<EventDeps, 'store' | 'compute' | 'deadlines' | 'ledger' | 'durations' | 'config' | 'bus' | 'clock'>;
 
 /**
  * In the row's order (safety first: the slot before the books). A count that fails does not
  * stop the others: it throws at the end, so the event is delivered again and counts then.
  */
-export async function runEffects(deps: EffectDeps, build: Build, effects: readonly EventsEffect[], log: Logger): Promise<void> {
+export async function runEffects(deps: EffectDeps, build: Build, effects: readonly EventsEffect[], log: Logger, dequeue: Dequeue): Promise<void> {
   let uncounted: unknown;
   for (const effect of effects) {
     switch (effect) {
@@ -28,7 +30,10 @@ export async function runEffects(deps: EffectDeps, build: Build, effects: readon
         if (build.InstanceID) await deps.compute.terminate([build.InstanceID]);
         break;
       case 'release-slot':
-        await deps.store.releaseSlot(build.BuildID);
+        await freeSlot(deps, build.BuildID, dequeue, log);
+        break;
+      case 'leave-queue':
+        await deps.store.leaveQueue(build.BuildID);
         break;
       case 'drop-deadline':
         // The machine is gone or going: its schedule has nothing left to do (not found is fine).

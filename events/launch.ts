@@ -6,7 +6,9 @@ import { limitHoursOf, launchTypesOf, requestedTypeOf } from '../domain/build-ch
 import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
 import { launchOverBudget } from '../views/spend-messages';
 import type { EventDeps } from './deps';
-import { applyRow, applyStep } from './apply-step';
+import { applyRow, applyStep, dequeueBy } from './apply-step';
+import { RedeliverLater } from './delivery-errors';
+import { fillFreeSlots } from '../use-cases/slot-queue';
 import { tell } from './effects';
 import { eventEntry } from './entry';
 import type { CapacityFacts, Skip } from '../domain/launch-capacity';
@@ -45,7 +47,9 @@ export const { createHandler, handler } = eventEntry({
     // exists, so a machine an earlier delivery started is recorded instead of launching another.
     const found = adoption(await deps.compute.liveMachinesOf(build.BuildID));
     if (found) return adopt(deps, build, found, blog);
-    if (!(await holdsSlot(deps, build, blog))) return fail(deps, build, noSlotAtLaunch(deps.config.maxConcurrentBuilds), blog);
+    const slot = await holdsSlot(deps, build, blog);
+    if (slot === 'queued') return;
+    if (slot === 'full') return fail(deps, build, noSlotAtLaunch(deps.config.maxConcurrentBuilds), blog);
     if (!deps.config.launchTemplateId)
       return fail(deps, build, 'LAUNCH_TEMPLATE_ID is not configured: the stack must pass the launch template to the launch function.', blog);
     const budget = await holdInLaunchMonth(deps, build, blog);
@@ -63,11 +67,30 @@ export const { createHandler, handler } = eventEntry({
  * but a failed click may have given it back meanwhile (docs/design.md "Concurrency"): then a
  * free slot is taken now, or the build fails, rather than a machine starting beside another.
  */
-async function holdsSlot(deps: EventDeps, build: Build, log: Logger): Promise<boolean> {
-  const take = await deps.store.takeSlot(build.BuildID, deps.config.maxConcurrentBuilds);
+async function holdsSlot(deps: EventDeps, build: Build, log: Logger): Promise<'held' | 'queued' | 'full'> {
+  const max = deps.config.maxConcurrentBuilds;
+  const take = await deps.store.takeSlot(build.BuildID, max);
   if (take === 'added') log.warn('the approved build held no slot at launch; took a free one');
-  if (take === 'full') log.error('the approved build holds no slot and none is free; no machine is launched');
-  return take !== 'full';
+  const { active, queue } = await deps.store.slotSet();
+  if (take !== 'full') {
+    // Handed its slot by a hand-over not yet finished (docs/design.md "Concurrency"): the old
+    // holder is still in the set. This launch waits until it is gone.
+    if (build.DequeuedAt !== undefined && active.length > max)
+      throw new RedeliverLater(`the slots are ${active.length} of ${max} while a hand-over finishes; launching later`);
+    return 'held';
+  }
+  if (queue.length === 0) {
+    log.error('the approved build holds no slot and none is free; no machine is launched');
+    return 'full';
+  }
+  // Others wait first: the build waits its turn rather than fail.
+  const applied = await applyStep(deps, build, { type: 'queue', by: build.Approver ?? 'metal-build' }, { sns: false }, log);
+  if (applied.applied.outcome === 'changed') {
+    await deps.store.enqueue(build.BuildID);
+    await fillFreeSlots(deps, dequeueBy(deps, log), log);
+    log.warn('the approved build held no slot at launch and others wait: queued');
+  }
+  return 'queued';
 }
 
 /** Each attempt in turn until EC2 gives a machine; a type whose refusal holds in every subnet is not tried again. */

@@ -18,6 +18,7 @@ export const CONFIG_CONTEXT_KEYS = {
   warnAfterHours: 'WARN_AFTER_HOURS',
   maxExtensionHours: 'MAX_EXTENSION_HOURS',
   approvalTtlMinutes: 'APPROVAL_TTL_MINUTES',
+  queueTtlHours: 'QUEUE_TTL_HOURS',
   maxConcurrentBuilds: 'MAX_CONCURRENT_BUILDS',
   approverIds: 'APPROVER_IDS',
   allowSelfApproval: 'ALLOW_SELF_APPROVAL',

@@ -80,6 +80,8 @@ const RETRIES: Record<EventFunction, { target: number; targetAge: Duration; lamb
 
 /** The functions that create or move deadline schedules, and so may pass Scheduler its role. */
 export const SCHEDULE_KEEPERS: readonly LambdaName[] = ['launch', 'deadline', 'watchdog'];
+/** The events functions whose rows free a slot (launch failure, a machine's end, the watchdog): each may hand it to the queue. */
+export const SLOT_FREEING_FUNCTIONS = ['launch', 'instance-state', 'watchdog'] as const satisfies readonly LambdaName[];
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
@@ -359,6 +361,17 @@ export class MetalBuildStack extends Stack {
         conditions: putEventsConditions(BOT_SOURCE, [DETAIL_TYPES.approved, DETAIL_TYPES.cancelRequested, DETAIL_TYPES.extended]),
       }),
     );
+    // A freed slot goes to the queue's head, whose launch is asked for with `Build Approved`
+    // (use-cases/slot-queue.ts): by the functions whose rows free slots, and only that event.
+    for (const name of SLOT_FREEING_FUNCTIONS)
+      this.roles[name].addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'QueueHandOver',
+          actions: ['events:PutEvents'],
+          resources: [this.bus.eventBusArn],
+          conditions: putEventsConditions(BOT_SOURCE, [DETAIL_TYPES.approved]),
+        }),
+      );
     this.buildMachine.grantLaunch(this.roles.launch);
     // Launch terminates the machine it just started when the build was cancelled meanwhile, and
     // looks for a machine of the build an earlier delivery started (DescribeInstances by the

@@ -33,6 +33,11 @@ export function anApprovedBuild(overrides: Partial<Build> = {}): Build {
   return aBuild({ Status: 'approved', Approver: 'U0APPROVER', ApprovedAt: at(1), ...overrides });
 }
 
+/** Approved while every slot was taken: waiting in the queue since the approval. */
+export function aQueuedBuild(overrides: Partial<Build> = {}): Build {
+  return anApprovedBuild({ Status: 'queued', QueuedAt: at(1), ...overrides });
+}
+
 /** Launched two minutes after the request: a machine exists from here on. */
 export function aLaunchedBuild(status: Extract<Status, 'launching' | 'building' | 'uploading'> = 'launching', overrides: Partial<Build> = {}): Build {
   return anApprovedBuild({

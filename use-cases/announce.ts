@@ -4,7 +4,7 @@ import type { NoticeStep } from '../domain/notice';
 import { noticeLeaseStaleBefore, noticeStep, noticeToldCost } from '../domain/notice';
 import type { BuildStore, Chat, Claims, Logger } from '../domain/ports';
 import { closeWarning, refreshCard } from './card-refresh';
-import type { ViewContext } from '../views/status-text';
+import type { CardContext } from '../views/card';
 import { threadMessage } from '../views/thread';
 import { tellRequester } from './tell-requester';
 
@@ -24,7 +24,7 @@ export interface AnnounceDeps {
 }
 
 /** Tell the thread about the build's status unless that was already done; returns the stored build. */
-export async function announce(deps: AnnounceDeps, build: Build, ctx: ViewContext): Promise<Build> {
+export async function announce(deps: AnnounceDeps, build: Build, ctx: CardContext): Promise<Build> {
   if (build.NotifiedStatus === build.Status) return build;
   const status = build.Status;
   const log = deps.log.child({ buildId: build.BuildID, status });
@@ -67,7 +67,7 @@ async function postOnce(
   leased: Build,
   status: Status,
   step: Extract<NoticeStep, { post: true }>,
-  ctx: ViewContext,
+  ctx: CardContext,
   log: Logger,
 ): Promise<void> {
   const message = threadMessage(step.told, ctx);

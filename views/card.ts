@@ -6,7 +6,7 @@ import { formatUsd } from '../domain/cost';
 import { MIN_HISTORY } from '../domain/expected-duration';
 import type { Block } from '../domain/ports';
 import type { ViewContext } from './status-text';
-import { STATUS_EMOJI, STATUS_LABEL, statusLabel } from './status-text';
+import { STATUS_EMOJI, STATUS_LABEL, queuePlace, statusLabel } from './status-text';
 import { limitHoursOf, limitsOf, requestedTypeOf } from '../domain/build-choice';
 import type { OtherType } from '../domain/type-comparison';
 import {
@@ -36,6 +36,8 @@ export interface CardContext extends ViewContext {
   budget?: BudgetFigures;
   /** Other allowed types with a history (domain/type-comparison.ts), as the card was drawn. */
   others?: OtherType[];
+  /** A queued build: how many wait before it, as the card was drawn. */
+  ahead?: number;
 }
 
 const HEADER_MAX = 150;
@@ -85,7 +87,7 @@ function approvalRule(build: Build, ctx: ViewContext, besides?: string): string 
   return allowSelfApproval ? `${others} may approve` : `${others}${besides ? ' and the requester' : ' but the requester'} may approve`;
 }
 
-function statusLine(build: Build, ctx: ViewContext): string {
+function statusLine(build: Build, ctx: CardContext): string {
   const head = `${STATUS_EMOJI[build.Status]} *${statusLabel(build)}*`;
   switch (build.Status) {
     case 'awaiting_approval':
@@ -95,6 +97,8 @@ function statusLine(build: Build, ctx: ViewContext): string {
       if (ctx.config.secondApprovalAboveUsd !== undefined && build.CostMax > ctx.config.secondApprovalAboveUsd)
         return `${head} — needs two approvals (maximum above ${formatUsd(ctx.config.secondApprovalAboveUsd)}); ${approvalRule(build, ctx)}`;
       return `${head} — ${approvalRule(build, ctx)}`;
+    case 'queued':
+      return `${head} — approved by ${mention(build.Approver ?? 'unknown')}; ${queuePlace(ctx.ahead)}`;
     case 'approved':
       return `${head} by ${mention(build.Approver ?? 'unknown')} — launching the machine`;
     case 'launching':
@@ -117,7 +121,9 @@ function statusLine(build: Build, ctx: ViewContext): string {
     case 'rejected':
       return `${head} by ${mention(build.DeniedBy ?? 'unknown')}`;
     case 'expired':
-      return `${head} — no approval within ${ctx.config.approvalTtlMinutes} minutes`;
+      return build.QueuedAt
+        ? `${head} — waited in the queue more than ${formatHours(ctx.config.queueTtlHours)} without a free slot`
+        : `${head} — no approval within ${ctx.config.approvalTtlMinutes} minutes`;
   }
 }
 
@@ -267,7 +273,7 @@ function cardActions(build: Build, estimate: CostEstimate | undefined, ctx: View
       }),
       button(ACTION_IDS.deny, 'Deny', build.BuildID, { style: 'danger' }),
     ]);
-  if (build.Status === 'approved' || isRunning(build.Status)) return actions('build_actions', [cancelButton(build, ctx)]);
+  if (build.Status === 'queued' || build.Status === 'approved' || isRunning(build.Status)) return actions('build_actions', [cancelButton(build, ctx)]);
   // Once rebuilt, the card links the new request instead: one rebuild per build.
   if (isRebuildable(build.Status) && !build.RebuiltAs) return actions('build_actions', [button(ACTION_IDS.rebuild, 'Rebuild', build.BuildID)]);
   return undefined;

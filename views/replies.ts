@@ -98,9 +98,11 @@ export const expired = (build: Build, ttlMinutes: number): string =>
   `:hourglass: ${build.BuildID} expired: it waited more than ${ttlMinutes} minutes for approval. ` +
   `Request it again with \`/metal-build ${build.BuildBranch}${build.BuildCommit ? ` ${build.BuildCommit}` : ''}\`.`;
 
-export const noSlot = (max: number, holders: readonly string[]): string =>
-  `:traffic_light: ${holders.length} build${holders.length === 1 ? '' : 's'} already running (the limit is ${max}): ${holders.join(', ')}. ` +
-  'Approve this one when one of them has ended; nothing was changed.';
+/** Approved while every slot is taken: where it stands; undefined when a slot was handed to it at once. */
+export const queued = (buildId: string, ahead: number | undefined): string =>
+  ahead === undefined
+    ? `Approved ${buildId}; a slot came free at once, so it is launching.`
+    : `:traffic_light: Approved ${buildId} — queued, ${ahead === 0 ? 'next in line' : `${ahead} ahead`}. It launches when a slot frees, in approval order.`;
 
 export const launchNotRequested = (buildId: string): string =>
   `:warning: ${buildId} is approved, but the launch request could not be sent. ` +

@@ -4,7 +4,7 @@ import { buildDeadline, costSoFar, instanceTypeOf, lifetimeHoursOf } from '../do
 import { formatUsd } from '../domain/cost';
 import { code, codeBlock, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 import type { ViewContext } from './status-text';
-import { STATUS_EMOJI, statusLabel } from './status-text';
+import { STATUS_EMOJI, queuePlace, statusLabel } from './status-text';
 
 // The answers to `/metal-build status [id]` and `list` (the slash command's ack body). The build
 // machine's words (ErrorMessage) appear only inside a code block: inert, like everywhere else.
@@ -25,12 +25,16 @@ function costText(build: Build, ctx: ViewContext): string {
 }
 
 /** One line: status, ID, branch, requester, age, cost. */
-export function buildLine(build: Build, ctx: ViewContext): string {
+/** The queue (`#slots`'s `Queue`) as read for this answer: a queued build's line says its place. */
+export type StatusContext = ViewContext & { queue?: readonly string[] };
+
+export function buildLine(build: Build, ctx: StatusContext): string {
   const age = formatDuration(ctx.now.getTime() - Date.parse(build.CreatedAt));
+  const at = ctx.queue?.indexOf(build.BuildID) ?? -1;
   return [
     `${STATUS_EMOJI[build.Status]} ${code(build.BuildID)}`,
     code(build.BuildBranch),
-    statusLabel(build).toLowerCase(),
+    build.Status === 'queued' ? queuePlace(at < 0 ? undefined : at) : statusLabel(build).toLowerCase(),
     mention(build.Requester),
     `${age} ago`,
     costText(build, ctx),
@@ -38,7 +42,7 @@ export function buildLine(build: Build, ctx: ViewContext): string {
 }
 
 /** `status <id>`: the build's line, then who did what, its machine, deadline, error and thread. */
-export function statusDetails(build: Build, ctx: ViewContext): string {
+export function statusDetails(build: Build, ctx: StatusContext): string {
   const lines = [buildLine(build, ctx)];
   lines.push(`Commit: ${build.ActualCommit ? code(build.ActualCommit) : build.BuildCommit ? code(build.BuildCommit) : 'branch head'}`);
   if (build.Approver) lines.push(`Approved by ${mention(build.Approver)}`);
@@ -57,7 +61,7 @@ export function statusDetails(build: Build, ctx: ViewContext): string {
 }
 
 /** `status` without an ID, and `list`: a heading, then one line per build, at most LIST_MAX of them. */
-export function buildList(heading: string, builds: readonly Build[], ctx: ViewContext): string {
+export function buildList(heading: string, builds: readonly Build[], ctx: StatusContext): string {
   const shown = builds.slice(0, LIST_MAX).map((b) => buildLine(b, ctx));
   const more = builds.length - shown.length;
   return [heading, ...shown, ...(more > 0 ? [`…and ${more} more. \`/metal-build status <build-id>\` shows one.`] : [])].join('\n');

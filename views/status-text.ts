@@ -10,6 +10,7 @@ export type ViewContext = FactsContext;
 
 export const STATUS_EMOJI: Readonly<Record<Status, string>> = {
   awaiting_approval: '⏳',
+  queued: '🕒',
   approved: '👍',
   launching: '🚀',
   building: '🔨',
@@ -24,6 +25,7 @@ export const STATUS_EMOJI: Readonly<Record<Status, string>> = {
 
 export const STATUS_LABEL: Readonly<Record<Status, string>> = {
   awaiting_approval: 'Awaiting approval',
+  queued: 'Queued',
   approved: 'Approved',
   launching: 'Launching',
   building: 'Building',
@@ -35,6 +37,12 @@ export const STATUS_LABEL: Readonly<Record<Status, string>> = {
   rejected: 'Denied',
   expired: 'Expired',
 };
+
+/** Where a queued build stands, when the drawing knows it; it launches when a slot frees, in approval order. */
+export function queuePlace(ahead: number | undefined): string {
+  const place = ahead === undefined ? '' : ahead === 0 ? 'next in line, ' : `${ahead} ahead, `;
+  return `queued: ${place}it launches when a slot frees`;
+}
 
 /** The status's label, "Withdrawn" for a request its requester took back. */
 export function statusLabel(build: Build): string {

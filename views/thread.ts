@@ -123,9 +123,15 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
   switch (build.Status) {
     case 'awaiting_approval':
       return quiet(`${STATUS_EMOJI.awaiting_approval} Waiting for approval.`);
+    case 'queued':
+      return quiet(
+        `${STATUS_EMOJI.queued} Approved by ${mention(build.Approver ?? 'unknown')} while every slot is taken: queued; it launches when a slot frees, in approval order, or expires after ${formatHours(config.queueTtlHours)}.`,
+      );
     case 'approved':
       return quiet(
-        `${STATUS_EMOJI.approved} Approved by ${mention(build.Approver ?? 'unknown')}. Launching a ${instanceTypeOf(build, config)} in ${config.region}…`,
+        build.DequeuedAt
+          ? `${STATUS_EMOJI.approved} A slot is free: launching a ${instanceTypeOf(build, config)} in ${config.region}…`
+          : `${STATUS_EMOJI.approved} Approved by ${mention(build.Approver ?? 'unknown')}. Launching a ${instanceTypeOf(build, config)} in ${config.region}…`,
       );
     case 'launching': {
       const end = buildDeadline(build, config);
@@ -168,7 +174,10 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
       return {
         text:
           `${STATUS_EMOJI.expired} ${mention(build.Requester)} build request ${ref(build)} *expired*: ` +
-          `no approval within ${config.approvalTtlMinutes} minutes. To ask again: ${code(commandFor(build))}`,
+          (build.QueuedAt
+            ? `it waited in the queue for a slot more than ${formatHours(config.queueTtlHours)}; no machine was launched and its budget hold is given back.`
+            : `no approval within ${config.approvalTtlMinutes} minutes.`) +
+          ` To ask again: ${code(commandFor(build))}`,
         broadcast: true,
       };
   }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AttributeValue, DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient, QueryCommandInput, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Build, Status } from '../../domain/build';
 import { ACTIVE_STATUSES, INSTANCE_STATES, STATUSES, instanceStateRank } from '../../domain/build';
-import type { BuildStore, ByStatusOptions, SlotTake, UpdateResult } from '../../domain/ports';
+import type { BuildStore, ByStatusOptions, SlotSet, SlotTake, UpdateResult } from '../../domain/ports';
 import type { Guard } from '../../domain/transition';
 import { INSTANCE_INDEX, PARTITION_KEY, STATUS_INDEX } from './table-schema';
 import { isConditionFailure } from './condition-failure';
@@ -16,6 +16,10 @@ import { isConditionFailure } from './condition-failure';
 
 export const SLOTS_ID = '#slots';
 const SLOTS_ATTRIBUTE = 'Active';
+/** The builds waiting for a slot, in approval order (docs/design.md "Concurrency", the queue). */
+const QUEUE_ATTRIBUTE = 'Queue';
+/** Tries of a queue write that lost to another writer; each re-reads the item. */
+const QUEUE_WRITE_TRIES = 8;
 
 /**
  * The ids of the writes that landed on an item (a string set, never read outside this file and
@@ -278,6 +282,7 @@ export class DynamoBuildStore implements BuildStore {
   async takeSlot(buildId: string, max: number): Promise<SlotTake> {
     const x = new Expression();
     const active = x.name(SLOTS_ATTRIBUTE);
+    const queue = x.name(QUEUE_ATTRIBUTE);
     const id = x.value(buildId);
     try {
       const out = await this.client.send(
@@ -285,8 +290,11 @@ export class DynamoBuildStore implements BuildStore {
           TableName: this.tableName,
           Key: this.key(SLOTS_ID),
           UpdateExpression: `ADD ${active} ${x.value(new Set([buildId]))}`,
-          // Holding a slot already passes: both clicks of a double approval go through.
-          ConditionExpression: `attribute_not_exists(${active}) OR size(${active}) < ${x.value(max)} OR contains(${active}, ${id})`,
+          // Holding a slot already passes: both clicks of a double approval go through. A free
+          // slot is taken only while nobody waits for one: first come, first served.
+          ConditionExpression:
+            `contains(${active}, ${id}) OR ((attribute_not_exists(${queue}) OR size(${queue}) = ${x.value(0)}) AND ` +
+            `(attribute_not_exists(${active}) OR size(${active}) < ${x.value(max)}))`,
           // The set as it was: whether this write put the BuildID in, or found it there. A retry
           // after a lost answer finds its own write and says `held`: the slot is then never given
           // back by this caller, which errs towards fewer machines.
@@ -322,8 +330,108 @@ export class DynamoBuildStore implements BuildStore {
   }
 
   async slots(): Promise<string[]> {
+    return (await this.slotSet()).active;
+  }
+
+  async slotSet(): Promise<SlotSet> {
     const item = await this.getItem(SLOTS_ID);
-    const active = item ? (unmarshall(item)[SLOTS_ATTRIBUTE] as Set<string> | undefined) : undefined;
-    return active ? [...active].sort() : [];
+    const record = item ? unmarshall(item) : {};
+    const active = record[SLOTS_ATTRIBUTE] as Set<string> | undefined;
+    const queue = record[QUEUE_ATTRIBUTE] as string[] | undefined;
+    return { active: active ? [...active].sort() : [], queue: queue ?? [] };
+  }
+
+  async enqueue(buildId: string): Promise<void> {
+    const x = new Expression();
+    const queue = x.name(QUEUE_ATTRIBUTE);
+    const active = x.name(SLOTS_ATTRIBUTE);
+    const id = x.value(buildId);
+    await this.slotsUpdate({
+      UpdateExpression: `SET ${queue} = list_append(if_not_exists(${queue}, ${x.value([])}), ${x.value([buildId])})`,
+      // Once: a retried or repeated enqueue, or one for a build already handed a slot, writes nothing.
+      ConditionExpression: `(attribute_not_exists(${queue}) OR NOT contains(${queue}, ${id})) AND (attribute_not_exists(${active}) OR NOT contains(${active}, ${id}))`,
+      ...x.parts(),
+    });
+  }
+
+  async leaveQueue(buildId: string): Promise<void> {
+    for (let attempt = 0; attempt < QUEUE_WRITE_TRIES; attempt++) {
+      const at = (await this.slotSet()).queue.indexOf(buildId);
+      if (at < 0) return;
+      const x = new Expression();
+      const queue = x.name(QUEUE_ATTRIBUTE);
+      // By position, checked: another writer may have moved the list since the read.
+      if (await this.slotsUpdate({ UpdateExpression: `REMOVE ${queue}[${at}]`, ConditionExpression: `${queue}[${at}] = ${x.value(buildId)}`, ...x.parts() }))
+        return;
+    }
+    throw new Error(`could not take ${buildId} out of the queue: it kept changing`);
+  }
+
+  async handOver(buildId: string, max: number): Promise<string | undefined> {
+    for (let attempt = 0; attempt < QUEUE_WRITE_TRIES; attempt++) {
+      const { active, queue } = await this.slotSet();
+      if (!active.includes(buildId)) return undefined;
+      // A move whose answer was lost looks like another writer's (the head is in, the set over):
+      // the slot is then released below, and the watchdog launches the head it was moved to.
+      const head = queue[0];
+      // Handed on only when the set is not over (a hand-over half done): the slot then frees one place.
+      if (head !== undefined && active.length <= max) {
+        const x = new Expression();
+        const a = x.name(SLOTS_ATTRIBUTE);
+        const q = x.name(QUEUE_ATTRIBUTE);
+        // DynamoDB refuses ADD and DELETE on one set in one update ("two document paths overlap"):
+        // the head comes in first, the set is one over for a moment, then the old holder goes.
+        const moved = await this.slotsUpdate({
+          UpdateExpression: `ADD ${a} ${x.value(new Set([head]))} REMOVE ${q}[0]`,
+          ConditionExpression: `contains(${a}, ${x.value(buildId)}) AND ${q}[0] = ${x.value(head)} AND size(${a}) <= ${x.value(max)}`,
+          ...x.parts(),
+        });
+        if (!moved) continue;
+        await this.releaseSlot(buildId);
+        return head;
+      }
+      const x = new Expression();
+      const a = x.name(SLOTS_ATTRIBUTE);
+      const q = x.name(QUEUE_ATTRIBUTE);
+      const released = await this.slotsUpdate({
+        UpdateExpression: `DELETE ${a} ${x.value(new Set([buildId]))}`,
+        // Nobody joined the queue since the read, or the set is over and frees no place.
+        ConditionExpression: `contains(${a}, ${x.value(buildId)}) AND (attribute_not_exists(${q}) OR size(${q}) = ${x.value(0)} OR size(${a}) > ${x.value(max)})`,
+        ...x.parts(),
+      });
+      if (released) return undefined;
+    }
+    throw new Error(`could not give back the slot of ${buildId}: the slots kept changing`);
+  }
+
+  async fillFreeSlot(max: number): Promise<string | undefined> {
+    for (let attempt = 0; attempt < QUEUE_WRITE_TRIES; attempt++) {
+      const { active, queue } = await this.slotSet();
+      const head = queue[0];
+      if (head === undefined || active.length >= max) return undefined;
+      const x = new Expression();
+      const a = x.name(SLOTS_ATTRIBUTE);
+      const q = x.name(QUEUE_ATTRIBUTE);
+      const moved = await this.slotsUpdate({
+        UpdateExpression: `ADD ${a} ${x.value(new Set([head]))} REMOVE ${q}[0]`,
+        ConditionExpression: `(attribute_not_exists(${a}) OR size(${a}) < ${x.value(max)}) AND ${q}[0] = ${x.value(head)}`,
+        ...x.parts(),
+      });
+      if (moved) return head;
+    }
+    throw new Error('could not hand a free slot to the queue: the slots kept changing');
+  }
+
+  /** One conditional update of `#slots`; false when its condition failed. */
+  private async slotsUpdate(
+    input: Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: this.key(SLOTS_ID), ...input }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 }

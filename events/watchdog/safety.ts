@@ -21,7 +21,9 @@ import {
 import type { Machine } from '../../domain/ports';
 import { machineEndUnrecorded, slotMayBeGivenBack } from '../../domain/slot-holding';
 import type { StrayReason } from '../../views/notifications';
-import { applyRow } from '../apply-step';
+import { applyRow, dequeueBy } from '../apply-step';
+import { freeSlot } from '../../use-cases/slot-queue';
+import { keepQueueMoving } from './queue-care';
 import { keepDeadline, wantedSchedule } from '../deadline-schedule';
 import { countFinalCost } from '../month-spend';
 import type { Snapshot, Unaccounted, WatchdogRun } from './snapshot';
@@ -57,6 +59,7 @@ export async function keepSafe(run: WatchdogRun, snap: Snapshot): Promise<ToTell
   await run.each(snap.unaccounted, (u) => run.step('check machine', u.machine.tags.BuildID, () => endMachineIfDue(run, u, told)));
   if (snap.active) await repairDeadlines(run, snap, snap.active);
   if (snap.slots && snap.active) await reconcileSlots(run, snap, snap.slots, new Set(snap.active.map((b) => b.BuildID)));
+  if (snap.active) told.ended.push(...(await keepQueueMoving(run, snap.active)));
   await deleteLooseVolumes(run);
   return told;
 }
@@ -267,7 +270,7 @@ async function reconcileSlots(run: WatchdogRun, snap: Snapshot, slots: readonly 
       if (build && machineEndUnrecorded(build, view)) build = await recordLostEnd(run, snap, build);
       else if (build) await countOrLeave(run, build);
       if (!slotMayBeGivenBack(build, run.now, view)) return;
-      await run.deps.store.releaseSlot(buildId);
+      await freeSlot(run.deps, buildId, dequeueBy(run.deps, run.log, true), run.log.child({ buildId }));
       run.log.warn('released a slot whose build is not active', { buildId, status: build?.Status ?? 'missing' });
     });
   }

@@ -31,12 +31,13 @@ function storeHoldingApproval(store: BuildStore, beforeApproveWrite: () => Promi
   });
 }
 
-async function secondBuildRefused(): Promise<void> {
+/** The slot stays with the first build: a second approval queues behind it, and nothing launches for it. */
+async function secondBuildQueued(): Promise<void> {
   const bot = world().bot(env);
   const second = await bot.request('release/next', OTHER_APPROVER);
   await bot.click('approve_build', second, APPROVER);
-  expect(await world().build(second)).toMatchObject({ Status: 'awaiting_approval' });
-  expect(world().ephemerals(APPROVER).at(-1)).toContain('already running (the limit is 1)');
+  expect(await world().build(second)).toMatchObject({ Status: 'queued' });
+  expect(world().ephemerals(APPROVER).at(-1)).toContain(`Approved ${second} — queued, next in line.`);
   expect(
     world()
       .bus()
@@ -60,7 +61,7 @@ describe('approvals racing the launch', () => {
     expect(await world().build(id)).toMatchObject({ Status: 'launching', Approver: APPROVER });
     expect(await world().slots()).toEqual([id]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
-    await secondBuildRefused();
+    await secondBuildQueued();
   });
 
   it('8 clicks at once while the launch runs: one Build Approved, the slot stays with the running build', async () => {
@@ -80,7 +81,7 @@ describe('approvals racing the launch', () => {
     expect(await world().build(id)).toMatchObject({ Status: 'launching' });
     expect(await world().slots()).toEqual([id]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
-    await secondBuildRefused();
+    await secondBuildQueued();
   });
 
   it('a click whose budget step fails gives its slot back while another click approves: the approved build keeps the slot', async () => {
@@ -92,10 +93,10 @@ describe('approvals racing the launch', () => {
     // awaiting approval) and its release, the winner (finding the slot `held`) approves.
     const loserStore = new Proxy(store, {
       get(target, property, receiver) {
-        if (property !== 'releaseSlot') return Reflect.get(target, property, receiver) as unknown;
-        return async (buildId: string) => {
+        if (property !== 'handOver') return Reflect.get(target, property, receiver) as unknown;
+        return async (buildId: string, max: number) => {
           await winner.click('approve_build', id, OTHER_APPROVER);
-          return target.releaseSlot(buildId);
+          return target.handOver(buildId, max);
         };
       },
     });
@@ -110,7 +111,7 @@ describe('approvals racing the launch', () => {
     expect(await world().build(id)).toMatchObject({ Status: 'approved', Approver: OTHER_APPROVER });
     expect(await world().slots()).toEqual([id]);
     expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
-    await secondBuildRefused();
+    await secondBuildQueued();
   });
 
   it('a click that lost to a Deny gives its slot back: the next build can be approved', async () => {

@@ -51,7 +51,7 @@ describe('approve_build', () => {
     expect(world().ephemerals(loser)).toEqual([`${id} is already approved by <@${build?.Approver}>.`]);
   });
 
-  it('two builds racing for one slot: one is approved, the other waits and its approver is told why', async () => {
+  it('two builds racing for one slot: one is approved, the other is queued and its approver is told its place', async () => {
     const bot = world().bot({ MAX_CONCURRENT_BUILDS: '1' });
     const a = await bot.request();
     const b = await bot.request('feature/x');
@@ -59,11 +59,11 @@ describe('approve_build', () => {
 
     const [winner, loser] = (await world().build(a))?.Status === 'approved' ? [a, b] : [b, a];
     expect(await world().build(winner)).toMatchObject({ Status: 'approved' });
-    expect(await world().build(loser)).toMatchObject({ Status: 'awaiting_approval' });
-    expect((await world().build(loser))?.Approver).toBeUndefined();
+    expect(await world().build(loser)).toMatchObject({ Status: 'queued', Approver: APPROVER });
     expect(await world().slots()).toEqual([winner]);
+    expect(await world().dynamo.store.slotSet()).toEqual({ active: [winner], queue: [loser] });
     expect(world().bus()).toEqual([['Build Approved', { buildId: winner }]]);
-    expect(world().ephemerals(APPROVER)).toEqual([expect.stringContaining(`1 build already running (the limit is 1): ${winner}`)]);
+    expect(world().ephemerals(APPROVER)).toEqual([expect.stringContaining(`Approved ${loser} — queued, next in line.`)]);
   });
 
   it('Approve and Deny at once: whichever wins, the slot is held exactly when the build is approved', async () => {
@@ -209,18 +209,17 @@ describe('a crash between taking the slot and the transition', () => {
     // Step 1 of an approval whose step 2 never happened.
     expect(await world().dynamo.store.takeSlot(crashed, 1)).toBe('added');
 
-    // The slot is not taken away from a build still awaiting approval.
+    // The slot is not taken away from a build still awaiting approval: the other one queues.
     await bot.click('approve_build', other, APPROVER);
-    expect(await world().build(other)).toMatchObject({ Status: 'awaiting_approval' });
-    expect(world().ephemerals(APPROVER)).toEqual([expect.stringContaining(`already running (the limit is 1): ${crashed}`)]);
+    expect(await world().build(other)).toMatchObject({ Status: 'queued' });
+    expect(world().ephemerals(APPROVER)).toEqual([expect.stringContaining(`Approved ${other} — queued, next in line.`)]);
+    expect(world().bus()).toEqual([]);
 
+    // The Deny gives the slot back: to the queue's head, which launches.
     await bot.click('deny_build', crashed, APPROVER);
     expect(await world().build(crashed)).toMatchObject({ Status: 'rejected' });
-    expect(await world().slots()).toEqual([]);
-
-    await bot.click('approve_build', other, APPROVER);
-    expect(await world().build(other)).toMatchObject({ Status: 'approved' });
-    expect(await world().slots()).toEqual([other]);
+    expect(await world().build(other)).toMatchObject({ Status: 'approved', DequeuedAt: expect.any(String) });
+    expect(await world().dynamo.store.slotSet()).toEqual({ active: [other], queue: [] });
     expect(world().bus()).toEqual([['Build Approved', { buildId: other }]]);
   });
 
@@ -266,14 +265,18 @@ describe('a crash between taking the slot and the transition', () => {
     const id = await bot.request();
 
     await bot.click('approve_build', id, APPROVER);
-    expect(await world().build(id)).toMatchObject({ Status: 'awaiting_approval' });
+    expect(await world().build(id)).toMatchObject({ Status: 'queued' });
     expect(await world().slots()).toEqual([forced.BuildID]);
     expect(world().bus()).toEqual([]);
 
-    // EC2 reports the machine gone (TerminatedAt): the slot is free for the next approval.
+    // EC2 reports the machine gone (TerminatedAt): the next approval frees that slot on its way,
+    // and it goes to the build waiting first; the newer one queues behind.
     await world().dynamo.store.update(forced.BuildID, { status: ['terminated'] }, { TerminatedAt: new Date().toISOString() });
-    await bot.click('approve_build', id, APPROVER);
+    const later = await bot.request('feature/y');
+    await bot.click('approve_build', later, APPROVER);
     expect(await world().build(id)).toMatchObject({ Status: 'approved' });
-    expect(await world().slots()).toEqual([id]);
+    expect(await world().build(later)).toMatchObject({ Status: 'queued' });
+    expect(await world().dynamo.store.slotSet()).toEqual({ active: [id], queue: [later] });
+    expect(world().bus()).toEqual([['Build Approved', { buildId: id }]]);
   });
 });

@@ -71,13 +71,13 @@ describe('a failed approval click and the slot another click holds', () => {
     await w.command('feature/x abc1234', REQUESTER);
     const second = (await w.builds()).find((b) => b.BuildID !== first!.BuildID)!;
     await w.click('approve_build', second.BuildID, APPROVER);
-    expect(await w.events.get(second.BuildID)).toMatchObject({ Status: 'awaiting_approval' });
+    expect(await w.events.get(second.BuildID)).toMatchObject({ Status: 'queued' });
     expect(
       w.events.slack
         .ephemerals(APPROVER)
         .map((e) => e.text)
         .join('\n'),
-    ).toContain(`already running (the limit is 1): ${first!.BuildID}`);
+    ).toContain(`Approved ${second.BuildID} — queued, next in line.`);
 
     await launchAll();
     expect(liveMachines().map((m) => m.tags.BuildID)).toEqual([first!.BuildID]);

@@ -30,6 +30,21 @@ describe('status', () => {
     expectNoSideEffects();
   });
 
+  it('queued builds say their place in the queue, in the list and alone', async () => {
+    const store = world().dynamo.store;
+    await store.create(aBuild({ BuildID: 'build-20261125-170052-q001', Status: 'queued', Approver: APPROVER, QueuedAt: new Date().toISOString() }));
+    await store.create(aBuild({ BuildID: 'build-20261125-170052-q002', Status: 'queued', Approver: APPROVER, QueuedAt: new Date().toISOString() }));
+    await store.enqueue('build-20261125-170052-q001');
+    await store.enqueue('build-20261125-170052-q002');
+
+    const list = await world().bot().command('status');
+    expect(list.text).toContain('`build-20261125-170052-q001` · `main` · queued: next in line, it launches when a slot frees');
+    expect(list.text).toContain('`build-20261125-170052-q002` · `main` · queued: 1 ahead, it launches when a slot frees');
+    const one = await world().bot().command('status build-20261125-170052-q002');
+    expect(one.text).toContain('queued: 1 ahead');
+    expectNoSideEffects();
+  });
+
   it('without an ID lists the active builds, one line each', async () => {
     const bot = world().bot();
     const waiting = await bot.request();

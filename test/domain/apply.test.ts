@@ -53,6 +53,11 @@ function fakeStore(initial: Build | undefined, options: { rivals?: Partial<Build
     takeSlot: notUsed,
     releaseSlot: notUsed,
     slots: notUsed,
+    slotSet: notUsed,
+    enqueue: notUsed,
+    leaveQueue: notUsed,
+    handOver: notUsed,
+    fillFreeSlot: notUsed,
   };
   return { store: full, calls, stored: () => item };
 }

@@ -39,6 +39,7 @@ describe('parseConfig', () => {
       warnAfterHours: 2,
       maxExtensionHours: 2,
       approvalTtlMinutes: 30,
+      queueTtlHours: 4,
       maxConcurrentBuilds: 1,
       approverIds: [],
       allowSelfApproval: false,

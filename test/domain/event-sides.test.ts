@@ -20,6 +20,11 @@ const SAMPLES: Samples = {
     { type: 'approve', by: 'U0SECOND', secondOf: 'U0FIRST' },
   ],
   'first-approve': [{ type: 'first-approve', by: 'U0FIRST' }],
+  queue: [
+    { type: 'queue', by: 'U0APPROVER' },
+    { type: 'queue', by: 'U0SECOND', secondOf: 'U0FIRST' },
+  ],
+  dequeue: [{ type: 'dequeue' }],
   deny: [{ type: 'deny', by: 'U0APPROVER' }],
   cancel: [{ type: 'cancel', by: 'U0REQUESTER' }],
   expire: [{ type: 'expire' }],
@@ -90,20 +95,22 @@ describe('the sides of the status table', () => {
     );
     // The property reached every effect each side owns, so it did not pass for want of cases.
     expect([...seen].sort()).toEqual([
+      'bot:leave-queue',
       'bot:put-cancel-requested',
       'bot:release-slot',
       'events:count-final-cost',
       'events:drop-deadline',
+      'events:leave-queue',
       'events:record-completion',
       'events:release-slot',
       'events:terminate-instance',
     ]);
   });
 
-  it('every event is applied by some side, and only expire by both', () => {
+  it('every event is applied by some side, and only queue, dequeue and expire by both', () => {
     expect(allSamples.filter((event) => sidesOf(event).length === 0)).toEqual([]);
     expect([...new Set([...BOT_EVENT_TYPES, ...EVENTS_EVENT_TYPES])].sort()).toEqual(Object.keys(SAMPLES).sort());
-    expect(BOT_EVENT_TYPES.filter((type) => (EVENTS_EVENT_TYPES as readonly string[]).includes(type))).toEqual(['expire']);
+    expect(BOT_EVENT_TYPES.filter((type) => (EVENTS_EVENT_TYPES as readonly string[]).includes(type))).toEqual(['queue', 'dequeue', 'expire']);
   });
 
   it('narrowing refuses an effect the side cannot carry out', () => {

@@ -4,7 +4,7 @@ import { STATUSES } from '../../domain/build';
 import type { PhaseReport } from '../../domain/events';
 import type { BuildEvent, Decision } from '../../domain/transition';
 import { LATE_PHASE_WINDOW_MINUTES, transition } from '../../domain/transition';
-import { aBuild, aLaunchedBuild, anApprovedBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
+import { aBuild, aLaunchedBuild, anApprovedBuild, aQueuedBuild, at, INSTANCE_ID } from '../../stand-ins/build-fixture';
 
 // docs/design.md "Statuses and what each event does" is the law: one test per row (from `approve`
 // on; `request` belongs to the bot). Each row test also pins WHICH statuses the row accepts.
@@ -20,6 +20,8 @@ function buildIn(status: Status, overrides: Partial<Build> = {}): Build {
   switch (status) {
     case 'awaiting_approval':
       return aBuild(overrides);
+    case 'queued':
+      return aQueuedBuild(overrides);
     case 'approved':
       return anApprovedBuild(overrides);
     case 'launching':
@@ -152,7 +154,7 @@ describe('the status table, row by row', () => {
 
   it('cancel (bot) after launch: launching, building, uploading → no write; puts Build Cancel Requested', () => {
     const event: BuildEvent = { type: 'cancel', by: 'U0REQUESTER' };
-    expect(acceptedBy(event)).toEqual(['awaiting_approval', 'approved', 'launching', 'building', 'uploading']);
+    expect(acceptedBy(event)).toEqual(['awaiting_approval', 'queued', 'approved', 'launching', 'building', 'uploading']);
     for (const from of ['launching', 'building', 'uploading'] as const) {
       expect(transition(buildIn(from), event, NOW)).toEqual({ kind: 'effects', effects: ['put-cancel-requested'] });
     }
@@ -360,7 +362,7 @@ describe('the status table, row by row', () => {
   it('EC2 shutting-down / terminated (instance-state) while active → terminated; reason unexpected', () => {
     for (const state of ['shutting-down', 'terminated'] as const) {
       const ended = STATUSES.filter((s) => asWrite(transition(buildIn(s), ec2(state), NOW)).to === 'terminated');
-      expect(ended).toEqual(['awaiting_approval', 'approved', 'launching', 'building', 'uploading']);
+      expect(ended).toEqual(['awaiting_approval', 'queued', 'approved', 'launching', 'building', 'uploading']);
       expect(transition(buildIn('building', { InstanceState: 'running' }), ec2(state, at(28), 1.94), NOW)).toEqual({
         kind: 'write',
         guard: { status: ['building'], instanceStateBefore: state, absent: ['TerminatedAt'] },
@@ -465,9 +467,69 @@ describe('the status table, row by row', () => {
     expect(d.set).toMatchObject({ Status: 'launching', InstanceID: INSTANCE_ID, EventTokenHash: hash });
   });
 
+  it('queue (bot approval, every slot taken): awaiting_approval → queued with the approval recorded and QueuedAt', () => {
+    const event: BuildEvent = { type: 'queue', by: 'U0APPROVER', costEstimate: 6, costMax: 12 };
+    expect(acceptedBy(event)).toEqual(['awaiting_approval', 'approved']);
+    expect(transition(aBuild(), event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['awaiting_approval'] },
+      set: { Status: 'queued', Approver: 'U0APPROVER', ApprovedAt: NOW.toISOString(), QueuedAt: NOW.toISOString(), CostEstimate: 6, CostMax: 12 },
+      to: 'queued',
+      effects: [],
+    });
+    // The second of two approvals queues only as the one the first was given with.
+    const second: BuildEvent = { type: 'queue', by: 'U0SECOND', secondOf: 'U0FIRST' };
+    expect(transition(aBuild({ FirstApprover: 'U0FIRST' }), second, NOW)).toMatchObject({ kind: 'write', guard: { equals: { FirstApprover: 'U0FIRST' } } });
+    expect(transition(aBuild({ FirstApprover: 'U0OTHER' }), second, NOW).kind).toBe('none');
+  });
+
+  it('queue (launch, no slot held and others waiting): approved → queued, only while no machine is recorded', () => {
+    const event: BuildEvent = { type: 'queue', by: 'U0APPROVER' };
+    expect(transition(anApprovedBuild(), event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['approved'], absent: ['InstanceID'] },
+      set: { Status: 'queued', QueuedAt: NOW.toISOString() },
+      to: 'queued',
+      effects: [],
+    });
+    expect(transition(anApprovedBuild({ InstanceID: INSTANCE_ID }), event, NOW).kind).toBe('none');
+  });
+
+  it('dequeue (whoever freed a slot): queued → approved with DequeuedAt', () => {
+    const event: BuildEvent = { type: 'dequeue' };
+    expect(acceptedBy(event)).toEqual(['queued']);
+    expect(transition(aQueuedBuild(), event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['queued'] },
+      set: { Status: 'approved', DequeuedAt: NOW.toISOString() },
+      to: 'approved',
+      effects: [],
+    });
+  });
+
+  it('cancel (bot) of a queued build: queued → cancelled; it leaves the queue', () => {
+    expect(transition(aQueuedBuild(), { type: 'cancel', by: 'U0REQUESTER' }, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['queued'] },
+      set: { Status: 'cancelled', CancelledBy: 'U0REQUESTER', ExpirationTime: EXPIRES },
+      to: 'cancelled',
+      effects: ['leave-queue'],
+    });
+  });
+
+  it('stale queue place (watchdog, QUEUE_TTL_HOURS): queued → expired; it leaves the queue', () => {
+    expect(transition(aQueuedBuild(), { type: 'expire' }, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['queued'] },
+      set: { Status: 'expired', ExpirationTime: EXPIRES },
+      to: 'expired',
+      effects: ['leave-queue'],
+    });
+  });
+
   it('stale approval (watchdog): awaiting_approval → expired', () => {
     const event: BuildEvent = { type: 'expire' };
-    expect(acceptedBy(event)).toEqual(['awaiting_approval']);
+    expect(acceptedBy(event)).toEqual(['awaiting_approval', 'queued']);
     expect(transition(aBuild(), event, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['awaiting_approval'] },
@@ -575,6 +637,8 @@ describe('transition beyond the rows', () => {
   const samples = {
     approve: { type: 'approve', by: 'U0APPROVER' },
     'first-approve': { type: 'first-approve', by: 'U0APPROVER' },
+    queue: { type: 'queue', by: 'U0APPROVER' },
+    dequeue: { type: 'dequeue' },
     deny: { type: 'deny', by: 'U0APPROVER' },
     cancel: { type: 'cancel', by: 'U0REQUESTER' },
     launched: { type: 'launched', instanceId: INSTANCE_ID, instanceType: 'c5n.metal', availabilityZone: 'us-east-1a', launchTime: at(2), limitHours: 3 },

@@ -175,7 +175,7 @@ const roleSession = (role: IConstruct) => `arn:${PARTITION}:sts::${ACCOUNT}:assu
 
 // ---- the calls ----
 
-type Who = 'bot' | 'launch' | 'watchdog' | 'cancel' | 'release' | 'machine' | 'cloudwatch';
+type Who = 'bot' | 'launch' | 'watchdog' | 'cancel' | 'release' | 'instance-state' | 'machine' | 'cloudwatch';
 type Expected = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied' | 'Denied';
 
 interface Call {
@@ -217,6 +217,31 @@ const CALLS: Call[] = [
     resource: bus,
     context: () => ({ 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Approved'] }),
     expected: 'Allowed',
+  },
+  // The queue's hand-over: whoever frees a slot asks for the head's launch, and for nothing else.
+  ...(['instance-state', 'watchdog', 'launch'] as const).map((who): Call => ({
+    name: `${who} puts Build Approved for the queue's head`,
+    who,
+    action: 'events:PutEvents',
+    resource: bus,
+    context: () => ({ 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Approved'] }),
+    expected: 'Allowed',
+  })),
+  {
+    name: 'instance-state puts Build Cancel Requested',
+    who: 'instance-state',
+    action: 'events:PutEvents',
+    resource: bus,
+    context: () => ({ 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Cancel Requested'] }),
+    expected: 'ImplicitlyDenied',
+  },
+  {
+    name: 'cancel puts Build Approved',
+    who: 'cancel',
+    action: 'events:PutEvents',
+    resource: bus,
+    context: () => ({ 'events:source': ['labapp.metal-build'], 'events:detail-type': ['Build Approved'] }),
+    expected: 'ImplicitlyDenied',
   },
   {
     name: 'bot puts Build Phase as the runner',

@@ -709,9 +709,10 @@ describe('function roles', () => {
   });
 
   it.each([
-    ['instance-state', ['scheduler']],
+    // events: only Build Approved, for the queue's head (the policy table proves which).
+    ['instance-state', ['scheduler', 'events']],
     ['build-phase', []],
-  ] as const)('%s: the table, its secret and the topic — no EC2, no events', (name, more) => {
+  ] as const)('%s: the table, its secret and the topic — no EC2; events only to hand a freed slot on', (name, more) => {
     expect(new Set(actionsOf(statements(name)).map((a) => a.split(':')[0]))).toEqual(new Set(['sqs', 'logs', 'dynamodb', 'secretsmanager', 'sns', ...more]));
   });
 

@@ -162,8 +162,9 @@ export async function startModelWorld(): Promise<ModelWorld> {
   };
   const config = parseConfig({ ...env, SLACK_API_URL: events.slack.url, BUILDS_TABLE: events.dynamo.tableName });
   events.configure(env);
-  const deps: EventDeps = { ...events.deps, config, store, claims, ledger };
   const botBus = new EventBridgeBus(eventBridge, config.eventBusName);
+  // A freed slot's hand-over puts `Build Approved` for the queue's head on the same bus as the bot.
+  const deps: EventDeps = { ...events.deps, config, store, claims, ledger, bus: botBus };
   const botWith = (botConfig: typeof config) =>
     createBot(
       wireBotDeps(

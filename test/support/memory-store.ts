@@ -1,6 +1,6 @@
 import type { Build, Status } from '../../domain/build';
 import { ACTIVE_STATUSES, STATUSES, instanceStateRank } from '../../domain/build';
-import type { BuildStore, ByStatusOptions, ClaimKey, ClaimOptions, ClaimOutcome, Claims, SlotTake, UpdateResult } from '../../domain/ports';
+import type { BuildStore, ByStatusOptions, ClaimKey, ClaimOptions, ClaimOutcome, Claims, SlotSet, SlotTake, UpdateResult } from '../../domain/ports';
 import type { Guard } from '../../domain/transition';
 
 // The BuildStore and the Claims in memory, for unit tests: the same semantics as DynamoBuildStore
@@ -29,6 +29,7 @@ export function guardHolds(build: Build, guard: Guard): boolean {
 export class MemoryBuildStore implements BuildStore {
   readonly builds = new Map<string, Build>();
   private readonly slotHolders = new Set<string>();
+  private readonly queue: string[] = [];
 
   async create(build: Build): Promise<boolean> {
     if (this.builds.has(build.BuildID)) return false;
@@ -81,7 +82,7 @@ export class MemoryBuildStore implements BuildStore {
 
   async takeSlot(buildId: string, max: number): Promise<SlotTake> {
     if (this.slotHolders.has(buildId)) return 'held';
-    if (this.slotHolders.size >= max) return 'full';
+    if (this.slotHolders.size >= max || this.queue.length > 0) return 'full';
     this.slotHolders.add(buildId);
     return 'added';
   }
@@ -92,6 +93,34 @@ export class MemoryBuildStore implements BuildStore {
 
   async slots(): Promise<string[]> {
     return [...this.slotHolders].sort();
+  }
+
+  async slotSet(): Promise<SlotSet> {
+    return { active: await this.slots(), queue: [...this.queue] };
+  }
+
+  async enqueue(buildId: string): Promise<void> {
+    if (!this.queue.includes(buildId) && !this.slotHolders.has(buildId)) this.queue.push(buildId);
+  }
+
+  async leaveQueue(buildId: string): Promise<void> {
+    const at = this.queue.indexOf(buildId);
+    if (at >= 0) this.queue.splice(at, 1);
+  }
+
+  async handOver(buildId: string, max: number): Promise<string | undefined> {
+    if (!this.slotHolders.has(buildId)) return undefined;
+    const head = this.slotHolders.size <= max ? this.queue.shift() : undefined;
+    if (head !== undefined) this.slotHolders.add(head);
+    this.slotHolders.delete(buildId);
+    return head;
+  }
+
+  async fillFreeSlot(max: number): Promise<string | undefined> {
+    if (this.slotHolders.size >= max) return undefined;
+    const head = this.queue.shift();
+    if (head !== undefined) this.slotHolders.add(head);
+    return head;
   }
 }
 

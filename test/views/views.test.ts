@@ -8,7 +8,7 @@ import { SlackChat } from '../../adapters/slack/chat';
 import { buildCard } from '../../views/card';
 import { SECTION_TEXT_MAX, finalCostMessage, threadMessage, warningEndedMessage, warningMessage } from '../../views/thread';
 import { createSlackWebClient } from '../../adapters/slack/web-client';
-import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
+import { INSTANCE_ID, aBuild, aLaunchedBuild, anApprovedBuild, aQueuedBuild, at } from '../../stand-ins/build-fixture';
 import type { SlackApi } from '../../stand-ins/slack-api';
 import { SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 
@@ -46,6 +46,8 @@ function buildIn(status: Status): Build {
   switch (status) {
     case 'awaiting_approval':
       return aBuild();
+    case 'queued':
+      return aQueuedBuild();
     case 'approved':
       return anApprovedBuild();
     case 'launching':
@@ -142,10 +144,11 @@ describe('the card', () => {
     expect(all).toContain('*Commit*\nbranch head');
   });
 
-  it('carries the right buttons for every status: cancel (danger, confirm) while approved or running, Rebuild after a failure, terminate or cancel', () => {
+  it('carries the right buttons for every status: cancel (danger, confirm) while queued, approved or running, Rebuild after a failure, terminate or cancel', () => {
     const actionsByStatus = Object.fromEntries(STATUSES.map((s) => [s, buttonsOf(buildCard(buildIn(s), ctx).blocks).map((b) => b.action_id)]));
     expect(actionsByStatus).toEqual({
       awaiting_approval: ['approve_build', 'deny_build'],
+      queued: ['cancel_build'],
       approved: ['cancel_build'],
       launching: ['cancel_build'],
       building: ['cancel_build'],

@@ -316,6 +316,58 @@ describe.each([
       expect(await store.slots()).toEqual([id(2)]);
     });
 
+    it('the queue: in approval order, once; a free slot is not taken while others wait', async () => {
+      await store.takeSlot(id(1), 1);
+      await store.enqueue(id(2));
+      await store.enqueue(id(3));
+      await store.enqueue(id(2));
+      await store.enqueue(id(1));
+      expect(await store.slotSet()).toEqual({ active: [id(1)], queue: [id(2), id(3)] });
+      // First come, first served: a slot for id(4) only after the queue is empty.
+      expect(await store.takeSlot(id(4), 2)).toBe('full');
+      expect(await store.takeSlot(id(1), 1)).toBe('held');
+    });
+
+    it('handOver gives the slot to the queue’s head; with nobody waiting it is released', async () => {
+      await store.takeSlot(id(1), 1);
+      await store.enqueue(id(2));
+      expect(await store.handOver(id(1), 1)).toBe(id(2));
+      expect(await store.slotSet()).toEqual({ active: [id(2)], queue: [] });
+      expect(await store.handOver(id(1), 1)).toBeUndefined();
+      expect(await store.handOver(id(2), 1)).toBeUndefined();
+      expect(await store.slotSet()).toEqual({ active: [], queue: [] });
+    });
+
+    it('handOver from a set that is over (a hand-over half done) frees no place: the queue keeps waiting', async () => {
+      await store.takeSlot(id(1), 2);
+      await store.takeSlot(id(2), 2);
+      await store.enqueue(id(3));
+      expect(await store.handOver(id(1), 1)).toBeUndefined();
+      expect(await store.slotSet()).toEqual({ active: [id(2)], queue: [id(3)] });
+    });
+
+    it('two hand-overs at once move two heads, each once', async () => {
+      await store.takeSlot(id(1), 2);
+      await store.takeSlot(id(2), 2);
+      await store.enqueue(id(3));
+      await store.enqueue(id(4));
+      await store.enqueue(id(5));
+      const heads = await Promise.all([store.handOver(id(1), 2), store.handOver(id(2), 2)]);
+      expect(heads.sort()).toEqual([id(3), id(4)]);
+      expect(await store.slotSet()).toEqual({ active: [id(3), id(4)], queue: [id(5)] });
+    });
+
+    it('fillFreeSlot hands free slots to the heads; leaveQueue takes a build out wherever it stands', async () => {
+      await store.enqueue(id(1));
+      await store.enqueue(id(2));
+      await store.enqueue(id(3));
+      await store.leaveQueue(id(2));
+      await store.leaveQueue(id(9));
+      expect(await store.fillFreeSlot(1)).toBe(id(1));
+      expect(await store.fillFreeSlot(1)).toBeUndefined();
+      expect(await store.slotSet()).toEqual({ active: [id(1)], queue: [id(3)] });
+    });
+
     it('releasing before any slot was ever taken is harmless', async () => {
       await store.releaseSlot(id(1));
       expect(await store.slots()).toEqual([]);
