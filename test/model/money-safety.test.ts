@@ -439,6 +439,21 @@ async function checkInvariants(real: Real, afterWatchdog: boolean): Promise<void
     }
   }
 
+  // (j) the queue (docs/design.md "Concurrency"): its entries wait in approval order, each
+  // launched at most once; after a watchdog run no build waits while a slot is free, and every
+  // entry is a queued build (a place whose leave-queue was lost is gone).
+  const set = await w.deps.store.slotSet();
+  expect(new Set(set.queue).size, `a build queued twice: ${set.queue.join(', ')}`).toBe(set.queue.length);
+  for (const id of set.queue) expect(slots.has(id), `${id} both holds a slot and waits for one`).toBe(false);
+  if (afterWatchdog) {
+    if (set.active.length < MAX) expect(set.queue, `a slot is free while builds wait`).toEqual([]);
+    for (const id of set.queue) expect(byId.get(id)?.Status, `${id} waits in the queue`).toBe('queued');
+  }
+  for (const b of builds) {
+    const machines = [...w.events.ec2.instances.values()].filter((i) => i.tags.BuildID === b.BuildID && i.tags.BuildID !== undefined);
+    if (b.QueuedAt !== undefined) expect(machines.length, `queued build ${b.BuildID} launched ${machines.length} machines`).toBeLessThanOrEqual(1);
+  }
+
   for (const b of builds) {
     // (c) approved or with a machine not yet gone: holds a slot
     if (b.Status === 'approved' || isRunning(b.Status)) expect(slots.has(b.BuildID), `${b.BuildID} is ${b.Status} without a slot`).toBe(true);
