@@ -1,11 +1,15 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigError, parseConfig, type Config } from '../domain/config';
+import { estimate, formatUsd, usd } from '../domain/cost';
+import { slackIdProblem, type SlackIdKind } from '../domain/slack-id';
+import { regionPriceProblem } from './region-prices';
 
-// The deploy's knobs come from CDK context (`npx cdk deploy -c key=value`, or cdk.json). Every value
-// is checked at synth, all problems in one error, so a bad deploy fails before CloudFormation runs.
+// The deploy's settings come from metal-build.config.json, and `-c key=value` for one deploy
+// (infra/settings-file.ts merges them). Every value is checked at synth, all problems in one
+// error, so a bad deploy fails before CloudFormation runs.
 
 /**
- * Context keys that set a knob the functions read, and the environment variable each becomes
+ * Settings that set a knob the functions read, and the environment variable each becomes
  * (domain/config.ts owns the defaults). A key that is not given leaves the variable unset, so the
  * default lives in one place.
  */
@@ -33,6 +37,38 @@ export const CONFIG_CONTEXT_KEYS = {
   repoUrl: 'REPO_URL',
   artifactBucket: 'ARTIFACT_BUCKET',
 } as const;
+
+/** Settings of the infrastructure itself: the functions never see them. */
+export const INFRASTRUCTURE_KEYS = [
+  'notificationEmail',
+  'sshAllowedCidrs',
+  'builderAmiId',
+  'githubToken',
+  'logRetentionDays',
+  'watchdogReservedConcurrency',
+  'availabilityZones',
+] as const;
+
+/** Every setting metal-build.config.json may hold, spelled exactly as here. */
+export const SETTING_KEYS: readonly string[] = [...Object.keys(CONFIG_CONTEXT_KEYS), ...INFRASTRUCTURE_KEYS];
+
+/** Keys once accepted: refused with what replaced them, not as unknown. */
+export const RETIRED_KEYS: readonly string[] = ['createArtifactBucket'];
+
+/** The settings whose values are Slack IDs, and of which kind. */
+const SLACK_ID_SETTINGS: ReadonlyArray<[key: keyof typeof CONFIG_CONTEXT_KEYS, kind: SlackIdKind]> = [
+  ['approverIds', 'user'],
+  ['approverGroupIds', 'user group'],
+  ['allowedChannelIds', 'channel'],
+];
+
+/** Every problem of a settings file and its overrides; the message is all an operator sees (no stack). */
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid settings (metal-build.config.json, -c):\n- ${problems.join('\n- ')}`);
+    this.name = 'SettingsError';
+  }
+}
 
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
 
@@ -68,6 +104,11 @@ export interface Settings {
 
 export type ContextReader = (key: string) => unknown;
 
+export interface ReadSettingsOptions {
+  /** The region the stack deploys to, when synth knows it (CDK_DEFAULT_REGION): prices depend on it. */
+  region?: string;
+}
+
 /** A context value as text: `-c` gives strings, cdk.json may give numbers, booleans, lists or objects. */
 function text(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -87,7 +128,7 @@ function flag(key: string, value: unknown, problems: string[]): boolean {
   const s = text(value)?.toLowerCase();
   if (s === undefined || s === 'false') return false;
   if (s === 'true') return true;
-  problems.push(`${key}: expected true or false, got ${JSON.stringify(value)}`);
+  problems.push(`\`${key}\`: expected true or false, got ${JSON.stringify(value)}`);
   return false;
 }
 
@@ -118,8 +159,17 @@ export function sshCidrProblem(cidr: string): string | undefined {
 
 const RETENTION_VALUES = new Set<number>(Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'));
 
-/** Reads and checks every context key; throws one Error naming every problem. */
-export function readSettings(get: ContextReader): Settings {
+/** domain/config.ts names variables; an operator wrote settings: `WARN_AFTER_HOURS` reads `warnAfterHours`. */
+function inSettingsTerms(problem: string): string {
+  let out = problem;
+  // Longest first, so INSTANCE_TYPES is not read as INSTANCE_TYPE followed by an S.
+  const byLength = Object.entries(CONFIG_CONTEXT_KEYS).sort(([, a], [, b]) => b.length - a.length);
+  for (const [key, envName] of byLength) out = out.replace(new RegExp(`\\b${envName}\\b`, 'g'), `\`${key}\``);
+  return out;
+}
+
+/** Reads and checks every setting; throws one SettingsError naming every problem. */
+export function readSettings(get: ContextReader, options: ReadSettingsOptions = {}): Settings {
   const problems: string[] = [];
 
   const knobs: Record<string, string> = {};
@@ -137,53 +187,58 @@ export function readSettings(get: ContextReader): Settings {
     config = parseConfig({ ...knobs, SLACK_SECRET_ARN: 'arn:aws:secretsmanager:synth' });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const byEnv = new Map<string, string>(Object.entries(CONFIG_CONTEXT_KEYS).map(([k, e]) => [e, k]));
-    for (const problem of error.problems) {
-      const envName = problem.slice(0, problem.indexOf(':'));
-      const key = byEnv.get(envName);
-      problems.push(key ? `${key} (${envName})${problem.slice(envName.length)}` : problem);
+    problems.push(...error.problems.map(inSettingsTerms));
+  }
+
+  for (const [key, kind] of SLACK_ID_SETTINGS) {
+    for (const id of list(get(key))) {
+      const problem = slackIdProblem(kind, id);
+      if (problem) problems.push(`\`${key}\`: ${problem}`);
     }
   }
+  if (config) problems.push(...crossFieldProblems(config), ...regionPriceProblem(options.region, config));
 
   // The old switch, refused rather than ignored: `createArtifactBucket=false` meant "use the
   // existing bucket", which now needs that bucket's name.
   if (get('createArtifactBucket') !== undefined)
-    problems.push('createArtifactBucket: no longer used; the stack creates the bucket unless -c artifactBucket=NAME names an existing one');
+    problems.push('`createArtifactBucket`: no longer used; the stack creates the bucket unless `artifactBucket` names an existing one');
   const createArtifactBucket = knobs.ARTIFACT_BUCKET === undefined;
   const githubToken = flag('githubToken', get('githubToken'), problems);
 
   const notificationEmail = text(get('notificationEmail'));
   if (notificationEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(notificationEmail))
-    problems.push(`notificationEmail: ${JSON.stringify(notificationEmail)} is not an email address`);
+    problems.push(`\`notificationEmail\`: ${JSON.stringify(notificationEmail)} is not an email address`);
 
   const sshAllowedCidrs = list(get('sshAllowedCidrs'));
   for (const cidr of sshAllowedCidrs) {
     const problem = sshCidrProblem(cidr);
-    if (problem) problems.push(`sshAllowedCidrs: ${problem}`);
+    if (problem) problems.push(`\`sshAllowedCidrs\`: ${problem}`);
   }
 
   const builderAmiId = text(get('builderAmiId'));
   if (builderAmiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(builderAmiId))
-    problems.push(`builderAmiId: ${JSON.stringify(builderAmiId)} is not an AMI ID such as ami-0123456789abcdef0`);
+    problems.push(`\`builderAmiId\`: ${JSON.stringify(builderAmiId)} is not an AMI ID such as ami-0123456789abcdef0`);
 
   const retentionText = text(get('logRetentionDays'));
   const logRetentionDays = retentionText === undefined ? DEFAULT_LOG_RETENTION_DAYS : Number(retentionText);
   if (!RETENTION_VALUES.has(logRetentionDays))
-    problems.push(`logRetentionDays: CloudWatch Logs accepts ${[...RETENTION_VALUES].filter((d) => d > 0).join(', ')}; got ${JSON.stringify(retentionText)}`);
+    problems.push(
+      `\`logRetentionDays\`: CloudWatch Logs accepts ${[...RETENTION_VALUES].filter((d) => d > 0).join(', ')}; got ${JSON.stringify(retentionText)}`,
+    );
 
   const concurrencyText = text(get('watchdogReservedConcurrency'));
   const watchdogReservedConcurrency = concurrencyText === undefined ? undefined : Number(concurrencyText);
   if (watchdogReservedConcurrency !== undefined && !(Number.isInteger(watchdogReservedConcurrency) && watchdogReservedConcurrency >= 1))
-    problems.push(`watchdogReservedConcurrency: expected a whole number of at least 1, got ${JSON.stringify(concurrencyText)}`);
+    problems.push(`\`watchdogReservedConcurrency\`: expected a whole number of at least 1, got ${JSON.stringify(concurrencyText)}`);
 
   const zones = list(get('availabilityZones'));
   for (const zone of zones) {
-    if (!/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/.test(zone)) problems.push(`availabilityZones: ${JSON.stringify(zone)} is not a zone name such as us-east-1a`);
+    if (!/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/.test(zone)) problems.push(`\`availabilityZones\`: ${JSON.stringify(zone)} is not a zone name such as us-east-1a`);
   }
-  if (new Set(zones.map((z) => z.slice(0, -1))).size > 1) problems.push(`availabilityZones: ${zones.join(', ')} are not all in one region`);
-  if (zones.length === 1) problems.push('availabilityZones: name at least two zones, so a zone without capacity is not the end of every launch');
+  if (new Set(zones.map((z) => z.slice(0, -1))).size > 1) problems.push(`\`availabilityZones\`: ${zones.join(', ')} are not all in one region`);
+  if (zones.length === 1) problems.push('`availabilityZones`: name at least two zones, so a zone without capacity is not the end of every launch');
 
-  if (problems.length > 0 || config === undefined) throw new Error(`invalid context:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0 || config === undefined) throw new SettingsError(problems);
 
   return {
     knobs,
@@ -198,4 +253,35 @@ export function readSettings(get: ContextReader): Settings {
     ...(watchdogReservedConcurrency !== undefined && { watchdogReservedConcurrency }),
     ...(zones.length > 0 && { availabilityZones: zones }),
   };
+}
+
+/**
+ * Rules across settings that domain/config.ts cannot know at run time (the warning before the
+ * limit and every type priced are its own, reported above).
+ */
+function crossFieldProblems(config: Config): string[] {
+  const problems: string[] = [];
+  // Two different approvers must exist: with one named approver and no group, every build above
+  // the threshold would wait for a second approval nobody can give.
+  if (config.secondApprovalAboveUsd !== undefined && config.approverIds.length === 1 && config.approverGroupIds.length === 0)
+    problems.push(
+      `\`secondApprovalAboveUsd\`: builds above ${formatUsd(config.secondApprovalAboveUsd)} need two different approvers, but \`approverIds\` names one (${config.approverIds[0]}) and \`approverGroupIds\` none; name a second approver or a group`,
+    );
+  if (config.monthlyBudgetUsd !== undefined) {
+    const quote = estimate({
+      instanceType: config.instanceType,
+      volumeGb: config.volumeSizeGb,
+      expectedHours: config.expectedBuildHours,
+      maxLifetimeHours: config.maxLifetimeHours,
+      maxExtensionHours: config.maxExtensionHours,
+      transferGb: config.transferGb,
+      priceOverrides: config.priceOverrides,
+    });
+    // Below one build's maximum, every approval would be refused for the budget.
+    if (quote.ok && config.monthlyBudgetUsd < usd(quote.estimate.max.total))
+      problems.push(
+        `\`monthlyBudgetUsd\`: ${formatUsd(config.monthlyBudgetUsd)} is below one default build's maximum (${formatUsd(quote.estimate.max.total)}: ${config.instanceType} for ${config.maxLifetimeHours} h), so no build could be approved`,
+      );
+  }
+  return problems;
 }

@@ -314,6 +314,15 @@ export class MetalBuildStack extends Stack {
     new CfnOutput(this, 'NotificationTopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'BuildLogGroupPrefix', { description: 'Each build logs to <prefix><build-id>', value: BUILD_LOG_GROUP_PREFIX });
     new CfnOutput(this, 'SlackSecretArn', { description: 'Fill in signingSecret and botToken', value: this.slackSecret.secretArn });
+    // npm run setup makes each of these read the Slack secret again: named from the stack, so a
+    // function added here is never missed by a hand-kept list.
+    new CfnOutput(this, 'FunctionNames', {
+      description: 'Every function of the stack (comma list)',
+      value: Fn.join(
+        ',',
+        Object.values(this.functions).map((fn) => fn.functionName),
+      ),
+    });
     new CfnOutput(this, 'ArtifactBucketName', { value: this.bucket.bucketName });
     new CfnOutput(this, 'LaunchTemplateId', { value: this.buildMachine.launchTemplate.launchTemplateId! });
     if (this.githubSecret) new CfnOutput(this, 'GithubTokenSecretArn', { value: this.githubSecret.secretArn });

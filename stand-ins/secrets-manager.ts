@@ -4,10 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readBody, answerJson } from './wire';
 
-// Secrets Manager GetSecretValue on loopback, speaking what @aws-sdk/client-secrets-manager sends
-// (awsJson1_1: POST /, `X-Amz-Target: secretsmanager.GetSecretValue`), so the real client with
-// `endpoint` (or AWS_ENDPOINT_URL_SECRETS_MANAGER) set to it works unchanged. Signatures are not
-// checked. Every read is logged, so a test can tell whether a cache really kept the secret.
+// Secrets Manager GetSecretValue and PutSecretValue on loopback, speaking what
+// @aws-sdk/client-secrets-manager sends (awsJson1_1: POST /, `X-Amz-Target:
+// secretsmanager.<Operation>`), so the real client with `endpoint` (or
+// AWS_ENDPOINT_URL_SECRETS_MANAGER) set to it works unchanged. Signatures are not checked. Every
+// read and write is logged, so a test can tell whether a cache really kept the secret, and whether
+// `npm run setup` wrote only when something changed.
 
 export interface SecretsManagerStandInOptions {
   /** Secret name → SecretString. */
@@ -23,15 +25,25 @@ export interface SecretRead {
   found: boolean;
 }
 
+export interface SecretWrite {
+  secretId: string;
+  /** The version the write created. */
+  versionId: string;
+}
+
 export interface LocalSecretsManager {
   endpoint: string;
   /** Every GetSecretValue that reached the stand-in, in order, refused ones included. */
   reads: SecretRead[];
+  /** Every PutSecretValue that stored a value, in order. */
+  writes: SecretWrite[];
+  /** The current value of a secret, by name (undefined: no such secret). */
+  valueOf(name: string): string | undefined;
   /** Creates the secret, or gives it a new current version; returns its ARN. */
   setSecret(name: string, value: string): string;
   /** The next GetSecretValue is refused with this error type and HTTP status; calls queue. */
   failNext(type: string, status: number, message?: string): void;
-  /** Empties `reads` and the queued failures; the secrets stay. */
+  /** Empties `reads`, `writes` and the queued failures; the secrets stay. */
   clear(): void;
   close(): Promise<void>;
 }
@@ -71,6 +83,7 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
   const accountId = options.accountId ?? '123456789012';
   const secrets = new Map<string, StoredSecret>();
   const reads: SecretRead[] = [];
+  const writes: SecretWrite[] = [];
   const failures: ServiceError[] = [];
 
   const setSecret = (name: string, value: string): string => {
@@ -114,19 +127,35 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
     };
   };
 
+  // Only SecretString, as the stack's secrets are; the value becomes the current (and only) version.
+  const putSecretValue = (request: { SecretId?: string; SecretString?: string; ClientRequestToken?: string }) => {
+    const secretId = request.SecretId;
+    if (!secretId) throw new ServiceError('InvalidParameterException', 400, 'SecretId is required.');
+    if (typeof request.SecretString !== 'string') throw new ServiceError('InvalidParameterException', 400, 'SecretString is required.');
+    const failure = failures.shift();
+    if (failure) throw failure;
+    const secret = find(secretId);
+    if (!secret) throw new ServiceError('ResourceNotFoundException', 400, NOT_FOUND);
+    setSecret(secret.name, request.SecretString);
+    const stored = secrets.get(secret.name)!;
+    writes.push({ secretId, versionId: stored.versionId });
+    return { ARN: stored.arn, Name: stored.name, VersionId: stored.versionId, VersionStages: ['AWSCURRENT'] };
+  };
+
   const server = createServer((req, res) => {
     void (async () => {
       const target = req.headers['x-amz-target'];
       const body = await readBody(req);
-      if (req.method !== 'POST' || target !== 'secretsmanager.GetSecretValue')
-        throw new ServiceError('UnknownOperationException', 400, `stand-in supports only GetSecretValue, got ${String(target)}`);
+      const operation = target === 'secretsmanager.GetSecretValue' ? getSecretValue : target === 'secretsmanager.PutSecretValue' ? putSecretValue : undefined;
+      if (req.method !== 'POST' || operation === undefined)
+        throw new ServiceError('UnknownOperationException', 400, `stand-in supports only GetSecretValue and PutSecretValue, got ${String(target)}`);
       let request: unknown;
       try {
         request = JSON.parse(body);
       } catch {
         throw new ServiceError('SerializationException', 400, 'body is not JSON');
       }
-      answerJson(res, 200, getSecretValue((request ?? {}) as Parameters<typeof getSecretValue>[0]));
+      answerJson(res, 200, operation((request ?? {}) as Parameters<typeof getSecretValue>[0] & Parameters<typeof putSecretValue>[0]));
     })().catch((error: unknown) => {
       if (res.headersSent) return;
       const e = error instanceof ServiceError ? error : new ServiceError('InternalServiceError', 500, String(error));
@@ -140,12 +169,15 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
   return {
     endpoint: `http://127.0.0.1:${port}`,
     reads,
+    writes,
+    valueOf: (name) => secrets.get(name)?.value,
     setSecret,
     failNext: (type, status, message = `stand-in refused the request (${type})`) => {
       failures.push(new ServiceError(type, status, message));
     },
     clear: () => {
       reads.length = 0;
+      writes.length = 0;
       failures.length = 0;
     },
     close: async () => {

@@ -40,6 +40,8 @@ describe('cdk synth', () => {
       timeout: 280_000,
     });
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+    // metal-build.config.json as checked in: the effective policy, printed on stderr.
+    expect(result.stderr).toContain('Who may approve: anyone in the channel except the requester');
 
     // No context lookup was needed (the assembly would list it as missing).
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { missing?: unknown[] };
@@ -68,4 +70,16 @@ describe('cdk synth', () => {
     expect(probe.status, probe.stderr).toBe(0);
     expect(probe.stdout.trim().split('\n')).toEqual(bundles.map(() => 'function 2'));
   }, 300_000);
+
+  it('refuses a mistyped setting before anything is built, with the message and no stack trace', () => {
+    const home = mkdtempSync(join(tmpdir(), 'metal-build-home-'));
+    const result = spawnSync(
+      join(PROJECT_ROOT, 'node_modules/.bin/cdk'),
+      ['synth', '--no-notices', '--quiet', '--output', mkdtempSync(join(tmpdir(), 'metal-build-cdk-out-')), '-c', 'approverIDs=U0123ABCD'],
+      { cwd: PROJECT_ROOT, env: cleanEnvironment(home), encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('invalid settings (metal-build.config.json, -c):\n- `approverIDs` (-c): unknown setting; did you mean `approverIds`?');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  }, 150_000);
 });

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../infra/app';
 import { readSettings, sshCidrProblem } from '../../infra/settings';
 
-// Context is checked before any construct exists: these need no synth.
+// Settings are checked before any construct exists: these need no synth.
 
 const settings = (context: Record<string, unknown>) => readSettings((key) => context[key]);
 
-describe('context settings', () => {
+describe('settings', () => {
   it('defaults leave every knob to domain/config.ts and create the artifact bucket', () => {
     const s = settings({});
     expect(s.knobs).toEqual({});
@@ -20,7 +20,7 @@ describe('context settings', () => {
     expect(s.logRetentionDays).toBe(30);
   });
 
-  it('turns context values of any JSON type into the environment the functions parse', () => {
+  it('turns settings of any JSON type into the environment the functions parse', () => {
     const s = settings({
       volumeSize: 800,
       approverIds: ['U1', 'U2'],
@@ -50,14 +50,14 @@ describe('context settings', () => {
   it('takes the VPC zones from availabilityZones: at least two, of one region, named as AWS names them', () => {
     expect(settings({}).availabilityZones).toBeUndefined();
     expect(settings({ availabilityZones: 'us-east-1a,us-east-1c,us-east-1d' }).availabilityZones).toEqual(['us-east-1a', 'us-east-1c', 'us-east-1d']);
-    expect(() => settings({ availabilityZones: 'us-east-1a' })).toThrow(/availabilityZones: name at least two zones/);
+    expect(() => settings({ availabilityZones: 'us-east-1a' })).toThrow(/`availabilityZones`: name at least two zones/);
     expect(() => settings({ availabilityZones: 'us-east-1a,eu-west-1b' })).toThrow(/not all in one region/);
     expect(() => settings({ availabilityZones: 'us-east-1a,east' })).toThrow(/"east" is not a zone name/);
   });
 
   it('reserves watchdog concurrency only when asked, as a whole number of at least 1', () => {
     expect(settings({ watchdogReservedConcurrency: '1' }).watchdogReservedConcurrency).toBe(1);
-    expect(() => settings({ watchdogReservedConcurrency: '0' })).toThrow(/watchdogReservedConcurrency: expected a whole number/);
+    expect(() => settings({ watchdogReservedConcurrency: '0' })).toThrow(/`watchdogReservedConcurrency`: expected a whole number/);
     expect(() => settings({ watchdogReservedConcurrency: '1.5' })).toThrow(/watchdogReservedConcurrency/);
   });
 
@@ -75,7 +75,7 @@ describe('context settings', () => {
     expect(sshCidrProblem('10.0.0.0/33')).toMatch(/not a valid IPv4/);
   });
 
-  it('names every bad context value in one error, by its context key', () => {
+  it('names every bad value in one error, by its setting', () => {
     let message = '';
     try {
       settings({
@@ -91,12 +91,12 @@ describe('context settings', () => {
       message = (error as Error).message;
     }
     for (const expected of [
-      'warnAfterHours (WARN_AFTER_HOURS): must be below MAX_LIFETIME_HOURS',
-      'volumeSize (VOLUME_SIZE_GB): expected a whole number',
-      'createArtifactBucket: no longer used',
-      'builderAmiId:',
-      'notificationEmail:',
-      'logRetentionDays:',
+      '`warnAfterHours`: must be below `maxLifetimeHours` (3), got 5',
+      '`volumeSize`: expected a whole number',
+      '`createArtifactBucket`: no longer used',
+      '`builderAmiId`:',
+      '`notificationEmail`:',
+      '`logRetentionDays`:',
       'no price for x9.metal',
     ])
       expect(message).toContain(expected);

@@ -808,6 +808,14 @@ describe('outputs', () => {
     expect(outputs.NotificationTopicArn!.Value).toBe(`<${logicalId(base, base.stack.topic)}>`);
     expect(outputs.BuildLogGroupPrefix!.Value).toBe('/labapp/metal-builds/');
   });
+
+  it('list every function of the stack, so npm run setup refreshes them all', () => {
+    const outputs = flat(base.template.toJSON().Outputs) as Record<string, { Value: string }>;
+    const resources = base.template.toJSON().Resources as Record<string, { Type: string }>;
+    const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(NAMES.length);
+    expect(outputs.FunctionNames!.Value.split(',').sort()).toEqual(functions.map(([id]) => `<${id}>`).sort());
+  });
 });
 
 // ---- cdk-nag ----

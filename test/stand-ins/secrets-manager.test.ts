@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetSecretValueCommand, InternalServiceError, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, InternalServiceError, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSecretsManagerStandIn, type LocalSecretsManager, localSecretsClient } from '../../stand-ins/secrets-manager';
 import { freshContainer } from '../support/fresh-container';
@@ -51,6 +51,16 @@ describe('Secrets Manager stand-in', () => {
       { secretId: slackArn, found: true },
       { secretId: slackArn.slice(0, -7), found: true },
     ]);
+  });
+
+  it('stores PutSecretValue as the new current version and logs the write', async () => {
+    secrets.setSecret('written', '{"a":1}');
+    const put = await client.send(new PutSecretValueCommand({ SecretId: 'written', SecretString: '{"a":2}' }));
+    const read = await client.send(new GetSecretValueCommand({ SecretId: 'written' }));
+    expect(read).toMatchObject({ SecretString: '{"a":2}', VersionId: put.VersionId });
+    expect(secrets.writes).toEqual([{ secretId: 'written', versionId: put.VersionId }]);
+    const missing = await client.send(new PutSecretValueCommand({ SecretId: 'nope', SecretString: 'x' })).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(ResourceNotFoundException);
   });
 
   it('gives a secret set again a new version under the same ARN', async () => {
