@@ -81,6 +81,12 @@ const RETRIES: Record<EventFunction, { target: number; targetAge: Duration; lamb
 /** The functions that create or move deadline schedules, and so may pass Scheduler its role. */
 export const SCHEDULE_KEEPERS: readonly LambdaName[] = ['launch', 'deadline', 'watchdog'];
 
+/**
+ * The functions that read build machines' logs (GetLogEvents): the bot for `logs` and Show log, the
+ * ones that tell a running build's warning or its forced or unexpected end, with its newest lines.
+ */
+export const LOG_READERS: readonly LambdaName[] = ['bot', 'watchdog', 'instance-state', 'deadline'];
+
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
 export interface MetalBuildStackProps extends StackProps {
@@ -375,6 +381,25 @@ export class MetalBuildStack extends Stack {
     this.buildMachine.grantTerminate(this.roles.watchdog, { describe: true });
     this.buildMachine.grantTerminate(this.roles.cancel, { describe: true });
     this.grantPublishReleases(this.roles.release);
+    this.grantReadBuildLogs();
+  }
+
+  /** GetLogEvents on the build log groups (/labapp/metal-builds/<BuildID>) and on no other group. */
+  private grantReadBuildLogs(): void {
+    const buildLogGroups = this.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${BUILD_LOG_GROUP_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    for (const name of LOG_READERS) {
+      this.roles[name].addToPolicy(new iam.PolicyStatement({ sid: 'ReadBuildLogs', actions: ['logs:GetLogEvents'], resources: [buildLogGroups] }));
+      acknowledgeWildcards(
+        this.roles[name],
+        [buildLogGroups],
+        'One log group per build, named by its build ID at run time; the role reads /labapp/metal-builds/ groups and no other.',
+      );
+    }
   }
 
   /**

@@ -13,6 +13,11 @@ export function logGroupUrl(region: string, buildId: string): string {
   return `${consoleHome(region, 'cloudwatch')}#logsV2:log-groups/log-group/${cloudWatchEscape(logGroupName(buildId))}`;
 }
 
+/** The log of one machine: the stream the runner names after its instance ID, in the build's group. */
+export function logStreamUrl(region: string, buildId: string, instanceId: string): string {
+  return `${logGroupUrl(region, buildId)}/log-events/${cloudWatchEscape(instanceId)}`;
+}
+
 export function instanceUrl(region: string, instanceId: string): string {
   return `${consoleHome(region, 'ec2')}#InstanceDetails:instanceId=${encodeURIComponent(instanceId)}`;
 }

@@ -19,7 +19,7 @@ import {
   s3Uri,
 } from '../domain/build-facts';
 import { EXTENSION_HOURS } from '../domain/lifetime';
-import { actions } from './buttons';
+import { actions, showLogButton } from './buttons';
 import { cancelButton, extendButton } from './card';
 import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
@@ -39,6 +39,12 @@ export const SECTION_TEXT_MAX = 3000;
 
 const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) } });
 const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+/** The Show log button (its own block), for a message about a build that has a machine. */
+const logActions = (build: Build): Block[] => (build.InstanceID ? [actions('log_actions', [showLogButton(build.BuildID)])] : []);
+
+/** A quiet message with the Show log button under it. */
+const withLogButton = (build: Build, text: string): ThreadMessage => ({ text, blocks: [section(text), ...logActions(build)], broadcast: false });
 
 const ref = (build: Build) => `${code(build.BuildID)} (${code(build.BuildBranch)})`;
 
@@ -95,6 +101,7 @@ function failed(build: Build, ctx: ViewContext): ThreadMessage {
     build.InstanceID ? `*CloudWatch Logs* group ${code(logGroupName(build.BuildID))} · ${consoleLink(logGroupUrl(config.region, build.BuildID))}` : undefined,
   ].filter(Boolean);
   if (where.length > 0) blocks.push(section(where.join('\n')));
+  blocks.push(...logActions(build));
   const cost = costText(build, ctx);
   if (cost) blocks.push(context(cost));
   // One line in notifications: the error inline, as code, its line breaks as spaces.
@@ -113,7 +120,7 @@ function terminated(build: Build, ctx: ViewContext): ThreadMessage {
     ? `Logs: CloudWatch group ${code(logGroupName(build.BuildID))} (${consoleLink(logGroupUrl(ctx.config.region, build.BuildID))}).`
     : undefined;
   const text = sentences(`${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`, costText(build, ctx), logs);
-  return { text, broadcast: true };
+  return { text, blocks: [section(text), ...logActions(build)], broadcast: true };
 }
 
 /** The thread reply for the build's current status. */
@@ -139,13 +146,14 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
     }
     case 'building': {
       const commit = build.ActualCommit ?? build.BuildCommit;
-      return quiet(
+      return withLogButton(
+        build,
         `${STATUS_EMOJI.building} Building ${commit ? `commit ${code(commit)}` : 'the branch head'} of ${code(build.BuildBranch)}. ` +
           `Live log: CloudWatch group ${code(logGroupName(build.BuildID))} (${consoleLink(logGroupUrl(config.region, build.BuildID))}).`,
       );
     }
     case 'uploading':
-      return quiet(`${STATUS_EMOJI.uploading} Build finished; uploading the OVA to ${code(s3Uri(config.artifactBucket, ''))}…`);
+      return withLogButton(build, `${STATUS_EMOJI.uploading} Build finished; uploading the OVA to ${code(s3Uri(config.artifactBucket, ''))}…`);
     case 'completed':
       return completed(build, ctx);
     case 'failed':

@@ -95,6 +95,9 @@ describe('subcommands', () => {
     [`status ${ID}`, { kind: 'status', buildId: ID }],
     ['list', { kind: 'list' }],
     [`cancel ${ID}`, { kind: 'cancel', buildId: ID }],
+    [`logs ${ID}`, { kind: 'logs', buildId: ID, lines: 40 }],
+    [`logs ${ID} 1`, { kind: 'logs', buildId: ID, lines: 1 }],
+    [`logs ${ID} 200`, { kind: 'logs', buildId: ID, lines: 200 }],
     ['help', { kind: 'help' }],
     ['', { kind: 'help' }],
     ['   ', { kind: 'help' }],
@@ -111,12 +114,20 @@ describe('subcommands', () => {
     [`cancel ${ID.toUpperCase()}`, `"${ID.toUpperCase()}" is not a build ID (they look like build-20261125-170052-a1b2)`],
     [`cancel ${ID} now`, '`cancel` takes one build ID'],
     ['help me', '`help` takes no arguments'],
+    ['logs', '`logs` needs a build ID'],
+    ['logs main', '"main" is not a build ID (they look like build-20261125-170052-a1b2)'],
+    [`logs ${ID} 201`, '"201" is not a number of lines from 1 to 200'],
+    [`logs ${ID} 0`, '"0" is not a number of lines from 1 to 200'],
+    [`logs ${ID} -5`, '"-5" is not a number of lines from 1 to 200'],
+    [`logs ${ID} all`, '"all" is not a number of lines from 1 to 200'],
+    [`logs ${ID} 10 more`, '`logs` takes one build ID and at most a number of lines'],
   ])('%j is refused', (text, problem) => {
     expect(problemOf(text)).toBe(problem);
   });
 
   it('usage names every subcommand', () => {
-    for (const word of ['<branch> [commit]', 'status [build-id]', 'list', 'cancel <build-id>', 'help']) expect(USAGE).toContain(`/metal-build ${word}`);
+    for (const word of ['<branch> [commit]', 'status [build-id]', 'list', 'cancel <build-id>', 'logs <build-id> [lines]', 'help'])
+      expect(USAGE).toContain(`/metal-build ${word}`);
   });
 });
 
@@ -154,7 +165,7 @@ describe('type= and hours=: any order after the branch, form checked here', () =
     expect(problemOf(text)).toBe(problem);
   });
 
-  it.each(['new', 'logs', 'selftest'])('%s is a command word, never a branch', (word) => {
+  it.each(['new', 'selftest'])('%s is a command word, never a branch', (word) => {
     expect(parseCommand(word)).toEqual({
       ok: false,
       problem: `\`${word}\` is a command word, never a branch name, and this version has no such command`,
