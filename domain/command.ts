@@ -52,6 +52,16 @@ export function unescapeSlack(text: string): string {
 
 const show = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
 
+/**
+ * A word echoed as typed, in inline code: only what mrkdwn needs escaped once (Slack's own three,
+ * which unescapeSlack turned back), a backtick as a look-alike, a control character as its escape.
+ */
+const quoted = (word: string) => {
+  const cut = word.length > 60 ? `${word.slice(0, 60)}…` : word;
+  const plain = [...cut].map((c) => (c < ' ' ? JSON.stringify(c).slice(1, -1) : c === '`' ? 'ˋ' : c)).join('');
+  return `\`${plain.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')}\``;
+};
+
 export function checkBranch(branch: string): string | undefined {
   if (branch.length > 200) return `branch name is ${branch.length} characters long; the limit is 200`;
   if (branch.startsWith('-')) return `branch ${show(branch)} starts with "-"`;
@@ -165,6 +175,9 @@ function buildWords(branch: string, words: readonly string[]): ParsedCommand {
     if (eq < 0) {
       if (command.commit !== undefined)
         return fail(`too many arguments: after the branch come one optional commit, \`type=\` and \`hours=\`; ${show(word)} is one too many`);
+      // Not hexadecimal at all: most likely a branch name typed with a space ("fix typo").
+      if (!/^[0-9a-fA-F]+$/.test(word))
+        return fail(`${quoted(word)} is not a commit (7–40 hex characters) nor \`type=\`/\`hours=\`; branch names cannot contain spaces`);
       const commitProblem = checkCommit(word);
       if (commitProblem) return fail(commitProblem);
       command.commit = word.toLowerCase();

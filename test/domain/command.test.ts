@@ -14,6 +14,8 @@ function problemOf(text: string): string {
   return r.problem;
 }
 
+const NOT_A_COMMIT = ' is not a commit (7–40 hex characters) nor `type=`/`hours=`; branch names cannot contain spaces';
+
 describe('branch and commit: refused with the exact problem', () => {
   it.each([
     ['quote', `main"x`, `branch "main\\"x" contains the character "\\""; ${ALPHABET}`],
@@ -44,8 +46,11 @@ describe('branch and commit: refused with the exact problem', () => {
     ['201 characters', 'a'.repeat(201), 'branch name is 201 characters long; the limit is 200'],
     ['6 hex commit', 'main abc123', `commit "abc123" is 6 characters long; ${COMMIT_RULE}`],
     ['41 hex commit', `main ${'a'.repeat(41)}`, `commit "${'a'.repeat(41)}" is 41 characters long; ${COMMIT_RULE}`],
-    ['non-hex commit', 'main abcdefg', `commit "abcdefg" contains "g", which is not hexadecimal; ${COMMIT_RULE}`],
-    ['shell in the commit', 'main $(id)', `commit "$(id)" contains "$", which is not hexadecimal; ${COMMIT_RULE}`],
+    ['non-hex commit', 'main abcdefg', `\`abcdefg\`${NOT_A_COMMIT}`],
+    ['shell in the commit', 'main $(id)', `\`$(id)\`${NOT_A_COMMIT}`],
+    ['a branch typed with a space', 'fix typo', `\`typo\`${NOT_A_COMMIT}`],
+    ['angle brackets and an ampersand, escaped once (as Slack sends them)', 'fix &lt;b&gt;&amp;', `\`&lt;b&gt;&amp;\`${NOT_A_COMMIT}`],
+    ['a backtick and a newline, as look-alike and escape', 'fix a`b\nc', `\`aˋb\\nc\`${NOT_A_COMMIT}`],
     ['a third argument', 'main abc1234 extra', 'too many arguments: after the branch come one optional commit, `type=` and `hours=`; "extra" is one too many'],
   ])('%s', (_name, text, problem) => {
     expect(problemOf(text)).toBe(problem);
