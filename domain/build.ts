@@ -27,6 +27,8 @@ export interface Build {
   BuildID: string;
   Status: Status;
   Phase?: Phase;
+  /** When Phase was last written (the handler's clock): how long the machine has been in it. */
+  PhaseAt?: string;
   BuildBranch: string;
   BuildCommit?: string;
   ActualCommit?: string;

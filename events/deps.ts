@@ -1,10 +1,20 @@
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { getDynamoClient, getEc2Client, getS3Client, getSchedulerClient, getServiceQuotasClient, getSnsClient } from '../adapters/aws/clients';
+import {
+  getCloudWatchLogsClient,
+  getDynamoClient,
+  getEc2Client,
+  getS3Client,
+  getSchedulerClient,
+  getServiceQuotasClient,
+  getSnsClient,
+} from '../adapters/aws/clients';
+import { CloudWatchBuildLogs } from '../adapters/aws/cloudwatch-build-logs';
 import { DynamoClaims } from '../adapters/aws/dynamo-claims';
 import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
@@ -14,7 +24,21 @@ import { createLogger } from '../adapters/aws/logger';
 import { loadSlackCredentials } from '../adapters/aws/slack-secret';
 import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
-import type { Artifacts, BuildStore, SpendLedger, Chat, Claims, Clock, Compute, Deadlines, DurationHistory, Logger, Notifier, Quotas } from '../domain/ports';
+import type {
+  Artifacts,
+  BuildLogs,
+  BuildStore,
+  SpendLedger,
+  Chat,
+  Claims,
+  Clock,
+  Compute,
+  Deadlines,
+  DurationHistory,
+  Logger,
+  Notifier,
+  Quotas,
+} from '../domain/ports';
 import { systemClock } from '../domain/ports';
 import { SlackChat } from '../adapters/slack/chat';
 import { createSlackWebClient } from '../adapters/slack/web-client';
@@ -45,6 +69,11 @@ export interface EventDeps {
   notifier: Notifier;
   /** ARTIFACT_BUCKET's objects: the release function copies a build's files to releases/ (events/release.ts). */
   artifacts: Artifacts;
+  /**
+   * Build machines' logs: the warning's and a forced or unexpected end's newest lines. Read best
+   * effort only (use-cases/log-lines.ts), after every safety step.
+   */
+  buildLogs: BuildLogs;
   clock: Clock;
   log: Logger;
   /**
@@ -86,6 +115,7 @@ async function buildEventDeps(): Promise<EventDeps> {
       scheduler: getSchedulerClient(),
       sns: getSnsClient(),
       s3: getS3Client(),
+      logs: getCloudWatchLogsClient('background'),
     },
     { config, clock: systemClock, log, ...(eventTokenKey !== undefined && { eventTokenKey }) },
   );
@@ -108,6 +138,8 @@ export interface EventEndpoints {
   scheduler?: SchedulerClient;
   sns?: SNSClient;
   s3?: S3Client;
+  /** CloudWatch Logs, where the build machines' logs are. */
+  logs?: CloudWatchLogsClient;
 }
 
 export interface EventSettings {
@@ -150,8 +182,12 @@ export function wireEventDeps(endpoints: EventEndpoints, settings: EventSettings
       }),
     notifier: ports.notifier ?? new SnsNotifier(required(endpoints.sns, 'SNS'), config.snsTopicArn, settings.notifierLog ?? log),
     artifacts: ports.artifacts ?? new S3Artifacts(required(endpoints.s3, 'S3')),
+    // Without an endpoint every read fails (and is logged): the messages go without log lines.
+    buildLogs: ports.buildLogs ?? (endpoints.logs ? new CloudWatchBuildLogs(endpoints.logs) : noLogs),
     clock,
     log,
     ...(settings.eventTokenKey !== undefined && { eventTokenKey: settings.eventTokenKey }),
   };
 }
+
+const noLogs: BuildLogs = { newest: () => Promise.reject(new Error('event wiring: no CloudWatch Logs endpoint and no buildLogs port given')) };

@@ -75,7 +75,7 @@ export async function tell(deps: EventDeps, build: Build, options: TellOptions, 
   if (options.sns) await mailOnce(deps, build, build.Status, log);
   let told: Build;
   try {
-    told = await announce({ store: deps.store, claims: deps.claims, chat: deps.chat, log }, build, ctx);
+    told = await announce({ store: deps.store, claims: deps.claims, chat: deps.chat, log, buildLogs: deps.buildLogs }, build, ctx);
   } catch (error) {
     if (!isPermanentChatError(error)) throw error;
     log.error('the thread cannot be told; Slack refused for good', { buildId: build.BuildID, status: build.Status, error });

@@ -2,11 +2,12 @@ import type { Build, Status } from '../domain/build';
 import { STATUSES, isFinal } from '../domain/build';
 import type { NoticeStep } from '../domain/notice';
 import { noticeLeaseStaleBefore, noticeStep, noticeToldCost } from '../domain/notice';
-import type { BuildStore, Chat, Claims, Logger } from '../domain/ports';
+import type { BuildLogs, BuildStore, Chat, Claims, Logger } from '../domain/ports';
 import { closeWarning, refreshCard } from './card-refresh';
 import type { ViewContext } from '../views/status-text';
 import { threadMessage } from '../views/thread';
 import { tellRequester } from './tell-requester';
+import { END_LOG_LINES, newestLogLines } from './log-lines';
 
 // docs/design.md "Delivery semantics", the steps (the decisions are domain/notice.ts): a lease,
 // then the post, then NotifiedStatus. A post that fails throws, so EventBridge redelivers; the
@@ -21,6 +22,8 @@ export interface AnnounceDeps {
   claims: Claims;
   chat: Chat;
   log: Logger;
+  /** A forced or unexpected end's message shows the log's newest lines, read here best effort. */
+  buildLogs?: BuildLogs;
 }
 
 /** Tell the thread about the build's status unless that was already done; returns the stored build. */
@@ -70,7 +73,9 @@ async function postOnce(
   ctx: ViewContext,
   log: Logger,
 ): Promise<void> {
-  const message = threadMessage(step.told, ctx);
+  // Only a machine's early end carries its log; everything else is drawn from the record alone.
+  const logLines = endedEarly(step.told) && deps.buildLogs ? await newestLogLines({ buildLogs: deps.buildLogs, log }, step.told, END_LOG_LINES) : undefined;
+  const message = threadMessage(step.told, { ...ctx, ...(logLines !== undefined && { logLines }) });
   const tag = { buildId: leased.BuildID, status };
   try {
     const postedBefore = step.askThreadFirst && (await deps.chat.hasTagged(leased.Channel, leased.ThreadTs, tag));
@@ -98,4 +103,14 @@ async function postOnce(
       .catch((releaseError: unknown) => log.warn('could not give back the notice lease', { error: releaseError }));
     throw error;
   }
+}
+
+/** A forced or unexpected end of a build that had a machine: its message shows how far it got. */
+function endedEarly(build: Build): boolean {
+  return (
+    build.Status === 'terminated' &&
+    build.InstanceID !== undefined &&
+    build.TerminationReason !== 'cancelled' &&
+    build.TerminationReason !== 'did-not-shut-down'
+  );
 }

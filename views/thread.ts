@@ -1,13 +1,15 @@
 import type { Build } from '../domain/build';
 import { consoleLink, instanceUrl, logGroupUrl, s3ObjectUrl } from './console-links';
 import { formatUsd } from '../domain/cost';
-import type { Block } from '../domain/ports';
+import type { Block, LogLine } from '../domain/ports';
+import type { ExpectedDuration } from '../domain/expected-duration';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI } from './status-text';
 import {
   commandFor,
   costSoFar,
   elapsedMs,
+  extraHoursCost,
   instanceTypeOf,
   isCostFinal,
   lifetimeHoursOf,
@@ -21,12 +23,19 @@ import {
 import { EXTENSION_HOURS } from '../domain/lifetime';
 import { actions, showLogButton } from './buttons';
 import { cancelButton, extendButton } from './card';
+import { expectedText, logSection, phaseText } from './progress';
 import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
 // One reply in the card's thread per status change (docs/design.md "Messages"). The endings a
 // requester must not miss are broadcast to the channel and mention them. What the build machine
 // wrote (its error message, its log) is untrusted text: it only ever appears inside code, made
 // inert (views/mrkdwn.ts), so it can neither mention anyone nor plant a link.
+
+/**
+ * A thread message's drawing context; `logLines`: the log's newest lines, read for a forced or
+ * unexpected end (undefined: not read or unreadable).
+ */
+export type ThreadContext = ViewContext & { logLines?: readonly LogLine[] };
 
 export interface ThreadMessage {
   text: string;
@@ -109,7 +118,7 @@ function failed(build: Build, ctx: ViewContext): ThreadMessage {
   return { text, blocks, broadcast: true };
 }
 
-function terminated(build: Build, ctx: ViewContext): ThreadMessage {
+function terminated(build: Build, ctx: ThreadContext): ThreadMessage {
   const why =
     build.TerminationReason === 'forced'
       ? `it reached its limit of ${formatHours(lifetimeHoursOf(build, ctx.config))}.`
@@ -119,12 +128,23 @@ function terminated(build: Build, ctx: ViewContext): ThreadMessage {
   const logs = build.InstanceID
     ? `Logs: CloudWatch group ${code(logGroupName(build.BuildID))} (${consoleLink(logGroupUrl(ctx.config.region, build.BuildID))}).`
     : undefined;
-  const text = sentences(`${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`, costText(build, ctx), logs);
-  return { text, blocks: [section(text), ...logActions(build)], broadcast: true };
+  // A forced or unexpected end: how far it got, and the log's last words.
+  const endedEarly = build.TerminationReason === 'forced' || build.TerminationReason === 'unexpected' || build.TerminationReason === undefined;
+  const end = endedAt(build) ?? ctx.now;
+  const progress = endedEarly && build.InstanceID ? `It was in ${phaseText(build, ctx, end)}.` : undefined;
+  const text = sentences(
+    `${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`,
+    progress,
+    costText(build, ctx),
+    logs,
+  );
+  const blocks = [section(text)];
+  if (progress && ctx.logLines !== undefined) blocks.push(section(logSection(ctx.logLines, ctx, SECTION_TEXT_MAX)));
+  return { text, blocks: [...blocks, ...logActions(build)], broadcast: true };
 }
 
 /** The thread reply for the build's current status. */
-export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
+export function threadMessage(build: Build, ctx: ThreadContext): ThreadMessage {
   const { config } = ctx;
   const quiet = (text: string): ThreadMessage => ({ text, broadcast: false });
   switch (build.Status) {
@@ -187,7 +207,15 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
  * the message edited in place (WarningTs), after every extension: deadline, extensions left and
  * the buttons always say what is true now (no Extend once none are left).
  */
-export function warningMessage(build: Build, ctx: ViewContext & { deadline: Date }): { text: string; blocks: Block[]; broadcast: true } {
+export interface WarningContext extends ViewContext {
+  deadline: Date;
+  /** The log's newest lines (WARNING_LOG_LINES); undefined: could not be read. */
+  logLines?: readonly LogLine[];
+  /** This type's history (domain/expected-duration.ts); undefined or the fallback: not known. */
+  expected?: ExpectedDuration;
+}
+
+export function warningMessage(build: Build, ctx: WarningContext): { text: string; blocks: Block[]; broadcast: true } {
   const { config } = ctx;
   const elapsed = elapsedMs(build, ctx);
   const cost = costSoFar(build, ctx);
@@ -200,15 +228,26 @@ export function warningMessage(build: Build, ctx: ViewContext & { deadline: Date
     extended > 0 ? `Extended by ${formatHours(extended)} so far.` : undefined,
     cost !== undefined ? `Cost so far ${formatUsd(cost)}.` : undefined,
   );
+  // How far it got, so Extend is not a guess.
+  const progress = sentences(`*Now:* ${phaseText(build, ctx)}.`, expectedText(build, ctx.expected, ctx));
   const buttons: Block[] = [];
   if (left > 0) buttons.push(extendButton(build, ctx, EXTENSION_HOURS));
   buttons.push(cancelButton(build, ctx));
+  if (build.InstanceID) buttons.push(showLogButton(build.BuildID));
+  const newEnd = new Date(ctx.deadline.getTime() + EXTENSION_HOURS * 3600_000);
+  const extendText =
+    left > 0
+      ? `Extend adds ${formatHours(EXTENSION_HOURS)} for up to ${formatUsd(extraHoursCost(build, config, EXTENSION_HOURS))}: terminated then at ${formatUtcTime(newEnd, ctx.now)}. ` +
+        `Extensions left: ${formatHours(left)} (1 h per click, approvers only).`
+      : 'No extensions left.';
   const blocks: Block[] = [
     section(text),
+    section(progress),
+    ...(build.InstanceID ? [section(logSection(ctx.logLines, ctx, SECTION_TEXT_MAX))] : []),
     actions('warning_actions', buttons),
-    context(left > 0 ? `Extensions left: ${formatHours(left)} (1 h per click, approvers only).` : 'No extensions left.'),
+    context(extendText),
   ];
-  return { text, blocks, broadcast: true };
+  return { text: sentences(text, progress.replace('*Now:*', 'Now:')), blocks, broadcast: true };
 }
 
 /** How a build ended, in one line: "Ended: completed at 02:20 UTC." */

@@ -11,6 +11,7 @@ import { isPermanentChatError } from '../../adapters/slack/permanent-chat-error'
 import { refreshCard } from '../../use-cases/card-refresh';
 import { sendOnce } from '../../use-cases/send-once';
 import { tellRequester } from '../../use-cases/tell-requester';
+import { warningFacts } from '../../use-cases/warning-facts';
 import { strayMachineNotice } from '../../views/notifications';
 import type { StrayMachineWhy } from '../../views/stray-machine-note';
 import { strayMachineNote } from '../../views/stray-machine-note';
@@ -147,11 +148,15 @@ async function postWarning(run: WatchdogRun, deps: EventDeps, build: Build, mach
   const posted = (ts?: string) =>
     applyRow(deps, build, { type: 'warning-posted', ...(ts !== undefined ? { ts } : {}) }, run.log.child({ buildId: build.BuildID }), now);
   await run.step('warning message', build.BuildID, async () => {
+    const log = run.log.child({ buildId: build.BuildID });
+    // How far it got: the log's newest lines and the type's history, best effort.
+    const facts = await warningFacts({ ...deps, log }, build);
     // The deadline the schedule keeps (DeadlineAt), as the bot's re-render after an Extend says it.
     const message = warningMessage(build, {
       config,
       now,
       deadline: buildDeadline(build, config) ?? deadline(lifeStart(build, machine), limitsOf(build, config), build.ExtendedHours),
+      ...facts,
     });
     let ts: string;
     try {

@@ -228,14 +228,14 @@ describe('the status table, row by row', () => {
     expect(transition(buildIn('launching'), cloning, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['launching'], equals: { InstanceID: INSTANCE_ID } },
-      set: { Status: 'building', Phase: 'cloning', ActualCommit: 'abc1234def' },
+      set: { Status: 'building', Phase: 'cloning', PhaseAt: NOW.toISOString(), ActualCommit: 'abc1234def' },
       to: 'building',
       effects: [],
     });
     expect(transition(cloningInBuilding('building'), building, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], equals: { InstanceID: INSTANCE_ID } },
-      set: { Phase: 'building', BuildStartTime: NOW.toISOString() },
+      set: { Phase: 'building', PhaseAt: NOW.toISOString(), BuildStartTime: NOW.toISOString() },
       effects: [],
     });
     // Cloning's event lost or late: `building` alone moves launching on and starts the clock.
@@ -255,7 +255,7 @@ describe('the status table, row by row', () => {
     expect(transition(buildIn('building'), event, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], equals: { InstanceID: INSTANCE_ID } },
-      set: { Status: 'uploading', Phase: 'uploading' },
+      set: { Status: 'uploading', Phase: 'uploading', PhaseAt: NOW.toISOString() },
       to: 'uploading',
       effects: [],
     });
