@@ -67,6 +67,11 @@ export interface Build {
    * (chat.update) when an extension changes its deadline and when the build ends.
    */
   WarningTs?: string;
+  /**
+   * The `ts` of the broadcast final message (completed, failed, terminated) when it went out
+   * before the cost was final: edited to the final cost when EC2 reports the end (events/final-cost.ts).
+   */
+  FinalMessageTs?: string;
   CostEstimate: number;
   CostMax: number;
   /**

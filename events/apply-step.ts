@@ -30,7 +30,11 @@ export async function applyStep(
 ): Promise<{ applied: Applied; told?: Build }> {
   const applied = await applyRow(deps, target, event, log);
   if (applied.outcome === 'missing') return { applied };
-  const tellOptions: TellOptions = { sns: options.sns, refresh: options.refresh ?? applied.outcome === 'changed' };
+  const tellOptions: TellOptions = {
+    sns: options.sns,
+    refresh: options.refresh ?? applied.outcome === 'changed',
+    recordFinalMessage: finalMessageRecorder(deps, log),
+  };
   return { applied, told: await tell(deps, applied.build, tellOptions, log) };
 }
 
@@ -52,4 +56,18 @@ export async function applyRow(
   if (applied.outcome === 'unchanged') log.info(`${event.type} changes nothing`, { status: applied.build.Status, reason: applied.reason });
   if (applied.outcome === 'changed' || applied.outcome === 'effects') await runEffects(deps, applied.build, eventsEffects(applied.decision.effects), log);
   return applied;
+}
+
+/**
+ * The broadcast final message's ts (FinalMessageTs), through its status-table row, for `tell`:
+ * bookkeeping after the post, so a failure is logged and the edit to the final cost is skipped.
+ */
+export function finalMessageRecorder(deps: EventDeps, log: Logger): (build: Build, ts: string) => Promise<void> {
+  return async (build, ts) => {
+    try {
+      await applyRow(deps, build, { type: 'final-message-posted', status: build.Status, ts }, log);
+    } catch (error) {
+      log.warn('could not record the final message; it will not be edited to the final cost', { buildId: build.BuildID, error });
+    }
+  };
 }

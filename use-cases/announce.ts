@@ -24,6 +24,12 @@ export interface AnnounceDeps {
   log: Logger;
   /** A forced or unexpected end's message shows the log's newest lines, read here best effort. */
   buildLogs?: BuildLogs;
+  /**
+   * A broadcast final message (completed, failed, terminated) that went out before its cost was
+   * final: its `ts` is recorded (the events side's `final-message-posted` row), so it can be edited
+   * to the final cost (events/final-cost.ts). A failure is the recorder's to log.
+   */
+  recordFinalMessage?: (build: Build, ts: string) => Promise<void>;
 }
 
 /** Tell the thread about the build's status unless that was already done; returns the stored build. */
@@ -82,7 +88,7 @@ async function postOnce(
     if (postedBefore) log.info('the thread already has this status message; not posted again');
     // The reply and the card redraw at once: on the bot's path both fit Slack's 3 s only side
     // by side (refreshCard logs its failures and never throws).
-    await Promise.all([
+    const [posted] = await Promise.all([
       postedBefore
         ? undefined
         : deps.chat.post({
@@ -96,6 +102,7 @@ async function postOnce(
       refreshCard(deps, leased, ctx),
       closeWarning(deps, step.told, ctx),
     ]);
+    if (posted && deps.recordFinalMessage && costToCome(step.told)) await deps.recordFinalMessage(step.told, posted.ts);
   } catch (error) {
     // Give the lease back so the redelivery that follows this throw may post at once.
     await deps.store
@@ -113,4 +120,9 @@ function endedEarly(build: Build): boolean {
     build.TerminationReason !== 'cancelled' &&
     build.TerminationReason !== 'did-not-shut-down'
   );
+}
+
+/** A broadcast end whose message said "about $X": the final figure is still to come from EC2. */
+function costToCome(build: Build): boolean {
+  return (build.Status === 'completed' || build.Status === 'failed' || build.Status === 'terminated') && build.ActualCost === undefined;
 }

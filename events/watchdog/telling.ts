@@ -1,4 +1,4 @@
-import { applyRow } from '../apply-step';
+import { applyRow, finalMessageRecorder } from '../apply-step';
 import type { Build } from '../../domain/build';
 import { FINAL_STATUSES, isRunning } from '../../domain/build';
 import { ageMs, deadline, lifeStart, machineVerdict } from '../../domain/lifetime';
@@ -62,7 +62,10 @@ export async function tellPeople(run: WatchdogRun, snap: Snapshot, toTell: ToTel
   const circuit = new SlackCircuit(run.deps.chat, timeLeftMs);
   const deps: EventDeps = { ...run.deps, chat: circuit };
   await run.each(toTell.ended, (build) =>
-    run.step('tell the end', build.BuildID, () => tell(deps, build, { sns: true }, run.log.child({ buildId: build.BuildID }))),
+    run.step('tell the end', build.BuildID, () => {
+      const log = run.log.child({ buildId: build.BuildID });
+      return tell(deps, build, { sns: true, recordFinalMessage: finalMessageRecorder(deps, log) }, log);
+    }),
   );
   await run.each(toTell.strays, (stray) =>
     run.step('stray machine notice', stray.build?.BuildID ?? stray.machine.tags.BuildID, () => tellStray(run, deps, stray)),
@@ -195,7 +198,8 @@ async function catchUp(run: WatchdogRun, deps: EventDeps): Promise<void> {
       await run.step('catch-up message', build.BuildID, async () => {
         run.log.info('telling the thread a status it missed', { buildId: build.BuildID, status: build.Status, notified: build.NotifiedStatus });
         // The mail is sent once whoever asks (events/mail.ts): the change's own handler sent or claimed it.
-        await tell(deps, build, { sns: true }, run.log.child({ buildId: build.BuildID }));
+        const log = run.log.child({ buildId: build.BuildID });
+        await tell(deps, build, { sns: true, recordFinalMessage: finalMessageRecorder(deps, log) }, log);
       });
     }
   }
