@@ -26,5 +26,10 @@ export function s3ObjectUrl(region: string, bucket: string, key: string): string
   return `https://${region}.console.aws.amazon.com/s3/object/${encodeURIComponent(bucket)}?region=${encodeURIComponent(region)}&prefix=${encodeURIComponent(key)}`;
 }
 
+/** A build's deadline schedule (`group`/`name`) in the EventBridge Scheduler console. */
+export function scheduleUrl(region: string, group: string, name: string): string {
+  return `${consoleHome(region, 'scheduler')}#schedules/${encodeURIComponent(group)}/${encodeURIComponent(name)}`;
+}
+
 /** A mrkdwn link; the URLs above carry no `|` or `>`, so nothing in them can end it early. */
 export const consoleLink = (url: string, label = 'open in the AWS console') => `<${url}|${label}>`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consoleLink, instanceUrl, logGroupUrl, logStreamUrl, s3ObjectUrl } from '../../views/console-links';
+import { consoleLink, instanceUrl, logGroupUrl, logStreamUrl, s3ObjectUrl, scheduleUrl } from '../../views/console-links';
 
 // Region-aware console links (views/console-links.ts): what a phone's browser opens.
 
@@ -22,6 +22,15 @@ describe('console links', () => {
   ])('open one machine’s log stream in %s', (region, home) => {
     expect(logStreamUrl(region, 'build-20261125-170052-a1b2', 'i-0123456789abcdef0')).toBe(
       `${home}#logsV2:log-groups/log-group/$252Flabapp$252Fmetal-builds$252Fbuild-20261125-170052-a1b2/log-events/i-0123456789abcdef0`,
+    );
+  });
+
+  it.each([
+    ['us-east-1', 'https://us-east-1.console.aws.amazon.com/scheduler/home?region=us-east-1'],
+    ['ap-southeast-2', 'https://ap-southeast-2.console.aws.amazon.com/scheduler/home?region=ap-southeast-2'],
+  ])('open the build’s deadline schedule in %s', (region, home) => {
+    expect(scheduleUrl(region, 'labapp-metal-builds', 'metal-build-build-20261125-170052-a1b2')).toBe(
+      `${home}#schedules/labapp-metal-builds/metal-build-build-20261125-170052-a1b2`,
     );
   });
 
