@@ -17,6 +17,7 @@ import { rebuildBuild } from './rebuild';
 import { requestBuild } from './request';
 import { showCosts } from './costs';
 import { listBuilds, showStatus } from './status';
+import { showLog, showLogClick } from './logs';
 
 // Bolt on Lambda (docs/design.md "Bolt on Lambda"): handler.ts has checked Slack's signature
 // before Bolt sees a request (the receiver checks it again), a fixed `authorize` hands out the bot
@@ -37,6 +38,7 @@ const BUTTONS: Record<ActionId, ButtonAction> = {
   [ACTION_IDS.cancel]: (deps, click) => cancelBuild(deps, click.user, click.buildId, click),
   [ACTION_IDS.extend]: extendBuild,
   [ACTION_IDS.rebuild]: rebuildBuild,
+  [ACTION_IDS.showLog]: showLogClick,
 };
 
 export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaHandler } {
@@ -97,6 +99,8 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
         });
       case 'status':
         return await showStatus(deps, c.buildId);
+      case 'logs':
+        return await showLog(deps, c.buildId, c.lines);
       case 'list':
         return await listBuilds(deps);
       case 'cancel':

@@ -1,10 +1,12 @@
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
-import type { Bus, BuildStore, SpendLedger, Chat, Claims, Clock, DurationHistory, Logger } from '../domain/ports';
+import type { Bus, BuildLogs, BuildStore, SpendLedger, Chat, Claims, Clock, DurationHistory, Logger } from '../domain/ports';
 import { systemClock } from '../domain/ports';
-import { getDynamoClient, getEventBridgeClient } from '../adapters/aws/clients';
+import { getCloudWatchLogsClient, getDynamoClient, getEventBridgeClient } from '../adapters/aws/clients';
+import { CloudWatchBuildLogs } from '../adapters/aws/cloudwatch-build-logs';
 import { DynamoClaims } from '../adapters/aws/dynamo-claims';
 import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
@@ -36,6 +38,8 @@ export interface BotDeps {
   /** Who may approve right now: APPROVER_IDS and the members of APPROVER_GROUP_IDS, cached per container. */
   approvers: ApproverDirectory;
   bus: Bus;
+  /** Build machines' CloudWatch logs: `logs` and Show log. */
+  buildLogs: BuildLogs;
   clock: Clock;
   log: Logger;
   /** BuildID suffixes; Math.random unless a test wants to force a collision. */
@@ -51,7 +55,8 @@ export async function loadBotDeps(env: Readonly<Record<string, string | undefine
   return wireBotDeps(
     // Only approvals and cancellations put events: the EventBridge client (a few ms to build) is
     // built on the first put, not on every cold start (`npm run bench` measures the command's).
-    { dynamo: getDynamoClient('request'), eventBridge: () => getEventBridgeClient('request') },
+    // The logs client likewise, on the first `logs` or Show log.
+    { dynamo: getDynamoClient('request'), eventBridge: () => getEventBridgeClient('request'), logs: () => getCloudWatchLogsClient('request') },
     { config, credentials, clock: systemClock, log },
   );
 }
@@ -72,6 +77,8 @@ export interface BotEndpoints {
    * then built once): a cold start that puts nothing does not pay for the client.
    */
   eventBridge?: EventBridgeClient | (() => EventBridgeClient);
+  /** CloudWatch Logs, where the build machines' logs are; a function is called on the first read only. */
+  logs?: CloudWatchLogsClient | (() => CloudWatchLogsClient);
 }
 
 /** What the bot runs with. Slack's Web API is config.slackApiUrl, with the bot token ('request' profile). */
@@ -102,6 +109,7 @@ export function wireBotDeps(endpoints: BotEndpoints, settings: BotSettings, port
     // Through this bot's own chat and clock: one directory (and cache) per deps object.
     approvers: ports.approvers ?? createApproverDirectory(chat, config, clock),
     bus: ports.bus ?? busOn(endpoints.eventBridge, config.eventBusName),
+    buildLogs: ports.buildLogs ?? logsOn(endpoints.logs),
     clock,
     log,
     ...(settings.random !== undefined && { random: settings.random }),
@@ -113,4 +121,15 @@ function busOn(eventBridge: BotEndpoints['eventBridge'], busName: string): Bus {
   if (typeof eventBridge !== 'function') return new EventBridgeBus(eventBridge, busName);
   let bus: Bus | undefined;
   return { put: (event) => (bus ??= new EventBridgeBus(eventBridge(), busName)).put(event) };
+}
+
+/** Without an endpoint (a wiring that reads no log) a read throws: "no log yet" would not be true. */
+function logsOn(logs: BotEndpoints['logs']): BuildLogs {
+  if (logs === undefined)
+    return {
+      newest: () => Promise.reject(new Error('bot wiring: no CloudWatch Logs endpoint and no buildLogs port given')),
+    };
+  if (typeof logs !== 'function') return new CloudWatchBuildLogs(logs);
+  let adapter: BuildLogs | undefined;
+  return { newest: (...args) => (adapter ??= new CloudWatchBuildLogs(logs())).newest(...args) };
 }

@@ -10,6 +10,7 @@ import { EXTENSION_HOURS } from '../domain/lifetime';
 import { limitHoursOf } from '../domain/build-choice';
 import { buildDeadline, endedAt, extraHoursCost, instanceTypeOf, lifetimeHoursOf } from '../domain/build-facts';
 import { warningMessage } from '../views/thread';
+import { warningFacts } from '../use-cases/warning-facts';
 import { formatHours, formatUtcTime, mention } from '../views/mrkdwn';
 import type { Config } from '../domain/config';
 import type { BotDeps } from './deps';
@@ -17,6 +18,9 @@ import type { Click } from './interaction';
 import { permittedBuild } from './permissions';
 import { applyStep } from './apply-step';
 import * as replies from '../views/replies';
+
+/** The warning's redraw after an Extend waits this long for the log before it goes without. */
+const WARNING_REDRAW_READ_MS = 1_000;
 
 // extend_build (the watchdog's warning): one more hour for a running build, approvers only, up
 // to MAX_EXTENSION_HOURS in all, and not within 3 minutes of the deadline's schedule. The write
@@ -86,7 +90,9 @@ async function updateWarning(deps: BotDeps, build: Build, now: Date): Promise<vo
   const end = buildDeadline(build, deps.config);
   if (!build.WarningTs || !end) return;
   try {
-    const message = warningMessage(build, { config: deps.config, now, deadline: end });
+    // As the watchdog drew it: how far it got, read again (best effort, briefly: inside Slack's 3 s).
+    const facts = await warningFacts({ ...deps, log: deps.log.child({ buildId: build.BuildID }) }, build, WARNING_REDRAW_READ_MS);
+    const message = warningMessage(build, { config: deps.config, now, deadline: end, ...facts });
     await deps.chat.update({ channel: build.Channel, ts: build.WarningTs, text: message.text, blocks: message.blocks });
   } catch (error) {
     deps.log.warn('extended, but the warning could not be updated', { buildId: build.BuildID, error });

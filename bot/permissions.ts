@@ -35,7 +35,8 @@ export function mayStop(rules: ApproverRules, user: string, build: Build, verb: 
 type ChannelRules = Pick<Config, 'allowedChannelIds' | 'approverIds'>;
 
 /** What a person does in a channel: a request, a read, or an action (a command or a button). */
-export type ChannelUse = 'request' | 'status' | 'list' | 'costs' | 'cancel' | 'button';
+/** `logs` reads what `status` reads: the same rule. */
+export type ChannelUse = 'request' | 'status' | 'logs' | 'list' | 'costs' | 'cancel' | 'button';
 
 /**
  * Outside ALLOWED_CHANNEL_IDS (when set) nothing but `help` works: anyone who can message the

@@ -146,6 +146,11 @@ export function s3CopyCommand(bucket: string, key: string): string | undefined {
 }
 
 /** docs/design.md "S3 layout": the build streams its log here while it runs. */
+/** The build's one-time Scheduler schedule (adapters/aws/scheduler-deadlines.ts), in SCHEDULE_GROUP. */
+export function scheduleName(buildId: string): string {
+  return `metal-build-${buildId}`;
+}
+
 export function logGroupName(buildId: string): string {
   return `/labapp/metal-builds/${buildId}`;
 }

@@ -27,6 +27,8 @@ export interface Build {
   BuildID: string;
   Status: Status;
   Phase?: Phase;
+  /** When Phase was last written (the handler's clock): how long the machine has been in it. */
+  PhaseAt?: string;
   BuildBranch: string;
   BuildCommit?: string;
   ActualCommit?: string;
@@ -71,6 +73,11 @@ export interface Build {
    * (chat.update) when an extension changes its deadline and when the build ends.
    */
   WarningTs?: string;
+  /**
+   * The `ts` of the broadcast final message (completed, failed, terminated) when it went out
+   * before the cost was final: edited to the final cost when EC2 reports the end (events/final-cost.ts).
+   */
+  FinalMessageTs?: string;
   CostEstimate: number;
   CostMax: number;
   /**

@@ -15,15 +15,21 @@ export type Command =
   /** `month` is YYYY-MM (UTC); absent means this month. */
   | { kind: 'costs'; month?: string }
   | { kind: 'rebuild'; buildId: string }
+  /** The newest `lines` lines of the build's log (LOG_LINES_DEFAULT unless given, at most LOG_LINES_MAX). */
+  | { kind: 'logs'; buildId: string; lines: number }
   | { kind: 'help' };
+
+/** `/metal-build logs <build-id> [lines]`: how many lines unless given, and the most one may ask for. */
+export const LOG_LINES_DEFAULT = 40;
+export const LOG_LINES_MAX = 200;
 
 /**
  * A refusal: the one-line problem; `usage` when the words were no command at all (an unknown
  * subcommand such as `--help`, or `help` with arguments): then the answer carries the full usage.
  */
-/** Words that are commands, never branch names; `new`, `logs` and `selftest` are kept for commands to come. */
-export const COMMAND_WORDS = ['status', 'list', 'cancel', 'rebuild', 'costs', 'help', 'new', 'logs', 'selftest'] as const;
-const RESERVED_WORDS: ReadonlySet<string> = new Set(['new', 'logs', 'selftest']);
+/** Words that are commands, never branch names; `new` and `selftest` are kept for commands to come. */
+export const COMMAND_WORDS = ['status', 'list', 'cancel', 'rebuild', 'logs', 'costs', 'help', 'new', 'selftest'] as const;
+const RESERVED_WORDS: ReadonlySet<string> = new Set(['new', 'selftest']);
 
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string; usage?: boolean };
 
@@ -33,6 +39,7 @@ export const USAGE = [
   '`/metal-build list` — recent builds',
   '`/metal-build cancel <build-id>` — cancel a build (requester or an approver)',
   '`/metal-build rebuild <build-id>` — request the same branch and commit again',
+  `\`/metal-build logs <build-id> [lines]\` — the newest lines of the build's log (${LOG_LINES_DEFAULT} unless given, at most ${LOG_LINES_MAX})`,
   '`/metal-build costs [YYYY-MM]` — what builds cost this month (or that one), and the budget',
   '`/metal-build help` — this help',
   `The words ${COMMAND_WORDS.map((w) => `\`${w}\``).join(', ')} are commands, never branch names.`,
@@ -44,6 +51,16 @@ export function unescapeSlack(text: string): string {
 }
 
 const show = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+
+/**
+ * A word echoed as typed, in inline code: only what mrkdwn needs escaped once (Slack's own three,
+ * which unescapeSlack turned back), a backtick as a look-alike, a control character as its escape.
+ */
+const quoted = (word: string) => {
+  const cut = word.length > 60 ? `${word.slice(0, 60)}…` : word;
+  const plain = [...cut].map((c) => (c < ' ' ? JSON.stringify(c).slice(1, -1) : c === '`' ? 'ˋ' : c)).join('');
+  return `\`${plain.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')}\``;
+};
 
 export function checkBranch(branch: string): string | undefined {
   if (branch.length > 200) return `branch name is ${branch.length} characters long; the limit is 200`;
@@ -119,6 +136,16 @@ export function parseCommand(rawText: string): ParsedCommand {
       if (!isBuildId(id)) return fail(`${show(id)} is not a build ID (they look like build-20261125-170052-a1b2)`);
       return { ok: true, command: { kind: 'rebuild', buildId: id } };
     }
+    case 'logs': {
+      const [id, count] = rest;
+      if (id === undefined) return fail('`logs` needs a build ID');
+      if (rest.length > 2) return fail('`logs` takes one build ID and at most a number of lines');
+      if (!isBuildId(id)) return fail(`${show(id)} is not a build ID (they look like build-20261125-170052-a1b2)`);
+      if (count === undefined) return { ok: true, command: { kind: 'logs', buildId: id, lines: LOG_LINES_DEFAULT } };
+      const lines = /^[0-9]{1,4}$/.test(count) ? Number(count) : Number.NaN;
+      if (!(lines >= 1 && lines <= LOG_LINES_MAX)) return fail(`${show(count)} is not a number of lines from 1 to ${LOG_LINES_MAX}`);
+      return { ok: true, command: { kind: 'logs', buildId: id, lines } };
+    }
     case 'costs': {
       if (rest.length > 1) return fail('`costs` takes at most one month (YYYY-MM)');
       const [month] = rest;
@@ -148,6 +175,9 @@ function buildWords(branch: string, words: readonly string[]): ParsedCommand {
     if (eq < 0) {
       if (command.commit !== undefined)
         return fail(`too many arguments: after the branch come one optional commit, \`type=\` and \`hours=\`; ${show(word)} is one too many`);
+      // Not hexadecimal at all: most likely a branch name typed with a space ("fix typo").
+      if (!/^[0-9a-fA-F]+$/.test(word))
+        return fail(`${quoted(word)} is not a commit (7–40 hex characters) nor \`type=\`/\`hours=\`; branch names cannot contain spaces`);
       const commitProblem = checkCommit(word);
       if (commitProblem) return fail(commitProblem);
       command.commit = word.toLowerCase();

@@ -36,6 +36,7 @@ export const EVENTS_EVENT_TYPES = [
   'scheduled',
   'warning-posted',
   'did-not-shut-down',
+  'final-message-posted',
 ] as const satisfies readonly BuildEvent['type'][];
 
 export type BotEvent = Extract<BuildEvent, { type: (typeof BOT_EVENT_TYPES)[number] }>;

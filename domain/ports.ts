@@ -363,6 +363,23 @@ export interface Artifacts {
   remove(bucket: string, key: string): Promise<void>;
 }
 
+// ---- BuildLogs -----------------------------------------------------------------------------
+
+/** One line of a build machine's log: when the machine wrote it (ISO) and what (untrusted text). */
+export interface LogLine {
+  at: string;
+  message: string;
+}
+
+/**
+ * A build machine's CloudWatch log (adapters/aws/cloudwatch-build-logs.ts): the group
+ * `logGroupName(buildId)`, the stream the runner names after its machine's instance ID.
+ */
+export interface BuildLogs {
+  /** The newest `count` lines, oldest first; [] when there is no log yet (no group, stream or line). Other failures throw. */
+  newest(buildId: string, instanceId: string, count: number): Promise<LogLine[]>;
+}
+
 // ---- Quotas --------------------------------------------------------------------------------
 
 export interface Quotas {

@@ -70,7 +70,9 @@ export type BuildEvent =
   /** The watchdog's warning reached the thread; `ts` is its message, which later edits need. */
   | { type: 'warning-posted'; ts?: string }
   /** The watchdog found a completed/failed build's own machine still up, and is about to end it. */
-  | { type: 'did-not-shut-down'; instanceId: string };
+  | { type: 'did-not-shut-down'; instanceId: string }
+  /** A broadcast final message (completed, failed, terminated) went out before its cost was final: `ts`, to edit it when it is. */
+  | { type: 'final-message-posted'; status: Status; ts: string };
 
 /** What must still hold when the write lands. */
 export interface Guard {
@@ -420,6 +422,23 @@ export const STATUS_TABLE: StatusTable = {
         set: ({ at, event }) => ({ WarningPostedAt: at, ...(event.ts !== undefined ? { WarningTs: event.ts } : {}) }),
         // Any running status: a build that moved from building to uploading meanwhile still has this warning.
         guard: () => ({ status: RUNNING_STATUSES, absent: ['WarningPostedAt'] }),
+      },
+    ],
+  },
+
+  'final-message-posted': {
+    otherwise: (s, event) => `final message of ${event.status} posted in ${s}`,
+    rows: [
+      {
+        from: (s) => s === 'completed' || s === 'failed' || s === 'terminated',
+        check: ({ build, event }) =>
+          build.Status !== event.status
+            ? `final message of ${event.status} in ${build.Status}`
+            : build.FinalMessageTs
+              ? 'final message already recorded'
+              : undefined,
+        set: ({ event }) => ({ FinalMessageTs: event.ts }),
+        guard: () => ({ absent: ['FinalMessageTs'] }),
       },
     ],
   },

@@ -127,6 +127,7 @@ function phase(build: Build, d: PhaseReport, now: Date): Decision {
       if (s === 'building' && build.Phase === d.phase) return none(`phase ${d.phase} again`);
       const set: Partial<Build> = {
         Phase: d.phase,
+        PhaseAt: at,
         ...(d.actualCommit ? { ActualCommit: d.actualCommit } : {}),
         ...(d.phase === 'building' && !build.BuildStartTime ? { BuildStartTime: at } : {}),
       };
@@ -134,7 +135,7 @@ function phase(build: Build, d: PhaseReport, now: Date): Decision {
     }
     case 'uploading':
       if (s !== 'building') return none(`phase uploading in ${s}`);
-      return write(build, now, { to: 'uploading', set: { Phase: 'uploading' }, guard: onInstance });
+      return write(build, now, { to: 'uploading', set: { Phase: 'uploading', PhaseAt: at }, guard: onInstance });
 
     case 'completed':
       return finished(build, 'completed', d.at, now, ['building', 'uploading'], {

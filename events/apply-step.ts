@@ -31,7 +31,11 @@ export async function applyStep(
 ): Promise<{ applied: Applied; told?: Build }> {
   const applied = await applyRow(deps, target, event, log);
   if (applied.outcome === 'missing') return { applied };
-  const tellOptions: TellOptions = { sns: options.sns, refresh: options.refresh ?? applied.outcome === 'changed' };
+  const tellOptions: TellOptions = {
+    sns: options.sns,
+    refresh: options.refresh ?? applied.outcome === 'changed',
+    recordFinalMessage: finalMessageRecorder(deps, log),
+  };
   return { applied, told: await tell(deps, applied.build, tellOptions, log) };
 }
 
@@ -67,4 +71,18 @@ export function dequeueBy(deps: EffectDeps & Partial<Pick<EventDeps, 'chat' | 'c
 
 function isFullDeps(deps: object): deps is EventDeps {
   return 'chat' in deps && 'claims' in deps && 'notifier' in deps;
+}
+
+/**
+ * The broadcast final message's ts (FinalMessageTs), through its status-table row, for `tell`:
+ * bookkeeping after the post, so a failure is logged and the edit to the final cost is skipped.
+ */
+export function finalMessageRecorder(deps: EventDeps, log: Logger): (build: Build, ts: string) => Promise<void> {
+  return async (build, ts) => {
+    try {
+      await applyRow(deps, build, { type: 'final-message-posted', status: build.Status, ts }, log);
+    } catch (error) {
+      log.warn('could not record the final message; it will not be edited to the final cost', { buildId: build.BuildID, error });
+    }
+  };
 }

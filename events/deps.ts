@@ -1,3 +1,4 @@
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -6,6 +7,7 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import {
+  getCloudWatchLogsClient,
   getDynamoClient,
   getEc2Client,
   getEventBridgeClient,
@@ -15,6 +17,7 @@ import {
   getSnsClient,
 } from '../adapters/aws/clients';
 import { EventBridgeBus } from '../adapters/aws/event-bus';
+import { CloudWatchBuildLogs } from '../adapters/aws/cloudwatch-build-logs';
 import { DynamoClaims } from '../adapters/aws/dynamo-claims';
 import { DynamoDurationHistory } from '../adapters/aws/dynamo-durations';
 import { DynamoSpendLedger } from '../adapters/aws/dynamo-ledger';
@@ -26,6 +29,7 @@ import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
 import type {
   Artifacts,
+  BuildLogs,
   BuildStore,
   Bus,
   SpendLedger,
@@ -71,6 +75,11 @@ export interface EventDeps {
   notifier: Notifier;
   /** ARTIFACT_BUCKET's objects: the release function copies a build's files to releases/ (events/release.ts). */
   artifacts: Artifacts;
+  /**
+   * Build machines' logs: the warning's and a forced or unexpected end's newest lines. Read best
+   * effort only (use-cases/log-lines.ts), after every safety step.
+   */
+  buildLogs: BuildLogs;
   clock: Clock;
   log: Logger;
   /**
@@ -113,6 +122,7 @@ async function buildEventDeps(): Promise<EventDeps> {
       sns: getSnsClient(),
       s3: getS3Client(),
       eventBridge: getEventBridgeClient(),
+      logs: getCloudWatchLogsClient('background'),
     },
     { config, clock: systemClock, log, ...(eventTokenKey !== undefined && { eventTokenKey }) },
   );
@@ -137,6 +147,8 @@ export interface EventEndpoints {
   s3?: S3Client;
   /** The bus a freed slot's hand-over puts `Build Approved` on (config.eventBusName). */
   eventBridge?: EventBridgeClient;
+  /** CloudWatch Logs, where the build machines' logs are. */
+  logs?: CloudWatchLogsClient;
 }
 
 export interface EventSettings {
@@ -183,8 +195,12 @@ export function wireEventDeps(endpoints: EventEndpoints, settings: EventSettings
       }),
     notifier: ports.notifier ?? new SnsNotifier(required(endpoints.sns, 'SNS'), config.snsTopicArn, settings.notifierLog ?? log),
     artifacts: ports.artifacts ?? new S3Artifacts(required(endpoints.s3, 'S3')),
+    // Without an endpoint every read fails (and is logged): the messages go without log lines.
+    buildLogs: ports.buildLogs ?? (endpoints.logs ? new CloudWatchBuildLogs(endpoints.logs) : noLogs),
     clock,
     log,
     ...(settings.eventTokenKey !== undefined && { eventTokenKey: settings.eventTokenKey }),
   };
 }
+
+const noLogs: BuildLogs = { newest: () => Promise.reject(new Error('event wiring: no CloudWatch Logs endpoint and no buildLogs port given')) };

@@ -59,6 +59,11 @@ export interface TellOptions {
   sns: boolean;
   /** The record changed without a status change (machine state, phase, cost): redraw the card. */
   refresh?: boolean;
+  /**
+   * Records a broadcast final message's ts when its cost was not final yet (apply-step.ts
+   * `recordFinalMessage`, the `final-message-posted` row), so events/final-cost.ts can edit it.
+   */
+  recordFinalMessage?: (build: Build, ts: string) => Promise<void>;
 }
 
 /**
@@ -80,7 +85,18 @@ export async function tell(deps: EventDeps, build: Build, options: TellOptions, 
   if (options.sns) await mailOnce(deps, build, build.Status, log);
   let told: Build;
   try {
-    told = await announce({ store: deps.store, claims: deps.claims, chat: deps.chat, log }, build, ctx);
+    told = await announce(
+      {
+        store: deps.store,
+        claims: deps.claims,
+        chat: deps.chat,
+        log,
+        buildLogs: deps.buildLogs,
+        ...(options.recordFinalMessage && { recordFinalMessage: options.recordFinalMessage }),
+      },
+      build,
+      ctx,
+    );
   } catch (error) {
     if (!isPermanentChatError(error)) throw error;
     log.error('the thread cannot be told; Slack refused for good', { buildId: build.BuildID, status: build.Status, error });

@@ -83,6 +83,12 @@ export const SCHEDULE_KEEPERS: readonly LambdaName[] = ['launch', 'deadline', 'w
 /** The events functions whose rows free a slot (launch failure, a machine's end, the watchdog): each may hand it to the queue. */
 export const SLOT_FREEING_FUNCTIONS = ['launch', 'instance-state', 'watchdog'] as const satisfies readonly LambdaName[];
 
+/**
+ * The functions that read build machines' logs (GetLogEvents): the bot for `logs` and Show log, the
+ * ones that tell a running build's warning or its forced or unexpected end, with its newest lines.
+ */
+export const LOG_READERS: readonly LambdaName[] = ['bot', 'watchdog', 'instance-state', 'deadline'];
+
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
 export interface MetalBuildStackProps extends StackProps {
@@ -397,6 +403,25 @@ export class MetalBuildStack extends Stack {
     this.buildMachine.grantTerminate(this.roles.watchdog, { describe: true });
     this.buildMachine.grantTerminate(this.roles.cancel, { describe: true });
     this.grantPublishReleases(this.roles.release);
+    this.grantReadBuildLogs();
+  }
+
+  /** GetLogEvents on the build log groups (/labapp/metal-builds/<BuildID>) and on no other group. */
+  private grantReadBuildLogs(): void {
+    const buildLogGroups = this.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${BUILD_LOG_GROUP_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    for (const name of LOG_READERS) {
+      this.roles[name].addToPolicy(new iam.PolicyStatement({ sid: 'ReadBuildLogs', actions: ['logs:GetLogEvents'], resources: [buildLogGroups] }));
+      acknowledgeWildcards(
+        this.roles[name],
+        [buildLogGroups],
+        'One log group per build, named by its build ID at run time; the role reads /labapp/metal-builds/ groups and no other.',
+      );
+    }
   }
 
   /**

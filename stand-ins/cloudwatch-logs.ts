@@ -41,6 +41,8 @@ export interface LocalCloudWatchLogs {
   groups(): LogGroup[];
   /** The next request is refused with this error type and HTTP status; calls queue. */
   failNext(type: string, status: number, message?: string): void;
+  /** Every group, stream and event gone but the groups given at the start (emptied); no failures queued. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -196,6 +198,11 @@ export async function startCloudWatchLogsStandIn(options: CloudWatchLogsStandInO
     groups: () => [...groups.values()],
     failNext: (type, status, message = `stand-in refused the request (${type})`) => {
       failures.push(new ServiceError(type, message, status));
+    },
+    reset: () => {
+      groups.clear();
+      failures.length = 0;
+      for (const name of options.groups ?? []) groups.set(name, { name, creationTime: Date.now(), streams: [] });
     },
     close: async () => {
       server.closeAllConnections();

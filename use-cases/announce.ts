@@ -2,11 +2,12 @@ import type { Build, Status } from '../domain/build';
 import { STATUSES, isFinal } from '../domain/build';
 import type { NoticeStep } from '../domain/notice';
 import { noticeLeaseStaleBefore, noticeStep, noticeToldCost } from '../domain/notice';
-import type { BuildStore, Chat, Claims, Logger } from '../domain/ports';
+import type { BuildLogs, BuildStore, Chat, Claims, Logger } from '../domain/ports';
 import { closeWarning, refreshCard } from './card-refresh';
 import type { CardContext } from '../views/card';
 import { threadMessage } from '../views/thread';
 import { tellRequester } from './tell-requester';
+import { END_LOG_LINES, newestLogLines } from './log-lines';
 
 // docs/design.md "Delivery semantics", the steps (the decisions are domain/notice.ts): a lease,
 // then the post, then NotifiedStatus. A post that fails throws, so EventBridge redelivers; the
@@ -21,6 +22,14 @@ export interface AnnounceDeps {
   claims: Claims;
   chat: Chat;
   log: Logger;
+  /** A forced or unexpected end's message shows the log's newest lines, read here best effort. */
+  buildLogs?: BuildLogs;
+  /**
+   * A broadcast final message (completed, failed, terminated) that went out before its cost was
+   * final: its `ts` is recorded (the events side's `final-message-posted` row), so it can be edited
+   * to the final cost (events/final-cost.ts). A failure is the recorder's to log.
+   */
+  recordFinalMessage?: (build: Build, ts: string) => Promise<void>;
 }
 
 /** Tell the thread about the build's status unless that was already done; returns the stored build. */
@@ -70,14 +79,16 @@ async function postOnce(
   ctx: CardContext,
   log: Logger,
 ): Promise<void> {
-  const message = threadMessage(step.told, ctx);
+  // Only a machine's early end carries its log; everything else is drawn from the record alone.
+  const logLines = endedEarly(step.told) && deps.buildLogs ? await newestLogLines({ buildLogs: deps.buildLogs, log }, step.told, END_LOG_LINES) : undefined;
+  const message = threadMessage(step.told, { ...ctx, ...(logLines !== undefined && { logLines }) });
   const tag = { buildId: leased.BuildID, status };
   try {
     const postedBefore = step.askThreadFirst && (await deps.chat.hasTagged(leased.Channel, leased.ThreadTs, tag));
     if (postedBefore) log.info('the thread already has this status message; not posted again');
     // The reply and the card redraw at once: on the bot's path both fit Slack's 3 s only side
     // by side (refreshCard logs its failures and never throws).
-    await Promise.all([
+    const [posted] = await Promise.all([
       postedBefore
         ? undefined
         : deps.chat.post({
@@ -91,6 +102,7 @@ async function postOnce(
       refreshCard(deps, leased, ctx),
       closeWarning(deps, step.told, ctx),
     ]);
+    if (posted && deps.recordFinalMessage && costToCome(step.told)) await deps.recordFinalMessage(step.told, posted.ts);
   } catch (error) {
     // Give the lease back so the redelivery that follows this throw may post at once.
     await deps.store
@@ -98,4 +110,19 @@ async function postOnce(
       .catch((releaseError: unknown) => log.warn('could not give back the notice lease', { error: releaseError }));
     throw error;
   }
+}
+
+/** A forced or unexpected end of a build that had a machine: its message shows how far it got. */
+function endedEarly(build: Build): boolean {
+  return (
+    build.Status === 'terminated' &&
+    build.InstanceID !== undefined &&
+    build.TerminationReason !== 'cancelled' &&
+    build.TerminationReason !== 'did-not-shut-down'
+  );
+}
+
+/** A broadcast end whose message said "about $X": the final figure is still to come from EC2. */
+function costToCome(build: Build): boolean {
+  return (build.Status === 'completed' || build.Status === 'failed' || build.Status === 'terminated') && build.ActualCost === undefined;
 }

@@ -9,6 +9,8 @@ export const ACTION_IDS = {
   cancel: 'cancel_build',
   extend: 'extend_build',
   rebuild: 'rebuild_build',
+  /** Reads only: the build's newest log lines, to the clicker alone. */
+  showLog: 'show_log',
 } as const;
 
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
@@ -51,4 +53,9 @@ export function button(actionId: ActionId, label: string, buildId: string, optio
 
 export function actions(blockId: string, elements: Block[]): Block {
   return { type: 'actions', block_id: blockId, elements };
+}
+
+/** Show log, on the running thread messages, the warning and the ends that have a machine. */
+export function showLogButton(buildId: string): Block {
+  return button(ACTION_IDS.showLog, 'Show log', buildId);
 }

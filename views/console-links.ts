@@ -13,12 +13,22 @@ export function logGroupUrl(region: string, buildId: string): string {
   return `${consoleHome(region, 'cloudwatch')}#logsV2:log-groups/log-group/${cloudWatchEscape(logGroupName(buildId))}`;
 }
 
+/** The log of one machine: the stream the runner names after its instance ID, in the build's group. */
+export function logStreamUrl(region: string, buildId: string, instanceId: string): string {
+  return `${logGroupUrl(region, buildId)}/log-events/${cloudWatchEscape(instanceId)}`;
+}
+
 export function instanceUrl(region: string, instanceId: string): string {
   return `${consoleHome(region, 'ec2')}#InstanceDetails:instanceId=${encodeURIComponent(instanceId)}`;
 }
 
 export function s3ObjectUrl(region: string, bucket: string, key: string): string {
   return `https://${region}.console.aws.amazon.com/s3/object/${encodeURIComponent(bucket)}?region=${encodeURIComponent(region)}&prefix=${encodeURIComponent(key)}`;
+}
+
+/** A build's deadline schedule (`group`/`name`) in the EventBridge Scheduler console. */
+export function scheduleUrl(region: string, group: string, name: string): string {
+  return `${consoleHome(region, 'scheduler')}#schedules/${encodeURIComponent(group)}/${encodeURIComponent(name)}`;
 }
 
 /** A mrkdwn link; the URLs above carry no `|` or `>`, so nothing in them can end it early. */

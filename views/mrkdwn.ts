@@ -68,6 +68,20 @@ export function codeBlock(text: string, maxChars: number): string {
   return frame(CUT_MARK + kept);
 }
 
+/**
+ * Lines of outside text (a log's) as they stand inside a code block: each made inert as
+ * codeBlock makes text (escaped, no broadcast word, no run of backticks), so lines can be
+ * counted and dropped whole before they are fenced with `fence`.
+ */
+export function inertCodeLine(line: string): string {
+  return escapeMrkdwn(defuseBroadcasts(line).replace(/`(?=`)/g, '`\u200b'));
+}
+
+/** A code block around lines made inert with inertCodeLine. */
+export function fence(inertLines: readonly string[]): string {
+  return `${FENCE}\n${inertLines.join('\n')}\n${FENCE}`;
+}
+
 const MINUTE = 60_000;
 
 /** "45 s", "12 min", "1 h 5 min". */

@@ -23,7 +23,7 @@ const channelLinks = (channels: readonly string[]) => channels.map((c) => `<#${c
 export const channelNotAllowed = (allowed: readonly string[]): string => `:no_entry: Builds cannot be requested in this channel. Use ${channelLinks(allowed)}.`;
 
 /** ALLOWED_CHANNEL_IDS scopes reading and acting too: outside them only `help` answers. */
-export const onlyInAllowedChannels = (use: 'status' | 'list' | 'costs' | 'cancel' | 'button', allowed: readonly string[]): string =>
+export const onlyInAllowedChannels = (use: 'status' | 'logs' | 'list' | 'costs' | 'cancel' | 'button', allowed: readonly string[]): string =>
   use === 'button'
     ? `:no_entry: These buttons work only in ${channelLinks(allowed)}; nothing was changed.`
     : `:no_entry: \`/metal-build ${use}\` works only in ${channelLinks(allowed)}; here only \`/metal-build help\` does.`;

@@ -1,6 +1,7 @@
 import type { Build } from '../domain/build';
 import { isActive } from '../domain/build';
-import { buildDeadline, costSoFar, instanceTypeOf, lifetimeHoursOf } from '../domain/build-facts';
+import { buildDeadline, costSoFar, instanceTypeOf, lifetimeHoursOf, scheduleName } from '../domain/build-facts';
+import { consoleLink, scheduleUrl } from './console-links';
 import { formatUsd } from '../domain/cost';
 import { code, codeBlock, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 import type { ViewContext } from './status-text';
@@ -54,7 +55,13 @@ export function statusDetails(build: Build, ctx: StatusContext): string {
   if (isActive(build.Status))
     lines.push(`Limit: ${formatHours(lifetimeHoursOf(build, ctx.config))}${build.ExtendedHours ? ` (extended by ${formatHours(build.ExtendedHours)})` : ''}`);
   const end = buildDeadline(build, ctx.config);
-  if (end && !build.TerminatedAt && !build.CompletionTime) lines.push(`Terminated automatically at ${formatUtcTime(end, ctx.now)}`);
+  if (end && !build.TerminatedAt && !build.CompletionTime) {
+    const name = scheduleName(build.BuildID);
+    // The schedule that ends it even if every function is broken: named, and linked for a phone.
+    lines.push(
+      `Terminated automatically at ${formatUtcTime(end, ctx.now)} by the Scheduler schedule ${code(name)} · ${consoleLink(scheduleUrl(ctx.config.region, ctx.config.scheduleGroup, name))}`,
+    );
+  }
   if (build.ErrorMessage) lines.push(`Error:\n${codeBlock(truncate(build.ErrorMessage, ERROR_MAX - 100), ERROR_MAX)}`);
   lines.push(`Maximum cost ${formatUsd(build.CostMax)} · thread in <#${build.Channel}>`);
   return lines.join('\n');

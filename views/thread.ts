@@ -1,13 +1,15 @@
 import type { Build } from '../domain/build';
 import { consoleLink, instanceUrl, logGroupUrl, s3ObjectUrl } from './console-links';
 import { formatUsd } from '../domain/cost';
-import type { Block } from '../domain/ports';
+import type { Block, LogLine } from '../domain/ports';
+import type { ExpectedDuration } from '../domain/expected-duration';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI } from './status-text';
 import {
   commandFor,
   costSoFar,
   elapsedMs,
+  extraHoursCost,
   instanceTypeOf,
   isCostFinal,
   lifetimeHoursOf,
@@ -19,14 +21,21 @@ import {
   s3Uri,
 } from '../domain/build-facts';
 import { EXTENSION_HOURS } from '../domain/lifetime';
-import { actions } from './buttons';
+import { actions, showLogButton } from './buttons';
 import { cancelButton, extendButton } from './card';
+import { expectedText, logSection, phaseText } from './progress';
 import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 
 // One reply in the card's thread per status change (docs/design.md "Messages"). The endings a
 // requester must not miss are broadcast to the channel and mention them. What the build machine
 // wrote (its error message, its log) is untrusted text: it only ever appears inside code, made
 // inert (views/mrkdwn.ts), so it can neither mention anyone nor plant a link.
+
+/**
+ * A thread message's drawing context; `logLines`: the log's newest lines, read for a forced or
+ * unexpected end (undefined: not read or unreadable).
+ */
+export type ThreadContext = ViewContext & { logLines?: readonly LogLine[] };
 
 export interface ThreadMessage {
   text: string;
@@ -39,6 +48,12 @@ export const SECTION_TEXT_MAX = 3000;
 
 const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_MAX) } });
 const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+/** The Show log button (its own block), for a message about a build that has a machine. */
+const logActions = (build: Build): Block[] => (build.InstanceID ? [actions('log_actions', [showLogButton(build.BuildID)])] : []);
+
+/** A quiet message with the Show log button under it. */
+const withLogButton = (build: Build, text: string): ThreadMessage => ({ text, blocks: [section(text), ...logActions(build)], broadcast: false });
 
 const ref = (build: Build) => `${code(build.BuildID)} (${code(build.BuildBranch)})`;
 
@@ -95,6 +110,7 @@ function failed(build: Build, ctx: ViewContext): ThreadMessage {
     build.InstanceID ? `*CloudWatch Logs* group ${code(logGroupName(build.BuildID))} · ${consoleLink(logGroupUrl(config.region, build.BuildID))}` : undefined,
   ].filter(Boolean);
   if (where.length > 0) blocks.push(section(where.join('\n')));
+  blocks.push(...logActions(build));
   const cost = costText(build, ctx);
   if (cost) blocks.push(context(cost));
   // One line in notifications: the error inline, as code, its line breaks as spaces.
@@ -102,7 +118,7 @@ function failed(build: Build, ctx: ViewContext): ThreadMessage {
   return { text, blocks, broadcast: true };
 }
 
-function terminated(build: Build, ctx: ViewContext): ThreadMessage {
+function terminated(build: Build, ctx: ThreadContext): ThreadMessage {
   const why =
     build.TerminationReason === 'forced'
       ? `it reached its limit of ${formatHours(lifetimeHoursOf(build, ctx.config))}.`
@@ -112,12 +128,23 @@ function terminated(build: Build, ctx: ViewContext): ThreadMessage {
   const logs = build.InstanceID
     ? `Logs: CloudWatch group ${code(logGroupName(build.BuildID))} (${consoleLink(logGroupUrl(ctx.config.region, build.BuildID))}).`
     : undefined;
-  const text = sentences(`${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`, costText(build, ctx), logs);
-  return { text, broadcast: true };
+  // A forced or unexpected end: how far it got, and the log's last words.
+  const endedEarly = build.TerminationReason === 'forced' || build.TerminationReason === 'unexpected' || build.TerminationReason === undefined;
+  const end = endedAt(build) ?? ctx.now;
+  const progress = endedEarly && build.InstanceID ? `It was in ${phaseText(build, ctx, end)}.` : undefined;
+  const text = sentences(
+    `${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`,
+    progress,
+    costText(build, ctx),
+    logs,
+  );
+  const blocks = [section(text)];
+  if (progress && ctx.logLines !== undefined) blocks.push(section(logSection(ctx.logLines, ctx, SECTION_TEXT_MAX)));
+  return { text, blocks: [...blocks, ...logActions(build)], broadcast: true };
 }
 
 /** The thread reply for the build's current status. */
-export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
+export function threadMessage(build: Build, ctx: ThreadContext): ThreadMessage {
   const { config } = ctx;
   const quiet = (text: string): ThreadMessage => ({ text, broadcast: false });
   switch (build.Status) {
@@ -145,13 +172,14 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
     }
     case 'building': {
       const commit = build.ActualCommit ?? build.BuildCommit;
-      return quiet(
+      return withLogButton(
+        build,
         `${STATUS_EMOJI.building} Building ${commit ? `commit ${code(commit)}` : 'the branch head'} of ${code(build.BuildBranch)}. ` +
           `Live log: CloudWatch group ${code(logGroupName(build.BuildID))} (${consoleLink(logGroupUrl(config.region, build.BuildID))}).`,
       );
     }
     case 'uploading':
-      return quiet(`${STATUS_EMOJI.uploading} Build finished; uploading the OVA to ${code(s3Uri(config.artifactBucket, ''))}…`);
+      return withLogButton(build, `${STATUS_EMOJI.uploading} Build finished; uploading the OVA to ${code(s3Uri(config.artifactBucket, ''))}…`);
     case 'completed':
       return completed(build, ctx);
     case 'failed':
@@ -188,7 +216,15 @@ export function threadMessage(build: Build, ctx: ViewContext): ThreadMessage {
  * the message edited in place (WarningTs), after every extension: deadline, extensions left and
  * the buttons always say what is true now (no Extend once none are left).
  */
-export function warningMessage(build: Build, ctx: ViewContext & { deadline: Date }): { text: string; blocks: Block[]; broadcast: true } {
+export interface WarningContext extends ViewContext {
+  deadline: Date;
+  /** The log's newest lines (WARNING_LOG_LINES); undefined: could not be read. */
+  logLines?: readonly LogLine[];
+  /** This type's history (domain/expected-duration.ts); undefined or the fallback: not known. */
+  expected?: ExpectedDuration;
+}
+
+export function warningMessage(build: Build, ctx: WarningContext): { text: string; blocks: Block[]; broadcast: true } {
   const { config } = ctx;
   const elapsed = elapsedMs(build, ctx);
   const cost = costSoFar(build, ctx);
@@ -201,15 +237,26 @@ export function warningMessage(build: Build, ctx: ViewContext & { deadline: Date
     extended > 0 ? `Extended by ${formatHours(extended)} so far.` : undefined,
     cost !== undefined ? `Cost so far ${formatUsd(cost)}.` : undefined,
   );
+  // How far it got, so Extend is not a guess.
+  const progress = sentences(`*Now:* ${phaseText(build, ctx)}.`, expectedText(build, ctx.expected, ctx));
   const buttons: Block[] = [];
   if (left > 0) buttons.push(extendButton(build, ctx, EXTENSION_HOURS));
   buttons.push(cancelButton(build, ctx));
+  if (build.InstanceID) buttons.push(showLogButton(build.BuildID));
+  const newEnd = new Date(ctx.deadline.getTime() + EXTENSION_HOURS * 3600_000);
+  const extendText =
+    left > 0
+      ? `Extend adds ${formatHours(EXTENSION_HOURS)} for up to ${formatUsd(extraHoursCost(build, config, EXTENSION_HOURS))}: terminated then at ${formatUtcTime(newEnd, ctx.now)}. ` +
+        `Extensions left: ${formatHours(left)} (1 h per click, approvers only).`
+      : 'No extensions left.';
   const blocks: Block[] = [
     section(text),
+    section(progress),
+    ...(build.InstanceID ? [section(logSection(ctx.logLines, ctx, SECTION_TEXT_MAX))] : []),
     actions('warning_actions', buttons),
-    context(left > 0 ? `Extensions left: ${formatHours(left)} (1 h per click, approvers only).` : 'No extensions left.'),
+    context(extendText),
   ];
-  return { text, blocks, broadcast: true };
+  return { text: sentences(text, progress.replace('*Now:*', 'Now:')), blocks, broadcast: true };
 }
 
 /** How a build ended, in one line: "Ended: completed at 02:20 UTC." */

@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -85,4 +86,13 @@ export function getSchedulerClient(): SchedulerClient {
 export function getS3Client(): S3Client {
   // The release function's copies: a failure throws and EventBridge delivers the event again.
   return memo('s3', () => new S3Client({}));
+}
+
+/**
+ * Build machines' logs (`logs` and Show log in the bot, the warning and a forced end's message in
+ * the events functions): AWS_ENDPOINT_URL_CLOUDWATCH_LOGS points it at the stand-in. Reading a
+ * log is never in the way of anything else: a failure is logged and the message goes without it.
+ */
+export function getCloudWatchLogsClient(profile: ClientProfile = 'background'): CloudWatchLogsClient {
+  return memo(`logs:${profile}`, () => new CloudWatchLogsClient(settings(profile)));
 }

@@ -8,6 +8,7 @@ import {
   paginateListSchedules,
 } from '@aws-sdk/client-scheduler';
 import type { DeadlineSchedule, Deadlines } from '../../domain/ports';
+import { scheduleName } from '../../domain/build-facts';
 
 // The Deadlines port over EventBridge Scheduler (docs/design.md "Deadlines"). Each build has one
 // one-time schedule, `metal-build-<BuildID>` in the stack's group, whose target is Scheduler's
@@ -17,6 +18,8 @@ import type { DeadlineSchedule, Deadlines } from '../../domain/ports';
 /** Scheduler's universal target: the EC2 API action, called with the schedule's role. */
 export const TERMINATE_TARGET_ARN = 'arn:aws:scheduler:::aws-sdk:ec2:terminateInstances';
 const NAME_PREFIX = 'metal-build-';
+// The name is domain/build-facts.ts `scheduleName` (the status answer links it); NAME_PREFIX reads it back.
+export { scheduleName };
 
 export interface SchedulerDeadlinesOptions {
   group: string;
@@ -27,10 +30,6 @@ export interface SchedulerDeadlinesOptions {
   roleArn: string | undefined;
   /** Where a firing that failed every retry goes (an SQS queue), so an alarm can tell. */
   deadLetterArn?: string;
-}
-
-export function scheduleName(buildId: string): string {
-  return `${NAME_PREFIX}${buildId}`;
 }
 
 /** `at(yyyy-mm-ddThh:mm:ss)`, UTC, as Scheduler reads one-time expressions. */

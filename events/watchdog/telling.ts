@@ -1,4 +1,4 @@
-import { applyRow } from '../apply-step';
+import { applyRow, finalMessageRecorder } from '../apply-step';
 import type { Build } from '../../domain/build';
 import { FINAL_STATUSES, isRunning } from '../../domain/build';
 import { ageMs, deadline, lifeStart, machineVerdict } from '../../domain/lifetime';
@@ -11,6 +11,7 @@ import { isPermanentChatError } from '../../adapters/slack/permanent-chat-error'
 import { refreshCard } from '../../use-cases/card-refresh';
 import { sendOnce } from '../../use-cases/send-once';
 import { tellRequester } from '../../use-cases/tell-requester';
+import { warningFacts } from '../../use-cases/warning-facts';
 import { strayMachineNotice } from '../../views/notifications';
 import type { StrayMachineWhy } from '../../views/stray-machine-note';
 import { strayMachineNote } from '../../views/stray-machine-note';
@@ -61,7 +62,10 @@ export async function tellPeople(run: WatchdogRun, snap: Snapshot, toTell: ToTel
   const circuit = new SlackCircuit(run.deps.chat, timeLeftMs);
   const deps: EventDeps = { ...run.deps, chat: circuit };
   await run.each(toTell.ended, (build) =>
-    run.step('tell the end', build.BuildID, () => tell(deps, build, { sns: true }, run.log.child({ buildId: build.BuildID }))),
+    run.step('tell the end', build.BuildID, () => {
+      const log = run.log.child({ buildId: build.BuildID });
+      return tell(deps, build, { sns: true, recordFinalMessage: finalMessageRecorder(deps, log) }, log);
+    }),
   );
   await run.each(toTell.strays, (stray) =>
     run.step('stray machine notice', stray.build?.BuildID ?? stray.machine.tags.BuildID, () => tellStray(run, deps, stray)),
@@ -147,11 +151,15 @@ async function postWarning(run: WatchdogRun, deps: EventDeps, build: Build, mach
   const posted = (ts?: string) =>
     applyRow(deps, build, { type: 'warning-posted', ...(ts !== undefined ? { ts } : {}) }, run.log.child({ buildId: build.BuildID }), now);
   await run.step('warning message', build.BuildID, async () => {
+    const log = run.log.child({ buildId: build.BuildID });
+    // How far it got: the log's newest lines and the type's history, best effort.
+    const facts = await warningFacts({ ...deps, log }, build);
     // The deadline the schedule keeps (DeadlineAt), as the bot's re-render after an Extend says it.
     const message = warningMessage(build, {
       config,
       now,
       deadline: buildDeadline(build, config) ?? deadline(lifeStart(build, machine), limitsOf(build, config), build.ExtendedHours),
+      ...facts,
     });
     let ts: string;
     try {
@@ -190,7 +198,8 @@ async function catchUp(run: WatchdogRun, deps: EventDeps): Promise<void> {
       await run.step('catch-up message', build.BuildID, async () => {
         run.log.info('telling the thread a status it missed', { buildId: build.BuildID, status: build.Status, notified: build.NotifiedStatus });
         // The mail is sent once whoever asks (events/mail.ts): the change's own handler sent or claimed it.
-        await tell(deps, build, { sns: true }, run.log.child({ buildId: build.BuildID }));
+        const log = run.log.child({ buildId: build.BuildID });
+        await tell(deps, build, { sns: true, recordFinalMessage: finalMessageRecorder(deps, log) }, log);
       });
     }
   }

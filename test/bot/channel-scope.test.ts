@@ -36,6 +36,7 @@ describe('with ALLOWED_CHANNEL_IDS set, a slash command from a DM', () => {
     ['a build request', () => 'main abc1234', `:no_entry: Builds cannot be requested in this channel. Use ${LINKS}.`],
     ['status', () => 'status', `:no_entry: \`/metal-build status\` works only in ${LINKS}; here only \`/metal-build help\` does.`],
     ['status <id>', (id) => `status ${id}`, `:no_entry: \`/metal-build status\` works only in ${LINKS}; here only \`/metal-build help\` does.`],
+    ['logs <id>', (id) => `logs ${id}`, `:no_entry: \`/metal-build logs\` works only in ${LINKS}; here only \`/metal-build help\` does.`],
     ['list', () => 'list', `:no_entry: \`/metal-build list\` works only in ${LINKS}; here only \`/metal-build help\` does.`],
     ['cancel <id>', (id) => `cancel ${id}`, `:no_entry: \`/metal-build cancel\` works only in ${LINKS}; here only \`/metal-build help\` does.`],
   ];
@@ -118,7 +119,7 @@ describe('with ALLOWED_CHANNEL_IDS set, a button clicked outside those channels'
   const MOVED: Env = { ALLOWED_CHANNEL_IDS: OTHER, APPROVER_IDS: '', ALLOW_SELF_APPROVAL: 'true' };
   const BUTTON_REFUSAL = `:no_entry: These buttons work only in <#${OTHER}>; nothing was changed.`;
 
-  it.each([['approve_build'], ['deny_build'], ['cancel_build'], ['extend_build']])(
+  it.each([['approve_build'], ['deny_build'], ['cancel_build'], ['extend_build'], ['show_log']])(
     '%s by someone not named in APPROVER_IDS: refused before the action, only the refusal is posted',
     async (actionId) => {
       const id = await world().bot().request();

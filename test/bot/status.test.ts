@@ -103,6 +103,10 @@ describe('status', () => {
     expect(answer.text).toContain(`Approved by <@${APPROVER}>`);
     expect(answer.text).toContain('Machine: `i-0123456789abcdef0` · c5n.metal');
     expect(answer.text).toContain('Terminated automatically at');
+    // The schedule that ends it, named and linked (the default SCHEDULE_GROUP, this region).
+    expect(answer.text).toContain(
+      ` by the Scheduler schedule \`metal-build-${id}\` · <https://us-east-1.console.aws.amazon.com/scheduler/home?region=us-east-1#schedules/labapp-metal-builds/metal-build-${id}|open in the AWS console>`,
+    );
     expect(answer.text).toContain('Maximum cost $11.83');
     expectNoSideEffects();
   });

@@ -54,6 +54,7 @@ describe('the warning after an extension', () => {
     expect(buttonsOf(first[0]!.args.blocks).map((b) => [b.action_id, b.value])).toEqual([
       ['extend_build', id],
       ['cancel_build', id],
+      ['show_log', id],
     ]);
 
     await bot.click('extend_build', id, APPROVER);
@@ -63,7 +64,7 @@ describe('the warning after an extension', () => {
     expect(second).toHaveLength(2);
     expect(second[1]!.args.text).toContain(`terminated at ${formatUtcTime(new Date(String(twice?.DeadlineAt)), new Date())}`);
     expect(JSON.stringify(second[1]!.args.blocks)).toContain('No extensions left.');
-    expect(buttonsOf(second[1]!.args.blocks).map((b) => b.action_id)).toEqual(['cancel_build']);
+    expect(buttonsOf(second[1]!.args.blocks).map((b) => b.action_id)).toEqual(['cancel_build', 'show_log']);
 
     // The message in the thread is the edited one; only the two "Extended by" replies were posted.
     const warning = world()

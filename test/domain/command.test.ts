@@ -14,6 +14,8 @@ function problemOf(text: string): string {
   return r.problem;
 }
 
+const NOT_A_COMMIT = ' is not a commit (7–40 hex characters) nor `type=`/`hours=`; branch names cannot contain spaces';
+
 describe('branch and commit: refused with the exact problem', () => {
   it.each([
     ['quote', `main"x`, `branch "main\\"x" contains the character "\\""; ${ALPHABET}`],
@@ -44,8 +46,11 @@ describe('branch and commit: refused with the exact problem', () => {
     ['201 characters', 'a'.repeat(201), 'branch name is 201 characters long; the limit is 200'],
     ['6 hex commit', 'main abc123', `commit "abc123" is 6 characters long; ${COMMIT_RULE}`],
     ['41 hex commit', `main ${'a'.repeat(41)}`, `commit "${'a'.repeat(41)}" is 41 characters long; ${COMMIT_RULE}`],
-    ['non-hex commit', 'main abcdefg', `commit "abcdefg" contains "g", which is not hexadecimal; ${COMMIT_RULE}`],
-    ['shell in the commit', 'main $(id)', `commit "$(id)" contains "$", which is not hexadecimal; ${COMMIT_RULE}`],
+    ['non-hex commit', 'main abcdefg', `\`abcdefg\`${NOT_A_COMMIT}`],
+    ['shell in the commit', 'main $(id)', `\`$(id)\`${NOT_A_COMMIT}`],
+    ['a branch typed with a space', 'fix typo', `\`typo\`${NOT_A_COMMIT}`],
+    ['angle brackets and an ampersand, escaped once (as Slack sends them)', 'fix &lt;b&gt;&amp;', `\`&lt;b&gt;&amp;\`${NOT_A_COMMIT}`],
+    ['a backtick and a newline, as look-alike and escape', 'fix a`b\nc', `\`aˋb\\nc\`${NOT_A_COMMIT}`],
     ['a third argument', 'main abc1234 extra', 'too many arguments: after the branch come one optional commit, `type=` and `hours=`; "extra" is one too many'],
   ])('%s', (_name, text, problem) => {
     expect(problemOf(text)).toBe(problem);
@@ -95,6 +100,9 @@ describe('subcommands', () => {
     [`status ${ID}`, { kind: 'status', buildId: ID }],
     ['list', { kind: 'list' }],
     [`cancel ${ID}`, { kind: 'cancel', buildId: ID }],
+    [`logs ${ID}`, { kind: 'logs', buildId: ID, lines: 40 }],
+    [`logs ${ID} 1`, { kind: 'logs', buildId: ID, lines: 1 }],
+    [`logs ${ID} 200`, { kind: 'logs', buildId: ID, lines: 200 }],
     ['help', { kind: 'help' }],
     ['', { kind: 'help' }],
     ['   ', { kind: 'help' }],
@@ -111,12 +119,20 @@ describe('subcommands', () => {
     [`cancel ${ID.toUpperCase()}`, `"${ID.toUpperCase()}" is not a build ID (they look like build-20261125-170052-a1b2)`],
     [`cancel ${ID} now`, '`cancel` takes one build ID'],
     ['help me', '`help` takes no arguments'],
+    ['logs', '`logs` needs a build ID'],
+    ['logs main', '"main" is not a build ID (they look like build-20261125-170052-a1b2)'],
+    [`logs ${ID} 201`, '"201" is not a number of lines from 1 to 200'],
+    [`logs ${ID} 0`, '"0" is not a number of lines from 1 to 200'],
+    [`logs ${ID} -5`, '"-5" is not a number of lines from 1 to 200'],
+    [`logs ${ID} all`, '"all" is not a number of lines from 1 to 200'],
+    [`logs ${ID} 10 more`, '`logs` takes one build ID and at most a number of lines'],
   ])('%j is refused', (text, problem) => {
     expect(problemOf(text)).toBe(problem);
   });
 
   it('usage names every subcommand', () => {
-    for (const word of ['<branch> [commit]', 'status [build-id]', 'list', 'cancel <build-id>', 'help']) expect(USAGE).toContain(`/metal-build ${word}`);
+    for (const word of ['<branch> [commit]', 'status [build-id]', 'list', 'cancel <build-id>', 'logs <build-id> [lines]', 'help'])
+      expect(USAGE).toContain(`/metal-build ${word}`);
   });
 });
 
@@ -154,7 +170,7 @@ describe('type= and hours=: any order after the branch, form checked here', () =
     expect(problemOf(text)).toBe(problem);
   });
 
-  it.each(['new', 'logs', 'selftest'])('%s is a command word, never a branch', (word) => {
+  it.each(['new', 'selftest'])('%s is a command word, never a branch', (word) => {
     expect(parseCommand(word)).toEqual({
       ok: false,
       problem: `\`${word}\` is a command word, never a branch name, and this version has no such command`,

@@ -42,6 +42,7 @@ const SAMPLES: Samples = {
   warn: [{ type: 'warn' }],
   scheduled: [{ type: 'scheduled', instanceId: INSTANCE_ID, at: at(480) }],
   'warning-posted': [{ type: 'warning-posted', ts: '1764090999.000200' }],
+  'final-message-posted': [{ type: 'final-message-posted', status: 'completed', ts: '1764090999.000300' }],
   'did-not-shut-down': [{ type: 'did-not-shut-down', instanceId: INSTANCE_ID }],
 };
 

@@ -230,14 +230,14 @@ describe('the status table, row by row', () => {
     expect(transition(buildIn('launching'), cloning, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['launching'], equals: { InstanceID: INSTANCE_ID } },
-      set: { Status: 'building', Phase: 'cloning', ActualCommit: 'abc1234def' },
+      set: { Status: 'building', Phase: 'cloning', PhaseAt: NOW.toISOString(), ActualCommit: 'abc1234def' },
       to: 'building',
       effects: [],
     });
     expect(transition(cloningInBuilding('building'), building, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], equals: { InstanceID: INSTANCE_ID } },
-      set: { Phase: 'building', BuildStartTime: NOW.toISOString() },
+      set: { Phase: 'building', PhaseAt: NOW.toISOString(), BuildStartTime: NOW.toISOString() },
       effects: [],
     });
     // Cloning's event lost or late: `building` alone moves launching on and starts the clock.
@@ -257,7 +257,7 @@ describe('the status table, row by row', () => {
     expect(transition(buildIn('building'), event, NOW)).toEqual({
       kind: 'write',
       guard: { status: ['building'], equals: { InstanceID: INSTANCE_ID } },
-      set: { Status: 'uploading', Phase: 'uploading' },
+      set: { Status: 'uploading', Phase: 'uploading', PhaseAt: NOW.toISOString() },
       to: 'uploading',
       effects: [],
     });
@@ -587,6 +587,20 @@ describe('the status table, row by row', () => {
     expect(transition(buildIn('building', { WarningPostedAt: at(20) }), event, NOW)).toEqual({ kind: 'none', reason: 'warning already posted' });
   });
 
+  it('final message posted: completed, failed, terminated → FinalMessageTs, once, only for the status it told', () => {
+    const event: BuildEvent = { type: 'final-message-posted', status: 'terminated', ts: '1700000000.000300' };
+    expect(acceptedBy(event)).toEqual(['terminated']);
+    expect(transition(buildIn('terminated'), event, NOW)).toEqual({
+      kind: 'write',
+      guard: { status: ['terminated'], absent: ['FinalMessageTs'] },
+      set: { FinalMessageTs: '1700000000.000300' },
+      effects: [],
+    });
+    // A late terminated-then-completed build: the terminated message's ts is not the completed one's.
+    expect(transition(buildIn('completed'), event, NOW)).toEqual({ kind: 'none', reason: 'final message of terminated in completed' });
+    expect(transition(buildIn('terminated', { FinalMessageTs: '1' }), event, NOW)).toEqual({ kind: 'none', reason: 'final message already recorded' });
+  });
+
   it('did not shut down (watchdog): completed, failed with its own machine still up → TerminationReason did-not-shut-down, status kept', () => {
     const event: BuildEvent = { type: 'did-not-shut-down', instanceId: INSTANCE_ID };
     expect(acceptedBy(event)).toEqual(['completed', 'failed']);
@@ -653,6 +667,7 @@ describe('transition beyond the rows', () => {
     extend: { type: 'extend', by: 'U0APPROVER', hours: 1, maxExtensionHours: 2, limitHours: 3, seen: 0 },
     scheduled: { type: 'scheduled', instanceId: INSTANCE_ID, at: at(179) },
     'warning-posted': { type: 'warning-posted', ts: '1700000000.000100' },
+    'final-message-posted': { type: 'final-message-posted', status: 'completed', ts: '1700000000.000300' },
     'did-not-shut-down': { type: 'did-not-shut-down', instanceId: INSTANCE_ID },
   } satisfies { [K in BuildEvent['type']]: Extract<BuildEvent, { type: K }> };
 
@@ -691,6 +706,7 @@ describe('transition beyond the rows', () => {
       [buildIn('building', { InstanceState: 'running' }), samples['instance-state']],
       [buildIn('building', { WarningPostedAt: at(20) }), samples['warning-posted']],
       [buildIn('completed', { TerminationReason: 'did-not-shut-down' }), samples['did-not-shut-down']],
+      [buildIn('completed', { FinalMessageTs: '1700000000.000300' }), samples['final-message-posted']],
     ];
     for (const [build, event] of cases) expect(transition(build, event, NOW), `${event.type} in ${build.Status}`).toMatchObject({ kind: 'none' });
   });

@@ -518,6 +518,11 @@ describe('build-phase: text from the machine reaches Slack and mail inert', () =
             `<https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/$252Flabapp$252Fmetal-builds$252F${ID}|open in the AWS console>`,
         },
       },
+      {
+        type: 'actions',
+        block_id: 'log_actions',
+        elements: [{ type: 'button', action_id: 'show_log', text: { type: 'plain_text', text: 'Show log', emoji: true }, value: ID }],
+      },
       expect.objectContaining({ type: 'context' }),
     ]);
     // Nothing anywhere in Slack (thread, broadcast, card) can mention or link: only the requester is mentioned.

@@ -47,6 +47,7 @@ describe('watchdog: running machines', () => {
     expect(actionIds(replies[0]!)).toEqual([
       ['extend_build', build.BuildID],
       ['cancel_build', build.BuildID],
+      ['show_log', build.BuildID],
     ]);
     expect(
       world()
@@ -71,6 +72,7 @@ describe('watchdog: running machines', () => {
     expect(actionIds(replies[0]!)).toEqual([
       ['extend_build', build.BuildID],
       ['cancel_build', build.BuildID],
+      ['show_log', build.BuildID],
     ]);
     expect(await world().get(build.BuildID)).toMatchObject({ WarningPostedAt: at(2 + 2 * HOUR + 1) });
     expect(world().published()).toHaveLength(1);

@@ -563,6 +563,42 @@ const CALLS: Call[] = [
     resource: () => `arn:aws:servicequotas:${REGION}:${ACCOUNT}:lambda/L-B99A9384`,
     expected: 'ImplicitlyDenied',
   },
+  // The stream the runner writes: group /labapp/metal-builds/<BuildID>, stream = the instance ID.
+  {
+    name: 'bot reads a build machine’s log',
+    who: 'bot',
+    action: 'logs:GetLogEvents',
+    resource: () => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/labapp/metal-builds/build-20261125-170052-a1b2:log-stream:i-0123456789abcdef0`,
+    expected: 'Allowed',
+  },
+  {
+    name: 'bot reads another log group (a Lambda function’s)',
+    who: 'bot',
+    action: 'logs:GetLogEvents',
+    resource: () => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/labapp-metal-build-launch:log-stream:2026/11/25/[$LATEST]abc`,
+    expected: 'ImplicitlyDenied',
+  },
+  {
+    name: 'bot writes into a build machine’s log',
+    who: 'bot',
+    action: 'logs:PutLogEvents',
+    resource: () => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/labapp/metal-builds/build-20261125-170052-a1b2:log-stream:i-0123456789abcdef0`,
+    expected: 'ImplicitlyDenied',
+  },
+  {
+    name: 'watchdog reads a build machine’s log (the warning’s newest lines)',
+    who: 'watchdog',
+    action: 'logs:GetLogEvents',
+    resource: () => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/labapp/metal-builds/build-20261125-170052-a1b2:log-stream:i-0123456789abcdef0`,
+    expected: 'Allowed',
+  },
+  {
+    name: 'launch reads a build machine’s log',
+    who: 'launch',
+    action: 'logs:GetLogEvents',
+    resource: () => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/labapp/metal-builds/build-20261125-170052-a1b2:log-stream:i-0123456789abcdef0`,
+    expected: 'ImplicitlyDenied',
+  },
   {
     name: 'CloudWatch alarm of this account publishes to the topic',
     who: 'cloudwatch',

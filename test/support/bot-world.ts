@@ -12,11 +12,14 @@ import { createHandler } from '../../bot/handler';
 import { INSTANCE_ID } from '../../stand-ins/build-fixture';
 import type { LocalDynamo } from '../../stand-ins/dynalite';
 import { startDynalite } from '../../stand-ins/dynalite';
+import type { LocalCloudWatchLogs } from '../../stand-ins/cloudwatch-logs';
+import { startCloudWatchLogsStandIn } from '../../stand-ins/cloudwatch-logs';
 import type { LocalEventBridge } from '../../stand-ins/eventbridge';
 import { startEventBridge } from '../../stand-ins/eventbridge';
 import type { SlackApi } from '../../stand-ins/slack-api';
 import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../../stand-ins/slack-request';
+import { logsClient, writeBuildLog } from './build-log';
 import { useWorldOf } from './use-world';
 
 // The bot's world for a test file: dynalite, the Slack stand-in and the EventBridge stand-in, and
@@ -29,6 +32,8 @@ export interface World {
   dynamo: LocalDynamo;
   slack: SlackApi;
   events: LocalEventBridge;
+  /** Where the build machines' logs are (CloudWatch Logs). */
+  logs: LocalCloudWatchLogs;
   log: ReturnType<typeof memoryLogger>;
   /**
    * The bot's clock: the wall clock moved ahead by `clockOffsetMinutes`, or `frozenAt`. Slack
@@ -42,6 +47,8 @@ export interface World {
   builds(): Promise<Build[]>;
   build(buildId: string): Promise<Build | undefined>;
   slots(): Promise<string[]>;
+  /** The build machine's log as the runner writes it: one event per message, a second apart, the last at `lastAt`. */
+  writeLog(buildId: string, messages: readonly string[], options?: { instanceId?: string; lastAt?: Date }): Promise<void>;
   /** What the launch handler records once EC2 answered RunInstances. */
   launch(buildId: string): Promise<Build>;
   /** What was put on the bus: (detail-type, detail), all from the bot's source. */
@@ -80,7 +87,8 @@ export const DEFAULT_ENV: Env = {
 let triggerCount = 0;
 
 export async function startWorld(): Promise<World> {
-  const [dynamo, slack, events] = await Promise.all([startDynalite(), startSlackApi(), startEventBridge()]);
+  const [dynamo, slack, events, logs] = await Promise.all([startDynalite(), startSlackApi(), startEventBridge(), startCloudWatchLogsStandIn()]);
+  const cloudWatchLogs = logsClient(logs);
   const log = memoryLogger();
   const eventBridgeClient = new EventBridgeClient({
     endpoint: events.endpoint,
@@ -93,6 +101,7 @@ export async function startWorld(): Promise<World> {
     dynamo,
     slack,
     events,
+    logs,
     log,
     clockOffsetMinutes: 0,
     bot(env = {}, options = {}) {
@@ -101,7 +110,7 @@ export async function startWorld(): Promise<World> {
       // Over this world's table the shared store, claims and ledger; over another (BUILDS_TABLE
       // in `env`) the wiring's own. `options` override either.
       const deps = wireBotDeps(
-        { dynamo: dynamo.client, eventBridge: eventBridgeClient },
+        { dynamo: dynamo.client, eventBridge: eventBridgeClient, logs: cloudWatchLogs },
         {
           config,
           credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
@@ -151,6 +160,7 @@ export async function startWorld(): Promise<World> {
       return (await dynamo.items()).filter((i) => typeof i.BuildID === 'string' && !i.BuildID.startsWith('#')) as unknown as Build[];
     },
     build: (buildId) => store.get(buildId),
+    writeLog: (buildId, messages, o = {}) => writeBuildLog(cloudWatchLogs, buildId, o.instanceId ?? INSTANCE_ID, messages, o.lastAt),
     slots: () => store.slots(),
     async launch(buildId) {
       const applied = await applyEvent(
@@ -186,13 +196,15 @@ export async function startWorld(): Promise<World> {
       await dynamo.reset();
       slack.reset();
       events.clear();
+      logs.reset();
       log.lines.length = 0;
       world.clockOffsetMinutes = 0;
       delete world.frozenAt;
     },
     async close() {
       eventBridgeClient.destroy();
-      await Promise.all([dynamo.close(), slack.close(), events.close()]);
+      cloudWatchLogs.destroy();
+      await Promise.all([dynamo.close(), slack.close(), events.close(), logs.close()]);
     },
   };
   return world;

@@ -25,6 +25,9 @@ import type { SlackApi, SlackMessage } from '../../stand-ins/slack-api';
 import { SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
 import { T0 } from '../../stand-ins/build-fixture';
 import { useWorldOf } from './use-world';
+import type { LocalCloudWatchLogs } from '../../stand-ins/cloudwatch-logs';
+import { startCloudWatchLogsStandIn } from '../../stand-ins/cloudwatch-logs';
+import { logsClient, writeBuildLog } from './build-log';
 import { TEST_EVENT_TOKEN_KEY } from './event-fixtures';
 import { Ec2World } from './ec2-world';
 
@@ -50,6 +53,10 @@ export interface World {
   scheduler: SchedulerStandIn;
   /** SNS Publish on loopback (stand-ins/sns.ts), topic TOPIC_ARN; `failNext` refuses the next publish. */
   snsStandIn: LocalSns;
+  /** CloudWatch Logs: the build machines' logs. */
+  logs: LocalCloudWatchLogs;
+  /** The build machine's log as the runner writes it (stream = `instanceId`): one event per message, a second apart, the last at `lastAt`. */
+  writeLog(buildId: string, instanceId: string, messages: readonly string[], lastAt?: Date): Promise<void>;
   log: ReturnType<typeof memoryLogger>;
   config: Config;
   deps: EventDeps;
@@ -110,13 +117,15 @@ export async function startWorld(): Promise<World> {
       now = new Date(Date.parse(T0) + minutes * 60_000);
     },
   };
-  const [dynamo, slack, ec2, quotas, snsStandIn] = await Promise.all([
+  const [dynamo, slack, ec2, quotas, snsStandIn, logs] = await Promise.all([
     startDynalite(),
     startSlackApi(),
     Ec2World.start({ clock, subnets: { ...SUBNET_ZONES }, launchTemplateId: LAUNCH_TEMPLATE_ID, region: REGION }),
     startServiceQuotasStandIn({ region: REGION }),
     startSnsStandIn({ topics: [TOPIC_ARN] }),
+    startCloudWatchLogsStandIn({ region: REGION }),
   ]);
+  const cloudWatchLogs = logsClient(logs);
   const scheduler = await startSchedulerStandIn({ clock, ec2Endpoint: ec2.standIn.endpoint, region: REGION, groups: [SCHEDULE_GROUP] });
   const schedulerClient = new SchedulerClient({ region: REGION, endpoint: scheduler.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
   const quotasClient = new ServiceQuotasClient({ region: REGION, endpoint: quotas.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
@@ -133,6 +142,8 @@ export async function startWorld(): Promise<World> {
     quotas,
     scheduler,
     snsStandIn,
+    logs,
+    writeLog: (buildId, instanceId, messages, lastAt) => writeBuildLog(cloudWatchLogs, buildId, instanceId, messages, lastAt ?? clock.now()),
     log,
     config: makeConfig({}),
     deps: undefined as unknown as EventDeps,
@@ -140,7 +151,15 @@ export async function startWorld(): Promise<World> {
     configure(env) {
       world.config = makeConfig(env);
       world.deps = wireEventDeps(
-        { dynamo: dynamo.client, slackBotToken: SANDBOX_BOT_TOKEN, ec2: ec2.client, quotas: quotasClient, scheduler: schedulerClient, sns: snsClient },
+        {
+          dynamo: dynamo.client,
+          slackBotToken: SANDBOX_BOT_TOKEN,
+          ec2: ec2.client,
+          quotas: quotasClient,
+          scheduler: schedulerClient,
+          sns: snsClient,
+          logs: cloudWatchLogs,
+        },
         { config: world.config, clock, log },
         // Only the release function copies objects; test/events/release.test.ts gives it S3 (s3rver).
         { store: dynamo.store, claims: dynamo.claims, ledger: dynamo.ledger, chat, artifacts: noArtifacts },
@@ -184,6 +203,7 @@ export async function startWorld(): Promise<World> {
       quotas.reset();
       scheduler.reset();
       snsStandIn.clear();
+      logs.reset();
       log.lines.length = 0;
       clock.set(T0);
       world.configure({});
@@ -192,7 +212,8 @@ export async function startWorld(): Promise<World> {
       quotasClient.destroy();
       schedulerClient.destroy();
       snsClient.destroy();
-      await Promise.all([dynamo.close(), slack.close(), ec2.close(), quotas.close(), scheduler.close(), snsStandIn.close()]);
+      cloudWatchLogs.destroy();
+      await Promise.all([dynamo.close(), slack.close(), ec2.close(), quotas.close(), scheduler.close(), snsStandIn.close(), logs.close()]);
     },
   };
   world.configure({});

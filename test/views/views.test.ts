@@ -302,6 +302,7 @@ describe('the warning', () => {
     expect(buttonsOf(m.blocks).map((b) => [b.action_id, b.text.text, b.value])).toEqual([
       ['extend_build', 'Extend 1 h', build.BuildID],
       ['cancel_build', 'Cancel build', build.BuildID],
+      ['show_log', 'Show log', build.BuildID],
     ]);
   });
 });
