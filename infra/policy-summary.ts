@@ -1,5 +1,6 @@
 import type { Config } from '../domain/config';
-import { estimate, formatUsd } from '../domain/cost';
+import { formatUsd } from '../domain/cost';
+import { quote } from '../domain/build-facts';
 import { priceSource } from './region-prices';
 import { SETTINGS_FILE } from './settings-file';
 
@@ -34,16 +35,8 @@ export function describePolicy({ config, region, overridden }: PolicyFacts): str
       `at most ${hours(config.maxLifetimeHours)} a build (warned at ${hours(config.warnAfterHours)}), plus ${hours(config.maxExtensionHours)} of extensions; ` +
       `${config.maxConcurrentBuilds} build${config.maxConcurrentBuilds === 1 ? '' : 's'} at a time; an unanswered request expires after ${config.approvalTtlMinutes} min`,
   ];
-  const quote = estimate({
-    instanceType: config.instanceType,
-    volumeGb: config.volumeSizeGb,
-    expectedHours: config.expectedBuildHours,
-    maxLifetimeHours: config.maxLifetimeHours,
-    maxExtensionHours: config.maxExtensionHours,
-    transferGb: config.transferGb,
-    priceOverrides: config.priceOverrides,
-  });
-  const oneBuild = quote.ok ? `; a default build costs at most ${formatUsd(quote.estimate.max.total)}` : '';
+  const defaultBuild = quote(config);
+  const oneBuild = defaultBuild ? `; a default build costs at most ${formatUsd(defaultBuild.max.total)}` : '';
   lines.push(
     config.monthlyBudgetUsd === undefined
       ? `Budget: none, approvals are not capped by month${oneBuild}`

@@ -1,6 +1,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigError, parseConfig, type Config } from '../domain/config';
-import { estimate, formatUsd, usd } from '../domain/cost';
+import { formatUsd, usd } from '../domain/cost';
+import { quote } from '../domain/build-facts';
 import { slackIdProblem, type SlackIdKind } from '../domain/slack-id';
 import { regionPriceProblem } from './region-prices';
 
@@ -268,19 +269,11 @@ function crossFieldProblems(config: Config): string[] {
       `\`secondApprovalAboveUsd\`: builds above ${formatUsd(config.secondApprovalAboveUsd)} need two different approvers, but \`approverIds\` names one (${config.approverIds[0]}) and \`approverGroupIds\` none; name a second approver or a group`,
     );
   if (config.monthlyBudgetUsd !== undefined) {
-    const quote = estimate({
-      instanceType: config.instanceType,
-      volumeGb: config.volumeSizeGb,
-      expectedHours: config.expectedBuildHours,
-      maxLifetimeHours: config.maxLifetimeHours,
-      maxExtensionHours: config.maxExtensionHours,
-      transferGb: config.transferGb,
-      priceOverrides: config.priceOverrides,
-    });
+    const defaultBuild = quote(config);
     // Below one build's maximum, every approval would be refused for the budget.
-    if (quote.ok && config.monthlyBudgetUsd < usd(quote.estimate.max.total))
+    if (defaultBuild && config.monthlyBudgetUsd < usd(defaultBuild.max.total))
       problems.push(
-        `\`monthlyBudgetUsd\`: ${formatUsd(config.monthlyBudgetUsd)} is below one default build's maximum (${formatUsd(quote.estimate.max.total)}: ${config.instanceType} for ${config.maxLifetimeHours} h), so no build could be approved`,
+        `\`monthlyBudgetUsd\`: ${formatUsd(config.monthlyBudgetUsd)} is below one default build's maximum (${formatUsd(defaultBuild.max.total)}: ${config.instanceType} for ${config.maxLifetimeHours} h), so no build could be approved`,
       );
   }
   return problems;
