@@ -61,3 +61,64 @@ export function parseClick(body: unknown): Click | undefined {
     ...(threadTs !== undefined ? { threadTs } : {}),
   };
 }
+
+// A New build dialog's submission (view_submission, callback_id new_build): the four fields as
+// typed or chosen, the channel from private_metadata, the view's id (what makes a second
+// submission of the same dialog find the first).
+
+const textValue = z.object({ value: z.optional(z.nullable(z.string())) });
+const selectValue = z.object({ selected_option: z.optional(z.nullable(z.object({ value: z.string() }))) });
+
+const viewSubmission = z.object({
+  user: z.object({ id: nonEmpty() }),
+  view: z.object({
+    id: nonEmpty(),
+    private_metadata: z.string(),
+    state: z.object({
+      values: z.object({
+        branch: z.object({ branch: textValue }),
+        commit: z.optional(z.object({ commit: textValue })),
+        type: z.object({ type: selectValue }),
+        hours: z.object({ hours: selectValue }),
+      }),
+    }),
+  }),
+});
+
+const dialogMetadata = z.object({ channel: nonEmpty() });
+
+export interface DialogSubmission {
+  user: string;
+  viewId: string;
+  channel: string;
+  branch: string;
+  /** Empty when left out. */
+  commit: string;
+  type?: string;
+  hours?: string;
+}
+
+export function parseDialogSubmission(body: unknown): DialogSubmission | undefined {
+  const r = viewSubmission.safeParse(body);
+  if (!r.success) return undefined;
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(r.data.view.private_metadata);
+  } catch {
+    return undefined;
+  }
+  const m = dialogMetadata.safeParse(metadata);
+  if (!m.success) return undefined;
+  const v = r.data.view.state.values;
+  const type = v.type.type.selected_option?.value;
+  const hours = v.hours.hours.selected_option?.value;
+  return {
+    user: r.data.user.id,
+    viewId: r.data.view.id,
+    channel: m.data.channel,
+    branch: (v.branch.branch.value ?? '').trim(),
+    commit: (v.commit?.commit.value ?? '').trim(),
+    ...(type !== undefined ? { type } : {}),
+    ...(hours !== undefined ? { hours } : {}),
+  };
+}

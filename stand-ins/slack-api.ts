@@ -382,6 +382,20 @@ export function refusalOf(message: { text?: unknown; blocks?: unknown }, surface
   }
 }
 
+/**
+ * A view's refusal as Slack words it (`invalid_arguments (why)`), for views that do not come
+ * through the Web API: a view_submission's `response_action: update` travels in the ack.
+ */
+export function viewRefusalOf(view: unknown, type: 'modal' | 'home'): string | undefined {
+  try {
+    checkView(view, type);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SlackFailure) return `${error.error}${error.detail ? ` (${error.detail})` : ''}`;
+    throw error;
+  }
+}
+
 // ---- warnings -------------------------------------------------------------------------------
 
 /**
