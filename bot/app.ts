@@ -10,7 +10,7 @@ import type { BotDeps } from './deps';
 import { denyBuild } from './denial';
 import { extendBuild } from './extension';
 import type { Click } from './interaction';
-import { parseClick, parseDialogSubmission, parseSlashCommand } from './interaction';
+import { parseClick, parseDialogSubmission, parseHomeButton, parseHomeOpened, parseSlashCommand } from './interaction';
 import { mayUseChannel } from './permissions';
 import * as replies from '../views/replies';
 import { rebuildBuild } from './rebuild';
@@ -20,6 +20,8 @@ import { listBuilds, showStatus } from './status';
 import { showLog, showLogClick } from './logs';
 import { openNewBuild, submitNewBuild } from './new-build';
 import { NEW_BUILD_CALLBACK_ID } from '../views/new-build-modal';
+import { HOME_ACTIONS } from '../views/home';
+import { newBuildFromHome, publishHome, showInModal } from './home';
 
 // Bolt on Lambda (docs/design.md "Bolt on Lambda"): handler.ts has checked Slack's signature
 // before Bolt sees a request (the receiver checks it again), a fixed `authorize` hands out the bot
@@ -64,6 +66,20 @@ export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaH
     const text = await answerCommand(deps, body);
     // Nothing to say when a dialog opened: the dialog is the answer.
     await (text === undefined ? ack() : ack({ response_type: 'ephemeral', text }));
+  });
+  app.event('app_home_opened', async ({ event }) => {
+    const opened = parseHomeOpened(event);
+    if (opened?.tab === 'home') await publishHome(deps, opened.user);
+  });
+  app.action(HOME_ACTIONS.refresh, async ({ body, ack }) => {
+    await ack();
+    const click = parseHomeButton(body);
+    if (click) await publishHome(deps, click.user);
+  });
+  app.action(HOME_ACTIONS.newBuild, async ({ body, ack }) => {
+    await ack();
+    const click = parseHomeButton(body);
+    if (click) await newBuildFromHome(deps, click.user, click.triggerId);
   });
   app.view(NEW_BUILD_CALLBACK_ID, async ({ body, ack }) => {
     const submission = parseDialogSubmission(body);
@@ -140,6 +156,13 @@ async function answerClick(deps: BotDeps, actionId: string, body: unknown, actio
     return;
   }
   const log = deps.log.child({ buildId: click.buildId });
+  if (click.homeTrigger !== undefined) {
+    // A click in Home carries no channel: judged as if made in the build's, answered in a modal.
+    const build = await deps.store.get(click.buildId).catch(() => undefined);
+    const reply = await runClick(deps, log, actionId, { ...click, ...(build ? { channel: build.Channel } : {}) }, action);
+    if (reply !== undefined) await showInModal(deps, click.homeTrigger, 'metal-build', reply);
+    return;
+  }
   const reply = await runClick(deps, log, actionId, click, action);
   if (reply !== undefined) await tellClicker(deps, log, actionId, click, reply);
 }

@@ -18,6 +18,8 @@ export const NOT_MEMBER_CHANNEL = 'C0NOTMEMBER';
 export const REQUESTER = 'U0REQUESTER';
 export const APPROVER = 'U0APPROVER';
 export const BOT_USER = 'U0BOT';
+/** Neither requester nor approver: someone who only looks. */
+export const ONLOOKER = 'U0ONLOOKER';
 export const BOT_ID = 'B0BOT';
 
 export interface SlackUser {
@@ -30,6 +32,7 @@ export interface SlackUser {
 export const SANDBOX_USERS: Readonly<Record<string, SlackUser>> = {
   [REQUESTER]: { id: REQUESTER, name: 'riley', real_name: 'Riley', is_bot: false },
   [APPROVER]: { id: APPROVER, name: 'avery', real_name: 'Avery', is_bot: false },
+  [ONLOOKER]: { id: ONLOOKER, name: 'sam', real_name: 'Sam', is_bot: false },
   [BOT_USER]: { id: BOT_USER, name: 'metal-build', real_name: 'metal-build', is_bot: true },
 };
 

@@ -239,6 +239,62 @@ export function blockActionEvent(fields: BlockActionFields, options: SignOptions
   return signedEvent(blockActionBody(fields), options);
 }
 
+/**
+ * app_home_opened as Slack's Events API sends it: a JSON `event_callback`, signed like the rest.
+ * `tab` is `home` or `messages`.
+ */
+export function appHomeOpenedEvent(user: string, tab: 'home' | 'messages' = 'home', options: SignOptions = {}): LambdaFunctionURLEvent {
+  const body = JSON.stringify({
+    token: SANDBOX_VERIFICATION_TOKEN,
+    team_id: SANDBOX_TEAM_ID,
+    api_app_id: SANDBOX_APP_ID,
+    event: { type: 'app_home_opened', user, channel: `D${user.slice(1)}`, tab, event_ts: nowTs() },
+    type: 'event_callback',
+    event_id: `Ev${digits()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: SANDBOX_TEAM_ID, user_id: 'U0BOT', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event_context: `4-${randomBytes(8).toString('hex')}`,
+  });
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const headers = { ...signSlackRequest(body, options.secret ?? SANDBOX_SIGNING_SECRET, timestamp), 'content-type': 'application/json' };
+  return functionUrlEvent({ body, headers });
+}
+
+/**
+ * A button in the Home tab as Slack sends its block_actions: the container is the view, and no
+ * channel or message comes with it; the trigger_id opens a modal.
+ */
+export function homeActionEvent(
+  fields: { actionId: string; value: string; user?: string; triggerId?: string },
+  options: SignOptions = {},
+): LambdaFunctionURLEvent {
+  const user = fields.user ?? REQUESTER;
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: userName(user), name: userName(user), team_id: SANDBOX_TEAM_ID },
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    container: { type: 'view', view_id: 'V0HOME' },
+    trigger_id: fields.triggerId ?? newTriggerId(),
+    team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: { id: 'V0HOME', type: 'home', team_id: SANDBOX_TEAM_ID, app_id: SANDBOX_APP_ID, bot_id: 'B0BOT', blocks: [], state: { values: {} } },
+    actions: [
+      {
+        action_id: fields.actionId,
+        block_id: 'home',
+        text: { type: 'plain_text', text: fields.actionId, emoji: true },
+        value: fields.value,
+        type: 'button',
+        action_ts: nowTs(),
+      },
+    ],
+  };
+  return signedEvent(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), options);
+}
+
 export interface ViewSubmissionFields {
   /** The modal as views.open took it (SlackApi.modals()). */
   view: SlackView;

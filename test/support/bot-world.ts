@@ -26,6 +26,7 @@ import {
   slashCommandEvent,
   viewSubmissionEvent,
 } from '../../stand-ins/slack-request';
+import { appHomeOpenedEvent, homeActionEvent } from '../../stand-ins/slack-request';
 import { logsClient, writeBuildLog } from './build-log';
 import { useWorldOf } from './use-world';
 
@@ -83,6 +84,10 @@ export interface Bot {
   command(text: string, options?: { user?: string; channel?: string; triggerId?: string; retryNum?: number }): Promise<Answer>;
   /** `threadTs`: the button is on a reply in that thread (the warning), as Slack's payload then says. */
   click(actionId: string, buildId: string, user: string, options?: { channel?: string; threadTs?: string }): Promise<Answer>;
+  /** `user` opens the app's Home tab (app_home_opened). */
+  openHome(user: string, tab?: 'home' | 'messages'): Promise<Answer>;
+  /** A button in `user`'s Home tab; `value` is the BuildID for a build's buttons. */
+  homeClick(actionId: string, value: string, user: string, triggerId?: string): Promise<Answer>;
   /** Submit a dialog opened with views.open (the stand-in's `modals()`), as Slack sends it. */
   submit(view: SlackView, values: Record<string, string | undefined>, options?: { user?: string; forge?: boolean }): Promise<Answer>;
   /** `/metal-build main abc1234` by Riley (or `user`); the new BuildID. */
@@ -157,6 +162,8 @@ export async function startWorld(): Promise<World> {
           });
           return invoke(handler, event);
         },
+        openHome: (user, tab = 'home') => invoke(handler, appHomeOpenedEvent(user, tab)),
+        homeClick: (actionId, value, user, triggerId) => invoke(handler, homeActionEvent({ actionId, value, user, ...(triggerId ? { triggerId } : {}) })),
         async submit(view, values, o = {}) {
           return invoke(handler, viewSubmissionEvent({ view, values, user: o.user ?? REQUESTER, ...(o.forge ? { forge: true } : {}) }));
         },
