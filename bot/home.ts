@@ -2,7 +2,7 @@ import type { Build } from '../domain/build';
 import { monthOf } from '../domain/spend';
 import type { HomeBuild, HomeButton } from '../views/home';
 import { homeView } from '../views/home';
-import { noticeModal } from '../views/new-build-modal';
+import { noticeModal } from '../views/notice-modal';
 import type { BotDeps } from './deps';
 import { openNewBuild } from './new-build';
 import { isApprover, mayStop, maySpend, mayUseChannel } from './permissions';

@@ -106,13 +106,3 @@ export function newBuildModal(input: NewBuildModalInput): View {
     ],
   };
 }
-
-/** A dialog's answer shown in place of the dialog (response_action update, or views.open after a Home click). */
-export function noticeModal(title: string, text: string): View {
-  return {
-    type: 'modal',
-    title: plain(truncate(title, 24)),
-    close: plain('Close'),
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } }],
-  };
-}
