@@ -10,7 +10,7 @@ import type { BotDeps } from './deps';
 import { denyBuild } from './denial';
 import { extendBuild } from './extension';
 import type { Click } from './interaction';
-import { parseClick, parseSlashCommand } from './interaction';
+import { parseClick, parseDialogSubmission, parseHomeButton, parseHomeOpened, parseSlashCommand } from './interaction';
 import { mayUseChannel } from './permissions';
 import * as replies from '../views/replies';
 import { rebuildBuild } from './rebuild';
@@ -18,6 +18,10 @@ import { requestBuild } from './request';
 import { showCosts } from './costs';
 import { listBuilds, showStatus } from './status';
 import { showLog, showLogClick } from './logs';
+import { openNewBuild, submitNewBuild } from './new-build';
+import { NEW_BUILD_CALLBACK_ID } from '../views/new-build-modal';
+import { HOME_ACTIONS } from '../views/home';
+import { newBuildFromHome, publishHome, showInModal } from './home';
 
 // Bolt on Lambda (docs/design.md "Bolt on Lambda"): handler.ts has checked Slack's signature
 // before Bolt sees a request (the receiver checks it again), a fixed `authorize` hands out the bot
@@ -59,7 +63,34 @@ export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaH
   });
 
   app.command(COMMAND, async ({ body, ack }) => {
-    await ack({ response_type: 'ephemeral', text: await answerCommand(deps, body) });
+    const text = await answerCommand(deps, body);
+    // Nothing to say when a dialog opened: the dialog is the answer.
+    await (text === undefined ? ack() : ack({ response_type: 'ephemeral', text }));
+  });
+  app.event('app_home_opened', async ({ event }) => {
+    const opened = parseHomeOpened(event);
+    if (opened?.tab === 'home') await publishHome(deps, opened.user);
+  });
+  app.action(HOME_ACTIONS.refresh, async ({ body, ack }) => {
+    await ack();
+    const click = parseHomeButton(body);
+    if (click) await publishHome(deps, click.user);
+  });
+  app.action(HOME_ACTIONS.newBuild, async ({ body, ack }) => {
+    await ack();
+    const click = parseHomeButton(body);
+    if (click) await newBuildFromHome(deps, click.user, click.triggerId);
+  });
+  app.view(NEW_BUILD_CALLBACK_ID, async ({ body, ack }) => {
+    const submission = parseDialogSubmission(body);
+    if (!submission) {
+      deps.log.warn('dropped a New build submission without user, fields or channel');
+      await ack();
+      return;
+    }
+    // views/ builds the view untyped, where Bolt's ack wants Slack's view schema.
+    const answer = ack as (response?: unknown) => Promise<void>;
+    await answer(await submitNewBuild(deps, submission));
   });
   for (const [actionId, action] of Object.entries(BUTTONS)) {
     app.action(actionId, async ({ body, ack }) => {
@@ -70,7 +101,7 @@ export function createSlackApp(deps: BotDeps): { app: App; handler: SlackLambdaH
   return { app, handler: receiver.toHandler() };
 }
 
-async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
+async function answerCommand(deps: BotDeps, body: unknown): Promise<string | undefined> {
   const command = parseSlashCommand(body);
   if (!command) {
     deps.log.warn('dropped a slash command without user, channel or trigger_id');
@@ -83,7 +114,7 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
 
   const buildId = 'buildId' in c ? c.buildId : undefined;
   const log = buildId ? deps.log.child({ buildId }) : deps.log;
-  const here = mayUseChannel(deps.config, command.user, command.channel, c.kind === 'build' || c.kind === 'rebuild' ? 'request' : c.kind);
+  const here = mayUseChannel(deps.config, command.user, command.channel, c.kind === 'build' || c.kind === 'rebuild' || c.kind === 'new' ? 'request' : c.kind);
   if (!here.ok) {
     log.info('command refused outside the allowed channels', { command: c.kind, user: command.user, channel: command.channel });
     return here.reason;
@@ -109,6 +140,8 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string> {
         return await showCosts(deps, c.month);
       case 'rebuild':
         return await rebuildBuild(deps, { user: command.user, channel: command.channel, buildId: c.buildId });
+      case 'new':
+        return await openNewBuild(deps, command);
     }
   } catch (error) {
     log.error(`/metal-build ${c.kind} failed`, { error, user: command.user });
@@ -123,6 +156,13 @@ async function answerClick(deps: BotDeps, actionId: string, body: unknown, actio
     return;
   }
   const log = deps.log.child({ buildId: click.buildId });
+  if (click.homeTrigger !== undefined) {
+    // A click in Home carries no channel: judged as if made in the build's, answered in a modal.
+    const build = await deps.store.get(click.buildId).catch(() => undefined);
+    const reply = await runClick(deps, log, actionId, { ...click, ...(build ? { channel: build.Channel } : {}) }, action);
+    if (reply !== undefined) await showInModal(deps, click.homeTrigger, 'metal-build', reply);
+    return;
+  }
   const reply = await runClick(deps, log, actionId, click, action);
   if (reply !== undefined) await tellClicker(deps, log, actionId, click, reply);
 }

@@ -3,7 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Config } from '../domain/config';
 import { maskConfig, parseConfig } from '../domain/config';
-import type { Bus, BuildLogs, BuildStore, SpendLedger, Chat, Claims, Clock, DurationHistory, Logger } from '../domain/ports';
+import type { Bus, BuildLogs, BuildStore, SpendLedger, Chat, Claims, Clock, DurationHistory, Logger, Views } from '../domain/ports';
 import { systemClock } from '../domain/ports';
 import { getCloudWatchLogsClient, getDynamoClient, getEventBridgeClient } from '../adapters/aws/clients';
 import { CloudWatchBuildLogs } from '../adapters/aws/cloudwatch-build-logs';
@@ -15,7 +15,7 @@ import { EventBridgeBus } from '../adapters/aws/event-bus';
 import { createLogger } from '../adapters/aws/logger';
 import type { SlackCredentials } from '../adapters/aws/slack-secret';
 import { loadSlackCredentials } from '../adapters/aws/slack-secret';
-import { SlackChat } from '../adapters/slack/chat';
+import { SlackChat, SlackViews } from '../adapters/slack/chat';
 import { createSlackWebClient } from '../adapters/slack/web-client';
 import type { ApproverDirectory } from './approvers';
 import { createApproverDirectory } from './approvers';
@@ -35,6 +35,8 @@ export interface BotDeps {
   /** Completed builds' times: the request's expected duration (domain/expected-duration.ts). */
   durations: DurationHistory;
   chat: Chat;
+  /** Modals and the Home tab (views.open, views.publish). */
+  views: Views;
   /** Who may approve right now: APPROVER_IDS and the members of APPROVER_GROUP_IDS, cached per container. */
   approvers: ApproverDirectory;
   bus: Bus;
@@ -97,7 +99,9 @@ export function wireBotDeps(endpoints: BotEndpoints, settings: BotSettings, port
   const { config, credentials, clock, log } = settings;
   const table = config.buildsTable;
   // Short 'request' profile: the bot answers inside Slack's 3 s.
-  const chat = ports.chat ?? new SlackChat(createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'request' }));
+  let client: ReturnType<typeof createSlackWebClient> | undefined;
+  const web = () => (client ??= createSlackWebClient({ token: credentials.botToken, apiUrl: config.slackApiUrl, profile: 'request' }));
+  const chat = ports.chat ?? new SlackChat(web());
   return {
     config,
     credentials,
@@ -106,6 +110,7 @@ export function wireBotDeps(endpoints: BotEndpoints, settings: BotSettings, port
     ledger: ports.ledger ?? new DynamoSpendLedger(endpoints.dynamo, table),
     durations: ports.durations ?? new DynamoDurationHistory(endpoints.dynamo, table),
     chat,
+    views: ports.views ?? new SlackViews(web()),
     // Through this bot's own chat and clock: one directory (and cache) per deps object.
     approvers: ports.approvers ?? createApproverDirectory(chat, config, clock),
     bus: ports.bus ?? busOn(endpoints.eventBridge, config.eventBusName),

@@ -92,7 +92,7 @@ export async function openRequest(
  * expected line, the others' the card's comparison. Unreadable, the request goes on with
  * EXPECTED_BUILD_HOURS and without that type's line: both are advice, the maximum is what is approved.
  */
-async function recentCompletions(deps: BotDeps, log: Logger): Promise<Record<string, Completion[]>> {
+export async function recentCompletions(deps: BotDeps, log: Logger): Promise<Record<string, Completion[]>> {
   const types = deps.config.instanceTypes;
   const histories = await Promise.all(
     types.map((instanceType) =>

@@ -17,6 +17,8 @@ export type Command =
   | { kind: 'rebuild'; buildId: string }
   /** The newest `lines` lines of the build's log (LOG_LINES_DEFAULT unless given, at most LOG_LINES_MAX). */
   | { kind: 'logs'; buildId: string; lines: number }
+  /** `/metal-build new`: the New build dialog (bot/new-build.ts). */
+  | { kind: 'new' }
   | { kind: 'help' };
 
 /** `/metal-build logs <build-id> [lines]`: how many lines unless given, and the most one may ask for. */
@@ -27,14 +29,15 @@ export const LOG_LINES_MAX = 200;
  * A refusal: the one-line problem; `usage` when the words were no command at all (an unknown
  * subcommand such as `--help`, or `help` with arguments): then the answer carries the full usage.
  */
-/** Words that are commands, never branch names; `new` and `selftest` are kept for commands to come. */
+/** Words that are commands, never branch names; `selftest` is kept for a command to come. */
 export const COMMAND_WORDS = ['status', 'list', 'cancel', 'rebuild', 'logs', 'costs', 'help', 'new', 'selftest'] as const;
-const RESERVED_WORDS: ReadonlySet<string> = new Set(['new', 'selftest']);
+const RESERVED_WORDS: ReadonlySet<string> = new Set(['selftest']);
 
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string; usage?: boolean };
 
 export const USAGE = [
   '`/metal-build <branch> [commit] [type=<instance type>] [hours=<limit>]` — request a build (e.g. `/metal-build main abc1234 hours=2`)',
+  '`/metal-build new` — the New build dialog: branch, commit, machine and limit picked from lists',
   '`/metal-build status [build-id]` — one build, or the active ones',
   '`/metal-build list` — recent builds',
   '`/metal-build cancel <build-id>` — cancel a build (requester or an approver)',
@@ -119,6 +122,9 @@ export function parseCommand(rawText: string): ParsedCommand {
       if (!isBuildId(id)) return fail(`${show(id)} is not a build ID (they look like build-20261125-170052-a1b2)`);
       return { ok: true, command: { kind: 'status', buildId: id } };
     }
+    case 'new':
+      if (rest.length > 0) return fail('`new` takes no arguments: the dialog asks for the branch');
+      return { ok: true, command: { kind: 'new' } };
     case 'list':
       if (rest.length > 0) return fail('`list` takes no arguments');
       return { ok: true, command: { kind: 'list' } };

@@ -38,6 +38,8 @@ export interface Config {
   approverIds: string[];
   allowSelfApproval: boolean;
   allowedChannelIds: string[];
+  /** Where a request from the Home tab posts its card when ALLOWED_CHANNEL_IDS is empty; neither: Home has no New build button. */
+  homeChannelId?: string;
   /** The requester also gets the warning and the end of their build as a direct message. */
   notifyRequesterDm: boolean;
   /** Used while fewer than MIN_DURATION_HISTORY builds of the type completed (domain/expected-duration.ts). */
@@ -198,6 +200,7 @@ const fields = {
   APPROVER_IDS: list,
   ALLOW_SELF_APPROVAL: bool,
   ALLOWED_CHANNEL_IDS: list,
+  HOME_CHANNEL_ID: optional,
   NOTIFY_REQUESTER_DM: variable((s, ctx) => (s === undefined || s.trim() === '' ? true : boolValue(s, ctx))),
   EXPECTED_BUILD_HOURS: positive(1.5),
   TRANSFER_GB: nonNegative(0),
@@ -265,6 +268,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     approverIds: e.APPROVER_IDS,
     allowSelfApproval: e.ALLOW_SELF_APPROVAL,
     allowedChannelIds: e.ALLOWED_CHANNEL_IDS,
+    ...(e.HOME_CHANNEL_ID !== undefined ? { homeChannelId: e.HOME_CHANNEL_ID } : {}),
     notifyRequesterDm: e.NOTIFY_REQUESTER_DM,
     expectedBuildHours: e.EXPECTED_BUILD_HOURS,
     transferGb: e.TRANSFER_GB,

@@ -228,6 +228,17 @@ export interface Chat {
   userGroupMembers(groupId: string): Promise<string[]>;
 }
 
+/** A Slack view (a modal or the Home tab); views/ builds it, nothing else looks inside. */
+export type View = Record<string, unknown>;
+
+/** Slack's surfaces beyond messages: a modal opened for a click or command, a person's Home tab. */
+export interface Views {
+  /** views.open with the interaction's trigger_id (valid for 3 s, once). */
+  open(triggerId: string, view: View): Promise<void>;
+  /** views.publish: the Home tab of `user`. */
+  publish(user: string, view: View): Promise<void>;
+}
+
 /** A Slack Web API answer with `ok: false`; `code` is Slack's `error` string. */
 export class ChatError extends Error {
   constructor(

@@ -28,6 +28,7 @@ export const CONFIG_CONTEXT_KEYS = {
   approverIds: 'APPROVER_IDS',
   allowSelfApproval: 'ALLOW_SELF_APPROVAL',
   allowedChannelIds: 'ALLOWED_CHANNEL_IDS',
+  homeChannelId: 'HOME_CHANNEL_ID',
   expectedBuildHours: 'EXPECTED_BUILD_HOURS',
   transferGb: 'TRANSFER_GB',
   priceOverrides: 'PRICE_OVERRIDES',
@@ -61,6 +62,7 @@ const SLACK_ID_SETTINGS: ReadonlyArray<[key: keyof typeof CONFIG_CONTEXT_KEYS, k
   ['approverIds', 'user'],
   ['approverGroupIds', 'user group'],
   ['allowedChannelIds', 'channel'],
+  ['homeChannelId', 'channel'],
 ];
 
 /** Every problem of a settings file and its overrides; the message is all an operator sees (no stack). */

@@ -18,6 +18,8 @@ export const NOT_MEMBER_CHANNEL = 'C0NOTMEMBER';
 export const REQUESTER = 'U0REQUESTER';
 export const APPROVER = 'U0APPROVER';
 export const BOT_USER = 'U0BOT';
+/** Neither requester nor approver: someone who only looks. */
+export const ONLOOKER = 'U0ONLOOKER';
 export const BOT_ID = 'B0BOT';
 
 export interface SlackUser {
@@ -30,6 +32,7 @@ export interface SlackUser {
 export const SANDBOX_USERS: Readonly<Record<string, SlackUser>> = {
   [REQUESTER]: { id: REQUESTER, name: 'riley', real_name: 'Riley', is_bot: false },
   [APPROVER]: { id: APPROVER, name: 'avery', real_name: 'Avery', is_bot: false },
+  [ONLOOKER]: { id: ONLOOKER, name: 'sam', real_name: 'Sam', is_bot: false },
   [BOT_USER]: { id: BOT_USER, name: 'metal-build', real_name: 'metal-build', is_bot: true },
 };
 
@@ -68,6 +71,20 @@ export interface SlackEphemeral {
   thread_ts?: string;
 }
 
+/** A view (a modal or a Home tab) as views.open / views.publish took it, with the `id` Slack gives it. */
+export interface SlackView {
+  id: string;
+  type: 'modal' | 'home';
+  /** The trigger_id it was opened with (modals only). */
+  triggerId?: string;
+  user?: string;
+  callback_id?: string;
+  private_metadata?: string;
+  title?: { type: string; text: string };
+  blocks: Array<Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
 export interface SlackCall {
   method: string;
   /** The arguments as parsed (blocks decoded), without the token. */
@@ -97,6 +114,10 @@ export interface SlackApiState {
   ephemerals(user?: string): SlackEphemeral[];
   /** Keep an ephemeral that did not come through chat.postEphemeral (a slash command's ack body). */
   recordEphemeral(ephemeral: Omit<SlackEphemeral, 'ts'>): SlackEphemeral;
+  /** The modals opened with views.open, oldest first (each as Slack holds it, with its `id`). */
+  modals(): SlackView[];
+  /** The Home tab last published for `user` with views.publish; undefined when none. */
+  home(user: string): SlackView | undefined;
   /** The next call to `method` answers `{ ok: false, error }`. */
   failNext(method: string, error: string): void;
   /** A user group (`S…`) and its members, for usergroups.users.list; until `reset`, no group exists. */
@@ -187,6 +208,25 @@ function checkLength(what: string, value: string | undefined, max: number): void
 }
 
 function checkElement(el: Args, where: string): void {
+  if (el.type === 'static_select') {
+    checkLength(`${where} action_id`, str(el.action_id), 255);
+    const options = (el.options as Args[] | undefined) ?? [];
+    if (options.length < 1 || options.length > 100) fail('invalid_blocks', `${where} needs 1 to 100 options`);
+    options.forEach((o, j) => {
+      if ((o.text as Args | undefined)?.type !== 'plain_text') fail('invalid_blocks', `${where}.options[${j}] text must be plain_text`);
+      checkLength(`${where}.options[${j}] text`, textOf(o.text), 75);
+      checkLength(`${where}.options[${j}] value`, str(o.value), 150);
+    });
+    const initial = el.initial_option as Args | undefined;
+    if (initial && !options.some((o) => o.value === initial.value && textOf(o.text) === textOf(initial.text)))
+      fail('invalid_blocks', `${where} initial_option must be one of the options`);
+    return;
+  }
+  if (el.type === 'plain_text_input') {
+    checkLength(`${where} action_id`, str(el.action_id), 255);
+    checkLength(`${where} initial_value`, str(el.initial_value), 3000);
+    return;
+  }
   if (el.type !== 'button') return;
   checkLength(`${where} button text`, textOf(el.text), 75);
   checkLength(`${where} action_id`, str(el.action_id), 255);
@@ -258,6 +298,16 @@ function checkBlocks(blocks: unknown[], surface: Surface = 'message'): void {
         elements.forEach((el, j) => checkElement(el, `${where}.elements[${j}]`));
         break;
       }
+      case 'input': {
+        if (surface !== 'view') fail('invalid_blocks', `${where} input blocks are only for views`);
+        if ((block.label as Args | undefined)?.type !== 'plain_text') fail('invalid_blocks', `${where} label must be plain_text`);
+        checkLength(`${where} label`, textOf(block.label), 2000);
+        checkLength(`${where} hint`, textOf(block.hint), 2000);
+        const element = block.element as Args | undefined;
+        if (!element || typeof element.type !== 'string') fail('invalid_blocks', `${where} needs an element`);
+        checkElement(element as Args, `${where}.element`);
+        break;
+      }
       case 'context': {
         const elements = (block.elements as unknown[] | undefined) ?? [];
         if (elements.length < 1 || elements.length > 10) fail('invalid_blocks', `${where} needs 1 to 10 elements`);
@@ -266,6 +316,49 @@ function checkBlocks(blocks: unknown[], surface: Surface = 'message'): void {
       }
     }
   });
+}
+
+/** A view's limits (views.open, views.publish): Slack answers `invalid_arguments` with the reason. */
+function checkView(raw: unknown, type: 'modal' | 'home'): Args {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return fail('invalid_arguments', 'view is not valid JSON');
+    }
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return fail('invalid_arguments', 'missing required field: view');
+  const view = value as Args;
+  if (view.type !== type) fail('invalid_arguments', `view type must be ${type}`);
+  if (!Array.isArray(view.blocks)) fail('invalid_arguments', 'view needs blocks');
+  const invalid = (detail: string) => fail('invalid_arguments', detail);
+  const blocks = view.blocks as unknown[];
+  if (blocks.length > 100) invalid('must provide an array of no more than 100 blocks');
+  try {
+    checkBlocks(blocks, 'view');
+  } catch (error) {
+    if (error instanceof SlackFailure) invalid(`${error.error}${error.detail ? `: ${error.detail}` : ''}`);
+    throw error;
+  }
+  const meta = view.private_metadata;
+  if (meta !== undefined && (typeof meta !== 'string' || meta.length > 3000)) invalid('private_metadata must be a string of no more than 3000 characters');
+  const callbackId = view.callback_id;
+  if (callbackId !== undefined && (typeof callbackId !== 'string' || callbackId.length > 255)) invalid('callback_id must be no more than 255 characters');
+  if (type === 'modal') {
+    for (const key of ['title', 'submit', 'close'] as const) {
+      const t = view[key] as Args | undefined;
+      if (t === undefined) {
+        if (key === 'title') invalid('missing required field: title');
+        if (key === 'submit' && blocks.some((b) => (b as Args)?.type === 'input')) invalid('submit is required when input blocks are present');
+        continue;
+      }
+      if (t.type !== 'plain_text') invalid(`${key} must be plain_text`);
+      const text = textOf(t) ?? '';
+      if (text.length < 1 || text.length > 24) invalid(`${key} must be 1 to 24 characters`);
+    }
+  }
+  return view;
 }
 
 /**
@@ -285,6 +378,20 @@ export function refusalOf(message: { text?: unknown; blocks?: unknown }, surface
   try {
     if (Array.isArray(message.blocks)) checkBlocks(message.blocks, surface);
     if (typeof message.text === 'string' && message.text.length > TEXT_MAX) fail('msg_too_long');
+    return undefined;
+  } catch (error) {
+    if (error instanceof SlackFailure) return `${error.error}${error.detail ? ` (${error.detail})` : ''}`;
+    throw error;
+  }
+}
+
+/**
+ * A view's refusal as Slack words it (`invalid_arguments (why)`), for views that do not come
+ * through the Web API: a view_submission's `response_action: update` travels in the ack.
+ */
+export function viewRefusalOf(view: unknown, type: 'modal' | 'home'): string | undefined {
+  try {
+    checkView(view, type);
     return undefined;
   } catch (error) {
     if (error instanceof SlackFailure) return `${error.error}${error.detail ? ` (${error.detail})` : ''}`;
@@ -413,7 +520,34 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     return { text, blocks, attachments };
   };
 
+  const views: SlackView[] = [];
+  const homes = new Map<string, SlackView>();
+  const usedTriggers = new Set<string>();
+  let viewCount = 0;
+  const viewId = () => `V${String(++viewCount).padStart(10, '0')}`;
+
   const methods: Record<string, (args: Args, origin: string) => Answer> = {
+    'views.open': (args) => {
+      const trigger = str(args.trigger_id);
+      if (!trigger) return fail('invalid_arguments', 'missing required field: trigger_id');
+      if (usedTriggers.has(trigger)) fail('exchanged_trigger_id');
+      const view = checkView(args.view, 'modal');
+      usedTriggers.add(trigger);
+      const opened = { ...structuredClone(view), id: viewId(), triggerId: trigger } as SlackView;
+      views.push(opened);
+      return { ok: true, view: opened };
+    },
+
+    'views.publish': (args) => {
+      const user = str(args.user_id);
+      if (!user) return fail('invalid_arguments', 'missing required field: user_id');
+      if (!SANDBOX_USERS[user] || SANDBOX_USERS[user]?.is_bot) fail('user_not_found');
+      const view = checkView(args.view, 'home');
+      const published = { ...structuredClone(view), id: homes.get(user)?.id ?? viewId(), user } as SlackView;
+      homes.set(user, published);
+      return { ok: true, view: published };
+    },
+
     'auth.test': (_args, origin) => ({
       ok: true,
       url: `${origin}/`,
@@ -664,6 +798,8 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
     replies: (channel, ts) => thread(channel, ts) ?? [],
     ephemerals: (user) => ephemeralList.filter((e) => user === undefined || e.user === user).map((e) => structuredClone(e)),
     recordEphemeral: (e) => structuredClone(record(e)),
+    modals: () => structuredClone(views),
+    home: (user) => structuredClone(homes.get(user)),
     failNext: (method, error) => {
       const queue = failures.get(method) ?? [];
       queue.push(error);
@@ -690,6 +826,9 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       calls.length = 0;
       store.clear();
       ephemeralList = [];
+      views.length = 0;
+      homes.clear();
+      usedTriggers.clear();
       failures.clear();
       userGroups.clear();
       lostAnswers.clear();

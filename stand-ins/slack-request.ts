@@ -1,6 +1,17 @@
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { SANDBOX_APP_ID, SANDBOX_CHANNELS, SANDBOX_CHANNEL, SANDBOX_TEAM_DOMAIN, SANDBOX_TEAM_ID, SANDBOX_USERS, REQUESTER, refusalOf } from './slack-api';
+import type { SlackView } from './slack-api';
+import {
+  SANDBOX_APP_ID,
+  SANDBOX_CHANNELS,
+  SANDBOX_CHANNEL,
+  SANDBOX_TEAM_DOMAIN,
+  SANDBOX_TEAM_ID,
+  SANDBOX_USERS,
+  REQUESTER,
+  refusalOf,
+  viewRefusalOf,
+} from './slack-api';
 
 // Requests exactly as Slack sends them and as a Lambda Function URL hands them to Bolt's
 // AwsLambdaReceiver (payload format 2.0): form-encoded body, signed `v0:<ts>:<body>` with
@@ -229,6 +240,139 @@ export function blockActionEvent(fields: BlockActionFields, options: SignOptions
 }
 
 /**
+ * app_home_opened as Slack's Events API sends it: a JSON `event_callback`, signed like the rest.
+ * `tab` is `home` or `messages`.
+ */
+export function appHomeOpenedEvent(user: string, tab: 'home' | 'messages' = 'home', options: SignOptions = {}): LambdaFunctionURLEvent {
+  const body = JSON.stringify({
+    token: SANDBOX_VERIFICATION_TOKEN,
+    team_id: SANDBOX_TEAM_ID,
+    api_app_id: SANDBOX_APP_ID,
+    event: { type: 'app_home_opened', user, channel: `D${user.slice(1)}`, tab, event_ts: nowTs() },
+    type: 'event_callback',
+    event_id: `Ev${digits()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: SANDBOX_TEAM_ID, user_id: 'U0BOT', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event_context: `4-${randomBytes(8).toString('hex')}`,
+  });
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const headers = { ...signSlackRequest(body, options.secret ?? SANDBOX_SIGNING_SECRET, timestamp), 'content-type': 'application/json' };
+  return functionUrlEvent({ body, headers });
+}
+
+/**
+ * A button in the Home tab as Slack sends its block_actions: the container is the view, and no
+ * channel or message comes with it; the trigger_id opens a modal.
+ */
+export function homeActionEvent(
+  fields: { actionId: string; value: string; user?: string; triggerId?: string },
+  options: SignOptions = {},
+): LambdaFunctionURLEvent {
+  const user = fields.user ?? REQUESTER;
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: userName(user), name: userName(user), team_id: SANDBOX_TEAM_ID },
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    container: { type: 'view', view_id: 'V0HOME' },
+    trigger_id: fields.triggerId ?? newTriggerId(),
+    team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: { id: 'V0HOME', type: 'home', team_id: SANDBOX_TEAM_ID, app_id: SANDBOX_APP_ID, bot_id: 'B0BOT', blocks: [], state: { values: {} } },
+    actions: [
+      {
+        action_id: fields.actionId,
+        block_id: 'home',
+        text: { type: 'plain_text', text: fields.actionId, emoji: true },
+        value: fields.value,
+        type: 'button',
+        action_ts: nowTs(),
+      },
+    ],
+  };
+  return signedEvent(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), options);
+}
+
+export interface ViewSubmissionFields {
+  /** The modal as views.open took it (SlackApi.modals()). */
+  view: SlackView;
+  /** Each input block's answer by block_id: typed text, or a select's option value; absent, left empty. */
+  values: Record<string, string | undefined>;
+  user?: string;
+  /**
+   * A select's value that is none of its options: Slack's own client cannot send it, a forger
+   * can (the payload is still signed here). Without it such a value throws.
+   */
+  forge?: boolean;
+}
+
+type ViewBlock = {
+  type?: string;
+  block_id?: string;
+  optional?: boolean;
+  element?: { type?: string; action_id?: string; options?: Array<{ text: unknown; value: string }> };
+};
+
+/**
+ * A view_submission payload as Slack sends it when the person presses Submit: the view with its
+ * `state.values` (block_id → action_id → the element's state). Slack refuses to submit while a
+ * required input is empty, so that throws here too.
+ */
+export function viewSubmissionPayload(fields: ViewSubmissionFields): Record<string, unknown> {
+  const user = fields.user ?? REQUESTER;
+  const values: Record<string, Record<string, unknown>> = {};
+  for (const block of fields.view.blocks as ViewBlock[]) {
+    if (block.type !== 'input' || !block.block_id || !block.element?.action_id) continue;
+    const given = fields.values[block.block_id];
+    const empty = given === undefined || given === '';
+    if (empty && block.optional !== true) throw new Error(`Slack does not submit a dialog whose required field ${block.block_id} is empty`);
+    const element = block.element;
+    let state: Record<string, unknown>;
+    if (element.type === 'static_select') {
+      const option = empty ? undefined : element.options?.find((o) => o.value === given);
+      if (!empty && !option && fields.forge !== true) throw new Error(`${JSON.stringify(given)} is none of ${block.block_id}'s options`);
+      state = { type: 'static_select', selected_option: empty ? null : (option ?? { text: { type: 'plain_text', text: given, emoji: true }, value: given }) };
+    } else state = { type: element.type ?? 'plain_text_input', value: empty ? null : given };
+    values[block.block_id] = { [element.action_id as string]: state };
+  }
+  const { id, triggerId: _t, user: _u, ...view } = fields.view;
+  return {
+    type: 'view_submission',
+    team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
+    user: { id: user, username: userName(user), name: userName(user), team_id: SANDBOX_TEAM_ID },
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    trigger_id: newTriggerId(),
+    view: {
+      id,
+      team_id: SANDBOX_TEAM_ID,
+      ...view,
+      private_metadata: view.private_metadata ?? '',
+      callback_id: view.callback_id ?? '',
+      state: { values },
+      hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+      clear_on_close: false,
+      notify_on_close: false,
+      previous_view_id: null,
+      root_view_id: id,
+      app_id: SANDBOX_APP_ID,
+      external_id: '',
+      app_installed_team_id: SANDBOX_TEAM_ID,
+      bot_id: 'B0BOT',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
+export function viewSubmissionEvent(fields: ViewSubmissionFields, options: SignOptions = {}): LambdaFunctionURLEvent {
+  return signedEvent(new URLSearchParams({ payload: JSON.stringify(viewSubmissionPayload(fields)) }).toString(), options);
+}
+
+/**
  * Enough of a Lambda context for Bolt's receiver and our handlers; its remaining time counts down
  * from `timeoutMs` (the function's timeout) in real time, as Lambda's does.
  */
@@ -291,6 +435,10 @@ function parseBody<T>(statusCode: number, headers: Record<string, string>, text:
     // A slash command's answer is a message Slack shows: it meets a message's limits, or Slack refuses it.
     const refusal = json && typeof json === 'object' ? refusalOf(json as { text?: unknown; blocks?: unknown }) : undefined;
     if (refusal !== undefined) throw new Error(`Slack would refuse this answer: ${refusal}`);
+    // A dialog's answer may replace the dialog: that view meets a modal's limits.
+    const update = json as { response_action?: unknown; view?: unknown };
+    const viewRefusal = update?.response_action === 'update' ? viewRefusalOf(update.view, 'modal') : undefined;
+    if (viewRefusal !== undefined) throw new Error(`Slack would refuse this view: ${viewRefusal}`);
     return { statusCode, headers, body: json, json, text };
   }
   return { statusCode, headers, body: text, json: undefined, text };

@@ -1,6 +1,6 @@
 import type { Block as SlackBlock, KnownBlock, WebClient } from '@slack/web-api';
 import { ErrorCode } from '@slack/web-api';
-import type { Block, Chat, ChatEphemeral, ChatPost, ChatUpdate, MessageTag } from '../../domain/ports';
+import type { Block, Chat, ChatEphemeral, ChatPost, ChatUpdate, MessageTag, View, Views } from '../../domain/ports';
 import { ChatError } from '../../domain/ports';
 
 // The Chat port over Slack's Web API. Every failure becomes a ChatError whose `code` is Slack's
@@ -119,6 +119,23 @@ export class SlackChat implements Chat {
         ...asBlocks(message.blocks),
         thread_ts: message.threadTs,
       }),
+    );
+  }
+}
+
+/** The Views port over Slack's Web API (views.open, views.publish); failures are ChatErrors. */
+export class SlackViews implements Views {
+  constructor(private readonly client: WebClient) {}
+
+  async open(triggerId: string, view: View): Promise<void> {
+    await call('views.open', () =>
+      this.client.views.open({ trigger_id: triggerId, view: view as unknown as Parameters<WebClient['views']['open']>[0]['view'] }),
+    );
+  }
+
+  async publish(user: string, view: View): Promise<void> {
+    await call('views.publish', () =>
+      this.client.views.publish({ user_id: user, view: view as unknown as Parameters<WebClient['views']['publish']>[0]['view'] }),
     );
   }
 }

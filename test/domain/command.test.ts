@@ -170,7 +170,13 @@ describe('type= and hours=: any order after the branch, form checked here', () =
     expect(problemOf(text)).toBe(problem);
   });
 
-  it.each(['new', 'selftest'])('%s is a command word, never a branch', (word) => {
+  it('new opens the dialog and takes no arguments', () => {
+    expect(parseCommand('new')).toEqual({ ok: true, command: { kind: 'new' } });
+    expect(parseCommand('new main')).toEqual({ ok: false, problem: '`new` takes no arguments: the dialog asks for the branch' });
+    expect(USAGE).toContain('`/metal-build new`');
+  });
+
+  it.each(['selftest'])('%s is a command word, never a branch', (word) => {
     expect(parseCommand(word)).toEqual({
       ok: false,
       problem: `\`${word}\` is a command word, never a branch name, and this version has no such command`,

@@ -8,9 +8,13 @@ import { PROJECT_ROOT } from '../../infra/functions';
 // API methods the deployed code calls, so a new call without its scope fails here.
 
 interface Manifest {
-  features: { bot_user: { display_name: string }; slash_commands: Array<{ command: string; url: string; usage_hint: string }> };
+  features: {
+    app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean };
+    bot_user: { display_name: string };
+    slash_commands: Array<{ command: string; url: string; usage_hint: string }>;
+  };
   oauth_config: { scopes: { bot: string[] } };
-  settings: { interactivity: { is_enabled: boolean; request_url: string } };
+  settings: { interactivity: { is_enabled: boolean; request_url: string }; event_subscriptions: { request_url: string; bot_events: string[] } };
 }
 
 const manifest = parse(readFileSync(join(PROJECT_ROOT, 'bot/manifest.yml'), 'utf8')) as Manifest;
@@ -31,6 +35,7 @@ const SCOPE_OF: Record<string, string | string[] | null> = {
   'reactions.add': 'reactions:write',
   'views.open': null,
   'views.update': null,
+  'views.publish': null,
   'usergroups.users.list': 'usergroups:read',
 };
 
@@ -63,6 +68,11 @@ describe('Slack app manifest', () => {
 
   it('sends button clicks to the same URL', () => {
     expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: REQUEST_URL });
+  });
+
+  it('enables the Home tab and subscribes app_home_opened, and only it, at the same URL', () => {
+    expect(manifest.features.app_home).toMatchObject({ home_tab_enabled: true, messages_tab_enabled: true });
+    expect(manifest.settings.event_subscriptions).toEqual({ request_url: REQUEST_URL, bot_events: ['app_home_opened'] });
   });
 
   it('asks for exactly the scopes of the methods the bot and the event functions call', () => {

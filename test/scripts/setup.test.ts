@@ -218,11 +218,11 @@ describe('npm run setup', () => {
 describe('the Slack app manifest from the stack outputs', () => {
   const template = readFileSync(join(PROJECT_ROOT, 'bot/manifest.yml'), 'utf8');
 
-  it('puts the request URL in both places and leaves no placeholder nor instruction to replace one', () => {
+  it('puts the request URL in all three places (command, interactivity, events) and leaves no placeholder nor instruction to replace one', () => {
     const rendered = renderManifest(template, REQUEST_URL);
     if (!rendered.ok) throw new Error(rendered.problem);
     expect(rendered.text).not.toContain('<function-url>');
-    expect(rendered.text.split(REQUEST_URL)).toHaveLength(3);
+    expect(rendered.text.split(REQUEST_URL)).toHaveLength(4);
     expect(Object.keys(parse(rendered.text) as object)).toEqual(Object.keys(parse(template) as object));
   });
 

@@ -16,9 +16,17 @@ import type { LocalCloudWatchLogs } from '../../stand-ins/cloudwatch-logs';
 import { startCloudWatchLogsStandIn } from '../../stand-ins/cloudwatch-logs';
 import type { LocalEventBridge } from '../../stand-ins/eventbridge';
 import { startEventBridge } from '../../stand-ins/eventbridge';
-import type { SlackApi } from '../../stand-ins/slack-api';
+import type { SlackApi, SlackView } from '../../stand-ins/slack-api';
 import { APPROVER, REQUESTER, SANDBOX_BOT_TOKEN, SANDBOX_CHANNEL, startSlackApi } from '../../stand-ins/slack-api';
-import { SANDBOX_SIGNING_SECRET, blockActionEvent, lambdaContext, parseLambdaResult, slashCommandEvent } from '../../stand-ins/slack-request';
+import {
+  SANDBOX_SIGNING_SECRET,
+  blockActionEvent,
+  lambdaContext,
+  parseLambdaResult,
+  slashCommandEvent,
+  viewSubmissionEvent,
+} from '../../stand-ins/slack-request';
+import { appHomeOpenedEvent, homeActionEvent } from '../../stand-ins/slack-request';
 import { logsClient, writeBuildLog } from './build-log';
 import { useWorldOf } from './use-world';
 
@@ -66,6 +74,8 @@ export interface Answer {
   /** The ack body's text (ephemeral answers to a slash command). */
   text?: string;
   responseType?: string;
+  /** The ack body when it is a dialog's answer (`response_action`). */
+  json?: Record<string, unknown>;
 }
 
 export interface Bot {
@@ -74,6 +84,12 @@ export interface Bot {
   command(text: string, options?: { user?: string; channel?: string; triggerId?: string; retryNum?: number }): Promise<Answer>;
   /** `threadTs`: the button is on a reply in that thread (the warning), as Slack's payload then says. */
   click(actionId: string, buildId: string, user: string, options?: { channel?: string; threadTs?: string }): Promise<Answer>;
+  /** `user` opens the app's Home tab (app_home_opened). */
+  openHome(user: string, tab?: 'home' | 'messages'): Promise<Answer>;
+  /** A button in `user`'s Home tab; `value` is the BuildID for a build's buttons. */
+  homeClick(actionId: string, value: string, user: string, triggerId?: string): Promise<Answer>;
+  /** Submit a dialog opened with views.open (the stand-in's `modals()`), as Slack sends it. */
+  submit(view: SlackView, values: Record<string, string | undefined>, options?: { user?: string; forge?: boolean }): Promise<Answer>;
   /** `/metal-build main abc1234` by Riley (or `user`); the new BuildID. */
   request(text?: string, user?: string): Promise<string>;
 }
@@ -145,6 +161,11 @@ export async function startWorld(): Promise<World> {
             ...(o.threadTs ? { threadTs: o.threadTs } : {}),
           });
           return invoke(handler, event);
+        },
+        openHome: (user, tab = 'home') => invoke(handler, appHomeOpenedEvent(user, tab)),
+        homeClick: (actionId, value, user, triggerId) => invoke(handler, homeActionEvent({ actionId, value, user, ...(triggerId ? { triggerId } : {}) })),
+        async submit(view, values, o = {}) {
+          return invoke(handler, viewSubmissionEvent({ view, values, user: o.user ?? REQUESTER, ...(o.forge ? { forge: true } : {}) }));
         },
         async request(text = 'main abc1234', user = REQUESTER) {
           const before = new Set((await world.builds()).map((b) => b.BuildID));
@@ -222,5 +243,6 @@ export async function invoke(handler: SlackLambdaHandler, event: Parameters<Slac
     statusCode: parsed.statusCode,
     ...(parsed.json?.text !== undefined ? { text: parsed.json.text } : {}),
     ...(parsed.json?.response_type !== undefined ? { responseType: parsed.json.response_type } : {}),
+    ...(parsed.json?.response_action !== undefined ? { json: parsed.json } : {}),
   };
 }
