@@ -659,6 +659,7 @@ describe('function roles', () => {
         .sort(),
     ).toEqual([
       'ec2:CreateTags',
+      'ec2:DescribeImages',
       'ec2:DescribeInstanceTypeOfferings',
       'ec2:DescribeInstanceTypes',
       'ec2:DescribeInstances',
