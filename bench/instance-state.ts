@@ -57,6 +57,7 @@ export async function measureInstanceState(world: LocalWorld, seeded: WatchdogTa
     offeredZones: ec2,
     vcpusOf: ec2,
     nestedVirtualizationTypes: ec2,
+    rootSnapshotSizeGb: ec2,
     standardVcpusInUse: ec2,
     looseVolumes: ec2,
     deleteVolume: ec2,

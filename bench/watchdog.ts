@@ -86,6 +86,9 @@ export class ListingCompute implements Compute {
   nestedVirtualizationTypes(): never {
     throw new Error('bench: the watchdog looked at instance types');
   }
+  rootSnapshotSizeGb(): never {
+    throw new Error('bench: the watchdog looked at images');
+  }
   standardVcpusInUse(): never {
     throw new Error('bench: the watchdog counted vCPUs');
   }

@@ -33,13 +33,18 @@ export function logKey(buildId: string): string {
   return `builds/${buildId}/logs/build.log`;
 }
 
+/** The self-test's one object (docs/design.md "Self-test", "S3 layout"). */
+export function selftestKey(buildId: string): string {
+  return `builds/${buildId}/selftest/result.json`;
+}
+
 /**
  * Why the keys of a phase are not this build's layout, or undefined when they are. The commit
  * of a branch build comes from the phase, else from the record (an earlier phase, or the
  * requested one): the short sha is the one thing in the name the record cannot know alone.
  */
 export function phaseLayoutProblem(
-  build: Pick<Build, 'BuildID' | 'BuildBranch' | 'BuildCommit' | 'ActualCommit'>,
+  build: Pick<Build, 'BuildID' | 'BuildBranch' | 'BuildCommit' | 'ActualCommit' | 'Kind'>,
   phase: Pick<PhaseReport, 'artifact' | 'logKey' | 'actualCommit'>,
   bucket: string,
 ): string | undefined {
@@ -47,6 +52,9 @@ export function phaseLayoutProblem(
   const artifact = phase.artifact;
   if (!artifact) return undefined;
   if (artifact.bucket !== bucket) return `artifact bucket is not ${bucket}`;
+  // The self-test's layout for a self-test only, and only that: the machine is untrusted, so a
+  // build cannot end with a self-test's object, nor a self-test with an image a release could take.
+  if (build.Kind === 'selftest') return artifact.key === selftestKey(build.BuildID) ? undefined : `artifact key is not ${selftestKey(build.BuildID)}`;
   const version = artifactVersion(build.BuildBranch, phase.actualCommit ?? build.ActualCommit ?? build.BuildCommit);
   if (!version) return 'artifact version unknown: no commit reported for a branch build';
   const expected = artifactKey(build.BuildID, version);

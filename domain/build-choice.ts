@@ -37,8 +37,12 @@ export function limitsOf(build: Pick<Build, 'LimitHours'>, config: ChoiceConfig)
   };
 }
 
-/** The types a launch tries, in order: the chosen one, then each fallback (the overrun rule filters them at launch). */
-export function launchTypesOf(build: Pick<Build, 'RequestedType'>, config: ChoiceConfig): string[] {
+/**
+ * The types a launch tries, in order: the chosen one, then each fallback (the overrun rule filters
+ * them at launch). A self-test runs on its own type only, never falling back to a build's machine.
+ */
+export function launchTypesOf(build: Pick<Build, 'RequestedType' | 'Kind'>, config: ChoiceConfig): string[] {
+  if (build.Kind === 'selftest') return [requestedTypeOf(build, config)];
   return [...new Set([requestedTypeOf(build, config), ...config.fallbackInstanceTypes])];
 }
 

@@ -52,6 +52,8 @@ export interface Build {
   /** The card's `ts`, always a string (a number would lose Slack's precision). */
   ThreadTs: string;
   InstanceID?: string;
+  /** `selftest` for `/metal-build selftest` (docs/design.md "Self-test"); absent for a build. */
+  Kind?: 'selftest';
   /** The type the request chose (`type=`), tried first; absent = INSTANCE_TYPE. InstanceType is what launched. */
   RequestedType?: string;
   /** The limit the request chose (`hours=`), before extensions; absent = MAX_LIFETIME_HOURS. */

@@ -20,8 +20,10 @@ export interface Config {
   packerTemplate: string;
   githubSecretArn?: string;
   instanceType: string;
-  /** The types a request may choose (`type=`); the launch role may launch no other. */
+  /** The types a request may choose (`type=`); the launch role may launch no other but the self-test's. */
   instanceTypes: string[];
+  /** The self-test's machine (`/metal-build selftest`), never a build's choice. */
+  selftestInstanceType: string;
   fallbackInstanceTypes: string[];
   /** A fallback type is launched only when its maximum is at most this much above the approved one. */
   fallbackMaxOverrunPercent: number;
@@ -187,6 +189,8 @@ const fields = {
   FALLBACK_INSTANCE_TYPES: variable((s) => splitList(s === undefined ? 'm5zn.metal' : s)),
   // Unset means INSTANCE_TYPE and the fallbacks (filled in by parseConfig).
   INSTANCE_TYPES: list,
+  // The self-test's machine (docs/design.md "Self-test"): never a build's choice, always the launch role's.
+  SELFTEST_INSTANCE_TYPE: withDefault('t3.small'),
   FALLBACK_MAX_OVERRUN_PERCENT: nonNegative(10),
   LAUNCH_TEMPLATE_ID: optional,
   SUBNET_IDS: list,
@@ -254,6 +258,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     githubSecretArn: e.GITHUB_SECRET_ARN,
     instanceType: e.INSTANCE_TYPE,
     instanceTypes: instanceTypesOf(e),
+    selftestInstanceType: e.SELFTEST_INSTANCE_TYPE,
     fallbackInstanceTypes: e.FALLBACK_INSTANCE_TYPES,
     fallbackMaxOverrunPercent: e.FALLBACK_MAX_OVERRUN_PERCENT,
     launchTemplateId: e.LAUNCH_TEMPLATE_ID,
@@ -322,7 +327,7 @@ function crossCheck(e: Partial<Env>, problems: string[]): void {
         );
   }
   if (e.PRICE_OVERRIDES !== undefined) {
-    for (const type of choosable) {
+    for (const type of [...choosable, e.SELFTEST_INSTANCE_TYPE]) {
       if (type !== undefined && hourlyPrice(type, e.PRICE_OVERRIDES) === undefined)
         problems.push(`PRICE_OVERRIDES: no price for ${type}; add {"${type}": <USD per hour>}`);
     }

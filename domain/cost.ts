@@ -14,6 +14,9 @@ export const DEFAULT_HOURLY_PRICES: Readonly<Record<string, number>> = {
   'm8i-flex.8xlarge': 1.6088,
   'm8i.12xlarge': 2.54016,
   'r8i.4xlarge': 1.11136,
+  // The self-test's machine (SELFTEST_INSTANCE_TYPE): https://aws.amazon.com/ec2/pricing/on-demand/,
+  // us-east-1 Linux, t3.small $0.0208/h.
+  't3.small': 0.0208,
 };
 export const EBS_GP3_USD_PER_GB_MONTH = 0.08;
 export const HOURS_PER_MONTH = 730;

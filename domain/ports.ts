@@ -331,6 +331,11 @@ export interface Compute {
   /** The types whose DescribeInstanceTypes lists `nested-virtualization` (the same cached answer as vcpusOf). */
   nestedVirtualizationTypes(instanceTypes: readonly string[]): Promise<string[]>;
   /**
+   * The size in GB of an image's root snapshot (DescribeImages): the self-test's root volume, the
+   * smallest the builder AMI boots with. Undefined for an image EC2 does not know.
+   */
+  rootSnapshotSizeGb(imageId: string): Promise<number | undefined>;
+  /**
    * vCPUs of the account's pending and running on-demand machines of the families the standard
    * quota counts, except those tagged with `exceptBuildId` (a redelivered launch's own machine).
    */

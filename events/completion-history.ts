@@ -1,4 +1,5 @@
 import type { Build } from '../domain/build';
+import { isSelftest } from '../domain/build-kind';
 import { completionOf } from '../domain/expected-duration';
 import type { Logger } from '../domain/ports';
 import type { EventDeps } from './deps';
@@ -16,6 +17,11 @@ import type { EventDeps } from './deps';
  * one missing sample barely moves a median of ten: not worth a second round of Slack and SNS.
  */
 export async function recordCompletion(deps: Pick<EventDeps, 'durations' | 'config'>, after: Build, log: Logger): Promise<void> {
+  // A self-test's minutes on a small machine say nothing about a build's (docs/design.md "Self-test").
+  if (isSelftest(after)) {
+    log.info('self-test completed; not added to the expected duration', { buildId: after.BuildID });
+    return;
+  }
   const completion = completionOf(after);
   const instanceType = after.InstanceType ?? deps.config.instanceType;
   if (!completion) {

@@ -1,3 +1,4 @@
+import { isSelftest } from '../domain/build-kind';
 import type { Build } from '../domain/build';
 import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events';
 import type { LaunchedInstance, Logger } from '../domain/ports';
@@ -127,6 +128,7 @@ function userDataOf(deps: EventDeps, build: Build): string {
     packerTemplate: config.packerTemplate,
     // Derived from the BuildID, so every delivery renders the same user data (ClientToken).
     eventToken: eventTokenFor(eventTokenKeyOf(deps), buildId),
+    ...(isSelftest(build) && { selftest: true as const }),
   });
 }
 

@@ -84,7 +84,8 @@ export class BuildMachine extends Construct {
     const { settings } = props;
     const stack = Stack.of(this);
     // parseConfig checked that INSTANCE_TYPE and the fallbacks are among them.
-    this.instanceTypes = settings.config.instanceTypes;
+    // The self-test's cheap type is launched too (docs/design.md "Self-test").
+    this.instanceTypes = [...new Set([...settings.config.instanceTypes, settings.config.selftestInstanceType])];
 
     // Public subnets only: the machine reaches GitHub, S3, EventBridge and Session Manager through
     // the internet gateway with its own public IP. A NAT gateway would cost more per month than a
@@ -323,14 +324,15 @@ export class BuildMachine extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadLaunchCapacity',
-        actions: ['ec2:DescribeSubnets', 'ec2:DescribeInstanceTypeOfferings', 'ec2:DescribeInstanceTypes'],
+        // DescribeImages: the self-test's root volume is the builder AMI's snapshot size.
+        actions: ['ec2:DescribeSubnets', 'ec2:DescribeInstanceTypeOfferings', 'ec2:DescribeInstanceTypes', 'ec2:DescribeImages'],
         resources: ['*'],
       }),
     );
     acknowledgeWildcards(
       role,
       ['*'],
-      'ec2:DescribeSubnets, DescribeInstanceTypeOfferings and DescribeInstanceTypes support no resource-level permissions: their only resource is "*".',
+      'ec2:DescribeSubnets, DescribeInstanceTypeOfferings, DescribeInstanceTypes and DescribeImages support no resource-level permissions: their only resource is "*".',
     );
     // The one quota the check reads (resource type `quota`: …:servicequotas:REGION:ACCOUNT:ec2/L-1216C47A).
     const stack = Stack.of(this);

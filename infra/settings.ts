@@ -18,6 +18,7 @@ export const CONFIG_CONTEXT_KEYS = {
   instanceType: 'INSTANCE_TYPE',
   instanceTypes: 'INSTANCE_TYPES',
   fallbackInstanceTypes: 'FALLBACK_INSTANCE_TYPES',
+  selftestInstanceType: 'SELFTEST_INSTANCE_TYPE',
   volumeSize: 'VOLUME_SIZE_GB',
   maxLifetimeHours: 'MAX_LIFETIME_HOURS',
   warnAfterHours: 'WARN_AFTER_HOURS',

@@ -36,6 +36,9 @@ export interface StateChangeEvent {
 export type StateChangeListener = (event: StateChangeEvent) => void | Promise<void>;
 type Task = () => void | Promise<void>;
 
+/** The stand-in's one image unless `images` says otherwise. */
+export const DEFAULT_IMAGE_ID = 'ami-0standin00000000';
+
 export interface Ec2StandInOptions {
   clock: { now(): Date };
   /** Runs `task` `minutes` from now (the sandbox's simulated clock); else `runPending()` does. */
@@ -49,6 +52,8 @@ export interface Ec2StandInOptions {
   offerings?: Record<string, string[]>;
   /** instance type → default vCPUs. */
   instanceTypes?: Record<string, number>;
+  /** image id → root snapshot GB (DescribeImages); default one image, DEFAULT_IMAGE_ID, of 8 GB. */
+  images?: Record<string, number>;
   /** Largest page any Describe answers (default 2), MaxResults or not. */
   pageSize?: number;
   /** Root volumes survive their instance (DeleteOnTermination false). */
@@ -365,7 +370,23 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
     };
   };
 
+  // The self-test's launch reads the builder AMI's root snapshot size (adapters/aws/ec2-compute.ts rootSnapshotSizeGb).
+  const images = options.images ?? { [DEFAULT_IMAGE_ID]: 8 };
+  const describeImages = (params: QueryParams): Record<string, XmlValue> => {
+    const ids = values(params, 'ImageId');
+    const unknown = ids.filter((id) => images[id] === undefined);
+    if (unknown.length > 0) throw new Ec2Error('InvalidAMIID.NotFound', `The image id '[${unknown.join(', ')}]' does not exist`);
+    return {
+      imagesSet: ids.map((imageId) => ({
+        imageId,
+        rootDeviceName: '/dev/sda1',
+        blockDeviceMapping: [{ deviceName: '/dev/sda1', ebs: { volumeSize: images[imageId]!, volumeType: 'gp3' } }],
+      })),
+    };
+  };
+
   const actions: Record<string, (params: QueryParams) => Record<string, XmlValue>> = {
+    DescribeImages: describeImages,
     DescribeSubnets: describeSubnets,
     RunInstances: runInstances,
     DescribeInstances: describeInstances,

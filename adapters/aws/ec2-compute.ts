@@ -1,6 +1,7 @@
 import type { EC2Client, Filter, Instance, Tag } from '@aws-sdk/client-ec2';
 import {
   DeleteVolumeCommand,
+  DescribeImagesCommand,
   DescribeSubnetsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
@@ -158,6 +159,18 @@ export class Ec2Compute implements Compute {
         this.vcpusOfType.set(info.InstanceType, vcpus);
         if (info.ProcessorInfo?.SupportedFeatures?.includes('nested-virtualization')) this.nestedTypes.add(info.InstanceType);
       }
+    }
+  }
+
+  async rootSnapshotSizeGb(imageId: string): Promise<number | undefined> {
+    try {
+      const out = await this.client.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+      const image = out.Images?.[0];
+      const root = image?.BlockDeviceMappings?.find((m) => m.DeviceName === image.RootDeviceName);
+      return root?.Ebs?.VolumeSize;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'InvalidAMIID.NotFound') return undefined;
+      throw error;
     }
   }
 

@@ -25,6 +25,8 @@ export interface RunnerParams {
   packerTemplate: string;
   /** Sent back in every `Build Phase`; the same on every delivery of one launch. */
   eventToken: string;
+  /** A self-test (`Kind: "selftest"`, docs/design.md "Self-test"): the runner checks the loop instead of building. */
+  selftest?: true;
 }
 
 /** EC2 refuses user data above 16 KB, counted before base64. */
@@ -92,5 +94,6 @@ function buildJson(p: RunnerParams): RunnerParams {
     logGroup: p.logGroup,
     packerTemplate: p.packerTemplate,
     eventToken: p.eventToken,
+    ...(p.selftest === true && { selftest: true as const }),
   };
 }

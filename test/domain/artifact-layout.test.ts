@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { artifactKey, artifactVersion, logKey, phaseLayoutProblem, releaseVersion } from '../../domain/artifact-layout';
+import { artifactKey, artifactVersion, logKey, phaseLayoutProblem, releaseVersion, selftestKey } from '../../domain/artifact-layout';
 import { ConfigError, eventTokenKeySource, maskConfig, parseConfig } from '../../domain/config';
 import { aLaunchedBuild } from '../../stand-ins/build-fixture';
 
@@ -47,6 +47,17 @@ describe('artifact layout', () => {
     const message = phaseLayoutProblem(aLaunchedBuild('uploading'), phase, BUCKET);
     expect(message).toMatch(problem);
     expect(message).not.toMatch(/curl|\.\.\/|other|releases/);
+  });
+
+  it("the self-test's layout (builds/<id>/selftest/) is accepted for a self-test only, and a self-test has no other", () => {
+    const selftest = { bucket: BUCKET, key: selftestKey(ID), sha256: SHA256, bytes: 1 };
+    const image = { bucket: BUCKET, key: `builds/${ID}/hedgehog-lab-prewarmed-0.0.0-abc1234.ova`, sha256: SHA256, bytes: 1 };
+    expect(selftestKey(ID)).toBe(`builds/${ID}/selftest/result.json`);
+    const test = aLaunchedBuild('uploading', { Kind: 'selftest', BuildBranch: 'HEAD' });
+    expect(phaseLayoutProblem(test, { artifact: selftest, logKey: logKey(ID) }, BUCKET)).toBeUndefined();
+    expect(phaseLayoutProblem(test, { artifact: image }, BUCKET)).toMatch(/artifact key is not .*selftest/);
+    expect(phaseLayoutProblem(test, { artifact: { ...selftest, bucket: 'other' } }, BUCKET)).toMatch(/bucket/);
+    expect(phaseLayoutProblem(aLaunchedBuild('uploading'), { artifact: selftest }, BUCKET)).toMatch(/artifact key is not .*\.ova/);
   });
 
   it("a vX.Y.Z build's artifact carries X.Y.Z, whatever the commit", () => {

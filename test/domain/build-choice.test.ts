@@ -51,6 +51,10 @@ describe('launchTypesOf: the chosen type first, then the fallbacks, each once', 
     expect(launchTypesOf({}, DEFAULTS)).toEqual(['c5n.metal', 'm5zn.metal']);
   });
 
+  it('a self-test: its own type only, no fallback', () => {
+    expect(launchTypesOf({ Kind: 'selftest', RequestedType: 't3.small' }, DEFAULTS)).toEqual(['t3.small']);
+  });
+
   it('RequestedType first; a fallback equal to it is not tried twice', () => {
     const config = parseConfig({ ...LOCAL, FALLBACK_INSTANCE_TYPES: 'm5zn.metal,c5n.metal' });
     expect(launchTypesOf({ RequestedType: 'm5zn.metal' }, config)).toEqual(['m5zn.metal', 'c5n.metal']);

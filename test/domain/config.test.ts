@@ -32,6 +32,7 @@ describe('parseConfig', () => {
       instanceType: 'c5n.metal',
       instanceTypes: ['c5n.metal', 'm5zn.metal'],
       fallbackInstanceTypes: ['m5zn.metal'],
+      selftestInstanceType: 't3.small',
       launchTemplateId: undefined,
       subnetIds: [],
       volumeSizeGb: 500,

@@ -163,6 +163,13 @@ describe('expected duration from the history of completed builds', () => {
     expect(await history()).toBeUndefined();
   });
 
+  it('a self-test (Kind: "selftest") never enters the history', async () => {
+    await completeAt(await seedBuild(1, 0, { Kind: 'selftest' }), 10);
+    expect(await history()).toBeUndefined();
+    await completeAt(await seedBuild(2, 20), 80);
+    expect((await history())?.Completions.map((c) => c.BuildID)).toEqual(['build-20261125-170002-hist']);
+  });
+
   it('two builds completing at once are both kept', async () => {
     const [a, b] = [await seedBuild(1, 0), await seedBuild(2, 5)];
     world().clock.minutesAfterT0(95);

@@ -127,6 +127,19 @@ describe('launch (Build Approved)', () => {
     expect(doc.write_files.map((f) => f.path)).toEqual(['/etc/metal-build/build.json', '/usr/local/sbin/metal-build-runner']);
   });
 
+  it('a self-test (Kind: "selftest") says "selftest": true in build.json; a build does not', async () => {
+    const test = await world().seed(anApprovedBuild({ Kind: 'selftest', BuildBranch: 'HEAD', BuildCommit: undefined }));
+    await launch(approvedEvent(test));
+    const { params } = decodeUserData(world().ec2.runRequests()[0]!.UserData!);
+    expect(params).toMatchObject({ branch: 'HEAD', selftest: true });
+  });
+
+  it('a build has no "selftest" in build.json', async () => {
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+    expect(decodeUserData(world().ec2.runRequests()[0]!.UserData!).params).not.toHaveProperty('selftest');
+  });
+
   it('a redelivery after the launch was recorded changes nothing and calls EC2 no more', async () => {
     const build = await world().seed(anApprovedBuild());
     await launch(approvedEvent(build));

@@ -512,6 +512,14 @@ const CALLS: Call[] = [
     expected: 'ImplicitlyDenied',
   },
   {
+    name: 'launch runs the self-test type (t3.small) from the template',
+    who: 'launch',
+    action: 'ec2:RunInstances',
+    resource: () => ec2('instance/i-0123456789abcdef0'),
+    context: () => launchContext('t3.small'),
+    expected: 'Allowed',
+  },
+  {
     name: 'launch runs an unconfigured type (p5.48xlarge) from the template',
     who: 'launch',
     action: 'ec2:RunInstances',
@@ -525,6 +533,7 @@ const CALLS: Call[] = [
       ['ec2:DescribeSubnets', () => '*'],
       ['ec2:DescribeInstanceTypeOfferings', () => '*'],
       ['ec2:DescribeInstanceTypes', () => '*'],
+      ['ec2:DescribeImages', () => '*'],
       ['servicequotas:GetServiceQuota', () => `arn:aws:servicequotas:${REGION}:${ACCOUNT}:ec2/L-1216C47A`],
     ] as const
   ).flatMap(([action, resource]): Call[] => [

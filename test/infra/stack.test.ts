@@ -612,14 +612,14 @@ describe('function roles', () => {
     expect(new Set(actionsOf(st).map((a) => a.split(':')[0]))).toEqual(new Set(['logs', 'dynamodb', 'secretsmanager', 'events']));
   });
 
-  it('launch: RunInstances only from this template with the configured types, named resources, tags at launch, PassRole on the machine role, DescribeInstances', () => {
+  it('launch: RunInstances only from this template with the configured types and the self-test type, named resources, tags at launch, PassRole on the machine role, DescribeInstances', () => {
     const st = statements('launch');
     const template = ec2Arn(`launch-template/<${logicalId(base, base.stack.buildMachine.launchTemplate)}>`);
     const run = withAction(st, 'ec2:RunInstances');
     expect(run).toHaveLength(3);
     expect(run[0]).toMatchObject({
       Resource: [ec2Arn('instance/*')],
-      Condition: { ArnLike: { 'ec2:LaunchTemplate': template }, StringEquals: { 'ec2:InstanceType': ['c5n.metal', 'm5zn.metal'] } },
+      Condition: { ArnLike: { 'ec2:LaunchTemplate': template }, StringEquals: { 'ec2:InstanceType': ['c5n.metal', 'm5zn.metal', 't3.small'] } },
     });
     expect(run[1]).toMatchObject({
       Resource: [ec2Arn('volume/*'), ec2Arn('network-interface/*')],
@@ -659,6 +659,7 @@ describe('function roles', () => {
         .sort(),
     ).toEqual([
       'ec2:CreateTags',
+      'ec2:DescribeImages',
       'ec2:DescribeInstanceTypeOfferings',
       'ec2:DescribeInstanceTypes',
       'ec2:DescribeInstances',

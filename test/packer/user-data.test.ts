@@ -39,6 +39,11 @@ describe('renderCloudConfig', () => {
     expect(buildJson(parsed(required))).toEqual(required);
   });
 
+  it('says "selftest": true in build.json for a self-test only', () => {
+    expect(buildJson(parsed({ ...params, selftest: true }))).toEqual({ ...params, selftest: true });
+    expect(buildJson(parsed(params))).not.toHaveProperty('selftest');
+  });
+
   it('carries packer/runner.sh (gzip + base64) and starts it after scheduling the lifetime power-off', () => {
     const config = parsed(params);
     const runner = file(config, '/usr/local/sbin/metal-build-runner');

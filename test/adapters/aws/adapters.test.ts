@@ -7,6 +7,7 @@ import { Ec2Compute } from '../../../adapters/aws/ec2-compute';
 import { SUBJECT_MAX, SnsNotifier, snsSubject } from '../../../adapters/aws/sns-notifier';
 import { CAPACITY_MESSAGE, Ec2World } from '../../support/ec2-world';
 import { SUBNET_ZONES } from '../../support/events-world';
+import { DEFAULT_IMAGE_ID } from '../../../stand-ins/ec2';
 
 // The real EC2 adapter over the EC2 stand-in, the real SNS adapter over the SNS stand-in: exact
 // requests, error mapping. Every SnsNotifier case here goes over the wire; none needs
@@ -73,6 +74,12 @@ describe('Ec2Compute', () => {
       },
     ]);
     expect(ec2.get(result.ok ? result.instance.instanceId : '')).toMatchObject({ state: 'pending', subnetId: 'subnet-0aaaaaaaaaaaaaaaa', tags: TAGS });
+  });
+
+  it('reads an image root snapshot size with DescribeImages, and undefined for an unknown image', async () => {
+    expect(await compute.rootSnapshotSizeGb(DEFAULT_IMAGE_ID)).toBe(8);
+    expect(await compute.rootSnapshotSizeGb('ami-0notthere0000000')).toBeUndefined();
+    expect(ec2.requests.filter((r) => r.action === 'DescribeImages').map((r) => r.params['ImageId.1'])).toEqual([DEFAULT_IMAGE_ID, 'ami-0notthere0000000']);
   });
 
   it('leaves SubnetId out when none is configured', async () => {
