@@ -20,7 +20,7 @@ import { localSecretsClient, startSecretsManagerStandIn, type LocalSecretsManage
 const FUNCTIONS = ['bot', 'launch', 'instance-state', 'build-phase', 'watchdog', 'cancel', 'deadline', 'release'].map((n) => `labapp-metal-build-${n}`);
 const REQUEST_URL = 'https://abcdefghij0123456789.lambda-url.us-east-1.on.aws/slack/events';
 const SIGNING_SECRET = '0123456789abcdef0123456789abcdef';
-const BOT_TOKEN = 'xoxb-1111-2222-SECRETTOKENVALUE';
+const BOT_TOKEN = 'xoxb-test-setup-fake-token';
 
 let secrets: LocalSecretsManager;
 let lambda: LambdaStandIn;
@@ -151,7 +151,7 @@ describe('npm run setup', () => {
     await setup();
     const output = said.join('\n');
     expect(output).not.toContain(SIGNING_SECRET);
-    expect(output).not.toContain('SECRETTOKENVALUE');
+    expect(output).not.toContain('setup-fake-token');
   });
 
   it('without credentials stores nothing, says the placeholder is still there, and still points the functions at the current secret', async () => {
@@ -180,14 +180,14 @@ describe('npm run setup', () => {
   });
 
   it('refuses malformed credentials without repeating them, and stores nothing', async () => {
-    credentials = { signingSecret: 'not-hex', botToken: 'xoxp-user-token' };
+    credentials = { signingSecret: 'not-hex', botToken: 'xoxp-test-fake-user-token' };
     expect(await setup()).toBe(false);
     expect(said.slice(-3)).toEqual([
       "    ✗ SLACK_SIGNING_SECRET: expected the 32 hexadecimal characters of the app's Signing Secret (Basic Information → App Credentials)",
       '    ✗ SLACK_BOT_TOKEN: expected the Bot User OAuth Token, xoxb-… (OAuth & Permissions, after installing the app)',
       '    Nothing was stored; give the right values, then run npm run setup again (it is safe to repeat).',
     ]);
-    expect(said.join('\n')).not.toContain('xoxp-user-token');
+    expect(said.join('\n')).not.toContain('xoxp-test-fake-user-token');
     expect(secrets.writes).toEqual([]);
   });
 
