@@ -194,6 +194,13 @@ describe('the sandbox in a browser', () => {
     await page.click('#panel-close');
     expect(await page.locator('#sandbox-panel').isVisible()).toBe(false);
 
+    // No sidebar on a phone: the header's button opens the app, and another leads back.
+    await page.click('.channel-header .pane-switch[data-pane="app"]');
+    await page.locator('#home-view [data-action-id="home_refresh"]').waitFor();
+    await page.screenshot({ path: `${SHOTS}/sandbox-phone-home.png` });
+    await page.click('#app-pane .pane-switch[data-pane="channel"]');
+    await page.locator('#messages').waitFor({ state: 'visible' });
+
     // Nothing is wider than the screen.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     expect(errors).toEqual([]);
@@ -213,8 +220,9 @@ describe('the sandbox in a browser', () => {
     // Apps → metal-build opens Home: the page sends app_home_opened, the bot publishes the view.
     await page.click('#nav-app');
     const newBuild = page.locator('#home-view [data-action-id="home_new_build"]');
+    // The Home last published shows at once (as in Slack); the fresh one, with this build, follows.
+    await page.locator('#home-view', { hasText: buildId }).waitFor();
     await newBuild.waitFor();
-    expect(await page.locator('#home-view').textContent()).toContain(buildId);
     await page.screenshot({ path: `${SHOTS}/sandbox-desktop-home.png` });
 
     await page.click('#tab-messages');
