@@ -501,6 +501,8 @@ function renderApp() {
   const unread = Math.max(0, dms.length - state.seenDms);
   $('dm-unread').hidden = unread === 0;
   $('dm-unread').textContent = String(unread);
+  // On a phone the sidebar is hidden: the header's way to the app carries the count.
+  document.querySelector('.channel-header .pane-switch[data-pane="app"]').textContent = unread ? `metal-build (${unread})` : 'metal-build';
   for (const tab of document.querySelectorAll('[data-tab]')) tab.setAttribute('aria-pressed', tab.getAttribute('data-tab') === state.appTab ? 'true' : 'false');
   for (const body of document.querySelectorAll('[data-tab-body]')) body.hidden = body.getAttribute('data-tab-body') !== state.appTab;
 
