@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -28,10 +29,11 @@ export interface AwsClients {
   quotasClient: ServiceQuotasClient;
   secretsClient: SecretsManagerClient;
   schedulerClient: SchedulerClient;
+  logsClient: CloudWatchLogsClient;
 }
 
 /** The stand-ins the Lambdas' clients talk to. */
-type ClientEndpoints = Record<'ec2' | 'sns' | 'serviceQuotas' | 'secretsManager' | 'scheduler', { endpoint: string }>;
+type ClientEndpoints = Record<'ec2' | 'sns' | 'serviceQuotas' | 'secretsManager' | 'scheduler' | 'logs', { endpoint: string }>;
 
 export function connectClients(config: Config, standIns: ClientEndpoints, teardown: Teardown): AwsClients {
   const aws = sdk(config);
@@ -41,10 +43,11 @@ export function connectClients(config: Config, standIns: ClientEndpoints, teardo
   const quotasClient = new ServiceQuotasClient({ ...aws, endpoint: standIns.serviceQuotas.endpoint, maxAttempts: 1 });
   const secretsClient = new SecretsManagerClient({ ...aws, endpoint: standIns.secretsManager.endpoint });
   const schedulerClient = new SchedulerClient({ ...aws, endpoint: standIns.scheduler.endpoint });
+  const logsClient = new CloudWatchLogsClient({ ...aws, endpoint: standIns.logs.endpoint });
   teardown.add(() => {
-    for (const client of [ec2Client, snsClient, quotasClient, secretsClient, schedulerClient]) client.destroy();
+    for (const client of [ec2Client, snsClient, quotasClient, secretsClient, schedulerClient, logsClient]) client.destroy();
   });
-  return { ec2Client, snsClient, quotasClient, secretsClient, schedulerClient };
+  return { ec2Client, snsClient, quotasClient, secretsClient, schedulerClient, logsClient };
 }
 
 /** Calls `answered` with each Publish's message id, once SNS answered it. */

@@ -62,6 +62,7 @@ export class SimulatedClock implements Clock {
   private readonly isBusy: () => boolean;
   private readonly onRateChange: (rate: number) => void;
   private lastRate: number | undefined;
+  private paused = false;
 
   constructor(options: SimulatedClockOptions) {
     this.speed = options.speed;
@@ -102,7 +103,7 @@ export class SimulatedClock implements Clock {
    * while a task is due (a machine changing state, a runner step) or `busy` holds, else `idleSpeed`.
    */
   rate(): number {
-    if (this.speed <= 0) return 0;
+    if (this.speed <= 0 || this.paused) return 0;
     return this.timers.length > 0 || this.isBusy() ? this.speed : this.idleSpeed;
   }
 
@@ -123,9 +124,33 @@ export class SimulatedClock implements Clock {
         this.lastRate = rate;
         this.onRateChange(rate);
       }
-      this.enqueue(() => this.stepTo(this.current + elapsed * rate)).catch((error: unknown) => this.onError(error, 'step'));
+      // Paused while this step waited behind a slow one: it moves nothing.
+      this.enqueue(() => this.stepTo(this.current + (this.paused ? 0 : elapsed * rate))).catch((error: unknown) => this.onError(error, 'step'));
     }, TICK_MS);
     this.ticker.unref();
+  }
+
+  /**
+   * Time stands still until `resume` (the page's Pause): the ticker steps by nothing, `advance`
+   * still moves it. The wall time paused is not made up afterwards.
+   */
+  pause(): void {
+    this.setPaused(true);
+  }
+
+  resume(): void {
+    this.setPaused(false);
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  private setPaused(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    this.lastRate = this.rate();
+    this.onRateChange(this.lastRate);
   }
 
   stop(): void {

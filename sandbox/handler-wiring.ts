@@ -49,6 +49,7 @@ export async function buildEventDeps({ config, dynamo, clients, clock, log }: Ha
       quotas: clients.quotasClient,
       scheduler: clients.schedulerClient,
       sns: clients.snsClient,
+      logs: clients.logsClient,
     },
     { config, clock, log: log.child({ fn: 'events' }), notifierLog: log.child({ fn: 'sns' }) },
     { store: dynamo.store, claims: dynamo.claims, ledger: dynamo.ledger, durations, artifacts: bucket },
@@ -87,7 +88,7 @@ export async function buildBotHandler({ config, dynamo, clients, clock, log }: H
   const credentials = await loadSlackCredentials(config, () => clients.secretsClient);
   const handler = createBotHandler(
     wireBotDeps(
-      { dynamo: dynamo.client },
+      { dynamo: dynamo.client, logs: clients.logsClient },
       { config, credentials, clock, log: log.child({ fn: 'bot' }) },
       { store: dynamo.store, claims: dynamo.claims, ledger: dynamo.ledger, durations, bus: botBus },
     ),

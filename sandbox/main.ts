@@ -44,12 +44,14 @@ Endpoints:
   POST /api/<method>           the Slack Web API stand-in (token xoxb-test-sandbox-token)
   POST /sandbox/clock          {"advanceMinutes": n}: move simulated time, the watchdog runs each minute
   POST /sandbox/outcome        {"outcome": "hang"}: change what the next build step does
+  POST /sandbox/pause          {"paused": true}: stop simulated time (false resumes)
   GET  /sandbox/state          what the page shows, as JSON (?user=U0APPROVER, ?limit=n newest builds)
 
 The real AWS adapters run against local stand-ins that speak each service's protocol:
 Ec2Compute → EC2, SnsNotifier → SNS, ServiceQuotasLimits → Service Quotas, SchedulerDeadlines →
-Scheduler, the Slack secret's loader → Secrets Manager, EventBridgeBus → EventBridge, the build
-store → dynalite.`;
+Scheduler, the Slack secret's loader → Secrets Manager, EventBridgeBus → EventBridge,
+CloudWatchBuildLogs → CloudWatch Logs (the simulated runner writes there), the build store →
+dynalite.`;
 
 function fail(message: string): never {
   console.error(message);
@@ -124,7 +126,7 @@ DynamoDB: aws dynamodb scan --table-name ${s.buildsTable} --endpoint-url http://
 Slack API stand-in: ${sandbox.url}/api/  ·  bot: ${sandbox.url}/slack/events
 Real AWS adapters on local stand-ins: Ec2Compute → EC2, SnsNotifier → SNS, ServiceQuotasLimits →
 Service Quotas, SchedulerDeadlines → Scheduler, the Slack secret → Secrets Manager,
-EventBridgeBus → EventBridge, the store → dynalite.
+EventBridgeBus → EventBridge, CloudWatchBuildLogs → CloudWatch Logs, the store → dynalite.
 Stop with Ctrl+C.`);
 
   let stopping = false;

@@ -19,10 +19,10 @@ interface PageMessage {
 
 const tsTime = (ts: string) => new Date(Math.floor(Number(ts) * 1000)).toISOString();
 
-function fromMessage(m: SlackMessage): PageMessage {
+function fromMessage(m: SlackMessage, channel = SANDBOX_CHANNEL): PageMessage {
   return {
     ts: m.ts,
-    channel: SANDBOX_CHANNEL,
+    channel,
     user: m.user,
     text: m.text,
     ...(m.blocks ? { blocks: m.blocks } : {}),
@@ -60,13 +60,25 @@ export function conversation(
   replies: (ts: string) => SlackMessage[],
   ephemerals: SlackEphemeral[],
 ): { timeline: PageMessage[]; threads: Record<string, PageMessage[]> } {
-  const timeline = [...history.map(fromMessage), ...ephemerals.filter((e) => e.channel === SANDBOX_CHANNEL && !e.thread_ts).map(fromEphemeral)].sort(byTs);
+  const timeline = [...history.map((m) => fromMessage(m)), ...ephemerals.filter((e) => e.channel === SANDBOX_CHANNEL && !e.thread_ts).map(fromEphemeral)].sort(
+    byTs,
+  );
   const threads: Record<string, PageMessage[]> = {};
   for (const parent of history) {
     if (parent.subtype === 'thread_broadcast') continue;
     const own = ephemerals.filter((e) => e.thread_ts === parent.ts).map(fromEphemeral);
     if (!parent.reply_count && own.length === 0) continue;
-    threads[parent.ts] = [...replies(parent.ts).slice(1).map(fromMessage), ...own].sort(byTs);
+    threads[parent.ts] = [
+      ...replies(parent.ts)
+        .slice(1)
+        .map((m) => fromMessage(m)),
+      ...own,
+    ].sort(byTs);
   }
   return { timeline, threads };
+}
+
+/** The app's direct-message conversation with one person (Apps → metal-build → Messages), oldest first. */
+export function directMessages(channel: string, history: SlackMessage[]): PageMessage[] {
+  return history.map((m) => fromMessage(m, channel)).sort(byTs);
 }

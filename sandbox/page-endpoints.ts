@@ -1,9 +1,10 @@
 import type { Logger } from '../domain/ports';
 import type { SlackApiHandler } from '../stand-ins/slack-api';
-import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../stand-ins/slack-api';
+import { SANDBOX_CHANNEL } from '../stand-ins/slack-api';
 import type { ChangeFeed } from './change-feed';
 import type { SimulatedClock } from './clock';
 import type { FunctionUrlHandler } from './function-url';
+import type { ModalDesk } from './modal-desk';
 import type { OutcomeSwitch } from './outcome-switch';
 import type { SandboxEndpoints, SandboxRoutes } from './server';
 import { createSandboxRoutes } from './server';
@@ -20,23 +21,27 @@ export interface PageEndpoints {
   clock: SimulatedClock;
   outcome: OutcomeSwitch;
   changes: ChangeFeed;
+  modals: ModalDesk;
+  /** The people the page can act as. */
+  users: readonly string[];
   log: Logger;
 }
 
-export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, log }: PageEndpoints): SandboxRoutes {
+export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, modals, users, log }: PageEndpoints): SandboxRoutes {
   const base = `http://127.0.0.1:${port}`;
   const platform = new SlackPlatform({
     botUrl: () => `${base}/slack/events`,
     responseUrlBase: () => `${base}/sandbox/response/`,
     signingSecret: bot.signingSecret,
     api: slack,
+    modals,
     log: log.child({ fn: 'slack' }),
   });
   return createSandboxRoutes({
     slackApi: (req, res) => slack.handle(req, res),
     bot: bot.handler,
     botAnswered: changes.changed,
-    users: [REQUESTER, APPROVER],
+    users,
     channel: SANDBOX_CHANNEL,
     state,
     advance: (minutes) => clock.advance(minutes),
@@ -48,6 +53,17 @@ export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, l
     slash: (user, text) => platform.slashCommand(user, text, SANDBOX_CHANNEL),
     click: (click) => platform.click(click),
     respond: (id, body) => platform.respond(id, body),
+    openHome: (user, tab) => platform.openHome(user, tab),
+    homeClick: (click) => platform.homeClick(click),
+    submitView: (user, viewId, values) => platform.submitView(user, viewId, values),
+    closeView: (user) => modals.close(user),
+    pause: async (paused) => {
+      if (paused) clock.pause();
+      else clock.resume();
+      // A step queued before the pause finishes first, so the time answered is the one that stays.
+      await clock.idle();
+      return clock.isPaused();
+    },
     onChange: changes.onChange,
   });
 }

@@ -3,10 +3,21 @@ import type { LocalDynamo } from '../stand-ins/dynalite';
 import type { Ec2Instance, Ec2StandIn } from '../stand-ins/ec2';
 import type { LocalSns, Published } from '../stand-ins/sns';
 import type { SlackApiState } from '../stand-ins/slack-api';
-import { APPROVER, BOT_USER, REQUESTER, SANDBOX_CHANNEL, SANDBOX_CHANNELS, SANDBOX_USERS } from '../stand-ins/slack-api';
+import {
+  APPROVER,
+  BOT_USER,
+  ONLOOKER,
+  REQUESTER,
+  SANDBOX_CHANNEL,
+  SANDBOX_CHANNELS,
+  SANDBOX_USERS,
+  SECOND_APPROVER,
+  directChannelOf,
+} from '../stand-ins/slack-api';
 import type { Delivery } from './bus';
 import type { SimulatedClock } from './clock';
-import { conversation } from './page-channel';
+import type { ModalDesk } from './modal-desk';
+import { conversation, directMessages } from './page-channel';
 import type { Outcome } from './runner';
 import { OUTCOMES } from './runner';
 import type { SandboxEndpoints } from './server';
@@ -35,8 +46,13 @@ function outcomeText(config: Config): Record<Outcome, { label: string; descripti
 const PEOPLE = [
   { id: REQUESTER, role: 'requester', color: '#2b7bb9', initials: 'R' },
   { id: APPROVER, role: 'approver', color: '#8a3ab9', initials: 'A' },
+  { id: SECOND_APPROVER, role: 'second approver', color: '#b9662b', initials: 'J' },
+  { id: ONLOOKER, role: 'onlooker', color: '#5f6b7a', initials: 'S' },
   { id: BOT_USER, role: 'app', color: '#1d9a6c', initials: 'M', bot: true },
 ];
+
+/** The people the page can act as (the "Viewing as" switch). */
+export const PAGE_USERS: readonly string[] = PEOPLE.filter((p) => !p.bot).map((p) => p.id);
 
 /** What the page shows that no stand-in keeps: when mails went out and machines ended, the deliveries. */
 export class PageJournal {
@@ -74,7 +90,8 @@ export interface PageSources {
   /** The configured rate, beside the one time runs at right now. */
   speed: number;
   outcome: () => Outcome;
-  slack: Pick<SlackApiState, 'messages' | 'replies' | 'ephemerals'>;
+  slack: Pick<SlackApiState, 'messages' | 'replies' | 'ephemerals' | 'home'>;
+  modals: ModalDesk;
   ec2: Ec2StandIn;
   dynamo: LocalDynamo;
   sns: LocalSns;
@@ -90,6 +107,7 @@ export function pageState(s: PageSources): SandboxEndpoints['state'] {
     speed: clock.rate(),
     configuredSpeed: s.speed,
     idleSpeed: clock.idleSpeed,
+    paused: clock.isPaused(),
     outcome: s.outcome(),
     outcomes: OUTCOMES.map((id) => ({ id, ...outcomes[id] })),
     me: user,
@@ -98,6 +116,11 @@ export function pageState(s: PageSources): SandboxEndpoints['state'] {
     // For <#C…> mentions, which Slack renders by the channel's name.
     channels: Object.fromEntries(Object.entries(SANDBOX_CHANNELS).map(([id, c]) => [id, c.name])),
     ...conversation(slack.messages(SANDBOX_CHANNEL), (ts) => slack.replies(SANDBOX_CHANNEL, ts), slack.ephemerals(user)),
+    // Apps → metal-build: what the bot sent this person by DM, their Home tab as last published,
+    // and the modal the bot opened for them.
+    directMessages: directMessages(directChannelOf(user), slack.messages(directChannelOf(user))),
+    home: slack.home(user) ?? null,
+    modal: s.modals.open(user) ?? null,
     instances: s.ec2.all().map((i) => instance(i, journal.endedAt.get(i.instanceId))),
     ...(await tableView(dynamo.store, dynamo.client, dynamo.tableName, view.limit).then((t) => ({
       rows: t.rows,

@@ -11,6 +11,7 @@ import type { SimulatedClock } from './clock';
 import type { PageJournal } from './page-state';
 import type { Outcome } from './runner';
 import { SimulatedRunner } from './runner';
+import type { RunnerLogWriter } from './runner-log';
 import { SANDBOX_EVENT_TOKEN_KEY } from './sandbox-config';
 
 // The simulated machine's inside: the runner that plays packer/runner.sh on each machine that
@@ -24,11 +25,14 @@ export interface RunnerWorld {
   bucket: SimulatedBucket;
   eventBridgeClient: EventBridgeClient;
   outcome: () => Outcome;
+  /** The machine's CloudWatch log. */
+  log: RunnerLogWriter;
 }
 
-export function createRunner({ config, clock, ec2, dynamo, bucket, eventBridgeClient, outcome }: RunnerWorld): SimulatedRunner {
+export function createRunner({ config, clock, ec2, dynamo, bucket, eventBridgeClient, outcome, log }: RunnerWorld): SimulatedRunner {
   return new SimulatedRunner({
     clock,
+    log,
     ec2,
     store: dynamo.store,
     // What the launch put in the machine's build.json.

@@ -48,7 +48,14 @@ export interface SimulatedRunnerOptions {
   outcome: () => Outcome;
   /** PutEvents of one `Build Phase` (source labapp.metal-build.runner). */
   put: (detail: BuildPhaseDetail) => Promise<void>;
+  /** Lines of the machine's CloudWatch log (never throws); none when not given. */
+  log?: (buildId: string, instanceId: string, lines: readonly string[]) => Promise<void>;
 }
+
+/** Minutes into the build step at which the log shows progress. */
+const PROGRESS_AT = [20, 40, 60] as const;
+/** While hung, a log line every this many minutes. */
+const HANG_LOG_EVERY = 10;
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -74,6 +81,8 @@ export class SimulatedRunner {
     const startedAt = clock.now();
     const instanceId = machine.instanceId;
     const alive = () => this.options.ec2.get(instanceId)?.state === 'running';
+    const log = (...lines: string[]) => this.options.log?.(buildId, instanceId, lines) ?? Promise.resolve();
+    let hungMinutes = 0;
 
     let commit = '';
     let branch = 'main';
@@ -99,19 +108,23 @@ export class SimulatedRunner {
       if (!alive()) return;
       const outcome = this.options.outcome();
       if (outcome === 'hang') {
+        if (hungMinutes++ % HANG_LOG_EVERY === 0) await log('    qemu.hedgehog-lab: + kubectl wait --for=condition=Ready pods --all -A (still waiting)');
         // Stuck inside the build step: look again in a minute (the outcome may be changed live).
         clock.after(1, endOfBuild);
         return;
       }
       if (outcome === 'failure') {
+        await log(...FAILURE_LOG_TAIL.split('\n'));
         await phase('failed', { message: FAILURE_MESSAGE, logTail: FAILURE_LOG_TAIL, actualCommit: commit, ...finished() });
         powerOff();
         return;
       }
+      const key = artifactKey(buildId, branch, commit);
+      await log("Build 'qemu.hedgehog-lab' finished.", `==> Uploading the OVA to s3://${this.options.artifactBucket}/${key}`);
       await phase('uploading', { actualCommit: commit, message: 'Uploading the OVA to S3' });
       clock.after(TIMELINE.uploadMinutes, async () => {
         if (!alive()) return;
-        const key = artifactKey(buildId, branch, commit);
+        await log('==> Uploaded; powering off');
         await phase('completed', {
           actualCommit: commit,
           artifact: { bucket: this.options.artifactBucket, key, sha256: sha(key), bytes: ARTIFACT_BYTES },
@@ -126,11 +139,17 @@ export class SimulatedRunner {
       const build = await this.options.store.get(buildId);
       branch = build?.BuildBranch ?? branch;
       commit = checkedOutCommit(branch, build?.BuildCommit);
+      await log(`metal-build runner: build ${buildId} on ${instanceId}`, `==> Cloning ${branch}`, `HEAD is now at ${commit.slice(0, 12)}`);
       await phase('cloning', { message: `Cloning ${branch}` });
     });
     clock.after(TIMELINE.building, async () => {
       if (!alive()) return;
+      await log('==> packer build (pre-warmed OVA)', '    qemu.hedgehog-lab: Starting the VM');
       await phase('building', { actualCommit: commit, message: 'packer build (pre-warmed OVA)' });
+      for (const m of PROGRESS_AT)
+        clock.after(m, async () => {
+          if (alive()) await log(`    qemu.hedgehog-lab: provisioning (${m} min into the build)`);
+        });
       clock.after(TIMELINE.buildMinutes, endOfBuild);
     });
   }

@@ -1,6 +1,6 @@
 import type { Config } from '../domain/config';
 import { parseConfig } from '../domain/config';
-import { APPROVER } from '../stand-ins/slack-api';
+import { APPROVER, SANDBOX_CHANNEL, SECOND_APPROVER } from '../stand-ins/slack-api';
 
 // The sandbox's configuration: the values the stack would set, fixed, and the knobs a sandbox user
 // may change through the environment.
@@ -46,7 +46,10 @@ export function sandboxConfig(port: number, slackSecretArn: string, env: Readonl
   return parseConfig({
     SLACK_SECRET_ARN: slackSecretArn,
     SLACK_API_URL: `http://127.0.0.1:${port}/api/`,
-    APPROVER_IDS: APPROVER,
+    // Two approvers, so a build over SECOND_APPROVAL_ABOVE_USD can be given both approvals.
+    APPROVER_IDS: `${APPROVER},${SECOND_APPROVER}`,
+    // Home's New build posts its card in #builds (no ALLOWED_CHANNEL_IDS to take it from).
+    HOME_CHANNEL_ID: SANDBOX_CHANNEL,
     ALLOW_SELF_APPROVAL: 'false',
     SUBNET_IDS: 'subnet-sandbox-a,subnet-sandbox-b',
     LAUNCH_TEMPLATE_ID: 'lt-0sandbox',

@@ -1,6 +1,7 @@
 import type { LogSink } from '../adapters/aws/logger';
 import { createLogger } from '../adapters/aws/logger';
 import type { Config } from '../domain/config';
+import type { LocalCloudWatchLogs } from '../stand-ins/cloudwatch-logs';
 import type { Ec2StandIn } from '../stand-ins/ec2';
 import type { SchedulerStandIn } from '../stand-ins/scheduler';
 import type { LocalSecretsManager } from '../stand-ins/secrets-manager';
@@ -13,9 +14,11 @@ import { anyMachineLive, createSandboxClock, stopClockOnClose, tickEveryMinute }
 import { buildBotHandler, buildEventDeps, wireBus } from './handler-wiring';
 import { OutcomeSwitch } from './outcome-switch';
 import { pageRoutes } from './page-endpoints';
-import { PageJournal, pageState } from './page-state';
+import { PAGE_USERS, PageJournal, pageState } from './page-state';
+import { ModalDesk } from './modal-desk';
 import { openFrontPort } from './listening-ports';
 import type { Outcome } from './runner';
+import { cloudWatchRunnerLog } from './runner-log';
 import { createRunner, followMachines } from './runner-wiring';
 import { sandboxConfig } from './sandbox-config';
 import { startDynamo, startEc2, startEventBridgeStandIn, startServiceStandIns, startSlackSecret } from './stand-ins-start';
@@ -66,6 +69,7 @@ export interface SandboxStandIns {
   secretsManager: LocalSecretsManager;
   serviceQuotas: ServiceQuotasStandIn;
   scheduler: SchedulerStandIn;
+  logs: LocalCloudWatchLogs;
 }
 
 export interface Sandbox {
@@ -133,8 +137,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const { eventBridgeClient, botBus } = connectEventBridge(config, eventBridge, teardown);
     const ec2 = await startEc2(config, clock, teardown);
     const outcome = new OutcomeSwitch(options.outcome ?? DEFAULT_OUTCOME, ec2, config.instanceType);
-    const { sns, serviceQuotas, scheduler } = await startServiceStandIns(config, clock, ec2, teardown);
-    const clients = connectClients(config, { ec2, sns, serviceQuotas, secretsManager, scheduler }, teardown);
+    const { sns, logs, serviceQuotas, scheduler } = await startServiceStandIns(config, clock, ec2, teardown);
+    const clients = connectClients(config, { ec2, sns, serviceQuotas, secretsManager, scheduler, logs }, teardown);
     const journal = new PageJournal(clock, changes.changed);
     onPublish(clients.snsClient, journal.published);
 
@@ -142,20 +146,30 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const { eventDeps, bucket, durations } = await buildEventDeps(base);
     const bus = wireBus(base, eventDeps, eventBridge, journal.delivered);
     stopClockOnClose(clock, bus, teardown);
-    const runner = createRunner({ config, clock, ec2, dynamo, bucket, eventBridgeClient, outcome: outcome.current });
+    const runner = createRunner({
+      config,
+      clock,
+      ec2,
+      dynamo,
+      bucket,
+      eventBridgeClient,
+      outcome: outcome.current,
+      log: cloudWatchRunnerLog(clients.logsClient, clock),
+    });
     followMachines(ec2, bus, runner, journal, changes.changed);
     tickEveryMinute(clock, scheduler, bus);
     const bot = await buildBotHandler(base, durations, botBus);
 
-    const state = pageState({ config, clock, speed, outcome: outcome.current, slack, ec2, dynamo, sns, journal });
-    front.serve(pageRoutes({ port: front.port, slack, bot, state, clock, outcome, changes, log }));
+    const modals = new ModalDesk(() => slack.modals(), changes.changed);
+    const state = pageState({ config, clock, speed, outcome: outcome.current, slack, modals, ec2, dynamo, sns, journal });
+    front.serve(pageRoutes({ port: front.port, slack, bot, state, clock, outcome, changes, modals, users: PAGE_USERS, log }));
 
     clock.start();
     return {
       url: `http://${pageHost(host)}:${front.port}`,
       dynamodbEndpoint: dynamo.endpoint,
       config,
-      standIns: { ec2, sns, secretsManager, serviceQuotas, scheduler },
+      standIns: { ec2, sns, secretsManager, serviceQuotas, scheduler, logs },
       close,
     };
   } catch (error) {

@@ -7,7 +7,7 @@ import type { Outcome } from './runner';
 import { OUTCOMES } from './runner';
 import type { LiveUpdates } from './live-updates';
 import { liveUpdates } from './live-updates';
-import type { Click } from './slack-platform';
+import type { Click, Delivered, HomeClick, Submitted } from './slack-platform';
 import { MAX_ROWS as MAX_STATE_ROWS } from './table-view';
 
 // The sandbox's one HTTP port: the page and its live updates, the bot's Function URL at
@@ -40,6 +40,13 @@ export interface SandboxEndpoints {
   slash(user: string, text: string): Promise<{ status: number; tookMs: number }>;
   click(click: Click): Promise<{ status: number; tookMs: number }>;
   respond(id: string, body: unknown): boolean;
+  /** `user` opens the app's Home or Messages tab (a signed app_home_opened). */
+  openHome(user: string, tab: 'home' | 'messages'): Promise<Delivered>;
+  homeClick(click: HomeClick): Promise<Delivered>;
+  submitView(user: string, viewId: string, values: Record<string, string>): Promise<Submitted>;
+  closeView(user: string): void;
+  /** Pause (or resume) simulated time; answers, once time stands still, whether it is paused. */
+  pause(paused: boolean): Promise<boolean>;
   onChange(listener: () => void): () => void;
 }
 
@@ -91,6 +98,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 const clockBody = z.object({ advanceMinutes: z.number().positive().max(MAX_ADVANCE_MINUTES) });
 const outcomeBody = z.object({ outcome: z.string() });
+const pauseBody = z.object({ paused: z.boolean() });
 
 /** The bodies that name a sandbox user, who must be one of `endpoints.users`. */
 function userBodies(endpoints: SandboxEndpoints) {
@@ -106,7 +114,16 @@ function userBodies(endpoints: SandboxEndpoints) {
     value: z.string().max(2000).optional(),
     text: z.string().max(200).default(''),
   });
-  return { user, slashBody, clickBody };
+  const homeBody = z.object({ user, tab: z.enum(['home', 'messages']).default('home') });
+  const homeClickBody = z.object({
+    user,
+    actionId: z.string().min(1).max(255),
+    value: z.string().max(2000).optional(),
+    text: z.string().max(200).default(''),
+  });
+  const viewBody = z.object({ user, viewId: z.string().min(1).max(255), values: z.record(z.string().max(255), z.string().max(3000)).default({}) });
+  const closeBody = z.object({ user });
+  return { user, slashBody, clickBody, homeBody, homeClickBody, viewBody, closeBody };
 }
 
 type UserBodies = ReturnType<typeof userBodies>;
@@ -199,6 +216,45 @@ function click(endpoints: SandboxEndpoints, { clickBody }: UserBodies): Route {
   };
 }
 
+function home(endpoints: SandboxEndpoints, { homeBody }: UserBodies): Route {
+  return async (req, res) => {
+    const { user: who, tab } = await readJson(req, homeBody);
+    json(res, 200, await endpoints.openHome(who, tab));
+    endpoints.botAnswered();
+  };
+}
+
+function homeClick(endpoints: SandboxEndpoints, { homeClickBody }: UserBodies): Route {
+  return async (req, res) => {
+    const body = await readJson(req, homeClickBody);
+    json(res, 200, await endpoints.homeClick(body));
+  };
+}
+
+function submitView(endpoints: SandboxEndpoints, { viewBody }: UserBodies): Route {
+  return async (req, res) => {
+    const { user: who, viewId, values } = await readJson(req, viewBody);
+    const submitted = await endpoints.submitView(who, viewId, values);
+    if ('refused' in submitted) throw new HttpError(400, submitted.refused);
+    json(res, 200, submitted);
+  };
+}
+
+function closeView(endpoints: SandboxEndpoints, { closeBody }: UserBodies): Route {
+  return async (req, res) => {
+    const { user: who } = await readJson(req, closeBody);
+    endpoints.closeView(who);
+    json(res, 200, { ok: true });
+  };
+}
+
+function pause(endpoints: SandboxEndpoints): Route {
+  return async (req, res) => {
+    const { paused } = await readJson(req, pauseBody);
+    json(res, 200, { paused: await endpoints.pause(paused) });
+  };
+}
+
 const RESPONSE_URL = /^\/sandbox\/response\/([0-9a-f]+)$/;
 
 function respond(endpoints: SandboxEndpoints): Route {
@@ -240,6 +296,11 @@ function routeTable(endpoints: SandboxEndpoints, bodies: UserBodies, live: LiveU
     ['POST /sandbox/outcome', setOutcome(endpoints)],
     ['POST /sandbox/slash', slash(endpoints, bodies)],
     ['POST /sandbox/action', click(endpoints, bodies)],
+    ['POST /sandbox/home', home(endpoints, bodies)],
+    ['POST /sandbox/home-action', homeClick(endpoints, bodies)],
+    ['POST /sandbox/view', submitView(endpoints, bodies)],
+    ['POST /sandbox/view-close', closeView(endpoints, bodies)],
+    ['POST /sandbox/pause', pause(endpoints)],
   ]);
 }
 

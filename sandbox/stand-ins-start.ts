@@ -1,4 +1,6 @@
 import type { Config } from '../domain/config';
+import type { LocalCloudWatchLogs } from '../stand-ins/cloudwatch-logs';
+import { startCloudWatchLogsStandIn } from '../stand-ins/cloudwatch-logs';
 import type { LocalDynamo } from '../stand-ins/dynalite';
 import { startDynalite } from '../stand-ins/dynalite';
 import type { Ec2StandIn } from '../stand-ins/ec2';
@@ -70,9 +72,13 @@ export async function startEc2(config: Config, clock: SimulatedClock, teardown: 
   return ec2;
 }
 
-/** The services around the machines: SNS, Service Quotas, and Scheduler, which terminates them on the simulated clock. */
+/**
+ * The services around the machines: SNS, Service Quotas, CloudWatch Logs (where the simulated
+ * runner writes its log), and Scheduler, which terminates them on the simulated clock.
+ */
 export interface ServiceStandIns {
   sns: LocalSns;
+  logs: LocalCloudWatchLogs;
   serviceQuotas: ServiceQuotasStandIn;
   scheduler: SchedulerStandIn;
 }
@@ -82,6 +88,8 @@ export async function startServiceStandIns(config: Config, clock: SimulatedClock
   teardown.add(() => sns.close());
   const serviceQuotas: ServiceQuotasStandIn = await startServiceQuotasStandIn({ region: config.region });
   teardown.add(() => serviceQuotas.close());
+  const logs: LocalCloudWatchLogs = await startCloudWatchLogsStandIn({ region: config.region });
+  teardown.add(() => logs.close());
   const scheduler: SchedulerStandIn = await startSchedulerStandIn({
     clock,
     ec2Endpoint: ec2.endpoint,
@@ -90,5 +98,5 @@ export async function startServiceStandIns(config: Config, clock: SimulatedClock
     groups: [config.scheduleGroup],
   });
   teardown.add(() => scheduler.close());
-  return { sns, serviceQuotas, scheduler };
+  return { sns, logs, serviceQuotas, scheduler };
 }

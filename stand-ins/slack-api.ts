@@ -20,6 +20,8 @@ export const APPROVER = 'U0APPROVER';
 export const BOT_USER = 'U0BOT';
 /** Neither requester nor approver: someone who only looks. */
 export const ONLOOKER = 'U0ONLOOKER';
+/** A second approver, so a build over SECOND_APPROVAL_ABOVE_USD can get its two approvals. */
+export const SECOND_APPROVER = 'U0APPROVER2';
 export const BOT_ID = 'B0BOT';
 
 export interface SlackUser {
@@ -33,6 +35,7 @@ export const SANDBOX_USERS: Readonly<Record<string, SlackUser>> = {
   [REQUESTER]: { id: REQUESTER, name: 'riley', real_name: 'Riley', is_bot: false },
   [APPROVER]: { id: APPROVER, name: 'avery', real_name: 'Avery', is_bot: false },
   [ONLOOKER]: { id: ONLOOKER, name: 'sam', real_name: 'Sam', is_bot: false },
+  [SECOND_APPROVER]: { id: SECOND_APPROVER, name: 'jordan', real_name: 'Jordan', is_bot: false },
   [BOT_USER]: { id: BOT_USER, name: 'metal-build', real_name: 'metal-build', is_bot: true },
 };
 
@@ -100,6 +103,8 @@ export type SlackChange =
   | { type: 'message'; channel: string; message: SlackMessage }
   | { type: 'message_changed'; channel: string; message: SlackMessage }
   | { type: 'ephemeral'; ephemeral: SlackEphemeral }
+  | { type: 'view_opened'; view: SlackView }
+  | { type: 'home_published'; user: string; view: SlackView }
   | { type: 'reset' };
 
 export interface SlackApiState {
@@ -420,6 +425,9 @@ export function takeSlackWarnings(): string[] {
 
 // ---- the API --------------------------------------------------------------------------------
 
+/** The direct-message channel between the app and a person: `D` + the user ID's rest. */
+export const directChannelOf = (user: string): string => `D${user.slice(1)}`;
+
 export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHandler {
   const now = options.now ?? (() => new Date());
   const token = SANDBOX_BOT_TOKEN;
@@ -452,9 +460,6 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
   const emit = (change: SlackChange) => {
     for (const listener of listeners) listener(change);
   };
-
-  /** The direct-message channel between the app and a person: `D` + the user ID's rest. */
-  const directChannelOf = (user: string): string => `D${user.slice(1)}`;
 
   const channelMessages = (channel: string): SlackMessage[] => {
     let list = store.get(channel);
@@ -535,6 +540,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       usedTriggers.add(trigger);
       const opened = { ...structuredClone(view), id: viewId(), triggerId: trigger } as SlackView;
       views.push(opened);
+      emit({ type: 'view_opened', view: structuredClone(opened) });
       return { ok: true, view: opened };
     },
 
@@ -545,6 +551,7 @@ export function createSlackApi(options: { now?: () => Date } = {}): SlackApiHand
       const view = checkView(args.view, 'home');
       const published = { ...structuredClone(view), id: homes.get(user)?.id ?? viewId(), user } as SlackView;
       homes.set(user, published);
+      emit({ type: 'home_published', user, view: structuredClone(published) });
       return { ok: true, view: published };
     },
 

@@ -243,8 +243,8 @@ export function blockActionEvent(fields: BlockActionFields, options: SignOptions
  * app_home_opened as Slack's Events API sends it: a JSON `event_callback`, signed like the rest.
  * `tab` is `home` or `messages`.
  */
-export function appHomeOpenedEvent(user: string, tab: 'home' | 'messages' = 'home', options: SignOptions = {}): LambdaFunctionURLEvent {
-  const body = JSON.stringify({
+export function appHomeOpenedBody(user: string, tab: 'home' | 'messages' = 'home'): string {
+  return JSON.stringify({
     token: SANDBOX_VERIFICATION_TOKEN,
     team_id: SANDBOX_TEAM_ID,
     api_app_id: SANDBOX_APP_ID,
@@ -256,6 +256,10 @@ export function appHomeOpenedEvent(user: string, tab: 'home' | 'messages' = 'hom
     is_ext_shared_channel: false,
     event_context: `4-${randomBytes(8).toString('hex')}`,
   });
+}
+
+export function appHomeOpenedEvent(user: string, tab: 'home' | 'messages' = 'home', options: SignOptions = {}): LambdaFunctionURLEvent {
+  const body = appHomeOpenedBody(user, tab);
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   const headers = { ...signSlackRequest(body, options.secret ?? SANDBOX_SIGNING_SECRET, timestamp), 'content-type': 'application/json' };
   return functionUrlEvent({ body, headers });
@@ -265,10 +269,20 @@ export function appHomeOpenedEvent(user: string, tab: 'home' | 'messages' = 'hom
  * A button in the Home tab as Slack sends its block_actions: the container is the view, and no
  * channel or message comes with it; the trigger_id opens a modal.
  */
-export function homeActionEvent(
-  fields: { actionId: string; value: string; user?: string; triggerId?: string },
-  options: SignOptions = {},
-): LambdaFunctionURLEvent {
+export interface HomeActionFields {
+  actionId: string;
+  value: string;
+  user?: string;
+  triggerId?: string;
+  /** The button's label as shown; the action ID by default. */
+  buttonText?: string;
+}
+
+export function homeActionEvent(fields: HomeActionFields, options: SignOptions = {}): LambdaFunctionURLEvent {
+  return signedEvent(homeActionBody(fields), options);
+}
+
+export function homeActionBody(fields: HomeActionFields): string {
   const user = fields.user ?? REQUESTER;
   const payload = {
     type: 'block_actions',
@@ -285,14 +299,14 @@ export function homeActionEvent(
       {
         action_id: fields.actionId,
         block_id: 'home',
-        text: { type: 'plain_text', text: fields.actionId, emoji: true },
+        text: { type: 'plain_text', text: fields.buttonText ?? fields.actionId, emoji: true },
         value: fields.value,
         type: 'button',
         action_ts: nowTs(),
       },
     ],
   };
-  return signedEvent(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), options);
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
 export interface ViewSubmissionFields {

@@ -13,6 +13,12 @@ const state = {
   firstRender: true,
   /** Ephemerals already shown to `me`: a new one is scrolled into view where it landed. */
   seenEphemerals: undefined,
+  /** What the main area shows: the #builds channel, or the app (Apps → metal-build). */
+  pane: 'channel',
+  /** The app's tab: its Home, or its Messages (the direct messages the bot sent `me`). */
+  appTab: 'home',
+  /** How many of `me`'s direct messages have been seen (the sidebar's unread count). */
+  seenDms: undefined,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -261,6 +267,15 @@ function renderButton(element, block, message) {
 async function clickButton(button, element, block, message) {
   button.disabled = true;
   try {
+    // A button in the Home tab: Slack sends block_actions from the view, with no channel or message.
+    if (message.surface === 'home') {
+      await post('/sandbox/home-action', { user: state.me, actionId: element.action_id, value: element.value, text: element.text?.text ?? '' });
+      return;
+    }
+    if (message.surface === 'modal') {
+      showNotice('Buttons inside a dialog are not simulated here.');
+      return;
+    }
     await post('/sandbox/action', {
       user: state.me,
       channel: message.channel,
@@ -459,6 +474,133 @@ function revealNewEphemerals() {
   setTimeout(() => node.classList.remove('just-posted'), 2500);
 }
 
+// ---- the app: Home, Messages, and the modals the bot opens ----------------------------------
+
+function showPane(pane) {
+  state.pane = pane;
+  $('nav-channel').classList.toggle('active', pane === 'channel');
+  $('nav-app').classList.toggle('active', pane === 'app');
+  $('app-pane').hidden = pane !== 'app';
+  document.querySelector('main.channel:not(.app-pane)').hidden = pane !== 'channel';
+  if (pane === 'app') void openTab(state.appTab);
+  else render();
+}
+
+/** Opening a tab of the app is what Slack reports to it: app_home_opened with that tab. */
+async function openTab(tab) {
+  state.appTab = tab;
+  render();
+  await post('/sandbox/home', { user: state.me, tab });
+}
+
+function renderApp() {
+  const d = state.data;
+  const dms = d.directMessages || [];
+  if (state.pane === 'app' && state.appTab === 'messages') state.seenDms = dms.length;
+  if (state.seenDms === undefined) state.seenDms = 0;
+  const unread = Math.max(0, dms.length - state.seenDms);
+  $('dm-unread').hidden = unread === 0;
+  $('dm-unread').textContent = String(unread);
+  // On a phone the sidebar is hidden: the header's way to the app carries the count.
+  document.querySelector('.channel-header .pane-switch[data-pane="app"]').textContent = unread ? `metal-build (${unread})` : 'metal-build';
+  for (const tab of document.querySelectorAll('[data-tab]')) tab.setAttribute('aria-pressed', tab.getAttribute('data-tab') === state.appTab ? 'true' : 'false');
+  for (const body of document.querySelectorAll('[data-tab-body]')) body.hidden = body.getAttribute('data-tab-body') !== state.appTab;
+
+  const home = $('home-view');
+  home.replaceChildren(
+    ...(d.home
+      ? renderBlocks(d.home.blocks || [], { surface: 'home', text: '' })
+      : [el('div', { class: 'empty' }, 'Nothing published yet: the bot draws Home when it is opened.')]),
+  );
+
+  const list = $('dm-messages');
+  const stick = nearBottom(list);
+  list.replaceChildren(
+    ...(dms.length
+      ? dms.map((m) => renderMessage(m, { inThread: true }))
+      : [el('div', { class: 'empty' }, 'No messages yet. The bot writes here to the requester when their build ends or is about to be stopped.')]),
+  );
+  if (stick) list.scrollTop = list.scrollHeight;
+}
+
+/** One input block of a modal as a form field: a text input or a select, with its label, hint and error. */
+function viewField(block) {
+  const element = block.element || {};
+  const id = `view-field-${block.block_id}`;
+  const control =
+    element.type === 'static_select'
+      ? el(
+          'select',
+          { id, name: block.block_id },
+          el('option', { value: '' }, element.placeholder?.text ?? 'Select…'),
+          (element.options || []).map((o) =>
+            el('option', { value: o.value, selected: element.initial_option?.value === o.value }, emojify(String(o.text?.text ?? o.value))),
+          ),
+        )
+      : el('input', { id, name: block.block_id, type: 'text', value: element.initial_value ?? '', placeholder: element.placeholder?.text });
+  return el(
+    'div',
+    { class: 'view-field', 'data-block-id': block.block_id },
+    el('label', { for: id }, block.label?.text ?? block.block_id, block.optional ? el('span', { class: 'muted' }, ' (optional)') : null),
+    control,
+    block.hint ? el('div', { class: 'hint-text' }, textObject(block.hint)) : null,
+    el('div', { class: 'field-error' }),
+  );
+}
+
+function renderViewModal() {
+  const view = state.data.modal;
+  const modal = $('view-modal');
+  if (!view) {
+    modal.hidden = true;
+    return;
+  }
+  $('view-modal-title').textContent = view.title?.text ?? '';
+  $('view-modal-error').textContent = '';
+  $('view-modal-body').replaceChildren(
+    ...(view.blocks || []).map((block) => (block.type === 'input' ? viewField(block) : renderBlocks([block], { surface: 'modal', text: '' }))).flat(),
+  );
+  $('view-modal-close').textContent = view.close?.text ?? 'Close';
+  $('view-modal-submit').hidden = !view.submit;
+  $('view-modal-submit').textContent = view.submit?.text ?? 'Submit';
+  modal.setAttribute('data-view-id', view.id);
+  modal.setAttribute('data-callback-id', view.callback_id ?? '');
+  modal.hidden = false;
+}
+
+async function submitViewModal(event) {
+  event.preventDefault();
+  const view = state.data?.modal;
+  if (!view) return;
+  const values = {};
+  for (const field of document.querySelectorAll('#view-modal-body [name]')) if (field.value !== '') values[field.name] = field.value;
+  for (const error of document.querySelectorAll('#view-modal-body .field-error')) error.textContent = '';
+  $('view-modal-error').textContent = '';
+  const submit = $('view-modal-submit');
+  submit.disabled = true;
+  try {
+    const response = await fetch('/sandbox/view', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: state.me, viewId: view.id, values }),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      $('view-modal-error').textContent = answer.error || `the dialog could not be sent (${response.status})`;
+      return;
+    }
+    // Slack shows the app's errors under their fields and keeps the dialog open.
+    for (const [blockId, message] of Object.entries(answer.errors || {})) {
+      const target = document.querySelector(`#view-modal-body [data-block-id="${CSS.escape(blockId)}"] .field-error`);
+      if (target) target.textContent = message;
+      else $('view-modal-error').textContent = message;
+    }
+    if (answer.status !== 200) $('view-modal-error').textContent = `We had some trouble connecting (the app answered ${answer.status}).`;
+  } finally {
+    submit.disabled = false;
+  }
+}
+
 // ---- sandbox panel --------------------------------------------------------------------------
 
 /** The table's size, the slots item, and what the other bookkeeping items are (not listed). */
@@ -541,8 +683,13 @@ function kv(pairs) {
 function renderPanel() {
   const d = state.data;
   const configured = d.configuredSpeed ?? d.speed;
-  $('speed').textContent =
-    configured <= 0
+  const pause = $('pause');
+  pause.textContent = d.paused ? 'Resume' : 'Pause';
+  pause.setAttribute('aria-pressed', d.paused ? 'true' : 'false');
+  pause.hidden = configured <= 0;
+  $('speed').textContent = d.paused
+    ? 'Paused: simulated time stands still until Resume; the +min buttons still move it.'
+    : configured <= 0
       ? 'Paused: time moves only with these buttons (or POST /sandbox/clock).'
       : d.speed < configured
         ? `${d.speed}× real time while nothing runs (waiting on people); ${configured}× while a machine is live, ` +
@@ -668,7 +815,9 @@ function render() {
     renderThread();
     revealNewEphemerals();
   }
-  if (changed('panel', [d.speed, d.outcome, d.instances, d.rows, d.sns, d.deliveries])) keepOpen($('sandbox-panel'), renderPanel);
+  if (changed('panel', [d.speed, d.paused, d.outcome, d.instances, d.rows, d.sns, d.deliveries])) keepOpen($('sandbox-panel'), renderPanel);
+  if (changed('app', [state.me, state.pane, state.appTab, d.home, d.directMessages, d.users])) renderApp();
+  if (changed('modal', [state.me, d.modal])) renderViewModal();
   renderClock();
   state.firstRender = false;
 }
@@ -766,7 +915,9 @@ function setup() {
     localStorage.setItem('metal-build-sandbox-user', state.me);
     state.firstRender = true;
     state.seenEphemerals = undefined;
-    void refresh();
+    state.seenDms = undefined;
+    if (state.pane === 'app') void openTab(state.appTab);
+    else void refresh();
   });
   $('thread-close').addEventListener('click', () => {
     state.openThread = undefined;
@@ -785,6 +936,24 @@ function setup() {
       }
     });
   }
+  for (const link of document.querySelectorAll('[data-pane]'))
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      showPane(link.getAttribute('data-pane'));
+    });
+  for (const tab of document.querySelectorAll('[data-tab]')) tab.addEventListener('click', () => void openTab(tab.getAttribute('data-tab')));
+  $('view-modal-form').addEventListener('submit', (event) => void submitViewModal(event));
+  $('view-modal-close').addEventListener('click', () => void post('/sandbox/view-close', { user: state.me }));
+  $('pause').addEventListener('click', async () => {
+    const button = $('pause');
+    button.disabled = true;
+    try {
+      await post('/sandbox/pause', { paused: !state.data?.paused });
+      await refresh();
+    } finally {
+      button.disabled = false;
+    }
+  });
   $('outcome').addEventListener('change', (event) => void post('/sandbox/outcome', { outcome: event.target.value }));
   setInterval(() => requestAnimationFrame(renderClock), 500);
   connect();

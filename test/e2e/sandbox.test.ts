@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../sandbox/sandbox';
 import { startSandbox } from '../../sandbox/sandbox';
+import { SandboxClient } from '../sandbox/sandbox-client';
 
 // The sandbox page in Debian's Chromium (no browser download): Riley requests a build, Avery
 // approves it through the confirm dialog, the thread reaches completion. Screenshots go to
@@ -193,8 +194,71 @@ describe('the sandbox in a browser', () => {
     await page.click('#panel-close');
     expect(await page.locator('#sandbox-panel').isVisible()).toBe(false);
 
+    // No sidebar on a phone: the header's button opens the app, and another leads back.
+    await page.click('.channel-header .pane-switch[data-pane="app"]');
+    await page.locator('#home-view [data-action-id="home_refresh"]').waitFor();
+    await page.screenshot({ path: `${SHOTS}/sandbox-phone-home.png` });
+    await page.click('#app-pane .pane-switch[data-pane="channel"]');
+    await page.locator('#messages').waitFor({ state: 'visible' });
+
     // Nothing is wider than the screen.
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+  it("shows the requester's direct message, the Home tab with a working New build dialog, and Pause", async () => {
+    const client = new SandboxClient(sandbox.url, sandbox.dynamodbEndpoint);
+    // A build of Riley's that ends: the bot tells Riley by direct message.
+    const { buildId } = await client.requestAndApprove('U0REQUESTER', 'U0APPROVER');
+    await client.advance(100);
+    client.close();
+
+    const { page, errors } = await open({ width: 1440, height: 900 });
+    await viewAs(page, 'U0REQUESTER');
+    await page.locator('#dm-unread:not([hidden])').waitFor();
+
+    // Apps → metal-build opens Home: the page sends app_home_opened, the bot publishes the view.
+    await page.click('#nav-app');
+    const newBuild = page.locator('#home-view [data-action-id="home_new_build"]');
+    // The Home last published shows at once (as in Slack); the fresh one, with this build, follows.
+    await page.locator('#home-view', { hasText: buildId }).waitFor();
+    await newBuild.waitFor();
+    await page.screenshot({ path: `${SHOTS}/sandbox-desktop-home.png` });
+
+    await page.click('#tab-messages');
+    const dm = page.locator('#dm-messages .message', { hasText: buildId });
+    await dm.first().waitFor();
+    expect(await dm.first().textContent()).toContain('Your build');
+    await page.locator('#dm-unread').waitFor({ state: 'hidden' });
+    await page.screenshot({ path: `${SHOTS}/sandbox-desktop-direct-message.png` });
+
+    // Home's New build: the dialog the bot opened, filled in and submitted.
+    await page.click('#tab-home');
+    await newBuild.click();
+    await page.locator('#view-modal').waitFor({ state: 'visible' });
+    expect(await page.locator('#view-modal').getAttribute('data-callback-id')).toBe('new_build');
+    await page.fill('#view-field-branch', 'release/2.0');
+    for (const id of ['#view-field-type', '#view-field-hours']) if ((await page.locator(id).inputValue()) === '') await page.selectOption(id, { index: 1 });
+    await page.screenshot({ path: `${SHOTS}/sandbox-desktop-new-build.png` });
+    await page.click('#view-modal-submit');
+    await page.locator('#view-modal-title', { hasText: 'Build requested' }).waitFor();
+    await page.click('#view-modal-close');
+    await page.locator('#view-modal').waitFor({ state: 'hidden' });
+    await page.click('#nav-channel');
+    await page.locator('#messages .message', { hasText: 'release/2.0' }).first().waitFor();
+
+    // Pause: simulated time stands still until Resume.
+    await page.click('#pause');
+    await page.locator('#speed[data-rate="0"]').waitFor();
+    expect(await page.locator('#pause').textContent()).toBe('Resume');
+    const at = async () => ((await (await fetch(`${sandbox.url}/sandbox/state`)).json()) as { now: string }).now;
+    const paused = await at();
+    await page.waitForTimeout(600);
+    expect(await at()).toBe(paused);
+    await page.screenshot({ path: `${SHOTS}/sandbox-desktop-paused.png` });
+    await page.click('#pause');
+    await page.locator('#speed:not([data-rate="0"])').waitFor();
+    expect(await page.locator('#pause').textContent()).toBe('Pause');
     expect(errors).toEqual([]);
     await page.close();
   });
