@@ -130,6 +130,8 @@ export interface Build {
   ArtifactKey?: string;
   ArtifactSha256?: string;
   ArtifactBytes?: number;
+  /** The root disk's GB when it is not VOLUME_SIZE_GB: a self-test's, the builder AMI's snapshot size. */
+  RootVolumeGb?: number;
   /** A self-test's checks as its runner reported them (docs/design.md "Self-test"); never a build's. */
   SelftestChecks?: SelftestCheck[];
   LogKey?: string;

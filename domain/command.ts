@@ -1,4 +1,5 @@
 import { isBuildId } from './build-id';
+import { SELFTEST_BRANCH } from './build-kind';
 
 // `/metal-build` argument parsing. Branch names are checked stricter than git on purpose: they
 // travel into user data and a shell on the build machine, so only a safe alphabet is let in.
@@ -68,6 +69,8 @@ const quoted = (word: string) => {
 };
 
 export function checkBranch(branch: string): string | undefined {
+  if (branch === SELFTEST_BRANCH)
+    return `"${SELFTEST_BRANCH}" is not a branch name: name the branch (or run \`/metal-build selftest\`, which checks the repository's HEAD)`;
   if (branch.length > 200) return `branch name is ${branch.length} characters long; the limit is 200`;
   if (branch.startsWith('-')) return `branch ${show(branch)} starts with "-"`;
   // Named before the alphabet check: "@" alone is refused too, but "@{" is the exact problem.

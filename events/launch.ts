@@ -131,7 +131,7 @@ async function tryAttempts(
   for (const attempt of attempts) {
     if (skippedTypes.has(attempt.instanceType)) continue;
     const result = await deps.compute.launch({ buildId: build.BuildID, ...attempt, userData, tags, ...(rootVolumeGb !== undefined && { rootVolumeGb }) });
-    if (result.ok) return launched(deps, build, result.instance, { refusals, skips }, log);
+    if (result.ok) return launched(deps, build, result.instance, { refusals, skips, ...(rootVolumeGb !== undefined && { rootVolumeGb }) }, log);
     log.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, ec2Message: result.message });
     refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
     if (skipsOtherSubnets(result.code, result.message, attempt.nestedVirtualization)) skippedTypes.add(attempt.instanceType);
@@ -223,6 +223,8 @@ function priceFacts(deps: EventDeps, build: Build, types: readonly string[]): Ca
 interface LaunchDetours {
   refusals: Refusal[];
   skips: Skip[];
+  /** The root disk asked for instead of the template's (a self-test). */
+  rootVolumeGb?: number;
 }
 
 const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
@@ -230,7 +232,8 @@ const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
 async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
   // The hash, not the token: build-phase checks each phase's token against it.
   const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
-  const applied = await applyRow(deps, build, { type: 'launched', ...instance, limitHours: limitHoursOf(build, deps.config), eventTokenHash }, log);
+  const disk = detours.rootVolumeGb !== undefined ? { rootVolumeGb: detours.rootVolumeGb } : {};
+  const applied = await applyRow(deps, build, { type: 'launched', ...instance, limitHours: limitHoursOf(build, deps.config), eventTokenHash, ...disk }, log);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
     // Before any Slack call: from here AWS keeps the deadline even if everything else fails.

@@ -97,6 +97,16 @@ describe('/metal-build selftest', () => {
     expect(world().bus()).toEqual([]);
   });
 
+  it('a self-test is not rebuilt: `/metal-build rebuild` says to run it again, and opens nothing', async () => {
+    const bot = world().bot();
+    await bot.command('selftest', { user: APPROVER });
+    const [test] = await world().builds();
+    await world().dynamo.store.update(test!.BuildID, { status: ['approved'] }, { Status: 'failed' });
+    const answer = await bot.command(`rebuild ${test!.BuildID}`, { user: APPROVER });
+    expect(answer.text).toBe(`${test!.BuildID} is a self-test, which is not rebuilt: run \`/metal-build selftest\` again.`);
+    expect(await world().builds()).toHaveLength(1);
+  });
+
   it('a Slack retry of the same command starts one self-test', async () => {
     const bot = world().bot();
     await bot.command('selftest', { user: APPROVER, triggerId: 'trigger-selftest' });

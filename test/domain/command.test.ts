@@ -176,6 +176,11 @@ describe('type= and hours=: any order after the branch, form checked here', () =
     expect(USAGE).toContain('`/metal-build new`');
   });
 
+  it("HEAD is never a build's branch: it is the self-test's (and how `costs` tells one from a build)", () => {
+    expect(parseCommand('HEAD')).toEqual({ ok: false, problem: expect.stringContaining('`/metal-build selftest`') });
+    expect(parseCommand('HEADS').ok).toBe(true);
+  });
+
   it('selftest is a command of its own and takes no arguments', () => {
     expect(parseCommand('selftest')).toEqual({ ok: true, command: { kind: 'selftest' } });
     expect(parseCommand('selftest now')).toEqual({ ok: false, problem: '`selftest` takes no arguments' });
