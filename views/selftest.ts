@@ -45,7 +45,7 @@ const checkLine = (ok: boolean, label: string, detail: string) =>
 
 /** What the handlers saw for themselves, before the machine's word: the launch, the events, the schedule. */
 function loopLines(build: Build, ctx: ViewContext): string[] {
-  const disk = build.RootVolumeGb !== undefined ? `, a ${build.RootVolumeGb} GB disk from the builder AMI` : '';
+  const disk = build.RootVolumeGb !== undefined ? `, the builder AMI's ${build.RootVolumeGb} GB disk` : '';
   return [
     checkLine(
       build.InstanceID !== undefined,
