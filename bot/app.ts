@@ -15,6 +15,7 @@ import { mayUseChannel } from './permissions';
 import * as replies from '../views/replies';
 import { rebuildBuild } from './rebuild';
 import { requestBuild } from './request';
+import { requestSelftest } from './selftest';
 import { showCosts } from './costs';
 import { listBuilds, showStatus } from './status';
 import { showLog, showLogClick } from './logs';
@@ -114,7 +115,12 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string | und
 
   const buildId = 'buildId' in c ? c.buildId : undefined;
   const log = buildId ? deps.log.child({ buildId }) : deps.log;
-  const here = mayUseChannel(deps.config, command.user, command.channel, c.kind === 'build' || c.kind === 'rebuild' || c.kind === 'new' ? 'request' : c.kind);
+  const here = mayUseChannel(
+    deps.config,
+    command.user,
+    command.channel,
+    c.kind === 'build' || c.kind === 'rebuild' || c.kind === 'new' || c.kind === 'selftest' ? 'request' : c.kind,
+  );
   if (!here.ok) {
     log.info('command refused outside the allowed channels', { command: c.kind, user: command.user, channel: command.channel });
     return here.reason;
@@ -142,6 +148,8 @@ async function answerCommand(deps: BotDeps, body: unknown): Promise<string | und
         return await rebuildBuild(deps, { user: command.user, channel: command.channel, buildId: c.buildId });
       case 'new':
         return await openNewBuild(deps, command);
+      case 'selftest':
+        return await requestSelftest(deps, command);
     }
   } catch (error) {
     log.error(`/metal-build ${c.kind} failed`, { error, user: command.user });

@@ -5,6 +5,8 @@ import type { BotDeps } from './deps';
 import * as replies from '../views/replies';
 import { openRequest } from './request';
 import { choiceProblem } from '../domain/build-choice';
+import { isSelftest } from '../domain/build-kind';
+import { selftestNotRebuilt } from '../views/selftest';
 
 // `/metal-build rebuild <build-id>` and the Rebuild button on a failed, terminated or cancelled
 // card: a new request for the same branch at the commit that was asked for (the branch head
@@ -26,6 +28,7 @@ export async function rebuildBuild(deps: BotDeps, request: RebuildRequest): Prom
   const log = deps.log.child({ buildId: request.buildId });
   const earlier = await deps.store.get(request.buildId);
   if (!earlier) return replies.noBuild(request.buildId);
+  if (isSelftest(earlier)) return selftestNotRebuilt(earlier.BuildID);
   if (!isRebuildable(earlier.Status)) return replies.notRebuildable(earlier);
   if (earlier.RebuiltAs) return replies.alreadyRebuilt(earlier.BuildID, earlier.RebuiltAs, await deps.store.get(earlier.RebuiltAs));
   // The same machine and limit as before, unless the settings no longer allow them.

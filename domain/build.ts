@@ -1,3 +1,4 @@
+import type { SelftestCheck } from './selftest-check';
 // The build record: docs/design.md "Build record — DynamoDB". Attribute names are the original
 // system's so its documented queries keep working.
 
@@ -129,6 +130,10 @@ export interface Build {
   ArtifactKey?: string;
   ArtifactSha256?: string;
   ArtifactBytes?: number;
+  /** The root disk's GB when it is not VOLUME_SIZE_GB: a self-test's, the builder AMI's snapshot size. */
+  RootVolumeGb?: number;
+  /** A self-test's checks as its runner reported them (docs/design.md "Self-test"); never a build's. */
+  SelftestChecks?: SelftestCheck[];
   LogKey?: string;
   /**
    * Hex SHA-256 of the build's event token (docs/design.md "Contract additions"), written with the

@@ -1,4 +1,5 @@
 import { isBuildId } from './build-id';
+import { SELFTEST_BRANCH } from './build-kind';
 
 // `/metal-build` argument parsing. Branch names are checked stricter than git on purpose: they
 // travel into user data and a shell on the build machine, so only a safe alphabet is let in.
@@ -19,6 +20,8 @@ export type Command =
   | { kind: 'logs'; buildId: string; lines: number }
   /** `/metal-build new`: the New build dialog (bot/new-build.ts). */
   | { kind: 'new' }
+  /** `/metal-build selftest`: an approver proves the loop on a small machine (docs/design.md "Self-test"). */
+  | { kind: 'selftest' }
   | { kind: 'help' };
 
 /** `/metal-build logs <build-id> [lines]`: how many lines unless given, and the most one may ask for. */
@@ -29,9 +32,8 @@ export const LOG_LINES_MAX = 200;
  * A refusal: the one-line problem; `usage` when the words were no command at all (an unknown
  * subcommand such as `--help`, or `help` with arguments): then the answer carries the full usage.
  */
-/** Words that are commands, never branch names; `selftest` is kept for a command to come. */
+/** Words that are commands, never branch names. */
 export const COMMAND_WORDS = ['status', 'list', 'cancel', 'rebuild', 'logs', 'costs', 'help', 'new', 'selftest'] as const;
-const RESERVED_WORDS: ReadonlySet<string> = new Set(['selftest']);
 
 export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string; usage?: boolean };
 
@@ -44,6 +46,7 @@ export const USAGE = [
   '`/metal-build rebuild <build-id>` — request the same branch and commit again',
   `\`/metal-build logs <build-id> [lines]\` — the newest lines of the build's log (${LOG_LINES_DEFAULT} unless given, at most ${LOG_LINES_MAX})`,
   '`/metal-build costs [YYYY-MM]` — what builds cost this month (or that one), and the budget',
+  '`/metal-build selftest` — approvers: prove launch, role, user data, events, logs, S3 and the schedule on a small machine, for under a cent',
   '`/metal-build help` — this help',
   `The words ${COMMAND_WORDS.map((w) => `\`${w}\``).join(', ')} are commands, never branch names.`,
 ].join('\n');
@@ -66,6 +69,8 @@ const quoted = (word: string) => {
 };
 
 export function checkBranch(branch: string): string | undefined {
+  if (branch === SELFTEST_BRANCH)
+    return `"${SELFTEST_BRANCH}" is not a branch name: name the branch (or run \`/metal-build selftest\`, which checks the repository's HEAD)`;
   if (branch.length > 200) return `branch name is ${branch.length} characters long; the limit is 200`;
   if (branch.startsWith('-')) return `branch ${show(branch)} starts with "-"`;
   // Named before the alphabet check: "@" alone is refused too, but "@{" is the exact problem.
@@ -125,6 +130,9 @@ export function parseCommand(rawText: string): ParsedCommand {
     case 'new':
       if (rest.length > 0) return fail('`new` takes no arguments: the dialog asks for the branch');
       return { ok: true, command: { kind: 'new' } };
+    case 'selftest':
+      if (rest.length > 0) return fail('`selftest` takes no arguments');
+      return { ok: true, command: { kind: 'selftest' } };
     case 'list':
       if (rest.length > 0) return fail('`list` takes no arguments');
       return { ok: true, command: { kind: 'list' } };
@@ -162,8 +170,6 @@ export function parseCommand(rawText: string): ParsedCommand {
   }
   // `--help`, `-h`: no branch starts with "-", so this was meant as a subcommand we do not have.
   if (first.startsWith('-')) return { ok: false, problem: `unknown subcommand ${show(first)}`, usage: true };
-  if (RESERVED_WORDS.has(first))
-    return { ok: false, problem: `\`${first}\` is a command word, never a branch name, and this version has no such command`, usage: true };
   const branchProblem = checkBranch(first);
   if (branchProblem) return fail(branchProblem);
   return buildWords(first, rest);

@@ -28,6 +28,8 @@ export interface Config {
   /** A fallback type is launched only when its maximum is at most this much above the approved one. */
   fallbackMaxOverrunPercent: number;
   launchTemplateId?: string;
+  /** The launch template's AMI (the stack passes it): a self-test's root disk is its root snapshot's size. */
+  builderImageId?: string;
   subnetIds: string[];
   volumeSizeGb: number;
   maxLifetimeHours: number;
@@ -193,6 +195,7 @@ const fields = {
   SELFTEST_INSTANCE_TYPE: withDefault('t3.small'),
   FALLBACK_MAX_OVERRUN_PERCENT: nonNegative(10),
   LAUNCH_TEMPLATE_ID: optional,
+  BUILDER_IMAGE_ID: optional,
   SUBNET_IDS: list,
   VOLUME_SIZE_GB: positiveInt(500),
   MAX_LIFETIME_HOURS: positive(3),
@@ -262,6 +265,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     fallbackInstanceTypes: e.FALLBACK_INSTANCE_TYPES,
     fallbackMaxOverrunPercent: e.FALLBACK_MAX_OVERRUN_PERCENT,
     launchTemplateId: e.LAUNCH_TEMPLATE_ID,
+    builderImageId: e.BUILDER_IMAGE_ID,
     subnetIds: e.SUBNET_IDS,
     volumeSizeGb: e.VOLUME_SIZE_GB,
     maxLifetimeHours: e.MAX_LIFETIME_HOURS,

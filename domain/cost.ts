@@ -114,7 +114,19 @@ export function costBetween(
   overrides: Readonly<Record<string, number>>,
   fallbackType: string,
 ): number {
+  return usd(exactCostBetween(instanceType, volumeGb, from, to, overrides, fallbackType));
+}
+
+/** costBetween unrounded: a self-test's cost is told in fractions of a cent. */
+export function exactCostBetween(
+  instanceType: string,
+  volumeGb: number,
+  from: string,
+  to: string,
+  overrides: Readonly<Record<string, number>>,
+  fallbackType: string,
+): number {
   const hourly = hourlyPrice(instanceType, overrides) ?? hourlyPrice(fallbackType, overrides) ?? 0;
   const hours = billedSeconds(from, to) / 3600;
-  return usd(hours * (hourly + hourlyDiskPrice(volumeGb)));
+  return hours * (hourly + hourlyDiskPrice(volumeGb));
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, PHASES } from './build';
+import { SELFTEST_CHECK_DETAIL_MAX, SELFTEST_CHECK_NAMES } from './selftest-check';
 
 // docs/design.md "Events": the bus contract. Every inbound event is parsed once with these schemas.
 
@@ -27,6 +28,11 @@ export const artifactSchema = z
   })
   .strict();
 
+/** One check of a self-test's runner: a fixed name, its outcome and the machine's bounded word on it. */
+export const selftestCheckSchema = z
+  .object({ name: z.enum(SELFTEST_CHECK_NAMES), ok: z.boolean(), detail: z.string().max(SELFTEST_CHECK_DETAIL_MAX) })
+  .strict();
+
 export const buildPhaseDetail = z
   .object({
     buildId,
@@ -47,6 +53,8 @@ export const buildPhaseDetail = z
     logKey: z.string().min(1).optional(),
     logTail: z.string().optional(),
     durationSeconds: z.number().nonnegative().optional(),
+    /** A self-test's checks, in its `completed` or `failed` phase; kept only for a self-test's record. */
+    checks: z.array(selftestCheckSchema).max(SELFTEST_CHECK_NAMES.length).optional(),
   })
   .strict();
 export type BuildPhaseDetail = z.infer<typeof buildPhaseDetail>;

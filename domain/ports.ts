@@ -276,6 +276,8 @@ export interface LaunchRequest {
   tags: Record<string, string>;
   /** Launch with CpuOptions.NestedVirtualization=enabled: KVM on a virtual type that lists the feature. */
   nestedVirtualization?: boolean;
+  /** The root disk in GB instead of the launch template's (a self-test: the AMI's snapshot size). */
+  rootVolumeGb?: number;
 }
 
 export interface LaunchedInstance {

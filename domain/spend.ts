@@ -1,5 +1,6 @@
 import type { Build, Status } from './build';
 import { RETENTION_DAYS, isFinal } from './build';
+import { isSelftest } from './build-kind';
 import type { CostConfig } from './build-facts';
 import { costSoFar, costToDeadline, isCostFinal } from './build-facts';
 import { usd } from './cost';
@@ -18,6 +19,8 @@ export interface CountedBuild {
   branch: string;
   /** The status when it was counted. */
   status: Status;
+  /** A self-test (docs/design.md "Self-test"): shown on its own line, not among the builds. */
+  kind?: 'selftest';
 }
 
 export interface MonthLedger {
@@ -59,7 +62,14 @@ export function countedEntry(build: Build): { month: string; entry: CountedBuild
   if (!isFinal(build.Status) || build.ActualCost === undefined || !build.LaunchTime) return undefined;
   return {
     month: monthOf(build.LaunchTime),
-    entry: { buildId: build.BuildID, cost: build.ActualCost, requester: build.Requester, branch: build.BuildBranch, status: build.Status },
+    entry: {
+      buildId: build.BuildID,
+      cost: build.ActualCost,
+      requester: build.Requester,
+      branch: build.BuildBranch,
+      status: build.Status,
+      ...(isSelftest(build) && { kind: 'selftest' as const }),
+    },
   };
 }
 
@@ -201,6 +211,8 @@ export interface MonthReport {
   /** The three most expensive builds, running ones at their cost so far. */
   top: Array<CountedBuild & { running: boolean }>;
   builds: number;
+  /** The month's self-tests (counted and running): how many, and their cost, part of the totals. */
+  selftests: { count: number; cost: number };
 }
 
 const descending = (lines: Map<string, number>): SpendLine[] =>
@@ -208,7 +220,7 @@ const descending = (lines: Map<string, number>): SpendLine[] =>
 
 /** `running`: the month's builds not yet counted, with their cost so far. */
 export function monthReport(ledger: MonthLedger, running: ReadonlyArray<{ build: Build; soFar: number }>): MonthReport {
-  const all = [
+  const everything = [
     ...ledger.counted.map((c) => ({ ...c, running: false })),
     ...running.map(({ build, soFar }) => ({
       buildId: build.BuildID,
@@ -216,9 +228,12 @@ export function monthReport(ledger: MonthLedger, running: ReadonlyArray<{ build:
       requester: build.Requester,
       branch: build.BuildBranch,
       status: build.Status,
+      ...(isSelftest(build) && { kind: 'selftest' as const }),
       running: true,
     })),
   ];
+  const selftests = everything.filter((b) => b.kind === 'selftest');
+  const all = everything.filter((b) => b.kind !== 'selftest');
   const byOutcome: Record<string, number> = {};
   const byRequester = new Map<string, number>();
   const byBranch = new Map<string, number>();
@@ -239,5 +254,6 @@ export function monthReport(ledger: MonthLedger, running: ReadonlyArray<{ build:
     byBranch: descending(byBranch),
     top: [...all].sort((a, b) => b.cost - a.cost || a.buildId.localeCompare(b.buildId)).slice(0, 3),
     builds: all.length,
+    selftests: { count: selftests.length, cost: usd(selftests.reduce((sum, b) => sum + b.cost, 0)) },
   };
 }

@@ -43,6 +43,8 @@ export type BuildEvent =
       launchTime: string;
       limitHours: number;
       eventTokenHash?: string;
+      /** The root disk launched instead of the template's (a self-test), in GB. */
+      rootVolumeGb?: number;
     }
   | { type: 'launch-failed'; message: string }
   /** `actualCost` is the cost from LaunchTime to `at`, computed by the caller with domain/cost. */
@@ -291,6 +293,7 @@ export const STATUS_TABLE: StatusTable = {
           LaunchTime: event.launchTime,
           DeadlineAt: deadline(event.launchTime, event).toISOString(),
           ...(event.eventTokenHash !== undefined ? { EventTokenHash: event.eventTokenHash } : {}),
+          ...(event.rootVolumeGb !== undefined ? { RootVolumeGb: event.rootVolumeGb } : {}),
         }),
         guard: () => ({ absent: ['InstanceID'] }),
       },

@@ -1,6 +1,7 @@
 import type { Build, Status } from './build';
 import { capLogTail, expirationTime, instanceStateRank, isActive, isFinal, isInstanceEnding } from './build';
 import type { PhaseReport } from './events';
+import { isSelftest } from './build-kind';
 import { endedByDeadline } from './lifetime';
 import type { BuildEvent, Case, Effect, Entry, EventOf, Guard, GuardAddition, TableEvent } from './status-table';
 import { STATUS_TABLE } from './status-table';
@@ -145,6 +146,7 @@ function phase(build: Build, d: PhaseReport, now: Date): Decision {
         ...(d.durationSeconds !== undefined ? { BuildDurationSeconds: d.durationSeconds } : {}),
         ...(d.actualCommit ? { ActualCommit: d.actualCommit } : {}),
         ...(d.logKey ? { LogKey: d.logKey } : {}),
+        ...selftestChecksOf(build, d),
       });
     case 'failed':
       return finished(build, 'failed', d.at, now, ['launching', 'building', 'uploading'], {
@@ -154,8 +156,14 @@ function phase(build: Build, d: PhaseReport, now: Date): Decision {
         ...(d.logTail !== undefined ? { LogTail: capLogTail(d.logTail) } : {}),
         ...(d.logKey ? { LogKey: d.logKey } : {}),
         ...(d.durationSeconds !== undefined ? { BuildDurationSeconds: d.durationSeconds } : {}),
+        ...selftestChecksOf(build, d),
       });
   }
+}
+
+/** A self-test's checks; a build's machine has none to report, so any it sends is not kept. */
+function selftestChecksOf(build: Build, d: PhaseReport): Partial<Build> {
+  return d.checks && isSelftest(build) ? { SelftestChecks: d.checks } : {};
 }
 
 /** The runner's end, from the statuses it may end, or late after an unexpected end. */

@@ -4,7 +4,7 @@ import { BOT_SOURCE, DETAIL_TYPES, buildApprovedDetail } from '../domain/events'
 import type { LaunchedInstance, Logger } from '../domain/ports';
 import { buildQuote, logGroupName, overrunAllowance } from '../domain/build-facts';
 import { limitHoursOf, launchTypesOf, requestedTypeOf } from '../domain/build-choice';
-import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, terminatedAtLaunchNote } from '../views/launch-notes';
+import { extraMachinesNote, launchFallbackNote, noSlotAtLaunch, selftestImageUnknown, terminatedAtLaunchNote } from '../views/launch-notes';
 import { launchOverBudget } from '../views/spend-messages';
 import type { EventDeps } from './deps';
 import { applyRow, applyStep, dequeueBy } from './apply-step';
@@ -59,7 +59,9 @@ export const { createHandler, handler } = eventEntry({
     const allAttempts = launchAttempts(build.BuildID, types, deps.config, await nestedVirtualizationTypes(deps, types, blog));
     const fit = fitLaunch(allAttempts, await capacityFacts(deps, build, allAttempts, blog));
     if (fit.failure !== undefined) return fail(deps, build, fit.failure, blog);
-    await tryAttempts(deps, build, fit.attempts, fit.skips, blog);
+    const disk = await selftestDisk(deps, build, blog);
+    if (!disk.ok) return fail(deps, build, disk.failure, blog);
+    await tryAttempts(deps, build, fit.attempts, fit.skips, disk.rootVolumeGb, blog);
   },
 });
 
@@ -95,15 +97,41 @@ async function holdsSlot(deps: EventDeps, build: Build, log: Logger): Promise<'h
 }
 
 /** Each attempt in turn until EC2 gives a machine; a type whose refusal holds in every subnet is not tried again. */
-async function tryAttempts(deps: EventDeps, build: Build, attempts: readonly LaunchAttempt[], skips: Skip[], log: Logger): Promise<void> {
+/**
+ * A self-test's root disk: the builder AMI's root snapshot size, not the template's VOLUME_SIZE_GB
+ * (docs/design.md "Self-test"). A build keeps the template's. Without BUILDER_IMAGE_ID (a stack
+ * from before it) the template's disk is used; an AMI EC2 does not know fails the launch, as
+ * RunInstances would. A failed DescribeImages throws: the delivery is retried.
+ */
+async function selftestDisk(deps: EventDeps, build: Build, log: Logger): Promise<{ ok: true; rootVolumeGb?: number } | { ok: false; failure: string }> {
+  const imageId = deps.config.builderImageId;
+  if (!isSelftest(build)) return { ok: true };
+  if (!imageId) {
+    log.warn('BUILDER_IMAGE_ID is not set: the self-test launches with the launch template’s disk');
+    return { ok: true };
+  }
+  const size = await deps.compute.rootSnapshotSizeGb(imageId);
+  if (size === undefined) return { ok: false, failure: selftestImageUnknown(imageId) };
+  log.info('self-test root disk from the builder AMI', { imageId, rootVolumeGb: size });
+  return { ok: true, rootVolumeGb: size };
+}
+
+async function tryAttempts(
+  deps: EventDeps,
+  build: Build,
+  attempts: readonly LaunchAttempt[],
+  skips: Skip[],
+  rootVolumeGb: number | undefined,
+  log: Logger,
+): Promise<void> {
   const userData = userDataOf(deps, build);
   const tags = launchTags(build, limitHoursOf(build, deps.config));
   const refusals: Refusal[] = [];
   const skippedTypes = new Set<string>();
   for (const attempt of attempts) {
     if (skippedTypes.has(attempt.instanceType)) continue;
-    const result = await deps.compute.launch({ buildId: build.BuildID, ...attempt, userData, tags });
-    if (result.ok) return launched(deps, build, result.instance, { refusals, skips }, log);
+    const result = await deps.compute.launch({ buildId: build.BuildID, ...attempt, userData, tags, ...(rootVolumeGb !== undefined && { rootVolumeGb }) });
+    if (result.ok) return launched(deps, build, result.instance, { refusals, skips, ...(rootVolumeGb !== undefined && { rootVolumeGb }) }, log);
     log.warn('EC2 refused a launch attempt', { ...attempt, code: result.code, ec2Message: result.message });
     refusals.push({ instanceType: attempt.instanceType, subnetId: attempt.subnetId, code: result.code, message: result.message });
     if (skipsOtherSubnets(result.code, result.message, attempt.nestedVirtualization)) skippedTypes.add(attempt.instanceType);
@@ -195,6 +223,8 @@ function priceFacts(deps: EventDeps, build: Build, types: readonly string[]): Ca
 interface LaunchDetours {
   refusals: Refusal[];
   skips: Skip[];
+  /** The root disk asked for instead of the template's (a self-test). */
+  rootVolumeGb?: number;
 }
 
 const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
@@ -202,7 +232,8 @@ const NO_DETOURS: LaunchDetours = { refusals: [], skips: [] };
 async function launched(deps: EventDeps, build: Build, instance: LaunchedInstance, detours: LaunchDetours, log: Logger): Promise<void> {
   // The hash, not the token: build-phase checks each phase's token against it.
   const eventTokenHash = hashEventToken(eventTokenFor(eventTokenKeyOf(deps), build.BuildID));
-  const applied = await applyRow(deps, build, { type: 'launched', ...instance, limitHours: limitHoursOf(build, deps.config), eventTokenHash }, log);
+  const disk = detours.rootVolumeGb !== undefined ? { rootVolumeGb: detours.rootVolumeGb } : {};
+  const applied = await applyRow(deps, build, { type: 'launched', ...instance, limitHours: limitHoursOf(build, deps.config), eventTokenHash, ...disk }, log);
   if (applied.outcome === 'changed') {
     log.info('launched', { instanceId: instance.instanceId, instanceType: instance.instanceType, availabilityZone: instance.availabilityZone });
     // Before any Slack call: from here AWS keeps the deadline even if everything else fails.

@@ -1,6 +1,7 @@
 import type { ReleaseFile } from '../domain/artifact-layout';
 import { artifactKey, releaseFiles, releaseVersion } from '../domain/artifact-layout';
 import type { Build } from '../domain/build';
+import { isSelftest } from '../domain/build-kind';
 import { releaseMetadata } from '../domain/release-metadata';
 import { DETAIL_TYPES, RUNNER_SOURCE, buildPhaseDetail } from '../domain/events';
 import type { Logger, MessageTag } from '../domain/ports';
@@ -53,6 +54,11 @@ export const { createHandler, handler } = eventEntry({
     // event, not carrying the build's token, is dropped like build-phase drops it.
     if (eventTokenMatchesRecord(eventToken, build) === false) {
       blog.warn("completed phase whose event token is not the build's; dropped");
+      return;
+    }
+    // A self-test proves the loop; what it writes is never a release (docs/design.md "Self-test").
+    if (isSelftest(build)) {
+      blog.info('a self-test; never released');
       return;
     }
     const version = releaseVersion(build.BuildBranch);

@@ -10,6 +10,7 @@ import { DETAIL_TYPES, RUNNER_SOURCE } from '../domain/events';
 import type { Settings } from './settings';
 import { acknowledgeWildcards } from './wildcard-acknowledgement';
 import { LAUNCHED_BY_TAG } from '../domain/machine-tags';
+import { ROOT_DEVICE } from '../domain/root-device';
 
 // Everything the bare-metal build machine is made of: its network, its firewall, its launch
 // template and the one role it runs with. docs/design.md "The flow", "Events", "S3 layout".
@@ -61,7 +62,6 @@ export const SESSION_MANAGER_ACTIONS = [
 ];
 
 /** Ubuntu AMIs (and builder AMIs made from them) boot from /dev/sda1. */
-const ROOT_DEVICE = '/dev/sda1';
 
 export interface BuildMachineProps {
   settings: Settings;

@@ -229,6 +229,8 @@ export class MetalBuildStack extends Stack {
       // The launch template and the cost estimate must agree on the disk.
       VOLUME_SIZE_GB: String(settings.config.volumeSizeGb),
       LAUNCH_TEMPLATE_ID: this.buildMachine.launchTemplate.launchTemplateId!,
+      // The template's AMI: a self-test's root disk is sized from its snapshot (DescribeImages).
+      BUILDER_IMAGE_ID: this.buildMachine.imageId,
       SUBNET_IDS: Fn.join(
         ',',
         this.buildMachine.vpc.publicSubnets.map((s) => s.subnetId),

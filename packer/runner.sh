@@ -6,6 +6,7 @@
 # releases/ (a function publishes a release once the handler has checked the build's report).
 #
 #   runner.sh                  run the build described by /etc/metal-build/build.json
+#                              (a self-test instead when it says "selftest": true)
 #   runner.sh --install-tools  install what a build needs (used by packer/builder.pkr.hcl)
 #
 # Every value from build.json is data: read with python3 (cloud-init's own interpreter, so on
@@ -57,7 +58,7 @@ readonly PHASE_DETAIL_TYPE='Build Phase'
 BUILD_ID='' BRANCH='' COMMIT='' REPO_URL='' BUCKET='' BUS='' REGION='' LOG_GROUP=''
 MAX_LIFETIME_MINUTES='' GITHUB_SECRET_ARN='' EVENT_TOKEN='' PACKER_TEMPLATE='' GITHUB_TOKEN='' APT_UPDATED=0
 INSTANCE_ID='' INSTANCE_TYPE='' ACTUAL_COMMIT='' VERSION='' PREFIX='' RELEASE=0 RELEASE_PREFIX=''
-LOG_KEY='' STARTED_AT='' START_EPOCH=0 STREAMER_PID='' KVM_REPORT=''
+LOG_KEY='' STARTED_AT='' START_EPOCH=0 STREAMER_PID='' KVM_REPORT='' SELFTEST='' LOG_STREAM=0 CHECKS='[]'
 AWS_READY=0 OUTCOME=running FAIL_MESSAGE='' STEP='starting'
 
 # printf's own clock: no process per log line.
@@ -162,6 +163,7 @@ s=lambda k:c.get(k) if isinstance(c.get(k),str) else ""
 v=[s(k) for k in "buildId branch commit repoUrl bucket eventBusName region logGroup githubSecretArn eventToken packerTemplate".split()]
 n=c.get("maxLifetimeMinutes")
 v.append(str(int(n)) if type(n) in (int,float) and n>=1 and n==int(n) else "")
+v.append("1" if c.get("selftest") is True else "")
 if any("\0" in x for x in v): sys.exit("a value contains a NUL")
 sys.stdout.write("".join(x+"\0" for x in v))'
 
@@ -170,10 +172,10 @@ read_config() {
   [ -r "$CONFIG_FILE" ] || { log "ERROR: $CONFIG_FILE is missing"; exit 1; }
   local fields=()
   mapfile -d '' fields < <(python3 -c "$PY_CONFIG" "$CONFIG_FILE")
-  ((${#fields[@]} == 12)) || { log "ERROR: $CONFIG_FILE could not be read"; exit 1; }
+  ((${#fields[@]} == 13)) || { log "ERROR: $CONFIG_FILE could not be read"; exit 1; }
   BUILD_ID=${fields[0]} BRANCH=${fields[1]} COMMIT=${fields[2]} REPO_URL=${fields[3]} BUCKET=${fields[4]}
   BUS=${fields[5]} REGION=${fields[6]} LOG_GROUP=${fields[7]} GITHUB_SECRET_ARN=${fields[8]}
-  EVENT_TOKEN=${fields[9]} PACKER_TEMPLATE=${fields[10]} MAX_LIFETIME_MINUTES=${fields[11]}
+  EVENT_TOKEN=${fields[9]} PACKER_TEMPLATE=${fields[10]} MAX_LIFETIME_MINUTES=${fields[11]} SELFTEST=${fields[12]}
   local name
   # Without the token no phase would be believed: stop (and power off) rather than build unheard.
   for name in BUILD_ID BRANCH REPO_URL BUCKET BUS REGION LOG_GROUP EVENT_TOKEN MAX_LIFETIME_MINUTES; do
@@ -306,6 +308,7 @@ start_log_streaming() {
     log 'warning: could not set the log retention'
   aws logs create-log-stream --log-group-name "$LOG_GROUP" --log-stream-name "$INSTANCE_ID" ||
     { log 'warning: no CloudWatch log stream; the log goes to S3 only'; return 0; }
+  LOG_STREAM=1
   stream_logs &
   STREAMER_PID=$!
 }
@@ -476,6 +479,79 @@ publish() {
     --argjson durationSeconds "$((EPOCHSECONDS - START_EPOCH))" --arg c "$ACTUAL_COMMIT" --arg logKey "$LOG_KEY" || true
 }
 
+# ---------------------------------------------------------------------------- the self-test
+
+# check <name> <ok: 1 or 0> <detail>: one line of the self-test's report (domain/selftest-check.ts).
+check() {
+  local ok=false
+  [ "$2" = 1 ] && ok=true
+  log "check $1: $([ "$ok" = true ] && echo ok || echo FAILED): $3"
+  CHECKS=$(jq -c --arg n "$1" --argjson ok "$ok" --arg d "${3:0:300}" '. + [{name: $n, ok: $ok, detail: $d}]' <<<"$CHECKS")
+}
+
+# docs/design.md "Self-test": what a build relies on, proved on a small machine for a fraction of
+# a cent. No KVM or free-disk check (a small type has neither; KVM is reported as information),
+# the GitHub token read when one is configured, the repository reached (HEAD resolved), one
+# object under builds/<id>/selftest/, every phase, the log to CloudWatch and S3 as a build's.
+run_selftest() {
+  local askpass=$WORK_DIR/git-askpass out rc result key=$PREFIX/selftest/result.json sha bytes
+  STEP='self-test: KVM'
+  if [ -e "$KVM_DEVICE" ]; then KVM_REPORT="KVM is available on $INSTANCE_TYPE; $(nested_kvm)"; else KVM_REPORT="no KVM on $INSTANCE_TYPE (a build needs a .metal or nested-virtualization type; not needed here)"; fi
+  check kvm 1 "$KVM_REPORT"
+  emit_phase cloning '{message: $m[0:1000]}' --arg m "self-test on $INSTANCE_TYPE; $KVM_REPORT" || true
+
+  STEP='self-test: the GitHub token'
+  if [ -n "$GITHUB_SECRET_ARN" ]; then
+    if GITHUB_TOKEN=$(aws secretsmanager get-secret-value --secret-id "$GITHUB_SECRET_ARN" --query SecretString --output text) && [ -n "$GITHUB_TOKEN" ]; then
+      check github-token 1 'read from Secrets Manager'
+    else
+      GITHUB_TOKEN=''
+      check github-token 0 'could not be read from Secrets Manager, or is empty (the machine role, the secret)'
+    fi
+  else
+    check github-token 1 'none configured: the repository is reached without one'
+  fi
+
+  STEP='self-test: the repository'
+  cat >"$askpass" <<'ASKPASS'
+#!/bin/sh
+case "$1" in
+  Username*) echo x-access-token ;;
+  *) printf '%s
+' "$METAL_BUILD_GIT_TOKEN" ;;
+esac
+ASKPASS
+  chmod 700 "$askpass"
+  rc=0
+  out=$(METAL_BUILD_GIT_TOKEN=$GITHUB_TOKEN GIT_ASKPASS=$askpass GIT_TERMINAL_PROMPT=0     timeout 120 git -c credential.helper= ls-remote -- "$REPO_URL" "$BRANCH" 2>&1) || rc=$?
+  sha=${out%%[[:space:]]*}
+  if ((rc == 0)) && [[ $sha =~ ^[0-9a-f]{40}$ ]]; then
+    ACTUAL_COMMIT=$sha
+    check repository 1 "$REPO_URL reached; $BRANCH is $sha"
+  else
+    check repository 0 "git ls-remote of $REPO_URL failed (exit $rc): $(head -c 200 <<<"$out" | tr '\n' ' ')"
+  fi
+  if [ -n "$ACTUAL_COMMIT" ]; then
+    emit_phase building '{actualCommit: $c, message: "self-test: the repository is reachable"}' --arg c "$ACTUAL_COMMIT" || true
+  else
+    emit_phase building '{message: "self-test: the repository could not be reached"}' || true
+  fi
+
+  STEP='self-test: S3'
+  emit_phase uploading || true
+  result=$WORK_DIR/selftest-result.json
+  jq -n --arg buildId "$BUILD_ID" --arg instanceType "$INSTANCE_TYPE" --arg at "$(now_iso)" --argjson checks "$CHECKS"     '{$buildId, $instanceType, $at, $checks}' >"$result"
+  s3_put "$result" "$key"
+  check s3 1 "wrote s3://$BUCKET/$key"
+  if ((LOG_STREAM)); then check logs 1 "streaming to $LOG_GROUP"; else check logs 0 "no CloudWatch log stream in $LOG_GROUP (the machine role's logs rights)"; fi
+  sha=$(sha256sum "$result" | cut -d ' ' -f 1)
+  bytes=$(stat -c %s "$result")
+
+  OUTCOME=completed
+  emit_phase completed '{artifact: {$bucket, $key, $sha256, $bytes}, $durationSeconds, $logKey, checks: $checks,
+      message: "self-test finished"} + (if $c == "" then {} else {actualCommit: $c} end)'     --arg bucket "$BUCKET" --arg key "$key" --arg sha256 "$sha" --argjson bytes "$bytes" --argjson checks "$CHECKS"     --argjson durationSeconds "$((EPOCHSECONDS - START_EPOCH))" --arg c "$ACTUAL_COMMIT" --arg logKey "$LOG_KEY" || true
+}
+
 power_off() {
   log 'powering off'
   shutdown -h now || poweroff
@@ -523,6 +599,11 @@ run_build() {
   configure_aws
   install_base_tools
   start_log_streaming
+  if [ -n "$SELFTEST" ]; then
+    log 'self-test: no build; checking what a build relies on'
+    run_selftest
+    return 0
+  fi
   STEP='checking the build parameters'
   [[ $PACKER_TEMPLATE =~ ^[A-Za-z0-9._/-]{1,200}$ && $PACKER_TEMPLATE != [/-]* && /$PACKER_TEMPLATE/ != *//* &&
     /$PACKER_TEMPLATE/ != */./* && /$PACKER_TEMPLATE/ != */../* ]] ||

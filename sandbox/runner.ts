@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { artifactKey as layoutKey, artifactVersion, logKey } from '../domain/artifact-layout';
+import { artifactKey as layoutKey, artifactVersion, logKey, selftestKey } from '../domain/artifact-layout';
 import type { BuildPhaseDetail } from '../domain/events';
 import { buildPhaseDetail } from '../domain/events';
 import type { Phase } from '../domain/build';
@@ -10,7 +10,9 @@ import type { SimulatedClock } from './clock';
 // The on-instance runner, simulated: once its machine is running it reports `Build Phase` events
 // as packer/'s runner does (cloning, building for about 80 minutes, uploading, completed) and
 // then powers the machine off. SANDBOX_OUTCOME decides how the build step ends; it is read when
-// that step ends, so changing it on the page affects builds already running.
+// that step ends, so changing it on the page affects builds already running. A self-test
+// (`Kind: "selftest"`) runs packer/runner.sh's `run_selftest` instead: its checks pass, its small
+// object is written, and it ends `completed` with the self-test layout a few minutes in.
 
 export const OUTCOMES = ['success', 'failure', 'hang', 'no-capacity'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -32,6 +34,18 @@ export const FAILURE_LOG_TAIL = [
   "Build 'qemu.hedgehog-lab' errored after 1 hour 20 minutes: Script exited with non-zero exit status: 1",
   '==> Builds finished but no artifacts were created.',
 ].join('\n');
+
+/** Minutes after the machine is running, for a self-test. */
+export const SELFTEST_TIMELINE = { cloning: 1, building: 2, uploading: 3, completed: 3 } as const;
+
+/** What the self-test's checks report on the sandbox's simulated machine (runner.sh's wording). */
+const SELFTEST_CHECKS = [
+  { name: 'kvm', ok: true, detail: 'no /dev/kvm on this type (information: a self-test needs none)' },
+  { name: 'github-token', ok: true, detail: 'no GitHub secret configured: the repository is public' },
+  { name: 'repository', ok: true, detail: 'git ls-remote resolved HEAD' },
+  { name: 's3', ok: true, detail: 'wrote the self-test object' },
+  { name: 'logs', ok: true, detail: 'streaming to CloudWatch Logs' },
+] as const;
 
 /** About the size of the pre-warmed OVA. */
 const ARTIFACT_BYTES = 29_318_356_992;
@@ -86,6 +100,7 @@ export class SimulatedRunner {
 
     let commit = '';
     let branch = 'main';
+    let isSelftest = false;
     const phase = async (p: Phase, extra: Partial<BuildPhaseDetail> = {}) => {
       const now = clock.now();
       const detail = buildPhaseDetail.parse({
@@ -134,16 +149,51 @@ export class SimulatedRunner {
       });
     };
 
+    const selftest = async () => {
+      const key = selftestKey(buildId);
+      const result = JSON.stringify({ buildId, at: clock.now().toISOString(), checks: SELFTEST_CHECKS });
+      const steps: Array<[number, () => Promise<void>]> = [
+        [SELFTEST_TIMELINE.building, () => phase('building', { actualCommit: commit, message: 'self-test: the repository is reachable' })],
+        [SELFTEST_TIMELINE.uploading, () => phase('uploading')],
+        [
+          SELFTEST_TIMELINE.completed,
+          async () => {
+            await log('self-test finished; powering off');
+            await phase('completed', {
+              actualCommit: commit,
+              artifact: { bucket: this.options.artifactBucket, key, sha256: sha(result), bytes: Buffer.byteLength(result) },
+              checks: [...SELFTEST_CHECKS],
+              message: 'self-test finished',
+              ...finished(),
+            });
+            powerOff();
+          },
+        ],
+      ];
+      await log(`metal-build runner: self-test ${buildId} on ${instanceId}`, `==> git ls-remote HEAD: ${commit.slice(0, 12)}`);
+      await phase('cloning', { message: 'self-test; KVM: absent (information)' });
+      for (const [at, step] of steps)
+        clock.after(at - SELFTEST_TIMELINE.cloning, async () => {
+          if (alive()) await step();
+        });
+    };
+
     clock.after(TIMELINE.cloning, async () => {
       if (!alive()) return;
       const build = await this.options.store.get(buildId);
+      if (build?.Kind === 'selftest') {
+        isSelftest = true;
+        commit = checkedOutCommit('HEAD', undefined);
+        await selftest();
+        return;
+      }
       branch = build?.BuildBranch ?? branch;
       commit = checkedOutCommit(branch, build?.BuildCommit);
       await log(`metal-build runner: build ${buildId} on ${instanceId}`, `==> Cloning ${branch}`, `HEAD is now at ${commit.slice(0, 12)}`);
       await phase('cloning', { message: `Cloning ${branch}` });
     });
     clock.after(TIMELINE.building, async () => {
-      if (!alive()) return;
+      if (!alive() || isSelftest) return;
       await log('==> packer build (pre-warmed OVA)', '    qemu.hedgehog-lab: Starting the VM');
       await phase('building', { actualCommit: commit, message: 'packer build (pre-warmed OVA)' });
       for (const m of PROGRESS_AT)

@@ -19,6 +19,7 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<string, number>> = {
   'm8i.12xlarge': 48,
   'r8i.4xlarge': 16,
   't3.micro': 2,
+  't3.small': 2,
   'm5.large': 2,
 };
 

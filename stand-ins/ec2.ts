@@ -231,15 +231,31 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
   });
 
   /** The machine's root disk, attached at launch; deleted with it unless `keepVolumes`. */
-  const rootVolume = (instance: Ec2Instance, zone: string, at: Date, tags: Record<string, string>): Ec2Volume => ({
+  const rootVolume = (instance: Ec2Instance, zone: string, at: Date, tags: Record<string, string>, sizeGiB = ROOT_VOLUME_GIB): Ec2Volume => ({
     volumeId: instance.rootVolumeId,
-    sizeGiB: ROOT_VOLUME_GIB,
+    sizeGiB,
     availabilityZone: zone,
     state: 'in-use',
     createTime: at,
     tags: { ...tags },
     attachment: { instanceId: instance.instanceId, device: ROOT_DEVICE, attachTime: at, deleteOnTermination: !options.keepVolumes },
   });
+
+  /**
+   * The root disk a request's block-device mapping gives instead of the template's (a self-test):
+   * only the root device, and never smaller than the images' snapshots, as EC2 refuses that.
+   */
+  const rootDiskOf = (params: QueryParams): number | undefined => {
+    const device = params['BlockDeviceMapping.1.DeviceName'];
+    if (device === undefined) return undefined;
+    if (device !== '/dev/sda1' || params['BlockDeviceMapping.2.DeviceName'] !== undefined)
+      throw new Ec2Error('InvalidBlockDeviceMapping', 'This stand-in takes one block-device mapping, of the root device /dev/sda1.');
+    const size = Number(params['BlockDeviceMapping.1.Ebs.VolumeSize']);
+    const smallest = Math.max(...Object.values(images));
+    if (!Number.isInteger(size) || size < smallest)
+      throw new Ec2Error('InvalidBlockDeviceMapping', `Volume of size ${String(size)}GB is smaller than snapshot, expect size >= ${smallest}GB`);
+    return size;
+  };
 
   const runInstances = (params: QueryParams): Record<string, XmlValue> => {
     if (params.MinCount !== '1' || params.MaxCount !== '1')
@@ -291,7 +307,7 @@ export async function startEc2StandIn(options: Ec2StandInOptions): Promise<Ec2St
       shutdownBehavior: behavior === 'stop' ? 'stop' : 'terminate',
       rootVolumeId: newId('vol'),
     };
-    volumes.set(instance.rootVolumeId, rootVolume(instance, zone, now, tagsFor('volume')));
+    volumes.set(instance.rootVolumeId, rootVolume(instance, zone, now, tagsFor('volume'), rootDiskOf(params)));
     instances.set(instance.instanceId, instance);
     if (token) tokens.set(token, { fingerprint: fingerprint(params), instanceId: instance.instanceId });
     announce(instance, now);

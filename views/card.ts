@@ -5,6 +5,8 @@ import type { CostEstimate, CostLine } from '../domain/cost';
 import { formatUsd } from '../domain/cost';
 import { MIN_HISTORY } from '../domain/expected-duration';
 import type { Block } from '../domain/ports';
+import { isSelftest } from '../domain/build-kind';
+import { selftestLine } from './selftest';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI, STATUS_LABEL, queuePlace, statusLabel } from './status-text';
 import { limitHoursOf, limitsOf, requestedTypeOf } from '../domain/build-choice';
@@ -298,6 +300,8 @@ export function unrecordedCardText(buildId: string): string {
 }
 
 export function buildCard(build: Build, ctx: CardContext): { text: string; blocks: Block[] } {
+  // A self-test has no card: its line is redrawn in its place.
+  if (isSelftest(build)) return selftestLine(build, ctx);
   const { config } = ctx;
   const estimate = buildQuote(build, config);
   const blocks: Block[] = [

@@ -49,3 +49,7 @@ export function extraMachinesNote(keptInstanceId: string, terminatedInstanceIds:
   const ids = terminatedInstanceIds.map((id) => code(id)).join(', ');
   return `🧹 Earlier launch attempts left ${terminatedInstanceIds.length + 1} machines for this build: ${code(keptInstanceId)} is kept, ${ids} terminated.`;
 }
+
+/** A self-test's launch found no builder AMI to size its disk from. */
+export const selftestImageUnknown = (imageId: string): string =>
+  `The builder AMI ${imageId} (BUILDER_IMAGE_ID, the launch template's image) is not known to EC2, so the self-test has no disk size and no machine to start. Deploy the stack again with an existing AMI.`;

@@ -46,7 +46,7 @@ export const noBuild = (buildId: string): string => `There is no build ${buildId
 const groupMention = (group: string) => `<!subteam^${group}>`;
 
 /** APPROVER_IDS by name and APPROVER_GROUP_IDS as groups. */
-const approverList = (names: ApproverNames) => nameList([...names.userIds.map(mention), ...names.groupIds.map((g) => `members of ${groupMention(g)}`)]);
+export const approverList = (names: ApproverNames) => nameList([...names.userIds.map(mention), ...names.groupIds.map((g) => `members of ${groupMention(g)}`)]);
 
 /** Said when the groups could not be read: who approves meanwhile, and that waiting helps. */
 const unreadGroupsNote = (names: ApproverNames, verb: string) =>

@@ -74,9 +74,16 @@ function spendLines(lines: MonthReport['byRequester'], show: (key: string) => st
 export function costsReport(r: MonthReport, budget: { budget: number; committed: number } | undefined, pastRetention = false): string {
   const title = `*Costs for ${monthName(r.month)}* (UTC, by launch month)`;
   const gone = `Builds are kept ${RETENTION_DAYS} days: the records of ${monthName(r.month)} are gone, so its costs can no longer be told.`;
-  if (pastRetention && r.builds === 0) return [title, gone].join('\n');
+  const selftests =
+    r.selftests.count > 0 ? `*selftest* ${r.selftests.count} run${r.selftests.count === 1 ? '' : 's'}, ${formatUsd(r.selftests.cost)}` : undefined;
+  if (pastRetention && r.builds === 0 && !selftests) return [title, gone].join('\n');
   if (r.builds === 0)
-    return [title, 'No builds were launched in this month.', budget ? `*Budget*: ${formatUsd(0)} of ${formatUsd(budget.budget)} used` : undefined]
+    return [
+      title,
+      'No builds were launched in this month.',
+      selftests,
+      budget ? `*Budget*: ${formatUsd(r.total)} of ${formatUsd(budget.budget)} used` : undefined,
+    ]
       .filter(Boolean)
       .join('\n');
   const running = r.byOutcome.running ?? 0;
@@ -92,6 +99,7 @@ export function costsReport(r: MonthReport, budget: { budget: number; committed:
     `*By branch* ${spendLines(r.byBranch, code)}`,
     `*Most expensive* ${r.top.map((b) => `${code(b.buildId)} ${formatUsd(b.cost)} (${code(b.branch)}, ${b.running ? 'running' : STATUS_LABEL[b.status].toLowerCase()})`).join(' · ')}`,
   ];
+  if (selftests) lines.push(selftests);
   if (pastRetention) lines.push(`Builds are kept ${RETENTION_DAYS} days: some records of ${monthName(r.month)} may be gone, and this is what is left.`);
   return lines.join('\n');
 }

@@ -21,6 +21,8 @@ import {
   s3Uri,
 } from '../domain/build-facts';
 import { EXTENSION_HOURS } from '../domain/lifetime';
+import { isSelftest } from '../domain/build-kind';
+import { selftestCents, selftestThreadMessage } from './selftest';
 import { actions, showLogButton } from './buttons';
 import { cancelButton, extendButton } from './card';
 import { expectedText, logSection, phaseText } from './progress';
@@ -146,6 +148,8 @@ function terminated(build: Build, ctx: ThreadContext): ThreadMessage {
 /** The thread reply for the build's current status. */
 export function threadMessage(build: Build, ctx: ThreadContext): ThreadMessage {
   const { config } = ctx;
+  const selftest = isSelftest(build) ? selftestThreadMessage(build, ctx) : undefined;
+  if (selftest) return selftest;
   const quiet = (text: string): ThreadMessage => ({ text, broadcast: false });
   switch (build.Status) {
     case 'awaiting_approval':
@@ -287,6 +291,7 @@ export function warningEndedMessage(build: Build, ctx: ViewContext): { text: str
  * before EC2 reported the machine's end: the card shows the same ActualCost.
  */
 export function finalCostMessage(build: Build, ctx: ViewContext): string {
+  if (isSelftest(build)) return `💵 Final cost: ${selftestCents(build, ctx) ?? formatUsd(build.ActualCost ?? 0)}.`;
   const elapsed = elapsedMs(build, ctx);
   const machine = instanceTypeOf(build, ctx.config);
   return `💵 Final cost: ${formatUsd(build.ActualCost ?? 0)}${elapsed !== undefined ? ` (${formatDuration(elapsed)} of ${machine})` : ''}.`;

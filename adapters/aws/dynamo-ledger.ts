@@ -4,6 +4,7 @@ import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SpendLedger } from '../../domain/ports';
 import type { CountedBuild, MonthLedger } from '../../domain/spend';
+import { SELFTEST_BRANCH } from '../../domain/build-kind';
 import { emptyLedger } from '../../domain/spend';
 import { usd } from '../../domain/cost';
 import { MONTH_INDEX, PARTITION_KEY } from './table-schema';
@@ -66,7 +67,14 @@ export class DynamoSpendLedger implements SpendLedger {
       counted.set(buildId, { buildId, cost: e.Cost, requester: e.Requester, branch: e.Branch, status: e.Status });
     }
     for (const e of indexed)
-      counted.set(e.BuildID, { buildId: e.BuildID, cost: e.CountedCost, requester: e.Requester, branch: e.BuildBranch, status: e.Status });
+      counted.set(e.BuildID, {
+        buildId: e.BuildID,
+        cost: e.CountedCost,
+        requester: e.Requester,
+        branch: e.BuildBranch,
+        status: e.Status,
+        ...(e.BuildBranch === SELFTEST_BRANCH && { kind: 'selftest' as const }),
+      });
     const entries = [...counted.values()].sort((a, b) => a.buildId.localeCompare(b.buildId));
     return {
       ...emptyLedger(month),

@@ -15,6 +15,7 @@ import { INSTANCE_STATES } from '../../domain/build';
 import type { Compute, LaunchRequest, LaunchResult, LooseVolume, Machine } from '../../domain/ports';
 import { classifyRefusal } from '../../domain/launch-refusal';
 import { LAUNCHED_BY_TAG } from '../../domain/machine-tags';
+import { ROOT_DEVICE } from '../../domain/root-device';
 import { countsTowardStandardQuota } from '../../domain/launch-capacity';
 
 // The Compute port over EC2. Expected refusals (capacity, unsupported type, quota, a request
@@ -53,6 +54,12 @@ export class Ec2Compute implements Compute {
           UserData: request.userData,
           // Only here: the launch template keeps no CPU options, so a metal type launches as always.
           ...(request.nestedVirtualization ? { CpuOptions: { NestedVirtualization: 'enabled' } } : {}),
+          // Replaces the template's root disk (same device), keeping its kind and encryption.
+          ...(request.rootVolumeGb !== undefined && {
+            BlockDeviceMappings: [
+              { DeviceName: ROOT_DEVICE, Ebs: { VolumeSize: request.rootVolumeGb, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } },
+            ],
+          }),
           TagSpecifications: [
             { ResourceType: 'instance', Tags: tags },
             { ResourceType: 'volume', Tags: tags },

@@ -107,6 +107,27 @@ describe('/metal-build costs', () => {
     expect(await world().dynamo.items()).toEqual(before);
   });
 
+  it('self-tests have their own `selftest` line: in the totals, not among the builds, people, branches or the top 3', async () => {
+    const { bot } = await acrossTheMonthBoundary();
+    await countedBuild(world().dynamo, '2026-11', { ...counted('build-20261107-101500-5e1f', 0.01, OTHER, 'HEAD', 'completed'), kind: 'selftest' });
+    await countedBuild(world().dynamo, '2026-11', { ...counted('build-20261108-101500-5e2f', 0, OTHER, 'HEAD', 'failed'), kind: 'selftest' });
+    const answer = await bot.command('costs 2026-11');
+
+    expect(answer.text).toBe(
+      [
+        '*Costs for November 2026* (UTC, by launch month)',
+        '*Spent* $24.26 — $20.32 final + $3.94 so far for 1 running',
+        '*Budget*: $24.26 of $100.00 used (24%)',
+        '*Builds* 5: 1 running · 1 completed · 1 failed · 1 terminated · 1 cancelled',
+        `*By requester* <@${REQUESTER}> $21.68 · <@${OTHER}> $2.57`,
+        '*By branch* `feature/x` $14.33 · `main` $5.98 · `release/1` $3.94',
+        '*Most expensive* `build-20261105-101500-cccc` $11.83 (`feature/x`, terminated) · `build-20261103-101500-aaaa` $5.91 (`main`, completed) · ' +
+          `\`${(await world().builds()).find((b) => b.BuildBranch === 'release/1')!.BuildID}\` $3.94 (\`release/1\`, running)`,
+        '*selftest* 2 runs, $0.01',
+      ].join('\n'),
+    );
+  });
+
   it('without MONTHLY_BUDGET_USD the budget line says none is set', async () => {
     const { bot } = await acrossTheMonthBoundary({});
     const answer = await bot.command('costs 2026-11');

@@ -176,12 +176,14 @@ describe('type= and hours=: any order after the branch, form checked here', () =
     expect(USAGE).toContain('`/metal-build new`');
   });
 
-  it.each(['selftest'])('%s is a command word, never a branch', (word) => {
-    expect(parseCommand(word)).toEqual({
-      ok: false,
-      problem: `\`${word}\` is a command word, never a branch name, and this version has no such command`,
-      usage: true,
-    });
-    expect(USAGE).toContain(`\`${word}\``);
+  it("HEAD is never a build's branch: it is the self-test's (and how `costs` tells one from a build)", () => {
+    expect(parseCommand('HEAD')).toEqual({ ok: false, problem: expect.stringContaining('`/metal-build selftest`') });
+    expect(parseCommand('HEADS').ok).toBe(true);
+  });
+
+  it('selftest is a command of its own and takes no arguments', () => {
+    expect(parseCommand('selftest')).toEqual({ ok: true, command: { kind: 'selftest' } });
+    expect(parseCommand('selftest now')).toEqual({ ok: false, problem: '`selftest` takes no arguments' });
+    expect(USAGE).toContain('`/metal-build selftest`');
   });
 });

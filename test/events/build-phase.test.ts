@@ -135,6 +135,17 @@ describe('build-phase (Build Phase from the runner)', () => {
     expect(world().ec2.requests).toEqual([]);
   });
 
+  it("a build's machine sending self-test checks: the build completes, the checks are not kept", async () => {
+    const build = await world().seed(aLaunchedBuild('building'));
+    const checks = [{ name: 'repository' as const, ok: true, detail: 'all fine, trust me' }];
+    await phase(
+      buildPhase(detail(build, { phase: 'completed', at: at(80), artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 }, checks })),
+    );
+    const stored = await world().get(build.BuildID);
+    expect(stored).toMatchObject({ Status: 'completed', ArtifactKey: ARTIFACT_KEY });
+    expect(stored).not.toHaveProperty('SelftestChecks');
+  });
+
   it('completed straight from building → completed', async () => {
     const build = await world().seed(aLaunchedBuild('building'));
     await twice(buildPhase(detail(build, { phase: 'completed', at: at(80), artifact: { bucket: BUCKET, key: ARTIFACT_KEY, sha256: SHA256, bytes: 1 } })));

@@ -6,6 +6,7 @@ import { createHandler } from '../../events/launch';
 import { clientToken, launchTags } from '../../events/launch/plan';
 import { T0, aLaunchedBuild, anApprovedBuild, at } from '../../stand-ins/build-fixture';
 import { buildApproved, eventTokenOf } from '../support/event-fixtures';
+import { DEFAULT_IMAGE_ID } from '../../stand-ins/ec2';
 import { BASE_ENV, GITHUB_SECRET_ARN, LAUNCH_TEMPLATE_ID, SUBNETS, TOPIC_ARN, logLines, useWorld } from '../support/events-world';
 
 const world = useWorld({ minutesAfterT0: 2 });
@@ -132,6 +133,43 @@ describe('launch (Build Approved)', () => {
     await launch(approvedEvent(test));
     const { params } = decodeUserData(world().ec2.runRequests()[0]!.UserData!);
     expect(params).toMatchObject({ branch: 'HEAD', selftest: true });
+  });
+
+  it("a self-test launches its own type with a root disk of the builder AMI's snapshot size, not the template's", async () => {
+    world().configure({ BUILDER_IMAGE_ID: DEFAULT_IMAGE_ID });
+    const test = await world().seed(
+      anApprovedBuild({ Kind: 'selftest', BuildBranch: 'HEAD', BuildCommit: undefined, RequestedType: 't3.small', LimitHours: 0.5 }),
+    );
+    await launch(approvedEvent(test));
+    expect(await world().get(test.BuildID), JSON.stringify(logLines(world(), 'ERROR'))).toMatchObject({ Status: 'launching' });
+    const [run, ...more] = world().ec2.runRequests();
+    expect(more).toHaveLength(0);
+    expect(run).toMatchObject({
+      InstanceType: 't3.small',
+      'BlockDeviceMapping.1.DeviceName': '/dev/sda1',
+      'BlockDeviceMapping.1.Ebs.VolumeSize': '8',
+      'BlockDeviceMapping.1.Ebs.VolumeType': 'gp3',
+      'BlockDeviceMapping.1.Ebs.Encrypted': 'true',
+    });
+    expect(decodeUserData(run!.UserData!).params).toMatchObject({ branch: 'HEAD', selftest: true });
+    expect(await world().get(test.BuildID)).toMatchObject({ Status: 'launching', InstanceType: 't3.small' });
+  });
+
+  it('a self-test whose builder AMI EC2 does not know fails with that reason, and starts nothing', async () => {
+    world().configure({ BUILDER_IMAGE_ID: 'ami-0gone000000000000' });
+    const test = await world().seed(
+      anApprovedBuild({ Kind: 'selftest', BuildBranch: 'HEAD', BuildCommit: undefined, RequestedType: 't3.small', LimitHours: 0.5 }),
+    );
+    await launch(approvedEvent(test));
+    expect(world().ec2.runRequests()).toEqual([]);
+    expect(await world().get(test.BuildID)).toMatchObject({ Status: 'failed', ErrorMessage: expect.stringContaining('ami-0gone000000000000') });
+  });
+
+  it("a build keeps the launch template's disk: no block-device mapping", async () => {
+    world().configure({ BUILDER_IMAGE_ID: DEFAULT_IMAGE_ID });
+    const build = await world().seed(anApprovedBuild());
+    await launch(approvedEvent(build));
+    expect(Object.keys(world().ec2.runRequests()[0]!).filter((k) => k.startsWith('BlockDeviceMapping'))).toEqual([]);
   });
 
   it('a build has no "selftest" in build.json', async () => {

@@ -356,6 +356,21 @@ describe('release: a completed vX.Y.Z build → releases/vX.Y.Z/', () => {
     expect(await world().get(FIRST)).toEqual(build);
   });
 
+  it('a self-test publishes nothing, whatever its branch says (docs/design.md "Self-test")', async () => {
+    // A self-test's branch is HEAD; a record saying vX.Y.Z with the release's own layout is the worst case.
+    const build = await world().seed(aCompletedRelease(FIRST, { Kind: 'selftest' }));
+    await upload(FIRST);
+    const callsBefore = world().slack.calls.length;
+
+    await handler()(completed(FIRST));
+
+    expect(await keys('releases/')).toEqual([]);
+    expect(await world().dynamo.items()).toHaveLength(1);
+    expect(world().slack.calls).toHaveLength(callsBefore);
+    expect(await world().get(FIRST)).toEqual(build);
+    expect(logLines(world(), 'INFO').some((l) => l.message === 'a self-test; never released')).toBe(true);
+  });
+
   it('an event that arrives before build-phase recorded `completed` throws, and the redelivery after it publishes', async () => {
     const uploading = await world().seed(
       aLaunchedBuild('uploading', {

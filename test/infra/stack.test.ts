@@ -314,6 +314,7 @@ describe('functions', () => {
           'SLACK_SECRET_ARN',
           'ARTIFACT_BUCKET',
           'LAUNCH_TEMPLATE_ID',
+          'BUILDER_IMAGE_ID',
           'SUBNET_IDS',
           'VOLUME_SIZE_GB',
         ])

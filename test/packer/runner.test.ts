@@ -459,3 +459,87 @@ describe('runner: early failures are reported, not silent', RUN, () => {
     expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
   });
 });
+
+describe('runner: a self-test ("selftest": true in build.json)', RUN, () => {
+  const token = `ghp_test${'x'.repeat(32)}`;
+  const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:github-token-AbCdEf';
+  const selftestKey = `builds/${BUILD_ID}/selftest/result.json`;
+  let r: RunResult;
+  beforeAll(async () => {
+    // A small type: no KVM device, a small disk; neither is checked.
+    r = await runRunner({
+      token,
+      instanceType: 't3.small',
+      kvmDevice: false,
+      diskGb: 6,
+      fail: ['kvm'],
+      config: { branch: 'HEAD', selftest: true, maxLifetimeMinutes: 30, githubSecretArn: secretArn },
+    });
+  }, RUN.timeout);
+
+  it('sends every phase with the event token and ends completed with the self-test layout, then powers off', () => {
+    expect(r.code).toBe(0);
+    expect(phases(r)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    expect(r.events.map((e) => e.eventToken)).toEqual([EVENT_TOKEN, EVENT_TOKEN, EVENT_TOKEN, EVENT_TOKEN]);
+    const completed = r.events.at(-1)!;
+    expect(completed.artifact).toMatchObject({ bucket: BUCKET, key: selftestKey });
+    const object = r.s3.get(s3Key(selftestKey))!;
+    expect(completed.artifact!.sha256).toBe(createHash('sha256').update(object).digest('hex'));
+    expect(completed.artifact!.bytes).toBe(Buffer.byteLength(object));
+    expect(completed.logKey).toBe(LOG_KEY);
+    expect(r.calls.at(-1)).toMatchObject({ name: 'shutdown', argv: ['-h', 'now'] });
+  });
+
+  it('resolves HEAD with git ls-remote (no clone, no packer) and reports it as actualCommit', () => {
+    expect(gitCall(r, 'ls-remote')[0]!.argv.slice(-3)).toEqual(['--', 'https://github.com/afewell-hh/labapp.git', 'HEAD']);
+    expect(gitCall(r, 'clone')).toEqual([]);
+    expect(r.of('packer')).toEqual([]);
+    expect(r.events[1]!.actualCommit).toBe(SHA);
+    expect(r.events.at(-1)!.actualCommit).toBe(SHA);
+  });
+
+  it('skips the free-disk and KVM checks, and reports KVM as information', () => {
+    expect(r.of('df')).toEqual([]);
+    expect(r.of('kvm-ok')).toEqual([]);
+    expect(r.events[0]!.message).toContain('no KVM on t3.small');
+  });
+
+  it('reports each check, in order, in `completed` and in the S3 object', () => {
+    const checks = r.events.at(-1)!.checks!;
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['kvm', true],
+      ['github-token', true],
+      ['repository', true],
+      ['s3', true],
+      ['logs', true],
+    ]);
+    expect(checks[2]!.detail).toContain(SHA);
+    const stored = JSON.parse(r.s3.get(s3Key(selftestKey))!) as { buildId: string; instanceType: string; checks: unknown[] };
+    expect(stored).toMatchObject({ buildId: BUILD_ID, instanceType: 't3.small' });
+    expect(stored.checks).toHaveLength(3);
+  });
+
+  it('reads the GitHub token and hands it to git through GIT_ASKPASS only: never in an event, S3, CloudWatch or the log', () => {
+    expect(r.of('aws', 'secretsmanager', 'get-secret-value')).toHaveLength(1);
+    expect(existsSync(join(r.dir, 'stub', 'askpass-ok'))).toBe(true);
+    expect(JSON.stringify(r.events)).not.toContain(token);
+    expect([...r.s3.values()].join('')).not.toContain(token);
+    expect(r.cloudwatch.join('\n')).not.toContain(token);
+    expect(r.log).not.toContain(token);
+  });
+
+  it('writes its log to CloudWatch and to builds/<id>/logs/build.log, as a build does', () => {
+    expect(r.cloudwatch.join('\n')).toContain('self-test');
+    expect(r.s3.get(s3Key(LOG_KEY))).toContain('check repository: ok');
+  });
+
+  it('an unreachable repository is a ✗ check, and the self-test still completes with its report', async () => {
+    const bad = await runRunner({ instanceType: 't3.small', kvmDevice: false, fail: ['ls-remote'], config: { branch: 'HEAD', selftest: true } });
+    expect(bad.code).toBe(0);
+    expect(phases(bad)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    const completed = bad.events.at(-1)!;
+    expect(completed.actualCommit).toBeUndefined();
+    expect(completed.checks!.find((c) => c.name === 'repository')).toMatchObject({ ok: false, detail: expect.stringContaining('terminal prompts disabled') });
+    expect(completed.checks!.find((c) => c.name === 'github-token')).toMatchObject({ ok: true, detail: expect.stringContaining('none configured') });
+  });
+});

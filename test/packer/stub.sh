@@ -105,6 +105,17 @@ case "$name" in
         fi
         ;;
       rev-parse) echo "$STUB_SHA" ;;
+      ls-remote)
+        if [ -n "${STUB_TOKEN:-}" ]; then
+          answer=$("$GIT_ASKPASS" "Password for 'https://x-access-token@github.com': ")
+          if [ "$answer" = "$STUB_TOKEN" ]; then : >"$STUB_DIR/askpass-ok"; else : >"$STUB_DIR/askpass-wrong"; fi
+        fi
+        if failing ls-remote; then
+          echo "fatal: could not read Username for 'https://github.com': terminal prompts disabled" >&2
+          exit 128
+        fi
+        printf '%s\t%s\n' "$STUB_SHA" "${*: -1}"
+        ;;
       *) echo "stub git: unexpected call in ${dir:-.}: $*" >&2 && exit 2 ;;
     esac
     ;;

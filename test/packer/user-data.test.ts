@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CLOUD_INIT_TEMPLATE, RUNNER_SCRIPT_GZIP_BASE64 } from '../../events/launch/runner-script.generated';
 import { USER_DATA_LIMIT_BYTES, renderCloudConfig, renderUserData, type RunnerParams } from '../../events/launch/user-data';
-import { CLOUD_INIT_SOURCE_PATH, RUNNER_SOURCE_PATH, renderRunnerModule } from '../../scripts/gen-runner-module';
+import { CLOUD_INIT_SOURCE_PATH, RUNNER_SOURCE_PATH, renderRunnerModule, runnerForMachine } from '../../scripts/gen-runner-module';
 import { RUNNER_PARAMS as params } from '../support/runner-params';
 
 const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -48,7 +51,7 @@ describe('renderCloudConfig', () => {
     const config = parsed(params);
     const runner = file(config, '/usr/local/sbin/metal-build-runner');
     expect(runner).toMatchObject({ encoding: 'gz+b64', permissions: '0700' });
-    expect(gunzipSync(Buffer.from(runner.content, 'base64')).toString('utf8')).toBe(source(RUNNER_SOURCE_PATH));
+    expect(gunzipSync(Buffer.from(runner.content, 'base64')).toString('utf8')).toBe(runnerForMachine(source(RUNNER_SOURCE_PATH)));
     expect(config.runcmd[0]).toEqual(['shutdown', '-h', '+300']);
     expect(config.runcmd[1]![0]).toBe('systemd-run');
     expect(config.runcmd[1]!.at(-1)).toBe('/usr/local/sbin/metal-build-runner');
@@ -119,8 +122,24 @@ describe('renderUserData', () => {
 
 describe('events/launch/runner-script.generated.ts (`npm run gen`)', () => {
   it('matches packer/runner.sh and packer/cloud-init.yaml: run `npm run gen` after changing them', () => {
-    expect(gunzipSync(Buffer.from(RUNNER_SCRIPT_GZIP_BASE64, 'base64')).toString('utf8')).toBe(source(RUNNER_SOURCE_PATH));
+    expect(gunzipSync(Buffer.from(RUNNER_SCRIPT_GZIP_BASE64, 'base64')).toString('utf8')).toBe(runnerForMachine(source(RUNNER_SOURCE_PATH)));
     expect(CLOUD_INIT_TEMPLATE).toBe(source(CLOUD_INIT_SOURCE_PATH));
+  });
+
+  it('carries the runner without its comment lines, which bash parses exactly as the source (bash --pretty-print)', () => {
+    const parsedBy = (script: string) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'runner-parse-')), 'runner.sh');
+      writeFileSync(file, script);
+      const out = spawnSync('bash', ['--pretty-print', file], { encoding: 'utf8' });
+      rmSync(dirname(file), { recursive: true });
+      expect(out.status, out.stderr).toBe(0);
+      // Where a comment stood, the printer leaves an empty line: compare everything else.
+      return out.stdout.split('\n').filter((line) => line !== '');
+    };
+    const machine = runnerForMachine(source(RUNNER_SOURCE_PATH));
+    expect(machine).not.toMatch(/^\s*#(?!!)/m);
+    expect(machine.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+    expect(parsedBy(machine)).toEqual(parsedBy(source(RUNNER_SOURCE_PATH)));
   });
 
   it('is what the generator writes, apart from gzip bytes (which may differ between zlib builds)', () => {

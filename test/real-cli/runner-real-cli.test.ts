@@ -166,6 +166,7 @@ const ID_A = BUILD_ID;
 const ID_B = 'build-20260101-120000-bbbb';
 const ID_C = 'build-20260101-120000-cccc';
 const ID_D = 'build-20260101-120000-dddd';
+const ID_S = 'build-20260101-120000-5e1f';
 
 describe('runner.sh with the real aws CLI', () => {
   it('a build uploads the OVA in parts, its checksum, metadata and log, and reports each phase', RUN, async () => {
@@ -259,5 +260,32 @@ describe('runner.sh with the real aws CLI', () => {
     const done = phasesOf('build-20260101-120000-eeee').at(-1)!;
     expect(done.phase).toBe('completed');
     expect(done.artifact?.key).toBe('builds/build-20260101-120000-eeee/hedgehog-lab-prewarmed-1.2.4.ova');
+  });
+
+  it('a self-test ("selftest": true) on a small type: every phase, its object under selftest/, its log, HEAD resolved', RUN, async () => {
+    const started = Date.now();
+    const r = await run(ID_S, { instanceType: 't3.small', kvmDevice: false, config: { branch: 'HEAD', selftest: true, maxLifetimeMinutes: 30 } });
+    console.log(`(s) ${Date.now() - started} ms`);
+    expect(r.code, r.log).toBe(0);
+    const phases = phasesOf(ID_S);
+    expect(phases.map((p) => p.phase)).toEqual(['cloning', 'building', 'uploading', 'completed']);
+    const completed = phases.at(-1)!;
+    const key = `builds/${ID_S}/selftest/result.json`;
+    const object = await getObject(key);
+    expect(completed.artifact).toEqual({ bucket: BUCKET, key, sha256: createHash('sha256').update(object).digest('hex'), bytes: object.length });
+    expect(completed.actualCommit).toMatch(/^[0-9a-f]{40}$/);
+    expect(completed.checks?.map((c) => [c.name, c.ok])).toEqual([
+      ['kvm', true],
+      ['github-token', true],
+      ['repository', true],
+      ['s3', true],
+      ['logs', true],
+    ]);
+    expect(secrets.reads).toEqual([{ secretId: secretArn, found: true }]);
+    // No build: nothing else written under the build's prefix but the self-test's object and the log.
+    expect(s3Requests.filter((q) => q.startsWith('PUT') && !q.includes('/selftest/') && !q.includes('/logs/'))).toEqual([]);
+    const log = (await getObject(`builds/${ID_S}/logs/build.log`)).toString();
+    expect(log).toContain('check repository: ok');
+    expectLogInCloudWatch(r, ID_S);
   });
 });
