@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { Build } from './build';
 import { checkBranch, COMMAND_WORDS } from './command';
 
 // docs/design.md "Builds requested by GitHub": what a push delivery asks for, decided once from
@@ -106,4 +107,48 @@ export function movesForward(from: CommitState | undefined, to: CommitState): bo
 export function statusDescription(text: string): string {
   const chars = [...text.replace(/\s+/g, ' ').trim()];
   return chars.length <= DESCRIPTION_MAX ? chars.join('') : `${chars.slice(0, DESCRIPTION_MAX - 1).join('')}…`;
+}
+
+/** A status this bot may set: the repository, the commit and the state the build is in now. */
+export interface CommitStatusTarget {
+  repository: string;
+  sha: string;
+  state: CommitState;
+}
+
+type StatusFacts = Pick<Build, 'Status' | 'BuildCommit' | 'Requester' | 'Kind' | 'ApprovedAt' | 'GithubStatus'>;
+
+/**
+ * The status a build's commit should show now, when it moves forward from GithubStatus: pending
+ * once approved and running, then success, failure or error. Only for a build GitHub asked for or
+ * a full 40-character commit (REPO_URL is GITHUB_REPOSITORY, checked at start-up), never a
+ * self-test, and a final state only for a build that was approved (a denied or expired request
+ * never ran).
+ */
+export function commitStatusTarget(build: StatusFacts, settings: Pick<GithubSettings, 'githubRepository'>): CommitStatusTarget | undefined {
+  const repository = settings.githubRepository;
+  const sha = build.BuildCommit;
+  if (repository === undefined || sha === undefined || !FULL_COMMIT.test(sha) || build.Kind === 'selftest') return undefined;
+  const state = stateOf(build);
+  if (state === undefined || !movesForward(build.GithubStatus, state)) return undefined;
+  return { repository, sha, state };
+}
+
+function stateOf(build: StatusFacts): CommitState | undefined {
+  switch (build.Status) {
+    case 'approved':
+    case 'launching':
+    case 'building':
+    case 'uploading':
+      return 'pending';
+    case 'completed':
+      return build.ApprovedAt !== undefined ? 'success' : undefined;
+    case 'failed':
+      return build.ApprovedAt !== undefined ? 'failure' : undefined;
+    case 'terminated':
+    case 'cancelled':
+      return build.ApprovedAt !== undefined ? 'error' : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -144,6 +144,24 @@ export interface Claims {
   giveBack(key: ClaimKey): Promise<void>;
 }
 
+// ---- CommitStatuses ------------------------------------------------------------------------
+
+/** One commit status as GitHub's `POST repos/{owner}/{repo}/statuses/{sha}` takes it. */
+export interface CommitStatus {
+  repository: string;
+  sha: string;
+  state: 'pending' | 'success' | 'failure' | 'error';
+  /** At most 140 characters. */
+  description: string;
+  targetUrl?: string;
+  context: string;
+}
+
+/** GitHub's commit statuses (docs/design.md "Builds requested by GitHub"). Throws when GitHub did not take it. */
+export interface CommitStatuses {
+  set(status: CommitStatus): Promise<void>;
+}
+
 // ---- SpendLedger ---------------------------------------------------------------------------
 
 /**
