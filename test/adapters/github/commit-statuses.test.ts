@@ -42,7 +42,10 @@ describe('GithubCommitStatuses', () => {
 
   it('a refusal throws, naming the answer and never the token; GitHub failing for a while, then taking it', async () => {
     const wrong = 'ghp_test_not_the_token';
-    const error = await new GithubCommitStatuses(github.url, wrong).set(STATUS).catch((e: unknown) => e as Error);
+    const error = await new GithubCommitStatuses(github.url, wrong).set(STATUS).then(
+      () => new Error('accepted'),
+      (e: unknown) => e as Error,
+    );
     expect(error.message).toContain('401');
     expect(error.message).not.toContain(wrong);
 
