@@ -4,6 +4,7 @@ import { APPROVER, REQUESTER, SANDBOX_CHANNEL } from '../stand-ins/slack-api';
 import type { ChangeFeed } from './change-feed';
 import type { SimulatedClock } from './clock';
 import type { FunctionUrlHandler } from './function-url';
+import type { GithubControl } from './github-push';
 import type { OutcomeSwitch } from './outcome-switch';
 import type { SandboxEndpoints, SandboxRoutes } from './server';
 import { createSandboxRoutes } from './server';
@@ -21,9 +22,10 @@ export interface PageEndpoints {
   outcome: OutcomeSwitch;
   changes: ChangeFeed;
   log: Logger;
+  github?: GithubControl;
 }
 
-export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, log }: PageEndpoints): SandboxRoutes {
+export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, log, github }: PageEndpoints): SandboxRoutes {
   const base = `http://127.0.0.1:${port}`;
   const platform = new SlackPlatform({
     botUrl: () => `${base}/slack/events`,
@@ -49,5 +51,6 @@ export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, l
     click: (click) => platform.click(click),
     respond: (id, body) => platform.respond(id, body),
     onChange: changes.onChange,
+    ...(github && { github }),
   });
 }

@@ -9,6 +9,8 @@ import type { LiveUpdates } from './live-updates';
 import { liveUpdates } from './live-updates';
 import type { Click } from './slack-platform';
 import { MAX_ROWS as MAX_STATE_ROWS } from './table-view';
+import type { GithubControl } from './github-push';
+import { githubRoutes } from './github-push';
 
 // The sandbox's one HTTP port: the page and its live updates, the bot's Function URL at
 // /slack/events, the Slack Web API stand-in at /api/<method>, and the sandbox's own controls.
@@ -41,6 +43,8 @@ export interface SandboxEndpoints {
   click(click: Click): Promise<{ status: number; tookMs: number }>;
   respond(id: string, body: unknown): boolean;
   onChange(listener: () => void): () => void;
+  /** "GitHub: push tag" and the statuses GitHub received (sandbox/github-push.ts). */
+  github?: GithubControl;
 }
 
 class HttpError extends Error {
@@ -240,6 +244,8 @@ function routeTable(endpoints: SandboxEndpoints, bodies: UserBodies, live: LiveU
     ['POST /sandbox/outcome', setOutcome(endpoints)],
     ['POST /sandbox/slash', slash(endpoints, bodies)],
     ['POST /sandbox/action', click(endpoints, bodies)],
+    ['* /github/webhook', slackEvents(endpoints)],
+    ...(endpoints.github ? githubRoutes(endpoints.github) : []),
   ]);
 }
 
