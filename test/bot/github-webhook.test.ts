@@ -159,6 +159,12 @@ describe('what posts nothing', () => {
     expect((await sendAndExpectNothingDone(event)).statusCode).toBe(status);
   });
 
+  it('a signed push without X-GitHub-Delivery: 400, nothing posted', async () => {
+    const event = githubDeliveryEvent(pushPayload());
+    delete event.headers['x-github-delivery'];
+    expect((await sendAndExpectNothingDone(event)).statusCode).toBe(400);
+  });
+
   it('without GITHUB_REPOSITORY a push posts nothing', async () => {
     expect((await sendAndExpectNothingDone(githubDeliveryEvent(pushPayload()), { GITHUB_REPOSITORY: '', GITHUB_CHANNEL_ID: '' })).statusCode).toBe(204);
   });
