@@ -80,10 +80,10 @@ module.exports = {
     {
       name: 'adapters-import-only-domain',
       comment:
-        'adapters/aws and adapters/slack import only domain/ and their own folder among our modules (and their SDKs): ' +
+        'adapters/aws, adapters/slack and adapters/github import only domain/ and their own folder among our modules (and their SDKs): ' +
         'never a view, a use case, a handler or the other adapter folder; a policy they need lives in domain/.',
       severity: 'error',
-      from: { path: '^adapters/(aws|slack)/' },
+      from: { path: '^adapters/(aws|slack|github)/' },
       to: { dependencyTypesNot: ['core'], pathNot: ['^domain/', '^adapters/$1/', notOurs] },
     },
 

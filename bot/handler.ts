@@ -6,6 +6,7 @@ import type { SlackLambdaHandler } from './app';
 import { createSlackApp } from './app';
 import type { BotDeps } from './deps';
 import { loadBotDeps } from './deps';
+import { GITHUB_WEBHOOK_PATH, handleGithubDelivery } from './github-webhook';
 import { checkSlackSignature, headerValue, signedRequestOf } from './slack-signature';
 
 // The Lambda entry (Function URL → signature check → Bolt). `createHandler` is what the sandbox
@@ -38,6 +39,8 @@ const answer = (statusCode: number, body: string): SlackResult => ({ statusCode,
  */
 function signedBySlackFirst(deps: BotDeps, wallClock: Clock, bolt: SlackLambdaHandler): SlackLambdaHandler {
   return async (event, context) => {
+    // GitHub signs its deliveries its own way: routed before Slack's check, which would refuse them.
+    if (pathOf(event) === GITHUB_WEBHOOK_PATH) return handleGithubDelivery(deps, event, sourceIpOf(event));
     const request = signedRequestOf(event);
     const check = checkSlackSignature(deps.credentials.signingSecret, request, wallClock.now());
     if (!check.ok) {
@@ -75,6 +78,13 @@ function boltCanParse(text: string, contentType: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/** The request's path: `rawPath` in a Function URL event (payload 2.0), `path` in API Gateway's 1.0. */
+function pathOf(event: SlackEvent): string | undefined {
+  const e = event as { rawPath?: unknown; path?: unknown };
+  if (typeof e.rawPath === 'string') return e.rawPath;
+  return typeof e.path === 'string' ? e.path : undefined;
 }
 
 /** Function URL events (payload 2.0) say where a request came from; worth a line when it is refused. */

@@ -5,6 +5,7 @@ import type { ApproverRules } from './approvers';
 import type { BotDeps } from './deps';
 import type { Click } from './interaction';
 import * as replies from '../views/replies';
+import { requestedByGithub } from '../views/requester';
 
 // Who may do what, where (docs/user-guide.md "Who may do what"). The approvers are APPROVER_IDS and the
 // members of APPROVER_GROUP_IDS (bot/approvers.ts); with neither set, anyone in the channel is an
@@ -28,7 +29,8 @@ export function maySpend(rules: ApproverRules, user: string, build: Build, verb:
 
 /** Deny and cancel stop spending: an approver, or the requester withdrawing their own build. */
 export function mayStop(rules: ApproverRules, user: string, build: Build, verb: 'deny' | 'cancel'): Permission {
-  if (user === build.Requester || isApprover(rules, user)) return allowed;
+  // A build GitHub asked for has no Slack requester: only approvers stop it.
+  if ((user === build.Requester && !requestedByGithub(build)) || isApprover(rules, user)) return allowed;
   return { ok: false, reason: replies.notRequesterOrApprover(verb, build, rules.named) };
 }
 

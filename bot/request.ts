@@ -52,7 +52,7 @@ export interface RequestOrigin {
   claimKey: string;
   /** The answer when the claim is someone else's: by default, "already handled". */
   claimedBy?: (buildId: string, build: Build | undefined) => string;
-  fields?: Pick<Build, 'RebuildOf' | 'RebuildOfLink' | 'RebuildOfReportedCommit'>;
+  fields?: Pick<Build, 'RebuildOf' | 'RebuildOfLink' | 'RebuildOfReportedCommit' | 'GithubLogin'>;
 }
 
 /** A new request card and record; `buildId` when one was recorded. */

@@ -98,6 +98,13 @@ export interface Build {
    * machine's word only: the rebuild is pinned to what was asked (the branch head), never to this.
    */
   RebuildOfReportedCommit?: string;
+  /**
+   * A build GitHub asked for (`Requester` = `github`): the login that pushed the tag. Shown, never
+   * taken for a Slack user (docs/design.md "Builds requested by GitHub").
+   */
+  GithubLogin?: string;
+  /** The last commit status set on GitHub (context `metal-build`); only moves forward. */
+  GithubStatus?: 'pending' | 'success' | 'failure' | 'error';
   /** Set on a failed, terminated or cancelled build once it was rebuilt: its card then links the new one. */
   RebuiltAs?: string;
   ActualCost?: number;

@@ -1,6 +1,7 @@
 // zod/mini: the classic API costs every cold start ~13 ms more to load (`npm run bench`).
 import * as z from 'zod/mini';
 import { hourlyPrice } from './cost';
+import { REPOSITORY_PATTERN, repositoryOfUrl, sameRepository, tagPatternProblem } from './github';
 
 // docs/design.md "Configuration": the environment is parsed once per container; every bad value is
 // named in one error, so a deploy with three typos is fixed in one round, not three.
@@ -74,6 +75,18 @@ export interface Config {
   scheduleGroup: string;
   schedulerRoleArn?: string;
   scheduleDeadLetterArn?: string;
+  /**
+   * Builds requested by GitHub (docs/design.md "Builds requested by GitHub"): the repository whose
+   * tag pushes post a card (`owner/name`, the one REPO_URL clones), which tags, where the card goes,
+   * and GitHub's API for the commit statuses. No repository: the webhook posts nothing.
+   */
+  githubRepository?: string;
+  githubTagPattern: string;
+  githubChannelId?: string;
+  githubApiUrl: string;
+  /** Local use: the webhook secret and the status token given directly (on AWS, in the Slack secret's JSON). */
+  githubWebhookSecret?: string;
+  githubStatusToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -223,6 +236,21 @@ const fields = {
   SCHEDULE_GROUP: withDefault('labapp-metal-builds'),
   SCHEDULER_ROLE_ARN: optional,
   SCHEDULE_DLQ_ARN: optional,
+  GITHUB_REPOSITORY: variable((s, ctx) => {
+    if (s === undefined || s.trim() === '') return undefined;
+    const repository = s.trim();
+    return REPOSITORY_PATTERN.test(repository) ? repository : refuse(ctx, `expected owner/name (as in github.com/owner/name), got ${JSON.stringify(s)}`);
+  }),
+  GITHUB_TAG_PATTERN: variable((s, ctx) => {
+    const pattern = s === undefined || s.trim() === '' ? 'v*' : s.trim();
+    const problem = tagPatternProblem(pattern);
+    return problem === undefined ? pattern : refuse(ctx, problem);
+  }),
+  GITHUB_CHANNEL_ID: optional,
+  GITHUB_API_URL: withDefault('https://api.github.com/'),
+  // Not trimmed: a secret is its exact bytes.
+  GITHUB_WEBHOOK_SECRET: variable((s) => (s === undefined || s === '' ? undefined : s)),
+  GITHUB_STATUS_TOKEN: optional,
 };
 
 type Env = { [K in keyof typeof fields]: z.output<(typeof fields)[K]> };
@@ -292,6 +320,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     scheduleGroup: e.SCHEDULE_GROUP,
     schedulerRoleArn: e.SCHEDULER_ROLE_ARN,
     scheduleDeadLetterArn: e.SCHEDULE_DLQ_ARN,
+    ...(e.GITHUB_REPOSITORY !== undefined ? { githubRepository: e.GITHUB_REPOSITORY } : {}),
+    githubTagPattern: e.GITHUB_TAG_PATTERN,
+    ...(e.GITHUB_CHANNEL_ID !== undefined ? { githubChannelId: e.GITHUB_CHANNEL_ID } : {}),
+    githubApiUrl: e.GITHUB_API_URL.endsWith('/') ? e.GITHUB_API_URL : `${e.GITHUB_API_URL}/`,
+    ...(e.GITHUB_WEBHOOK_SECRET !== undefined ? { githubWebhookSecret: e.GITHUB_WEBHOOK_SECRET } : {}),
+    ...(e.GITHUB_STATUS_TOKEN !== undefined ? { githubStatusToken: e.GITHUB_STATUS_TOKEN } : {}),
   };
 }
 
@@ -330,6 +364,7 @@ function crossCheck(e: Partial<Env>, problems: string[]): void {
           `INSTANCE_TYPES: must include ${type} (${type === e.INSTANCE_TYPE ? 'INSTANCE_TYPE' : 'in FALLBACK_INSTANCE_TYPES'}); got ${choosable.join(', ')}`,
         );
   }
+  githubCrossCheck(e, problems);
   if (e.PRICE_OVERRIDES !== undefined) {
     for (const type of [...choosable, e.SELFTEST_INSTANCE_TYPE]) {
       if (type !== undefined && hourlyPrice(type, e.PRICE_OVERRIDES) === undefined)
@@ -338,7 +373,21 @@ function crossCheck(e: Partial<Env>, problems: string[]): void {
   }
 }
 
-const SECRET_KEYS: ReadonlyArray<keyof Config> = ['slackSigningSecret', 'slackBotToken', 'eventTokenKey'];
+/** A tag push builds what the machines clone, so the webhook's repository must be REPO_URL's. */
+function githubCrossCheck(e: Partial<Env>, problems: string[]): void {
+  const repository = e.GITHUB_REPOSITORY;
+  if (repository !== undefined && e.REPO_URL !== undefined) {
+    const cloned = repositoryOfUrl(e.REPO_URL);
+    if (cloned === undefined || !sameRepository(cloned, repository))
+      problems.push(`GITHUB_REPOSITORY: must be the repository REPO_URL clones (${e.REPO_URL}), got ${repository}`);
+  }
+  const channel = e.GITHUB_CHANNEL_ID;
+  if (channel !== undefined && e.ALLOWED_CHANNEL_IDS !== undefined && e.ALLOWED_CHANNEL_IDS.length > 0 && !e.ALLOWED_CHANNEL_IDS.includes(channel))
+    problems.push(`GITHUB_CHANNEL_ID: must be one of ALLOWED_CHANNEL_IDS (${e.ALLOWED_CHANNEL_IDS.join(', ')}), got ${channel}`);
+  if (repository !== undefined && channel === undefined) problems.push('GITHUB_CHANNEL_ID: required when GITHUB_REPOSITORY is set (the channel of its cards)');
+}
+
+const SECRET_KEYS: ReadonlyArray<keyof Config> = ['slackSigningSecret', 'slackBotToken', 'eventTokenKey', 'githubWebhookSecret', 'githubStatusToken'];
 
 /** The configuration as it may be logged: secrets replaced by their length. */
 export function maskConfig(config: Config): Record<string, unknown> {

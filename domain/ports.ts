@@ -96,7 +96,14 @@ export type ClaimKey =
   /** `#release#v<version>` `{ For, ClaimedAt, PublishedAt? }`, for good: one build ever publishes a version (`Free` when given back). */
   | { kind: 'release'; version: string; buildId: string }
   /** BudgetWarnedAt/BudgetWarnedFor on `#month#<month>`: the month's one budget warning. */
-  | { kind: 'budget-warning'; month: string; buildId: string };
+  | { kind: 'budget-warning'; month: string; buildId: string }
+  /**
+   * `#github#<what>#<id>` `{ For, At }`: a GitHub delivery (`X-GitHub-Delivery`, 30 days) or a
+   * tag at a commit (`<tag>@<commit>`, for good) posts one card; `For` is the delivery that
+   * claimed it, `Free` set when given back. Only the write id recognises a lost answer: a
+   * redelivery carries the same delivery id and must not pass for the first.
+   */
+  | { kind: 'github'; what: 'delivery' | 'tag'; id: string; delivery: string };
 
 export type ClaimKind = ClaimKey['kind'];
 
@@ -135,6 +142,24 @@ export interface Claims {
    * given back (a retry of the same request or click is the same request or click).
    */
   giveBack(key: ClaimKey): Promise<void>;
+}
+
+// ---- CommitStatuses ------------------------------------------------------------------------
+
+/** One commit status as GitHub's `POST repos/{owner}/{repo}/statuses/{sha}` takes it. */
+export interface CommitStatus {
+  repository: string;
+  sha: string;
+  state: 'pending' | 'success' | 'failure' | 'error';
+  /** At most 140 characters. */
+  description: string;
+  targetUrl?: string;
+  context: string;
+}
+
+/** GitHub's commit statuses (docs/design.md "Builds requested by GitHub"). Throws when GitHub did not take it. */
+export interface CommitStatuses {
+  set(status: CommitStatus): Promise<void>;
 }
 
 // ---- SpendLedger ---------------------------------------------------------------------------

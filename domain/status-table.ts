@@ -83,7 +83,7 @@ export interface Guard {
   /** Each listed attribute must be absent. */
   absent?: readonly BuildAttribute[];
   /** Each listed attribute must equal the given value. */
-  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours' | 'NotifyingStatus' | 'DeadlineAt' | 'FirstApprover'>>;
+  equals?: Partial<Pick<Build, 'InstanceID' | 'TerminationReason' | 'ExtendedHours' | 'NotifyingStatus' | 'DeadlineAt' | 'FirstApprover' | 'GithubStatus'>>;
   /** InstanceState must be absent or strictly earlier than this one. */
   instanceStateBefore?: InstanceState;
   /** Nobody holds a lease on this status's thread message that was taken at or after `staleBefore`. */

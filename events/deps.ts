@@ -42,7 +42,9 @@ import type {
   Logger,
   Notifier,
   Quotas,
+  CommitStatuses,
 } from '../domain/ports';
+import { GithubCommitStatuses } from '../adapters/github/commit-statuses';
 import { systemClock } from '../domain/ports';
 import { SlackChat } from '../adapters/slack/chat';
 import { createSlackWebClient } from '../adapters/slack/web-client';
@@ -88,6 +90,8 @@ export interface EventDeps {
    * instead (events/event-token.ts `eventTokenKeyOf` reads either).
    */
   eventTokenKey?: string;
+  /** GitHub's commit statuses (use-cases/commit-status.ts); absent without a status token. */
+  commitStatuses?: CommitStatuses;
 }
 
 let loading: Promise<EventDeps> | undefined;
@@ -124,7 +128,13 @@ async function buildEventDeps(): Promise<EventDeps> {
       eventBridge: getEventBridgeClient(),
       logs: getCloudWatchLogsClient('background'),
     },
-    { config, clock: systemClock, log, ...(eventTokenKey !== undefined && { eventTokenKey }) },
+    {
+      config,
+      clock: systemClock,
+      log,
+      ...(eventTokenKey !== undefined && { eventTokenKey }),
+      ...(credentials.githubStatusToken !== undefined && { githubStatusToken: credentials.githubStatusToken }),
+    },
   );
 }
 
@@ -159,6 +169,8 @@ export interface EventSettings {
   notifierLog?: Logger;
   /** EVENT_TOKEN_SECRET_ARN's key, where the function is given it (events/deps.ts). */
   eventTokenKey?: string;
+  /** `githubStatusToken` of the Slack secret (or GITHUB_STATUS_TOKEN): commit statuses at config.githubApiUrl. */
+  githubStatusToken?: string;
 }
 
 /** Ports given as they are instead of built from an endpoint: fakes, counters, simulations. */
@@ -200,7 +212,14 @@ export function wireEventDeps(endpoints: EventEndpoints, settings: EventSettings
     clock,
     log,
     ...(settings.eventTokenKey !== undefined && { eventTokenKey: settings.eventTokenKey }),
+    ...commitStatusesOf(ports, settings),
   };
+}
+
+function commitStatusesOf(ports: EventPorts, settings: EventSettings): { commitStatuses?: CommitStatuses } {
+  if (ports.commitStatuses !== undefined) return { commitStatuses: ports.commitStatuses };
+  const token = settings.githubStatusToken;
+  return token !== undefined ? { commitStatuses: new GithubCommitStatuses(settings.config.githubApiUrl, token) } : {};
 }
 
 const noLogs: BuildLogs = { newest: () => Promise.reject(new Error('event wiring: no CloudWatch Logs endpoint and no buildLogs port given')) };

@@ -11,6 +11,7 @@ import { recordCompletion } from './completion-history';
 import { tellFinalCost } from './final-cost';
 import type { Dequeue } from '../use-cases/slot-queue';
 import { freeSlot } from '../use-cases/slot-queue';
+import { reportCommitStatus } from '../use-cases/commit-status';
 
 // What follows a transition in every events handler: the effects its rows ask for (the events
 // side's own, domain/event-sides), then telling people (SNS for the operators, the Slack thread
@@ -72,7 +73,9 @@ export interface TellOptions {
  * Slack is down. A transient Slack failure throws so EventBridge redelivers; the redelivery finds
  * the transition done, the mail sent and NotifiedStatus still behind, and tells the thread again.
  */
-export async function tell(deps: EventDeps, build: Build, options: TellOptions, log: Logger = deps.log): Promise<Build> {
+export async function tell(deps: EventDeps, given: Build, options: TellOptions, log: Logger = deps.log): Promise<Build> {
+  // First, and never throwing: a Slack failure below must not keep the commit behind.
+  const build = await reportCommitStatus(deps, given, log);
   const now = deps.clock.now();
   const ctx = { config: deps.config, now };
   if (options.sns) await resendStaleMail(deps, build, log);

@@ -35,6 +35,10 @@ export function describePolicy({ config, region, overridden }: PolicyFacts): str
       `at most ${hours(config.maxLifetimeHours)} a build (warned at ${hours(config.warnAfterHours)}), plus ${hours(config.maxExtensionHours)} of extensions; ` +
       `${config.maxConcurrentBuilds} build${config.maxConcurrentBuilds === 1 ? '' : 's'} at a time; an unanswered request expires after ${config.approvalTtlMinutes} min`,
   ];
+  if (config.githubRepository !== undefined)
+    lines.push(
+      `GitHub: a new tag matching ${config.githubTagPattern} in ${config.githubRepository} posts a request card in ${config.githubChannelId ?? '(no channel)'}; it is approved like any other`,
+    );
   const defaultBuild = quote(config);
   const oneBuild = defaultBuild ? `; a default build costs at most ${formatUsd(defaultBuild.max.total)}` : '';
   lines.push(

@@ -39,6 +39,10 @@ export const CONFIG_CONTEXT_KEYS = {
   secondApprovalAboveUsd: 'SECOND_APPROVAL_ABOVE_USD',
   repoUrl: 'REPO_URL',
   artifactBucket: 'ARTIFACT_BUCKET',
+  githubRepository: 'GITHUB_REPOSITORY',
+  githubTagPattern: 'GITHUB_TAG_PATTERN',
+  githubChannelId: 'GITHUB_CHANNEL_ID',
+  githubApiUrl: 'GITHUB_API_URL',
 } as const;
 
 /** Settings of the infrastructure itself: the functions never see them. */
@@ -64,6 +68,7 @@ const SLACK_ID_SETTINGS: ReadonlyArray<[key: keyof typeof CONFIG_CONTEXT_KEYS, k
   ['approverGroupIds', 'user group'],
   ['allowedChannelIds', 'channel'],
   ['homeChannelId', 'channel'],
+  ['githubChannelId', 'channel'],
 ];
 
 /** Every problem of a settings file and its overrides; the message is all an operator sees (no stack). */

@@ -51,7 +51,13 @@ export async function buildEventDeps({ config, dynamo, clients, clock, log }: Ha
       sns: clients.snsClient,
       logs: clients.logsClient,
     },
-    { config, clock, log: log.child({ fn: 'events' }), notifierLog: log.child({ fn: 'sns' }) },
+    {
+      config,
+      clock,
+      log: log.child({ fn: 'events' }),
+      notifierLog: log.child({ fn: 'sns' }),
+      ...(eventsCredentials.githubStatusToken !== undefined && { githubStatusToken: eventsCredentials.githubStatusToken }),
+    },
     { store: dynamo.store, claims: dynamo.claims, ledger: dynamo.ledger, durations, artifacts: bucket },
   );
   return { eventDeps, bucket, durations };

@@ -46,6 +46,9 @@ Endpoints:
   POST /sandbox/outcome        {"outcome": "hang"}: change what the next build step does
   POST /sandbox/pause          {"paused": true}: stop simulated time (false resumes)
   GET  /sandbox/state          what the page shows, as JSON (?user=U0APPROVER, ?limit=n newest builds)
+  POST /github/webhook         the same Function URL's GitHub path (GitHub-signed deliveries only)
+  POST /sandbox/github/push    {"tag"?: "v1.4.0"}: a signed tag push to the bot, as GitHub sends it
+  GET  /sandbox/github/statuses  the commit statuses the GitHub stand-in received
 
 The real AWS adapters run against local stand-ins that speak each service's protocol:
 Ec2Compute → EC2, SnsNotifier → SNS, ServiceQuotasLimits → Service Quotas, SchedulerDeadlines →

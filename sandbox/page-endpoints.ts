@@ -5,6 +5,7 @@ import type { ChangeFeed } from './change-feed';
 import type { SimulatedClock } from './clock';
 import type { FunctionUrlHandler } from './function-url';
 import type { ModalDesk } from './modal-desk';
+import type { GithubControl } from './github-push';
 import type { OutcomeSwitch } from './outcome-switch';
 import type { SandboxEndpoints, SandboxRoutes } from './server';
 import { createSandboxRoutes } from './server';
@@ -25,9 +26,10 @@ export interface PageEndpoints {
   /** The people the page can act as. */
   users: readonly string[];
   log: Logger;
+  github?: GithubControl;
 }
 
-export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, modals, users, log }: PageEndpoints): SandboxRoutes {
+export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, modals, users, log, github }: PageEndpoints): SandboxRoutes {
   const base = `http://127.0.0.1:${port}`;
   const platform = new SlackPlatform({
     botUrl: () => `${base}/slack/events`,
@@ -65,5 +67,6 @@ export function pageRoutes({ port, slack, bot, state, clock, outcome, changes, m
       return clock.isPaused();
     },
     onChange: changes.onChange,
+    ...(github && { github }),
   });
 }

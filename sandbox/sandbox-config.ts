@@ -1,5 +1,6 @@
 import type { Config } from '../domain/config';
 import { parseConfig } from '../domain/config';
+import { SANDBOX_GITHUB_REPOSITORY } from '../stand-ins/github-request';
 import { APPROVER, SANDBOX_CHANNEL, SECOND_APPROVER } from '../stand-ins/slack-api';
 
 // The sandbox's configuration: the values the stack would set, fixed, and the knobs a sandbox user
@@ -41,7 +42,7 @@ export const knobValue = (env: Readonly<Record<string, string | undefined>>, k: 
  * it: as on AWS, SLACK_SECRET_ARN names the secret that holds them (SLACK_SIGNING_SECRET, a knob,
  * goes into that secret).
  */
-export function sandboxConfig(port: number, slackSecretArn: string, env: Readonly<Record<string, string | undefined>> = {}): Config {
+export function sandboxConfig(port: number, slackSecretArn: string, env: Readonly<Record<string, string | undefined>> = {}, githubApiUrl?: string): Config {
   const knobs = Object.fromEntries(CONFIG_KNOBS.flatMap((k) => (k !== 'SLACK_SIGNING_SECRET' && knobValue(env, k) !== undefined ? [[k, env[k]]] : [])));
   return parseConfig({
     SLACK_SECRET_ARN: slackSecretArn,
@@ -60,6 +61,10 @@ export function sandboxConfig(port: number, slackSecretArn: string, env: Readonl
     EVENT_TOKEN_KEY: SANDBOX_EVENT_TOKEN_KEY,
     // A budget a few builds reach, so the card's budget line and a refusal can be seen.
     MONTHLY_BUDGET_USD: '50',
+    // "GitHub: push tag": REPO_URL's repository, cards in the sandbox's channel, statuses to the stand-in.
+    GITHUB_REPOSITORY: SANDBOX_GITHUB_REPOSITORY,
+    GITHUB_CHANNEL_ID: SANDBOX_CHANNEL,
+    ...(githubApiUrl !== undefined && { GITHUB_API_URL: githubApiUrl }),
     ...knobs,
   });
 }

@@ -11,6 +11,9 @@ import { createSlackApi } from '../stand-ins/slack-api';
 import { connectClients, connectEventBridge, onPublish } from './aws-clients';
 import { ChangeFeed } from './change-feed';
 import { anyMachineLive, createSandboxClock, stopClockOnClose, tickEveryMinute } from './clock-wiring';
+import type { GithubStandIn } from '../stand-ins/github';
+import { startGithubStandIn } from '../stand-ins/github';
+import { createGithubControl } from './github-push';
 import { buildBotHandler, buildEventDeps, wireBus } from './handler-wiring';
 import { OutcomeSwitch } from './outcome-switch';
 import { pageRoutes } from './page-endpoints';
@@ -70,6 +73,8 @@ export interface SandboxStandIns {
   serviceQuotas: ServiceQuotasStandIn;
   scheduler: SchedulerStandIn;
   logs: LocalCloudWatchLogs;
+  /** GitHub's commit-status endpoint: what the build's commit would show. */
+  github: GithubStandIn;
 }
 
 export interface Sandbox {
@@ -116,7 +121,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const front = await openFrontPort(options.port ?? DEFAULT_PORT, host, teardown);
   try {
     const { secretsManager, slackSecretArn } = await startSlackSecret(options.env ?? {}, teardown);
-    const config = sandboxConfig(front.port, slackSecretArn, options.env);
+    const github = await startGithubStandIn();
+    teardown.add(() => github.close());
+    const config = sandboxConfig(front.port, slackSecretArn, options.env, github.url);
     const dynamo = await startDynamo(options.dynamodbPort ?? DEFAULT_DYNAMODB_PORT, teardown);
     const eventBridge = await startEventBridgeStandIn(teardown);
 
@@ -162,14 +169,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const modals = new ModalDesk(() => slack.modals(), changes.changed);
     const state = pageState({ config, clock, speed, outcome: outcome.current, slack, modals, ec2, dynamo, sns, journal });
-    front.serve(pageRoutes({ port: front.port, slack, bot, state, clock, outcome, changes, modals, users: PAGE_USERS, log }));
+    const githubControl = createGithubControl({ bot: bot.handler, github, changed: changes.changed });
+    front.serve(pageRoutes({ port: front.port, slack, bot, state, clock, outcome, changes, modals, users: PAGE_USERS, log, github: githubControl }));
 
     clock.start();
     return {
       url: `http://${pageHost(host)}:${front.port}`,
       dynamodbEndpoint: dynamo.endpoint,
       config,
-      standIns: { ec2, sns, secretsManager, serviceQuotas, scheduler, logs },
+      standIns: { ec2, sns, secretsManager, serviceQuotas, scheduler, logs, github },
       close,
     };
   } catch (error) {

@@ -9,6 +9,8 @@ import type { LiveUpdates } from './live-updates';
 import { liveUpdates } from './live-updates';
 import type { Click, Delivered, HomeClick, Submitted } from './slack-platform';
 import { MAX_ROWS as MAX_STATE_ROWS } from './table-view';
+import type { GithubControl } from './github-push';
+import { githubRoutes } from './github-push';
 
 // The sandbox's one HTTP port: the page and its live updates, the bot's Function URL at
 // /slack/events, the Slack Web API stand-in at /api/<method>, and the sandbox's own controls.
@@ -48,6 +50,8 @@ export interface SandboxEndpoints {
   /** Pause (or resume) simulated time; answers, once time stands still, whether it is paused. */
   pause(paused: boolean): Promise<boolean>;
   onChange(listener: () => void): () => void;
+  /** "GitHub: push tag" and the statuses GitHub received (sandbox/github-push.ts). */
+  github?: GithubControl;
 }
 
 class HttpError extends Error {
@@ -301,6 +305,8 @@ function routeTable(endpoints: SandboxEndpoints, bodies: UserBodies, live: LiveU
     ['POST /sandbox/view', submitView(endpoints, bodies)],
     ['POST /sandbox/view-close', closeView(endpoints, bodies)],
     ['POST /sandbox/pause', pause(endpoints)],
+    ['* /github/webhook', slackEvents(endpoints)],
+    ...(endpoints.github ? githubRoutes(endpoints.github) : []),
   ]);
 }
 

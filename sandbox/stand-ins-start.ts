@@ -21,6 +21,8 @@ import type { SimulatedClock } from './clock';
 import { PortInUseError } from './listening-ports';
 import { SANDBOX_SLACK_SECRET_NAME, SANDBOX_TOPIC_ARN, knobValue } from './sandbox-config';
 import type { Teardown } from './teardown';
+import { SANDBOX_GITHUB_STATUS_TOKEN } from '../stand-ins/github';
+import { SANDBOX_GITHUB_WEBHOOK_SECRET } from '../stand-ins/github-request';
 
 // Starting the local servers that speak the AWS services' protocols, each closed by the teardown.
 
@@ -39,6 +41,8 @@ export async function startSlackSecret(
     JSON.stringify({
       signingSecret: knobValue(env, 'SLACK_SIGNING_SECRET') ?? SANDBOX_SIGNING_SECRET,
       botToken: SANDBOX_BOT_TOKEN,
+      githubWebhookSecret: SANDBOX_GITHUB_WEBHOOK_SECRET,
+      githubStatusToken: SANDBOX_GITHUB_STATUS_TOKEN,
     }),
   );
   return { secretsManager, slackSecretArn };

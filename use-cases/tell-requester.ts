@@ -4,6 +4,7 @@ import type { Chat, Claims, Logger } from '../domain/ports';
 import { directMessageText, theirOwnDoing } from '../views/direct-message';
 import type { ViewContext } from '../views/status-text';
 import { sendOnce } from './send-once';
+import { requestedByGithub } from '../views/requester';
 
 // The requester hears of the warning and the end of their build in a direct message too. Each
 // key is claimed on the record before it is sent (DirectMessages) and given back when sending
@@ -18,7 +19,8 @@ export interface DirectMessageDeps {
 
 /** Send the requester the DM for `key` (the warning, or the build's final status) once. Never throws. */
 export async function tellRequester(deps: DirectMessageDeps, build: Build, key: 'warning' | Status, ctx: ViewContext): Promise<void> {
-  if (!ctx.config.notifyRequesterDm) return;
+  // GitHub is no Slack user: nobody to message (docs/design.md "Builds requested by GitHub").
+  if (!ctx.config.notifyRequesterDm || requestedByGithub(build)) return;
   if (key !== 'warning' && (!isFinal(key) || theirOwnDoing({ ...build, Status: key }))) return;
   const log = deps.log.child({ buildId: build.BuildID, directMessage: key });
   const send = async () => {

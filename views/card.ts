@@ -26,6 +26,7 @@ import type { BudgetFigures } from '../domain/spend';
 import { ACTION_IDS, actions, button } from './buttons';
 import { budgetLine } from './spend-messages';
 import { code, formatDuration, formatHours, formatUtcTime, mention, nameList, truncate } from './mrkdwn';
+import { requestedByText, requesterText } from './requester';
 
 // The card: one channel message per build, updated in place for every status. Its `ts` is the
 // build's thread. What a person needs to decide (cost, limits, what else runs) is on it while
@@ -183,9 +184,7 @@ function runningSection(build: Build, ctx: CardContext): Block | undefined {
   const asOf = `as of ${formatUtcTime(ctx.now, ctx.now)}`;
   if (others.length === 0) return section(`*Builds already running*: none (limit ${limit} at a time; ${asOf})`);
   const count = `${others.length} build${others.length === 1 ? '' : 's'} already running`;
-  const lines = others
-    .slice(0, 10)
-    .map((b) => `• ${code(b.BuildID)} · ${code(b.BuildBranch)} · ${STATUS_LABEL[b.Status].toLowerCase()} · ${mention(b.Requester)}`);
+  const lines = others.slice(0, 10).map((b) => `• ${code(b.BuildID)} · ${code(b.BuildBranch)} · ${STATUS_LABEL[b.Status].toLowerCase()} · ${requesterText(b)}`);
   const full = others.length >= limit ? ' — all slots are taken' : '';
   return section([`*${count}* (limit ${limit} at a time${full}; ${asOf})`, ...lines].join('\n'));
 }
@@ -312,7 +311,7 @@ export function buildCard(build: Build, ctx: CardContext): { text: string; block
       fields: [
         field('Branch', code(build.BuildBranch)),
         field('Commit', commitText(build)),
-        field('Requested by', mention(build.Requester)),
+        field('Requested by', requestedByText(build, ctx.config.githubRepository)),
         field('Instance type', instanceTypeOf(build, config)),
         field('Region', config.region),
         field('Disk', `${config.volumeSizeGb} GB gp3`),

@@ -4,8 +4,9 @@ import type { Config } from '../domain/config';
 import { formatUsd } from '../domain/cost';
 import type { Block, View } from '../domain/ports';
 import { ACTION_IDS, actions, button } from './buttons';
-import { code, formatDuration, formatUtcTime, mention } from './mrkdwn';
+import { code, formatDuration, formatUtcTime } from './mrkdwn';
 import { STATUS_EMOJI, statusLabel } from './status-text';
+import { requesterText } from './requester';
 
 // The app's Home tab (docs/user-guide.md "The Home tab"), published with views.publish when a
 // person opens it and on Refresh: the running and queued builds with their buttons where that
@@ -54,7 +55,7 @@ function buildLine(build: Build, input: Pick<HomeInput, 'config' | 'now'>): stri
   if (cost !== undefined) parts.push(`${formatUsd(cost)} so far`);
   const deadline = buildDeadline(build, input.config);
   if (deadline) parts.push(`ends by ${formatUtcTime(deadline, input.now)}`);
-  parts.push(`by ${mention(build.Requester)}`);
+  parts.push(`by ${requesterText(build)}`);
   return parts.join(' · ');
 }
 

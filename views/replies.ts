@@ -5,6 +5,7 @@ import { USAGE } from '../domain/command';
 import { formatUsd } from '../domain/cost';
 import { formatUtcTime, mention, nameList } from './mrkdwn';
 import type { ApproverNames } from '../domain/approver-names';
+import { requesterText } from './requester';
 
 // Every text the bot sends to one person: in the ack body of a slash command, or through
 // chat.postEphemeral after a button click (docs/design.md "Messages"). None of them changes anything.
@@ -64,8 +65,8 @@ export const selfApproval = (verb: string, buildId: string): string =>
 
 export const notRequesterOrApprover = (verb: string, build: Build, names: ApproverNames): string =>
   names.groupsUnread && names.userIds.length === 0
-    ? `:no_entry: Only the requester (${mention(build.Requester)}) or an approver can ${verb} ${build.BuildID}, and the approver list could not be read from Slack just now. Try again in a minute; nothing was changed.`
-    : `:no_entry: Only the requester (${mention(build.Requester)}) or an approver (${approverList(names)}) can ${verb} ${build.BuildID}.` +
+    ? `:no_entry: Only the requester (${requesterText(build)}) or an approver can ${verb} ${build.BuildID}, and the approver list could not be read from Slack just now. Try again in a minute; nothing was changed.`
+    : `:no_entry: Only the requester (${requesterText(build)}) or an approver (${approverList(names)}) can ${verb} ${build.BuildID}.` +
       (names.groupsUnread ? unreadGroupsNote(names, verb) : '');
 
 /** Who did what to a build, for "already …" answers. */
@@ -86,7 +87,7 @@ function byWhom(build: Build): string {
 const withdrawn = (build: Build) => build.Status === 'rejected' && build.DeniedBy !== undefined && build.DeniedBy === build.Requester;
 
 export const already = (build: Build): string =>
-  withdrawn(build) ? `${build.BuildID} was already withdrawn by ${mention(build.Requester)}.` : `${build.BuildID} is already ${build.Status}${byWhom(build)}.`;
+  withdrawn(build) ? `${build.BuildID} was already withdrawn by ${requesterText(build)}.` : `${build.BuildID} is already ${build.Status}${byWhom(build)}.`;
 
 /** A click on a button of a build that has ended (a warning left live): when it ended. */
 export const endedNothingTo = (build: Build, verb: 'extend' | 'cancel', endedAt: Date | undefined, now: Date): string =>

@@ -1,10 +1,11 @@
 import type { BudgetFigures, MonthReport } from '../domain/spend';
 import { monthName, projectedPercent } from '../domain/spend';
 import { formatUsd } from '../domain/cost';
-import { code, mention } from './mrkdwn';
+import { code } from './mrkdwn';
 import { STATUS_LABEL } from './status-text';
 import type { Status } from '../domain/build';
 import { RETENTION_DAYS } from '../domain/build';
+import { spenderText } from './requester';
 
 // What people read about the month's spend and its budget (docs/design.md "Spend control"): the
 // card's budget line, the refusals, the one warning per month, and `/metal-build costs`.
@@ -95,7 +96,7 @@ export function costsReport(r: MonthReport, budget: { budget: number; committed:
         (budget.committed > 0 ? `; running and approved builds may add up to ${formatUsd(budget.committed)}` : '')
       : '*Budget*: none set',
     `*Builds* ${r.builds}: ${outcomes(r.byOutcome)}`,
-    `*By requester* ${spendLines(r.byRequester, mention)}`,
+    `*By requester* ${spendLines(r.byRequester, spenderText)}`,
     `*By branch* ${spendLines(r.byBranch, code)}`,
     `*Most expensive* ${r.top.map((b) => `${code(b.buildId)} ${formatUsd(b.cost)} (${code(b.branch)}, ${b.running ? 'running' : STATUS_LABEL[b.status].toLowerCase()})`).join(' · ')}`,
   ];

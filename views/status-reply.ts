@@ -6,6 +6,7 @@ import { formatUsd } from '../domain/cost';
 import { code, codeBlock, formatDuration, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
 import type { ViewContext } from './status-text';
 import { STATUS_EMOJI, queuePlace, statusLabel } from './status-text';
+import { requesterText } from './requester';
 
 // The answers to `/metal-build status [id]` and `list` (the slash command's ack body). The build
 // machine's words (ErrorMessage) appear only inside a code block: inert, like everywhere else.
@@ -36,7 +37,7 @@ export function buildLine(build: Build, ctx: StatusContext): string {
     `${STATUS_EMOJI[build.Status]} ${code(build.BuildID)}`,
     code(build.BuildBranch),
     build.Status === 'queued' ? queuePlace(at < 0 ? undefined : at) : statusLabel(build).toLowerCase(),
-    mention(build.Requester),
+    requesterText(build),
     `${age} ago`,
     costText(build, ctx),
   ].join(' · ');

@@ -27,6 +27,7 @@ import { actions, showLogButton } from './buttons';
 import { cancelButton, extendButton } from './card';
 import { expectedText, logSection, phaseText } from './progress';
 import { code, codeBlock, formatDuration, formatGb, formatHours, formatUtcTime, mention, truncate } from './mrkdwn';
+import { requesterText } from './requester';
 
 // One reply in the card's thread per status change (docs/design.md "Messages"). The endings a
 // requester must not miss are broadcast to the channel and mention them. What the build machine
@@ -73,7 +74,7 @@ function completed(build: Build, ctx: ViewContext): ThreadMessage {
   const seconds = build.BuildDurationSeconds;
   const duration = seconds !== undefined ? seconds * 1000 : elapsedMs(build, ctx);
   const headline = sentences(
-    `${STATUS_EMOJI.completed} ${mention(build.Requester)} build ${ref(build)} *completed*`,
+    `${STATUS_EMOJI.completed} ${requesterText(build)} build ${ref(build)} *completed*`,
     `${duration !== undefined ? `in ${formatDuration(duration)} ` : ''}on ${instanceTypeOf(build, config)}.`,
   );
   const blocks: Block[] = [section(headline)];
@@ -100,7 +101,7 @@ function completed(build: Build, ctx: ViewContext): ThreadMessage {
 function failed(build: Build, ctx: ViewContext): ThreadMessage {
   const { config } = ctx;
   const error = build.ErrorMessage ?? 'The build failed (no message).';
-  const headline = `${STATUS_EMOJI.failed} ${mention(build.Requester)} build ${ref(build)} *failed*:`;
+  const headline = `${STATUS_EMOJI.failed} ${requesterText(build)} build ${ref(build)} *failed*:`;
   const blocks: Block[] = [section(`${headline}\n${codeBlock(truncate(error, 1500), SECTION_TEXT_MAX - headline.length - 1)}`)];
   if (build.LogTail) {
     const title = '*Last log lines*\n';
@@ -116,7 +117,7 @@ function failed(build: Build, ctx: ViewContext): ThreadMessage {
   const cost = costText(build, ctx);
   if (cost) blocks.push(context(cost));
   // One line in notifications: the error inline, as code, its line breaks as spaces.
-  const text = `${STATUS_EMOJI.failed} ${mention(build.Requester)} metal-build ${code(build.BuildID)} (${code(build.BuildBranch)}) failed: ${code(truncate(error.replace(/\s+/g, ' '), 300))}`;
+  const text = `${STATUS_EMOJI.failed} ${requesterText(build)} metal-build ${code(build.BuildID)} (${code(build.BuildBranch)}) failed: ${code(truncate(error.replace(/\s+/g, ' '), 300))}`;
   return { text, blocks, broadcast: true };
 }
 
@@ -135,7 +136,7 @@ function terminated(build: Build, ctx: ThreadContext): ThreadMessage {
   const end = endedAt(build) ?? ctx.now;
   const progress = endedEarly && build.InstanceID ? `It was in ${phaseText(build, ctx, end)}.` : undefined;
   const text = sentences(
-    `${STATUS_EMOJI.terminated} ${mention(build.Requester)} build ${ref(build)} was *terminated*: ${why}`,
+    `${STATUS_EMOJI.terminated} ${requesterText(build)} build ${ref(build)} was *terminated*: ${why}`,
     progress,
     costText(build, ctx),
     logs,
@@ -205,7 +206,7 @@ export function threadMessage(build: Build, ctx: ThreadContext): ThreadMessage {
     case 'expired':
       return {
         text:
-          `${STATUS_EMOJI.expired} ${mention(build.Requester)} build request ${ref(build)} *expired*: ` +
+          `${STATUS_EMOJI.expired} ${requesterText(build)} build request ${ref(build)} *expired*: ` +
           (build.QueuedAt
             ? `it waited in the queue for a slot more than ${formatHours(config.queueTtlHours)}; no machine was launched and its budget hold is given back.`
             : `no approval within ${config.approvalTtlMinutes} minutes.`) +
@@ -235,7 +236,7 @@ export function warningMessage(build: Build, ctx: WarningContext): { text: strin
   const extended = build.ExtendedHours ?? 0;
   const left = Math.max(0, config.maxExtensionHours - extended);
   const text = sentences(
-    `⚠️ ${mention(build.Requester)} build ${ref(build)}`,
+    `⚠️ ${requesterText(build)} build ${ref(build)}`,
     elapsed !== undefined ? `has run ${formatDuration(elapsed)};` : 'is still running;',
     `it will be terminated at ${formatUtcTime(ctx.deadline, ctx.now)} (in ${formatDuration(ctx.deadline.getTime() - ctx.now.getTime())}) unless extended.`,
     extended > 0 ? `Extended by ${formatHours(extended)} so far.` : undefined,

@@ -19,6 +19,10 @@ export const STRAY_PREFIX = '#stray#';
 export const CLICK_PREFIX = '#click#';
 /** `#release#vX.Y.Z`: which build publishes that version (no TTL: a release is for good). */
 export const RELEASE_PREFIX = '#release#v';
+/** `#github#delivery#<X-GitHub-Delivery>` and `#github#tag#<tag>@<commit>`. */
+export const GITHUB_PREFIX = '#github#';
+/** GitHub keeps a delivery for redelivery about this long; a tag at a commit is claimed for good. */
+const GITHUB_DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
 /** A stray machine's marker outlives any machine: EC2 forgets a terminated instance within hours. */
 const STRAY_TTL_SECONDS = 7 * 24 * 3600;
 const CLAIM_TTL_SECONDS = 24 * 3600;
@@ -49,6 +53,8 @@ export class DynamoClaims implements Claims {
         return this.claimRelease(key, now);
       case 'budget-warning':
         return this.claimWarning(key, now);
+      case 'github':
+        return this.claimGithub(key, now);
     }
   }
 
@@ -69,6 +75,8 @@ export class DynamoClaims implements Claims {
         return this.giveBackRelease(key);
       case 'budget-warning':
         return this.releaseWarning(key);
+      case 'github':
+        return this.giveBackGithub(key);
       case 'request':
       case 'click':
         return;
@@ -164,6 +172,47 @@ export class DynamoClaims implements Claims {
         ...x.parts(),
       }),
     );
+  }
+
+  // ---- #github# -------------------------------------------------------------------------------
+
+  private async claimGithub(key: Key<'github'>, now: Date): Promise<ClaimOutcome> {
+    const x = new Expression();
+    const op = this.newOpId();
+    const id = `${GITHUB_PREFIX}${key.what}#${key.id}`;
+    const ttl = key.what === 'delivery' ? { [TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + GITHUB_DELIVERY_TTL_SECONDS } : {};
+    const written = await this.writeOnce(id, op, () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...marshall({ [PARTITION_KEY]: id, For: key.delivery, At: now.toISOString(), ...ttl }), [APPLIED_OPS_ATTRIBUTE]: { SS: [op] } },
+          ConditionExpression: `attribute_not_exists(${x.name(PARTITION_KEY)}) OR ${x.name('Free')} = ${x.value(true)}`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.parts(),
+        }),
+      ),
+    );
+    if (written.landed) return { claimed: true };
+    const held = written.item ? (unmarshall(written.item) as { For?: string; At?: string }) : undefined;
+    return { claimed: false, ...(held?.For !== undefined && { holder: held.For }), ...(held?.At !== undefined && { since: held.At }) };
+  }
+
+  private async giveBackGithub(key: Key<'github'>): Promise<void> {
+    const x = new Expression();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(`${GITHUB_PREFIX}${key.what}#${key.id}`),
+          UpdateExpression: `SET ${x.name('Free')} = ${x.value(true)}`,
+          ConditionExpression: `${x.name('For')} = ${x.value(key.delivery)}`,
+          ...x.parts(),
+        }),
+      );
+    } catch (error) {
+      // Held by another delivery, or never written: nothing of ours to give back.
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   // ---- #release# -------------------------------------------------------------------------------

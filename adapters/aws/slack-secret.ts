@@ -12,12 +12,18 @@ import { secretCache } from './secret-cache';
 export interface SlackCredentials {
   signingSecret: string;
   botToken: string;
+  /** GitHub's webhook secret (`githubWebhookSecret`): without it `/github/webhook` refuses every delivery. */
+  githubWebhookSecret?: string;
+  /** The token that sets commit statuses (`githubStatusToken`): without it no status is set. */
+  githubStatusToken?: string;
 }
 
 // zod/mini, as domain/config.ts: the classic API costs the bot's cold start ~13 ms more to load.
 const secretSchema = z.object({
   signingSecret: z.string().check(z.minLength(1)),
   botToken: z.string().check(z.minLength(1)),
+  githubWebhookSecret: z.optional(z.string().check(z.minLength(1))),
+  githubStatusToken: z.optional(z.string().check(z.minLength(1))),
 });
 
 const cache = secretCache<SlackCredentials>();
@@ -36,16 +42,28 @@ async function readSecret(arn: string, client: SecretsManagerClient): Promise<Sl
     const keys = [...new Set(r.error.issues.map((i) => String(i.path[0] ?? '(root)')))];
     throw new Error(`Slack secret ${arn}: missing or empty ${keys.join(', ')}; expected {"signingSecret": "...", "botToken": "xoxb-..."}`);
   }
-  return r.data;
+  const { githubWebhookSecret, githubStatusToken, ...slack } = r.data;
+  return {
+    ...slack,
+    ...(githubWebhookSecret !== undefined && { githubWebhookSecret }),
+    ...(githubStatusToken !== undefined && { githubStatusToken }),
+  };
 }
 
-export function loadSlackCredentials(
-  config: Pick<Config, 'slackSigningSecret' | 'slackBotToken' | 'slackSecretArn'>,
+/** The GitHub secrets given directly (GITHUB_WEBHOOK_SECRET, GITHUB_STATUS_TOKEN) win over the secret's. */
+function withGithub(credentials: SlackCredentials, config: Pick<Config, 'githubWebhookSecret' | 'githubStatusToken'>): SlackCredentials {
+  const webhook = config.githubWebhookSecret ?? credentials.githubWebhookSecret;
+  const status = config.githubStatusToken ?? credentials.githubStatusToken;
+  return { ...credentials, ...(webhook !== undefined && { githubWebhookSecret: webhook }), ...(status !== undefined && { githubStatusToken: status }) };
+}
+
+export async function loadSlackCredentials(
+  config: Pick<Config, 'slackSigningSecret' | 'slackBotToken' | 'slackSecretArn' | 'githubWebhookSecret' | 'githubStatusToken'>,
   client: () => SecretsManagerClient = getSecretsClient,
 ): Promise<SlackCredentials> {
   if (config.slackSigningSecret !== undefined && config.slackBotToken !== undefined)
-    return Promise.resolve({ signingSecret: config.slackSigningSecret, botToken: config.slackBotToken });
+    return withGithub({ signingSecret: config.slackSigningSecret, botToken: config.slackBotToken }, config);
   const arn = config.slackSecretArn;
-  if (arn === undefined) return Promise.reject(new Error('no Slack credentials: set SLACK_SECRET_ARN, or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN'));
-  return cache.get(arn, (a) => readSecret(a, client()));
+  if (arn === undefined) throw new Error('no Slack credentials: set SLACK_SECRET_ARN, or SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN');
+  return withGithub(await cache.get(arn, (a) => readSecret(a, client())), config);
 }

@@ -24,6 +24,7 @@ import { countedEntry } from '../../domain/spend';
 import type { Stray, ToTell } from './safety';
 import type { Snapshot, WatchdogRun } from './snapshot';
 import { DeferredToNextRun } from './snapshot';
+import { commitStatusBehind, reportCommitStatus } from '../../use-cases/commit-status';
 
 // The telling phase (docs/design.md "Safety before bookkeeping"): after every due termination
 // was requested, the people are told. The safety phase's ends and terminated machines, the
@@ -71,6 +72,8 @@ export async function tellPeople(run: WatchdogRun, snap: Snapshot, toTell: ToTel
     run.step('stray machine notice', stray.build?.BuildID ?? stray.machine.tags.BuildID, () => tellStray(run, deps, stray)),
   );
   const running = (snap.active ?? []).filter((b) => isRunning(b.Status) && !toTell.ended.some((e) => e.BuildID === b.BuildID));
+  for (const build of running.filter((b) => commitStatusBehind(deps, b)))
+    await run.step('commit status', build.BuildID, () => reportCommitStatus(deps, build, run.log.child({ buildId: build.BuildID })));
   await run.each(running, (build) => run.step('warn or redraw', build.BuildID, () => warnOrRedraw(run, deps, circuit, build, snap.liveMachineOf(build))));
   for (const build of snap.active ?? []) {
     if (build.MailClaim === undefined) continue;
@@ -184,7 +187,11 @@ async function catchUp(run: WatchdogRun, deps: EventDeps): Promise<void> {
   const createdSince = new Date(now.getTime() - CATCH_UP_CREATED_WITHIN_MS).toISOString();
   for (const status of FINAL_STATUSES) {
     const builds = await run.step('catch-up query', undefined, () => deps.store.byStatus(status, { limit: CATCH_UP_PER_STATUS, createdSince }));
-    for (const build of builds ?? []) {
+    for (const read of builds ?? []) {
+      // The final commit status, when every event's try failed (GitHub down for a while).
+      const build = commitStatusBehind(deps, read)
+        ? ((await run.step('commit status', read.BuildID, () => reportCommitStatus(deps, read, run.log.child({ buildId: read.BuildID })))) ?? read)
+        : read;
       // A count that failed everywhere else (it never kept the slot) is made here.
       if (countedEntry(build) && build.CountedMonth === undefined)
         await run.step('count final cost', build.BuildID, () => countFinalCost(deps, build, run.log.child({ buildId: build.BuildID })));

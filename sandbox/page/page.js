@@ -955,6 +955,13 @@ function setup() {
     }
   });
   $('outcome').addEventListener('change', (event) => void post('/sandbox/outcome', { outcome: event.target.value }));
+  // "GitHub: push tag" (sandbox/github-push.ts): a signed push to the bot; the commit statuses GitHub received.
+  const githubStatuses = async () => {
+    const { statuses = [] } = await (await fetch('/sandbox/github/statuses')).json().catch(() => ({}));
+    $('github-statuses').replaceChildren(...statuses.map((s) => el('div', {}, `${s.sha.slice(0, 7)} ${s.state}: ${s.description ?? ''}`)));
+  };
+  $('github-push').addEventListener('click', () => void post('/sandbox/github/push', {}).then(githubStatuses));
+  setInterval(() => void githubStatuses(), 2000);
   setInterval(() => requestAnimationFrame(renderClock), 500);
   connect();
 }

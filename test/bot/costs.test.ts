@@ -134,6 +134,15 @@ describe('/metal-build costs', () => {
     expect(answer.text?.split('\n')[2]).toBe('*Budget*: none set');
   });
 
+  it('builds GitHub asked for are listed under "GitHub", never as a Slack user', async () => {
+    world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
+    await countedBuild(world().dynamo, '2026-11', counted('build-20261103-101500-aaaa', 5.91, 'github', 'v1.4.0', 'completed'));
+    await countedBuild(world().dynamo, '2026-11', counted('build-20261104-101500-bbbb', 2.5, REQUESTER, 'main', 'completed'));
+    const answer = await world().bot().command('costs 2026-11');
+    expect(answer.text).toContain(`*By requester* GitHub $5.91 · <@${REQUESTER}> $2.50`);
+    expect(answer.text).not.toContain('<@github>');
+  });
+
   it('a month without builds says so, with the budget', async () => {
     world().frozenAt = new Date('2026-12-01T00:30:00.000Z');
     const bot = world().bot({ MONTHLY_BUDGET_USD: '100' });

@@ -56,6 +56,8 @@ describe('parseConfig', () => {
       scheduleGroup: 'labapp-metal-builds',
       fallbackMaxOverrunPercent: 10,
       notifyRequesterDm: true,
+      githubTagPattern: 'v*',
+      githubApiUrl: 'https://api.github.com/',
     });
   });
 

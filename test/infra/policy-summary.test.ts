@@ -62,4 +62,9 @@ describe('the effective policy printed at synth', () => {
       "For this deploy only (-c): `maxLifetimeHours`, `warnAfterHours`; the next deploy without -c takes metal-build.config.json's value again",
     ]);
   });
+
+  it('says which tags GitHub may ask for, and where their cards go', () => {
+    const lines = printed({ settings: { githubRepository: 'afewell-hh/labapp', githubChannelId: 'C0123ABCD' } });
+    expect(lines).toContain('GitHub: a new tag matching v* in afewell-hh/labapp posts a request card in C0123ABCD; it is approved like any other');
+  });
 });

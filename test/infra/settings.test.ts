@@ -101,4 +101,22 @@ describe('settings', () => {
     ])
       expect(message).toContain(expected);
   });
+
+  it('checks the GitHub settings: the repository REPO_URL clones, its channel allowed, a channel ID, a glob', () => {
+    const ok = settings({ githubRepository: 'afewell-hh/labapp', githubChannelId: 'C0123ABCD', allowedChannelIds: ['C0123ABCD'] });
+    expect(ok.knobs).toMatchObject({ GITHUB_REPOSITORY: 'afewell-hh/labapp', GITHUB_CHANNEL_ID: 'C0123ABCD' });
+    let message = '';
+    try {
+      settings({ githubRepository: 'someone/else', githubChannelId: 'builds', allowedChannelIds: ['C0123ABCD'], githubTagPattern: 'v[0-9]' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const expected of [
+      '`githubRepository`: must be the repository `repoUrl` clones',
+      '`githubChannelId`: must be one of `allowedChannelIds`',
+      '`githubChannelId`: "builds" is not a Slack channel ID',
+      '`githubTagPattern`: expected a glob',
+    ])
+      expect(message).toContain(expected);
+  });
 });

@@ -128,6 +128,23 @@ describe('Secrets Manager stand-in', () => {
       expect(secrets.reads.map((r) => r.found)).toEqual([false, true]);
     });
 
+    it('reads githubWebhookSecret and githubStatusToken when the secret holds them; GITHUB_* given directly win', async () => {
+      const arn = secrets.setSecret(
+        'metal-build/slack-github',
+        JSON.stringify({ signingSecret: 'sig-0123', botToken: 'xoxb-123-456', githubWebhookSecret: 'test-hook', githubStatusToken: 'ghp_test_a' }),
+      );
+      expect(await loadSlackCredentials(config(arn), () => client)).toEqual({
+        signingSecret: 'sig-0123',
+        botToken: 'xoxb-123-456',
+        githubWebhookSecret: 'test-hook',
+        githubStatusToken: 'ghp_test_a',
+      });
+      expect(await loadSlackCredentials({ ...config(arn), githubStatusToken: 'ghp_test_b' }, () => client)).toMatchObject({
+        githubWebhookSecret: 'test-hook',
+        githubStatusToken: 'ghp_test_b',
+      });
+    });
+
     it('names the missing keys of a malformed secret without echoing its value', async () => {
       const arn = secrets.setSecret('metal-build/slack-partial', JSON.stringify({ signingSecret: 'sig-hidden' }));
       const error = await loadSlackCredentials(config(arn), () => client).catch((e: unknown) => e);

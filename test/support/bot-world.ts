@@ -129,7 +129,11 @@ export async function startWorld(): Promise<World> {
         { dynamo: dynamo.client, eventBridge: eventBridgeClient, logs: cloudWatchLogs },
         {
           config,
-          credentials: { signingSecret: SANDBOX_SIGNING_SECRET, botToken: SANDBOX_BOT_TOKEN },
+          credentials: {
+            signingSecret: SANDBOX_SIGNING_SECRET,
+            botToken: SANDBOX_BOT_TOKEN,
+            ...(config.githubWebhookSecret !== undefined && { githubWebhookSecret: config.githubWebhookSecret }),
+          },
           clock: { now: () => world.frozenAt ?? new Date(Date.now() + world.clockOffsetMinutes * 60_000) },
           log,
           ...(options.random ? { random: options.random } : {}),

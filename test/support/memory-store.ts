@@ -133,6 +133,8 @@ export class MemoryClaims implements Claims {
   readonly strays = new Map<string, string>();
   /** `#release#v<version>` items by version. */
   readonly releases = new Map<string, { For: string; ClaimedAt: string; PublishedAt?: string; Free?: boolean }>();
+  /** `#github#<what>#<id>` items. */
+  readonly github = new Map<string, { For: string; At: string; Free?: boolean }>();
   /** BudgetWarnedAt / BudgetWarnedFor by month. */
   readonly warnings = new Map<string, { At: string; For: string }>();
 
@@ -184,6 +186,13 @@ export class MemoryClaims implements Claims {
         if (this.warnings.has(key.month)) return { claimed: false };
         this.warnings.set(key.month, { At: now.toISOString(), For: key.buildId });
         return { claimed: true };
+      case 'github': {
+        const id = `${key.what}#${key.id}`;
+        const held = this.github.get(id);
+        if (held && !held.Free) return { claimed: false, holder: held.For, since: held.At };
+        this.github.set(id, { For: key.delivery, At: now.toISOString() });
+        return { claimed: true };
+      }
     }
   }
 
@@ -225,6 +234,11 @@ export class MemoryClaims implements Claims {
       case 'budget-warning':
         if (this.warnings.get(key.month)?.For === key.buildId) this.warnings.delete(key.month);
         return;
+      case 'github': {
+        const held = this.github.get(`${key.what}#${key.id}`);
+        if (held?.For === key.delivery) held.Free = true;
+        return;
+      }
       case 'request':
       case 'click':
         return;

@@ -227,4 +227,26 @@ describe.each([
       expect(await claims.claim(warning('build-c'), now)).toEqual({ claimed: true });
     });
   });
+
+  describe('GitHub delivery and tag', () => {
+    const now = new Date('2026-11-25T18:00:00.000Z');
+    const delivery = (id: string, holder = id): ClaimKey => ({ kind: 'github', what: 'delivery', id, delivery: holder });
+    const tag = (holder: string): ClaimKey => ({ kind: 'github', what: 'tag', id: `v1.4.0@${'a'.repeat(40)}`, delivery: holder });
+
+    it('five claims of one delivery at once: exactly one wins, even the same delivery id again is refused', async () => {
+      const results = await Promise.all([1, 2, 3, 4, 5].map(() => claims.claim(delivery('d-1'), now)));
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      expect(await claims.claim(delivery('d-1'), now)).toEqual({ claimed: false, holder: 'd-1', since: now.toISOString() });
+    });
+
+    it('a tag at a commit once; given back by another delivery nothing changes; by its holder it is free again', async () => {
+      expect(await claims.claim(tag('d-1'), now)).toEqual({ claimed: true });
+      expect(await claims.claim(tag('d-2'), now)).toMatchObject({ claimed: false, holder: 'd-1' });
+      await claims.giveBack(tag('d-2'));
+      expect(await claims.claim(tag('d-2'), now)).toMatchObject({ claimed: false });
+      await claims.giveBack(tag('d-1'));
+      expect(await claims.claim(tag('d-2'), now)).toEqual({ claimed: true });
+      expect(await store.recent(10)).toEqual([]);
+    });
+  });
 });
