@@ -1,6 +1,7 @@
 import type { Config } from '../domain/config';
 import { parseConfig } from '../domain/config';
 import { SANDBOX_GITHUB_REPOSITORY } from '../stand-ins/github-request';
+import { DEFAULT_IMAGE_ID } from '../stand-ins/ec2';
 import { APPROVER, SANDBOX_CHANNEL, SECOND_APPROVER } from '../stand-ins/slack-api';
 
 // The sandbox's configuration: the values the stack would set, fixed, and the knobs a sandbox user
@@ -54,6 +55,8 @@ export function sandboxConfig(port: number, slackSecretArn: string, env: Readonl
     ALLOW_SELF_APPROVAL: 'false',
     SUBNET_IDS: 'subnet-sandbox-a,subnet-sandbox-b',
     LAUNCH_TEMPLATE_ID: 'lt-0sandbox',
+    // The template's AMI, as the stack passes it: a self-test's root disk is its 8 GB snapshot.
+    BUILDER_IMAGE_ID: DEFAULT_IMAGE_ID,
     SNS_TOPIC_ARN: SANDBOX_TOPIC_ARN,
     SCHEDULER_ROLE_ARN: SANDBOX_SCHEDULER_ROLE_ARN,
     AWS_REGION: 'us-east-1',

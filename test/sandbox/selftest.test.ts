@@ -35,7 +35,13 @@ describe('a self-test in the sandbox', { timeout: 60_000 }, () => {
     if (!buildId) throw new Error(`no BuildID in "${answer.text}"`);
     await c.advance(10);
     const record = await c.record(buildId);
-    expect(record).toMatchObject({ Status: 'completed', Kind: 'selftest', InstanceType: 't3.small', ArtifactKey: `builds/${buildId}/selftest/result.json` });
+    expect(record).toMatchObject({
+      Status: 'completed',
+      Kind: 'selftest',
+      InstanceType: 't3.small',
+      ArtifactKey: `builds/${buildId}/selftest/result.json`,
+      RootVolumeGb: 8,
+    });
     expect(record?.SelftestChecks).toHaveLength(5);
     const line = (await c.history()).find((m) => m.text.includes(buildId));
     if (!line) throw new Error('no self-test line in the channel');
