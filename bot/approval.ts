@@ -11,7 +11,8 @@ import { reserveBudget } from '../use-cases/month-budget';
 import { warnIfBudgetCrossed } from './budget-warning';
 import type { BotDeps } from './deps';
 import { applyStep, dequeueBy } from './apply-step';
-import { fillFreeSlots, freeSlot, placeInQueue } from '../use-cases/slot-queue';
+import { freeSlot } from '../use-cases/slot-queue';
+import { joinQueue, requestLaunch } from './queue-or-launch';
 import { tellThread } from './effects';
 import type { Click } from './interaction';
 import type { ApproverRules } from './approvers';
@@ -155,11 +156,8 @@ async function queueBuild(
   const event = { type: 'queue', by: click.user, ...(secondOf ? { secondOf } : {}), ...requoteOf(build, costs) } as const;
   const applied = await applyStep(deps, build, event, click.user, now, { tell: false });
   if (applied.outcome !== 'changed') return applied.outcome === 'missing' ? replies.noBuild(click.buildId) : replies.already(applied.build);
-  await deps.store.enqueue(build.BuildID);
-  await fillFreeSlots(deps, dequeueBy(deps), log);
-  const ahead = await placeInQueue(deps.store, build.BuildID);
+  const ahead = await joinQueue(deps, applied.build, log, now);
   log.info('build approved into the queue', { ahead, costMax: applied.build.CostMax });
-  if (ahead !== undefined) await tellThread(deps, applied.build, now, { ahead });
   await warnIfBudgetCrossed(deps, applied.build, held.budget, log);
   return replies.queued(build.BuildID, ahead);
 }
@@ -167,14 +165,7 @@ async function queueBuild(
 /** The winner's part: today's quote stored, `Build Approved` put, the thread told. */
 async function startLaunch(deps: BotDeps, approved: Build, held: Extract<Held, { ok: true }>, log: Logger, now: Date): Promise<string | undefined> {
   log.info('build approved', { requester: approved.Requester, firstApprover: approved.FirstApprover, costMax: approved.CostMax });
-  let reply: string | undefined;
-  try {
-    await deps.bus.put({ detailType: 'Build Approved', detail: { buildId: approved.BuildID } });
-  } catch (error) {
-    // Not rolled back: the watchdog's "stuck approved" rule fails the build and frees the slot.
-    log.error('approved, but Build Approved could not be put; no launch will follow', { error });
-    reply = replies.launchNotRequested(approved.BuildID);
-  }
+  const reply = (await requestLaunch(deps, approved, log)) ? undefined : replies.launchNotRequested(approved.BuildID);
   await tellThread(deps, approved, now);
   await warnIfBudgetCrossed(deps, approved, held.budget, log);
   return reply;

@@ -5,7 +5,6 @@ import { usd } from '../domain/cost';
 import type { Completion } from '../domain/expected-duration';
 import { expectedDuration } from '../domain/expected-duration';
 import type { Logger } from '../domain/ports';
-import { ChatError } from '../domain/ports';
 import type { BudgetFigures } from '../domain/spend';
 import { buildQuote } from '../domain/build-facts';
 import type { ChoiceWords } from '../domain/build-choice';
@@ -17,6 +16,7 @@ import { mayUseChannel } from './permissions';
 import * as replies from '../views/replies';
 import { slotHolders } from '../use-cases/month-budget';
 import { cardBudget, monthLedger, runningOf } from './card-context';
+import { isNotAMember } from '../adapters/slack/permanent-chat-error';
 
 // `/metal-build <branch> [commit] [type=…] [hours=…]`: check the choice against the settings, claim
 // the trigger_id (a Slack retry of the same command finds the claim and creates nothing), post the
@@ -34,8 +34,6 @@ export interface BuildRequest {
 }
 
 /** Slack's answers to a post in a channel the bot cannot write to. */
-const NOT_A_MEMBER = new Set(['not_in_channel', 'channel_not_found']);
-
 /** A BuildID is taken at most once a second by chance (36⁴ suffixes); a few tries suffice. */
 const MAX_ID_ATTEMPTS = 5;
 
@@ -122,7 +120,7 @@ async function postAndRecord(
   try {
     threadTs = (await deps.chat.post({ channel: draft.Channel, ...card(draft) })).ts;
   } catch (error) {
-    if (error instanceof ChatError && NOT_A_MEMBER.has(error.code)) {
+    if (isNotAMember(error)) {
       log.info('cannot post in the channel; nothing recorded', { channel: draft.Channel, code: error.code });
       return { reply: replies.inviteMe() };
     }

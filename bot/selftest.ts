@@ -2,20 +2,19 @@ import type { Build } from '../domain/build';
 import { newBuildId } from '../domain/build-id';
 import { usd } from '../domain/cost';
 import type { Logger } from '../domain/ports';
-import { ChatError } from '../domain/ports';
 import { buildQuote } from '../domain/build-facts';
 import type { BudgetDecision } from '../use-cases/month-budget';
 import { reserveBudget } from '../use-cases/month-budget';
-import { fillFreeSlots, placeInQueue } from '../use-cases/slot-queue';
+import { joinQueue, requestLaunch } from './queue-or-launch';
 import { approvalOverBudget } from '../views/spend-messages';
 import { selftestLine, selftestNotAnApprover, selftestStarted } from '../views/selftest';
 import * as replies from '../views/replies';
 import type { BotDeps } from './deps';
-import { applyStep, dequeueBy } from './apply-step';
-import { tellThread } from './effects';
+import { applyStep } from './apply-step';
 import { isApprover, mayUseChannel } from './permissions';
 import { takeSlot } from './slot';
 import { warnIfBudgetCrossed } from './budget-warning';
+import { isNotAMember } from '../adapters/slack/permanent-chat-error';
 
 // `/metal-build selftest` (docs/design.md "Self-test"): an approver proves the loop on a small
 // machine. Approved at request: no card, one line in the channel (its thread's parent), and a
@@ -35,8 +34,6 @@ export interface SelftestRequest {
 export const SELFTEST_LIMIT_HOURS = 0.5;
 /** What the card of a build would call its expected duration: a self-test takes minutes. */
 const SELFTEST_EXPECTED_HOURS = 0.1;
-
-const NOT_A_MEMBER = new Set(['not_in_channel', 'channel_not_found']);
 
 export async function requestSelftest(deps: BotDeps, request: SelftestRequest): Promise<string> {
   const { config, clock } = deps;
@@ -108,7 +105,7 @@ async function startSelftest(deps: BotDeps, draft: Build, log: Logger): Promise<
     if (!(await deps.store.create(build))) throw new Error('the BuildID is taken');
   } catch (error) {
     await giveBackHold(deps, draft, budget, log);
-    if (error instanceof ChatError && NOT_A_MEMBER.has(error.code)) return replies.inviteMe();
+    if (isNotAMember(error)) return replies.inviteMe();
     throw error;
   }
   log.info('self-test requested', { user: build.Requester, instanceType: build.RequestedType, costMax: build.CostMax });
@@ -117,22 +114,12 @@ async function startSelftest(deps: BotDeps, draft: Build, log: Logger): Promise<
   if (!slot.ok) {
     const applied = await applyStep(deps, build, { type: 'queue', by: build.Requester }, build.Requester, now, { tell: false });
     if (applied.outcome !== 'changed') return applied.outcome === 'missing' ? replies.noBuild(build.BuildID) : replies.already(applied.build);
-    await deps.store.enqueue(build.BuildID);
-    await fillFreeSlots(deps, dequeueBy(deps), log);
-    const ahead = await placeInQueue(deps.store, build.BuildID);
+    const ahead = await joinQueue(deps, applied.build, log, now);
     log.info('self-test queued', { ahead, holders: slot.holders });
-    if (ahead !== undefined) await tellThread(deps, applied.build, now, { ahead });
     await warnIfBudgetCrossed(deps, applied.build, budget, log);
     return selftestStarted(build.BuildID, ahead !== undefined);
   }
-  let reply = selftestStarted(build.BuildID, false);
-  try {
-    await deps.bus.put({ detailType: 'Build Approved', detail: { buildId: build.BuildID } });
-  } catch (error) {
-    // As for an approval: the watchdog's "stuck approved" rule fails it and frees the slot.
-    log.error('self-test recorded, but Build Approved could not be put; no launch will follow', { error });
-    reply = replies.launchNotRequested(build.BuildID);
-  }
+  const reply = (await requestLaunch(deps, build, log)) ? selftestStarted(build.BuildID, false) : replies.launchNotRequested(build.BuildID);
   await warnIfBudgetCrossed(deps, build, budget, log);
   return reply;
 }

@@ -19,3 +19,10 @@ const PERMANENT_CHAT_CODES = new Set([
 export function isPermanentChatError(error: unknown): boolean {
   return error instanceof ChatError && PERMANENT_CHAT_CODES.has(error.code);
 }
+
+/** Slack's answer when the bot may not post in a channel: invite it there (nothing is retried). */
+const NOT_A_MEMBER_CODES = new Set(['not_in_channel', 'channel_not_found']);
+
+export function isNotAMember(error: unknown): error is ChatError {
+  return error instanceof ChatError && NOT_A_MEMBER_CODES.has(error.code);
+}
